@@ -1,0 +1,267 @@
+# shellcheck shell=bash
+#
+# Network-namespace topologies for handoffd: a client, a router and N nodes,
+# each node with a persistent TUN device for its daemon.  Sourced by
+# scripts/demo, scripts/bench and tests/ns/*.  Every namespace carries a
+# unique prefix, and topo_cleanup (installed as an EXIT trap by topo_init)
+# removes everything this shell created.
+#
+#   client 10.0.0.2 ── router ── 10.1.i.2 node i (i = 1..N)
+#                                  hoff0 10.2.i.1/24, lwIP 10.2.i.2
+#   VIPs 10.9.0.0/24 are routed by the router to node 1, the front-end.
+
+TOPO_VIP=10.9.0.1		# service "web", pool "all" (TOPO_MEMBERS)
+TOPO_VIP2=10.9.0.2		# service "remote", pool "remote" (TOPO_REMOTE)
+TOPO_VIP_PORT=80
+TOPO_CONTROL_PORT=7100
+TOPO_TUN=hoff0
+TOPO_KERNEL_TABLE=100
+
+topo_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+topo_log() { printf '%s: %s\n' "${TOPO_NAME:-topo}" "$*" >&2; }
+topo_die() { topo_log "$*"; exit 1; }
+
+# topo_init NAME: picks a unique prefix and a private state directory.
+topo_init() {
+	TOPO_NAME=$1
+	TOPO_ID="hd$(printf '%04x' $((RANDOM % 65536)))$$"
+	TOPO_STATE=$(mktemp -d "/tmp/handoffd-$1-XXXXXX")
+	TOPO_NODES=0
+	TOPO_NS=()
+	TOPO_PIDS=()
+	TOPO_KEEP=${TOPO_KEEP:-0}
+	: "${HANDOFFD:=$topo_top/build/test/handoffd}"
+	[ -x "$HANDOFFD" ] || topo_die "no daemon at $HANDOFFD (build first)"
+	trap topo_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+topo_ns() { printf '%s-%s' "$TOPO_ID" "$1"; }
+
+# topo_exec ROLE CMD...: runs CMD inside a namespace of this topology.
+topo_exec() {
+	local ns
+	ns=$(topo_ns "$1")
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+topo_ns_add() {
+	local ns
+	ns=$(topo_ns "$1")
+	ip netns add "$ns" || topo_die "cannot create namespace $ns"
+	TOPO_NS+=("$ns")
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
+	    net.ipv4.conf.default.rp_filter=0 net.ipv6.conf.all.disable_ipv6=1 \
+	    net.ipv6.conf.default.disable_ipv6=1 >/dev/null
+}
+
+# topo_link A IFA ADDRA B IFB ADDRB: a veth pair between two namespaces.
+topo_link() {
+	local a b
+	a=$(topo_ns "$1") b=$(topo_ns "$4")
+	ip -n "$a" link add "$2" type veth peer name "$5" netns "$b" ||
+	    topo_die "cannot create veth $2/$5"
+	ip -n "$a" addr add "$3" dev "$2"
+	ip -n "$b" addr add "$6" dev "$5"
+	ip -n "$a" link set "$2" up
+	ip -n "$b" link set "$5" up
+}
+
+# topo_tun I: node I's persistent TUN device, prepared so the daemon can be
+# stopped and restarted without losing addresses or routes.
+topo_tun() {
+	local i=$1 ns
+	ns=$(topo_ns "n$i")
+	ip -n "$ns" tuntap add mode tun name "$TOPO_TUN" ||
+	    topo_die "cannot create $TOPO_TUN in $ns"
+	ip -n "$ns" addr add "10.2.$i.1/24" dev "$TOPO_TUN"
+	ip -n "$ns" link set "$TOPO_TUN" up
+	ip netns exec "$ns" sysctl -qw "net.ipv4.conf.$TOPO_TUN.rp_filter=0"
+}
+
+# topo_cluster N: client, router and N nodes, routed as in the header.
+topo_cluster() {
+	local n=$1 i
+	TOPO_NODES=$n
+	topo_ns_add c
+	topo_ns_add r
+	topo_link c eth0 10.0.0.2/24 r c0 10.0.0.1/24
+	topo_exec c ip route add default via 10.0.0.1
+	topo_exec r sysctl -qw net.ipv4.ip_forward=1
+	for i in $(seq 1 "$n"); do
+		topo_ns_add "n$i"
+		topo_link r "n$i" "10.1.$i.1/24" "n$i" eth0 "10.1.$i.2/24"
+		topo_exec "n$i" ip route add default via "10.1.$i.1"
+		topo_exec "n$i" sysctl -qw net.ipv4.ip_forward=1
+		topo_exec r ip route add "10.2.$i.0/24" via "10.1.$i.2"
+		topo_tun "$i"
+	done
+	topo_exec r ip route add 10.9.0.0/24 via 10.1.1.2
+	topo_exec n1 ip route add 10.9.0.0/24 dev "$TOPO_TUN"
+}
+
+# topo_key: the cluster's pre-shared key, readable by its owner only.
+topo_key() {
+	TOPO_KEY="$TOPO_STATE/cluster.key"
+	[ -f "$TOPO_KEY" ] && return 0
+	(umask 077 && head -c 48 /dev/urandom | base64 -w0 >"$TOPO_KEY")
+}
+
+# topo_config I: node I's configuration.  Every other node is a peer; node
+# 1 is the front-end with two services.  Environment: TOPO_MEMBERS (pool
+# "all", default every node), TOPO_REMOTE (pool "remote", default n2),
+# TOPO_HS (handshake, default lwip), TOPO_STACK (default lwip),
+# TOPO_YAML_HANDOFF (extra lines for the handoff section).
+topo_config() {
+	local i=$1 j m f="$TOPO_STATE/n$1.yaml"
+	topo_key
+	{
+		printf 'node:\n  id: n%s\n  control: 10.1.%s.2:%s\n' "$i" "$i" "$TOPO_CONTROL_PORT"
+		printf '  server: 10.2.%s.1:80\n  status_file: %s/n%s.status\n' "$i" "$TOPO_STATE" "$i"
+		printf 'tun:\n  name: %s\nlwip:\n  address: 10.2.%s.2\n' "$TOPO_TUN" "$i"
+		if [ "$TOPO_NODES" -gt 1 ]; then
+			printf 'peers:\n'
+			for j in $(seq 1 "$TOPO_NODES"); do
+				[ "$j" = "$i" ] && continue
+				printf '  - id: n%s\n    control: 10.1.%s.2:%s\n' "$j" "$j" "$TOPO_CONTROL_PORT"
+				printf '    stack_address: 10.2.%s.2\n    server: 10.2.%s.1:80\n' "$j" "$j"
+				printf '    stack: %s\n' "${TOPO_STACK:-lwip}"
+			done
+		fi
+		if [ "$i" = 1 ]; then
+			printf 'services:\n'
+			printf '  - name: web\n    listen: %s:%s\n    pool: all\n' "$TOPO_VIP" "$TOPO_VIP_PORT"
+			printf '  - name: remote\n    listen: %s:%s\n    pool: remote\n' "$TOPO_VIP2" "$TOPO_VIP_PORT"
+			printf 'pools:\n  - name: all\n    members:\n'
+			for m in ${TOPO_MEMBERS:-$(seq -f 'n%g' 1 "$TOPO_NODES")}; do
+				printf '      - %s\n' "$m"
+			done
+			printf '  - name: remote\n    members:\n'
+			for m in ${TOPO_REMOTE:-n2}; do
+				printf '      - %s\n' "$m"
+			done
+		fi
+		printf 'handoff:\n  handshake: %s\n  stack: %s\n' "${TOPO_HS:-lwip}" "${TOPO_STACK:-lwip}"
+		[ -n "${TOPO_YAML_HANDOFF:-}" ] && printf '%s\n' "$TOPO_YAML_HANDOFF"
+		printf 'control:\n  key_file: %s\n' "$TOPO_KEY"
+	} >"$f"
+}
+
+# topo_nginx I: nginx on node I's TUN address, serving $TOPO_STATE/www-nI
+# (an index naming the node), logging the client's address, and storing
+# request bodies POSTed to /upload in files named in its access log.
+topo_nginx() {
+	local i=$1 d="$TOPO_STATE/nginx-n$1"
+	mkdir -p "$d/tmp" "$TOPO_STATE/www-n$i"
+	echo "node n$i" >"$TOPO_STATE/www-n$i/index.html"
+	cat >"$d/nginx.conf" <<NGINX
+user root;
+worker_processes 1;
+daemon on;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 4096; }
+http {
+	log_format hoff '\$remote_addr "\$request" \$status \$body_bytes_sent '
+	    'body=\$request_body_file';
+	access_log $d/access.log hoff;
+	client_body_temp_path $d/tmp;
+	proxy_temp_path $d/tmp;
+	fastcgi_temp_path $d/tmp;
+	uwsgi_temp_path $d/tmp;
+	scgi_temp_path $d/tmp;
+	client_max_body_size 64m;
+	keepalive_requests 100000;
+	sendfile on;
+	server {
+		listen 10.2.$i.1:80 reuseport;
+		root $TOPO_STATE/www-n$i;
+		location = /upload {
+			client_body_in_file_only on;
+			proxy_pass http://127.0.0.1:81/;
+		}
+	}
+	server {
+		listen 127.0.0.1:81;
+		location / { return 200 "stored\n"; }
+	}
+}
+NGINX
+	topo_exec "n$i" nginx -c "$d/nginx.conf" -p "$d" ||
+	    topo_die "nginx on n$i did not start"
+}
+
+# topo_wait_peers I N: waits (bounded) until node I logged N peers up.
+topo_wait_peers() {
+	local i=$1 n=$2 t
+	for t in $(seq 1 100); do
+		[ "$(cat "$TOPO_STATE/n$i.log" 2>/dev/null | grep -c "peer .* up")" -ge "$n" ] && return 0
+		sleep 0.1
+	done
+	topo_log "n$i: fewer than $n peers up"
+	return 1
+}
+
+# topo_start I [ARGS...]: starts node I's daemon in the foreground mode,
+# logging to $TOPO_STATE/nI.log, and waits until it runs.
+topo_start() {
+	local i=$1 log t before
+	shift
+	log="$TOPO_STATE/n$i.log"
+	before=$(cat "$log" 2>/dev/null | grep -c "running")
+	# not through topo_exec: $! must be the daemon, not a subshell
+	ip netns exec "$(topo_ns "n$i")" "$HANDOFFD" -d -c "$TOPO_STATE/n$i.yaml" \
+	    "$@" >>"$log" 2>&1 &
+	TOPO_PIDS[$i]=$!
+	for t in $(seq 1 100); do
+		[ "$(cat "$log" 2>/dev/null | grep -c "running")" -gt "$before" ] && return 0
+		kill -0 "${TOPO_PIDS[$i]}" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$log" >&2
+	topo_die "daemon on n$i did not start"
+}
+
+# topo_stop I: SIGTERM, then the exit status (non-zero on a sanitizer
+# report or an unclean exit).
+topo_stop() {
+	local i=$1 pid rc t
+	pid=${TOPO_PIDS[$i]:-}
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for t in $(seq 1 200); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		topo_log "daemon on n$i did not exit on SIGTERM"
+	fi
+	wait "$pid"
+	rc=$?
+	TOPO_PIDS[$i]=
+	return $rc
+}
+
+topo_cleanup() {
+	local rc=$? i ns
+	for i in "${!TOPO_PIDS[@]}"; do
+		[ -n "${TOPO_PIDS[$i]}" ] || continue
+		kill -KILL "${TOPO_PIDS[$i]}" 2>/dev/null
+		{ wait "${TOPO_PIDS[$i]}"; } 2>/dev/null
+	done
+	for ns in "${TOPO_NS[@]}"; do
+		# whatever still runs in the namespace (nginx, curl...) goes too
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ "$TOPO_KEEP" = 1 ] || { [ $rc -ne 0 ] && [ -n "${TOPO_DEBUG:-}" ]; }; then
+		topo_log "state kept in $TOPO_STATE"
+	else
+		rm -rf "$TOPO_STATE"
+	fi
+	return $rc
+}

@@ -1,0 +1,152 @@
+/*
+ * The BTCP: the packet layer between the TUN device and the TCP stacks.
+ * Every packet the kernel routes into the TUN is read here, parsed once,
+ * looked up once in the flow table, and given to the flow's owner (which
+ * rewrites and sends it back, queues it, or feeds it to lwIP), or else to
+ * lwIP.  Every packet lwIP sends passes here on its way out, so the owner
+ * of its flow can watch or rewrite it.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "flow.h"
+#include "handoffd.h"
+#include "lwip-port/tunif.h"
+#include "log.h"
+#include "lwip-port/port.h"
+#include "pkt.h"
+#include "tun.h"
+#include "handoff/handoff.h"
+
+/* Packets read per wakeup: bounds the time one busy TUN can hold the loop. */
+#define BTCP_BATCH	64
+
+static struct log_rl btcp_rl_write;
+
+/* Writes one packet into the TUN for the kernel to route. */
+void
+btcp_tun_send(struct hd *hd, const uint8_t *pkt, size_t len)
+{
+	if (tun_write(hd->hd_tun_fd, pkt, len) != (ssize_t)len) {
+		hd->hd_stats.st_tun_tx_errors++;
+		log_ratelim(&btcp_rl_write, "tun write: %s", strerror(errno));
+		return;
+	}
+	hd->hd_stats.st_tun_tx_pkts++;
+	hd->hd_stats.st_tun_tx_bytes += len;
+}
+
+/* The service listening on a VIP:port, or NULL. */
+const struct cfg_service *
+btcp_service(const struct hd *hd, uint32_t addr, uint16_t port)
+{
+	const struct cfg	*cfg = hd->hd_cfg;
+	int			 i;
+
+	for (i = 0; i < cfg->cfg_nservices; i++)
+		if (cfg->cfg_services[i].cs_vip.ep_addr == addr &&
+		    cfg->cfg_services[i].cs_vip.ep_port == port)
+			return &cfg->cfg_services[i];
+	return NULL;
+}
+
+/* One packet from the TUN: parse, look up, hand to its owner. */
+static void
+btcp_input(struct hd *hd, uint8_t *buf, size_t len)
+{
+	struct pkt		 p;
+	struct flow_key		 k;
+	struct flow		*f;
+	const struct cfg_service *svc;
+	enum pkt_verdict	 v;
+
+	v = pkt_parse(&p, buf, len);
+	if (v == PKT_NOT_TCP) {
+		hd->hd_stats.st_to_lwip++;
+		tunif_input(hd->hd_lwip, buf, p.p_len);
+		return;
+	}
+	if (v != PKT_OK) {
+		hd->hd_stats.st_drop[v]++;
+		return;
+	}
+	k.k_raddr = p.p_saddr;
+	k.k_laddr = p.p_daddr;
+	k.k_rport = p.p_sport;
+	k.k_lport = p.p_dport;
+	if ((f = flow_lookup(hd->hd_flows, &k)) != NULL) {
+		if (f->f_role == FLOW_FE)
+			fe_input(hd, f, &p);
+		else
+			be_input(hd, f, &p);
+		return;
+	}
+	if ((p.p_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
+	    (svc = btcp_service(hd, p.p_daddr, p.p_dport)) != NULL) {
+		fe_syn(hd, svc, &p);
+		return;
+	}
+	/* No flow: lwIP answers as any TCP would (a RST, or nothing). */
+	hd->hd_stats.st_to_lwip++;
+	tunif_input(hd->hd_lwip, buf, p.p_len);
+}
+
+/* The TUN is readable: drain up to a batch of packets. */
+void
+btcp_tun_readable(int fd, short events, void *arg)
+{
+	struct hd	*hd = arg;
+	ssize_t		 n;
+	int		 i;
+
+	hd->hd_now = port_now_ms();
+	for (i = 0; i < BTCP_BATCH; i++) {
+		n = tun_read(fd, hd->hd_rxbuf, PKT_MAXLEN);
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("tun read");
+			return;
+		}
+		hd->hd_stats.st_tun_rx_pkts++;
+		hd->hd_stats.st_tun_rx_bytes += n;
+		if (n == 0) {
+			hd->hd_stats.st_drop[PKT_NOT_IPV4]++;
+			continue;
+		}
+		btcp_input(hd, hd->hd_rxbuf, (size_t)n);
+	}
+}
+
+/*
+ * lwIP sends a packet.  Its flow's owner may watch it, rewrite it for the
+ * client, or hold it back; a TCP packet from the stack address that
+ * belongs to no flow is a leftover of a flow we forgot, and must not reach
+ * a client with the stack's own address on it.
+ */
+void
+btcp_lwip_output(void *arg, uint8_t *buf, size_t len)
+{
+	struct hd	*hd = arg;
+	struct pkt	 p;
+	struct flow_key	 k;
+	struct flow	*f;
+	int		 send = 1;
+
+	if (pkt_parse(&p, buf, len) == PKT_OK) {
+		k.k_raddr = p.p_daddr;
+		k.k_laddr = p.p_saddr;
+		k.k_rport = p.p_dport;
+		k.k_lport = p.p_sport;
+		if ((f = flow_lookup(hd->hd_flows, &k)) != NULL)
+			send = f->f_role == FLOW_FE ? fe_output(hd, f, &p) :
+			    be_output(hd, f, &p);
+		else if (p.p_saddr == hd->hd_cfg->cfg_lwip.cl_addr) {
+			hd->hd_stats.st_drop_stale++;
+			send = 0;
+		}
+		if (send)
+			btcp_tun_send(hd, p.p_ip, p.p_len);
+		return;
+	}
+	btcp_tun_send(hd, buf, len);
+}

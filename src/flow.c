@@ -1,0 +1,230 @@
+/* The flow table; see flow.h. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "flow.h"
+
+struct flow_table {
+	struct flow	*ft_flows;	/* ft_max slots */
+	uint32_t	*ft_buckets;	/* index+1 of the chain head, 0: empty */
+	uint32_t	 ft_max;
+	uint32_t	 ft_mask;	/* buckets - 1 */
+	uint32_t	 ft_count;
+	uint32_t	 ft_free;	/* free list head: index+1 */
+	uint32_t	 ft_hand;	/* expiry clock hand */
+	uint64_t	 ft_seed[2];
+};
+
+/* A keyed mix of the 4-tuple (wyhash's multiply-fold): spoofed addresses and
+ * ports cannot steer flows into one chain without knowing the seed. */
+static inline uint32_t
+flow_hash(const struct flow_table *t, const struct flow_key *k)
+{
+	uint64_t	 a, b;
+	__uint128_t	 r;
+
+	a = ((uint64_t)k->k_raddr << 32 | k->k_laddr) ^ t->ft_seed[0];
+	b = ((uint64_t)k->k_rport << 16 | k->k_lport) ^ t->ft_seed[1];
+	r = (__uint128_t)a * (b | 1);
+	a = (uint64_t)r ^ (uint64_t)(r >> 64);
+	return (uint32_t)(a ^ (a >> 32)) & t->ft_mask;
+}
+
+static inline int
+flow_key_eq(const struct flow_key *a, const struct flow_key *b)
+{
+	return a->k_raddr == b->k_raddr && a->k_laddr == b->k_laddr &&
+	    a->k_rport == b->k_rport && a->k_lport == b->k_lport;
+}
+
+/* Allocates a table for max flows, all memory up front. */
+struct flow_table *
+flow_table_new(uint32_t max)
+{
+	struct flow_table	*t;
+	uint32_t		 nb = 1, i;
+
+	if (max == 0 || max > (1u << 26)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while (nb < max)
+		nb <<= 1;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->ft_flows = calloc(max, sizeof(*t->ft_flows));
+	t->ft_buckets = calloc(nb, sizeof(*t->ft_buckets));
+	if (t->ft_flows == NULL || t->ft_buckets == NULL) {
+		flow_table_free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->ft_max = max;
+	t->ft_mask = nb - 1;
+	for (i = 0; i < max; i++)
+		t->ft_flows[i].f_hnext = i + 2 <= max ? i + 2 : 0;
+	t->ft_free = 1;
+	if (getrandom(t->ft_seed, sizeof(t->ft_seed), 0) !=
+	    (ssize_t)sizeof(t->ft_seed)) {
+		flow_table_free(t);
+		errno = EIO;
+		return NULL;
+	}
+	return t;
+}
+
+void
+flow_table_free(struct flow_table *t)
+{
+	if (t == NULL)
+		return;
+	free(t->ft_flows);
+	free(t->ft_buckets);
+	free(t);
+}
+
+struct flow *
+flow_lookup(struct flow_table *t, const struct flow_key *k)
+{
+	uint32_t	 i = t->ft_buckets[flow_hash(t, k)];
+
+	while (i != 0) {
+		struct flow *f = &t->ft_flows[i - 1];
+
+		if (flow_key_eq(&f->f_key, k))
+			return f;
+		i = f->f_hnext;
+	}
+	return NULL;
+}
+
+/*
+ * Inserts a flow for k, zeroed but for its key and clock.  Fails with
+ * EEXIST if k is present and ENOSPC when the table is full: the caller
+ * decides what a refused connection costs, the table never grows.
+ */
+struct flow *
+flow_insert(struct flow_table *t, const struct flow_key *k, uint32_t now)
+{
+	struct flow	*f;
+	uint32_t	 h, idx, gen;
+
+	if (flow_lookup(t, k) != NULL) {
+		errno = EEXIST;
+		return NULL;
+	}
+	if (t->ft_free == 0) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	idx = t->ft_free - 1;
+	f = &t->ft_flows[idx];
+	t->ft_free = f->f_hnext;
+	gen = f->f_gen + 1;
+	memset(f, 0, sizeof(*f));
+	f->f_gen = gen;
+	f->f_key = *k;
+	f->f_last = now;
+	f->f_role = 0xff;	/* in use until the owner sets its role */
+	h = flow_hash(t, k);
+	f->f_hnext = t->ft_buckets[h];
+	t->ft_buckets[h] = idx + 1;
+	t->ft_count++;
+	return f;
+}
+
+void
+flow_remove(struct flow_table *t, struct flow *f)
+{
+	uint32_t	 idx = (uint32_t)(f - t->ft_flows);
+	uint32_t	*pp = &t->ft_buckets[flow_hash(t, &f->f_key)];
+
+	while (*pp != 0 && *pp != idx + 1)
+		pp = &t->ft_flows[*pp - 1].f_hnext;
+	if (*pp == 0)
+		return;		/* not in the table: a bug, but harmless */
+	*pp = f->f_hnext;
+	f->f_role = 0;
+	f->f_ctx = NULL;
+	f->f_gen++;
+	f->f_hnext = t->ft_free;
+	t->ft_free = idx + 1;
+	t->ft_count--;
+}
+
+/* A handle names one flow for its lifetime: index and generation. */
+uint64_t
+flow_handle(const struct flow_table *t, const struct flow *f)
+{
+	return (uint64_t)f->f_gen << 32 | (uint32_t)(f - t->ft_flows);
+}
+
+/* The flow a handle names, or NULL if it has been freed or reused. */
+struct flow *
+flow_by_handle(struct flow_table *t, uint64_t h)
+{
+	uint32_t	 idx = (uint32_t)h;
+	struct flow	*f;
+
+	if (idx >= t->ft_max)
+		return NULL;
+	f = &t->ft_flows[idx];
+	if (f->f_role == 0 || f->f_gen != (uint32_t)(h >> 32))
+		return NULL;
+	return f;
+}
+
+uint32_t
+flow_count(const struct flow_table *t)
+{
+	return t->ft_count;
+}
+
+uint32_t
+flow_capacity(const struct flow_table *t)
+{
+	return t->ft_max;
+}
+
+/*
+ * Visits up to budget slots from the clock hand and hands every flow idle
+ * for longer than its timeout to cb, which must remove it or touch it.
+ * Called from a timer, it spreads expiry over time instead of scanning the
+ * whole table at once.  Returns how many flows were handed to cb.
+ */
+unsigned int
+flow_expire(struct flow_table *t, uint32_t now, unsigned int budget,
+    flow_expire_cb cb, void *arg)
+{
+	unsigned int	 n = 0;
+
+	if (budget > t->ft_max)
+		budget = t->ft_max;
+	while (budget-- > 0) {
+		struct flow *f = &t->ft_flows[t->ft_hand];
+
+		if (++t->ft_hand == t->ft_max)
+			t->ft_hand = 0;
+		if (f->f_role == 0)
+			continue;
+		if ((int32_t)(now - f->f_last) > (int32_t)f->f_timeout) {
+			cb(f, arg);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Calls cb on every flow in use; cb may remove the flow it is given. */
+void
+flow_foreach(struct flow_table *t, flow_expire_cb cb, void *arg)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < t->ft_max; i++)
+		if (t->ft_flows[i].f_role != 0)
+			cb(&t->ft_flows[i], arg);
+}

@@ -1,0 +1,134 @@
+/*
+ * The control protocol's codec: versioned, length-prefixed binary frames in
+ * network byte order.  ctl.c owns no state: it turns bytes into a struct
+ * ctl_msg and back, checking every length before reading, and refusing any
+ * frame that is not exactly the size its type says.
+ *
+ * Frame: "HD" magic, version, type, payload length (32 bits), payload.
+ */
+#ifndef HANDOFFD_CTL_H
+#define HANDOFFD_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CTL_VERSION	1
+#define CTL_HDR_LEN	8
+#define CTL_ID_MAX	31
+#define CTL_NONCE_LEN	32
+#define CTL_MAC_LEN	32
+
+enum ctl_type {
+	CTL_HELLO = 1,		/* version, node id, nonce */
+	CTL_AUTH,		/* HMAC proving the pre-shared key */
+	CTL_HANDOFF,		/* front-end -> back-end: take this flow */
+	CTL_HANDOFF_ACK,	/* back-end -> front-end: taken, or why not */
+	CTL_CLOSE,		/* either way: this flow is over */
+	CTL_LOAD,		/* heartbeat with the sender's load */
+	CTL_TYPE_MAX
+};
+
+/* HANDOFF_ACK statuses. */
+enum ctl_status {
+	CTL_OK = 0,
+	CTL_REFUSED,		/* nothing listens: the stack answered RST */
+	CTL_NO_RESOURCES,	/* flow table full or out of memory */
+	CTL_STACK_TIMEOUT,	/* the stack never answered the SYN */
+	CTL_BAD_HANDOFF,	/* parameters this node cannot honour */
+	CTL_STATUS_MAX
+};
+
+/* CLOSE reasons. */
+enum ctl_reason {
+	CTL_CLOSE_DONE = 1,	/* both directions finished */
+	CTL_CLOSE_RST,		/* a reset was seen */
+	CTL_CLOSE_IDLE,		/* expired */
+	CTL_CLOSE_ABORT,	/* the front-end gave up on this handoff */
+	CTL_CLOSE_FIN,		/* the client's FIN was seen (fin_seq) */
+	CTL_CLOSE_MAX
+};
+
+/* HANDOFF option flags: what the front-end's SYN/ACK agreed to. */
+#define CTL_OPT_WS	0x01
+#define CTL_OPT_SACK	0x02
+#define CTL_OPT_TS	0x04
+
+struct ctl_hello {
+	char		 h_id[CTL_ID_MAX + 1];
+	uint8_t		 h_nonce[CTL_NONCE_LEN];
+};
+
+struct ctl_handoff {
+	uint64_t	 ho_flow;	/* the front-end's handle */
+	uint32_t	 ho_caddr;	/* client, network order */
+	uint16_t	 ho_cport;	/* network order */
+	uint32_t	 ho_vaddr;	/* VIP, network order */
+	uint16_t	 ho_vport;	/* network order */
+	uint32_t	 ho_irs;	/* client's ISN */
+	uint32_t	 ho_iss;	/* front-end's ISN */
+	uint16_t	 ho_cmss;	/* client's MSS */
+	uint8_t		 ho_cws;	/* client's window shift */
+	uint8_t		 ho_opts;	/* CTL_OPT_* */
+	uint16_t	 ho_cwin;	/* client's last window field */
+	uint8_t		 ho_fws;	/* front-end's window shift */
+	uint16_t	 ho_fmss;	/* front-end's MSS */
+	uint32_t	 ho_ctsval;	/* client's latest TSval */
+	uint32_t	 ho_ftsval;	/* last TSval the front-end sent */
+	const uint8_t	*ho_data;	/* request bytes, into the frame */
+	uint32_t	 ho_datalen;
+};
+
+struct ctl_handoff_ack {
+	uint64_t	 ha_flow;	/* the front-end's handle */
+	uint64_t	 ha_bflow;	/* the back-end's handle */
+	uint8_t		 ha_status;	/* enum ctl_status */
+	uint8_t		 ha_ws;		/* back-end stack's window shift */
+	uint16_t	 ha_mss;
+	uint32_t	 ha_iss;	/* back-end stack's ISN */
+	uint32_t	 ha_ts_delta;	/* added to the stack's TSval */
+	uint32_t	 ha_saddr;	/* stack endpoint, network order */
+	uint16_t	 ha_sport;
+};
+
+/* A CLOSE names the flow by the receiver's handle when the sender knows
+ * it, and always by the sender's handle and the client's endpoint, so that
+ * an ABORT reaches a back-end that never answered. */
+struct ctl_close {
+	uint64_t	 cl_flow;	/* the receiver's handle, 0: unknown */
+	uint64_t	 cl_sflow;	/* the sender's handle */
+	uint8_t		 cl_reason;	/* enum ctl_reason */
+	uint32_t	 cl_seq;	/* CTL_CLOSE_FIN: the FIN's sequence */
+	uint32_t	 cl_caddr;	/* client, network order */
+	uint16_t	 cl_cport;	/* network order */
+	uint16_t	 cl_vport;	/* the VIP's port, network order */
+};
+
+struct ctl_load {
+	uint32_t	 ld_flows;	/* active flows */
+	uint32_t	 ld_capacity;	/* flow table size */
+};
+
+struct ctl_msg {
+	uint8_t		 m_type;
+	union {
+		struct ctl_hello	 hello;
+		uint8_t			 mac[CTL_MAC_LEN];
+		struct ctl_handoff	 handoff;
+		struct ctl_handoff_ack	 ack;
+		struct ctl_close	 close;
+		struct ctl_load		 load;
+	} m_u;
+};
+
+int	 ctl_decode(const uint8_t *, size_t, size_t, struct ctl_msg *,
+	    size_t *, const char **);
+size_t	 ctl_encode(uint8_t *, size_t, const struct ctl_msg *);
+size_t	 ctl_encode_handoff_head(uint8_t *, size_t, const struct ctl_handoff *);
+const char *ctl_type_name(int);
+const char *ctl_status_name(int);
+const char *ctl_reason_name(int);
+
+#define CTL_HANDOFF_FIXED	50	/* HANDOFF payload before the data */
+#define CTL_FRAME_MIN_MAX	4096	/* no frame_max may be smaller */
+
+#endif

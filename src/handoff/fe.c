@@ -1,0 +1,838 @@
+/*
+ * The front-end: a client's connection to a VIP, from its SYN to the end of
+ * its handed-off life.  In lwip handshake mode lwIP answers the handshake
+ * and receives the request while the BTCP watches both directions; once
+ * the request head is complete the connection is either relayed to the
+ * local web server or frozen, handed off, and from the HANDOFF_ACK on only
+ * forwarded: rewritten client packets to the back-end's stack.
+ *
+ * States (flow.f_state) and who owns the packets in each:
+ *   FE_SYN      SYN seen, lwIP handshaking          -> lwIP
+ *   FE_COLLECT  accepted, reading the request head  -> lwIP
+ *   FE_HANDOFF  HANDOFF sent, waiting for the ACK   -> queued here
+ *   FE_FORWARD  handed off                          -> rewritten to B
+ *   FE_LINGER   over; last ACKs and FINs            -> rewritten to B
+ */
+#include <sys/types.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
+
+#include "flow.h"
+#include "handoffd.h"
+#include "lwip-port/tunif.h"
+#include "log.h"
+#include "pkt.h"
+#include "handoff/ctl.h"
+#include "handoff/handoff.h"
+#include "handoff/peer.h"
+#include "handoff/relay.h"
+#include "handoff/rw.h"
+
+enum fe_state {
+	FE_SYN = 1,
+	FE_COLLECT,
+	FE_HANDOFF,
+	FE_FORWARD,
+	FE_LINGER,
+};
+
+static const char *const fe_state_names[] = {
+	"none", "syn", "collect", "handoff", "forward", "linger"
+};
+
+/* A lwIP handshake that never completes is forgotten after this long. */
+#define FE_SYN_TIMEOUT_MS	30000
+/* A client gets this long to send its request head. */
+#define FE_COLLECT_TIMEOUT_MS	30000
+#define FE_NO_WS		0xff
+
+/* A client packet held while a HANDOFF is in flight. */
+struct fe_qpkt {
+	struct fe_qpkt	*q_next;
+	uint16_t	 q_len;
+	uint8_t		 q_data[];
+};
+
+/* Slow-path state of a front-end flow, from the SYN until the handoff is
+ * acknowledged (or the connection is relayed locally). */
+struct fe_conn {
+	struct hd		*fc_hd;
+	struct flow		*fc_flow;
+	struct tcp_pcb		*fc_pcb;	/* NULL until accepted */
+	const struct cfg_service *fc_svc;
+	struct evbuffer		*fc_req;	/* every byte lwIP acked */
+	struct req_parser	*fc_rp;
+	struct event		*fc_timer;	/* handoff timeout */
+	struct fe_qpkt		*fc_qhead;
+	struct fe_qpkt		**fc_qtail;
+	uint64_t		 fc_tried;	/* pool members tried */
+	int			 fc_dispatched;	/* the head went to fe_dispatch */
+	int			 fc_peer;	/* current handoff target */
+	/* the client's SYN */
+	uint32_t		 fc_irs;
+	uint16_t		 fc_cmss;
+	uint8_t			 fc_cws;	/* FE_NO_WS: none */
+	uint8_t			 fc_csack;
+	uint8_t			 fc_cts;
+	uint32_t		 fc_ctsval;	/* latest TSval from the client */
+	uint16_t		 fc_cwin;	/* latest window field */
+	/* lwIP's SYN/ACK */
+	uint8_t			 fc_synack;
+	uint8_t			 fc_fws;
+	uint8_t			 fc_fsack;
+	uint8_t			 fc_fts;
+	uint16_t		 fc_fmss;
+	uint32_t		 fc_iss;
+	uint32_t		 fc_ftsval;	/* latest TSval lwIP sent */
+};
+
+static void	fe_dispatch(struct fe_conn *);
+
+static struct log_rl fe_rl_full;
+
+static void
+fe_set_state(struct flow *f, enum fe_state st)
+{
+	log_trace("fe: flow %08x:%u %s -> %s", ntohl(f->f_key.k_raddr),
+	    ntohs(f->f_key.k_rport), fe_state_names[f->f_state],
+	    fe_state_names[st]);
+	f->f_state = st;
+}
+
+static void
+fe_queue_free(struct fe_conn *fc)
+{
+	struct fe_qpkt	*q;
+
+	while ((q = fc->fc_qhead) != NULL) {
+		fc->fc_qhead = q->q_next;
+		free(q);
+	}
+	fc->fc_qtail = &fc->fc_qhead;
+	fc->fc_flow->f_qlen = 0;
+}
+
+/* Detaches our callbacks from lwIP's pcb: lwIP must never call into a
+ * freed fe_conn. */
+static void
+fe_detach_pcb(struct tcp_pcb *pcb)
+{
+	tcp_arg(pcb, NULL);
+	tcp_recv(pcb, NULL);
+	tcp_sent(pcb, NULL);
+	tcp_err(pcb, NULL);
+}
+
+/*
+ * The one way a front-end flow ends.  A pcb still ours is closed politely
+ * (lwIP finishes the FIN exchange on its own) or, with reset, aborted.
+ */
+static void
+fe_close(struct hd *hd, struct flow *f, int reset)
+{
+	struct fe_conn	*fc = f->f_ctx;
+
+	if (fc != NULL) {
+		if (fc->fc_pcb != NULL) {
+			fe_detach_pcb(fc->fc_pcb);
+			if (reset || tcp_close(fc->fc_pcb) != ERR_OK)
+				tcp_abort(fc->fc_pcb);
+		}
+		fe_queue_free(fc);
+		if (fc->fc_timer != NULL)
+			event_free(fc->fc_timer);
+		evbuffer_free(fc->fc_req);
+		req_free(fc->fc_rp);
+		free(fc);
+		f->f_ctx = NULL;
+	}
+	flow_remove(hd->hd_flows, f);
+}
+
+/* Sends a CLOSE about f to its back-end. */
+static void
+fe_send_close(struct hd *hd, struct flow *f, int peer, uint64_t bflow,
+    enum ctl_reason why, uint32_t seq)
+{
+	struct ctl_msg	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.m_type = CTL_CLOSE;
+	m.m_u.close.cl_flow = bflow;
+	m.m_u.close.cl_sflow = flow_handle(hd->hd_flows, f);
+	m.m_u.close.cl_reason = why;
+	m.m_u.close.cl_seq = seq;
+	m.m_u.close.cl_caddr = f->f_key.k_raddr;
+	m.m_u.close.cl_cport = f->f_key.k_rport;
+	m.m_u.close.cl_vport = f->f_key.k_lport;
+	if (peer_send(hd, peer, &m) == -1)
+		log_debug("fe: CLOSE to %s lost: control channel down",
+		    peer_id(hd, peer));
+}
+
+/* A SYN for a VIP with no flow yet: remember what the client offered and
+ * let lwIP answer. */
+void
+fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
+{
+	struct flow_key	 k;
+	struct flow	*f;
+	struct fe_conn	*fc;
+	struct pkt_opts	 o;
+
+	if (pkt_opts_parse(p, &o) == -1) {
+		hd->hd_stats.st_drop_bad_opts++;
+		return;
+	}
+	k.k_raddr = p->p_saddr;
+	k.k_laddr = p->p_daddr;
+	k.k_rport = p->p_sport;
+	k.k_lport = p->p_dport;
+	if ((f = flow_insert(hd->hd_flows, &k, hd->hd_now)) == NULL) {
+		hd->hd_stats.st_drop_table_full++;
+		log_ratelim(&fe_rl_full, "fe: flow table full (%u flows): "
+		    "SYN dropped", flow_capacity(hd->hd_flows));
+		return;
+	}
+	if ((fc = calloc(1, sizeof(*fc))) == NULL ||
+	    (fc->fc_req = evbuffer_new()) == NULL ||
+	    (fc->fc_rp = req_new()) == NULL) {
+		if (fc != NULL) {
+			if (fc->fc_req != NULL)
+				evbuffer_free(fc->fc_req);
+			free(fc);
+		}
+		flow_remove(hd->hd_flows, f);
+		hd->hd_stats.st_drop_nomem++;
+		return;
+	}
+	fc->fc_hd = hd;
+	fc->fc_flow = f;
+	fc->fc_svc = svc;
+	fc->fc_qtail = &fc->fc_qhead;
+	fc->fc_peer = -1;
+	fc->fc_irs = p->p_seq;
+	fc->fc_cmss = o.o_mss ? o.o_mss : 536;
+	fc->fc_cws = o.o_has_ws ? (o.o_ws > 14 ? 14 : o.o_ws) : FE_NO_WS;
+	fc->fc_csack = o.o_sack_ok;
+	fc->fc_cts = o.o_has_ts;
+	fc->fc_ctsval = o.o_tsval;
+	fc->fc_cwin = p->p_win;
+	fc->fc_fws = FE_NO_WS;
+	f->f_role = FLOW_FE;
+	f->f_state = FE_SYN;
+	f->f_ctx = fc;
+	f->f_timeout = FE_SYN_TIMEOUT_MS;
+	hd->hd_stats.st_fe_syns++;
+	tunif_input(hd->hd_lwip, p->p_ip, p->p_len);
+}
+
+/* Client bytes after a rewrite: FIN and RST tell the flow how it ends. */
+static void
+fe_forward(struct hd *hd, struct flow *f, struct pkt *p)
+{
+	uint8_t	 flags = p->p_flags;
+
+	if ((flags & TH_FIN) && !(f->f_flags & FLOW_CLIENT_FIN)) {
+		f->f_flags |= FLOW_CLIENT_FIN;
+		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
+		    CTL_CLOSE_FIN, p->p_seq + p->p_paylen);
+	}
+	if ((flags & TH_RST) && !(f->f_flags & FLOW_CLIENT_RST)) {
+		f->f_flags |= FLOW_CLIENT_RST;
+		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
+		    CTL_CLOSE_RST, p->p_seq);
+		fe_set_state(f, FE_LINGER);
+		f->f_timeout = hd->hd_cfg->cfg_handoff.ch_linger_ms;
+	}
+	rw_to_stack(f, p);
+	hd->hd_stats.st_fwd_pkts++;
+	hd->hd_stats.st_fwd_bytes += p->p_len;
+	btcp_tun_send(hd, p->p_ip, p->p_len);
+}
+
+static void
+fe_queue(struct hd *hd, struct fe_conn *fc, struct pkt *p)
+{
+	struct fe_qpkt	*q;
+
+	if (fc->fc_flow->f_qlen >= hd->hd_cfg->cfg_handoff.ch_queue_max ||
+	    (q = malloc(sizeof(*q) + p->p_len)) == NULL) {
+		/* The client retransmits what we cannot hold. */
+		hd->hd_stats.st_drop_queue_full++;
+		return;
+	}
+	q->q_next = NULL;
+	q->q_len = p->p_len;
+	memcpy(q->q_data, p->p_ip, p->p_len);
+	*fc->fc_qtail = q;
+	fc->fc_qtail = &q->q_next;
+	fc->fc_flow->f_qlen++;
+	hd->hd_stats.st_queued++;
+}
+
+/* The client's window field and TSval follow it until the handoff, so the
+ * back-end starts from the latest. */
+static void
+fe_track_client(struct fe_conn *fc, struct pkt *p)
+{
+	struct pkt_opts	 o;
+
+	if (p->p_flags & TH_ACK)
+		fc->fc_cwin = p->p_win;
+	if (fc->fc_cts && p->p_thl > PKT_TCP_HLEN &&
+	    pkt_opts_parse(p, &o) == 0 && o.o_has_ts &&
+	    seq_geq(o.o_tsval, fc->fc_ctsval))
+		fc->fc_ctsval = o.o_tsval;
+}
+
+/* A packet from the client for a flow we know. */
+void
+fe_input(struct hd *hd, struct flow *f, struct pkt *p)
+{
+	struct fe_conn	*fc = f->f_ctx;
+	const struct cfg_service *svc;
+
+	flow_touch(f, hd->hd_now);
+	/* A new connection on the same 4-tuple: the old one is over. */
+	if ((p->p_flags & (TH_SYN | TH_ACK)) == TH_SYN &&
+	    (fc == NULL || p->p_seq != fc->fc_irs)) {
+		if (f->f_state == FE_FORWARD || f->f_state == FE_LINGER)
+			fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
+			    CTL_CLOSE_ABORT, 0);
+		else if (f->f_state == FE_HANDOFF)
+			fe_send_close(hd, f, fc->fc_peer, 0, CTL_CLOSE_ABORT,
+			    0);
+		fe_close(hd, f, 1);
+		if ((svc = btcp_service(hd, p->p_daddr, p->p_dport)) != NULL)
+			fe_syn(hd, svc, p);
+		return;
+	}
+	switch (f->f_state) {
+	case FE_SYN:
+	case FE_COLLECT:
+		fe_track_client(fc, p);
+		tunif_input(hd->hd_lwip, p->p_ip, p->p_len);
+		break;
+	case FE_HANDOFF:
+		fe_queue(hd, fc, p);
+		break;
+	case FE_FORWARD:
+	case FE_LINGER:
+		fe_forward(hd, f, p);
+		break;
+	}
+}
+
+/*
+ * A packet lwIP sends for a front-end flow.  The SYN/ACK gives ISS_F and
+ * the options the client was promised; every TSval is remembered so the
+ * back-end's can start above it.  Returns 0 to drop the packet: a frozen
+ * connection says nothing.
+ */
+int
+fe_output(struct hd *hd, struct flow *f, struct pkt *p)
+{
+	struct fe_conn	*fc = f->f_ctx;
+	struct pkt_opts	 o;
+
+	if (fc == NULL)
+		return 1;
+	if (f->f_state == FE_HANDOFF)
+		return 0;
+	if (p->p_thl > PKT_TCP_HLEN && pkt_opts_parse(p, &o) == 0) {
+		if (o.o_has_ts)
+			fc->fc_ftsval = o.o_tsval;
+	} else
+		memset(&o, 0, sizeof(o));
+	if ((p->p_flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
+		fc->fc_synack = 1;
+		fc->fc_iss = p->p_seq;
+		fc->fc_fmss = o.o_mss ? o.o_mss : 536;
+		fc->fc_fws = o.o_has_ws ? o.o_ws : FE_NO_WS;
+		fc->fc_fsack = o.o_sack_ok;
+		fc->fc_fts = o.o_has_ts;
+	}
+	return 1;
+}
+
+static const char fe_resp_400[] =
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
+    "Content-Length: 12\r\nConnection: close\r\n\r\nBad Request\n";
+static const char fe_resp_408[] =
+    "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\n"
+    "Content-Length: 16\r\nConnection: close\r\n\r\nRequest Timeout\n";
+static const char fe_resp_431[] =
+    "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    "Content-Type: text/plain\r\nContent-Length: 32\r\n"
+    "Connection: close\r\n\r\nRequest Header Fields Too Large\n";
+static const char fe_resp_503[] =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+    "Content-Length: 20\r\nConnection: close\r\n\r\nService Unavailable\n";
+
+/* Answers the client through lwIP and closes; the flow goes, lwIP
+ * finishes sending and the FIN exchange by itself. */
+static void
+fe_respond(struct fe_conn *fc, int code)
+{
+	struct hd	*hd = fc->fc_hd;
+	const char	*resp;
+
+	switch (code) {
+	case 400:
+		resp = fe_resp_400;
+		hd->hd_stats.st_http_400++;
+		break;
+	case 408:
+		resp = fe_resp_408;
+		hd->hd_stats.st_http_408++;
+		break;
+	case 431:
+		resp = fe_resp_431;
+		hd->hd_stats.st_http_431++;
+		break;
+	default:
+		resp = fe_resp_503;
+		hd->hd_stats.st_http_503++;
+		break;
+	}
+	if (fc->fc_pcb != NULL) {
+		tcp_write(fc->fc_pcb, resp, (u16_t)strlen(resp),
+		    TCP_WRITE_FLAG_COPY);
+		tcp_output(fc->fc_pcb);
+	}
+	fe_close(hd, fc->fc_flow, 0);
+}
+
+/* Client bytes from lwIP while the request head is being read. */
+static err_t
+fe_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct fe_conn	*fc = arg;
+	struct hd	*hd = fc->fc_hd;
+	const struct cfg_handoff *ch = &hd->hd_cfg->cfg_handoff;
+	enum req_result	 r = REQ_MORE;
+	struct pbuf	*q;
+
+	if (p == NULL) {
+		/* The client gave up before its request was complete. */
+		fe_close(hd, fc->fc_flow, 0);
+		return ERR_OK;
+	}
+	for (q = p; q != NULL; q = q->next) {
+		if (evbuffer_add(fc->fc_req, q->payload, q->len) == -1) {
+			pbuf_free(p);
+			fe_close(hd, fc->fc_flow, 1);
+			return ERR_ABRT;
+		}
+		if (fc->fc_flow->f_state == FE_COLLECT)
+			r = req_feed(fc->fc_rp, q->payload, q->len);
+		if (r != REQ_MORE)
+			break;
+	}
+	tcp_recved(pcb, p->tot_len);
+	pbuf_free(p);
+	/* Bytes after the head, or replayed after a failed handoff, only
+	 * join the buffer: the next HANDOFF carries them. */
+	if (fc->fc_flow->f_state != FE_COLLECT || fc->fc_dispatched)
+		return ERR_OK;
+	if (r == REQ_BAD)
+		fe_respond(fc, 400);
+	else if (r == REQ_MORE) {
+		if (evbuffer_get_length(fc->fc_req) >
+		    (size_t)ch->ch_request_head_max)
+			fe_respond(fc, 431);
+	} else if (req_head_len(fc->fc_rp) > (size_t)ch->ch_request_head_max)
+		fe_respond(fc, 431);
+	else if (evbuffer_get_length(fc->fc_req) >
+	    (size_t)ch->ch_request_buffer_max)
+		fe_respond(fc, 431);
+	else {
+		fc->fc_dispatched = 1;
+		fe_dispatch(fc);
+	}
+	return ERR_OK;
+}
+
+/* lwIP freed the pcb: a reset from the client, or retransmissions gave up. */
+static void
+fe_err(void *arg, err_t err)
+{
+	struct fe_conn	*fc = arg;
+
+	fc->fc_pcb = NULL;
+	fe_close(fc->fc_hd, fc->fc_flow, 0);
+}
+
+/* lwIP completed a handshake on a VIP. */
+static err_t
+fe_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct hd	*hd = arg;
+	struct flow_key	 k;
+	struct flow	*f;
+	struct fe_conn	*fc;
+
+	if (err != ERR_OK || pcb == NULL)
+		return ERR_VAL;
+	k.k_raddr = ip4_addr_get_u32(&pcb->remote_ip);
+	k.k_laddr = ip4_addr_get_u32(&pcb->local_ip);
+	k.k_rport = htons(pcb->remote_port);
+	k.k_lport = htons(pcb->local_port);
+	f = flow_lookup(hd->hd_flows, &k);
+	if (f == NULL || f->f_role != FLOW_FE || f->f_state != FE_SYN ||
+	    (fc = f->f_ctx) == NULL || !fc->fc_synack) {
+		/* Its flow expired while lwIP was still handshaking. */
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
+	fc->fc_pcb = pcb;
+	tcp_arg(pcb, fc);
+	tcp_recv(pcb, fe_recv);
+	tcp_err(pcb, fe_err);
+	tcp_nagle_disable(pcb);
+	fe_set_state(f, FE_COLLECT);
+	f->f_timeout = FE_COLLECT_TIMEOUT_MS;
+	return ERR_OK;
+}
+
+/*
+ * Round-robin over the default pool, skipping members tried already for
+ * this connection and peers whose control channel is down.  Returns the
+ * member's index, or -1 when none is left.
+ */
+static int
+fe_pick(struct hd *hd, const struct cfg_service *svc, uint64_t tried)
+{
+	const struct cfg_pool	*pool = &hd->hd_cfg->cfg_pools[svc->cs_pool_idx];
+	int			*cursor = &hd->hd_rr[svc->cs_pool_idx];
+	int			 n, i;
+
+	for (n = 0; n < pool->cp_nmembers; n++) {
+		const struct cfg_member *m;
+
+		i = (*cursor + n) % pool->cp_nmembers;
+		m = &pool->cp_members[i];
+		if (tried & (1ULL << i))
+			continue;
+		if (m->cm_peer >= 0 && !peer_is_up(hd, m->cm_peer))
+			continue;
+		*cursor = (i + 1) % pool->cp_nmembers;
+		return i;
+	}
+	return -1;
+}
+
+static void
+fe_on_handoff_timeout(int fd, short ev, void *arg)
+{
+	struct fe_conn	*fc = arg;
+	struct hd	*hd = fc->fc_hd;
+	struct flow	*f = fc->fc_flow;
+	uint64_t	 h = flow_handle(hd->hd_flows, f);
+
+	if (fd != -1) {
+		log_info("fe: no HANDOFF_ACK from %s within %d ms",
+		    peer_id(hd, fc->fc_peer),
+		    hd->hd_cfg->cfg_handoff.ch_timeout_ms);
+		hd->hd_stats.st_handoffs_failed++;
+		fe_send_close(hd, f, fc->fc_peer, 0, CTL_CLOSE_ABORT, 0);
+	}
+	/* Give the client's held packets back to lwIP, then try the next
+	 * member: lwIP still owns the handshake and the request. */
+	fe_set_state(f, FE_COLLECT);
+	f->f_timeout = FE_COLLECT_TIMEOUT_MS;
+	while (fc->fc_qhead != NULL) {
+		struct fe_qpkt *q = fc->fc_qhead;
+
+		fc->fc_qhead = q->q_next;
+		if (fc->fc_qhead == NULL)
+			fc->fc_qtail = &fc->fc_qhead;
+		f->f_qlen--;
+		tunif_input(hd->hd_lwip, q->q_data, q->q_len);
+		free(q);
+		/* lwIP may have ended the connection (a reset in the queue),
+		 * and fc with it. */
+		if (flow_by_handle(hd->hd_flows, h) != f || f->f_ctx != fc)
+			return;
+	}
+	fe_dispatch(fc);
+}
+
+/* Freezes the connection and sends its state to peer.  Returns -1 if the
+ * HANDOFF could not even be queued. */
+static int
+fe_handoff(struct fe_conn *fc, int peer)
+{
+	struct hd		*hd = fc->fc_hd;
+	struct flow		*f = fc->fc_flow;
+	struct tcp_pcb		*pcb = fc->fc_pcb;
+	struct ctl_handoff	 ho;
+	size_t			 len = evbuffer_get_length(fc->fc_req);
+	struct timeval		 tv;
+	int			 ms = hd->hd_cfg->cfg_handoff.ch_timeout_ms;
+
+	if (pcb->rcv_nxt != fc->fc_irs + 1 + (uint32_t)len) {
+		log_warnx("fe: lwIP acked %u bytes, we hold %zu: not handed off",
+		    pcb->rcv_nxt - fc->fc_irs - 1, len);
+		return -1;
+	}
+	memset(&ho, 0, sizeof(ho));
+	ho.ho_flow = flow_handle(hd->hd_flows, f);
+	ho.ho_caddr = f->f_key.k_raddr;
+	ho.ho_cport = f->f_key.k_rport;
+	ho.ho_vaddr = f->f_key.k_laddr;
+	ho.ho_vport = f->f_key.k_lport;
+	ho.ho_irs = fc->fc_irs;
+	ho.ho_iss = fc->fc_iss;
+	ho.ho_cmss = fc->fc_cmss;
+	ho.ho_fmss = fc->fc_fmss;
+	ho.ho_cwin = fc->fc_cwin;
+	if (fc->fc_cws != FE_NO_WS && fc->fc_fws != FE_NO_WS) {
+		ho.ho_opts |= CTL_OPT_WS;
+		ho.ho_cws = fc->fc_cws;
+		ho.ho_fws = fc->fc_fws;
+	}
+	if (fc->fc_csack && fc->fc_fsack)
+		ho.ho_opts |= CTL_OPT_SACK;
+	if (fc->fc_cts && fc->fc_fts) {
+		ho.ho_opts |= CTL_OPT_TS;
+		ho.ho_ctsval = fc->fc_ctsval;
+		ho.ho_ftsval = fc->fc_ftsval;
+	}
+	ho.ho_datalen = (uint32_t)len;
+	if (peer_send_handoff(hd, peer, &ho,
+	    len ? evbuffer_pullup(fc->fc_req, -1) : NULL) == -1)
+		return -1;
+	/* Everything lwIP received is acknowledged before it goes quiet. */
+	tcp_ack_now(pcb);
+	tcp_output(pcb);
+	fc->fc_peer = peer;
+	f->f_peer = peer;
+	fe_set_state(f, FE_HANDOFF);
+	f->f_timeout = ms + 60000;	/* the timer below decides */
+	if (fc->fc_timer == NULL &&
+	    (fc->fc_timer = evtimer_new(hd->hd_base, fe_on_handoff_timeout,
+	    fc)) == NULL)
+		return -1;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(fc->fc_timer, &tv);
+	hd->hd_stats.st_handoffs_started++;
+	return 0;
+}
+
+/* The request head is complete: serve it here or hand it off. */
+static void
+fe_dispatch(struct fe_conn *fc)
+{
+	struct hd		*hd = fc->fc_hd;
+	const struct cfg	*cfg = hd->hd_cfg;
+	const struct cfg_pool	*pool = &cfg->cfg_pools[fc->fc_svc->cs_pool_idx];
+	const struct cfg_member	*m;
+	int			 i;
+
+	for (;;) {
+		if ((i = fe_pick(hd, fc->fc_svc, fc->fc_tried)) == -1) {
+			fe_respond(fc, 503);
+			return;
+		}
+		fc->fc_tried |= 1ULL << i;
+		m = &pool->cp_members[i];
+		if (m->cm_peer < 0) {
+			/* The local case keeps lwIP's connection. */
+			if (relay_new(hd, fc->fc_pcb, &cfg->cfg_node.cn_server,
+			    fc->fc_req, NULL, NULL) == NULL) {
+				fe_respond(fc, 503);
+				return;
+			}
+			hd->hd_stats.st_fe_local++;
+			fc->fc_pcb = NULL;	/* the relay's now */
+			fe_close(hd, fc->fc_flow, 0);
+			return;
+		}
+		if (fe_handoff(fc, m->cm_peer) == 0)
+			return;
+		hd->hd_stats.st_handoffs_failed++;
+	}
+}
+
+/* The back-end has the connection (or refused it). */
+void
+fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
+{
+	struct flow	*f = flow_by_handle(hd->hd_flows, ha->ha_flow);
+	struct fe_conn	*fc;
+	struct fe_qpkt	*q;
+	struct pkt	 p;
+
+	if (f == NULL || f->f_role != FLOW_FE || f->f_state != FE_HANDOFF ||
+	    (fc = f->f_ctx) == NULL || fc->fc_peer != peer) {
+		/* Too late: we gave up on this one.  Make sure the back-end
+		 * lets go of it too. */
+		hd->hd_stats.st_ctl_stale++;
+		if (ha->ha_status == CTL_OK) {
+			struct ctl_msg m;
+
+			memset(&m, 0, sizeof(m));
+			m.m_type = CTL_CLOSE;
+			m.m_u.close.cl_flow = ha->ha_bflow;
+			m.m_u.close.cl_sflow = ha->ha_flow;
+			m.m_u.close.cl_reason = CTL_CLOSE_ABORT;
+			peer_send(hd, peer, &m);
+		}
+		return;
+	}
+	evtimer_del(fc->fc_timer);
+	if (ha->ha_status != CTL_OK) {
+		log_info("fe: %s refused a handoff: %s", peer_id(hd, peer),
+		    ctl_status_name(ha->ha_status));
+		hd->hd_stats.st_handoffs_refused++;
+		fe_on_handoff_timeout(-1, 0, fc);	/* try the next one */
+		return;
+	}
+	/* lwIP lets go without a word: no RST, no FIN. */
+	fe_detach_pcb(fc->fc_pcb);
+	tcp_abandon(fc->fc_pcb, 0);
+	fc->fc_pcb = NULL;
+	f->f_naddr = ha->ha_saddr;
+	f->f_nport = ha->ha_sport;
+	f->f_delta = fc->fc_iss - ha->ha_iss;
+	f->f_ts_delta = ha->ha_ts_delta;
+	f->f_peer_handle = ha->ha_bflow;
+	fe_set_state(f, FE_FORWARD);
+	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_idle_ms;
+	hd->hd_stats.st_handoffs_acked++;
+	while ((q = fc->fc_qhead) != NULL) {
+		fc->fc_qhead = q->q_next;
+		if (pkt_parse(&p, q->q_data, q->q_len) == PKT_OK)
+			fe_forward(hd, f, &p);
+		free(q);
+		f->f_qlen--;
+	}
+	fc->fc_qtail = &fc->fc_qhead;
+	event_free(fc->fc_timer);
+	evbuffer_free(fc->fc_req);
+	req_free(fc->fc_rp);
+	free(fc);
+	f->f_ctx = NULL;
+}
+
+/* The back-end is done with a flow: keep rewriting stragglers a while. */
+void
+fe_on_close(struct hd *hd, int peer, struct flow *f,
+    const struct ctl_close *cl)
+{
+	if (f->f_peer != peer || f->f_ctx != NULL)
+		return;
+	f->f_flags |= FLOW_PEER_DONE;
+	if (cl->cl_reason == CTL_CLOSE_RST)
+		f->f_flags |= FLOW_STACK_RST;
+	fe_set_state(f, FE_LINGER);
+	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_linger_ms;
+	flow_touch(f, hd->hd_now);
+}
+
+static void
+fe_peer_down_one(struct flow *f, void *arg)
+{
+	int	*peer = arg;
+
+	if (f->f_role == FLOW_FE && f->f_state == FE_HANDOFF &&
+	    f->f_peer == *peer) {
+		struct fe_conn *fc = f->f_ctx;
+
+		evtimer_del(fc->fc_timer);
+		fc->fc_hd->hd_stats.st_handoffs_failed++;
+		fe_on_handoff_timeout(-1, 0, fc);
+	}
+}
+
+/* A peer's control channel is gone: its in-flight handoffs fail over now;
+ * established flows keep going, their packets need no control channel. */
+void
+fe_on_peer_down(struct hd *hd, int peer)
+{
+	flow_foreach(hd->hd_flows, fe_peer_down_one, &peer);
+}
+
+/* The flow clock says a front-end flow has been idle too long. */
+void
+fe_expire(struct hd *hd, struct flow *f)
+{
+	struct fe_conn	*fc = f->f_ctx;
+
+	switch (f->f_state) {
+	case FE_COLLECT:
+		fe_respond(fc, 408);
+		return;
+	case FE_FORWARD:
+		hd->hd_stats.st_fe_idle++;
+		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
+		    CTL_CLOSE_IDLE, 0);
+		break;
+	case FE_HANDOFF:
+		flow_touch(f, hd->hd_now);	/* its timer decides */
+		return;
+	}
+	fe_close(hd, f, 0);
+}
+
+/* Listens on every VIP whose service uses the lwip handshake. */
+int
+fe_init(struct hd *hd)
+{
+	const struct cfg	*cfg = hd->hd_cfg;
+	int			 i;
+
+	for (i = 0; i < cfg->cfg_nservices; i++) {
+		const struct cfg_service *svc = &cfg->cfg_services[i];
+		struct tcp_pcb	*pcb, *lpcb;
+		ip4_addr_t	 a;
+
+		ip4_addr_set_u32(&a, svc->cs_vip.ep_addr);
+		if ((pcb = tcp_new()) == NULL)
+			return -1;
+		if (tcp_bind(pcb, &a, ntohs(svc->cs_vip.ep_port)) != ERR_OK) {
+			tcp_abort(pcb);
+			return -1;
+		}
+		if ((lpcb = tcp_listen(pcb)) == NULL) {
+			tcp_abort(pcb);
+			return -1;
+		}
+		tcp_arg(lpcb, hd);
+		tcp_accept(lpcb, fe_accept);
+		hd->hd_fe_listen[i] = lpcb;
+	}
+	return 0;
+}
+
+static void
+fe_shutdown_one(struct flow *f, void *arg)
+{
+	if (f->f_role == FLOW_FE)
+		fe_close(arg, f, 1);
+}
+
+void
+fe_shutdown(struct hd *hd)
+{
+	int	 i;
+
+	flow_foreach(hd->hd_flows, fe_shutdown_one, hd);
+	for (i = 0; i < hd->hd_cfg->cfg_nservices; i++)
+		if (hd->hd_fe_listen[i] != NULL) {
+			tcp_close(hd->hd_fe_listen[i]);
+			hd->hd_fe_listen[i] = NULL;
+		}
+}

@@ -1,0 +1,72 @@
+/*
+ * The handoff protocol's two halves and how the BTCP and the control
+ * connections call into them.
+ *
+ * fe.c, the front-end, owns flows with role FLOW_FE: it watches the
+ * handshake lwIP makes on a VIP, collects the request, dispatches it, and
+ * then either relays locally or hands the connection off and forwards the
+ * client's packets.  be.c, the back-end, owns flows with role FLOW_BE: it
+ * injects a handed-off connection into its stack and rewrites what the
+ * stack sends.
+ */
+#ifndef HANDOFFD_HANDOFF_H
+#define HANDOFFD_HANDOFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ctl_close;
+struct ctl_handoff;
+struct ctl_handoff_ack;
+struct cfg_service;
+struct flow;
+struct hd;
+struct pkt;
+
+/* flow.f_role */
+#define FLOW_FE		1
+#define FLOW_BE		2
+
+/* flow.f_flags, shared by both roles */
+#define FLOW_CLIENT_FIN	0x0001	/* the client sent FIN */
+#define FLOW_CLIENT_RST	0x0002
+#define FLOW_STACK_FIN	0x0004	/* the serving stack sent FIN */
+#define FLOW_STACK_RST	0x0008
+#define FLOW_CLOSE_SENT	0x0010	/* our CLOSE went to the peer */
+#define FLOW_PEER_DONE	0x0020	/* the peer's CLOSE arrived */
+
+/* fe.c */
+int	 fe_init(struct hd *);
+void	 fe_shutdown(struct hd *);
+void	 fe_syn(struct hd *, const struct cfg_service *, struct pkt *);
+void	 fe_input(struct hd *, struct flow *, struct pkt *);
+int	 fe_output(struct hd *, struct flow *, struct pkt *);
+void	 fe_on_handoff_ack(struct hd *, int, const struct ctl_handoff_ack *);
+void	 fe_on_close(struct hd *, int, struct flow *, const struct ctl_close *);
+void	 fe_on_peer_down(struct hd *, int);
+void	 fe_expire(struct hd *, struct flow *);
+
+/* be.c */
+int	 be_init(struct hd *);
+void	 be_shutdown(struct hd *);
+void	 be_input(struct hd *, struct flow *, struct pkt *);
+int	 be_output(struct hd *, struct flow *, struct pkt *);
+void	 be_on_handoff(struct hd *, int, const struct ctl_handoff *);
+void	 be_on_close(struct hd *, int, struct flow *, const struct ctl_close *);
+void	 be_on_abort(struct hd *, int, const struct ctl_close *);
+void	 be_expire(struct hd *, struct flow *);
+
+/* req.c: just enough HTTP to find the end of a request head. */
+enum req_result {
+	REQ_MORE,		/* the head is not complete yet */
+	REQ_DONE,		/* complete: req_head_len() bytes */
+	REQ_BAD,		/* not HTTP: answer 400 */
+};
+
+struct req_parser;
+struct req_parser *req_new(void);
+void	 req_free(struct req_parser *);
+enum req_result req_feed(struct req_parser *, const char *, size_t);
+size_t	 req_head_len(const struct req_parser *);
+
+#endif

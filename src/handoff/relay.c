@@ -1,0 +1,332 @@
+/* The lwIP <-> server socket relay; see relay.h. */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "lwip/tcp.h"
+
+#include "handoffd.h"
+#include "log.h"
+#include "sock.h"
+#include "handoff/relay.h"
+
+/* Bytes held for the server before lwIP's window stops opening, and bytes
+ * read from the server before reading pauses for lwIP's send buffer. */
+#define RELAY_HIGH	(256 * 1024)
+#define RELAY_CHUNK	(16 * 1024)
+
+struct relay {
+	TAILQ_ENTRY(relay)	 r_entry;
+	struct hd		*r_hd;
+	struct tcp_pcb		*r_pcb;		/* NULL once lwIP freed it */
+	struct bufferevent	*r_bev;		/* the server */
+	struct event		*r_kick;	/* deferred close decisions */
+	relay_done_cb		 r_done;
+	void			*r_arg;
+	uint32_t		 r_held;	/* received, not yet tcp_recved */
+	unsigned int		 r_connected:1;
+	unsigned int		 r_cl_eof:1;	/* the client sent FIN */
+	unsigned int		 r_srv_eof:1;	/* the server closed */
+	unsigned int		 r_srv_shut:1;	/* we shut the socket's write side */
+	unsigned int		 r_cl_shut:1;	/* we sent FIN to the client */
+	unsigned int		 r_failed:1;
+};
+
+static void	relay_pump_to_client(struct relay *);
+static void	relay_finish(struct relay *, enum relay_end);
+
+/* Detaches our callbacks so that lwIP never calls into a freed relay. */
+static void
+relay_detach_pcb(struct relay *r)
+{
+	if (r->r_pcb == NULL)
+		return;
+	tcp_arg(r->r_pcb, NULL);
+	tcp_recv(r->r_pcb, NULL);
+	tcp_sent(r->r_pcb, NULL);
+	tcp_err(r->r_pcb, NULL);
+}
+
+static void
+relay_kick(struct relay *r)
+{
+	event_active(r->r_kick, 0, 0);
+}
+
+/* Client bytes: to the server, with lwIP's window held shut while the
+ * server lags by more than RELAY_HIGH. */
+static err_t
+relay_lwip_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct relay	*r = arg;
+	struct evbuffer	*out;
+	struct pbuf	*q;
+	u16_t		 n;
+
+	if (p == NULL) {
+		r->r_cl_eof = 1;
+		relay_kick(r);
+		return ERR_OK;
+	}
+	out = bufferevent_get_output(r->r_bev);
+	for (q = p; q != NULL; q = q->next)
+		if (evbuffer_add(out, q->payload, q->len) == -1) {
+			r->r_failed = 1;
+			relay_kick(r);
+			break;
+		}
+	n = p->tot_len;
+	pbuf_free(p);
+	if (evbuffer_get_length(out) <= RELAY_HIGH)
+		tcp_recved(pcb, n);
+	else
+		r->r_held += n;
+	return ERR_OK;
+}
+
+/* lwIP freed more send buffer: move more of the server's bytes. */
+static err_t
+relay_lwip_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	struct relay	*r = arg;
+
+	relay_pump_to_client(r);
+	return ERR_OK;
+}
+
+/* lwIP already freed the pcb (a reset, or too many retransmissions). */
+static void
+relay_lwip_err(void *arg, err_t err)
+{
+	struct relay	*r = arg;
+
+	r->r_pcb = NULL;
+	r->r_failed = 1;
+	log_debug("relay: client connection lost: %s", lwip_strerr(err));
+	relay_kick(r);
+}
+
+/* Moves the server's bytes into lwIP while its send buffer has room;
+ * pauses reading the server when it has none. */
+static void
+relay_pump_to_client(struct relay *r)
+{
+	struct evbuffer	*in;
+	size_t		 len, n;
+	int		 wrote = 0;
+
+	if (r->r_pcb == NULL || r->r_cl_shut)
+		return;
+	in = bufferevent_get_input(r->r_bev);
+	while ((len = evbuffer_get_length(in)) > 0) {
+		n = tcp_sndbuf(r->r_pcb);
+		if (n == 0 || tcp_sndqueuelen(r->r_pcb) >= TCP_SND_QUEUELEN - 4)
+			break;
+		if (n > len)
+			n = len;
+		if (n > RELAY_CHUNK)
+			n = RELAY_CHUNK;
+		if (tcp_write(r->r_pcb, evbuffer_pullup(in, n), (u16_t)n,
+		    TCP_WRITE_FLAG_COPY | (n < len ? TCP_WRITE_FLAG_MORE : 0)) !=
+		    ERR_OK)
+			break;
+		evbuffer_drain(in, n);
+		wrote = 1;
+	}
+	if (wrote)
+		tcp_output(r->r_pcb);
+	if (evbuffer_get_length(in) > 0)
+		bufferevent_disable(r->r_bev, EV_READ);
+	else if (!r->r_srv_eof)
+		bufferevent_enable(r->r_bev, EV_READ);
+	if (r->r_srv_eof && evbuffer_get_length(in) == 0)
+		relay_kick(r);
+}
+
+static void
+relay_srv_read(struct bufferevent *bev, void *arg)
+{
+	relay_pump_to_client(arg);
+}
+
+/* The server took everything we had: open lwIP's window again. */
+static void
+relay_srv_write(struct bufferevent *bev, void *arg)
+{
+	struct relay	*r = arg;
+
+	if (r->r_held > 0 && r->r_pcb != NULL) {
+		tcp_recved(r->r_pcb, r->r_held);
+		r->r_held = 0;
+	}
+	if (r->r_cl_eof)
+		relay_kick(r);
+}
+
+static void
+relay_srv_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct relay	*r = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		r->r_connected = 1;
+		sock_nodelay(bufferevent_getfd(bev));
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		r->r_srv_eof = 1;
+		bufferevent_disable(bev, EV_READ);
+		relay_pump_to_client(r);
+		relay_kick(r);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		log_debug("relay: server %s: %s", r->r_connected ?
+		    "connection lost" : "connect failed",
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		r->r_failed = 1;
+		relay_kick(r);
+	}
+}
+
+/*
+ * Decides what the relay's state calls for, outside any lwIP or
+ * libevent callback: half-closes, the final close, or the abort.
+ */
+static void
+relay_on_kick(int fd, short ev, void *arg)
+{
+	struct relay	*r = arg;
+	struct evbuffer	*in = bufferevent_get_input(r->r_bev);
+	struct evbuffer	*out = bufferevent_get_output(r->r_bev);
+
+	if (r->r_failed) {
+		relay_finish(r, RELAY_RESET);
+		return;
+	}
+	/* The client is done and the server has all its bytes. */
+	if (r->r_cl_eof && !r->r_srv_shut && r->r_connected &&
+	    evbuffer_get_length(out) == 0) {
+		shutdown(bufferevent_getfd(r->r_bev), SHUT_WR);
+		r->r_srv_shut = 1;
+	}
+	/* The server is done and lwIP has all its bytes: FIN the client. */
+	if (r->r_srv_eof && !r->r_cl_shut && r->r_pcb != NULL &&
+	    evbuffer_get_length(in) == 0) {
+		if (tcp_shutdown(r->r_pcb, 0, 1) != ERR_OK) {
+			relay_finish(r, RELAY_RESET);
+			return;
+		}
+		r->r_cl_shut = 1;
+	}
+	if (r->r_srv_shut && r->r_cl_shut)
+		relay_finish(r, RELAY_DONE);
+}
+
+/*
+ * The one way out.  A clean end leaves the pcb to lwIP, which delivers
+ * what is queued and finishes the FIN exchange on its own; a failed one
+ * resets the client.
+ */
+static void
+relay_finish(struct relay *r, enum relay_end how)
+{
+	relay_done_cb	 done = r->r_done;
+	void		*arg = r->r_arg;
+
+	if (r->r_pcb != NULL) {
+		relay_detach_pcb(r);
+		if (r->r_held > 0)
+			tcp_recved(r->r_pcb, r->r_held);
+		if (how == RELAY_DONE) {
+			if (tcp_close(r->r_pcb) != ERR_OK)
+				tcp_abort(r->r_pcb);
+		} else
+			tcp_abort(r->r_pcb);
+		r->r_pcb = NULL;
+	}
+	TAILQ_REMOVE(&r->r_hd->hd_relays, r, r_entry);
+	bufferevent_free(r->r_bev);
+	event_free(r->r_kick);
+	free(r);
+	if (done != NULL)
+		done(arg, how);
+}
+
+/*
+ * Starts relaying pcb to the server.  initial holds the client's bytes
+ * received so far (already acknowledged to lwIP); its contents move into
+ * the relay.  Returns NULL, with pcb untouched, if nothing could be set up.
+ */
+struct relay *
+relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
+    struct evbuffer *initial, relay_done_cb done, void *arg)
+{
+	struct relay		*r;
+	struct sockaddr_in	 sin;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->r_hd = hd;
+	r->r_pcb = pcb;
+	r->r_done = done;
+	r->r_arg = arg;
+	r->r_bev = bufferevent_socket_new(hd->hd_base, -1,
+	    BEV_OPT_CLOSE_ON_FREE);
+	r->r_kick = event_new(hd->hd_base, -1, 0, relay_on_kick, r);
+	if (r->r_bev == NULL || r->r_kick == NULL)
+		goto fail;
+	bufferevent_setcb(r->r_bev, relay_srv_read, relay_srv_write,
+	    relay_srv_event, r);
+	bufferevent_setwatermark(r->r_bev, EV_READ, 0, RELAY_HIGH);
+	bufferevent_setwatermark(r->r_bev, EV_WRITE, 0, 0);
+	if (initial != NULL &&
+	    evbuffer_add_buffer(bufferevent_get_output(r->r_bev), initial) == -1)
+		goto fail;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = srv->ep_addr;
+	sin.sin_port = srv->ep_port;
+	if (bufferevent_socket_connect(r->r_bev, (struct sockaddr *)&sin,
+	    sizeof(sin)) == -1) {
+		log_warn("relay: connect to the server");
+		goto fail;
+	}
+	bufferevent_enable(r->r_bev, EV_READ | EV_WRITE);
+	tcp_arg(pcb, r);
+	tcp_recv(pcb, relay_lwip_recv);
+	tcp_sent(pcb, relay_lwip_sent);
+	tcp_err(pcb, relay_lwip_err);
+	TAILQ_INSERT_TAIL(&hd->hd_relays, r, r_entry);
+	return r;
+fail:
+	if (r->r_bev != NULL)
+		bufferevent_free(r->r_bev);
+	if (r->r_kick != NULL)
+		event_free(r->r_kick);
+	free(r);
+	return NULL;
+}
+
+/* The owner ends the relay at once: the client is reset. */
+void
+relay_abort(struct relay *r)
+{
+	r->r_done = NULL;
+	relay_finish(r, RELAY_RESET);
+}
+
+void
+relay_set_done(struct relay *r, relay_done_cb done, void *arg)
+{
+	r->r_done = done;
+	r->r_arg = arg;
+}

@@ -1,0 +1,33 @@
+/*
+ * A byte-stream relay between a TCP connection owned by lwIP and a socket
+ * to a web server: the front-end's local case in lwip handshake mode, and a
+ * back-end whose stack is lwIP.
+ *
+ * relay.c owns the lwIP pcb and the server socket from relay_new() on, with
+ * backpressure both ways (lwIP's window opens only as the server takes the
+ * bytes; the server is read only while lwIP has send buffer) and half-close
+ * in both directions.  It frees itself after calling the done callback once.
+ */
+#ifndef HANDOFFD_RELAY_H
+#define HANDOFFD_RELAY_H
+
+struct evbuffer;
+struct hd;
+struct relay;
+struct tcp_pcb;
+struct cfg_endpoint;
+
+enum relay_end {
+	RELAY_DONE,		/* both directions closed cleanly */
+	RELAY_RESET,		/* either side reset or failed */
+};
+
+typedef void	(*relay_done_cb)(void *, enum relay_end);
+
+struct relay	*relay_new(struct hd *, struct tcp_pcb *,
+		    const struct cfg_endpoint *, struct evbuffer *,
+		    relay_done_cb, void *);
+void		 relay_abort(struct relay *);
+void		 relay_set_done(struct relay *, relay_done_cb, void *);
+
+#endif

@@ -1,0 +1,109 @@
+/* The per-packet rewrite; see rw.h.  This is the hot path of a handed-off
+ * flow: no allocation, no full checksum, one pass over the options. */
+#include <stdint.h>
+#include <string.h>
+
+#include "flow.h"
+#include "pkt.h"
+#include "handoff/rw.h"
+
+/*
+ * Rescales a window from the stack's shift to the one the client was
+ * promised: win << ws_in is the window in bytes, and the client multiplies
+ * what it sees by 2^ws_out.  Rounds down, so it never offers more than the
+ * stack has room for; saturates at the largest field value.
+ */
+uint16_t
+rw_window(uint16_t win, unsigned int ws_in, unsigned int ws_out)
+{
+	uint32_t	 bytes = (uint32_t)win << ws_in;
+
+	bytes >>= ws_out;
+	return bytes > 0xffff ? 0xffff : (uint16_t)bytes;
+}
+
+/* The option area's TS and SACK, translated by the given offsets.  The
+ * common case, NOP NOP TS and nothing else, skips the general parser. */
+static void
+rw_opts(struct csum_acc *a, struct pkt *p, uint32_t ts_off, int is_val,
+    uint32_t sack_off)
+{
+	struct pkt_opts	 o;
+	uint8_t		*th = p->p_tcp, *s;
+	int		 i;
+
+	if (ts_off == 0 && sack_off == 0)
+		return;
+	if (p->p_thl == 32 && th[20] == TCPOPT_NOP && th[21] == TCPOPT_NOP &&
+	    th[22] == TCPOPT_TS && th[23] == 10) {
+		s = th + 24 + (is_val ? 0 : 4);
+		pkt_set32(a, s, pkt_get32(s) + ts_off);
+		return;
+	}
+	if (pkt_opts_parse(p, &o) == -1)
+		return;		/* leave what we cannot parse untouched */
+	if (o.o_has_ts) {
+		s = th + o.o_ts_off + (is_val ? 2 : 6);
+		pkt_set32(a, s, pkt_get32(s) + ts_off);
+	}
+	for (i = 0; sack_off != 0 && i < o.o_nsack; i++) {
+		s = th + o.o_sack_off + 2 + i * 8;
+		pkt_set32(a, s, pkt_get32(s) + sack_off);
+		pkt_set32(a, s + 4, pkt_get32(s + 4) + sack_off);
+	}
+}
+
+/* A client packet at the front-end, bound for the back-end's stack. */
+void
+rw_to_stack(const struct flow *f, struct pkt *p)
+{
+	struct csum_acc	 ipa, tha;
+	uint8_t		*ip = p->p_ip, *th = p->p_tcp;
+
+	csum_acc_init(&ipa, pkt_get16(ip + IP_OFF_CSUM));
+	csum_acc_init(&tha, pkt_get16(th + TCP_OFF_CSUM));
+	pkt_set_addr(&ipa, &tha, ip + IP_OFF_DST, f->f_naddr);
+	if (p->p_dport != f->f_nport) {
+		uint8_t np[2];
+
+		memcpy(np, &f->f_nport, 2);
+		pkt_set16(&tha, th + TCP_OFF_DPORT, pkt_get16(np));
+	}
+	if (p->p_flags & TH_ACK) {
+		pkt_set32(&tha, th + TCP_OFF_ACK, p->p_ack - f->f_delta);
+		if (p->p_thl > PKT_TCP_HLEN)
+			rw_opts(&tha, p, -f->f_ts_delta, 0, -f->f_delta);
+	}
+	pkt_put16(ip + IP_OFF_CSUM, csum_acc_fold(&ipa));
+	pkt_put16(th + TCP_OFF_CSUM, csum_acc_fold(&tha));
+	memcpy(&p->p_daddr, &f->f_naddr, 4);
+	p->p_dport = f->f_nport;
+}
+
+/* A packet of the back-end's stack, bound for the client. */
+void
+rw_to_client(const struct flow *f, struct pkt *p)
+{
+	struct csum_acc	 ipa, tha;
+	uint8_t		*ip = p->p_ip, *th = p->p_tcp;
+
+	csum_acc_init(&ipa, pkt_get16(ip + IP_OFF_CSUM));
+	csum_acc_init(&tha, pkt_get16(th + TCP_OFF_CSUM));
+	pkt_set_addr(&ipa, &tha, ip + IP_OFF_SRC, f->f_naddr);
+	if (p->p_sport != f->f_nport) {
+		uint8_t np[2];
+
+		memcpy(np, &f->f_nport, 2);
+		pkt_set16(&tha, th + TCP_OFF_SPORT, pkt_get16(np));
+	}
+	pkt_set32(&tha, th + TCP_OFF_SEQ, p->p_seq + f->f_delta);
+	if (f->f_ws_in != f->f_ws_out && !(p->p_flags & TH_SYN))
+		pkt_set16(&tha, th + TCP_OFF_WIN,
+		    rw_window(p->p_win, f->f_ws_in, f->f_ws_out));
+	if (p->p_thl > PKT_TCP_HLEN)
+		rw_opts(&tha, p, f->f_ts_delta, 1, 0);
+	pkt_put16(ip + IP_OFF_CSUM, csum_acc_fold(&ipa));
+	pkt_put16(th + TCP_OFF_CSUM, csum_acc_fold(&tha));
+	memcpy(&p->p_saddr, &f->f_naddr, 4);
+	p->p_sport = f->f_nport;
+}

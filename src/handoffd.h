@@ -1,0 +1,108 @@
+/*
+ * The daemon's context: one struct hd per process owns the configuration,
+ * the event loop, the TUN device, lwIP, the flow table and the counters.
+ * Modules get it passed in; nothing else is global but log.c's settings.
+ */
+#ifndef HANDOFFD_H
+#define HANDOFFD_H
+
+#include <sys/queue.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "pkt.h"
+#include "tun.h"
+
+struct event_base;
+struct event;
+struct flow_table;
+struct peer_set;
+struct relay;
+struct tcp_pcb_listen;
+struct tcp_pcb;
+struct tunif;
+
+#define HD_MAX_BE_PORTS	32
+
+/* Counters, printed on SIGUSR1 and written to the status file; stats.c
+ * names each one. */
+struct hd_stats {
+	uint64_t	 st_tun_rx_pkts;
+	uint64_t	 st_tun_rx_bytes;
+	uint64_t	 st_tun_tx_pkts;
+	uint64_t	 st_tun_tx_bytes;
+	uint64_t	 st_tun_tx_errors;
+	uint64_t	 st_to_lwip;
+	uint64_t	 st_drop[PKT_VERDICT_MAX];	/* by parse verdict */
+	uint64_t	 st_drop_bad_opts;
+	uint64_t	 st_drop_table_full;
+	uint64_t	 st_drop_queue_full;
+	uint64_t	 st_drop_nomem;
+	uint64_t	 st_drop_stale;		/* stack packets of no flow */
+	uint64_t	 st_drop_early;		/* client packets mid-inject */
+	/* front-end */
+	uint64_t	 st_fe_syns;
+	uint64_t	 st_fe_local;
+	uint64_t	 st_fe_idle;
+	uint64_t	 st_handoffs_started;
+	uint64_t	 st_handoffs_acked;
+	uint64_t	 st_handoffs_refused;
+	uint64_t	 st_handoffs_failed;
+	uint64_t	 st_queued;
+	uint64_t	 st_fwd_pkts;		/* client -> back-end */
+	uint64_t	 st_fwd_bytes;
+	uint64_t	 st_http_400;
+	uint64_t	 st_http_408;
+	uint64_t	 st_http_431;
+	uint64_t	 st_http_503;
+	/* back-end */
+	uint64_t	 st_be_handoffs;
+	uint64_t	 st_be_accepted;
+	uint64_t	 st_be_refused;
+	uint64_t	 st_be_aborted;
+	uint64_t	 st_be_idle;
+	uint64_t	 st_injected;
+	uint64_t	 st_rw_pkts;		/* stack -> client */
+	uint64_t	 st_rw_bytes;
+	/* control channel */
+	uint64_t	 st_ctl_auth_failed;
+	uint64_t	 st_ctl_bad_frames;
+	uint64_t	 st_ctl_stale;
+};
+
+struct hd {
+	struct cfg		*hd_cfg;
+	struct event_base	*hd_base;
+	uint32_t		 hd_now;	/* ms, the flow clock */
+	int			 hd_tun_fd;
+	struct tun_info		 hd_tun;
+	struct event		*hd_tun_ev;
+	struct event		*hd_lwip_tmr;
+	struct event		*hd_status_tmr;
+	struct event		*hd_expire_tmr;
+	struct event		*hd_sigs[5];
+	struct flow_table	*hd_flows;
+	struct tunif		*hd_lwip;
+	struct peer_set		*hd_peers;
+	TAILQ_HEAD(, relay)	 hd_relays;
+	int			 hd_rr[CFG_MAX_POOLS];	/* round-robin cursors */
+	struct tcp_pcb		*hd_fe_listen[CFG_MAX_SERVICES];
+	struct tcp_pcb		*hd_be_listen[HD_MAX_BE_PORTS];
+	uint16_t		 hd_be_listen_port[HD_MAX_BE_PORTS];
+	int			 hd_be_nlisten;
+	struct hd_stats		 hd_stats;
+	uint8_t			*hd_rxbuf;		/* one TUN read */
+	uint8_t			*hd_txbuf;		/* one built packet */
+};
+
+/* btcp.c */
+void	btcp_tun_readable(int, short, void *);
+void	btcp_lwip_output(void *, uint8_t *, size_t);
+void	btcp_tun_send(struct hd *, const uint8_t *, size_t);
+const struct cfg_service *btcp_service(const struct hd *, uint32_t, uint16_t);
+
+/* stats.c */
+void	stats_log(const struct hd *);
+int	stats_write(const struct hd *, const char *);
+
+#endif

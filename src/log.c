@@ -1,0 +1,183 @@
+/* Logging to stderr or syslog; see log.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "log.h"
+
+static int	log_to_stderr = 1;
+static int	log_verbose;
+
+/* Chooses the destination: stderr in the foreground, syslog otherwise. */
+void
+log_init(int to_stderr, int facility)
+{
+	log_to_stderr = to_stderr;
+	if (!to_stderr)
+		openlog("handoffd", LOG_PID | LOG_NDELAY, facility);
+	tzset();
+}
+
+void
+log_setverbose(int v)
+{
+	log_verbose = v;
+}
+
+int
+log_getverbose(void)
+{
+	return log_verbose;
+}
+
+void
+vlog(int pri, const char *fmt, va_list ap)
+{
+	if (log_to_stderr) {
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		fflush(stderr);
+	} else
+		vsyslog(pri, fmt, ap);
+}
+
+static void
+vlog_errno(int pri, int saved, const char *fmt, va_list ap)
+{
+	char	 buf[1024];
+
+	if (fmt == NULL) {
+		errno = saved;
+		buf[0] = '\0';
+		snprintf(buf, sizeof(buf), "%s", strerror(saved));
+	} else {
+		vsnprintf(buf, sizeof(buf), fmt, ap);
+		if (saved != 0) {
+			size_t len = strlen(buf);
+			snprintf(buf + len, sizeof(buf) - len, ": %s",
+			    strerror(saved));
+		}
+	}
+	if (log_to_stderr)
+		fprintf(stderr, "%s\n", buf);
+	else
+		syslog(pri, "%s", buf);
+}
+
+/* Logs a warning followed by strerror(errno). */
+void
+log_warn(const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 saved = errno;
+
+	va_start(ap, fmt);
+	vlog_errno(LOG_ERR, saved, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_ERR, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_INFO, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (log_verbose < 1)
+		return;
+	va_start(ap, fmt);
+	vlog(LOG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+/* Per-packet detail: only with -vv. */
+void
+log_trace(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (log_verbose < 2)
+		return;
+	va_start(ap, fmt);
+	vlog(LOG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+static int64_t
+log_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Warns at most once a second for one call site, so that a flood of bad
+ * packets cannot turn into a flood of log lines. */
+void
+log_ratelim(struct log_rl *rl, const char *fmt, ...)
+{
+	char	 buf[1024];
+	va_list	 ap;
+	int64_t	 now = log_now_ms();
+
+	if (rl->rl_last_ms != 0 && now - rl->rl_last_ms < 1000) {
+		rl->rl_suppressed++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (rl->rl_suppressed > 0)
+		log_warnx("%s (%llu similar suppressed)", buf,
+		    (unsigned long long)rl->rl_suppressed);
+	else
+		log_warnx("%s", buf);
+	rl->rl_last_ms = now;
+	rl->rl_suppressed = 0;
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 saved = errno;
+
+	va_start(ap, fmt);
+	vlog_errno(LOG_CRIT, saved, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,9 @@
+/* Prototypes of the hooks lwipopts.h installs into lwIP. */
+#ifndef HANDOFFD_LWIP_HOOKS_H
+#define HANDOFFD_LWIP_HOOKS_H
+
+#include "lwip/ip_addr.h"
+
+u32_t	port_tcp_isn(const ip4_addr_t *, u16_t, const ip4_addr_t *, u16_t);
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * lwIP compile-time options for handoffd.
+ *
+ * lwIP runs inside the daemon's single libevent loop (NO_SYS=1, raw API) and
+ * sees only IPv4/TCP and ICMP on a point-to-point TUN link: every option here
+ * either serves that or keeps the stack's TCP consistent with the kernel
+ * stacks it shares connections with (window scale, SACK, timestamps).
+ */
+#ifndef HANDOFFD_LWIPOPTS_H
+#define HANDOFFD_LWIPOPTS_H
+
+/* One thread, one event loop: no OS layer, no locking. */
+#define NO_SYS				1
+#define SYS_LIGHTWEIGHT_PROT		0
+#define LWIP_TIMERS			1
+#define LWIP_NETCONN			0
+#define LWIP_SOCKET			0
+
+/* The daemon's allocator: pools would cap connections at compile time. */
+#define MEM_LIBC_MALLOC			1
+#define MEMP_MEM_MALLOC			1
+#define MEM_ALIGNMENT			8
+
+/* A TUN link carries bare IPv4 packets: no link layer, no ARP, no IPv6. */
+#define LWIP_ARP			0
+#define LWIP_ETHERNET			0
+#define LWIP_IPV4			1
+#define LWIP_IPV6			0
+#define LWIP_RAW			0
+#define LWIP_UDP			0
+#define LWIP_DHCP			0
+#define LWIP_AUTOIP			0
+#define LWIP_IGMP			0
+#define LWIP_DNS			0
+#define LWIP_ICMP			1
+#define PBUF_LINK_HLEN			0
+/* The BTCP drops fragments and IP options before lwIP sees them. */
+#define IP_REASSEMBLY			0
+#define IP_FRAG				0
+#define IP_OPTIONS_ALLOWED		0
+#define IP_FORWARD			0
+#define IP_DEFAULT_TTL			64
+/* One netif per VIP plus the stack address. */
+#define LWIP_SINGLE_NETIF		0
+
+/* Input is untrusted: verify every checksum; output checksums are generated
+ * once here and then only updated incrementally by the rewrite. */
+#define CHECKSUM_CHECK_IP		1
+#define CHECKSUM_CHECK_TCP		1
+#define CHECKSUM_CHECK_ICMP		1
+#define CHECKSUM_GEN_IP			1
+#define CHECKSUM_GEN_TCP		1
+#define CHECKSUM_GEN_ICMP		1
+
+/* TCP tuned for a LAN-speed cluster, matching Linux's defaults closely so
+ * that a connection can move between lwIP and a kernel stack unnoticed. */
+#define LWIP_TCP			1
+#define TCP_MSS				1460
+#define LWIP_WND_SCALE			1
+/* Linux with default tcp_rmem picks 7; the same shift on every stack keeps
+ * window rewriting lossless. */
+#define TCP_RCV_SCALE			7
+#define TCP_WND				(256 * 1024)
+#define TCP_SND_BUF			(256 * 1024)
+#define TCP_SND_QUEUELEN		((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
+/* tcp_sent() fires below this much unsent data; lwIP keeps it in a u16_t. */
+#define TCP_SNDLOWAT			(32 * 1024)
+#define TCP_SNDQUEUELOWAT		(TCP_SND_QUEUELEN / 4)
+#define TCP_QUEUE_OOSEQ			1
+#define TCP_OOSEQ_MAX_BYTES		TCP_WND
+#define TCP_OOSEQ_MAX_PBUFS		(TCP_WND / TCP_MSS)
+#define TCP_OVERSIZE			TCP_MSS
+#define TCP_WND_UPDATE_THRESHOLD	(TCP_WND / 4)
+#define LWIP_TCP_SACK_OUT		1
+#define LWIP_TCP_MAX_SACK_NUM		4
+#define LWIP_TCP_TIMESTAMPS		1
+#define LWIP_TCP_KEEPALIVE		0
+/* Flows are bounded by the daemon's flow table, not by a backlog. */
+#define TCP_LISTEN_BACKLOG		0
+/* TIME_WAIT lasts 2*MSL: 30 s instead of 2 min keeps closed relays cheap. */
+#define TCP_MSL				15000UL
+#define LWIP_CALLBACK_API		1
+#define LWIP_EVENT_API			0
+#define LWIP_ALTCP			0
+
+#define LWIP_NETIF_TX_SINGLE_PBUF	0
+#define LWIP_NETIF_STATUS_CALLBACK	0
+#define LWIP_NETIF_LINK_CALLBACK	0
+#define LWIP_HAVE_LOOPIF		0
+#define LWIP_NETIF_LOOPBACK		0
+
+#define LWIP_STATS			0
+#define LWIP_STATS_DISPLAY		0
+
+/* lwIP's default ISN is a counter; ours is keyed (RFC 6528). */
+#define LWIP_HOOK_FILENAME		"lwip_hooks.h"
+#define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) \
+	port_tcp_isn((lip), (lport), (rip), (rport))
+
+#endif

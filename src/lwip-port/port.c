@@ -1,0 +1,105 @@
+/* sys_now(), diagnostics, random numbers and ISNs for lwIP; see port.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "lwip/opt.h"
+#include "lwip/ip_addr.h"
+#include "lwip/sys.h"
+#include "lwip_hooks.h"
+
+#include "log.h"
+#include "port.h"
+
+/* RFC 6528's secret: lives for the process, never leaves it. */
+static uint8_t	port_isn_key[32];
+
+void
+port_init(void)
+{
+	if (RAND_bytes(port_isn_key, sizeof(port_isn_key)) != 1)
+		fatalx("cannot get random bytes for the ISN key");
+}
+
+/* Milliseconds on the monotonic clock: lwIP's timers and the flow clock. */
+uint32_t
+port_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)((uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+u32_t
+sys_now(void)
+{
+	return port_now_ms();
+}
+
+/* lwIP's LWIP_PLATFORM_DIAG lines end in their own newline. */
+void
+port_diag(const char *fmt, ...)
+{
+	char	 buf[512];
+	size_t	 len;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	len = strlen(buf);
+	while (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	log_debug("lwip: %s", buf);
+}
+
+void
+port_assert(const char *msg, const char *file, int line)
+{
+	log_warnx("lwip: assertion \"%s\" failed at %s:%d", msg, file, line);
+	abort();
+}
+
+uint32_t
+port_rand(void)
+{
+	uint32_t v;
+
+	if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1)
+		fatalx("cannot get random bytes");
+	return v;
+}
+
+/*
+ * RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock.  lwIP's default
+ * is a counter anyone can predict, which would let an off-path host inject
+ * into connections our lwIP owns.
+ */
+u32_t
+port_tcp_isn(const ip4_addr_t *lip, u16_t lport, const ip4_addr_t *rip,
+    u16_t rport)
+{
+	uint8_t		 msg[12], md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+	struct timespec	 ts;
+	uint32_t	 f, m;
+
+	memcpy(msg, &lip->addr, 4);
+	memcpy(msg + 4, &rip->addr, 4);
+	memcpy(msg + 8, &lport, 2);
+	memcpy(msg + 10, &rport, 2);
+	if (HMAC(EVP_sha256(), port_isn_key, sizeof(port_isn_key), msg,
+	    sizeof(msg), md, &mdlen) == NULL || mdlen < 4)
+		fatalx("HMAC failed");
+	memcpy(&f, md, 4);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	m = (uint32_t)((uint64_t)ts.tv_sec * 250000 + ts.tv_nsec / 4000);
+	return m + f;
+}

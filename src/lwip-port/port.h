@@ -1,0 +1,13 @@
+/*
+ * The daemon's side of the lwIP port: the clock lwIP runs on, its random
+ * numbers and ISNs, and the hook that routes its diagnostics into log.c.
+ */
+#ifndef HANDOFFD_PORT_H
+#define HANDOFFD_PORT_H
+
+#include <stdint.h>
+
+void		port_init(void);
+uint32_t	port_now_ms(void);
+
+#endif

@@ -1,0 +1,380 @@
+/* IPv4/TCP parsing, options, checksums; see pkt.h. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pkt.h"
+
+static const char *const pkt_verdict_names[PKT_VERDICT_MAX] = {
+	[PKT_OK] = "ok",
+	[PKT_NOT_IPV4] = "not-ipv4",
+	[PKT_TRUNCATED] = "truncated",
+	[PKT_BAD_IHL] = "bad-ihl",
+	[PKT_BAD_TOTLEN] = "bad-total-length",
+	[PKT_FRAGMENT] = "fragment",
+	[PKT_IP_OPTIONS] = "ip-options",
+	[PKT_NOT_TCP] = "not-tcp",
+	[PKT_BAD_TCP_OFF] = "bad-tcp-offset",
+	[PKT_BAD_TCP_OPTS] = "bad-tcp-options",
+};
+
+const char *
+pkt_verdict_name(enum pkt_verdict v)
+{
+	if ((unsigned)v >= PKT_VERDICT_MAX)
+		return "unknown";
+	return pkt_verdict_names[v];
+}
+
+/*
+ * Parses the IPv4 header and, for TCP, the fixed TCP header.  The total
+ * length is trusted only when it fits the buffer; trailing bytes beyond it
+ * are ignored.  Fragments and IP options are refused: no TCP stack behind
+ * the TUN needs them, and both would make every later offset conditional.
+ * Non-TCP packets come back as PKT_NOT_TCP with the IP fields filled in.
+ */
+enum pkt_verdict
+pkt_parse(struct pkt *p, uint8_t *buf, size_t len)
+{
+	unsigned int	 ihl, totlen, thl, frag;
+
+	memset(p, 0, sizeof(*p));
+	if (len < 1)
+		return PKT_TRUNCATED;
+	if ((buf[0] >> 4) != 4)
+		return PKT_NOT_IPV4;
+	if (len < PKT_IP_HLEN)
+		return PKT_TRUNCATED;
+	ihl = (buf[0] & 0x0f) * 4u;
+	if (ihl < PKT_IP_HLEN)
+		return PKT_BAD_IHL;
+	if (ihl > len)
+		return PKT_TRUNCATED;
+	totlen = pkt_get16(buf + IP_OFF_TOTLEN);
+	if (totlen < ihl)
+		return PKT_BAD_TOTLEN;
+	if (totlen > len)
+		return PKT_TRUNCATED;
+	frag = pkt_get16(buf + IP_OFF_FRAG);
+	if (frag & 0x3fff)		/* MF or a fragment offset */
+		return PKT_FRAGMENT;
+	if (ihl != PKT_IP_HLEN)
+		return PKT_IP_OPTIONS;
+
+	p->p_ip = buf;
+	p->p_len = totlen;
+	p->p_iphl = ihl;
+	p->p_proto = buf[IP_OFF_PROTO];
+	memcpy(&p->p_saddr, buf + IP_OFF_SRC, 4);
+	memcpy(&p->p_daddr, buf + IP_OFF_DST, 4);
+	if (p->p_proto != PKT_IPPROTO_TCP)
+		return PKT_NOT_TCP;
+
+	if (totlen - ihl < PKT_TCP_HLEN)
+		return PKT_TRUNCATED;
+	p->p_tcp = buf + ihl;
+	thl = (p->p_tcp[TCP_OFF_DOFF] >> 4) * 4u;
+	if (thl < PKT_TCP_HLEN || thl > totlen - ihl) {
+		p->p_tcp = NULL;
+		return PKT_BAD_TCP_OFF;
+	}
+	p->p_thl = thl;
+	p->p_paylen = totlen - ihl - thl;
+	p->p_flags = p->p_tcp[TCP_OFF_FLAGS];
+	memcpy(&p->p_sport, p->p_tcp + TCP_OFF_SPORT, 2);
+	memcpy(&p->p_dport, p->p_tcp + TCP_OFF_DPORT, 2);
+	p->p_seq = pkt_get32(p->p_tcp + TCP_OFF_SEQ);
+	p->p_ack = pkt_get32(p->p_tcp + TCP_OFF_ACK);
+	p->p_win = pkt_get16(p->p_tcp + TCP_OFF_WIN);
+	return PKT_OK;
+}
+
+/* Parses the options of a parsed TCP packet. */
+int
+pkt_opts_parse(const struct pkt *p, struct pkt_opts *o)
+{
+	return pkt_opts_parse_raw(p->p_tcp + PKT_TCP_HLEN,
+	    p->p_thl - PKT_TCP_HLEN, PKT_TCP_HLEN, o);
+}
+
+/*
+ * Parses an option area of len bytes that starts base bytes into the TCP
+ * header.  Returns -1 on an option whose length is malformed or runs past
+ * the area; unknown options are skipped by their length and counted.
+ */
+int
+pkt_opts_parse_raw(const uint8_t *opt, size_t len, size_t base,
+    struct pkt_opts *o)
+{
+	size_t	 i = 0, olen, n;
+
+	memset(o, 0, sizeof(*o));
+	if (len > PKT_TCP_OPTMAX)
+		return -1;
+	while (i < len) {
+		uint8_t kind = opt[i];
+
+		if (kind == TCPOPT_EOL)
+			break;
+		if (kind == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len)
+			return -1;
+		olen = opt[i + 1];
+		if (olen < 2 || i + olen > len)
+			return -1;
+		switch (kind) {
+		case TCPOPT_MSS:
+			if (olen != 4)
+				return -1;
+			o->o_mss = pkt_get16(opt + i + 2);
+			o->o_mss_off = base + i;
+			break;
+		case TCPOPT_WS:
+			if (olen != 3)
+				return -1;
+			o->o_has_ws = 1;
+			o->o_ws = opt[i + 2];
+			o->o_ws_off = base + i;
+			break;
+		case TCPOPT_SACK_OK:
+			if (olen != 2)
+				return -1;
+			o->o_sack_ok = 1;
+			break;
+		case TCPOPT_SACK:
+			if (olen < 10 || (olen - 2) % 8 != 0)
+				return -1;
+			o->o_sack_off = base + i;
+			for (n = 0; n < (olen - 2) / 8 && n < PKT_SACK_MAX; n++) {
+				o->o_sack[n].s_left =
+				    pkt_get32(opt + i + 2 + n * 8);
+				o->o_sack[n].s_right =
+				    pkt_get32(opt + i + 6 + n * 8);
+			}
+			o->o_nsack = n;
+			break;
+		case TCPOPT_TS:
+			if (olen != 10)
+				return -1;
+			o->o_has_ts = 1;
+			o->o_tsval = pkt_get32(opt + i + 2);
+			o->o_tsecr = pkt_get32(opt + i + 6);
+			o->o_ts_off = base + i;
+			break;
+		default:
+			o->o_unknown++;
+			break;
+		}
+		i += olen;
+	}
+	return 0;
+}
+
+/*
+ * Builds an option area into buf (at most PKT_TCP_OPTMAX bytes) in Linux's
+ * order and alignment.  On a SYN: MSS, SACK-permitted, timestamps, window
+ * scale; otherwise timestamps and SACK blocks.  Returns the length, a
+ * multiple of 4, or 0 if buf is too small.
+ */
+size_t
+pkt_opts_build(uint8_t *buf, size_t buflen, const struct pkt_opts *o, int syn)
+{
+	uint8_t	 tmp[PKT_TCP_OPTMAX];
+	size_t	 n = 0, i;
+
+	if (syn && o->o_mss) {
+		tmp[n++] = TCPOPT_MSS;
+		tmp[n++] = 4;
+		pkt_put16(tmp + n, o->o_mss);
+		n += 2;
+	}
+	if (syn && o->o_sack_ok) {
+		if (o->o_has_ts) {
+			tmp[n++] = TCPOPT_SACK_OK;
+			tmp[n++] = 2;
+		} else {
+			tmp[n++] = TCPOPT_NOP;
+			tmp[n++] = TCPOPT_NOP;
+			tmp[n++] = TCPOPT_SACK_OK;
+			tmp[n++] = 2;
+		}
+	} else if (o->o_has_ts) {
+		tmp[n++] = TCPOPT_NOP;
+		tmp[n++] = TCPOPT_NOP;
+	}
+	if (o->o_has_ts) {
+		tmp[n++] = TCPOPT_TS;
+		tmp[n++] = 10;
+		pkt_put32(tmp + n, o->o_tsval);
+		pkt_put32(tmp + n + 4, o->o_tsecr);
+		n += 8;
+	}
+	if (syn && o->o_has_ws) {
+		tmp[n++] = TCPOPT_NOP;
+		tmp[n++] = TCPOPT_WS;
+		tmp[n++] = 3;
+		tmp[n++] = o->o_ws;
+	}
+	if (!syn && o->o_nsack > 0) {
+		size_t room = (PKT_TCP_OPTMAX - n - 4) / 8;
+		size_t cnt = o->o_nsack < room ? o->o_nsack : room;
+
+		tmp[n++] = TCPOPT_NOP;
+		tmp[n++] = TCPOPT_NOP;
+		tmp[n++] = TCPOPT_SACK;
+		tmp[n++] = 2 + 8 * cnt;
+		for (i = 0; i < cnt; i++) {
+			pkt_put32(tmp + n, o->o_sack[i].s_left);
+			pkt_put32(tmp + n + 4, o->o_sack[i].s_right);
+			n += 8;
+		}
+	}
+	while (n % 4 != 0)
+		tmp[n++] = TCPOPT_EOL;
+	if (n > buflen)
+		return 0;
+	memcpy(buf, tmp, n);
+	return n;
+}
+
+/* One's-complement sum of big-endian 16-bit words, unfolded. */
+static uint32_t
+pkt_csum_add(uint32_t sum, const uint8_t *d, size_t len)
+{
+	uint64_t s = sum;
+
+	while (len >= 2) {
+		s += (uint32_t)(d[0] << 8 | d[1]);
+		d += 2;
+		len -= 2;
+	}
+	if (len)
+		s += (uint32_t)d[0] << 8;
+	while (s >> 32)
+		s = (s & 0xffffffff) + (s >> 32);
+	return (uint32_t)s;
+}
+
+static uint16_t
+pkt_csum_fold(uint32_t s)
+{
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+/* The checksum of len bytes starting from an initial unfolded sum. */
+uint16_t
+pkt_csum_partial(const void *d, size_t len, uint32_t sum)
+{
+	return (uint16_t)~pkt_csum_fold(pkt_csum_add(sum, d, len));
+}
+
+/* The IPv4 header checksum as it should be stored (field taken as zero). */
+uint16_t
+pkt_ip_csum(const uint8_t *ip, size_t ihl)
+{
+	uint32_t s;
+
+	s = pkt_csum_add(0, ip, IP_OFF_CSUM);
+	s = pkt_csum_add(s, ip + IP_OFF_CSUM + 2, ihl - IP_OFF_CSUM - 2);
+	return (uint16_t)~pkt_csum_fold(s);
+}
+
+static uint32_t
+pkt_tcp_pseudo(const struct pkt *p)
+{
+	uint8_t	 ph[12];
+	uint16_t tcplen = p->p_len - p->p_iphl;
+
+	memcpy(ph, p->p_ip + IP_OFF_SRC, 8);
+	ph[8] = 0;
+	ph[9] = PKT_IPPROTO_TCP;
+	pkt_put16(ph + 10, tcplen);
+	return pkt_csum_add(0, ph, sizeof(ph));
+}
+
+/* The TCP checksum as it should be stored (field taken as zero). */
+uint16_t
+pkt_tcp_csum(const struct pkt *p)
+{
+	uint32_t s = pkt_tcp_pseudo(p);
+	size_t	 tcplen = p->p_len - p->p_iphl;
+
+	s = pkt_csum_add(s, p->p_tcp, TCP_OFF_CSUM);
+	s = pkt_csum_add(s, p->p_tcp + TCP_OFF_CSUM + 2,
+	    tcplen - TCP_OFF_CSUM - 2);
+	return (uint16_t)~pkt_csum_fold(s);
+}
+
+void
+pkt_tcp_csum_set(struct pkt *p)
+{
+	pkt_put16(p->p_tcp + TCP_OFF_CSUM, pkt_tcp_csum(p));
+}
+
+/* Verifies the TCP checksum of a packet we are about to consume. */
+int
+pkt_tcp_csum_ok(const struct pkt *p)
+{
+	uint32_t s = pkt_tcp_pseudo(p);
+
+	s = pkt_csum_add(s, p->p_tcp, p->p_len - p->p_iphl);
+	return pkt_csum_fold(s) == 0xffff;
+}
+
+/*
+ * Builds a whole IPv4/TCP packet with fresh checksums into buf.  Addresses
+ * and ports in network order.  Returns the packet length, 0 if it does not
+ * fit.
+ */
+size_t
+pkt_build_tcp(uint8_t *buf, size_t buflen, uint32_t saddr, uint16_t sport,
+    uint32_t daddr, uint16_t dport, uint32_t seq, uint32_t ack,
+    uint8_t flags, uint16_t win, const struct pkt_opts *o,
+    const void *payload, size_t paylen, uint16_t ipid)
+{
+	struct pkt	 p;
+	uint8_t		 opts[PKT_TCP_OPTMAX];
+	size_t		 optlen = 0, thl, total;
+	uint8_t		*ip = buf, *th;
+
+	if (o != NULL)
+		optlen = pkt_opts_build(opts, sizeof(opts), o,
+		    (flags & TH_SYN) != 0);
+	thl = PKT_TCP_HLEN + optlen;
+	total = PKT_IP_HLEN + thl + paylen;
+	if (total > PKT_MAXLEN || total > buflen)
+		return 0;
+
+	memset(ip, 0, PKT_IP_HLEN + thl);
+	ip[0] = 0x45;
+	pkt_put16(ip + IP_OFF_TOTLEN, total);
+	pkt_put16(ip + IP_OFF_ID, ipid);
+	pkt_put16(ip + IP_OFF_FRAG, 0x4000);	/* DF */
+	ip[IP_OFF_TTL] = 64;
+	ip[IP_OFF_PROTO] = PKT_IPPROTO_TCP;
+	memcpy(ip + IP_OFF_SRC, &saddr, 4);
+	memcpy(ip + IP_OFF_DST, &daddr, 4);
+	pkt_put16(ip + IP_OFF_CSUM, pkt_ip_csum(ip, PKT_IP_HLEN));
+
+	th = ip + PKT_IP_HLEN;
+	memcpy(th + TCP_OFF_SPORT, &sport, 2);
+	memcpy(th + TCP_OFF_DPORT, &dport, 2);
+	pkt_put32(th + TCP_OFF_SEQ, seq);
+	pkt_put32(th + TCP_OFF_ACK, ack);
+	th[TCP_OFF_DOFF] = (uint8_t)((thl / 4) << 4);
+	th[TCP_OFF_FLAGS] = flags;
+	pkt_put16(th + TCP_OFF_WIN, win);
+	memcpy(th + PKT_TCP_HLEN, opts, optlen);
+	if (paylen)
+		memcpy(th + thl, payload, paylen);
+
+	if (pkt_parse(&p, buf, total) != PKT_OK)
+		return 0;
+	pkt_tcp_csum_set(&p);
+	return total;
+}

@@ -1,0 +1,270 @@
+/*
+ * The packet core: IPv4 and TCP parsing that never reads past the buffer,
+ * TCP option parsing and building, incremental checksum updates (RFC 1624)
+ * and sequence-number arithmetic (RFC 1982).
+ *
+ * pkt.c owns no memory: a struct pkt points into a caller's buffer, and
+ * every length it reports has been checked against that buffer.
+ */
+#ifndef HANDOFFD_PKT_H
+#define HANDOFFD_PKT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define PKT_IP_HLEN	20
+#define PKT_TCP_HLEN	20
+#define PKT_TCP_OPTMAX	40
+#define PKT_MAXLEN	65535
+#define PKT_SACK_MAX	4
+
+#define PKT_IPPROTO_ICMP 1
+#define PKT_IPPROTO_TCP	6
+
+#define TH_FIN		0x01
+#define TH_SYN		0x02
+#define TH_RST		0x04
+#define TH_PUSH		0x08
+#define TH_ACK		0x10
+#define TH_URG		0x20
+#define TH_ECE		0x40
+#define TH_CWR		0x80
+
+#define TCPOPT_EOL	0
+#define TCPOPT_NOP	1
+#define TCPOPT_MSS	2
+#define TCPOPT_WS	3
+#define TCPOPT_SACK_OK	4
+#define TCPOPT_SACK	5
+#define TCPOPT_TS	8
+
+/* Why a packet was refused; also the index of its drop counter. */
+enum pkt_verdict {
+	PKT_OK = 0,
+	PKT_NOT_IPV4,		/* version != 4 (IPv6 router solicitations...) */
+	PKT_TRUNCATED,		/* shorter than its headers claim */
+	PKT_BAD_IHL,
+	PKT_BAD_TOTLEN,
+	PKT_FRAGMENT,
+	PKT_IP_OPTIONS,
+	PKT_NOT_TCP,		/* valid IPv4, another protocol */
+	PKT_BAD_TCP_OFF,
+	PKT_BAD_TCP_OPTS,
+	PKT_VERDICT_MAX
+};
+
+/* A parsed IPv4/TCP packet.  Addresses and ports are in network byte order
+ * (they are compared and copied, never computed with); sequence numbers are
+ * in host order. */
+struct pkt {
+	uint8_t		*p_ip;		/* IPv4 header */
+	uint8_t		*p_tcp;		/* TCP header, NULL unless TCP */
+	uint16_t	 p_len;		/* IPv4 total length */
+	uint8_t		 p_iphl;	/* IPv4 header bytes */
+	uint8_t		 p_proto;
+	uint8_t		 p_thl;		/* TCP header bytes, options included */
+	uint8_t		 p_flags;	/* TCP flags */
+	uint16_t	 p_paylen;	/* TCP payload bytes */
+	uint32_t	 p_saddr;
+	uint32_t	 p_daddr;
+	uint16_t	 p_sport;
+	uint16_t	 p_dport;
+	uint32_t	 p_seq;
+	uint32_t	 p_ack;
+	uint16_t	 p_win;		/* raw window field, host order */
+};
+
+struct pkt_sack {
+	uint32_t	 s_left;
+	uint32_t	 s_right;
+};
+
+/* TCP options.  The _off fields are offsets from the start of the TCP
+ * header, 0 when absent, so the fast path can rewrite in place. */
+struct pkt_opts {
+	uint16_t	 o_mss;		/* 0: absent */
+	uint8_t		 o_ws;		/* valid if o_has_ws */
+	uint8_t		 o_has_ws;
+	uint8_t		 o_sack_ok;
+	uint8_t		 o_has_ts;
+	uint8_t		 o_nsack;
+	uint8_t		 o_unknown;	/* options we do not interpret */
+	uint32_t	 o_tsval;
+	uint32_t	 o_tsecr;
+	struct pkt_sack	 o_sack[PKT_SACK_MAX];
+	uint8_t		 o_ts_off;	/* of the TS option's kind byte */
+	uint8_t		 o_sack_off;	/* of the SACK option's kind byte */
+	uint8_t		 o_mss_off;
+	uint8_t		 o_ws_off;
+};
+
+enum pkt_verdict pkt_parse(struct pkt *, uint8_t *, size_t);
+int	 pkt_opts_parse(const struct pkt *, struct pkt_opts *);
+int	 pkt_opts_parse_raw(const uint8_t *, size_t, size_t, struct pkt_opts *);
+size_t	 pkt_opts_build(uint8_t *, size_t, const struct pkt_opts *, int);
+const char *pkt_verdict_name(enum pkt_verdict);
+
+uint16_t pkt_csum_partial(const void *, size_t, uint32_t);
+uint16_t pkt_ip_csum(const uint8_t *, size_t);
+uint16_t pkt_tcp_csum(const struct pkt *);
+void	 pkt_tcp_csum_set(struct pkt *);
+int	 pkt_tcp_csum_ok(const struct pkt *);
+size_t	 pkt_build_tcp(uint8_t *, size_t, uint32_t, uint16_t, uint32_t,
+	    uint16_t, uint32_t, uint32_t, uint8_t, uint16_t,
+	    const struct pkt_opts *, const void *, size_t, uint16_t);
+
+/* Big-endian field access without alignment assumptions. */
+static inline uint16_t
+pkt_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+pkt_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void
+pkt_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static inline void
+pkt_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = (v >> 16) & 0xff;
+	p[2] = (v >> 8) & 0xff;
+	p[3] = v & 0xff;
+}
+
+/*
+ * Incremental checksum update (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m')).
+ * A csum_acc collects the changes of several fields so that a rewrite folds
+ * and stores the checksum once.  Values are 16-bit words as they sit in the
+ * packet (host-order reads of big-endian words): one's-complement sums do
+ * not care about byte order as long as it is consistent.
+ */
+struct csum_acc {
+	uint32_t	 ca_sum;
+};
+
+static inline void
+csum_acc_init(struct csum_acc *a, uint16_t check)
+{
+	a->ca_sum = (uint16_t)~check;
+}
+
+static inline void
+csum_acc16(struct csum_acc *a, uint16_t old, uint16_t new_)
+{
+	a->ca_sum += (uint16_t)~old;
+	a->ca_sum += new_;
+}
+
+static inline void
+csum_acc32(struct csum_acc *a, uint32_t old, uint32_t new_)
+{
+	csum_acc16(a, old >> 16, new_ >> 16);
+	csum_acc16(a, old & 0xffff, new_ & 0xffff);
+}
+
+static inline uint16_t
+csum_acc_fold(const struct csum_acc *a)
+{
+	uint32_t s = a->ca_sum;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* Rewrites a 16-bit big-endian field and accounts for it. */
+static inline void
+pkt_set16(struct csum_acc *a, uint8_t *p, uint16_t v)
+{
+	csum_acc16(a, pkt_get16(p), v);
+	pkt_put16(p, v);
+}
+
+static inline void
+pkt_set32(struct csum_acc *a, uint8_t *p, uint32_t v)
+{
+	csum_acc32(a, pkt_get32(p), v);
+	pkt_put32(p, v);
+}
+
+/* Rewrites an IPv4 address field (given in network order): it is covered
+ * by the IP header checksum and by the TCP pseudo-header, so both
+ * accumulators take the change. */
+static inline void
+pkt_set_addr(struct csum_acc *ipa, struct csum_acc *tha, uint8_t *p,
+    uint32_t net)
+{
+	uint8_t	 b[4];
+	uint32_t old = pkt_get32(p), v;
+
+	memcpy(b, &net, 4);
+	v = pkt_get32(b);
+	csum_acc32(ipa, old, v);
+	csum_acc32(tha, old, v);
+	pkt_put32(p, v);
+}
+
+/* Serial-number arithmetic (RFC 1982) for 32-bit TCP sequence space. */
+static inline int
+seq_lt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static inline int
+seq_leq(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) <= 0;
+}
+
+static inline int
+seq_gt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+static inline int
+seq_geq(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) >= 0;
+}
+
+static inline uint32_t
+seq_max(uint32_t a, uint32_t b)
+{
+	return seq_gt(a, b) ? a : b;
+}
+
+/* Offsets of fields in the headers. */
+#define IP_OFF_TOTLEN	2
+#define IP_OFF_ID	4
+#define IP_OFF_FRAG	6
+#define IP_OFF_TTL	8
+#define IP_OFF_PROTO	9
+#define IP_OFF_CSUM	10
+#define IP_OFF_SRC	12
+#define IP_OFF_DST	16
+#define TCP_OFF_SPORT	0
+#define TCP_OFF_DPORT	2
+#define TCP_OFF_SEQ	4
+#define TCP_OFF_ACK	8
+#define TCP_OFF_DOFF	12
+#define TCP_OFF_FLAGS	13
+#define TCP_OFF_WIN	14
+#define TCP_OFF_CSUM	16
+#define TCP_OFF_URP	18
+
+#endif

@@ -1,0 +1,136 @@
+/* The Linux TUN device (/dev/net/tun); see tun.h. */
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <arpa/inet.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tun.h"
+
+/*
+ * Opens the TUN device called name.  TUNSETIFF attaches to an existing
+ * persistent device, which needs no privilege when the device is owned by
+ * our user, or creates a new one, which needs CAP_NET_ADMIN.  Which of the
+ * two happened is told by whether the name existed before.
+ */
+int
+tun_open(const char *name, struct tun_info *ti)
+{
+	struct ifreq	 ifr;
+	int		 fd, existed;
+
+	if (strlen(name) >= IFNAMSIZ) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	existed = if_nametoindex(name) != 0;
+	if ((fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	memset(ti, 0, sizeof(*ti));
+	memcpy(ti->ti_name, ifr.ifr_name, IFNAMSIZ - 1);
+	ti->ti_created = !existed;
+	return fd;
+}
+
+static int
+tun_ioctl(int s, unsigned long req, struct ifreq *ifr, const char *what,
+    const char *name)
+{
+	if (ioctl(s, req, ifr) == -1) {
+		log_warn("%s: %s", name, what);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Gives the device an address, prefix and MTU and brings it up.  Each step
+ * is skipped when the device already has that setting, so a persistent
+ * device prepared by an administrator needs no privilege here.
+ */
+int
+tun_configure(const char *name, in_addr_t addr, int prefix, int mtu)
+{
+	struct ifreq		 ifr;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	in_addr_t		 mask;
+	int			 s, rc = -1;
+
+	mask = prefix == 0 ? 0 : htonl(~0u << (32 - prefix));
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("socket");
+		return -1;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+
+	if (addr != INADDR_ANY) {
+		if (ioctl(s, SIOCGIFADDR, &ifr) == -1 ||
+		    sin->sin_addr.s_addr != addr) {
+			memset(&ifr.ifr_addr, 0, sizeof(ifr.ifr_addr));
+			sin->sin_family = AF_INET;
+			sin->sin_addr.s_addr = addr;
+			if (tun_ioctl(s, SIOCSIFADDR, &ifr, "set address",
+			    name) == -1)
+				goto done;
+		}
+		memset(&ifr.ifr_addr, 0, sizeof(ifr.ifr_addr));
+		if (ioctl(s, SIOCGIFNETMASK, &ifr) == -1 ||
+		    sin->sin_addr.s_addr != mask) {
+			memset(&ifr.ifr_addr, 0, sizeof(ifr.ifr_addr));
+			sin->sin_family = AF_INET;
+			sin->sin_addr.s_addr = mask;
+			if (tun_ioctl(s, SIOCSIFNETMASK, &ifr, "set netmask",
+			    name) == -1)
+				goto done;
+		}
+	}
+	if (tun_ioctl(s, SIOCGIFMTU, &ifr, "get mtu", name) == -1)
+		goto done;
+	if (ifr.ifr_mtu != mtu) {
+		ifr.ifr_mtu = mtu;
+		if (tun_ioctl(s, SIOCSIFMTU, &ifr, "set mtu", name) == -1)
+			goto done;
+	}
+	if (tun_ioctl(s, SIOCGIFFLAGS, &ifr, "get flags", name) == -1)
+		goto done;
+	if ((ifr.ifr_flags & IFF_UP) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		if (tun_ioctl(s, SIOCSIFFLAGS, &ifr, "bring up", name) == -1)
+			goto done;
+	}
+	rc = 0;
+done:
+	close(s);
+	return rc;
+}
+
+ssize_t
+tun_read(int fd, void *buf, size_t len)
+{
+	return read(fd, buf, len);
+}
+
+ssize_t
+tun_write(int fd, const void *buf, size_t len)
+{
+	return write(fd, buf, len);
+}

@@ -1,0 +1,23 @@
+/*
+ * The TUN device: bare IPv4 packets in and out of one file descriptor.
+ * tun-linux.c (/dev/net/tun) and tun-bsd.c (/dev/tunN) implement it; the
+ * rest of the daemon sees only this header.  The caller owns the fd.
+ */
+#ifndef HANDOFFD_TUN_H
+#define HANDOFFD_TUN_H
+
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <stddef.h>
+
+struct tun_info {
+	char		 ti_name[16];	/* the device's name */
+	int		 ti_created;	/* 1: we created it, 0: attached */
+};
+
+int	tun_open(const char *, struct tun_info *);
+int	tun_configure(const char *, in_addr_t, int, int);
+ssize_t	tun_read(int, void *, size_t);
+ssize_t	tun_write(int, const void *, size_t);
+
+#endif

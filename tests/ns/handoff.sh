@@ -1,0 +1,81 @@
+# shellcheck shell=bash
+#
+# The end-to-end handoff checks, shared by the t_handoff_* tests, which set
+# TOPO_HS and TOPO_STACK before sourcing this file.  Three nodes: n1 is the
+# front-end and serves too, n2 and n3 are back-ends, nginx on each.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+topo_init "handoff-${TOPO_HS:-lwip}-${TOPO_STACK:-lwip}"
+topo_cluster 3
+export TOPO_YAML_HANDOFF="  linger: 1s"
+for i in 1 2 3; do
+	topo_config "$i"
+	topo_nginx "$i"
+done
+# Back-ends first, so the front-end finds its peers at once.
+topo_start 2
+topo_start 3
+topo_start 1
+t_check "front-end sees both back-ends" topo_wait_peers 1 2
+
+c() { topo_exec c "$@"; }
+vip="http://$TOPO_VIP"
+vip2="http://$TOPO_VIP2"
+
+# 1. Pages through the VIP; round-robin reaches every node, n1 included.
+out=$(c curl -s -m 5 -H 'Connection: close' "$vip/?[1-6]")
+echo "$out"
+for n in n1 n2 n3; do
+	t_check "node $n served a page through the VIP" grep -q "node $n" <<<"$out"
+	t_check "nginx on $n logged it" grep -q '"GET /?' "$TOPO_STATE/nginx-$n/access.log"
+done
+t_check "the front-end served some itself (local case)" \
+    t_wait_stat "$TOPO_STATE/n1.status" fe_local 1
+
+# 2. 1000 sequential connections, then 200 with 8 at a time.
+codes=$(c curl -s -m 60 -o /dev/null -w '%{http_code}\n' -H 'Connection: close' "$vip/?seq=[1-1000]")
+t_check "1000 sequential requests: all 200" \
+    [ "$(grep -c '^200$' <<<"$codes")" -eq 1000 ]
+codes=$(c curl -s --no-progress-meter -m 60 -Z --parallel-max 8 -o /dev/null -w '%{http_code}\n' \
+    -H 'Connection: close' "$vip/?par=[1-200]")
+t_check "200 concurrent requests (8 at a time): all 200" \
+    [ "$(grep -c '^200$' <<<"$codes")" -eq 200 ]
+
+# 3. A 20 MB file from n2 (pool "remote"): intact, and not through n1.
+head -c 20M /dev/urandom >"$TOPO_STATE/www-n2/big.bin"
+want=$(sha256sum <"$TOPO_STATE/www-n2/big.bin" | cut -d' ' -f1)
+rw_before=$(t_stat "$TOPO_STATE/n1.status" rw_pkts)
+f_rx0=$(topo_exec n1 cat /sys/class/net/eth0/statistics/rx_bytes)
+f_tx0=$(topo_exec n1 cat /sys/class/net/eth0/statistics/tx_bytes)
+c curl -s -m 120 -o "$TOPO_STATE/big.got" "$vip2/big.bin"
+f_rx1=$(topo_exec n1 cat /sys/class/net/eth0/statistics/rx_bytes)
+f_tx1=$(topo_exec n1 cat /sys/class/net/eth0/statistics/tx_bytes)
+got=$(sha256sum <"$TOPO_STATE/big.got" | cut -d' ' -f1)
+t_check "20 MB through the VIP: sha256 matches" [ "$got" = "$want" ]
+t_check "n2's nginx served it" grep -q 'GET /big.bin HTTP/1.1" 200 20971520' \
+    "$TOPO_STATE/nginx-n2/access.log"
+sleep 1.2
+t_check "the front-end rewrote no server-to-client packet" \
+    [ "$(t_stat "$TOPO_STATE/n1.status" rw_pkts)" = "$rw_before" ]
+link=$(( (f_rx1 - f_rx0) + (f_tx1 - f_tx0) ))
+echo "front-end link carried $link bytes for a 20971520-byte response"
+t_check "the front-end's link carried under 10% of the response" \
+    [ "$link" -lt 2097152 ]
+
+# 4. A 1 MB POST body, arriving during and after the handoff, intact.
+head -c 1M /dev/urandom >"$TOPO_STATE/post.bin"
+want=$(sha256sum <"$TOPO_STATE/post.bin" | cut -d' ' -f1)
+resp=$(c curl -s -m 30 --data-binary @"$TOPO_STATE/post.bin" "$vip2/upload")
+t_check "POST answered by the back-end" [ "$resp" = "stored" ]
+stored=$(grep 'POST /upload' "$TOPO_STATE/nginx-n2/access.log" | tail -n 1 | sed 's/.*body=//')
+t_check "the stored body exists" [ -f "$stored" ]
+t_check "1 MB POST body intact" [ "$(sha256sum <"$stored" | cut -d' ' -f1)" = "$want" ]
+
+# 5. Every flow is gone once the connections are over.
+for n in 1 2 3; do
+	t_check "n$n: flow table empty" t_wait_flows "$TOPO_STATE/n$n.status" 0
+done
+for n in 3 2 1; do
+	t_check "n$n: clean exit (no leaks)" topo_stop "$n"
+done
+echo "all checks passed"

@@ -1,0 +1,81 @@
+# shellcheck shell=bash
+#
+# Shared by the namespace tests: the topology library plus assertions.  A
+# test is a bash script that exits 0 when every check held; t_fail prints
+# the daemons' logs so that a CI failure explains itself.
+
+# shellcheck source=../../scripts/lib/topo.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/topo.sh"
+
+: "${HANDOFFD_TOOLS:=$topo_top/build/test/tests/tools}"
+
+t_fail() {
+	local f
+	echo "FAIL: $*"
+	for f in "$TOPO_STATE"/*.log; do
+		[ -f "$f" ] || continue
+		echo "--- $(basename "$f") (last 40 lines)"
+		tail -n 40 "$f"
+	done
+	exit 1
+}
+
+t_ok() { echo "ok: $*"; }
+
+# t_check DESCRIPTION CMD...: CMD must succeed.
+t_check() {
+	local what=$1
+	shift
+	"$@" || t_fail "$what"
+	t_ok "$what"
+}
+
+# t_stat FILE NAME: a counter from a daemon's status file.
+t_stat() {
+	awk -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) print "missing" }' "$1"
+}
+
+# t_wait_stat FILE NAME MIN: waits (bounded) until a counter reaches MIN.
+t_wait_stat() {
+	local i v
+	for i in $(seq 1 60); do
+		v=$(t_stat "$1" "$2" 2>/dev/null)
+		[ "$v" != missing ] && [ "$v" -ge "$3" ] 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "counter $2 is $v, expected >= $3" >&2
+	return 1
+}
+
+# t_wait_flows FILE N: waits (bounded, 30 s) until flows_active is N.
+t_wait_flows() {
+	local i v
+	for i in $(seq 1 300); do
+		v=$(t_stat "$1" flows_active 2>/dev/null)
+		[ "$v" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "flows_active is $v, expected $2" >&2
+	return 1
+}
+
+# t_node_config I [LWIP-ADDR] [TUN-NAME] [EXTRA-TUN-LINES]: a config for a
+# node without peers or services.
+t_node_config() {
+	local i=$1 lwip=${2:-10.2.$1.2} tun=${3:-$TOPO_TUN}
+	topo_key
+	cat >"$TOPO_STATE/n$i.yaml" <<YAML
+node:
+  id: n$i
+  control: 127.0.0.1:$TOPO_CONTROL_PORT
+  server: 10.2.$i.1:80
+  status_file: $TOPO_STATE/n$i.status
+tun:
+  name: $tun
+${4:-}
+lwip:
+  address: $lwip
+control:
+  key_file: $TOPO_KEY
+YAML
+}

@@ -1,0 +1,699 @@
+/*
+ * The configuration loader: every kind of mistake is reported at the right
+ * line and column with the right words, good files give the values and
+ * defaults of handoffd.yaml(5), and the shipped example configs parse.
+ *
+ * Test data is found through TESTS_SRCDIR (set by "make check" to the
+ * absolute path of tests/), else "../tests".  Configs are parsed with the
+ * name TESTS_SRCDIR/data/t.yaml, so that "key_file: test.key" resolves to
+ * tests/data/test.key.
+ */
+#include <arpa/inet.h>
+#include <glob.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "t.h"
+
+#ifndef nitems
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+static char	 srcdir[1024];	/* tests/ */
+static char	 name[1200];	/* tests/data/t.yaml */
+
+/* The common head of most configs below: 8 lines, so cases start at 9. */
+#define NODE	"node:\n  id: n1\n  control: 10.1.1.1:7100\n" \
+		"  server: 10.2.1.1:80\n"		/* lines 1-4 */
+#define LWIP	"lwip:\n  address: 10.2.1.2\n"		/* 2 lines */
+#define CTL	"control:\n  key_file: test.key\n"	/* 2 lines */
+#define BASE	NODE LWIP CTL				/* lines 1-8 */
+/* A peer n2 at lines 9-13 after BASE. */
+#define PEER	"peers:\n  - id: n2\n    control: 10.1.2.2:7100\n" \
+		"    stack_address: 10.2.2.2\n    server: 10.2.2.1:80\n"
+/* A pool "all" of n1, 3 lines. */
+#define POOL	"pools:\n  - name: all\n    members: [n1]\n"
+
+struct bad {
+	const char	*yaml;
+	const char	*pos;	/* "line:col" */
+	const char	*msg;	/* a substring of what follows the position */
+};
+
+static const struct bad bad[] = {
+	/* Keys and types. */
+	{ BASE "tun:\n  nmae: hoff1\n", "10:3",
+	  "tun: unknown key \"nmae\" (did you mean \"name\"?)" },
+	{ BASE "tunnel:\n  name: hoff1\n", "9:1", "unknown key \"tunnel\"" },
+	{ BASE "tun:\n  mtu: 1500\n  mtu: 1400\n", "11:3",
+	  "tun: duplicate key \"mtu\" (first at 10:3)" },
+	{ BASE "tun:\n  mtu: [1500]\n", "10:8",
+	  "tun.mtu: expected a number, got a sequence" },
+	{ BASE "tun: [hoff1]\n", "9:6", "tun: expected a mapping, got a "
+	  "sequence" },
+	{ BASE "peers:\n  id: n2\n", "10:3",
+	  "peers: expected a sequence, got a mapping" },
+	{ BASE "peers:\n  - n2\n", "10:5",
+	  "peers[0]: expected a mapping, got a scalar" },
+	{ BASE "tun:\n  mtu:\n", "10:7", "tun.mtu: missing value" },
+	{ BASE "tun:\n  {a: b}: 1\n", "10:3", "tun: a key must be a name" },
+	{ "- node\n", "1:1", "expected a mapping at the top, got a sequence" },
+	/* Numbers: range, trailing junk, units. */
+	{ BASE "handoff:\n  max_flows: 3\n", "10:14",
+	  "handoff.max_flows: 3 is out of range 16..4194304" },
+	{ BASE "handoff:\n  window_scale: -1\n", "10:17",
+	  "handoff.window_scale: -1 is out of range 0..14" },
+	{ BASE "handoff:\n  max_flows: 99999999999999999999999\n", "10:14",
+	  "is out of range 16..4194304" },
+	{ BASE "tun:\n  mtu: 1500x\n", "10:8",
+	  "tun.mtu: \"1500x\" is not an integer" },
+	{ BASE "tun:\n  mtu: \" 1500\"\n", "10:8",
+	  "tun.mtu: \" 1500\" is not an integer" },
+	{ BASE "tun:\n  mtu: 0x5dc\n", "10:8", "\"0x5dc\" is not an integer" },
+	{ BASE "handoff:\n  timeout: abc\n", "10:12",
+	  "handoff.timeout: \"abc\" is not a duration (like 500ms, 2s, 1m)" },
+	{ BASE "handoff:\n  timeout: 1.5s\n", "10:12",
+	  "\"1.5s\" is not a duration" },
+	{ BASE "handoff:\n  timeout: 5\n", "10:12",
+	  "handoff.timeout: \"5\" needs a unit (ms, s, m or h)" },
+	{ BASE "handoff:\n  timeout: 5ms\n", "10:12",
+	  "handoff.timeout: 5ms is out of range 10ms..1m" },
+	{ BASE "handoff:\n  idle: 9999999999999999h\n", "10:9",
+	  "handoff.idle: 9999999999999999h is out of range 1s..24h" },
+	{ BASE "handoff:\n  request_head_max: 8q\n", "10:21",
+	  "handoff.request_head_max: \"8q\" is not a size (like 512, 8k, 1m)" },
+	{ BASE "handoff:\n  request_head_max: 2m\n", "10:21",
+	  "2m is out of range 256..1m" },
+	/* Addresses, ports, prefixes, names. */
+	{ NODE CTL "lwip:\n  address: 10.2.1.300\n", "8:12",
+	  "lwip.address: \"10.2.1.300\" is not an IPv4 address" },
+	{ NODE CTL "lwip:\n  address: 10.2.1\n", "8:12",
+	  "\"10.2.1\" is not an IPv4 address" },
+	{ BASE PEER "  - id: n3\n    control: 10.0.0.300:7100\n", "15:14",
+	  "peers[1].control: \"10.0.0.300:7100\" is not an IPv4 address:port" },
+	{ BASE PEER "  - id: n3\n    control: 10.0.0.3:0\n", "15:14",
+	  "peers[1].control: \"10.0.0.3:0\": port 0 is out of range 1..65535" },
+	{ BASE PEER "  - id: n3\n    control: 10.0.0.3:65536\n", "15:14",
+	  "port 65536 is out of range 1..65535" },
+	{ BASE PEER "  - id: n3\n    control: 10.0.0.3:80x\n", "15:14",
+	  "\"10.0.0.3:80x\" is not an IPv4 address:port" },
+	{ BASE PEER "  - id: n3\n    control: 10.0.0.3\n", "15:14",
+	  "\"10.0.0.3\" is not an IPv4 address:port" },
+	{ BASE "tun:\n  address: 10.2.1.1/33\n", "10:12",
+	  "tun.address: \"10.2.1.1/33\" is not an IPv4 prefix" },
+	{ BASE "tun:\n  address: 10.2.1.1\n", "10:12",
+	  "\"10.2.1.1\" is not an IPv4 prefix" },
+	{ BASE "tun:\n  name: hoff0hoff0hoff0hoff0\n", "10:9",
+	  "tun.name: \"hoff0hoff0hoff0hoff0\" is not an interface name "
+	  "(1 to 15 of" },
+	{ BASE PEER "  - id: n/3\n", "14:9",
+	  "peers[1].id: \"n/3\" is not a name (1 to 31 of A-Z a-z 0-9 . _ -)" },
+	{ BASE "tun:\n  name: \"a\\0b\"\n", "10:9",
+	  "tun.name: the value contains a NUL character" },
+	/* Enumerations. */
+	{ BASE "handoff:\n  stack: bsd\n", "10:10",
+	  "handoff.stack: \"bsd\" is not lwip or kernel" },
+	{ BASE "handoff:\n  handshake: [lwip]\n", "10:14",
+	  "expected lwip or cookie, got a sequence" },
+	{ BASE POOL "    policy: fastest\n", "12:13", "pools[0].policy: "
+	  "\"fastest\" is not round-robin, least-conn, hash or lard" },
+	{ BASE POOL "    hash_key: cookie\n", "12:15",
+	  "pools[0].hash_key: \"cookie\" is not path, host or header:NAME" },
+	{ BASE POOL "    hash_key: \"header:\"\n", "12:15",
+	  "\"header:\" is not path, host or header:NAME" },
+	/* Required keys. */
+	{ "node:\n  control: 10.1.1.1:7100\n  server: 10.2.1.1:80\n" LWIP CTL,
+	  "1:1", "node: missing required key \"id\"" },
+	{ "# no lwip\n" NODE CTL, "2:1", "missing required key \"lwip\"" },
+	{ NODE LWIP, "1:1", "missing required key \"control\"" },
+	{ BASE "peers:\n  - id: n2\n    control: 10.1.2.2:7100\n", "10:5",
+	  "peers[0]: missing required key \"stack_address\"" },
+	{ BASE "pools:\n  - name: all\n", "10:5",
+	  "pools[0]: missing required key \"members\"" },
+	{ BASE "pools:\n  - name: all\n    members: []\n", "11:5",
+	  "pools[0].members: needs at least 1 entry" },
+	{ BASE POOL "services:\n  - name: web\n    pool: all\n", "13:5",
+	  "services[0]: missing required key \"listen\"" },
+	/* Ids, names and references across sections. */
+	{ BASE PEER "  - id: n2\n    control: 10.1.3.2:7100\n"
+	  "    stack_address: 10.2.3.2\n    server: 10.2.3.1:80\n", "14:9",
+	  "peers[1].id: duplicate id \"n2\" (first at 10:9)" },
+	{ BASE "peers:\n  - id: n1\n    control: 10.1.2.2:7100\n"
+	  "    stack_address: 10.2.2.2\n    server: 10.2.2.1:80\n", "10:9",
+	  "peers[0].id: \"n1\" is this node's own id (node.id)" },
+	{ BASE POOL "  - name: all\n    members: [n1]\n", "12:11",
+	  "pools[1].name: duplicate pool name \"all\" (first at 10:11)" },
+	{ BASE PEER "pools:\n  - name: all\n    members:\n      - node: n2\n"
+	  "      - node: n9\n", "18:15",
+	  "pools[0].members[1].node: \"n9\" is neither this node nor a peer" },
+	{ BASE PEER "pools:\n  - name: all\n    members: [n2, n1, n2]\n",
+	  "16:23", "pools[0].members[2].node: duplicate member \"n2\" "
+	  "(first at 16:15)" },
+	{ BASE POOL "    lard_low: 80\n", "12:15",
+	  "pools[0].lard_low: 80 must be less than lard_high (65)" },
+	{ BASE POOL "    lard_low: 10\n    lard_high: 10\n", "13:16",
+	  "pools[0].lard_high: 10 must be greater than lard_low (10)" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: nope\n", "15:11", "services[0].pool: unknown pool \"nope\"" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n    rules:\n      - host: a.example\n"
+	  "        pool: images\n", "18:15",
+	  "services[0].rules[0].pool: unknown pool \"images\"" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n  - name: web\n    listen: 10.9.0.2:80\n"
+	  "    pool: all\n", "16:11",
+	  "services[1].name: duplicate service name \"web\" (first at 13:11)" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n  - name: www\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n", "17:13", "services[1].listen: duplicate listen "
+	  "address 10.9.0.1:80 (first at 14:13)" },
+	/* Rules. */
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n    rules:\n      - pool: all\n", "17:9",
+	  "services[0].rules[0]: a rule needs a condition" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n    rules:\n      - path_regex: '(png'\n"
+	  "        pool: all\n", "17:21",
+	  "services[0].rules[0].path_regex: \"(png\" is not a regular "
+	  "expression: " },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n    rules:\n      - path_regex: '((a{100}){1000})'\n"
+	  "        pool: all\n", "17:21", "repeats too much" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n    rules:\n      - path_regex: '(a)\\1'\n"
+	  "        pool: all\n", "17:21", "uses a back-reference" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n    rules:\n      - path_prefix: /a\n"
+	  "        header_value: blue\n        pool: all\n", "18:23",
+	  "services[0].rules[0].header_value: needs \"header\" in the same rule" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n    rules:\n      - path_prefix: static/\n"
+	  "        pool: all\n", "17:22",
+	  "\"static/\" does not start with \"/\"" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n    rules:\n      - method: get\n"
+	  "        pool: all\n", "17:17", "\"get\" is not an HTTP method" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n    rules:\n      - header: X Tenant\n"
+	  "        pool: all\n", "17:17", "\"X Tenant\" is not a header name" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n    rules:\n      - host: \"*\"\n"
+	  "        pool: all\n", "17:15", "\"*\" is not a host name" },
+	{ BASE POOL "    check_path: health\n", "12:17",
+	  "pools[0].check_path: \"health\" does not start with \"/\"" },
+	/* Orderings between keys. */
+	{ NODE LWIP CTL "  heartbeat: 2s\n  dead_after: 2s\n", "10:15",
+	  "control.dead_after: 2s must be greater than heartbeat (2s)" },
+	{ NODE LWIP CTL "  heartbeat: 6s\n", "9:14",
+	  "control.heartbeat: 6s must be less than dead_after (5s)" },
+	{ NODE LWIP CTL "  reconnect_min: 10s\n  reconnect_max: 1s\n", "10:18",
+	  "control.reconnect_max: 1s must be at least reconnect_min (10s)" },
+	{ BASE "handoff:\n  request_head_max: 16k\n  request_buffer_max: 8k\n",
+	  "11:23", "handoff.request_buffer_max: 8k must be at least "
+	  "request_head_max (16k)" },
+	{ NODE LWIP CTL "  frame_max: 64k\n", "9:14", "control.frame_max: "
+	  "64k must be at least handoff.request_buffer_max + 1k (65k)" },
+	{ BASE "handoff:\n  request_buffer_max: 1m\n", "10:23",
+	  "handoff.request_buffer_max: 1m must be at most control.frame_max "
+	  "- 1k (255k)" },
+	/* The key file. */
+	{ NODE LWIP "control:\n  key_file: missing.key\n", "8:13",
+	  "control.key_file: cannot read \"" },
+	{ NODE LWIP "control:\n  key_file: short.key\n", "8:13",
+	  "short.key\" is 9 bytes, at least 16 are needed" },
+	{ NODE LWIP "control:\n  key_file: .\n", "8:13",
+	  "is not a regular file" },
+	{ NODE LWIP "control:\n  key_file: \"\"\n", "8:13",
+	  "control.key_file: a path cannot be empty" },
+	/* YAML itself. */
+	{ BASE "tun:\n  name: &a hoff1\n  mtu: *a\n", "10:9",
+	  "YAML aliases and anchors are not supported" },
+	{ BASE "tun:\n  name: a: b\n", "10:10",
+	  "YAML syntax: mapping values are not allowed in this context" },
+	{ BASE "tun:\n  name: [a\n", "11:1", "YAML syntax: " },
+	{ BASE "---\ntun: {}\n", "9:1", "only one YAML document is allowed" },
+	{ BASE "tun: [[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]\n", "9:21",
+	  "YAML nested deeper than 16 levels" },
+	{ BASE "tun:\n  name: \"\xff\"\n", "10:10", "YAML syntax: " },
+	{ "", "1:1", "empty configuration" },
+	{ "# only a comment\n\n", "1:1", "empty configuration" },
+	{ "---\n", "1:1", "empty configuration" },
+};
+
+/* Parses yaml as TESTS_SRCDIR/data/t.yaml and checks the one-line error. */
+static void
+check_bad(const struct bad *b, size_t i)
+{
+	struct cfg	*c;
+	char		 err[512], want[64];
+	size_t		 n = strlen(name);
+
+	memset(err, 'X', sizeof(err));
+	c = cfg_parse(name, b->yaml, strlen(b->yaml), err, sizeof(err));
+	if (c != NULL) {
+		fprintf(stderr, "bad[%zu]: parsed, expected %s: %s\n", i,
+		    b->pos, b->msg);
+		exit(1);
+	}
+	snprintf(want, sizeof(want), ":%s: ", b->pos);
+	if (strncmp(err, name, n) != 0 || strncmp(err + n, want,
+	    strlen(want)) != 0 || strstr(err + n + strlen(want), b->msg) ==
+	    NULL || strchr(err, '\n') != NULL) {
+		fprintf(stderr, "bad[%zu]: got      \"%s\"\n"
+		    "          expected \"%s%s... %s\"\n", i, err, name, want,
+		    b->msg);
+		exit(1);
+	}
+	t_checks++;
+}
+
+/* Too many entries, at the position of the first one too many. */
+static void
+test_too_many(void)
+{
+	char		*y, err[512], want[64];
+	struct cfg	*c;
+	size_t		 len, cap = 64 * 1024;
+	int		 i;
+
+	CHECK((y = malloc(cap)) != NULL);
+	len = (size_t)snprintf(y, cap, "%spools:\n  - name: all\n"
+	    "    members:\n", BASE);			/* lines 9-11 */
+	for (i = 0; i <= CFG_MAX_MEMBERS; i++)		/* lines 12-76 */
+		len += (size_t)snprintf(y + len, cap - len, "      - n1\n");
+	c = cfg_parse("t.yaml", y, len, err, sizeof(err));
+	CHECK(c == NULL);
+	snprintf(want, sizeof(want), "t.yaml:%d:9: pools[0].members: too many "
+	    "entries (at most %d)", 12 + CFG_MAX_MEMBERS, CFG_MAX_MEMBERS);
+	CHECK_STREQ(err, want);
+
+	len = (size_t)snprintf(y, cap, "%speers:\n", BASE);	/* line 9 */
+	for (i = 0; i <= CFG_MAX_PEERS; i++)
+		len += (size_t)snprintf(y + len, cap - len, "  - {id: p%d, "
+		    "control: 10.1.0.1:1, stack_address: 10.2.0.1, server: "
+		    "10.2.0.1:80}\n", i);
+	c = cfg_parse("t.yaml", y, len, err, sizeof(err));
+	CHECK(c == NULL);
+	snprintf(want, sizeof(want), "t.yaml:%d:5: peers: too many entries",
+	    10 + CFG_MAX_PEERS);
+	CHECK(strncmp(err, want, strlen(want)) == 0);
+	free(y);
+}
+
+/* The smallest config: everything else is the tables' defaults. */
+static void
+test_defaults(void)
+{
+	struct cfg	*c;
+	char		 err[512], key[1200];
+
+	c = cfg_parse(name, BASE, strlen(BASE), err, sizeof(err));
+	if (c == NULL)
+		fprintf(stderr, "%s\n", err);
+	CHECK(c != NULL);
+	CHECK_STREQ(c->cfg_path, name);
+	CHECK_STREQ(c->cfg_node.cn_id, "n1");
+	CHECK_INTEQ(c->cfg_node.cn_control.ep_addr, inet_addr("10.1.1.1"));
+	CHECK_INTEQ(c->cfg_node.cn_control.ep_port, htons(7100));
+	CHECK_INTEQ(c->cfg_node.cn_server.ep_port, htons(80));
+	CHECK_STREQ(c->cfg_node.cn_status_file, "");
+	CHECK_STREQ(c->cfg_tun.ct_name, "hoff0");
+	CHECK_INTEQ(c->cfg_tun.ct_has_addr, 0);
+	CHECK_INTEQ(c->cfg_tun.ct_mtu, 1500);
+	CHECK_INTEQ(c->cfg_lwip.cl_addr, inet_addr("10.2.1.2"));
+	CHECK_INTEQ(c->cfg_npeers, 0);
+	CHECK_INTEQ(c->cfg_nservices, 0);
+	CHECK_INTEQ(c->cfg_npools, 0);
+	CHECK_INTEQ(c->cfg_handoff.ch_handshake, CFG_HS_LWIP);
+	CHECK_INTEQ(c->cfg_handoff.ch_stack, CFG_STACK_LWIP);
+	CHECK_INTEQ(c->cfg_handoff.ch_timeout_ms, 1000);
+	CHECK_INTEQ(c->cfg_handoff.ch_inject_retry_ms, 200);
+	CHECK_INTEQ(c->cfg_handoff.ch_request_head_max, 8192);
+	CHECK_INTEQ(c->cfg_handoff.ch_request_buffer_max, 65536);
+	CHECK_INTEQ(c->cfg_handoff.ch_queue_max, 64);
+	CHECK_INTEQ(c->cfg_handoff.ch_linger_ms, 5000);
+	CHECK_INTEQ(c->cfg_handoff.ch_idle_ms, 300000);
+	CHECK_INTEQ(c->cfg_handoff.ch_max_flows, 65536);
+	CHECK_INTEQ(c->cfg_handoff.ch_window_scale, 7);
+	CHECK_INTEQ(c->cfg_handoff.ch_mss, 1460);
+	/* A relative key_file starts at the config file's directory. */
+	snprintf(key, sizeof(key), "%s/data/test.key", srcdir);
+	CHECK_STREQ(c->cfg_control.cc_key_file, key);
+	CHECK_INTEQ(c->cfg_control.cc_keylen, 32);	/* "\n" stripped */
+	CHECK(memcmp(c->cfg_control.cc_key, "k3Y-f0r-t3sts-0nly-9fQx7Lr2Wm4Zp",
+	    32) == 0);
+	CHECK_INTEQ(c->cfg_control.cc_heartbeat_ms, 1000);
+	CHECK_INTEQ(c->cfg_control.cc_dead_ms, 5000);
+	CHECK_INTEQ(c->cfg_control.cc_reconnect_min_ms, 100);
+	CHECK_INTEQ(c->cfg_control.cc_reconnect_max_ms, 5000);
+	CHECK_INTEQ(c->cfg_control.cc_frame_max, 256 * 1024);
+	cfg_free(c);
+	cfg_free(NULL);
+}
+
+/* A config setting every key, in flow and block styles. */
+static void
+test_full(void)
+{
+	static const char y[] =
+	    "node:\n"
+	    "  id: n1\n"
+	    "  control: 10.1.1.2:7100\n"
+	    "  server: 10.2.1.1:8080\n"
+	    "  status_file: run/status.json\n"
+	    "tun: {name: hoff1, address: 10.2.1.1/24, mtu: 9000}\n"
+	    "lwip:\n"
+	    "  address: 10.2.1.2\n"
+	    "peers:\n"
+	    "  - id: n2\n"
+	    "    control: 10.1.2.2:7100\n"
+	    "    stack_address: 10.2.2.2\n"
+	    "    server: 10.2.2.1:80\n"
+	    "    stack: kernel\n"
+	    "  - {id: n3, control: 10.1.3.2:7100, stack_address: 10.2.3.2,"
+	    " server: 10.2.3.1:80}\n"
+	    "services:\n"
+	    "  - name: web\n"
+	    "    listen: 10.9.0.1:80\n"
+	    "    pool: all\n"
+	    "    rules:\n"
+	    "      - host: \"*.example.com\"\n"
+	    "        path_prefix: /static/\n"
+	    "        pool: static\n"
+	    "      - path_regex: '\\.(png|jpg)$'\n"
+	    "        method: GET\n"
+	    "        pool: static\n"
+	    "      - header: X-Tenant\n"
+	    "        header_value: blue green\n"
+	    "        pool: all\n"
+	    "  - name: api\n"
+	    "    listen: 10.9.0.1:443\n"
+	    "    handshake: lwip\n"
+	    "    pool: static\n"
+	    "pools:\n"
+	    "  - name: all\n"
+	    "    policy: lard\n"
+	    "    hash_key: header:X-User\n"
+	    "    lard_low: 10\n"
+	    "    lard_high: 20\n"
+	    "    fail_threshold: 5\n"
+	    "    check_path: /health\n"
+	    "    check_interval: 500ms\n"
+	    "    members:\n"
+	    "      - n1\n"
+	    "      - {node: n2, weight: 3}\n"
+	    "      - node: n3\n"
+	    "  - name: static\n"
+	    "    policy: hash\n"
+	    "    hash_key: host\n"
+	    "    members: [n3]\n"
+	    "handoff:\n"
+	    "  handshake: cookie\n"
+	    "  stack: kernel\n"
+	    "  timeout: 2s\n"
+	    "  inject_retry: 50ms\n"
+	    "  request_head_max: 16k\n"
+	    "  request_buffer_max: 1m\n"
+	    "  queue_max: 128\n"
+	    "  linger: 1m\n"
+	    "  idle: 1h\n"
+	    "  max_flows: 1000\n"
+	    "  window_scale: 0\n"
+	    "  mss: 1400\n"
+	    "control:\n"
+	    "  key_file: test.key\n"
+	    "  heartbeat: 500ms\n"
+	    "  dead_after: 3s\n"
+	    "  reconnect_min: 50ms\n"
+	    "  reconnect_max: 10s\n"
+	    "  frame_max: 2M\n";
+	struct cfg		*c;
+	struct cfg_service	*s;
+	struct cfg_pool		*p;
+	struct cfg_rule		*r;
+	char			 err[512], want[1200];
+
+	c = cfg_parse(name, y, sizeof(y) - 1, err, sizeof(err));
+	if (c == NULL)
+		fprintf(stderr, "%s\n", err);
+	CHECK(c != NULL);
+	snprintf(want, sizeof(want), "%s/data/run/status.json", srcdir);
+	CHECK_STREQ(c->cfg_node.cn_status_file, want);
+	CHECK_INTEQ(c->cfg_node.cn_server.ep_port, htons(8080));
+	CHECK_STREQ(c->cfg_tun.ct_name, "hoff1");
+	CHECK_INTEQ(c->cfg_tun.ct_has_addr, 1);
+	CHECK_INTEQ(c->cfg_tun.ct_addr, inet_addr("10.2.1.1"));
+	CHECK_INTEQ(c->cfg_tun.ct_prefix, 24);
+	CHECK_INTEQ(c->cfg_tun.ct_mtu, 9000);
+
+	CHECK_INTEQ(c->cfg_npeers, 2);
+	CHECK_STREQ(c->cfg_peers[0].cp_id, "n2");
+	CHECK_INTEQ(c->cfg_peers[0].cp_stack, CFG_STACK_KERNEL);
+	CHECK_INTEQ(c->cfg_peers[0].cp_stack_addr, inet_addr("10.2.2.2"));
+	CHECK_INTEQ(c->cfg_peers[0].cp_pos.pos_line, 10);
+	CHECK_INTEQ(c->cfg_peers[0].cp_pos.pos_col, 5);
+	CHECK_INTEQ(c->cfg_peers[1].cp_stack, CFG_STACK_LWIP);
+	CHECK_INTEQ(c->cfg_peers[1].cp_server.ep_addr, inet_addr("10.2.3.1"));
+	CHECK_INTEQ(cfg_peer_by_id(c, "n3"), 1);
+	CHECK_INTEQ(cfg_peer_by_id(c, "n1"), -1);
+
+	CHECK_INTEQ(c->cfg_nservices, 2);
+	s = &c->cfg_services[0];
+	CHECK_STREQ(s->cs_name, "web");
+	/* No handshake of its own: handoff.handshake's. */
+	CHECK_INTEQ(s->cs_handshake, CFG_HS_COOKIE);
+	CHECK_INTEQ(c->cfg_services[1].cs_handshake, CFG_HS_LWIP);
+	CHECK_INTEQ(s->cs_pool_idx, 0);
+	CHECK_INTEQ(c->cfg_services[1].cs_pool_idx, 1);
+	CHECK_INTEQ(s->cs_nrules, 3);
+	r = &s->cs_rules[0];
+	CHECK_STREQ(r->cr_host, "*.example.com");
+	CHECK_STREQ(r->cr_path_prefix, "/static/");
+	CHECK(r->cr_path_regex == NULL && !r->cr_has_regex);
+	CHECK_INTEQ(r->cr_pool_idx, 1);
+	CHECK_INTEQ(r->cr_pos.pos_line, 21);
+	r = &s->cs_rules[1];
+	CHECK_STREQ(r->cr_path_regex, "\\.(png|jpg)$");
+	CHECK(r->cr_has_regex);
+	CHECK(regexec(&r->cr_regex, "/img/a.png", 0, NULL, 0) == 0);
+	CHECK(regexec(&r->cr_regex, "/img/a.pngx", 0, NULL, 0) != 0);
+	CHECK_STREQ(r->cr_method, "GET");
+	r = &s->cs_rules[2];
+	CHECK_STREQ(r->cr_header, "X-Tenant");
+	CHECK_STREQ(r->cr_header_value, "blue green");
+	CHECK_INTEQ(r->cr_pool_idx, 0);
+
+	CHECK_INTEQ(c->cfg_npools, 2);
+	p = &c->cfg_pools[0];
+	CHECK_INTEQ(p->cp_policy, CFG_POLICY_LARD);
+	CHECK_INTEQ(p->cp_hash_key, CFG_HASH_HEADER);
+	CHECK_STREQ(p->cp_hash_header, "X-User");
+	CHECK_INTEQ(p->cp_lard_low, 10);
+	CHECK_INTEQ(p->cp_lard_high, 20);
+	CHECK_INTEQ(p->cp_fail_threshold, 5);
+	CHECK_STREQ(p->cp_check_path, "/health");
+	CHECK_INTEQ(p->cp_check_interval_ms, 500);
+	CHECK_INTEQ(p->cp_nmembers, 3);
+	/* "- n1" is "- {node: n1}", with the default weight. */
+	CHECK_STREQ(p->cp_members[0].cm_node, "n1");
+	CHECK_INTEQ(p->cp_members[0].cm_peer, -1);
+	CHECK_INTEQ(p->cp_members[0].cm_weight, 1);
+	CHECK_INTEQ(p->cp_members[0].cm_pos.pos_line, 44);
+	CHECK_INTEQ(p->cp_members[0].cm_pos.pos_col, 9);
+	CHECK_INTEQ(p->cp_members[1].cm_peer, 0);
+	CHECK_INTEQ(p->cp_members[1].cm_weight, 3);
+	CHECK_INTEQ(p->cp_members[2].cm_peer, 1);
+	p = &c->cfg_pools[1];
+	CHECK_INTEQ(p->cp_policy, CFG_POLICY_HASH);
+	CHECK_INTEQ(p->cp_hash_key, CFG_HASH_HOST);
+	CHECK_STREQ(p->cp_hash_header, "");
+	CHECK_INTEQ(p->cp_lard_low, 25);
+	CHECK_INTEQ(p->cp_lard_high, 65);
+	CHECK_INTEQ(p->cp_fail_threshold, 3);
+	CHECK_STREQ(p->cp_check_path, "");
+	CHECK_INTEQ(p->cp_check_interval_ms, 2000);
+	CHECK_INTEQ(p->cp_members[0].cm_peer, 1);
+
+	CHECK_INTEQ(c->cfg_handoff.ch_handshake, CFG_HS_COOKIE);
+	CHECK_INTEQ(c->cfg_handoff.ch_stack, CFG_STACK_KERNEL);
+	CHECK_INTEQ(c->cfg_handoff.ch_timeout_ms, 2000);
+	CHECK_INTEQ(c->cfg_handoff.ch_inject_retry_ms, 50);
+	CHECK_INTEQ(c->cfg_handoff.ch_request_head_max, 16384);
+	CHECK_INTEQ(c->cfg_handoff.ch_request_buffer_max, 1024 * 1024);
+	CHECK_INTEQ(c->cfg_handoff.ch_queue_max, 128);
+	CHECK_INTEQ(c->cfg_handoff.ch_linger_ms, 60000);
+	CHECK_INTEQ(c->cfg_handoff.ch_idle_ms, 3600000);
+	CHECK_INTEQ(c->cfg_handoff.ch_max_flows, 1000);
+	CHECK_INTEQ(c->cfg_handoff.ch_window_scale, 0);
+	CHECK_INTEQ(c->cfg_handoff.ch_mss, 1400);
+	CHECK_INTEQ(c->cfg_control.cc_heartbeat_ms, 500);
+	CHECK_INTEQ(c->cfg_control.cc_dead_ms, 3000);
+	CHECK_INTEQ(c->cfg_control.cc_reconnect_min_ms, 50);
+	CHECK_INTEQ(c->cfg_control.cc_reconnect_max_ms, 10000);
+	CHECK_INTEQ(c->cfg_control.cc_frame_max, 2 * 1024 * 1024);
+
+	CHECK_STREQ(cfg_stack_name(CFG_STACK_KERNEL), "kernel");
+	CHECK_STREQ(cfg_handshake_name(CFG_HS_COOKIE), "cookie");
+	CHECK_STREQ(cfg_policy_name(CFG_POLICY_LEAST_CONN), "least-conn");
+	CHECK_STREQ(cfg_policy_name((enum cfg_policy)42), "unknown");
+	cfg_free(c);
+}
+
+/* Key files: line endings, length limits, absolute paths. */
+static void
+test_key_files(void)
+{
+	static const struct {
+		const char	*data;
+		size_t		 len;	/* of the key, -1: refused */
+	} keys[] = {
+		{ "0123456789abcdef\r\n", 16 },
+		{ "0123456789abcdef\n\n", 17 },	/* one ending only */
+		{ "0123456789abcde\n", (size_t)-1 },
+		{ "0123456789abcdef", 16 },
+	};
+	char		 path[] = "/tmp/test_conf.XXXXXX", y[512], err[512];
+	char		 big[CFG_KEY_MAX + 2];
+	struct cfg	*c;
+	size_t		 i;
+	FILE		*f;
+	int		 fd;
+
+	CHECK((fd = mkstemp(path)) != -1);
+	close(fd);
+	snprintf(y, sizeof(y), NODE LWIP "control:\n  key_file: %s\n", path);
+	for (i = 0; i <= nitems(keys); i++) {
+		CHECK((f = fopen(path, "w")) != NULL);
+		if (i < nitems(keys))
+			fputs(keys[i].data, f);
+		else {
+			/* One byte too many, with its line ending. */
+			memset(big, 'k', sizeof(big));
+			big[sizeof(big) - 1] = '\n';
+			fwrite(big, 1, sizeof(big), f);
+		}
+		fclose(f);
+		c = cfg_parse("t.yaml", y, strlen(y), err, sizeof(err));
+		if (i < nitems(keys) && keys[i].len != (size_t)-1) {
+			CHECK(c != NULL);
+			CHECK_INTEQ(c->cfg_control.cc_keylen, keys[i].len);
+			CHECK(memcmp(c->cfg_control.cc_key, keys[i].data,
+			    keys[i].len) == 0);
+			CHECK_STREQ(c->cfg_control.cc_key_file, path);
+			cfg_free(c);
+		} else {
+			CHECK(c == NULL);
+			CHECK(strncmp(err, "t.yaml:8:13: control.key_file: ",
+			    31) == 0);
+		}
+	}
+	CHECK(strstr(err, "is longer than 256 bytes") != NULL);
+	unlink(path);
+}
+
+/* cfg_load(): the file's own errors, and relative paths made absolute. */
+static void
+test_load(void)
+{
+	char		 path[1200], err[512], *real;
+	struct cfg	*c;
+
+	CHECK(cfg_load("/nonexistent/handoffd.yaml", err, sizeof(err)) ==
+	    NULL);
+	CHECK_STREQ(err, "/nonexistent/handoffd.yaml: No such file or "
+	    "directory");
+	snprintf(path, sizeof(path), "%s/data", srcdir);
+	CHECK(cfg_load(path, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "Is a directory") != NULL);
+	snprintf(path, sizeof(path), "%s/data/good.yaml", srcdir);
+	c = cfg_load(path, err, sizeof(err));
+	if (c == NULL)
+		fprintf(stderr, "%s\n", err);
+	CHECK(c != NULL);
+	snprintf(path, sizeof(path), "%s/data", srcdir);
+	CHECK((real = realpath(path, NULL)) != NULL);
+	snprintf(path, sizeof(path), "%s/test.key", real);
+	CHECK_STREQ(c->cfg_control.cc_key_file, path);
+	CHECK_INTEQ(c->cfg_control.cc_keylen, 32);
+	cfg_free(c);
+	free(real);
+	snprintf(path, sizeof(path), "%s/data/bad.yaml", srcdir);
+	CHECK(cfg_load(path, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "bad.yaml:") != NULL);
+	CHECK(strchr(err, '\n') == NULL);
+	/* A short buffer gets a cut message, never an overflow. */
+	CHECK(cfg_load(path, err, 8) == NULL);
+	CHECK_INTEQ(strlen(err), 7);
+	CHECK(cfg_load(path, NULL, 0) == NULL);
+}
+
+/*
+ * Every shipped config parses.  Their key_file points to where a real
+ * installation keeps its key (/etc/handoffd/...); if that one error is
+ * all there is, the file is parsed again with the test key substituted on
+ * the same line, so positions and everything else are still checked.
+ */
+static void
+test_shipped(void)
+{
+	static const char *const pats[] = { "conf/*.yaml", "conf/demo/*.yaml" };
+	char		 pat[1200], err[512], key[1200], *buf, *line, *eol;
+	struct cfg	*c;
+	glob_t		 g;
+	size_t		 i, j, len, n = 0;
+	FILE		*f;
+
+	snprintf(key, sizeof(key), "%s/data/test.key", srcdir);
+	for (i = 0; i < nitems(pats); i++) {
+		snprintf(pat, sizeof(pat), "%s/../%s", srcdir, pats[i]);
+		if (glob(pat, 0, NULL, &g) != 0)
+			continue;
+		for (j = 0; j < g.gl_pathc; j++, n++) {
+			c = cfg_load(g.gl_pathv[j], err, sizeof(err));
+			if (c == NULL && strstr(err, ": control.key_file: ")) {
+				CHECK((f = fopen(g.gl_pathv[j], "r")) != NULL);
+				CHECK((buf = calloc(1, 1 << 20)) != NULL);
+				len = fread(buf, 1, (1 << 20) - 2048, f);
+				fclose(f);
+				CHECK((line = strstr(buf, "key_file:")) != NULL);
+				eol = line + strcspn(line, "\n");
+				memmove(line + 10 + strlen(key), eol,
+				    strlen(eol) + 1);
+				memcpy(line + 10, key, strlen(key));
+				len = strlen(buf);
+				c = cfg_parse(g.gl_pathv[j], buf, len, err,
+				    sizeof(err));
+				free(buf);
+			}
+			if (c == NULL)
+				fprintf(stderr, "%s\n", err);
+			CHECK(c != NULL);
+			cfg_free(c);
+		}
+		globfree(&g);
+	}
+	printf("test_conf: %zu shipped configs parsed\n", n);
+}
+
+int
+main(void)
+{
+	const char	*env = getenv("TESTS_SRCDIR");
+	size_t		 i;
+
+	t_start(30);
+	snprintf(srcdir, sizeof(srcdir), "%s", env && *env ? env : "../tests");
+	snprintf(name, sizeof(name), "%s/data/t.yaml", srcdir);
+	for (i = 0; i < nitems(bad); i++)
+		check_bad(&bad[i], i);
+	test_too_many();
+	test_defaults();
+	test_full();
+	test_key_files();
+	test_load();
+	test_shipped();
+	return t_done("test_conf");
+}

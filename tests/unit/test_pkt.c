@@ -1,0 +1,402 @@
+/*
+ * Packet core: parsing of good and malformed packets, option round trips,
+ * incremental checksums against full recomputation, serial arithmetic.
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pkt.h"
+#include "t.h"
+
+static uint32_t t_rng = 12345;
+
+/* xorshift: reproducible, so a failure can be replayed. */
+static uint32_t
+rnd(void)
+{
+	t_rng ^= t_rng << 13;
+	t_rng ^= t_rng >> 17;
+	t_rng ^= t_rng << 5;
+	return t_rng;
+}
+
+static size_t
+build_sample(uint8_t *buf, size_t cap, int syn, size_t paylen)
+{
+	struct pkt_opts	 o;
+	uint8_t		 pay[2000];
+	size_t		 i;
+
+	memset(&o, 0, sizeof(o));
+	o.o_has_ts = 1;
+	o.o_tsval = 0x11223344;
+	o.o_tsecr = syn ? 0 : 0x55667788;
+	if (syn) {
+		o.o_mss = 1460;
+		o.o_has_ws = 1;
+		o.o_ws = 7;
+		o.o_sack_ok = 1;
+	}
+	for (i = 0; i < paylen && i < sizeof(pay); i++)
+		pay[i] = (uint8_t)i;
+	return pkt_build_tcp(buf, cap, inet_addr("10.0.0.2"), htons(40000),
+	    inet_addr("10.9.0.1"), htons(80), 1000, syn ? 0 : 5000,
+	    syn ? TH_SYN : TH_ACK | TH_PUSH, 502, &o, pay, paylen, 7);
+}
+
+static void
+test_parse_good(void)
+{
+	uint8_t		 buf[256];
+	struct pkt	 p;
+	struct pkt_opts	 o;
+	size_t		 len;
+
+	len = build_sample(buf, sizeof(buf), 1, 0);
+	CHECK(len == 20 + 20 + 20);
+	CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_OK);
+	CHECK_INTEQ(p.p_len, len);
+	CHECK_INTEQ(p.p_iphl, 20);
+	CHECK_INTEQ(p.p_thl, 40);
+	CHECK_INTEQ(p.p_paylen, 0);
+	CHECK_INTEQ(p.p_flags, TH_SYN);
+	CHECK(p.p_saddr == inet_addr("10.0.0.2"));
+	CHECK(p.p_daddr == inet_addr("10.9.0.1"));
+	CHECK(p.p_sport == htons(40000));
+	CHECK(p.p_dport == htons(80));
+	CHECK_INTEQ(p.p_seq, 1000);
+	CHECK_INTEQ(p.p_win, 502);
+	CHECK(pkt_tcp_csum_ok(&p));
+	CHECK_INTEQ(pkt_ip_csum(buf, 20), pkt_get16(buf + IP_OFF_CSUM));
+	CHECK_INTEQ(pkt_opts_parse(&p, &o), 0);
+	CHECK_INTEQ(o.o_mss, 1460);
+	CHECK(o.o_has_ws && o.o_ws == 7);
+	CHECK(o.o_sack_ok);
+	CHECK(o.o_has_ts && o.o_tsval == 0x11223344 && o.o_tsecr == 0);
+	CHECK_INTEQ(buf[20 + o.o_ts_off], TCPOPT_TS);
+	CHECK_INTEQ(buf[20 + o.o_mss_off], TCPOPT_MSS);
+	CHECK_INTEQ(buf[20 + o.o_ws_off], TCPOPT_WS);
+
+	/* Data segment; trailing bytes past the total length are ignored. */
+	len = build_sample(buf, sizeof(buf), 0, 100);
+	CHECK_INTEQ(pkt_parse(&p, buf, len + 10), PKT_OK);
+	CHECK_INTEQ(p.p_len, len);
+	CHECK_INTEQ(p.p_paylen, 100);
+	CHECK(pkt_tcp_csum_ok(&p));
+	buf[len - 1] ^= 1;
+	CHECK(!pkt_tcp_csum_ok(&p));
+}
+
+/* Every prefix of a valid packet, copied to an exact-size heap buffer so
+ * that ASan catches any read past it, must be refused. */
+static void
+test_parse_truncated(void)
+{
+	uint8_t		 buf[256], *cp;
+	struct pkt	 p;
+	size_t		 len, n;
+
+	len = build_sample(buf, sizeof(buf), 1, 30);
+	for (n = 0; n < len; n++) {
+		enum pkt_verdict v;
+
+		cp = malloc(n ? n : 1);
+		memcpy(cp, buf, n);
+		v = pkt_parse(&p, cp, n);
+		CHECK(v != PKT_OK);
+		CHECK(v == PKT_TRUNCATED || (n == 0 && v == PKT_TRUNCATED));
+		free(cp);
+	}
+}
+
+static void
+test_parse_malformed(void)
+{
+	uint8_t		 buf[256], b[256];
+	struct pkt	 p;
+	size_t		 len;
+
+	len = build_sample(buf, sizeof(buf), 1, 0);
+
+	memcpy(b, buf, len);
+	b[0] = 0x65;				/* IPv6-looking version */
+	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_NOT_IPV4);
+	b[0] = 0x60;
+	CHECK_INTEQ(pkt_parse(&p, b, 1), PKT_NOT_IPV4);
+
+	memcpy(b, buf, len);
+	b[0] = 0x44;				/* IHL 16 bytes */
+	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_BAD_IHL);
+	b[0] = 0x4f;				/* IHL 60 > 60-byte packet? */
+	CHECK_INTEQ(pkt_parse(&p, b, 40), PKT_TRUNCATED);
+
+	memcpy(b, buf, len);
+	pkt_put16(b + IP_OFF_TOTLEN, 19);
+	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_BAD_TOTLEN);
+	pkt_put16(b + IP_OFF_TOTLEN, len + 1);
+	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_TRUNCATED);
+
+	memcpy(b, buf, len);
+	pkt_put16(b + IP_OFF_FRAG, 0x2000);	/* MF */
+	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_FRAGMENT);
+	pkt_put16(b + IP_OFF_FRAG, 0x0010);	/* offset */
+	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_FRAGMENT);
+	pkt_put16(b + IP_OFF_FRAG, 0x4000);	/* DF alone is fine */
+	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_OK);
+
+	/* IP options: a 24-byte header. */
+	memcpy(b, buf, 20);
+	b[0] = 0x46;
+	memset(b + 20, 1, 4);
+	memcpy(b + 24, buf + 20, len - 20);
+	pkt_put16(b + IP_OFF_TOTLEN, len + 4);
+	CHECK_INTEQ(pkt_parse(&p, b, len + 4), PKT_IP_OPTIONS);
+
+	memcpy(b, buf, len);
+	b[IP_OFF_PROTO] = PKT_IPPROTO_ICMP;
+	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_NOT_TCP);
+	CHECK(p.p_tcp == NULL && p.p_proto == PKT_IPPROTO_ICMP);
+
+	memcpy(b, buf, len);
+	b[20 + TCP_OFF_DOFF] = 4 << 4;		/* data offset < 5 */
+	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_BAD_TCP_OFF);
+	b[20 + TCP_OFF_DOFF] = 15 << 4;		/* 60 > 40 bytes of TCP */
+	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_BAD_TCP_OFF);
+
+	memcpy(b, buf, len);
+	pkt_put16(b + IP_OFF_TOTLEN, 30);	/* room for no TCP header */
+	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_TRUNCATED);
+}
+
+static void
+test_opts_malformed(void)
+{
+	struct pkt_opts	 o;
+	static const struct {
+		uint8_t	 b[12];
+		size_t	 len;
+		int	 rc;
+	} cases[] = {
+		{ { 2, 4, 5, 0xb4 }, 4, 0 },		/* MSS */
+		{ { 2, 3, 5 }, 3, -1 },			/* MSS length 3 */
+		{ { 2 }, 1, -1 },			/* kind without length */
+		{ { 2, 0 }, 2, -1 },			/* length 0 */
+		{ { 2, 1 }, 2, -1 },			/* length 1 */
+		{ { 8, 10, 1, 2 }, 4, -1 },		/* TS runs past */
+		{ { 8, 9, 0, 0, 0, 0, 0, 0, 0 }, 9, -1 },	/* TS length 9 */
+		{ { 3, 4, 7, 0 }, 4, -1 },		/* WS length 4 */
+		{ { 4, 3, 0 }, 3, -1 },			/* SACK-ok length 3 */
+		{ { 5, 6, 0, 0, 0, 0 }, 6, -1 },	/* SACK length 6 */
+		{ { 5, 11, 0 }, 11, -1 },		/* SACK length 11 */
+		{ { 1, 1, 0, 99, 99 }, 5, 0 },		/* EOL stops parsing */
+		{ { 99, 3, 0, 1 }, 4, 0 },		/* unknown, skipped */
+		{ { 99, 5, 0, 1 }, 4, -1 },		/* unknown runs past */
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t *cp = malloc(cases[i].len);
+
+		memcpy(cp, cases[i].b, cases[i].len);
+		CHECK_INTEQ(pkt_opts_parse_raw(cp, cases[i].len, 20, &o),
+		    cases[i].rc);
+		free(cp);
+	}
+	CHECK_INTEQ(pkt_opts_parse_raw((const uint8_t *)"\x63\x03\x00\x01",
+	    4, 20, &o), 0);
+	CHECK_INTEQ(o.o_unknown, 1);
+}
+
+/* Build then parse: every option combination comes back unchanged. */
+static void
+test_opts_roundtrip(void)
+{
+	uint8_t		 area[PKT_TCP_OPTMAX];
+	struct pkt_opts	 in, out;
+	size_t		 len;
+	int		 mask, syn, n, i;
+
+	for (mask = 0; mask < 16; mask++) {
+		for (syn = 0; syn < 2; syn++) {
+			for (n = 0; n <= PKT_SACK_MAX; n++) {
+				memset(&in, 0, sizeof(in));
+				if (mask & 1)
+					in.o_mss = 1000 + mask;
+				if (mask & 2) {
+					in.o_has_ws = 1;
+					in.o_ws = 14;
+				}
+				in.o_sack_ok = (mask & 4) != 0;
+				if (mask & 8) {
+					in.o_has_ts = 1;
+					in.o_tsval = rnd();
+					in.o_tsecr = rnd();
+				}
+				for (i = 0; i < n; i++) {
+					in.o_sack[i].s_left = rnd();
+					in.o_sack[i].s_right = rnd();
+				}
+				in.o_nsack = n;
+				len = pkt_opts_build(area, sizeof(area), &in,
+				    syn);
+				CHECK(len % 4 == 0 && len <= PKT_TCP_OPTMAX);
+				CHECK_INTEQ(pkt_opts_parse_raw(area, len, 20,
+				    &out), 0);
+				CHECK_INTEQ(out.o_has_ts, in.o_has_ts);
+				if (in.o_has_ts) {
+					CHECK_INTEQ(out.o_tsval, in.o_tsval);
+					CHECK_INTEQ(out.o_tsecr, in.o_tsecr);
+				}
+				if (syn) {
+					CHECK_INTEQ(out.o_mss, in.o_mss);
+					CHECK_INTEQ(out.o_has_ws, in.o_has_ws);
+					CHECK_INTEQ(out.o_ws, in.o_ws);
+					CHECK_INTEQ(out.o_sack_ok,
+					    in.o_sack_ok);
+					CHECK_INTEQ(out.o_nsack, 0);
+				} else {
+					/* 40 bytes hold TS and 3 blocks. */
+					int fit = in.o_has_ts && n > 3 ? 3 : n;
+
+					CHECK_INTEQ(out.o_nsack, fit);
+					for (i = 0; i < fit; i++) {
+						CHECK_INTEQ(out.o_sack[i].s_left,
+						    in.o_sack[i].s_left);
+						CHECK_INTEQ(out.o_sack[i].s_right,
+						    in.o_sack[i].s_right);
+					}
+				}
+			}
+		}
+	}
+	/* Too small a buffer is refused, not overrun. */
+	memset(&in, 0, sizeof(in));
+	in.o_has_ts = 1;
+	CHECK_INTEQ(pkt_opts_build(area, 8, &in, 0), 0);
+}
+
+/* Equal, or both encodings of one's-complement zero. */
+static int
+csum_same(uint16_t a, uint16_t b)
+{
+	return a == b || ((a == 0 || a == 0xffff) && (b == 0 || b == 0xffff));
+}
+
+/* Random rewrites of every field the daemon rewrites, through one
+ * accumulator each for IP and TCP, against full recomputation. */
+static void
+test_csum_incremental(void)
+{
+	uint8_t		 buf[2048];
+	struct pkt	 p;
+	struct pkt_opts	 o;
+	int		 iter;
+
+	for (iter = 0; iter < 20000; iter++) {
+		struct csum_acc	 ipa, tha;
+		size_t		 len, k;
+
+		len = build_sample(buf, sizeof(buf), 0, rnd() % 1461);
+		/* Random header and payload content, checksums made valid. */
+		pkt_put32(buf + 20 + TCP_OFF_SEQ, rnd());
+		pkt_put32(buf + 20 + TCP_OFF_ACK, rnd());
+		for (k = 52; k < len; k++)
+			buf[k] = (uint8_t)rnd();
+		CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_OK);
+		pkt_tcp_csum_set(&p);
+		CHECK(pkt_tcp_csum_ok(&p));
+		CHECK_INTEQ(pkt_opts_parse(&p, &o), 0);
+
+		csum_acc_init(&ipa, pkt_get16(buf + IP_OFF_CSUM));
+		csum_acc_init(&tha, pkt_get16(p.p_tcp + TCP_OFF_CSUM));
+		if (rnd() & 1)
+			pkt_set_addr(&ipa, &tha, buf + IP_OFF_DST, rnd());
+		pkt_set_addr(&ipa, &tha, buf + IP_OFF_SRC, rnd());
+		if (rnd() & 1)
+			pkt_set16(&tha, p.p_tcp + TCP_OFF_DPORT, rnd());
+		pkt_set32(&tha, p.p_tcp + TCP_OFF_SEQ,
+		    pkt_get32(p.p_tcp + TCP_OFF_SEQ) + rnd());
+		pkt_set32(&tha, p.p_tcp + TCP_OFF_ACK,
+		    pkt_get32(p.p_tcp + TCP_OFF_ACK) - rnd());
+		pkt_set16(&tha, p.p_tcp + TCP_OFF_WIN, rnd());
+		pkt_set32(&tha, p.p_tcp + o.o_ts_off + 2, rnd());
+		pkt_set32(&tha, p.p_tcp + o.o_ts_off + 6, rnd());
+		pkt_put16(buf + IP_OFF_CSUM, csum_acc_fold(&ipa));
+		pkt_put16(p.p_tcp + TCP_OFF_CSUM, csum_acc_fold(&tha));
+
+		CHECK(csum_same(pkt_get16(buf + IP_OFF_CSUM),
+		    pkt_ip_csum(buf, 20)));
+		CHECK(pkt_tcp_csum_ok(&p));
+		CHECK(csum_same(pkt_get16(p.p_tcp + TCP_OFF_CSUM),
+		    pkt_tcp_csum(&p)));
+	}
+}
+
+/* A wrong checksum stays wrong by the same amount after a rewrite, so the
+ * end host still drops a packet corrupted before it reached us. */
+static void
+test_csum_preserves_error(void)
+{
+	uint8_t		 buf[256];
+	struct pkt	 p;
+	struct csum_acc	 a;
+	size_t		 len;
+
+	len = build_sample(buf, sizeof(buf), 0, 20);
+	CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_OK);
+	buf[len - 3] ^= 0x40;
+	CHECK(!pkt_tcp_csum_ok(&p));
+	csum_acc_init(&a, pkt_get16(p.p_tcp + TCP_OFF_CSUM));
+	pkt_set32(&a, p.p_tcp + TCP_OFF_SEQ, 0xdeadbeef);
+	pkt_put16(p.p_tcp + TCP_OFF_CSUM, csum_acc_fold(&a));
+	CHECK(!pkt_tcp_csum_ok(&p));
+}
+
+static void
+test_serial(void)
+{
+	static const uint32_t base[] = { 0, 1, 0x7fffffff, 0x80000000,
+	    0xfffffffe, 0xffffffff, 123456789 };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(base) / sizeof(base[0]); i++) {
+		uint32_t a = base[i];
+
+		CHECK(seq_lt(a, a + 1));
+		CHECK(seq_lt(a, a + 0x7fffffff));
+		CHECK(seq_gt(a + 1, a));
+		CHECK(seq_leq(a, a) && seq_geq(a, a));
+		CHECK(!seq_lt(a, a) && !seq_gt(a, a));
+		CHECK(seq_gt(a, a - 1));
+		CHECK(seq_lt(a - 0x7fffffff, a));
+		CHECK(seq_max(a, a + 5) == a + 5);
+		CHECK(seq_max(a + 5, a) == a + 5);
+	}
+	/* Across the wrap: 0xfffffff0 is before 0x10. */
+	CHECK(seq_lt(0xfffffff0u, 0x10u));
+	CHECK(seq_gt(0x10u, 0xfffffff0u));
+	/* Delta algebra: (x + d) - d == x for any d. */
+	for (i = 0; i < 1000; i++) {
+		uint32_t x = rnd(), d = rnd();
+
+		CHECK((uint32_t)(x + d - d) == x);
+		CHECK(seq_lt(x, x + 1 + (rnd() & 0x7ffffffe)));
+	}
+}
+
+int
+main(void)
+{
+	t_start(60);
+	test_parse_good();
+	test_parse_truncated();
+	test_parse_malformed();
+	test_opts_malformed();
+	test_opts_roundtrip();
+	test_csum_incremental();
+	test_csum_preserves_error();
+	test_serial();
+	return t_done("test_pkt");
+}
