@@ -70,6 +70,21 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len)
 		hd->hd_stats.st_drop[v]++;
 		return;
 	}
+	/* The kernel stack's packets, brought into the TUN by policy
+	 * routing: the flow is keyed from the client's side. */
+	if (p.p_saddr == hd->hd_kstack_addr) {
+		k.k_raddr = p.p_daddr;
+		k.k_laddr = p.p_saddr;
+		k.k_rport = p.p_dport;
+		k.k_lport = p.p_sport;
+		f = flow_lookup(hd->hd_flows, &k);
+		if (f != NULL && f->f_role == FLOW_BE) {
+			if (be_output(hd, f, &p))
+				btcp_tun_send(hd, p.p_ip, p.p_len);
+		} else
+			hd->hd_stats.st_drop_stale++;
+		return;
+	}
 	k.k_raddr = p.p_saddr;
 	k.k_laddr = p.p_daddr;
 	k.k_rport = p.p_sport;

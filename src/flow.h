@@ -40,6 +40,8 @@ struct flow {
 	uint8_t		 f_ws_out;	/* ... and shift the client expects */
 	uint32_t	 f_delta;	/* sequence offset */
 	uint32_t	 f_ts_delta;	/* timestamp offset */
+	uint32_t	 f_irs;		/* the client's ISN */
+	uint32_t	 f_cnxt;	/* the client's next sequence seen */
 
 	uint16_t	 f_peer;	/* peer index */
 	uint16_t	 f_qlen;	/* packets queued by the slow path */

@@ -87,6 +87,7 @@ hd_expire_tick(int fd, short events, void *arg)
 	hd->hd_now = port_now_ms();
 	flow_expire(hd->hd_flows, hd->hd_now, budget < 256 ? 256 : budget,
 	    hd_expire_one, hd);
+	relay_expire(hd, hd->hd_now, hd->hd_cfg->cfg_handoff.ch_idle_ms);
 }
 
 static void
@@ -169,6 +170,8 @@ hd_start(struct hd *hd)
 	if ((hd->hd_base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	TAILQ_INIT(&hd->hd_relays);
+	if (cfg->cfg_handoff.ch_stack == CFG_STACK_KERNEL)
+		hd->hd_kstack_addr = cfg->cfg_node.cn_server.ep_addr;
 	hd->hd_now = port_now_ms();
 	if ((hd->hd_rxbuf = malloc(PKT_MAXLEN)) == NULL ||
 	    (hd->hd_txbuf = malloc(PKT_MAXLEN)) == NULL)

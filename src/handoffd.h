@@ -48,6 +48,7 @@ struct hd_stats {
 	uint64_t	 st_handoffs_acked;
 	uint64_t	 st_handoffs_refused;
 	uint64_t	 st_handoffs_failed;
+	uint64_t	 st_handoffs_timeout;
 	uint64_t	 st_queued;
 	uint64_t	 st_fwd_pkts;		/* client -> back-end */
 	uint64_t	 st_fwd_bytes;
@@ -74,6 +75,7 @@ struct hd {
 	struct cfg		*hd_cfg;
 	struct event_base	*hd_base;
 	uint32_t		 hd_now;	/* ms, the flow clock */
+	uint32_t		 hd_kstack_addr; /* the kernel stack's, or 0 */
 	int			 hd_tun_fd;
 	struct tun_info		 hd_tun;
 	struct event		*hd_tun_ev;

@@ -200,6 +200,34 @@ pkt_set32(struct csum_acc *a, uint8_t *p, uint32_t v)
 	pkt_put32(p, v);
 }
 
+/*
+ * Rewrites a 32-bit field that sits at an odd offset from the start of the
+ * checksummed data, as option fields after a lone NOP do.  Its bytes pair
+ * with their neighbours the other way round, and a one's-complement sum
+ * of byte-swapped words is the byte-swapped sum: so the swapped halves go
+ * into the accumulator.
+ */
+static inline void
+pkt_set32_odd(struct csum_acc *a, uint8_t *p, uint32_t v)
+{
+	csum_acc16(a, (uint16_t)(p[1] << 8 | p[0]),
+	    (uint16_t)((v >> 16 & 0xff) << 8 | v >> 24));
+	csum_acc16(a, (uint16_t)(p[3] << 8 | p[2]),
+	    (uint16_t)((v & 0xff) << 8 | (v >> 8 & 0xff)));
+	pkt_put32(p, v);
+}
+
+/* Rewrites a 32-bit field at offset off from the start of the data the
+ * checksum covers, whatever the offset's parity. */
+static inline void
+pkt_set32_at(struct csum_acc *a, uint8_t *base, size_t off, uint32_t v)
+{
+	if (off & 1)
+		pkt_set32_odd(a, base + off, v);
+	else
+		pkt_set32(a, base + off, v);
+}
+
 /* Rewrites an IPv4 address field (given in network order): it is covered
  * by the IP header checksum and by the TCP pseudo-header, so both
  * accumulators take the change. */

@@ -70,8 +70,23 @@ topo_link() {
 	ip -n "$b" link set "$5" up
 }
 
+# topo_stack I: node I's stack, the I-th word of TOPO_STACKS, else
+# TOPO_STACK, else lwip.
+topo_stack() {
+	local stacks
+	read -ra stacks <<<"${TOPO_STACKS:-}"
+	echo "${stacks[$(($1 - 1))]:-${TOPO_STACK:-lwip}}"
+}
+
+# topo_stack_addr I: where node I takes handed-off connections.
+topo_stack_addr() {
+	if [ "$(topo_stack "$1")" = kernel ]; then echo "10.2.$1.1"; else echo "10.2.$1.2"; fi
+}
+
 # topo_tun I: node I's persistent TUN device, prepared so the daemon can be
-# stopped and restarted without losing addresses or routes.
+# stopped and restarted without losing addresses or routes.  A kernel-stack
+# node also sends everything its web server says from the TUN address back
+# into the TUN (DESIGN.md, step 5).
 topo_tun() {
 	local i=$1 ns
 	ns=$(topo_ns "n$i")
@@ -80,6 +95,10 @@ topo_tun() {
 	ip -n "$ns" addr add "10.2.$i.1/24" dev "$TOPO_TUN"
 	ip -n "$ns" link set "$TOPO_TUN" up
 	ip netns exec "$ns" sysctl -qw "net.ipv4.conf.$TOPO_TUN.rp_filter=0"
+	if [ "$(topo_stack "$i")" = kernel ]; then
+		ip -n "$ns" rule add from "10.2.$i.1" lookup "$TOPO_KERNEL_TABLE"
+		ip -n "$ns" route add default dev "$TOPO_TUN" table "$TOPO_KERNEL_TABLE"
+	fi
 }
 
 # topo_cluster N: client, router and N nodes, routed as in the header.
@@ -113,7 +132,8 @@ topo_key() {
 # topo_config I: node I's configuration.  Every other node is a peer; node
 # 1 is the front-end with two services.  Environment: TOPO_MEMBERS (pool
 # "all", default every node), TOPO_REMOTE (pool "remote", default n2),
-# TOPO_HS (handshake, default lwip), TOPO_STACK (default lwip),
+# TOPO_HS (handshake, default lwip), TOPO_STACK or TOPO_STACKS (see
+# topo_stack),
 # TOPO_YAML_HANDOFF (extra lines for the handoff section).
 topo_config() {
 	local i=$1 j m f="$TOPO_STATE/n$1.yaml"
@@ -127,8 +147,8 @@ topo_config() {
 			for j in $(seq 1 "$TOPO_NODES"); do
 				[ "$j" = "$i" ] && continue
 				printf '  - id: n%s\n    control: 10.1.%s.2:%s\n' "$j" "$j" "$TOPO_CONTROL_PORT"
-				printf '    stack_address: 10.2.%s.2\n    server: 10.2.%s.1:80\n' "$j" "$j"
-				printf '    stack: %s\n' "${TOPO_STACK:-lwip}"
+				printf '    stack_address: %s\n    server: 10.2.%s.1:80\n' "$(topo_stack_addr "$j")" "$j"
+				printf '    stack: %s\n' "$(topo_stack "$j")"
 			done
 		fi
 		if [ "$i" = 1 ]; then
@@ -144,7 +164,7 @@ topo_config() {
 				printf '      - %s\n' "$m"
 			done
 		fi
-		printf 'handoff:\n  handshake: %s\n  stack: %s\n' "${TOPO_HS:-lwip}" "${TOPO_STACK:-lwip}"
+		printf 'handoff:\n  handshake: %s\n  stack: %s\n' "${TOPO_HS:-lwip}" "$(topo_stack "$i")"
 		[ -n "${TOPO_YAML_HANDOFF:-}" ] && printf '%s\n' "$TOPO_YAML_HANDOFF"
 		printf 'control:\n  key_file: %s\n' "$TOPO_KEY"
 	} >"$f"
@@ -178,6 +198,9 @@ http {
 	sendfile on;
 	server {
 		listen 10.2.$i.1:80 reuseport;
+		# direct access for the benchmark: the TUN address is reserved
+		# for handed-off connections on a kernel-stack node
+		listen 10.1.$i.2:80 reuseport;
 		root $TOPO_STATE/www-n$i;
 		location = /upload {
 			client_body_in_file_only on;

@@ -8,9 +8,21 @@
  * come from the VIP, in the front-end's sequence space, straight to the
  * client.
  *
+ * With the kernel stack the SYN, ACK and request go into the TUN device and
+ * the host's own TCP takes the connection: the web server accept()s it from
+ * the client's real address.  Only what the server sends passes through
+ * here (policy routing brings it into the TUN); the client's packets go
+ * straight to the socket, so the client's FIN is learnt from the
+ * front-end's CLOSE.  With the lwIP stack, the injected connection is
+ * relayed to the web server over a socket (relay.c).
+ *
  * States (flow.f_state):
  *   BE_INJECT  SYN injected, waiting for the stack's SYN/ACK
- *   BE_ESTAB   injected; the stack's packets are rewritten to the client
+ *   BE_DATA    ACK and request injected within the stack's window, until
+ *              the stack has acknowledged every byte (the front-end acked
+ *              them to the client: the client will never resend them);
+ *              the stack's packets already go to the client
+ *   BE_ESTAB   HANDOFF_ACK sent; the stack's packets go to the client
  *   BE_LINGER  over; the stack's last FINs and ACKs are still rewritten
  */
 #include <sys/types.h>
@@ -25,6 +37,7 @@
 
 #include "flow.h"
 #include "handoffd.h"
+#include "lwip-port/port.h"
 #include "lwip-port/tunif.h"
 #include "log.h"
 #include "pkt.h"
@@ -38,10 +51,8 @@ enum be_state {
 	BE_INJECT = 1,
 	BE_ESTAB,
 	BE_LINGER,
+	BE_DATA,
 };
-
-/* Request bytes go into the stack in segments of at most this much. */
-#define BE_INJECT_CHUNK		16384
 
 struct be_conn {
 	struct hd		*bc_hd;
@@ -52,6 +63,12 @@ struct be_conn {
 	struct event		*bc_timer;	/* injection retries */
 	uint32_t		 bc_start;
 	struct relay		*bc_relay;
+	struct tcp_pcb		*bc_pcb;	/* lwIP's, once accepted */
+	uint32_t		 bc_sent;	/* request bytes injected */
+	uint32_t		 bc_acked;	/* ... and acknowledged */
+	uint32_t		 bc_wnd;	/* the stack's window, bytes */
+	uint16_t		 bc_mss;	/* the stack's MSS */
+	uint8_t			 bc_fin_sent;
 	uint8_t			 bc_synack;	/* the stack's SYN/ACK seen */
 	uint8_t			 bc_rst;	/* the stack refused */
 	uint8_t			 bc_ws;
@@ -62,13 +79,39 @@ struct be_conn {
 
 static struct log_rl be_rl_full;
 
-/* Where this node's stack takes a handed-off connection to vport. */
+static int
+be_kernel(const struct hd *hd)
+{
+	return hd->hd_cfg->cfg_handoff.ch_stack == CFG_STACK_KERNEL;
+}
+
+/* Where this node's stack takes a handed-off connection to vport: the
+ * web server's own endpoint for the kernel, lwIP's address otherwise. */
 static void
 be_stack_endpoint(const struct hd *hd, uint16_t vport, uint32_t *addr,
     uint16_t *port)
 {
-	*addr = hd->hd_cfg->cfg_lwip.cl_addr;
-	*port = vport;
+	if (be_kernel(hd)) {
+		*addr = hd->hd_cfg->cfg_node.cn_server.ep_addr;
+		*port = hd->hd_cfg->cfg_node.cn_server.ep_port;
+	} else {
+		*addr = hd->hd_cfg->cfg_lwip.cl_addr;
+		*port = vport;
+	}
+}
+
+/* The injection state is not needed once the stack has the connection
+ * and nothing is relayed (the kernel stack). */
+static void
+be_conn_free(struct flow *f)
+{
+	struct be_conn	*bc = f->f_ctx;
+
+	if (bc->bc_timer != NULL)
+		event_free(bc->bc_timer);
+	free(bc->bc_data);
+	free(bc);
+	f->f_ctx = NULL;
 }
 
 /* Answers a HANDOFF.  The stack's ISN goes back as the front-end's ISN
@@ -110,11 +153,7 @@ be_close(struct hd *hd, struct flow *f)
 
 	if (bc != NULL) {
 		r = bc->bc_relay;
-		if (bc->bc_timer != NULL)
-			event_free(bc->bc_timer);
-		free(bc->bc_data);
-		free(bc);
-		f->f_ctx = NULL;
+		be_conn_free(f);
 	}
 	flow_remove(hd->hd_flows, f);
 	if (r != NULL)
@@ -141,24 +180,27 @@ be_send_close(struct hd *hd, struct flow *f, enum ctl_reason why)
 
 /* The relay is over: keep rewriting the stack's last packets a while, and
  * tell the front-end so it can do the same and then forget the flow. */
+static void	be_linger(struct hd *, struct flow *, enum ctl_reason);
+static void	be_refuse(struct hd *, struct flow *, enum ctl_status);
+
+/* The relay is over: keep rewriting the stack's last packets a while, and
+ * tell the front-end so it can do the same and then forget the flow. */
 static void
 be_relay_done(void *arg, enum relay_end how)
 {
 	struct be_conn	*bc = arg;
-	struct hd	*hd = bc->bc_hd;
 	struct flow	*f = bc->bc_flow;
+	struct hd	*hd = bc->bc_hd;
 
 	bc->bc_relay = NULL;
-	be_send_close(hd, f, how == RELAY_DONE ? CTL_CLOSE_DONE :
-	    CTL_CLOSE_RST);
-	if (bc->bc_timer != NULL)
-		event_free(bc->bc_timer);
-	free(bc->bc_data);
-	free(bc);
-	f->f_ctx = NULL;
-	f->f_state = BE_LINGER;
-	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_linger_ms;
-	flow_touch(f, hd->hd_now);
+	bc->bc_pcb = NULL;
+	if (f->f_state == BE_DATA) {
+		/* The connection died before it was handed over. */
+		be_refuse(hd, f, CTL_REFUSED);
+		return;
+	}
+	be_conn_free(f);
+	be_linger(hd, f, how == RELAY_DONE ? CTL_CLOSE_DONE : CTL_CLOSE_RST);
 }
 
 /* The stack accepted the injected connection: relay it to the server. */
@@ -183,6 +225,7 @@ be_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		return ERR_ABRT;
 	}
 	tcp_nagle_disable(pcb);
+	bc->bc_pcb = pcb;
 	bc->bc_relay = relay_new(hd, pcb, &hd->hd_cfg->cfg_node.cn_server,
 	    NULL, be_relay_done, bc);
 	if (bc->bc_relay == NULL) {
@@ -236,7 +279,10 @@ be_inject(struct be_conn *bc, uint32_t seq, uint32_t ack, uint8_t flags,
 	if (n == 0)
 		return;
 	hd->hd_stats.st_injected++;
-	tunif_input(hd->hd_lwip, hd->hd_txbuf, n);
+	if (be_kernel(hd))
+		btcp_tun_send(hd, hd->hd_txbuf, n);
+	else
+		tunif_input(hd->hd_lwip, hd->hd_txbuf, n);
 }
 
 /* The client's SYN, restricted to what the front-end's SYN/ACK agreed to. */
@@ -260,9 +306,88 @@ be_inject_syn(struct be_conn *bc)
 	be_inject(bc, ho->ho_irs, 0, TH_SYN, &o, NULL, 0);
 }
 
+/* The client's side of every injected segment after the SYN. */
+static void
+be_client_opts(const struct be_conn *bc, struct pkt_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	if ((bc->bc_ho.ho_opts & CTL_OPT_TS) && bc->bc_has_ts) {
+		o->o_has_ts = 1;
+		o->o_tsval = bc->bc_ho.ho_ctsval;
+		o->o_tsecr = bc->bc_tsval;
+	}
+}
+
 /*
- * The stack's SYN/ACK is in: set up the rewrite, inject the client's ACK
- * with the request bytes, and answer the front-end.
+ * Injects request bytes from bc_sent on, in the stack's MSS and no further
+ * than its window allows, then the client's FIN if it came with them.
+ * Returns -1 if the flow went away meanwhile (the stack reset it).
+ */
+static int
+be_push_data(struct be_conn *bc)
+{
+	struct hd	*hd = bc->bc_hd;
+	struct flow	*f = bc->bc_flow;
+	const struct ctl_handoff *ho = &bc->bc_ho;
+	uint64_t	 h = flow_handle(hd->hd_flows, f);
+	uint32_t	 n, end = ho->ho_datalen, seq0 = ho->ho_irs + 1;
+	struct pkt_opts	 o;
+
+	be_client_opts(bc, &o);
+	do {
+		n = end - bc->bc_sent;
+		if (n > bc->bc_mss)
+			n = bc->bc_mss;
+		if (n > 0 && bc->bc_sent + n > bc->bc_acked + bc->bc_wnd)
+			break;		/* the window is full: wait for acks */
+		be_inject(bc, seq0 + bc->bc_sent, bc->bc_iss + 1,
+		    TH_ACK | (n > 0 && bc->bc_sent + n == end ? TH_PUSH : 0),
+		    &o, bc->bc_data + bc->bc_sent, n);
+		bc->bc_sent += n;
+		if (flow_by_handle(hd->hd_flows, h) != f || f->f_ctx != bc)
+			return -1;
+	} while (bc->bc_sent < end);
+	if (bc->bc_sent == end && (ho->ho_opts & CTL_OPT_FIN) &&
+	    !bc->bc_fin_sent) {
+		be_inject(bc, seq0 + end, bc->bc_iss + 1, TH_ACK | TH_FIN, &o,
+		    NULL, 0);
+		bc->bc_fin_sent = 1;
+		if (flow_by_handle(hd->hd_flows, h) != f || f->f_ctx != bc)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Once the stack has acknowledged every request byte the front-end can
+ * let go: HANDOFF_ACK.  lwIP may delay its ACK, but it has processed the
+ * segments when injection returns, so its pcb is asked directly.
+ */
+static void
+be_check_data(struct be_conn *bc)
+{
+	struct hd	*hd = bc->bc_hd;
+	struct flow	*f = bc->bc_flow;
+	const struct ctl_handoff *ho = &bc->bc_ho;
+	uint32_t	 target = ho->ho_datalen + !!(ho->ho_opts & CTL_OPT_FIN);
+
+	if (bc->bc_pcb != NULL &&
+	    seq_gt(bc->bc_pcb->rcv_nxt - ho->ho_irs - 1, bc->bc_acked))
+		bc->bc_acked = bc->bc_pcb->rcv_nxt - ho->ho_irs - 1;
+	if (bc->bc_acked < target)
+		return;
+	evtimer_del(bc->bc_timer);
+	f->f_state = BE_ESTAB;
+	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_idle_ms;
+	hd->hd_stats.st_be_accepted++;
+	be_send_ack(hd, bc->bc_peer, ho, f, CTL_OK);
+	if (be_kernel(hd))
+		be_conn_free(f);
+}
+
+/*
+ * The stack's SYN/ACK is in: set up the rewrite, then the client's ACK
+ * and the request bytes.
  */
 static void
 be_inject_rest(struct be_conn *bc)
@@ -271,7 +396,6 @@ be_inject_rest(struct be_conn *bc)
 	struct flow		*f = bc->bc_flow;
 	const struct ctl_handoff *ho = &bc->bc_ho;
 	struct pkt_opts		 o;
-	uint32_t		 seq = ho->ho_irs + 1, off = 0, n;
 	uint64_t		 h = flow_handle(hd->hd_flows, f);
 
 	f->f_naddr = ho->ho_vaddr;
@@ -285,29 +409,49 @@ be_inject_rest(struct be_conn *bc)
 	 * (PAWS): start the stack's one above it. */
 	if ((ho->ho_opts & CTL_OPT_TS) && bc->bc_has_ts)
 		f->f_ts_delta = ho->ho_ftsval + 1 - bc->bc_tsval;
-	f->f_state = BE_ESTAB;
-	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_idle_ms;
+	f->f_irs = ho->ho_irs;
+	f->f_cnxt = ho->ho_irs + 1 + ho->ho_datalen +
+	    !!(ho->ho_opts & CTL_OPT_FIN);
+	f->f_state = BE_DATA;
+	/* The handshake's last ACK alone, so the stack knows the client's
+	 * window before any data. */
+	be_client_opts(bc, &o);
+	be_inject(bc, ho->ho_irs + 1, bc->bc_iss + 1, TH_ACK, &o, NULL, 0);
+	if (flow_by_handle(hd->hd_flows, h) != f || f->f_ctx != bc)
+		return;
+	if (be_push_data(bc) == 0)
+		be_check_data(bc);
+}
 
-	memset(&o, 0, sizeof(o));
-	if ((ho->ho_opts & CTL_OPT_TS) && bc->bc_has_ts) {
-		o.o_has_ts = 1;
-		o.o_tsval = ho->ho_ctsval;
-		o.o_tsecr = bc->bc_tsval;
-	}
-	do {
-		n = ho->ho_datalen - off;
-		if (n > BE_INJECT_CHUNK)
-			n = BE_INJECT_CHUNK;
-		be_inject(bc, seq + off, bc->bc_iss + 1,
-		    TH_ACK | (n > 0 && off + n == ho->ho_datalen ? TH_PUSH : 0),
-		    &o, bc->bc_data + off, n);
-		off += n;
-		/* The stack may have dropped the connection meanwhile. */
-		if (flow_by_handle(hd->hd_flows, h) != f)
-			return;
-	} while (off < ho->ho_datalen);
-	hd->hd_stats.st_be_accepted++;
-	be_send_ack(hd, bc->bc_peer, ho, f, CTL_OK);
+/* The client's next sequence number as far as injection went, 0 once the
+ * injection state is gone (f_cnxt then knows). */
+static uint32_t
+be_client_next(const struct flow *f)
+{
+	const struct be_conn *bc = f->f_ctx;
+
+	return bc != NULL ? bc->bc_ho.ho_irs + 1 + bc->bc_sent : 0;
+}
+
+/*
+ * Resets the kernel's connection from the client's side, so that a flow
+ * we drop does not leave the web server retransmitting into the void.
+ * seq is the client's next sequence number (0: the one we injected up
+ * to); the kernel takes a reset at exactly that (RFC 5961).
+ */
+static void
+be_kernel_reset(struct hd *hd, struct flow *f, uint32_t seq)
+{
+	size_t	 n;
+
+	if (!be_kernel(hd) || f->f_state == BE_INJECT ||
+	    f->f_state == BE_LINGER)
+		return;
+	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, f->f_key.k_raddr,
+	    f->f_key.k_rport, f->f_key.k_laddr, f->f_key.k_lport,
+	    seq != 0 ? seq : f->f_cnxt, 0, TH_RST, 0, NULL, NULL, 0, 0);
+	if (n > 0)
+		btcp_tun_send(hd, hd->hd_txbuf, n);
 }
 
 static void
@@ -319,19 +463,44 @@ be_refuse(struct hd *hd, struct flow *f, enum ctl_status st)
 	log_info("be: handoff from %s refused: %s", peer_id(hd, bc->bc_peer),
 	    ctl_status_name(st));
 	be_send_ack(hd, bc->bc_peer, &bc->bc_ho, NULL, st);
+	be_kernel_reset(hd, f, be_client_next(f));
 	be_close(hd, f);
 }
 
-/* Injects the SYN (again) and moves on if the stack answered. */
+/*
+ * The injection's clock: the SYN until the stack answers, then the request
+ * bytes from the last one acknowledged, until all are or the handoff
+ * timeout says the stack will not take them.
+ */
 static void
 be_on_inject_timer(int fd, short ev, void *arg)
 {
 	struct be_conn	*bc = arg;
 	struct hd	*hd = bc->bc_hd;
 	struct flow	*f = bc->bc_flow;
+	uint64_t	 h = flow_handle(hd->hd_flows, f);
 	int		 retry = hd->hd_cfg->cfg_handoff.ch_inject_retry_ms;
 	struct timeval	 tv = { retry / 1000, (retry % 1000) * 1000 };
 
+	if ((int32_t)(port_now_ms() - bc->bc_start) >=
+	    hd->hd_cfg->cfg_handoff.ch_timeout_ms) {
+		be_refuse(hd, f, CTL_STACK_TIMEOUT);
+		return;
+	}
+	if (f->f_state == BE_DATA) {
+		if (fd != -1) {
+			bc->bc_sent = bc->bc_acked;	/* go back: resend */
+			bc->bc_fin_sent = 0;
+			if (be_push_data(bc) == -1)
+				return;
+			be_check_data(bc);
+			if (flow_by_handle(hd->hd_flows, h) != f ||
+			    f->f_ctx != bc || f->f_state != BE_DATA)
+				return;
+		}
+		evtimer_add(bc->bc_timer, &tv);
+		return;
+	}
 	if (!bc->bc_synack && !bc->bc_rst)
 		be_inject_syn(bc);
 	if (bc->bc_rst) {
@@ -340,11 +509,10 @@ be_on_inject_timer(int fd, short ev, void *arg)
 	}
 	if (bc->bc_synack) {
 		be_inject_rest(bc);
-		return;
-	}
-	if ((int32_t)(hd->hd_now - bc->bc_start) >=
-	    hd->hd_cfg->cfg_handoff.ch_timeout_ms) {
-		be_refuse(hd, f, CTL_STACK_TIMEOUT);
+		/* Unless it is done, or the stack dropped it (and bc). */
+		if (flow_by_handle(hd->hd_flows, h) == f && f->f_ctx == bc &&
+		    f->f_state == BE_DATA)
+			evtimer_add(bc->bc_timer, &tv);
 		return;
 	}
 	evtimer_add(bc->bc_timer, &tv);
@@ -365,14 +533,26 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 		if (f->f_role == FLOW_BE && f->f_peer == peer &&
 		    f->f_peer_handle == ho->ho_flow) {
 			/* HANDOFF is idempotent: answer again if done. */
-			if (f->f_state != BE_INJECT)
+			if (f->f_state == BE_ESTAB || f->f_state == BE_LINGER)
 				be_send_ack(hd, peer, ho, f, CTL_OK);
 			return;
 		}
-		/* An older connection on the same 4-tuple is over. */
+		/* The stack endpoint holds one connection per client endpoint:
+		 * another live one (the same client port to another VIP) keeps
+		 * it, and the front-end tries elsewhere.  A lingering one is an
+		 * older connection on the same 4-tuple, over. */
+		if (f->f_role != FLOW_BE || f->f_state != BE_LINGER) {
+			hd->hd_stats.st_be_refused++;
+			be_send_ack(hd, peer, ho, NULL, CTL_BAD_HANDOFF);
+			return;
+		}
 		be_close(hd, f);
 	}
-	if (be_listen(hd, ho->ho_vport) == -1) {
+	/* lwIP would answer the SYN from TIME_WAIT with the old ACK. */
+	if (!be_kernel(hd))
+		port_tcp_forget_timewait(k.k_laddr, ntohs(k.k_lport),
+		    k.k_raddr, ntohs(k.k_rport));
+	if (!be_kernel(hd) && be_listen(hd, ho->ho_vport) == -1) {
 		be_send_ack(hd, peer, ho, NULL, CTL_NO_RESOURCES);
 		return;
 	}
@@ -402,7 +582,7 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 	if (ho->ho_datalen > 0)
 		memcpy(bc->bc_data, ho->ho_data, ho->ho_datalen);
 	bc->bc_ho.ho_data = bc->bc_data;
-	bc->bc_start = hd->hd_now;
+	bc->bc_start = port_now_ms();
 	f->f_role = FLOW_BE;
 	f->f_state = BE_INJECT;
 	f->f_peer = peer;
@@ -411,6 +591,27 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_timeout_ms + 60000;
 	hd->hd_stats.st_be_handoffs++;
 	be_on_inject_timer(-1, 0, bc);
+}
+
+/* The end of a back-end flow's useful life: tell the front-end, keep
+ * rewriting the stack's stragglers for a linger. */
+static void
+be_linger(struct hd *hd, struct flow *f, enum ctl_reason why)
+{
+	be_send_close(hd, f, why);
+	f->f_state = BE_LINGER;
+	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_linger_ms;
+	flow_touch(f, hd->hd_now);
+}
+
+/* The kernel stack sees one direction: a flow is over when the server
+ * has sent its FIN and the front-end has seen the client's. */
+static void
+be_kernel_fin(struct hd *hd, struct flow *f)
+{
+	if ((f->f_flags & (FLOW_STACK_FIN | FLOW_CLIENT_FIN)) ==
+	    (FLOW_STACK_FIN | FLOW_CLIENT_FIN) && f->f_state == BE_ESTAB)
+		be_linger(hd, f, CTL_CLOSE_DONE);
 }
 
 /*
@@ -432,21 +633,51 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 		    pkt_opts_parse(p, &o) == 0) {
 			bc->bc_synack = 1;
 			bc->bc_iss = p->p_seq;
+			bc->bc_wnd = p->p_win;	/* never scaled in a SYN */
+			bc->bc_mss = o.o_mss ? o.o_mss : 536;
 			bc->bc_ws = o.o_has_ws ? o.o_ws : 0;
 			bc->bc_has_ts = o.o_has_ts;
 			bc->bc_tsval = o.o_tsval;
 		}
+		/* The kernel answers from the TUN read loop, not from inside a
+		 * stack we are calling: carry on at once. */
+		if (be_kernel(hd) && (bc->bc_synack || bc->bc_rst))
+			be_on_inject_timer(-1, 0, bc);
 		return 0;
 	}
-	if (p->p_flags & TH_FIN)
+	flow_touch(f, hd->hd_now);
+	if (f->f_state == BE_DATA && (p->p_flags & TH_ACK) &&
+	    !(p->p_flags & TH_SYN)) {
+		uint32_t acked = p->p_ack - bc->bc_ho.ho_irs - 1;
+
+		if (seq_gt(acked, bc->bc_acked) &&
+		    seq_leq(acked, bc->bc_sent + bc->bc_fin_sent))
+			bc->bc_acked = acked;
+		bc->bc_wnd = (uint32_t)p->p_win << bc->bc_ws;
+	}
+	if ((p->p_flags & TH_FIN) && !(f->f_flags & FLOW_STACK_FIN)) {
 		f->f_flags |= FLOW_STACK_FIN;
-	if (p->p_flags & TH_RST)
+		if (be_kernel(hd))
+			be_kernel_fin(hd, f);
+	}
+	if ((p->p_flags & TH_RST) && !(f->f_flags & FLOW_STACK_RST)) {
 		f->f_flags |= FLOW_STACK_RST;
+		if (be_kernel(hd))
+			be_linger(hd, f, CTL_CLOSE_RST);
+	}
 	if ((p->p_flags & TH_SYN) != 0)
 		return 0;	/* a SYN/ACK retransmission: the client has one */
 	rw_to_client(f, p);
 	hd->hd_stats.st_rw_pkts++;
 	hd->hd_stats.st_rw_bytes += p->p_len;
+	/* The kernel answers from the TUN read loop: its ACK may open the
+	 * window for the rest of the request, or complete it. */
+	if (f->f_state == BE_DATA && be_kernel(hd)) {
+		btcp_tun_send(hd, p->p_ip, p->p_len);
+		if (be_push_data(bc) == 0)
+			be_check_data(bc);
+		return 0;
+	}
 	return 1;
 }
 
@@ -455,7 +686,7 @@ void
 be_input(struct hd *hd, struct flow *f, struct pkt *p)
 {
 	flow_touch(f, hd->hd_now);
-	if (f->f_state == BE_INJECT) {
+	if (f->f_state == BE_INJECT || f->f_state == BE_DATA) {
 		hd->hd_stats.st_drop_early++;
 		return;
 	}
@@ -475,15 +706,24 @@ be_on_close(struct hd *hd, int peer, struct flow *f,
 		return;
 	switch (cl->cl_reason) {
 	case CTL_CLOSE_FIN:
+		/* Only the kernel stack does not see the client's FIN. */
+		f->f_flags |= FLOW_CLIENT_FIN;
+		if (be_kernel(hd))
+			be_kernel_fin(hd, f);
+		break;
 	case CTL_CLOSE_RST:
-		/* Our stack sees the client's packets itself. */
+		f->f_flags |= FLOW_CLIENT_RST;
+		if (be_kernel(hd) && f->f_state == BE_ESTAB)
+			be_linger(hd, f, CTL_CLOSE_RST);
 		break;
 	case CTL_CLOSE_ABORT:
 		hd->hd_stats.st_be_aborted++;
+		be_kernel_reset(hd, f, cl->cl_seq);
 		be_close(hd, f);
 		break;
 	default:
 		/* The front-end forgot it: nothing more can reach us. */
+		be_kernel_reset(hd, f, cl->cl_seq);
 		be_close(hd, f);
 		break;
 	}
@@ -503,6 +743,7 @@ be_on_abort(struct hd *hd, int peer, const struct ctl_close *cl)
 	if (f != NULL && f->f_role == FLOW_BE && f->f_peer == peer &&
 	    f->f_peer_handle == cl->cl_sflow) {
 		hd->hd_stats.st_be_aborted++;
+		be_kernel_reset(hd, f, be_client_next(f));
 		be_close(hd, f);
 	}
 }

@@ -133,7 +133,7 @@ ctl_decode_handoff(const uint8_t *p, size_t len, struct ctl_handoff *ho)
 	ho->ho_ftsval = pkt_get32(p + 42);
 	ho->ho_datalen = pkt_get32(p + 46);
 	if (p[35] != 0 || (ho->ho_opts & ~(CTL_OPT_WS | CTL_OPT_SACK |
-	    CTL_OPT_TS)) != 0)
+	    CTL_OPT_TS | CTL_OPT_FIN)) != 0)
 		return -1;
 	/* RFC 7323: shifts above 14 are invalid. */
 	if ((ho->ho_opts & CTL_OPT_WS) && (ho->ho_cws > 14 ||

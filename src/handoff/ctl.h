@@ -52,6 +52,7 @@ enum ctl_reason {
 #define CTL_OPT_WS	0x01
 #define CTL_OPT_SACK	0x02
 #define CTL_OPT_TS	0x04
+#define CTL_OPT_FIN	0x08	/* the client's FIN follows the data */
 
 struct ctl_hello {
 	char		 h_id[CTL_ID_MAX + 1];

@@ -10,8 +10,15 @@
  *   FE_SYN      SYN seen, lwIP handshaking          -> lwIP
  *   FE_COLLECT  accepted, reading the request head  -> lwIP
  *   FE_HANDOFF  HANDOFF sent, waiting for the ACK   -> queued here
+ *   FE_RESPOND  lwIP answers 400/408/431/503, drains -> lwIP
  *   FE_FORWARD  handed off                          -> rewritten to B
  *   FE_LINGER   over; last ACKs and FINs            -> rewritten to B
+ *
+ * A HANDOFF that is refused, or whose peer's control channel drops, is
+ * retried on the next member: lwIP still owns the handshake and the
+ * request.  One that times out is not: the back-end may be serving it
+ * already, and two back-ends answering in one sequence space would corrupt
+ * the client's stream; the client is reset instead.
  */
 #include <sys/types.h>
 #include <arpa/inet.h>
@@ -28,6 +35,7 @@
 
 #include "flow.h"
 #include "handoffd.h"
+#include "lwip-port/port.h"
 #include "lwip-port/tunif.h"
 #include "log.h"
 #include "pkt.h"
@@ -43,16 +51,19 @@ enum fe_state {
 	FE_HANDOFF,
 	FE_FORWARD,
 	FE_LINGER,
+	FE_RESPOND,
 };
 
 static const char *const fe_state_names[] = {
-	"none", "syn", "collect", "handoff", "forward", "linger"
+	"none", "syn", "collect", "handoff", "forward", "linger", "respond"
 };
 
 /* A lwIP handshake that never completes is forgotten after this long. */
 #define FE_SYN_TIMEOUT_MS	30000
 /* A client gets this long to send its request head. */
 #define FE_COLLECT_TIMEOUT_MS	30000
+/* ... and this long to read our 4xx/5xx before we close. */
+#define FE_RESPOND_TIMEOUT_MS	5000
 #define FE_NO_WS		0xff
 
 /* A client packet held while a HANDOFF is in flight. */
@@ -71,11 +82,12 @@ struct fe_conn {
 	const struct cfg_service *fc_svc;
 	struct evbuffer		*fc_req;	/* every byte lwIP acked */
 	struct req_parser	*fc_rp;
-	struct event		*fc_timer;	/* handoff timeout */
+	struct event		*fc_timer;	/* dispatch, handoff timeout */
 	struct fe_qpkt		*fc_qhead;
 	struct fe_qpkt		**fc_qtail;
 	uint64_t		 fc_tried;	/* pool members tried */
 	int			 fc_dispatched;	/* the head went to fe_dispatch */
+	int			 fc_fin;	/* the client's FIN came with it */
 	int			 fc_peer;	/* current handoff target */
 	/* the client's SYN */
 	uint32_t		 fc_irs;
@@ -197,6 +209,10 @@ fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	k.k_laddr = p->p_daddr;
 	k.k_rport = p->p_sport;
 	k.k_lport = p->p_dport;
+	/* A client reusing its port within lwIP's TIME_WAIT is a new
+	 * connection, and lwIP must answer it as one. */
+	port_tcp_forget_timewait(p->p_daddr, ntohs(p->p_dport), p->p_saddr,
+	    ntohs(p->p_sport));
 	if ((f = flow_insert(hd->hd_flows, &k, hd->hd_now)) == NULL) {
 		hd->hd_stats.st_drop_table_full++;
 		log_ratelim(&fe_rl_full, "fe: flow table full (%u flows): "
@@ -230,6 +246,7 @@ fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	fc->fc_fws = FE_NO_WS;
 	f->f_role = FLOW_FE;
 	f->f_state = FE_SYN;
+	f->f_irs = p->p_seq;
 	f->f_ctx = fc;
 	f->f_timeout = FE_SYN_TIMEOUT_MS;
 	hd->hd_stats.st_fe_syns++;
@@ -241,13 +258,19 @@ static void
 fe_forward(struct hd *hd, struct flow *f, struct pkt *p)
 {
 	uint8_t	 flags = p->p_flags;
+	uint32_t end = p->p_seq + p->p_paylen;
 
+	if (seq_gt(end, f->f_cnxt))
+		f->f_cnxt = end;
 	if ((flags & TH_FIN) && !(f->f_flags & FLOW_CLIENT_FIN)) {
 		f->f_flags |= FLOW_CLIENT_FIN;
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
-		    CTL_CLOSE_FIN, p->p_seq + p->p_paylen);
+		    CTL_CLOSE_FIN, end);
 	}
-	if ((flags & TH_RST) && !(f->f_flags & FLOW_CLIENT_RST)) {
+	/* Only a reset at the client's next sequence ends the flow here
+	 * (RFC 5961): a blind one is forwarded for the stack to judge. */
+	if ((flags & TH_RST) && !(f->f_flags & FLOW_CLIENT_RST) &&
+	    p->p_seq == f->f_cnxt) {
 		f->f_flags |= FLOW_CLIENT_RST;
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
 		    CTL_CLOSE_RST, p->p_seq);
@@ -303,12 +326,18 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 	const struct cfg_service *svc;
 
 	flow_touch(f, hd->hd_now);
-	/* A new connection on the same 4-tuple: the old one is over. */
+	/* A new connection on the same 4-tuple: the old one is over.  The
+	 * old SYN again, a late duplicate, is not. */
+	if ((p->p_flags & (TH_SYN | TH_ACK)) == TH_SYN &&
+	    p->p_seq == f->f_irs && fc == NULL) {
+		hd->hd_stats.st_drop_stale++;
+		return;
+	}
 	if ((p->p_flags & (TH_SYN | TH_ACK)) == TH_SYN &&
 	    (fc == NULL || p->p_seq != fc->fc_irs)) {
 		if (f->f_state == FE_FORWARD || f->f_state == FE_LINGER)
 			fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
-			    CTL_CLOSE_ABORT, 0);
+			    CTL_CLOSE_ABORT, f->f_cnxt);
 		else if (f->f_state == FE_HANDOFF)
 			fe_send_close(hd, f, fc->fc_peer, 0, CTL_CLOSE_ABORT,
 			    0);
@@ -321,6 +350,9 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 	case FE_SYN:
 	case FE_COLLECT:
 		fe_track_client(fc, p);
+		tunif_input(hd->hd_lwip, p->p_ip, p->p_len);
+		break;
+	case FE_RESPOND:
 		tunif_input(hd->hd_lwip, p->p_ip, p->p_len);
 		break;
 	case FE_HANDOFF:
@@ -379,12 +411,17 @@ static const char fe_resp_503[] =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
     "Content-Length: 20\r\nConnection: close\r\n\r\nService Unavailable\n";
 
-/* Answers the client through lwIP and closes; the flow goes, lwIP
- * finishes sending and the FIN exchange by itself. */
+/*
+ * Answers the client through lwIP and sends our FIN after it.  The flow
+ * stays, draining what the client still sends, until the client closes or
+ * FE_RESPOND_TIMEOUT_MS passes: closing at once would make lwIP reset a
+ * client still sending, which may then never read the answer.
+ */
 static void
 fe_respond(struct fe_conn *fc, int code)
 {
 	struct hd	*hd = fc->fc_hd;
+	struct flow	*f = fc->fc_flow;
 	const char	*resp;
 
 	switch (code) {
@@ -405,45 +442,67 @@ fe_respond(struct fe_conn *fc, int code)
 		hd->hd_stats.st_http_503++;
 		break;
 	}
-	if (fc->fc_pcb != NULL) {
-		tcp_write(fc->fc_pcb, resp, (u16_t)strlen(resp),
-		    TCP_WRITE_FLAG_COPY);
-		tcp_output(fc->fc_pcb);
+	if (fc->fc_pcb == NULL || fc->fc_fin) {
+		if (fc->fc_pcb != NULL)
+			tcp_write(fc->fc_pcb, resp, (u16_t)strlen(resp),
+			    TCP_WRITE_FLAG_COPY);
+		fe_close(hd, f, 0);
+		return;
 	}
-	fe_close(hd, fc->fc_flow, 0);
+	fe_queue_free(fc);
+	fe_set_state(f, FE_RESPOND);
+	f->f_timeout = FE_RESPOND_TIMEOUT_MS;
+	flow_touch(f, hd->hd_now);
+	if (tcp_write(fc->fc_pcb, resp, (u16_t)strlen(resp),
+	    TCP_WRITE_FLAG_COPY) != ERR_OK ||
+	    tcp_shutdown(fc->fc_pcb, 0, 1) != ERR_OK)
+		fe_close(hd, f, 1);
+	else
+		tcp_output(fc->fc_pcb);
 }
 
-/* Client bytes from lwIP while the request head is being read. */
+/*
+ * Client bytes from lwIP.  Every byte joins the buffer (the HANDOFF carries
+ * all lwIP acknowledged), and the parser sees them until the head is
+ * complete.  The decision is taken outside lwIP's input processing, so that
+ * lwIP first acknowledges what it received.
+ */
 static err_t
 fe_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct fe_conn	*fc = arg;
 	struct hd	*hd = fc->fc_hd;
+	struct flow	*f = fc->fc_flow;
 	const struct cfg_handoff *ch = &hd->hd_cfg->cfg_handoff;
 	enum req_result	 r = REQ_MORE;
 	struct pbuf	*q;
 
 	if (p == NULL) {
-		/* The client gave up before its request was complete. */
-		fe_close(hd, fc->fc_flow, 0);
+		if (f->f_state == FE_RESPOND || !fc->fc_dispatched) {
+			/* Done with us, or gone before its request was. */
+			fe_close(hd, f, 0);
+			return ERR_OK;
+		}
+		fc->fc_fin = 1;		/* travels with the request */
+		return ERR_OK;
+	}
+	if (f->f_state == FE_RESPOND) {
+		tcp_recved(pcb, p->tot_len);
+		pbuf_free(p);
 		return ERR_OK;
 	}
 	for (q = p; q != NULL; q = q->next) {
 		if (evbuffer_add(fc->fc_req, q->payload, q->len) == -1) {
 			pbuf_free(p);
-			fe_close(hd, fc->fc_flow, 1);
+			fe_close(hd, f, 1);
 			return ERR_ABRT;
 		}
-		if (fc->fc_flow->f_state == FE_COLLECT)
+		if (!fc->fc_dispatched && r == REQ_MORE)
 			r = req_feed(fc->fc_rp, q->payload, q->len);
-		if (r != REQ_MORE)
-			break;
 	}
 	tcp_recved(pcb, p->tot_len);
 	pbuf_free(p);
-	/* Bytes after the head, or replayed after a failed handoff, only
-	 * join the buffer: the next HANDOFF carries them. */
-	if (fc->fc_flow->f_state != FE_COLLECT || fc->fc_dispatched)
+	if (f->f_state != FE_COLLECT || fc->fc_dispatched)
 		return ERR_OK;
 	if (r == REQ_BAD)
 		fe_respond(fc, 400);
@@ -458,7 +517,7 @@ fe_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		fe_respond(fc, 431);
 	else {
 		fc->fc_dispatched = 1;
-		fe_dispatch(fc);
+		event_active(fc->fc_timer, 0, 0);
 	}
 	return ERR_OK;
 }
@@ -472,6 +531,8 @@ fe_err(void *arg, err_t err)
 	fc->fc_pcb = NULL;
 	fe_close(fc->fc_hd, fc->fc_flow, 0);
 }
+
+static void	fe_on_timer(int, short, void *);
 
 /* lwIP completed a handshake on a VIP. */
 static err_t
@@ -490,7 +551,9 @@ fe_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	k.k_lport = htons(pcb->local_port);
 	f = flow_lookup(hd->hd_flows, &k);
 	if (f == NULL || f->f_role != FLOW_FE || f->f_state != FE_SYN ||
-	    (fc = f->f_ctx) == NULL || !fc->fc_synack) {
+	    (fc = f->f_ctx) == NULL || !fc->fc_synack ||
+	    (fc->fc_timer = evtimer_new(hd->hd_base, fe_on_timer, fc)) ==
+	    NULL) {
 		/* Its flow expired while lwIP was still handshaking. */
 		tcp_abort(pcb);
 		return ERR_ABRT;
@@ -532,23 +595,19 @@ fe_pick(struct hd *hd, const struct cfg_service *svc, uint64_t tried)
 	return -1;
 }
 
+/*
+ * A HANDOFF went nowhere: refused, or its peer's channel dropped.  The
+ * client's held packets go back to lwIP, which still owns the connection,
+ * and the next member is tried.
+ */
 static void
-fe_on_handoff_timeout(int fd, short ev, void *arg)
+fe_failover(struct fe_conn *fc)
 {
-	struct fe_conn	*fc = arg;
 	struct hd	*hd = fc->fc_hd;
 	struct flow	*f = fc->fc_flow;
 	uint64_t	 h = flow_handle(hd->hd_flows, f);
 
-	if (fd != -1) {
-		log_info("fe: no HANDOFF_ACK from %s within %d ms",
-		    peer_id(hd, fc->fc_peer),
-		    hd->hd_cfg->cfg_handoff.ch_timeout_ms);
-		hd->hd_stats.st_handoffs_failed++;
-		fe_send_close(hd, f, fc->fc_peer, 0, CTL_CLOSE_ABORT, 0);
-	}
-	/* Give the client's held packets back to lwIP, then try the next
-	 * member: lwIP still owns the handshake and the request. */
+	evtimer_del(fc->fc_timer);
 	fe_set_state(f, FE_COLLECT);
 	f->f_timeout = FE_COLLECT_TIMEOUT_MS;
 	while (fc->fc_qhead != NULL) {
@@ -568,6 +627,30 @@ fe_on_handoff_timeout(int fd, short ev, void *arg)
 	fe_dispatch(fc);
 }
 
+/* The timer: a deferred dispatch, or a HANDOFF that timed out. */
+static void
+fe_on_timer(int fd, short ev, void *arg)
+{
+	struct fe_conn	*fc = arg;
+	struct hd	*hd = fc->fc_hd;
+	struct flow	*f = fc->fc_flow;
+
+	if (f->f_state == FE_COLLECT) {
+		fe_dispatch(fc);
+		return;
+	}
+	if (f->f_state != FE_HANDOFF)
+		return;
+	log_info("fe: no HANDOFF_ACK from %s within %d ms: client reset",
+	    peer_id(hd, fc->fc_peer), hd->hd_cfg->cfg_handoff.ch_timeout_ms);
+	hd->hd_stats.st_handoffs_failed++;
+	hd->hd_stats.st_handoffs_timeout++;
+	fe_send_close(hd, f, fc->fc_peer, 0, CTL_CLOSE_ABORT, 0);
+	/* Out of the frozen state, or the reset would be held back. */
+	fe_set_state(f, FE_COLLECT);
+	fe_close(hd, f, 1);
+}
+
 /* Freezes the connection and sends its state to peer.  Returns -1 if the
  * HANDOFF could not even be queued. */
 static int
@@ -581,11 +664,17 @@ fe_handoff(struct fe_conn *fc, int peer)
 	struct timeval		 tv;
 	int			 ms = hd->hd_cfg->cfg_handoff.ch_timeout_ms;
 
-	if (pcb->rcv_nxt != fc->fc_irs + 1 + (uint32_t)len) {
+	/* rcv_nxt counts a received FIN too. */
+	if (pcb->rcv_nxt != fc->fc_irs + 1 + (uint32_t)len + !!fc->fc_fin) {
 		log_warnx("fe: lwIP acked %u bytes, we hold %zu: not handed off",
 		    pcb->rcv_nxt - fc->fc_irs - 1, len);
 		return -1;
 	}
+	/* Everything lwIP received is acknowledged before it goes quiet;
+	 * this runs outside lwIP's input, so the ACK leaves now and its
+	 * TSval is recorded before we tell the back-end the last one. */
+	tcp_ack_now(pcb);
+	tcp_output(pcb);
 	memset(&ho, 0, sizeof(ho));
 	ho.ho_flow = flow_handle(hd->hd_flows, f);
 	ho.ho_caddr = f->f_key.k_raddr;
@@ -607,23 +696,19 @@ fe_handoff(struct fe_conn *fc, int peer)
 	if (fc->fc_cts && fc->fc_fts) {
 		ho.ho_opts |= CTL_OPT_TS;
 		ho.ho_ctsval = fc->fc_ctsval;
-		ho.ho_ftsval = fc->fc_ftsval;
+		/* lwIP's TSval is its clock: nothing it sent is above now. */
+		ho.ho_ftsval = seq_max(fc->fc_ftsval, port_now_ms());
 	}
+	if (fc->fc_fin)
+		ho.ho_opts |= CTL_OPT_FIN;
 	ho.ho_datalen = (uint32_t)len;
 	if (peer_send_handoff(hd, peer, &ho,
 	    len ? evbuffer_pullup(fc->fc_req, -1) : NULL) == -1)
 		return -1;
-	/* Everything lwIP received is acknowledged before it goes quiet. */
-	tcp_ack_now(pcb);
-	tcp_output(pcb);
 	fc->fc_peer = peer;
 	f->f_peer = peer;
 	fe_set_state(f, FE_HANDOFF);
 	f->f_timeout = ms + 60000;	/* the timer below decides */
-	if (fc->fc_timer == NULL &&
-	    (fc->fc_timer = evtimer_new(hd->hd_base, fe_on_handoff_timeout,
-	    fc)) == NULL)
-		return -1;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(fc->fc_timer, &tv);
@@ -649,12 +734,17 @@ fe_dispatch(struct fe_conn *fc)
 		fc->fc_tried |= 1ULL << i;
 		m = &pool->cp_members[i];
 		if (m->cm_peer < 0) {
+			struct relay *r;
+
 			/* The local case keeps lwIP's connection. */
-			if (relay_new(hd, fc->fc_pcb, &cfg->cfg_node.cn_server,
-			    fc->fc_req, NULL, NULL) == NULL) {
+			if ((r = relay_new(hd, fc->fc_pcb,
+			    &cfg->cfg_node.cn_server, fc->fc_req, NULL,
+			    NULL)) == NULL) {
 				fe_respond(fc, 503);
 				return;
 			}
+			if (fc->fc_fin)
+				relay_client_eof(r);
 			hd->hd_stats.st_fe_local++;
 			fc->fc_pcb = NULL;	/* the relay's now */
 			fe_close(hd, fc->fc_flow, 0);
@@ -697,7 +787,7 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		log_info("fe: %s refused a handoff: %s", peer_id(hd, peer),
 		    ctl_status_name(ha->ha_status));
 		hd->hd_stats.st_handoffs_refused++;
-		fe_on_handoff_timeout(-1, 0, fc);	/* try the next one */
+		fe_failover(fc);
 		return;
 	}
 	/* lwIP lets go without a word: no RST, no FIN. */
@@ -709,6 +799,8 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 	f->f_delta = fc->fc_iss - ha->ha_iss;
 	f->f_ts_delta = ha->ha_ts_delta;
 	f->f_peer_handle = ha->ha_bflow;
+	f->f_cnxt = fc->fc_irs + 1 + (uint32_t)evbuffer_get_length(fc->fc_req) +
+	    !!fc->fc_fin;
 	fe_set_state(f, FE_FORWARD);
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_idle_ms;
 	hd->hd_stats.st_handoffs_acked++;
@@ -751,9 +843,8 @@ fe_peer_down_one(struct flow *f, void *arg)
 	    f->f_peer == *peer) {
 		struct fe_conn *fc = f->f_ctx;
 
-		evtimer_del(fc->fc_timer);
 		fc->fc_hd->hd_stats.st_handoffs_failed++;
-		fe_on_handoff_timeout(-1, 0, fc);
+		fe_failover(fc);
 	}
 }
 
@@ -775,10 +866,12 @@ fe_expire(struct hd *hd, struct flow *f)
 	case FE_COLLECT:
 		fe_respond(fc, 408);
 		return;
+	case FE_RESPOND:
+		break;		/* the client had its chance to read */
 	case FE_FORWARD:
 		hd->hd_stats.st_fe_idle++;
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
-		    CTL_CLOSE_IDLE, 0);
+		    CTL_CLOSE_IDLE, f->f_cnxt);
 		break;
 	case FE_HANDOFF:
 		flow_touch(f, hd->hd_now);	/* its timer decides */

@@ -275,9 +275,12 @@ conn_on_auth(struct ctl_conn *c, const uint8_t *mac)
 		p->p_backoff_ms = hd->hd_cfg->cfg_control.cc_reconnect_min_ms;
 		p->p_failures = 0;
 	} else {
-		if (p->p_in != NULL && p->p_in != c)
-			conn_close(p->p_in, "replaced by a new connection", 0);
+		struct ctl_conn *old = p->p_in;
+
+		/* The new one first, so the peer never looks down. */
 		p->p_in = c;
+		if (old != NULL && old != c)
+			conn_close(old, "replaced by a new connection", 0);
 	}
 	if (!p->p_was_up)
 		log_info("peer %s up (%s)", p->p_cfg->cp_id, c->cc_addr);

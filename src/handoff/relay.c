@@ -32,6 +32,7 @@ struct relay {
 	relay_done_cb		 r_done;
 	void			*r_arg;
 	uint32_t		 r_held;	/* received, not yet tcp_recved */
+	uint32_t		 r_last;	/* last activity, ms */
 	unsigned int		 r_connected:1;
 	unsigned int		 r_cl_eof:1;	/* the client sent FIN */
 	unsigned int		 r_srv_eof:1;	/* the server closed */
@@ -71,6 +72,7 @@ relay_lwip_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	struct pbuf	*q;
 	u16_t		 n;
 
+	r->r_last = r->r_hd->hd_now;
 	if (p == NULL) {
 		r->r_cl_eof = 1;
 		relay_kick(r);
@@ -154,7 +156,10 @@ relay_pump_to_client(struct relay *r)
 static void
 relay_srv_read(struct bufferevent *bev, void *arg)
 {
-	relay_pump_to_client(arg);
+	struct relay	*r = arg;
+
+	r->r_last = r->r_hd->hd_now;
+	relay_pump_to_client(r);
 }
 
 /* The server took everything we had: open lwIP's window again. */
@@ -179,6 +184,9 @@ relay_srv_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		r->r_connected = 1;
 		sock_nodelay(bufferevent_getfd(bev));
+		/* The client may have finished before the server answered. */
+		if (r->r_cl_eof)
+			relay_kick(r);
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
@@ -277,6 +285,7 @@ relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
 		return NULL;
 	r->r_hd = hd;
 	r->r_pcb = pcb;
+	r->r_last = hd->hd_now;
 	r->r_done = done;
 	r->r_arg = arg;
 	r->r_bev = bufferevent_socket_new(hd->hd_base, -1,
@@ -329,4 +338,28 @@ relay_set_done(struct relay *r, relay_done_cb done, void *arg)
 {
 	r->r_done = done;
 	r->r_arg = arg;
+}
+
+/* The client finished sending before the relay took over. */
+void
+relay_client_eof(struct relay *r)
+{
+	r->r_cl_eof = 1;
+	relay_kick(r);
+}
+
+/* Resets every relay idle for longer than idle_ms: a client that vanished
+ * without a word would otherwise hold its relay for ever. */
+void
+relay_expire(struct hd *hd, uint32_t now, uint32_t idle_ms)
+{
+	struct relay	*r, *next;
+
+	for (r = TAILQ_FIRST(&hd->hd_relays); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, r_entry);
+		if ((int32_t)(now - r->r_last) > (int32_t)idle_ms) {
+			log_debug("relay: idle for %u ms: reset", idle_ms);
+			relay_finish(r, RELAY_RESET);
+		}
+	}
 }

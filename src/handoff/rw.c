@@ -29,27 +29,29 @@ rw_opts(struct csum_acc *a, struct pkt *p, uint32_t ts_off, int is_val,
     uint32_t sack_off)
 {
 	struct pkt_opts	 o;
-	uint8_t		*th = p->p_tcp, *s;
+	uint8_t		*th = p->p_tcp;
+	size_t		 s;
 	int		 i;
 
 	if (ts_off == 0 && sack_off == 0)
 		return;
 	if (p->p_thl == 32 && th[20] == TCPOPT_NOP && th[21] == TCPOPT_NOP &&
 	    th[22] == TCPOPT_TS && th[23] == 10) {
-		s = th + 24 + (is_val ? 0 : 4);
-		pkt_set32(a, s, pkt_get32(s) + ts_off);
+		s = 24 + (is_val ? 0 : 4);
+		pkt_set32(a, th + s, pkt_get32(th + s) + ts_off);
 		return;
 	}
 	if (pkt_opts_parse(p, &o) == -1)
 		return;		/* leave what we cannot parse untouched */
+	/* Options need not be aligned: a lone NOP puts them at odd offsets. */
 	if (o.o_has_ts) {
-		s = th + o.o_ts_off + (is_val ? 2 : 6);
-		pkt_set32(a, s, pkt_get32(s) + ts_off);
+		s = o.o_ts_off + (is_val ? 2 : 6);
+		pkt_set32_at(a, th, s, pkt_get32(th + s) + ts_off);
 	}
 	for (i = 0; sack_off != 0 && i < o.o_nsack; i++) {
-		s = th + o.o_sack_off + 2 + i * 8;
-		pkt_set32(a, s, pkt_get32(s) + sack_off);
-		pkt_set32(a, s + 4, pkt_get32(s + 4) + sack_off);
+		s = o.o_sack_off + 2 + i * 8;
+		pkt_set32_at(a, th, s, pkt_get32(th + s) + sack_off);
+		pkt_set32_at(a, th, s + 4, pkt_get32(th + s + 4) + sack_off);
 	}
 }
 

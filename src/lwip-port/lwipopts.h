@@ -79,6 +79,10 @@
 #define TCP_LISTEN_BACKLOG		0
 /* TIME_WAIT lasts 2*MSL: 30 s instead of 2 min keeps closed relays cheap. */
 #define TCP_MSL				15000UL
+/* lwIP counts RTOs in slow-timer ticks (2 * TCP_TMR_INTERVAL) and sends
+ * delayed ACKs on the fast one: 100 ms gives Linux's 200 ms RTO floor
+ * instead of a second, which is what recovery from loss waits for. */
+#define TCP_TMR_INTERVAL		100
 #define LWIP_CALLBACK_API		1
 #define LWIP_EVENT_API			0
 #define LWIP_ALTCP			0

@@ -12,6 +12,8 @@
 #include "lwip/opt.h"
 #include "lwip/ip_addr.h"
 #include "lwip/sys.h"
+#include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip_hooks.h"
 
 #include "log.h"
@@ -102,4 +104,26 @@ port_tcp_isn(const ip4_addr_t *lip, u16_t lport, const ip4_addr_t *rip,
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	m = (uint32_t)((uint64_t)ts.tv_sec * 250000 + ts.tv_nsec / 4000);
 	return m + f;
+}
+
+/*
+ * Forgets lwIP's TIME_WAIT pcb for a 4-tuple (addresses in network order,
+ * ports in host order).  A new connection on the tuple must be answered
+ * with a SYN/ACK, and lwIP would answer its SYN from TIME_WAIT with the
+ * old connection's ACK instead.  Returns 1 if there was one.
+ */
+int
+port_tcp_forget_timewait(uint32_t laddr, uint16_t lport, uint32_t raddr,
+    uint16_t rport)
+{
+	struct tcp_pcb	*pcb;
+
+	for (pcb = tcp_tw_pcbs; pcb != NULL; pcb = pcb->next)
+		if (pcb->local_port == lport && pcb->remote_port == rport &&
+		    ip4_addr_get_u32(&pcb->local_ip) == laddr &&
+		    ip4_addr_get_u32(&pcb->remote_ip) == raddr) {
+			tcp_abort(pcb);
+			return 1;
+		}
+	return 0;
 }

@@ -9,5 +9,6 @@
 
 void		port_init(void);
 uint32_t	port_now_ms(void);
+int		port_tcp_forget_timewait(uint32_t, uint16_t, uint32_t, uint16_t);
 
 #endif

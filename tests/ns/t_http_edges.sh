@@ -1,0 +1,60 @@
+#!/bin/bash
+# The edges of a client's request at the front-end: malformed HTTP gets
+# 400, a head over the limit 431, a client that closes its side right after
+# the request is still answered (locally and through a handoff), a client
+# that reuses its port at once is served again (lwIP's TIME_WAIT does not
+# get in the way), and a client that gives up mid-request leaves nothing
+# behind.
+. "$(dirname "$0")/lib.sh"
+
+TOPO_STACK=${EDGE_STACK:-lwip}
+topo_init "http-edges-$TOPO_STACK"
+topo_cluster 2
+export TOPO_YAML_HANDOFF="  linger: 1s
+  request_head_max: 2k"
+export TOPO_MEMBERS="n1" TOPO_REMOTE="n2"
+for i in 1 2; do
+	topo_config "$i"
+	topo_nginx "$i"
+done
+topo_start 2
+topo_start 1
+t_check "front-end sees the back-end" topo_wait_peers 1 1
+c() { topo_exec c "$@"; }
+
+# 400: not HTTP at all.
+out=$(c "$HANDOFFD_TOOLS/halfclose" "$TOPO_VIP" 80 $'HELLO THERE\r\n\r\n')
+t_check "garbage gets 400" grep -q "^HTTP/1.1 400 " <<<"$out"
+# 431: 3 KB of headers against a 2 KB limit, and a client still sending.
+big=$(head -c 3000 /dev/zero | tr '\0' 'a')
+code=$(c curl -s -m 10 -o /dev/null -w '%{http_code}' -H "X-Big: $big" "http://$TOPO_VIP/")
+t_check "a head over request_head_max gets 431" [ "$code" = 431 ]
+t_check "400 counted" t_wait_stat "$TOPO_STATE/n1.status" http_400 1
+t_check "431 counted" t_wait_stat "$TOPO_STATE/n1.status" http_431 1
+
+# The client's FIN right behind its request, local and handed off.
+for vip in "$TOPO_VIP" "$TOPO_VIP2"; do
+	out=$(c "$HANDOFFD_TOOLS/halfclose" "$vip" 80 $'GET / HTTP/1.0\r\nHost: x\r\n\r\n')
+	t_check "request + FIN via $vip is answered" grep -q "^node n" <<<"$out"
+done
+
+# Port reuse: the same client port again at once, both ways.  The server
+# closes first, so the client keeps no TIME_WAIT of its own but our stacks
+# may.
+for vip in "$TOPO_VIP" "$TOPO_VIP2"; do
+	for k in 1 2 3; do
+		out=$(c timeout 10 "$HANDOFFD_TOOLS/halfclose" -k -p 45000 "$vip" 80 \
+		    $'GET / HTTP/1.0\r\nHost: x\r\n\r\n')
+		t_check "client port 45000 to $vip, round $k" grep -q "^node n" <<<"$out"
+	done
+done
+
+# A client that sends half a head and vanishes with a reset.
+c bash -c "exec 3<>/dev/tcp/$TOPO_VIP/80; printf 'GET / HTTP/1.1\r\nHost' >&3; sleep 0.2; exec 3>&-"
+for n in 1 2; do
+	t_check "n$n: flow table empty" t_wait_flows "$TOPO_STATE/n$n.status" 0
+done
+for n in 2 1; do
+	t_check "n$n: clean exit (no leaks)" topo_stop "$n"
+done
+echo "all checks passed"

@@ -1,0 +1,71 @@
+#!/bin/bash
+# Downloads under loss: 2% of the packets on the client's link are dropped
+# in both directions (nftables on the router); 20 downloads of a 20 MB file
+# through the VIP from a kernel-stack back-end all match the file on disk,
+# with window scaling, SACK and timestamps negotiated (checked in a
+# capture of the handshake).  LOSS_STACK, LOSS_RUNS, LOSS_PCT and LOSS_SIZE
+# change the stack, the number of downloads, the loss and the file size.
+. "$(dirname "$0")/lib.sh"
+
+TOPO_STACK=${LOSS_STACK:-kernel}
+runs=${LOSS_RUNS:-20}
+pct=${LOSS_PCT:-2}
+size=${LOSS_SIZE:-20M}
+topo_init "loss-$TOPO_STACK"
+topo_cluster 3
+export TOPO_YAML_HANDOFF="  linger: 1s"
+export TOPO_REMOTE="n2 n3"
+for i in 1 2 3; do
+	topo_config "$i"
+	topo_nginx "$i"
+done
+head -c "$size" /dev/urandom >"$TOPO_STATE/www-n2/big.bin"
+cp "$TOPO_STATE/www-n2/big.bin" "$TOPO_STATE/www-n3/big.bin"
+want=$(sha256sum <"$TOPO_STATE/www-n2/big.bin" | cut -d' ' -f1)
+topo_start 2
+topo_start 3
+topo_start 1
+t_check "front-end sees both back-ends" topo_wait_peers 1 2
+c() { topo_exec c "$@"; }
+
+topo_exec r nft -f - <<NFT || t_fail "nftables"
+table inet hoffloss {
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		iifname "c0" numgen random mod 1000 < $((pct * 10)) counter drop
+		oifname "c0" numgen random mod 1000 < $((pct * 10)) counter drop
+	}
+}
+NFT
+
+# The handshake's options, as the client sees them.
+topo_exec c timeout 20 tcpdump -i eth0 -n -v -c 1 \
+    'tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack)' \
+    >"$TOPO_STATE/synack.txt" 2>/dev/null &
+cap=$!
+sleep 1
+ok=0
+for i in $(seq 1 "$runs"); do
+	rm -f "$TOPO_STATE/got"
+	c curl -s -m 300 -o "$TOPO_STATE/got" "http://$TOPO_VIP2/big.bin"
+	got=$(sha256sum <"$TOPO_STATE/got" | cut -d' ' -f1)
+	if [ "$got" = "$want" ]; then ok=$((ok + 1)); else echo "download $i: mismatch"; fi
+done
+wait "$cap"
+cat "$TOPO_STATE/synack.txt"
+t_check "$runs of $runs downloads of $size under $pct% loss match the file" [ "$ok" -eq "$runs" ]
+drops=$(topo_exec r nft list table inet hoffloss | grep -o 'packets [0-9]*' | awk '{s += $2} END {print s}')
+echo "packets dropped on the client's link: $drops"
+t_check "loss was really injected" [ "${drops:-0}" -gt 50 ]
+t_check "the client saw window scaling" grep -q "wscale" "$TOPO_STATE/synack.txt"
+t_check "the client saw SACK permitted" grep -q "sackOK" "$TOPO_STATE/synack.txt"
+t_check "the client saw timestamps" grep -q "TS val" "$TOPO_STATE/synack.txt"
+topo_exec r nft delete table inet hoffloss
+
+for n in 1 2 3; do
+	t_check "n$n: flow table empty" t_wait_flows "$TOPO_STATE/n$n.status" 0
+done
+for n in 3 2 1; do
+	t_check "n$n: clean exit (no leaks)" topo_stop "$n"
+done
+echo "all checks passed"
