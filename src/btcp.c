@@ -23,17 +23,35 @@
 
 static struct log_rl btcp_rl_write;
 
-/* Writes one packet into the TUN for the kernel to route. */
+static const struct pkt_meta btcp_no_meta;
+
+/* Writes one packet into the TUN for the kernel to route; m carries its
+ * offload state (NULL: a plain packet). */
 void
-btcp_tun_send(struct hd *hd, const uint8_t *pkt, size_t len)
+btcp_tun_send(struct hd *hd, const uint8_t *pkt, size_t len,
+    const struct pkt_meta *m)
 {
-	if (tun_write(hd->hd_tun_fd, pkt, len) != (ssize_t)len) {
+	if (!hd->hd_tun.ti_offload)
+		m = NULL;
+	else if (m == NULL)
+		m = &btcp_no_meta;
+	if (tun_write(hd->hd_tun_fd, pkt, len, m) != (ssize_t)len) {
 		hd->hd_stats.st_tun_tx_errors++;
 		log_ratelim(&btcp_rl_write, "tun write: %s", strerror(errno));
 		return;
 	}
 	hd->hd_stats.st_tun_tx_pkts++;
 	hd->hd_stats.st_tun_tx_bytes += len;
+}
+
+/* Gives a packet to lwIP, which verifies checksums the kernel may have
+ * left partial. */
+void
+btcp_to_lwip(struct hd *hd, struct pkt *p)
+{
+	pkt_csum_finish(p);
+	hd->hd_stats.st_to_lwip++;
+	tunif_input(hd->hd_lwip, p->p_ip, p->p_len);
 }
 
 /* The service listening on a VIP:port, or NULL. */
@@ -52,7 +70,7 @@ btcp_service(const struct hd *hd, uint32_t addr, uint16_t port)
 
 /* One packet from the TUN: parse, look up, hand to its owner. */
 static void
-btcp_input(struct hd *hd, uint8_t *buf, size_t len)
+btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 {
 	struct pkt		 p;
 	struct flow_key		 k;
@@ -70,6 +88,7 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len)
 		hd->hd_stats.st_drop[v]++;
 		return;
 	}
+	p.p_meta = *m;
 	/* The kernel stack's packets, brought into the TUN by policy
 	 * routing: the flow is keyed from the client's side. */
 	if (p.p_saddr == hd->hd_kstack_addr) {
@@ -80,7 +99,7 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len)
 		f = flow_lookup(hd->hd_flows, &k);
 		if (f != NULL && f->f_role == FLOW_BE) {
 			if (be_output(hd, f, &p))
-				btcp_tun_send(hd, p.p_ip, p.p_len);
+				btcp_tun_send(hd, p.p_ip, p.p_len, &p.p_meta);
 		} else
 			hd->hd_stats.st_drop_stale++;
 		return;
@@ -102,8 +121,7 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len)
 		return;
 	}
 	/* No flow: lwIP answers as any TCP would (a RST, or nothing). */
-	hd->hd_stats.st_to_lwip++;
-	tunif_input(hd->hd_lwip, buf, p.p_len);
+	btcp_to_lwip(hd, &p);
 }
 
 /* The TUN is readable: drain up to a batch of packets. */
@@ -111,12 +129,15 @@ void
 btcp_tun_readable(int fd, short events, void *arg)
 {
 	struct hd	*hd = arg;
+	struct pkt_meta	 m;
 	ssize_t		 n;
 	int		 i;
 
 	hd->hd_now = port_now_ms();
+	memset(&m, 0, sizeof(m));
 	for (i = 0; i < BTCP_BATCH; i++) {
-		n = tun_read(fd, hd->hd_rxbuf, PKT_MAXLEN);
+		n = tun_read(fd, hd->hd_rxbuf, PKT_MAXLEN,
+		    hd->hd_tun.ti_offload ? &m : NULL);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("tun read");
@@ -128,7 +149,7 @@ btcp_tun_readable(int fd, short events, void *arg)
 			hd->hd_stats.st_drop[PKT_NOT_IPV4]++;
 			continue;
 		}
-		btcp_input(hd, hd->hd_rxbuf, (size_t)n);
+		btcp_input(hd, hd->hd_rxbuf, (size_t)n, &m);
 	}
 }
 
@@ -160,8 +181,8 @@ btcp_lwip_output(void *arg, uint8_t *buf, size_t len)
 			send = 0;
 		}
 		if (send)
-			btcp_tun_send(hd, p.p_ip, p.p_len);
+			btcp_tun_send(hd, p.p_ip, p.p_len, NULL);
 		return;
 	}
-	btcp_tun_send(hd, buf, len);
+	btcp_tun_send(hd, buf, len, NULL);
 }

@@ -119,6 +119,7 @@ struct cfg_ctx {
 };
 
 static const char *const cfg_stacks[] = { "lwip", "kernel", NULL };
+static const char *const cfg_onoff[] = { "off", "on", NULL };
 static const char *const cfg_handshakes[] = { "lwip", "cookie", NULL };
 static const char *const cfg_policies[] = {
 	"round-robin", "least-conn", "hash", "lard", NULL
@@ -149,6 +150,7 @@ static const struct cfg_key cfg_tun_keys[] = {
 	T(ct_name,	"name",	   T_IFNAME, 0, 0, "hoff0", 0, NULL),
 	T(ct_addr,	"address", T_PREFIX, 0, 0, NULL, 0, NULL),
 	T(ct_mtu,	"mtu",	   T_INT,    576, 65535, "1500", 0, NULL),
+	T(ct_offload,	"offload", T_ENUM,   0, 0, "on", 0, cfg_onoff),
 };
 #undef T
 CFG_SCHEMA(cfg_tun_schema, cfg_tun_keys, 0, 0, 0, 0, -1, NULL);

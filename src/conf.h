@@ -76,6 +76,7 @@ struct cfg_tun {
 	in_addr_t		 ct_addr;	/* host side of the TUN */
 	int			 ct_prefix;
 	int			 ct_mtu;
+	int			 ct_offload;	/* TSO and checksum offload */
 };
 
 struct cfg_lwip {

@@ -189,6 +189,14 @@ flow_capacity(const struct flow_table *t)
 	return t->ft_max;
 }
 
+/* What one flow costs: its slot plus its share of the buckets. */
+size_t
+flow_bytes_per_flow(const struct flow_table *t)
+{
+	return sizeof(struct flow) + ((size_t)t->ft_mask + 1) *
+	    sizeof(*t->ft_buckets) / t->ft_max;
+}
+
 /*
  * Visits up to budget slots from the clock hand and hands every flow idle
  * for longer than its timeout to cb, which must remove it or touch it.

@@ -63,6 +63,7 @@ struct flow	*flow_by_handle(struct flow_table *, uint64_t);
 uint64_t	 flow_handle(const struct flow_table *, const struct flow *);
 uint32_t	 flow_count(const struct flow_table *);
 uint32_t	 flow_capacity(const struct flow_table *);
+size_t		 flow_bytes_per_flow(const struct flow_table *);
 unsigned int	 flow_expire(struct flow_table *, uint32_t, unsigned int,
 		    flow_expire_cb, void *);
 void		 flow_foreach(struct flow_table *, flow_expire_cb, void *);

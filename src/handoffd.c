@@ -142,7 +142,7 @@ hd_tun_open(struct hd *hd)
 	const struct cfg_tun	*ct = &hd->hd_cfg->cfg_tun;
 	char			 ip[INET_ADDRSTRLEN];
 
-	hd->hd_tun_fd = tun_open(ct->ct_name, &hd->hd_tun);
+	hd->hd_tun_fd = tun_open(ct->ct_name, ct->ct_offload, &hd->hd_tun);
 	if (hd->hd_tun_fd == -1)
 		fatal("tun %s: cannot open%s", ct->ct_name,
 		    errno == EPERM ? " (create it as root, or own a "
@@ -152,8 +152,9 @@ hd_tun_open(struct hd *hd)
 	    ct->ct_mtu) == -1)
 		fatalx("tun %s: cannot configure", hd->hd_tun.ti_name);
 	inet_ntop(AF_INET, &hd->hd_cfg->cfg_lwip.cl_addr, ip, sizeof(ip));
-	log_info("tun %s %s, lwIP %s at %s", hd->hd_tun.ti_name,
+	log_info("tun %s %s%s, lwIP %s at %s", hd->hd_tun.ti_name,
 	    hd->hd_tun.ti_created ? "created" : "attached",
+	    hd->hd_tun.ti_offload ? " with offloads" : "",
 	    HANDOFFD_LWIP_VERSION, ip);
 }
 

@@ -100,7 +100,9 @@ struct hd {
 /* btcp.c */
 void	btcp_tun_readable(int, short, void *);
 void	btcp_lwip_output(void *, uint8_t *, size_t);
-void	btcp_tun_send(struct hd *, const uint8_t *, size_t);
+void	btcp_tun_send(struct hd *, const uint8_t *, size_t,
+	    const struct pkt_meta *);
+void	btcp_to_lwip(struct hd *, struct pkt *);
 const struct cfg_service *btcp_service(const struct hd *, uint32_t, uint16_t);
 
 /* stats.c */

@@ -327,6 +327,20 @@ pkt_tcp_csum_ok(const struct pkt *p)
 }
 
 /*
+ * Completes a checksum the kernel left partial (offload): for consumers
+ * that verify, like lwIP.  The segment is complete in the buffer either
+ * way; only the sum was left to do.
+ */
+void
+pkt_csum_finish(struct pkt *p)
+{
+	if (!p->p_meta.pm_csum_partial || p->p_tcp == NULL)
+		return;
+	pkt_tcp_csum_set(p);
+	p->p_meta.pm_csum_partial = 0;
+}
+
+/*
  * Builds a whole IPv4/TCP packet with fresh checksums into buf.  Addresses
  * and ports in network order.  Returns the packet length, 0 if it does not
  * fit.

@@ -54,6 +54,23 @@ enum pkt_verdict {
 	PKT_VERDICT_MAX
 };
 
+/*
+ * Offload state of one packet, where the TUN device has it (Linux's
+ * virtio_net_hdr).  With offloads the kernel hands over TCP segments of up
+ * to 64 KB that it cuts to the MTU itself (gso), and leaves TCP checksums
+ * for later (csum_partial: the checksum field holds only the
+ * pseudo-header's sum, not complemented).  All zero: an ordinary packet.
+ */
+struct pkt_meta {
+	uint8_t		 pm_csum_partial;
+	uint8_t		 pm_gso_tcp4;	/* a TCP/IPv4 super-packet */
+	uint8_t		 pm_gso_ecn;
+	uint16_t	 pm_gso_size;	/* segment size when cut */
+	uint16_t	 pm_hdr_len;	/* IP + TCP header bytes */
+	uint16_t	 pm_csum_start;
+	uint16_t	 pm_csum_offset;
+};
+
 /* A parsed IPv4/TCP packet.  Addresses and ports are in network byte order
  * (they are compared and copied, never computed with); sequence numbers are
  * in host order. */
@@ -73,6 +90,7 @@ struct pkt {
 	uint32_t	 p_seq;
 	uint32_t	 p_ack;
 	uint16_t	 p_win;		/* raw window field, host order */
+	struct pkt_meta	 p_meta;	/* offload state, set by the reader */
 };
 
 struct pkt_sack {
@@ -110,6 +128,7 @@ uint16_t pkt_ip_csum(const uint8_t *, size_t);
 uint16_t pkt_tcp_csum(const struct pkt *);
 void	 pkt_tcp_csum_set(struct pkt *);
 int	 pkt_tcp_csum_ok(const struct pkt *);
+void	 pkt_csum_finish(struct pkt *);
 size_t	 pkt_build_tcp(uint8_t *, size_t, uint32_t, uint16_t, uint32_t,
 	    uint16_t, uint32_t, uint32_t, uint8_t, uint16_t,
 	    const struct pkt_opts *, const void *, size_t, uint16_t);

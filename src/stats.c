@@ -42,6 +42,8 @@ stats_print(const struct hd *hd, FILE *fp)
 	fprintf(fp, "node %s\n", hd->hd_cfg->cfg_node.cn_id);
 	fprintf(fp, "flows_active %u\n",
 	    hd->hd_flows ? flow_count(hd->hd_flows) : 0);
+	fprintf(fp, "flow_bytes %zu\n",
+	    hd->hd_flows ? flow_bytes_per_flow(hd->hd_flows) : 0);
 	for (i = 0; i < sizeof(stats_names) / sizeof(stats_names[0]); i++)
 		fprintf(fp, "%s %llu\n", stats_names[i].name,
 		    (unsigned long long)*(const uint64_t *)(const void *)

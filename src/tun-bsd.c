@@ -20,9 +20,10 @@
 #include "log.h"
 #include "tun.h"
 
-/* Opens /dev/NAME; a persistent device owned by our user needs no root. */
+/* Opens /dev/NAME; a persistent device owned by our user needs no root.
+ * BSD TUN devices have no offloads: packets are always whole. */
 int
-tun_open(const char *name, struct tun_info *ti)
+tun_open(const char *name, int offload, struct tun_info *ti)
 {
 	char	 path[64];
 	int	 fd, on = 1;
@@ -100,7 +101,7 @@ done:
 }
 
 ssize_t
-tun_read(int fd, void *buf, size_t len)
+tun_read(int fd, void *buf, size_t len, struct pkt_meta *m)
 {
 	uint32_t	 af;
 	struct iovec	 iov[2];
@@ -120,7 +121,7 @@ tun_read(int fd, void *buf, size_t len)
 }
 
 ssize_t
-tun_write(int fd, const void *buf, size_t len)
+tun_write(int fd, const void *buf, size_t len, const struct pkt_meta *m)
 {
 	uint32_t	 af = htonl(AF_INET);
 	struct iovec	 iov[2];

@@ -9,15 +9,19 @@
 #include <sys/types.h>
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "pkt.h"
 
 struct tun_info {
 	char		 ti_name[16];	/* the device's name */
 	int		 ti_created;	/* 1: we created it, 0: attached */
+	int		 ti_offload;	/* packets carry struct pkt_meta */
 };
 
-int	tun_open(const char *, struct tun_info *);
+int	tun_open(const char *, int, struct tun_info *);
 int	tun_configure(const char *, in_addr_t, int, int);
-ssize_t	tun_read(int, void *, size_t);
-ssize_t	tun_write(int, const void *, size_t);
+ssize_t	tun_read(int, void *, size_t, struct pkt_meta *);
+ssize_t	tun_write(int, const void *, size_t, const struct pkt_meta *);
 
 #endif

@@ -280,7 +280,7 @@ be_inject(struct be_conn *bc, uint32_t seq, uint32_t ack, uint8_t flags,
 		return;
 	hd->hd_stats.st_injected++;
 	if (be_kernel(hd))
-		btcp_tun_send(hd, hd->hd_txbuf, n);
+		btcp_tun_send(hd, hd->hd_txbuf, n, NULL);
 	else
 		tunif_input(hd->hd_lwip, hd->hd_txbuf, n);
 }
@@ -451,7 +451,7 @@ be_kernel_reset(struct hd *hd, struct flow *f, uint32_t seq)
 	    f->f_key.k_rport, f->f_key.k_laddr, f->f_key.k_lport,
 	    seq != 0 ? seq : f->f_cnxt, 0, TH_RST, 0, NULL, NULL, 0, 0);
 	if (n > 0)
-		btcp_tun_send(hd, hd->hd_txbuf, n);
+		btcp_tun_send(hd, hd->hd_txbuf, n, NULL);
 }
 
 static void
@@ -673,7 +673,7 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 	/* The kernel answers from the TUN read loop: its ACK may open the
 	 * window for the rest of the request, or complete it. */
 	if (f->f_state == BE_DATA && be_kernel(hd)) {
-		btcp_tun_send(hd, p->p_ip, p->p_len);
+		btcp_tun_send(hd, p->p_ip, p->p_len, &p->p_meta);
 		if (be_push_data(bc) == 0)
 			be_check_data(bc);
 		return 0;
@@ -694,7 +694,7 @@ be_input(struct hd *hd, struct flow *f, struct pkt *p)
 		f->f_flags |= FLOW_CLIENT_FIN;
 	if (p->p_flags & TH_RST)
 		f->f_flags |= FLOW_CLIENT_RST;
-	tunif_input(hd->hd_lwip, p->p_ip, p->p_len);
+	btcp_to_lwip(hd, p);
 }
 
 /* The front-end says a flow is over. */

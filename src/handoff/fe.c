@@ -69,6 +69,7 @@ static const char *const fe_state_names[] = {
 /* A client packet held while a HANDOFF is in flight. */
 struct fe_qpkt {
 	struct fe_qpkt	*q_next;
+	struct pkt_meta	 q_meta;
 	uint16_t	 q_len;
 	uint8_t		 q_data[];
 };
@@ -250,7 +251,7 @@ fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	f->f_ctx = fc;
 	f->f_timeout = FE_SYN_TIMEOUT_MS;
 	hd->hd_stats.st_fe_syns++;
-	tunif_input(hd->hd_lwip, p->p_ip, p->p_len);
+	btcp_to_lwip(hd, p);
 }
 
 /* Client bytes after a rewrite: FIN and RST tell the flow how it ends. */
@@ -280,7 +281,7 @@ fe_forward(struct hd *hd, struct flow *f, struct pkt *p)
 	rw_to_stack(f, p);
 	hd->hd_stats.st_fwd_pkts++;
 	hd->hd_stats.st_fwd_bytes += p->p_len;
-	btcp_tun_send(hd, p->p_ip, p->p_len);
+	btcp_tun_send(hd, p->p_ip, p->p_len, &p->p_meta);
 }
 
 static void
@@ -295,6 +296,7 @@ fe_queue(struct hd *hd, struct fe_conn *fc, struct pkt *p)
 		return;
 	}
 	q->q_next = NULL;
+	q->q_meta = p->p_meta;
 	q->q_len = p->p_len;
 	memcpy(q->q_data, p->p_ip, p->p_len);
 	*fc->fc_qtail = q;
@@ -350,10 +352,10 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 	case FE_SYN:
 	case FE_COLLECT:
 		fe_track_client(fc, p);
-		tunif_input(hd->hd_lwip, p->p_ip, p->p_len);
+		btcp_to_lwip(hd, p);
 		break;
 	case FE_RESPOND:
-		tunif_input(hd->hd_lwip, p->p_ip, p->p_len);
+		btcp_to_lwip(hd, p);
 		break;
 	case FE_HANDOFF:
 		fe_queue(hd, fc, p);
@@ -606,6 +608,7 @@ fe_failover(struct fe_conn *fc)
 	struct hd	*hd = fc->fc_hd;
 	struct flow	*f = fc->fc_flow;
 	uint64_t	 h = flow_handle(hd->hd_flows, f);
+	struct pkt	 p;
 
 	evtimer_del(fc->fc_timer);
 	fe_set_state(f, FE_COLLECT);
@@ -617,7 +620,10 @@ fe_failover(struct fe_conn *fc)
 		if (fc->fc_qhead == NULL)
 			fc->fc_qtail = &fc->fc_qhead;
 		f->f_qlen--;
-		tunif_input(hd->hd_lwip, q->q_data, q->q_len);
+		if (pkt_parse(&p, q->q_data, q->q_len) == PKT_OK) {
+			p.p_meta = q->q_meta;
+			btcp_to_lwip(hd, &p);
+		}
 		free(q);
 		/* lwIP may have ended the connection (a reset in the queue),
 		 * and fc with it. */
@@ -806,8 +812,10 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 	hd->hd_stats.st_handoffs_acked++;
 	while ((q = fc->fc_qhead) != NULL) {
 		fc->fc_qhead = q->q_next;
-		if (pkt_parse(&p, q->q_data, q->q_len) == PKT_OK)
+		if (pkt_parse(&p, q->q_data, q->q_len) == PKT_OK) {
+			p.p_meta = q->q_meta;
 			fe_forward(hd, f, &p);
+		}
 		free(q);
 		f->f_qlen--;
 	}

@@ -55,29 +55,63 @@ rw_opts(struct csum_acc *a, struct pkt *p, uint32_t ts_off, int is_val,
 	}
 }
 
+/*
+ * The TCP checksum's accumulators.  A whole checksum takes every change;
+ * a partial one (offload: the field holds the pseudo-header's sum, not
+ * complemented, and the kernel sums the segment later) takes only the
+ * pseudo-header's, so header and option changes go to a sink.
+ */
+struct rw_sums {
+	struct csum_acc	 rs_ip;
+	struct csum_acc	 rs_pseudo;
+	struct csum_acc	 rs_sink;
+	struct csum_acc	*rs_hdr;
+	int		 rs_partial;
+};
+
+static void
+rw_sums_init(struct rw_sums *rs, const struct pkt *p)
+{
+	uint16_t	 check = pkt_get16(p->p_tcp + TCP_OFF_CSUM);
+
+	rs->rs_partial = p->p_meta.pm_csum_partial;
+	csum_acc_init(&rs->rs_ip, pkt_get16(p->p_ip + IP_OFF_CSUM));
+	csum_acc_init(&rs->rs_pseudo, rs->rs_partial ? (uint16_t)~check :
+	    check);
+	csum_acc_init(&rs->rs_sink, 0);
+	rs->rs_hdr = rs->rs_partial ? &rs->rs_sink : &rs->rs_pseudo;
+}
+
+static void
+rw_sums_store(struct rw_sums *rs, struct pkt *p)
+{
+	uint16_t	 v = csum_acc_fold(&rs->rs_pseudo);
+
+	pkt_put16(p->p_ip + IP_OFF_CSUM, csum_acc_fold(&rs->rs_ip));
+	pkt_put16(p->p_tcp + TCP_OFF_CSUM, rs->rs_partial ? (uint16_t)~v : v);
+}
+
 /* A client packet at the front-end, bound for the back-end's stack. */
 void
 rw_to_stack(const struct flow *f, struct pkt *p)
 {
-	struct csum_acc	 ipa, tha;
+	struct rw_sums	 rs;
 	uint8_t		*ip = p->p_ip, *th = p->p_tcp;
 
-	csum_acc_init(&ipa, pkt_get16(ip + IP_OFF_CSUM));
-	csum_acc_init(&tha, pkt_get16(th + TCP_OFF_CSUM));
-	pkt_set_addr(&ipa, &tha, ip + IP_OFF_DST, f->f_naddr);
+	rw_sums_init(&rs, p);
+	pkt_set_addr(&rs.rs_ip, &rs.rs_pseudo, ip + IP_OFF_DST, f->f_naddr);
 	if (p->p_dport != f->f_nport) {
 		uint8_t np[2];
 
 		memcpy(np, &f->f_nport, 2);
-		pkt_set16(&tha, th + TCP_OFF_DPORT, pkt_get16(np));
+		pkt_set16(rs.rs_hdr, th + TCP_OFF_DPORT, pkt_get16(np));
 	}
 	if (p->p_flags & TH_ACK) {
-		pkt_set32(&tha, th + TCP_OFF_ACK, p->p_ack - f->f_delta);
+		pkt_set32(rs.rs_hdr, th + TCP_OFF_ACK, p->p_ack - f->f_delta);
 		if (p->p_thl > PKT_TCP_HLEN)
-			rw_opts(&tha, p, -f->f_ts_delta, 0, -f->f_delta);
+			rw_opts(rs.rs_hdr, p, -f->f_ts_delta, 0, -f->f_delta);
 	}
-	pkt_put16(ip + IP_OFF_CSUM, csum_acc_fold(&ipa));
-	pkt_put16(th + TCP_OFF_CSUM, csum_acc_fold(&tha));
+	rw_sums_store(&rs, p);
 	memcpy(&p->p_daddr, &f->f_naddr, 4);
 	p->p_dport = f->f_nport;
 }
@@ -86,26 +120,24 @@ rw_to_stack(const struct flow *f, struct pkt *p)
 void
 rw_to_client(const struct flow *f, struct pkt *p)
 {
-	struct csum_acc	 ipa, tha;
+	struct rw_sums	 rs;
 	uint8_t		*ip = p->p_ip, *th = p->p_tcp;
 
-	csum_acc_init(&ipa, pkt_get16(ip + IP_OFF_CSUM));
-	csum_acc_init(&tha, pkt_get16(th + TCP_OFF_CSUM));
-	pkt_set_addr(&ipa, &tha, ip + IP_OFF_SRC, f->f_naddr);
+	rw_sums_init(&rs, p);
+	pkt_set_addr(&rs.rs_ip, &rs.rs_pseudo, ip + IP_OFF_SRC, f->f_naddr);
 	if (p->p_sport != f->f_nport) {
 		uint8_t np[2];
 
 		memcpy(np, &f->f_nport, 2);
-		pkt_set16(&tha, th + TCP_OFF_SPORT, pkt_get16(np));
+		pkt_set16(rs.rs_hdr, th + TCP_OFF_SPORT, pkt_get16(np));
 	}
-	pkt_set32(&tha, th + TCP_OFF_SEQ, p->p_seq + f->f_delta);
+	pkt_set32(rs.rs_hdr, th + TCP_OFF_SEQ, p->p_seq + f->f_delta);
 	if (f->f_ws_in != f->f_ws_out && !(p->p_flags & TH_SYN))
-		pkt_set16(&tha, th + TCP_OFF_WIN,
+		pkt_set16(rs.rs_hdr, th + TCP_OFF_WIN,
 		    rw_window(p->p_win, f->f_ws_in, f->f_ws_out));
 	if (p->p_thl > PKT_TCP_HLEN)
-		rw_opts(&tha, p, f->f_ts_delta, 1, 0);
-	pkt_put16(ip + IP_OFF_CSUM, csum_acc_fold(&ipa));
-	pkt_put16(th + TCP_OFF_CSUM, csum_acc_fold(&tha));
+		rw_opts(rs.rs_hdr, p, f->f_ts_delta, 1, 0);
+	rw_sums_store(&rs, p);
 	memcpy(&p->p_saddr, &f->f_naddr, 4);
 	p->p_sport = f->f_nport;
 }
