@@ -274,7 +274,7 @@ static const struct cfg_key cfg_control_keys[] = {
 	    "100ms", 0, NULL),
 	C(cc_reconnect_max_ms, "reconnect_max", T_DURATION, MS(100), MIN(10),
 	    "5s", 0, NULL),
-	C(cc_frame_max,	"frame_max",	T_SIZE, KB(4), MB(16), "256k", 0,
+	C(cc_frame_max,	"frame_max",	T_SIZE, KB(4), MB(16), "1m", 0,
 	    NULL),
 };
 #undef C
@@ -1498,8 +1498,10 @@ cfg_check(struct cfg_ctx *x)
 	    cfg_order(x, T_DURATION, &cc->cc_reconnect_min_ms,
 	    "reconnect_min", 0, &cc->cc_reconnect_max_ms, "reconnect_max", 0,
 	    cc) == -1 ||
+	    /* A HANDOFF carries the buffer and what lwIP's 256k receive
+	     * window let in besides, plus its own 1k of framing. */
 	    cfg_order(x, T_SIZE, &h->ch_request_buffer_max,
-	    "handoff.request_buffer_max", KB(1), &cc->cc_frame_max,
+	    "handoff.request_buffer_max", KB(257), &cc->cc_frame_max,
 	    "control.frame_max", 0, h) == -1)
 		return -1;
 	return cfg_read_key(x);

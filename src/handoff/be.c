@@ -318,6 +318,22 @@ be_client_opts(const struct be_conn *bc, struct pkt_opts *o)
 	}
 }
 
+/* What lwIP has taken in so far, read from its pcb: lwIP processes an
+ * injected segment at once but may delay its ACK. */
+static void
+be_stack_progress(struct be_conn *bc)
+{
+	const struct ctl_handoff *ho = &bc->bc_ho;
+	uint32_t	 acked;
+
+	if (bc->bc_pcb == NULL)
+		return;
+	acked = bc->bc_pcb->rcv_nxt - ho->ho_irs - 1;
+	if (seq_gt(acked, bc->bc_acked))
+		bc->bc_acked = acked;
+	bc->bc_wnd = bc->bc_pcb->rcv_wnd;
+}
+
 /*
  * Injects request bytes from bc_sent on, in the stack's MSS and no further
  * than its window allows, then the client's FIN if it came with them.
@@ -335,6 +351,7 @@ be_push_data(struct be_conn *bc)
 
 	be_client_opts(bc, &o);
 	do {
+		be_stack_progress(bc);
 		n = end - bc->bc_sent;
 		if (n > bc->bc_mss)
 			n = bc->bc_mss;
@@ -371,9 +388,7 @@ be_check_data(struct be_conn *bc)
 	const struct ctl_handoff *ho = &bc->bc_ho;
 	uint32_t	 target = ho->ho_datalen + !!(ho->ho_opts & CTL_OPT_FIN);
 
-	if (bc->bc_pcb != NULL &&
-	    seq_gt(bc->bc_pcb->rcv_nxt - ho->ho_irs - 1, bc->bc_acked))
-		bc->bc_acked = bc->bc_pcb->rcv_nxt - ho->ho_irs - 1;
+	be_stack_progress(bc);
 	if (bc->bc_acked < target)
 		return;
 	evtimer_del(bc->bc_timer);
@@ -488,16 +503,19 @@ be_on_inject_timer(int fd, short ev, void *arg)
 		return;
 	}
 	if (f->f_state == BE_DATA) {
-		if (fd != -1) {
-			bc->bc_sent = bc->bc_acked;	/* go back: resend */
+		/* A timeout goes back to the last byte acknowledged; a kick
+		 * (the stack's window opened) just carries on. */
+		if (ev & EV_TIMEOUT) {
+			bc->bc_sent = bc->bc_acked;
 			bc->bc_fin_sent = 0;
-			if (be_push_data(bc) == -1)
-				return;
-			be_check_data(bc);
-			if (flow_by_handle(hd->hd_flows, h) != f ||
-			    f->f_ctx != bc || f->f_state != BE_DATA)
-				return;
 		}
+		if (be_push_data(bc) == -1)
+			return;
+		be_check_data(bc);
+		if (flow_by_handle(hd->hd_flows, h) != f || f->f_ctx != bc ||
+		    f->f_state != BE_DATA)
+			return;
+		/* An activated timer is no longer pending: arm it again. */
 		evtimer_add(bc->bc_timer, &tv);
 		return;
 	}
@@ -654,6 +672,10 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 		    seq_leq(acked, bc->bc_sent + bc->bc_fin_sent))
 			bc->bc_acked = acked;
 		bc->bc_wnd = (uint32_t)p->p_win << bc->bc_ws;
+		/* lwIP opened its window from inside itself: carry on
+		 * injecting once it has returned. */
+		if (!be_kernel(hd))
+			event_active(bc->bc_timer, EV_WRITE, 0);
 	}
 	if ((p->p_flags & TH_FIN) && !(f->f_flags & FLOW_STACK_FIN)) {
 		f->f_flags |= FLOW_STACK_FIN;
@@ -751,7 +773,7 @@ be_on_abort(struct hd *hd, int peer, const struct ctl_close *cl)
 void
 be_expire(struct hd *hd, struct flow *f)
 {
-	if (f->f_state == BE_INJECT) {
+	if (f->f_state == BE_INJECT || f->f_state == BE_DATA) {
 		flow_touch(f, hd->hd_now);	/* its timer decides */
 		return;
 	}

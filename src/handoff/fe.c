@@ -89,6 +89,7 @@ struct fe_conn {
 	uint64_t		 fc_tried;	/* pool members tried */
 	int			 fc_dispatched;	/* the head went to fe_dispatch */
 	int			 fc_fin;	/* the client's FIN came with it */
+	uint32_t		 fc_withheld;	/* received, window kept shut */
 	int			 fc_peer;	/* current handoff target */
 	/* the client's SYN */
 	uint32_t		 fc_irs;
@@ -145,6 +146,17 @@ fe_detach_pcb(struct tcp_pcb *pcb)
 	tcp_err(pcb, NULL);
 }
 
+/* Opens lwIP's window for what it was held shut on: lwIP resets a
+ * connection closed with unread bytes, and a relay expects them read. */
+static void
+fe_release_window(struct fe_conn *fc)
+{
+	if (fc->fc_pcb != NULL && fc->fc_withheld > 0) {
+		tcp_recved(fc->fc_pcb, fc->fc_withheld);
+		fc->fc_withheld = 0;
+	}
+}
+
 /*
  * The one way a front-end flow ends.  A pcb still ours is closed politely
  * (lwIP finishes the FIN exchange on its own) or, with reset, aborted.
@@ -157,6 +169,7 @@ fe_close(struct hd *hd, struct flow *f, int reset)
 	if (fc != NULL) {
 		if (fc->fc_pcb != NULL) {
 			fe_detach_pcb(fc->fc_pcb);
+			fe_release_window(fc);
 			if (reset || tcp_close(fc->fc_pcb) != ERR_OK)
 				tcp_abort(fc->fc_pcb);
 		}
@@ -452,6 +465,7 @@ fe_respond(struct fe_conn *fc, int code)
 		return;
 	}
 	fe_queue_free(fc);
+	fe_release_window(fc);
 	fe_set_state(f, FE_RESPOND);
 	f->f_timeout = FE_RESPOND_TIMEOUT_MS;
 	flow_touch(f, hd->hd_now);
@@ -502,7 +516,12 @@ fe_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		if (!fc->fc_dispatched && r == REQ_MORE)
 			r = req_feed(fc->fc_rp, q->payload, q->len);
 	}
-	tcp_recved(pcb, p->tot_len);
+	/* Past the buffer's limit the window stays shut: lwIP's own window
+	 * bounds what can still come. */
+	if (evbuffer_get_length(fc->fc_req) <= (size_t)ch->ch_request_buffer_max)
+		tcp_recved(pcb, p->tot_len);
+	else
+		fc->fc_withheld += p->tot_len;
 	pbuf_free(p);
 	if (f->f_state != FE_COLLECT || fc->fc_dispatched)
 		return ERR_OK;
@@ -513,9 +532,6 @@ fe_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		    (size_t)ch->ch_request_head_max)
 			fe_respond(fc, 431);
 	} else if (req_head_len(fc->fc_rp) > (size_t)ch->ch_request_head_max)
-		fe_respond(fc, 431);
-	else if (evbuffer_get_length(fc->fc_req) >
-	    (size_t)ch->ch_request_buffer_max)
 		fe_respond(fc, 431);
 	else {
 		fc->fc_dispatched = 1;
@@ -743,6 +759,7 @@ fe_dispatch(struct fe_conn *fc)
 			struct relay *r;
 
 			/* The local case keeps lwIP's connection. */
+			fe_release_window(fc);
 			if ((r = relay_new(hd, fc->fc_pcb,
 			    &cfg->cfg_node.cn_server, fc->fc_req, NULL,
 			    NULL)) == NULL) {

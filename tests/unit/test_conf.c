@@ -215,10 +215,10 @@ static const struct bad bad[] = {
 	  "11:23", "handoff.request_buffer_max: 8k must be at least "
 	  "request_head_max (16k)" },
 	{ NODE LWIP CTL "  frame_max: 64k\n", "9:14", "control.frame_max: "
-	  "64k must be at least handoff.request_buffer_max + 1k (65k)" },
+	  "64k must be at least handoff.request_buffer_max + 257k (321k)" },
 	{ BASE "handoff:\n  request_buffer_max: 1m\n", "10:23",
 	  "handoff.request_buffer_max: 1m must be at most control.frame_max "
-	  "- 1k (255k)" },
+	  "- 257k (767k)" },
 	/* The key file. */
 	{ NODE LWIP "control:\n  key_file: missing.key\n", "8:13",
 	  "control.key_file: cannot read \"" },
@@ -349,7 +349,7 @@ test_defaults(void)
 	CHECK_INTEQ(c->cfg_control.cc_dead_ms, 5000);
 	CHECK_INTEQ(c->cfg_control.cc_reconnect_min_ms, 100);
 	CHECK_INTEQ(c->cfg_control.cc_reconnect_max_ms, 5000);
-	CHECK_INTEQ(c->cfg_control.cc_frame_max, 256 * 1024);
+	CHECK_INTEQ(c->cfg_control.cc_frame_max, 1024 * 1024);
 	cfg_free(c);
 	cfg_free(NULL);
 }

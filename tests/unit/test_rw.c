@@ -157,6 +157,51 @@ test_window_rewrite(void)
 	CHECK_INTEQ(pkt_get16(p.p_tcp + TCP_OFF_WIN), 4000);
 }
 
+/*
+ * With checksum offload the field holds the pseudo-header's sum, not
+ * complemented; a rewrite of addresses must keep it the pseudo-header sum
+ * of the new addresses, and leave the rest of the header to the kernel.
+ */
+static void
+test_partial(void)
+{
+	uint8_t		 buf[2048], ph[12];
+	struct flow	 f;
+	struct pkt	 p;
+	size_t		 len;
+	int		 dir;
+
+	memset(&f, 0, sizeof(f));
+	f.f_naddr = inet_addr("10.2.2.1");
+	f.f_nport = htons(80);
+	f.f_delta = 12345;
+	f.f_ts_delta = 77;
+	for (dir = 0; dir < 2; dir++) {
+		len = build(buf, 0, TH_ACK);
+		CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_OK);
+		/* What the kernel leaves: the pseudo-header sum. */
+		memcpy(ph, buf + IP_OFF_SRC, 8);
+		ph[8] = 0;
+		ph[9] = PKT_IPPROTO_TCP;
+		pkt_put16(ph + 10, len - 20);
+		pkt_put16(p.p_tcp + TCP_OFF_CSUM,
+		    (uint16_t)~pkt_csum_partial(ph, sizeof(ph), 0));
+		p.p_meta.pm_csum_partial = 1;
+		if (dir == 0)
+			rw_to_stack(&f, &p);
+		else
+			rw_to_client(&f, &p);
+		memcpy(ph, buf + IP_OFF_SRC, 8);
+		CHECK_INTEQ(pkt_get16(p.p_tcp + TCP_OFF_CSUM),
+		    (uint16_t)~pkt_csum_partial(ph, sizeof(ph), 0));
+		CHECK_INTEQ(pkt_ip_csum(buf, 20), pkt_get16(buf + IP_OFF_CSUM));
+		/* ... and the kernel's completion makes it whole. */
+		pkt_csum_finish(&p);
+		CHECK(pkt_tcp_csum_ok(&p));
+		CHECK(!p.p_meta.pm_csum_partial);
+	}
+}
+
 int
 main(void)
 {
@@ -164,5 +209,6 @@ main(void)
 	test_layouts();
 	test_window();
 	test_window_rewrite();
+	test_partial();
 	return t_done("test_rw");
 }

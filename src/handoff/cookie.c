@@ -1,0 +1,155 @@
+/*
+ * SYN cookies: the front-end's ISN in cookie handshake mode carries all it
+ * needs to remember about a SYN, so that a SYN costs no memory and only a
+ * valid ACK creates state.
+ *
+ *   ISN = (H & 0xffffff00) | opts
+ *   H   = SipHash-2-4(key; client, VIP, ports, client ISN, t, opts)
+ *
+ * t counts 64-second periods; a cookie is good in its period and the next.
+ * opts packs what the client offered: its MSS (2 bits, rounded down to a
+ * table), window shift (4 bits, 15: none), SACK-permitted and timestamps.
+ * An attacker who cannot see the SYN/ACK guesses 24 bits; the option bits
+ * are in the clear but hashed, so changing them is as hard.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "pkt.h"
+#include "handoff/cookie.h"
+
+#define COOKIE_PERIOD_SHIFT	6	/* 64 s */
+#define COOKIE_WS_NONE		15
+
+static const uint16_t cookie_mss[] = { 536, 1220, 1440, 1460 };
+
+struct cookie_key {
+	EVP_MAC		*ck_mac;
+	EVP_MAC_CTX	*ck_tmpl;	/* keyed once, duplicated per use */
+};
+
+struct cookie_key *
+cookie_key_new(void)
+{
+	struct cookie_key	*k;
+	unsigned char		 key[16];
+	unsigned int		 size = 8;
+	OSSL_PARAM		 params[2];
+
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_uint(OSSL_MAC_PARAM_SIZE, &size);
+	params[1] = OSSL_PARAM_construct_end();
+	if (RAND_bytes(key, sizeof(key)) != 1 ||
+	    (k->ck_mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL)) == NULL ||
+	    (k->ck_tmpl = EVP_MAC_CTX_new(k->ck_mac)) == NULL ||
+	    EVP_MAC_init(k->ck_tmpl, key, sizeof(key), params) != 1) {
+		cookie_key_free(k);
+		return NULL;
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	return k;
+}
+
+void
+cookie_key_free(struct cookie_key *k)
+{
+	if (k == NULL)
+		return;
+	EVP_MAC_CTX_free(k->ck_tmpl);
+	EVP_MAC_free(k->ck_mac);
+	free(k);
+}
+
+static uint32_t
+cookie_hash(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
+    uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t t, uint8_t opts)
+{
+	uint8_t		 msg[21], out[8];
+	size_t		 outl = 0;
+	EVP_MAC_CTX	*c;
+	uint32_t	 h = 0;
+
+	memcpy(msg, &saddr, 4);
+	memcpy(msg + 4, &daddr, 4);
+	memcpy(msg + 8, &sport, 2);
+	memcpy(msg + 10, &dport, 2);
+	pkt_put32(msg + 12, cisn);
+	pkt_put32(msg + 16, t);
+	msg[20] = opts;
+	if ((c = EVP_MAC_CTX_dup(k->ck_tmpl)) != NULL) {
+		if (EVP_MAC_update(c, msg, sizeof(msg)) == 1 &&
+		    EVP_MAC_final(c, out, &outl, sizeof(out)) == 1 &&
+		    outl >= 4)
+			memcpy(&h, out, 4);
+		EVP_MAC_CTX_free(c);
+	}
+	return h;
+}
+
+static uint8_t
+cookie_pack(const struct cookie_opts *o)
+{
+	uint8_t	 idx = 0, i;
+
+	for (i = 0; i < sizeof(cookie_mss) / sizeof(cookie_mss[0]); i++)
+		if (o->co_mss >= cookie_mss[i])
+			idx = i;
+	return (uint8_t)(idx | (o->co_has_ws ? (o->co_ws > 14 ? 14 :
+	    o->co_ws) : COOKIE_WS_NONE) << 2 | (o->co_sack ? 0x40 : 0) |
+	    (o->co_ts ? 0x80 : 0));
+}
+
+static void
+cookie_unpack(uint8_t b, struct cookie_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->co_mss = cookie_mss[b & 3];
+	o->co_ws = (b >> 2) & 15;
+	o->co_has_ws = o->co_ws != COOKIE_WS_NONE;
+	if (!o->co_has_ws)
+		o->co_ws = 0;
+	o->co_sack = (b & 0x40) != 0;
+	o->co_ts = (b & 0x80) != 0;
+}
+
+/* The ISN for a SYN (addresses and ports in network order). */
+uint32_t
+cookie_make(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
+    uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t now_s,
+    const struct cookie_opts *o)
+{
+	uint8_t	 opts = cookie_pack(o);
+	uint32_t h = cookie_hash(k, saddr, daddr, sport, dport, cisn,
+	    now_s >> COOKIE_PERIOD_SHIFT, opts);
+
+	return (h & 0xffffff00) | opts;
+}
+
+/*
+ * Checks the ISN an ACK acknowledges against its 4-tuple and the client's
+ * ISN.  Returns 0 and what the client's SYN offered, or -1.
+ */
+int
+cookie_check(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
+    uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t isn,
+    uint32_t now_s, struct cookie_opts *o)
+{
+	uint32_t	 t = now_s >> COOKIE_PERIOD_SHIFT, h;
+	int		 age;
+
+	for (age = 0; age < 2; age++) {
+		h = cookie_hash(k, saddr, daddr, sport, dport, cisn, t - age,
+		    (uint8_t)isn);
+		if (((isn ^ h) & 0xffffff00) == 0) {
+			cookie_unpack((uint8_t)isn, o);
+			return 0;
+		}
+	}
+	return -1;
+}

@@ -1,0 +1,32 @@
+/*
+ * SYN cookies for the cookie handshake mode.  cookie.c owns the secret key
+ * (random, per process) and nothing else: cookies are made and checked
+ * without any state per SYN.
+ */
+#ifndef HANDOFFD_COOKIE_H
+#define HANDOFFD_COOKIE_H
+
+#include <stdint.h>
+#include <stdlib.h>
+
+/* What a client's SYN offered, as far as a cookie remembers it. */
+struct cookie_opts {
+	uint16_t	 co_mss;	/* rounded down to the cookie's table */
+	uint8_t		 co_has_ws;
+	uint8_t		 co_ws;
+	uint8_t		 co_sack;
+	uint8_t		 co_ts;
+};
+
+struct cookie_key;
+
+struct cookie_key *cookie_key_new(void);
+void		 cookie_key_free(struct cookie_key *);
+uint32_t	 cookie_make(const struct cookie_key *, uint32_t, uint32_t,
+		    uint16_t, uint16_t, uint32_t, uint32_t,
+		    const struct cookie_opts *);
+int		 cookie_check(const struct cookie_key *, uint32_t, uint32_t,
+		    uint16_t, uint16_t, uint32_t, uint32_t, uint32_t,
+		    struct cookie_opts *);
+
+#endif
