@@ -115,10 +115,17 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 			be_input(hd, f, &p);
 		return;
 	}
-	if ((p.p_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
-	    (svc = btcp_service(hd, p.p_daddr, p.p_dport)) != NULL) {
-		fe_syn(hd, svc, &p);
-		return;
+	if ((svc = btcp_service(hd, p.p_daddr, p.p_dport)) != NULL) {
+		if ((p.p_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {
+			fe_syn(hd, svc, &p);
+			return;
+		}
+		/* A cookie VIP keeps nothing before the handshake's ACK, and
+		 * answers nothing that is not one. */
+		if (svc->cs_handshake == CFG_HS_COOKIE) {
+			fe_cookie_ack(hd, svc, &p);
+			return;
+		}
 	}
 	/* No flow: lwIP answers as any TCP would (a RST, or nothing). */
 	btcp_to_lwip(hd, &p);

@@ -28,6 +28,7 @@
 #include "lwip-port/port.h"
 #include "lwip-port/tunif.h"
 #include "tun.h"
+#include "handoff/cookie.h"
 #include "handoff/handoff.h"
 #include "handoff/peer.h"
 #include "handoff/relay.h"
@@ -182,6 +183,8 @@ hd_start(struct hd *hd)
 		fatal("flow table of %d flows", cfg->cfg_handoff.ch_max_flows);
 
 	port_init();
+	if ((hd->hd_cookie = cookie_key_new()) == NULL)
+		fatalx("cannot set up the SYN cookie key");
 	if ((hd->hd_lwip = calloc(1, sizeof(*hd->hd_lwip))) == NULL)
 		fatal("calloc");
 	tunif_init(hd->hd_lwip, cfg->cfg_lwip.cl_addr, cfg->cfg_tun.ct_mtu,
@@ -261,6 +264,7 @@ hd_stop(struct hd *hd)
 	tunif_shutdown(hd->hd_lwip);
 	free(hd->hd_lwip);
 	flow_table_free(hd->hd_flows);
+	cookie_key_free(hd->hd_cookie);
 	free(hd->hd_rxbuf);
 	free(hd->hd_txbuf);
 	event_base_free(hd->hd_base);

@@ -21,6 +21,7 @@ struct relay;
 struct tcp_pcb_listen;
 struct tcp_pcb;
 struct tunif;
+struct cookie_key;
 
 #define HD_MAX_BE_PORTS	32
 
@@ -40,6 +41,10 @@ struct hd_stats {
 	uint64_t	 st_drop_nomem;
 	uint64_t	 st_drop_stale;		/* stack packets of no flow */
 	uint64_t	 st_drop_early;		/* client packets mid-inject */
+	uint64_t	 st_drop_bad_csum;	/* consumed packets only */
+	uint64_t	 st_cookie_syns;	/* SYN/ACKs with a cookie */
+	uint64_t	 st_cookie_acks;	/* valid cookies: new flows */
+	uint64_t	 st_cookie_bad;		/* ACKs with no valid cookie */
 	/* front-end */
 	uint64_t	 st_fe_syns;
 	uint64_t	 st_fe_local;
@@ -86,6 +91,7 @@ struct hd {
 	struct flow_table	*hd_flows;
 	struct tunif		*hd_lwip;
 	struct peer_set		*hd_peers;
+	struct cookie_key	*hd_cookie;	/* cookie handshake's secret */
 	TAILQ_HEAD(, relay)	 hd_relays;
 	int			 hd_rr[CFG_MAX_POOLS];	/* round-robin cursors */
 	struct tcp_pcb		*hd_fe_listen[CFG_MAX_SERVICES];

@@ -28,7 +28,8 @@ static const struct {
 	ST(be_idle), ST(injected), ST(rw_pkts), ST(rw_bytes),
 	ST(ctl_auth_failed), ST(ctl_bad_frames), ST(ctl_stale),
 	ST(drop_bad_opts), ST(drop_table_full), ST(drop_queue_full),
-	ST(drop_nomem), ST(drop_stale), ST(drop_early),
+	ST(drop_nomem), ST(drop_stale), ST(drop_early), ST(drop_bad_csum),
+	ST(cookie_syns), ST(cookie_acks), ST(cookie_bad),
 };
 
 /* Prints "name value" lines; the status file and SIGUSR1 share them. */

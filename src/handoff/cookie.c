@@ -30,7 +30,7 @@ static const uint16_t cookie_mss[] = { 536, 1220, 1440, 1460 };
 
 struct cookie_key {
 	EVP_MAC		*ck_mac;
-	EVP_MAC_CTX	*ck_tmpl;	/* keyed once, duplicated per use */
+	EVP_MAC_CTX	*ck_ctx;	/* keyed once, restarted per use */
 };
 
 struct cookie_key *
@@ -47,8 +47,8 @@ cookie_key_new(void)
 	params[1] = OSSL_PARAM_construct_end();
 	if (RAND_bytes(key, sizeof(key)) != 1 ||
 	    (k->ck_mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL)) == NULL ||
-	    (k->ck_tmpl = EVP_MAC_CTX_new(k->ck_mac)) == NULL ||
-	    EVP_MAC_init(k->ck_tmpl, key, sizeof(key), params) != 1) {
+	    (k->ck_ctx = EVP_MAC_CTX_new(k->ck_mac)) == NULL ||
+	    EVP_MAC_init(k->ck_ctx, key, sizeof(key), params) != 1) {
 		cookie_key_free(k);
 		return NULL;
 	}
@@ -61,18 +61,18 @@ cookie_key_free(struct cookie_key *k)
 {
 	if (k == NULL)
 		return;
-	EVP_MAC_CTX_free(k->ck_tmpl);
+	EVP_MAC_CTX_free(k->ck_ctx);
 	EVP_MAC_free(k->ck_mac);
 	free(k);
 }
 
+/* A SYN flood runs through here: no allocation, one SipHash. */
 static uint32_t
 cookie_hash(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t t, uint8_t opts)
 {
 	uint8_t		 msg[21], out[8];
 	size_t		 outl = 0;
-	EVP_MAC_CTX	*c;
 	uint32_t	 h = 0;
 
 	memcpy(msg, &saddr, 4);
@@ -82,13 +82,11 @@ cookie_hash(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
 	pkt_put32(msg + 12, cisn);
 	pkt_put32(msg + 16, t);
 	msg[20] = opts;
-	if ((c = EVP_MAC_CTX_dup(k->ck_tmpl)) != NULL) {
-		if (EVP_MAC_update(c, msg, sizeof(msg)) == 1 &&
-		    EVP_MAC_final(c, out, &outl, sizeof(out)) == 1 &&
-		    outl >= 4)
-			memcpy(&h, out, 4);
-		EVP_MAC_CTX_free(c);
-	}
+	/* A NULL key restarts the MAC with the key it has. */
+	if (EVP_MAC_init(k->ck_ctx, NULL, 0, NULL) == 1 &&
+	    EVP_MAC_update(k->ck_ctx, msg, sizeof(msg)) == 1 &&
+	    EVP_MAC_final(k->ck_ctx, out, &outl, sizeof(out)) == 1 && outl >= 4)
+		memcpy(&h, out, 4);
 	return h;
 }
 

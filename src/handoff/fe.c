@@ -44,76 +44,15 @@
 #include "handoff/peer.h"
 #include "handoff/relay.h"
 #include "handoff/rw.h"
-
-enum fe_state {
-	FE_SYN = 1,
-	FE_COLLECT,
-	FE_HANDOFF,
-	FE_FORWARD,
-	FE_LINGER,
-	FE_RESPOND,
-};
+#include "handoff/fe.h"
 
 static const char *const fe_state_names[] = {
 	"none", "syn", "collect", "handoff", "forward", "linger", "respond"
 };
 
-/* A lwIP handshake that never completes is forgotten after this long. */
-#define FE_SYN_TIMEOUT_MS	30000
-/* A client gets this long to send its request head. */
-#define FE_COLLECT_TIMEOUT_MS	30000
-/* ... and this long to read our 4xx/5xx before we close. */
-#define FE_RESPOND_TIMEOUT_MS	5000
-#define FE_NO_WS		0xff
-
-/* A client packet held while a HANDOFF is in flight. */
-struct fe_qpkt {
-	struct fe_qpkt	*q_next;
-	struct pkt_meta	 q_meta;
-	uint16_t	 q_len;
-	uint8_t		 q_data[];
-};
-
-/* Slow-path state of a front-end flow, from the SYN until the handoff is
- * acknowledged (or the connection is relayed locally). */
-struct fe_conn {
-	struct hd		*fc_hd;
-	struct flow		*fc_flow;
-	struct tcp_pcb		*fc_pcb;	/* NULL until accepted */
-	const struct cfg_service *fc_svc;
-	struct evbuffer		*fc_req;	/* every byte lwIP acked */
-	struct req_parser	*fc_rp;
-	struct event		*fc_timer;	/* dispatch, handoff timeout */
-	struct fe_qpkt		*fc_qhead;
-	struct fe_qpkt		**fc_qtail;
-	uint64_t		 fc_tried;	/* pool members tried */
-	int			 fc_dispatched;	/* the head went to fe_dispatch */
-	int			 fc_fin;	/* the client's FIN came with it */
-	uint32_t		 fc_withheld;	/* received, window kept shut */
-	int			 fc_peer;	/* current handoff target */
-	/* the client's SYN */
-	uint32_t		 fc_irs;
-	uint16_t		 fc_cmss;
-	uint8_t			 fc_cws;	/* FE_NO_WS: none */
-	uint8_t			 fc_csack;
-	uint8_t			 fc_cts;
-	uint32_t		 fc_ctsval;	/* latest TSval from the client */
-	uint16_t		 fc_cwin;	/* latest window field */
-	/* lwIP's SYN/ACK */
-	uint8_t			 fc_synack;
-	uint8_t			 fc_fws;
-	uint8_t			 fc_fsack;
-	uint8_t			 fc_fts;
-	uint16_t		 fc_fmss;
-	uint32_t		 fc_iss;
-	uint32_t		 fc_ftsval;	/* latest TSval lwIP sent */
-};
-
-static void	fe_dispatch(struct fe_conn *);
-
 static struct log_rl fe_rl_full;
 
-static void
+void
 fe_set_state(struct flow *f, enum fe_state st)
 {
 	log_trace("fe: flow %08x:%u %s -> %s", ntohl(f->f_key.k_raddr),
@@ -161,7 +100,7 @@ fe_release_window(struct fe_conn *fc)
  * The one way a front-end flow ends.  A pcb still ours is closed politely
  * (lwIP finishes the FIN exchange on its own) or, with reset, aborted.
  */
-static void
+void
 fe_close(struct hd *hd, struct flow *f, int reset)
 {
 	struct fe_conn	*fc = f->f_ctx;
@@ -205,8 +144,32 @@ fe_send_close(struct hd *hd, struct flow *f, int peer, uint64_t bflow,
 		    peer_id(hd, peer));
 }
 
-/* A SYN for a VIP with no flow yet: remember what the client offered and
- * let lwIP answer. */
+/* The slow-path state of a new front-end flow, or NULL. */
+struct fe_conn *
+fe_conn_new(struct hd *hd, struct flow *f, const struct cfg_service *svc)
+{
+	struct fe_conn	*fc;
+
+	if ((fc = calloc(1, sizeof(*fc))) == NULL)
+		return NULL;
+	if ((fc->fc_req = evbuffer_new()) == NULL ||
+	    (fc->fc_rp = req_new()) == NULL) {
+		if (fc->fc_req != NULL)
+			evbuffer_free(fc->fc_req);
+		free(fc);
+		return NULL;
+	}
+	fc->fc_hd = hd;
+	fc->fc_flow = f;
+	fc->fc_svc = svc;
+	fc->fc_qtail = &fc->fc_qhead;
+	fc->fc_peer = -1;
+	fc->fc_fws = FE_NO_WS;
+	return fc;
+}
+
+/* A SYN for a VIP with no flow yet.  In the lwip handshake: remember what
+ * the client offered and let lwIP answer. */
 void
 fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 {
@@ -215,6 +178,10 @@ fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	struct fe_conn	*fc;
 	struct pkt_opts	 o;
 
+	if (svc->cs_handshake == CFG_HS_COOKIE) {
+		fe_cookie_syn(hd, svc, p);
+		return;
+	}
 	if (pkt_opts_parse(p, &o) == -1) {
 		hd->hd_stats.st_drop_bad_opts++;
 		return;
@@ -233,23 +200,11 @@ fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 		    "SYN dropped", flow_capacity(hd->hd_flows));
 		return;
 	}
-	if ((fc = calloc(1, sizeof(*fc))) == NULL ||
-	    (fc->fc_req = evbuffer_new()) == NULL ||
-	    (fc->fc_rp = req_new()) == NULL) {
-		if (fc != NULL) {
-			if (fc->fc_req != NULL)
-				evbuffer_free(fc->fc_req);
-			free(fc);
-		}
+	if ((fc = fe_conn_new(hd, f, svc)) == NULL) {
 		flow_remove(hd->hd_flows, f);
 		hd->hd_stats.st_drop_nomem++;
 		return;
 	}
-	fc->fc_hd = hd;
-	fc->fc_flow = f;
-	fc->fc_svc = svc;
-	fc->fc_qtail = &fc->fc_qhead;
-	fc->fc_peer = -1;
 	fc->fc_irs = p->p_seq;
 	fc->fc_cmss = o.o_mss ? o.o_mss : 536;
 	fc->fc_cws = o.o_has_ws ? (o.o_ws > 14 ? 14 : o.o_ws) : FE_NO_WS;
@@ -257,7 +212,6 @@ fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	fc->fc_cts = o.o_has_ts;
 	fc->fc_ctsval = o.o_tsval;
 	fc->fc_cwin = p->p_win;
-	fc->fc_fws = FE_NO_WS;
 	f->f_role = FLOW_FE;
 	f->f_state = FE_SYN;
 	f->f_irs = p->p_seq;
@@ -268,7 +222,7 @@ fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 }
 
 /* Client bytes after a rewrite: FIN and RST tell the flow how it ends. */
-static void
+void
 fe_forward(struct hd *hd, struct flow *f, struct pkt *p)
 {
 	uint8_t	 flags = p->p_flags;
@@ -297,7 +251,7 @@ fe_forward(struct hd *hd, struct flow *f, struct pkt *p)
 	btcp_tun_send(hd, p->p_ip, p->p_len, &p->p_meta);
 }
 
-static void
+void
 fe_queue(struct hd *hd, struct fe_conn *fc, struct pkt *p)
 {
 	struct fe_qpkt	*q;
@@ -364,11 +318,18 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 	switch (f->f_state) {
 	case FE_SYN:
 	case FE_COLLECT:
+		if (fc->fc_cookie) {
+			fe_cookie_input(hd, f, p);
+			break;
+		}
 		fe_track_client(fc, p);
 		btcp_to_lwip(hd, p);
 		break;
 	case FE_RESPOND:
-		btcp_to_lwip(hd, p);
+		if (fc->fc_cookie)
+			fe_cookie_input(hd, f, p);
+		else
+			btcp_to_lwip(hd, p);
 		break;
 	case FE_HANDOFF:
 		fe_queue(hd, fc, p);
@@ -378,6 +339,29 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 		fe_forward(hd, f, p);
 		break;
 	}
+}
+
+/*
+ * lwIP's SYN/ACK promises lwIP's MSS; the client must be promised no more
+ * than every stack of the service's pools takes (fe_offer).  lwIP puts
+ * the MSS option first, at an even offset.
+ */
+static void
+fe_clamp_synack(struct hd *hd, struct fe_conn *fc, struct pkt *p,
+    struct pkt_opts *o)
+{
+	struct fe_offer	 of;
+	struct csum_acc	 a;
+	uint8_t		*th = p->p_tcp;
+
+	fe_offer(hd->hd_cfg, fc->fc_svc, &of);
+	if (o->o_mss <= of.fo_mss || o->o_mss_off == 0 ||
+	    (o->o_mss_off & 1) != 0)
+		return;
+	csum_acc_init(&a, pkt_get16(th + TCP_OFF_CSUM));
+	pkt_set16(&a, th + o->o_mss_off + 2, of.fo_mss);
+	pkt_put16(th + TCP_OFF_CSUM, csum_acc_fold(&a));
+	o->o_mss = of.fo_mss;
 }
 
 /*
@@ -402,6 +386,7 @@ fe_output(struct hd *hd, struct flow *f, struct pkt *p)
 	} else
 		memset(&o, 0, sizeof(o));
 	if ((p->p_flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
+		fe_clamp_synack(hd, fc, p, &o);
 		fc->fc_synack = 1;
 		fc->fc_iss = p->p_seq;
 		fc->fc_fmss = o.o_mss ? o.o_mss : 536;
@@ -432,7 +417,7 @@ static const char fe_resp_503[] =
  * FE_RESPOND_TIMEOUT_MS passes: closing at once would make lwIP reset a
  * client still sending, which may then never read the answer.
  */
-static void
+void
 fe_respond(struct fe_conn *fc, int code)
 {
 	struct hd	*hd = fc->fc_hd;
@@ -457,6 +442,11 @@ fe_respond(struct fe_conn *fc, int code)
 		hd->hd_stats.st_http_503++;
 		break;
 	}
+	if (fc->fc_cookie) {
+		fe_queue_free(fc);
+		fe_cookie_respond(fc, resp, strlen(resp));
+		return;
+	}
 	if (fc->fc_pcb == NULL || fc->fc_fin) {
 		if (fc->fc_pcb != NULL)
 			tcp_write(fc->fc_pcb, resp, (u16_t)strlen(resp),
@@ -478,6 +468,51 @@ fe_respond(struct fe_conn *fc, int code)
 }
 
 /*
+ * Client bytes, in either handshake mode: all join the buffer (the HANDOFF
+ * carries every byte acknowledged to the client) and the parser sees them
+ * until the head is complete.
+ */
+int
+fe_feed(struct fe_conn *fc, const void *data, size_t len)
+{
+	if (evbuffer_add(fc->fc_req, data, len) == -1)
+		return REQ_NOMEM;
+	if (fc->fc_dispatched || fc->fc_headres != REQ_MORE)
+		return fc->fc_headres;
+	fc->fc_headres = req_feed(fc->fc_rp, data, len);
+	return fc->fc_headres;
+}
+
+/*
+ * What the bytes so far call for, once per request: 400 for what is not
+ * HTTP, 431 for a head over the limit, routing for a complete head.
+ * deferred: route on the next turn of the loop (from inside lwIP).
+ */
+void
+fe_decide(struct fe_conn *fc, int deferred)
+{
+	const struct cfg_handoff *ch = &fc->fc_hd->hd_cfg->cfg_handoff;
+
+	if (fc->fc_flow->f_state != FE_COLLECT || fc->fc_dispatched)
+		return;
+	if (fc->fc_headres == REQ_BAD)
+		fe_respond(fc, 400);
+	else if (fc->fc_headres == REQ_MORE) {
+		if (evbuffer_get_length(fc->fc_req) >
+		    (size_t)ch->ch_request_head_max)
+			fe_respond(fc, 431);
+	} else if (req_head_len(fc->fc_rp) > (size_t)ch->ch_request_head_max)
+		fe_respond(fc, 431);
+	else {
+		fc->fc_dispatched = 1;
+		if (deferred)
+			event_active(fc->fc_timer, 0, 0);
+		else
+			fe_dispatch(fc);
+	}
+}
+
+/*
  * Client bytes from lwIP.  Every byte joins the buffer (the HANDOFF carries
  * all lwIP acknowledged), and the parser sees them until the head is
  * complete.  The decision is taken outside lwIP's input processing, so that
@@ -490,7 +525,7 @@ fe_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	struct hd	*hd = fc->fc_hd;
 	struct flow	*f = fc->fc_flow;
 	const struct cfg_handoff *ch = &hd->hd_cfg->cfg_handoff;
-	enum req_result	 r = REQ_MORE;
+	enum req_result	 r;
 	struct pbuf	*q;
 
 	if (p == NULL) {
@@ -508,13 +543,12 @@ fe_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		return ERR_OK;
 	}
 	for (q = p; q != NULL; q = q->next) {
-		if (evbuffer_add(fc->fc_req, q->payload, q->len) == -1) {
+		r = fe_feed(fc, q->payload, q->len);
+		if (r == REQ_NOMEM) {
 			pbuf_free(p);
 			fe_close(hd, f, 1);
 			return ERR_ABRT;
 		}
-		if (!fc->fc_dispatched && r == REQ_MORE)
-			r = req_feed(fc->fc_rp, q->payload, q->len);
 	}
 	/* Past the buffer's limit the window stays shut: lwIP's own window
 	 * bounds what can still come. */
@@ -523,20 +557,9 @@ fe_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	else
 		fc->fc_withheld += p->tot_len;
 	pbuf_free(p);
-	if (f->f_state != FE_COLLECT || fc->fc_dispatched)
-		return ERR_OK;
-	if (r == REQ_BAD)
-		fe_respond(fc, 400);
-	else if (r == REQ_MORE) {
-		if (evbuffer_get_length(fc->fc_req) >
-		    (size_t)ch->ch_request_head_max)
-			fe_respond(fc, 431);
-	} else if (req_head_len(fc->fc_rp) > (size_t)ch->ch_request_head_max)
-		fe_respond(fc, 431);
-	else {
-		fc->fc_dispatched = 1;
-		event_active(fc->fc_timer, 0, 0);
-	}
+	/* Routing waits until lwIP has finished with this input, so that
+	 * its ACK leaves first. */
+	fe_decide(fc, 1);
 	return ERR_OK;
 }
 
@@ -550,7 +573,6 @@ fe_err(void *arg, err_t err)
 	fe_close(fc->fc_hd, fc->fc_flow, 0);
 }
 
-static void	fe_on_timer(int, short, void *);
 
 /* lwIP completed a handshake on a VIP. */
 static err_t
@@ -638,7 +660,10 @@ fe_failover(struct fe_conn *fc)
 		f->f_qlen--;
 		if (pkt_parse(&p, q->q_data, q->q_len) == PKT_OK) {
 			p.p_meta = q->q_meta;
-			btcp_to_lwip(hd, &p);
+			if (fc->fc_cookie)
+				fe_cookie_input(hd, f, &p);
+			else
+				btcp_to_lwip(hd, &p);
 		}
 		free(q);
 		/* lwIP may have ended the connection (a reset in the queue),
@@ -649,8 +674,9 @@ fe_failover(struct fe_conn *fc)
 	fe_dispatch(fc);
 }
 
-/* The timer: a deferred dispatch, or a HANDOFF that timed out. */
-static void
+/* The timer: a deferred dispatch, a HANDOFF that timed out, or (cookie
+ * mode) an answer to send again. */
+void
 fe_on_timer(int fd, short ev, void *arg)
 {
 	struct fe_conn	*fc = arg;
@@ -659,6 +685,10 @@ fe_on_timer(int fd, short ev, void *arg)
 
 	if (f->f_state == FE_COLLECT) {
 		fe_dispatch(fc);
+		return;
+	}
+	if (f->f_state == FE_RESPOND && fc->fc_cookie) {
+		fe_cookie_on_timer(fc);
 		return;
 	}
 	if (f->f_state != FE_HANDOFF)
@@ -670,6 +700,8 @@ fe_on_timer(int fd, short ev, void *arg)
 	fe_send_close(hd, f, fc->fc_peer, 0, CTL_CLOSE_ABORT, 0);
 	/* Out of the frozen state, or the reset would be held back. */
 	fe_set_state(f, FE_COLLECT);
+	if (fc->fc_cookie)
+		fe_cookie_reset(fc);
 	fe_close(hd, f, 1);
 }
 
@@ -685,18 +717,22 @@ fe_handoff(struct fe_conn *fc, int peer)
 	size_t			 len = evbuffer_get_length(fc->fc_req);
 	struct timeval		 tv;
 	int			 ms = hd->hd_cfg->cfg_handoff.ch_timeout_ms;
+	uint32_t		 rcv_nxt = fc->fc_cookie ? fc->fc_rcv_nxt :
+				    pcb->rcv_nxt;
 
 	/* rcv_nxt counts a received FIN too. */
-	if (pcb->rcv_nxt != fc->fc_irs + 1 + (uint32_t)len + !!fc->fc_fin) {
-		log_warnx("fe: lwIP acked %u bytes, we hold %zu: not handed off",
-		    pcb->rcv_nxt - fc->fc_irs - 1, len);
+	if (rcv_nxt != fc->fc_irs + 1 + (uint32_t)len + !!fc->fc_fin) {
+		log_warnx("fe: %u bytes acknowledged, %zu held: not handed off",
+		    rcv_nxt - fc->fc_irs - 1, len);
 		return -1;
 	}
 	/* Everything lwIP received is acknowledged before it goes quiet;
 	 * this runs outside lwIP's input, so the ACK leaves now and its
 	 * TSval is recorded before we tell the back-end the last one. */
-	tcp_ack_now(pcb);
-	tcp_output(pcb);
+	if (pcb != NULL) {
+		tcp_ack_now(pcb);
+		tcp_output(pcb);
+	}
 	memset(&ho, 0, sizeof(ho));
 	ho.ho_flow = flow_handle(hd->hd_flows, f);
 	ho.ho_caddr = f->f_key.k_raddr;
@@ -739,7 +775,7 @@ fe_handoff(struct fe_conn *fc, int peer)
 }
 
 /* The request head is complete: serve it here or hand it off. */
-static void
+void
 fe_dispatch(struct fe_conn *fc)
 {
 	struct hd		*hd = fc->fc_hd;
@@ -755,6 +791,15 @@ fe_dispatch(struct fe_conn *fc)
 		}
 		fc->fc_tried |= 1ULL << i;
 		m = &pool->cp_members[i];
+		if (m->cm_peer < 0 && fc->fc_cookie) {
+			/* Cookie mode hands off to this node's stack too. */
+			if (fe_handoff(fc, PEER_LOCAL) == 0) {
+				hd->hd_stats.st_fe_local++;
+				return;
+			}
+			hd->hd_stats.st_handoffs_failed++;
+			continue;
+		}
 		if (m->cm_peer < 0) {
 			struct relay *r;
 
@@ -814,9 +859,11 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		return;
 	}
 	/* lwIP lets go without a word: no RST, no FIN. */
-	fe_detach_pcb(fc->fc_pcb);
-	tcp_abandon(fc->fc_pcb, 0);
-	fc->fc_pcb = NULL;
+	if (fc->fc_pcb != NULL) {
+		fe_detach_pcb(fc->fc_pcb);
+		tcp_abandon(fc->fc_pcb, 0);
+		fc->fc_pcb = NULL;
+	}
 	f->f_naddr = ha->ha_saddr;
 	f->f_nport = ha->ha_sport;
 	f->f_delta = fc->fc_iss - ha->ha_iss;
@@ -917,6 +964,8 @@ fe_init(struct hd *hd)
 		struct tcp_pcb	*pcb, *lpcb;
 		ip4_addr_t	 a;
 
+		if (svc->cs_handshake != CFG_HS_LWIP)
+			continue;
 		ip4_addr_set_u32(&a, svc->cs_vip.ep_addr);
 		if ((pcb = tcp_new()) == NULL)
 			return -1;

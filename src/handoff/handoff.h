@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cfg;
 struct ctl_close;
 struct ctl_handoff;
 struct ctl_handoff_ack;
@@ -35,10 +36,23 @@ struct pkt;
 #define FLOW_CLOSE_SENT	0x0010	/* our CLOSE went to the peer */
 #define FLOW_PEER_DONE	0x0020	/* the peer's CLOSE arrived */
 
+/* offer.c: what a front-end's SYN/ACK offers for a service */
+struct fe_offer {
+	uint16_t	 fo_mss;
+	uint8_t		 fo_ws;		/* window shift */
+	uint8_t		 fo_sack;
+	uint8_t		 fo_ts;
+};
+
+void	 fe_offer(const struct cfg *, const struct cfg_service *,
+	    struct fe_offer *);
+
 /* fe.c */
 int	 fe_init(struct hd *);
 void	 fe_shutdown(struct hd *);
 void	 fe_syn(struct hd *, const struct cfg_service *, struct pkt *);
+void	 fe_cookie_syn(struct hd *, const struct cfg_service *, struct pkt *);
+void	 fe_cookie_ack(struct hd *, const struct cfg_service *, struct pkt *);
 void	 fe_input(struct hd *, struct flow *, struct pkt *);
 int	 fe_output(struct hd *, struct flow *, struct pkt *);
 void	 fe_on_handoff_ack(struct hd *, int, const struct ctl_handoff_ack *);
@@ -61,6 +75,7 @@ enum req_result {
 	REQ_MORE,		/* the head is not complete yet */
 	REQ_DONE,		/* complete: req_head_len() bytes */
 	REQ_BAD,		/* not HTTP: answer 400 */
+	REQ_NOMEM,		/* out of memory */
 };
 
 struct req_parser;

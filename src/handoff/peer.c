@@ -68,6 +68,8 @@ struct peer_set {
 	struct event		*ps_heartbeat;
 	struct event		*ps_accept_retry;
 	TAILQ_HEAD(, ctl_conn)	 ps_conns;
+	struct evbuffer		*ps_local;	/* frames to this node */
+	struct event		*ps_local_ev;
 };
 
 static void	peer_dial(struct peer_set *, int);
@@ -90,21 +92,40 @@ conn_usable(const struct ctl_conn *c)
 int
 peer_is_up(const struct hd *hd, int idx)
 {
-	const struct peer *p = &hd->hd_peers->ps_peers[idx];
+	const struct peer *p;
 
+	if (idx == PEER_LOCAL)
+		return 1;
+	p = &hd->hd_peers->ps_peers[idx];
 	return conn_usable(p->p_out) || conn_usable(p->p_in);
 }
 
 const char *
 peer_id(const struct hd *hd, int idx)
 {
+	if (idx == PEER_LOCAL)
+		return hd->hd_cfg->cfg_node.cn_id;
 	return hd->hd_peers->ps_peers[idx].p_cfg->cp_id;
 }
 
 uint32_t
 peer_load(const struct hd *hd, int idx)
 {
+	if (idx == PEER_LOCAL)
+		return flow_count(hd->hd_flows);
 	return hd->hd_peers->ps_peers[idx].p_load_flows;
+}
+
+/* Queues an encoded frame for this node itself. */
+static int
+peer_local_write(struct hd *hd, const void *buf, size_t len)
+{
+	struct peer_set	*ps = hd->hd_peers;
+
+	if (evbuffer_add(ps->ps_local, buf, len) == -1)
+		return -1;
+	event_active(ps->ps_local_ev, 0, 0);
+	return 0;
 }
 
 static void
@@ -145,9 +166,16 @@ peer_conn(struct hd *hd, int idx)
 int
 peer_send(struct hd *hd, int idx, const struct ctl_msg *m)
 {
-	struct ctl_conn	*c = peer_conn(hd, idx);
+	struct ctl_conn	*c;
+	uint8_t		 buf[256];
+	size_t		 len;
 
-	if (c == NULL)
+	if (idx == PEER_LOCAL) {
+		if ((len = ctl_encode(buf, sizeof(buf), m)) == 0)
+			return -1;
+		return peer_local_write(hd, buf, len);
+	}
+	if ((c = peer_conn(hd, idx)) == NULL)
 		return -1;
 	return conn_send(c, m);
 }
@@ -158,17 +186,24 @@ int
 peer_send_handoff(struct hd *hd, int idx, const struct ctl_handoff *ho,
     const uint8_t *data)
 {
-	struct ctl_conn	*c = peer_conn(hd, idx);
+	struct ctl_conn	*c = NULL;
 	uint8_t		 head[CTL_HDR_LEN + CTL_HANDOFF_FIXED];
 	size_t		 len;
 
-	if (c == NULL)
+	if (idx != PEER_LOCAL && (c = peer_conn(hd, idx)) == NULL)
 		return -1;
 	if (CTL_HDR_LEN + CTL_HANDOFF_FIXED + (size_t)ho->ho_datalen >
-	    (size_t)hd->hd_cfg->cfg_control.cc_frame_max)
+	    (size_t)hd->hd_cfg->cfg_control.cc_frame_max) {
+		log_warnx("peer %s: a HANDOFF of %u bytes exceeds frame_max",
+		    peer_id(hd, idx), ho->ho_datalen);
 		return -1;
+	}
 	if ((len = ctl_encode_handoff_head(head, sizeof(head), ho)) == 0)
 		return -1;
+	if (idx == PEER_LOCAL)
+		return peer_local_write(hd, head, len) == -1 ||
+		    (ho->ho_datalen &&
+		    peer_local_write(hd, data, ho->ho_datalen) == -1) ? -1 : 0;
 	conn_write(c, head, len);
 	if (ho->ho_datalen)
 		conn_write(c, data, ho->ho_datalen);
@@ -305,6 +340,47 @@ conn_on_close_msg(struct hd *hd, int idx, const struct ctl_close *cl)
 		hd->hd_stats.st_ctl_stale++;
 }
 
+/* A message about flows, from a peer or from this node itself. */
+static void
+peer_deliver(struct hd *hd, int idx, const struct ctl_msg *m)
+{
+	switch (m->m_type) {
+	case CTL_HANDOFF:
+		be_on_handoff(hd, idx, &m->m_u.handoff);
+		break;
+	case CTL_HANDOFF_ACK:
+		fe_on_handoff_ack(hd, idx, &m->m_u.ack);
+		break;
+	case CTL_CLOSE:
+		conn_on_close_msg(hd, idx, &m->m_u.close);
+		break;
+	}
+}
+
+/* Frames this node sent itself, delivered on a fresh turn of the loop. */
+static void
+peer_on_local(int fd, short ev, void *arg)
+{
+	struct peer_set	*ps = arg;
+	struct hd	*hd = ps->ps_hd;
+	struct ctl_msg	 m;
+	const char	*why;
+	size_t		 len, used;
+
+	while ((len = evbuffer_get_length(ps->ps_local)) >= CTL_HDR_LEN) {
+		if (ctl_decode(evbuffer_pullup(ps->ps_local, -1), len,
+		    (size_t)-1, &m, &used, &why) != 1) {
+			/* We wrote them: a bug, not an attack. */
+			log_warnx("local control message: %s",
+			    why ? why : "truncated");
+			evbuffer_drain(ps->ps_local, len);
+			return;
+		}
+		peer_deliver(hd, PEER_LOCAL, &m);
+		evbuffer_drain(ps->ps_local, used);
+	}
+}
+
 /* One decoded frame.  Returns -1 if the connection was closed. */
 static int
 conn_dispatch(struct ctl_conn *c, const struct ctl_msg *m)
@@ -321,21 +397,11 @@ conn_dispatch(struct ctl_conn *c, const struct ctl_msg *m)
 		return -1;
 	}
 	p = &c->cc_set->ps_peers[c->cc_peer];
-	switch (m->m_type) {
-	case CTL_HANDOFF:
-		be_on_handoff(hd, c->cc_peer, &m->m_u.handoff);
-		break;
-	case CTL_HANDOFF_ACK:
-		fe_on_handoff_ack(hd, c->cc_peer, &m->m_u.ack);
-		break;
-	case CTL_CLOSE:
-		conn_on_close_msg(hd, c->cc_peer, &m->m_u.close);
-		break;
-	case CTL_LOAD:
+	if (m->m_type == CTL_LOAD) {
 		p->p_load_flows = m->m_u.load.ld_flows;
 		p->p_load_capacity = m->m_u.load.ld_capacity;
-		break;
-	}
+	} else
+		peer_deliver(hd, c->cc_peer, m);
 	return 0;
 }
 
@@ -625,6 +691,10 @@ peer_init(struct hd *hd)
 	evconnlistener_set_error_cb(ps->ps_listener, peer_on_accept_error);
 	ps->ps_accept_retry = evtimer_new(hd->hd_base, peer_on_accept_retry,
 	    ps);
+	ps->ps_local = evbuffer_new();
+	ps->ps_local_ev = event_new(hd->hd_base, -1, 0, peer_on_local, ps);
+	if (ps->ps_local == NULL || ps->ps_local_ev == NULL)
+		return -1;
 	ps->ps_npeers = cfg->cfg_npeers;
 	for (i = 0; i < ps->ps_npeers; i++) {
 		struct peer *p = &ps->ps_peers[i];
@@ -671,6 +741,10 @@ peer_shutdown(struct hd *hd)
 		event_free(ps->ps_accept_retry);
 	if (ps->ps_listener != NULL)
 		evconnlistener_free(ps->ps_listener);
+	if (ps->ps_local_ev != NULL)
+		event_free(ps->ps_local_ev);
+	if (ps->ps_local != NULL)
+		evbuffer_free(ps->ps_local);
 	free(ps);
 	hd->hd_peers = NULL;
 }

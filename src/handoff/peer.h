@@ -9,12 +9,19 @@
  * nonce, its own nonce, its id, the other's id).  Heartbeats (LOAD) flow
  * every control.heartbeat; a connection silent for control.dead_after is
  * closed.  A malformed or oversized frame closes its connection with a log
- * line and nothing else.
+ * line and nothing else.  Messages to PEER_LOCAL are queued and delivered
+ * on the next turn of the loop, never from inside the sender.
  */
 #ifndef HANDOFFD_PEER_H
 #define HANDOFFD_PEER_H
 
 #include <stdint.h>
+
+#include "conf.h"
+
+/* The "peer" that stands for this node: a handoff to its own stack in
+ * cookie mode goes through the same messages, delivered in-process. */
+#define PEER_LOCAL	CFG_MAX_PEERS
 
 struct hd;
 struct ctl_msg;

@@ -44,6 +44,9 @@ t_check "200 concurrent requests (8 at a time): all 200" \
 # 3. A 20 MB file from n2 (pool "remote"): intact, and not through n1.
 head -c 20M /dev/urandom >"$TOPO_STATE/www-n2/big.bin"
 want=$(sha256sum <"$TOPO_STATE/www-n2/big.bin" | cut -d' ' -f1)
+# The earlier connections' flows (some served by n1 itself) are over first.
+t_check "n1 is idle before the download" t_wait_flows "$TOPO_STATE/n1.status" 0
+sleep 1.1
 rw_before=$(t_stat "$TOPO_STATE/n1.status" rw_pkts)
 f_rx0=$(topo_exec n1 cat /sys/class/net/eth0/statistics/rx_bytes)
 f_tx0=$(topo_exec n1 cat /sys/class/net/eth0/statistics/tx_bytes)

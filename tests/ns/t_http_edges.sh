@@ -7,8 +7,8 @@
 # behind.
 . "$(dirname "$0")/lib.sh"
 
-TOPO_STACK=${EDGE_STACK:-lwip}
-topo_init "http-edges-$TOPO_STACK"
+TOPO_STACK=${EDGE_STACK:-lwip} TOPO_HS=${EDGE_HS:-lwip}
+topo_init "http-edges-$TOPO_HS-$TOPO_STACK"
 topo_cluster 2
 export TOPO_YAML_HANDOFF="  linger: 1s
   request_head_max: 2k"

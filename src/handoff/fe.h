@@ -1,0 +1,111 @@
+/*
+ * The front-end's private state, shared by fe.c (the lwip handshake and
+ * everything common) and fe_cookie.c (the cookie handshake, where the
+ * BTCP itself plays TCP until the handoff).
+ */
+#ifndef HANDOFFD_FE_H
+#define HANDOFFD_FE_H
+
+#include <stdint.h>
+
+#include "pkt.h"
+
+struct cfg_service;
+struct evbuffer;
+struct event;
+struct flow;
+struct hd;
+struct req_parser;
+struct tcp_pcb;
+
+enum fe_state {
+	FE_SYN = 1,
+	FE_COLLECT,
+	FE_HANDOFF,
+	FE_FORWARD,
+	FE_LINGER,
+	FE_RESPOND,
+};
+
+/* A lwIP handshake that never completes is forgotten after this long. */
+#define FE_SYN_TIMEOUT_MS	30000
+/* A client gets this long to send its request head. */
+#define FE_COLLECT_TIMEOUT_MS	30000
+/* ... and this long to read our 4xx/5xx before we close. */
+#define FE_RESPOND_TIMEOUT_MS	5000
+#define FE_NO_WS		0xff
+
+/* A client packet held while a HANDOFF is in flight. */
+struct fe_qpkt {
+	struct fe_qpkt	*q_next;
+	struct pkt_meta	 q_meta;
+	uint16_t	 q_len;
+	uint8_t		 q_data[];
+};
+
+/* Slow-path state of a front-end flow, from the SYN until the handoff is
+ * acknowledged (or the connection is relayed locally). */
+struct fe_conn {
+	struct hd		*fc_hd;
+	struct flow		*fc_flow;
+	struct tcp_pcb		*fc_pcb;	/* NULL until accepted */
+	const struct cfg_service *fc_svc;
+	struct evbuffer		*fc_req;	/* every byte lwIP acked */
+	struct req_parser	*fc_rp;
+	struct event		*fc_timer;	/* dispatch, handoff timeout */
+	struct fe_qpkt		*fc_qhead;
+	struct fe_qpkt		**fc_qtail;
+	uint64_t		 fc_tried;	/* pool members tried */
+	int			 fc_dispatched;	/* the head went to fe_dispatch */
+	int			 fc_headres;	/* enum req_result so far */
+	int			 fc_cookie;	/* the BTCP owns the connection */
+	int			 fc_fin;	/* the client's FIN came with it */
+	uint32_t		 fc_withheld;	/* received, window kept shut */
+	int			 fc_peer;	/* current handoff target */
+	/* the client's SYN */
+	uint32_t		 fc_irs;
+	uint16_t		 fc_cmss;
+	uint8_t			 fc_cws;	/* FE_NO_WS: none */
+	uint8_t			 fc_csack;
+	uint8_t			 fc_cts;
+	uint32_t		 fc_ctsval;	/* latest TSval from the client */
+	uint16_t		 fc_cwin;	/* latest window field */
+	/* lwIP's SYN/ACK */
+	uint8_t			 fc_synack;
+	uint8_t			 fc_fws;
+	uint8_t			 fc_fsack;
+	uint8_t			 fc_fts;
+	uint16_t		 fc_fmss;
+	uint32_t		 fc_iss;
+	uint32_t		 fc_ftsval;	/* latest TSval we (lwIP) sent */
+	/* cookie mode: the BTCP's own TCP state */
+	uint32_t		 fc_rcv_nxt;
+	uint32_t		 fc_snd_nxt;
+	uint32_t		 fc_snd_una;
+	const char		*fc_resp;	/* 4xx/5xx being delivered */
+	uint16_t		 fc_resp_len;
+	uint8_t			 fc_resp_tries;
+	uint8_t			 fc_cfin;	/* our FIN acked, client's seen */
+};
+
+
+void	fe_set_state(struct flow *, enum fe_state);
+void	fe_close(struct hd *, struct flow *, int);
+struct fe_conn *fe_conn_new(struct hd *, struct flow *,
+	    const struct cfg_service *);
+void	fe_queue(struct hd *, struct fe_conn *, struct pkt *);
+void	fe_forward(struct hd *, struct flow *, struct pkt *);
+int	fe_feed(struct fe_conn *, const void *, size_t);
+void	fe_decide(struct fe_conn *, int);
+void	fe_dispatch(struct fe_conn *);
+void	fe_respond(struct fe_conn *, int);
+void	fe_on_timer(int, short, void *);
+
+/* fe_cookie.c */
+void	fe_cookie_input(struct hd *, struct flow *, struct pkt *);
+void	fe_cookie_respond(struct fe_conn *, const char *, size_t);
+void	fe_cookie_reset(struct fe_conn *);
+void	fe_cookie_close(struct fe_conn *);
+void	fe_cookie_on_timer(struct fe_conn *);
+
+#endif

@@ -1,0 +1,352 @@
+/*
+ * The cookie handshake (seed 001, frequent handoff): the BTCP answers a
+ * client's SYN itself with a SYN cookie as its ISN and keeps nothing; a
+ * valid ACK creates the flow.  Until the handoff the BTCP is the client's
+ * TCP peer, just enough of one: it takes in-order bytes, acknowledges
+ * each segment, drops what is out of order (the client sends it again),
+ * bounds the buffer by the window it advertises, and can answer 400, 408,
+ * 431 or 503 itself with one segment and a FIN, resent until acknowledged.
+ * Every connection is handed off, to this node's own stack too.
+ */
+#include <sys/types.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "flow.h"
+#include "handoffd.h"
+#include "log.h"
+#include "lwip-port/port.h"
+#include "pkt.h"
+#include "handoff/cookie.h"
+#include "handoff/ctl.h"
+#include "handoff/fe.h"
+#include "handoff/handoff.h"
+
+/* A 4xx/5xx segment is sent again this often, this many times. */
+#define FE_RESP_RTO_MS		300
+#define FE_RESP_TRIES		6
+
+static struct log_rl fe_cookie_rl_full;
+
+static int
+fe_cookie_ws(const struct fe_conn *fc)
+{
+	return fc->fc_cws != FE_NO_WS && fc->fc_fws != FE_NO_WS;
+}
+
+/* The window we advertise: what the request buffer can still take. */
+static uint16_t
+fe_cookie_window(const struct fe_conn *fc)
+{
+	size_t	 max = fc->fc_hd->hd_cfg->cfg_handoff.ch_request_buffer_max;
+	size_t	 used = evbuffer_get_length(fc->fc_req);
+	size_t	 room = used < max ? max - used : 0;
+
+	if (fe_cookie_ws(fc))
+		room >>= fc->fc_fws;
+	return room > 0xffff ? 0xffff : (uint16_t)room;
+}
+
+/* Sends one segment of ours to the client, from the VIP. */
+static void
+fe_cookie_send(struct fe_conn *fc, uint32_t seq, uint8_t flags,
+    const void *data, size_t len)
+{
+	struct hd	*hd = fc->fc_hd;
+	struct flow	*f = fc->fc_flow;
+	struct pkt_opts	 o;
+	size_t		 n;
+
+	memset(&o, 0, sizeof(o));
+	if (fc->fc_cts && fc->fc_fts) {
+		o.o_has_ts = 1;
+		o.o_tsval = port_now_ms();
+		o.o_tsecr = fc->fc_ctsval;
+		fc->fc_ftsval = o.o_tsval;
+	}
+	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, f->f_key.k_laddr,
+	    f->f_key.k_lport, f->f_key.k_raddr, f->f_key.k_rport, seq,
+	    fc->fc_rcv_nxt, flags, fe_cookie_window(fc), &o, data, len, 0);
+	if (n > 0)
+		btcp_tun_send(hd, hd->hd_txbuf, n, NULL);
+}
+
+/*
+ * A SYN for a cookie VIP: the SYN/ACK carries everything worth keeping in
+ * its ISN, and nothing is kept here.
+ */
+void
+fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
+{
+	struct pkt_opts		 in, out;
+	struct cookie_opts	 co;
+	struct fe_offer		 of;
+	uint32_t		 isn;
+	size_t			 n;
+
+	if (pkt_opts_parse(p, &in) == -1) {
+		hd->hd_stats.st_drop_bad_opts++;
+		return;
+	}
+	memset(&co, 0, sizeof(co));
+	co.co_mss = in.o_mss ? in.o_mss : 536;
+	co.co_has_ws = in.o_has_ws;
+	co.co_ws = in.o_ws;
+	fe_offer(hd->hd_cfg, svc, &of);
+	co.co_sack = in.o_sack_ok && of.fo_sack;
+	co.co_ts = in.o_has_ts && of.fo_ts;
+	isn = cookie_make(hd->hd_cookie, p->p_saddr, p->p_daddr, p->p_sport,
+	    p->p_dport, p->p_seq, hd->hd_now / 1000, &co);
+
+	memset(&out, 0, sizeof(out));
+	out.o_mss = of.fo_mss;
+	if (in.o_has_ws) {
+		out.o_has_ws = 1;
+		out.o_ws = of.fo_ws;
+	}
+	out.o_sack_ok = co.co_sack;
+	if (co.co_ts) {
+		out.o_has_ts = 1;
+		out.o_tsval = port_now_ms();
+		out.o_tsecr = in.o_tsval;
+	}
+	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, p->p_daddr, p->p_dport,
+	    p->p_saddr, p->p_sport, isn, p->p_seq + 1, TH_SYN | TH_ACK, 0xffff,
+	    &out, NULL, 0, 0);
+	if (n > 0) {
+		hd->hd_stats.st_cookie_syns++;
+		btcp_tun_send(hd, hd->hd_txbuf, n, NULL);
+	}
+}
+
+/*
+ * A packet for a cookie VIP that no flow knows: the handshake's ACK, if it
+ * acknowledges a cookie we made for this client's ISN.  Then, and only
+ * then, state is created.
+ */
+void
+fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
+{
+	struct cookie_opts	 co;
+	struct fe_offer		 of;
+	struct pkt_opts		 o;
+	struct flow_key		 k;
+	struct flow		*f;
+	struct fe_conn		*fc;
+
+	if ((p->p_flags & (TH_ACK | TH_SYN | TH_RST)) != TH_ACK ||
+	    pkt_opts_parse(p, &o) == -1 ||
+	    (!p->p_meta.pm_csum_partial && !pkt_tcp_csum_ok(p)) ||
+	    cookie_check(hd->hd_cookie, p->p_saddr, p->p_daddr, p->p_sport,
+	    p->p_dport, p->p_seq - 1, p->p_ack - 1, hd->hd_now / 1000,
+	    &co) == -1) {
+		hd->hd_stats.st_cookie_bad++;
+		return;
+	}
+	k.k_raddr = p->p_saddr;
+	k.k_laddr = p->p_daddr;
+	k.k_rport = p->p_sport;
+	k.k_lport = p->p_dport;
+	if ((f = flow_insert(hd->hd_flows, &k, hd->hd_now)) == NULL) {
+		hd->hd_stats.st_drop_table_full++;
+		log_ratelim(&fe_cookie_rl_full, "fe: flow table full (%u "
+		    "flows): connection dropped", flow_capacity(hd->hd_flows));
+		return;
+	}
+	if ((fc = fe_conn_new(hd, f, svc)) == NULL ||
+	    (fc->fc_timer = evtimer_new(hd->hd_base, fe_on_timer, fc)) ==
+	    NULL) {
+		if (fc != NULL)
+			fe_close(hd, f, 0);
+		else
+			flow_remove(hd->hd_flows, f);
+		hd->hd_stats.st_drop_nomem++;
+		return;
+	}
+	fe_offer(hd->hd_cfg, svc, &of);
+	fc->fc_cookie = 1;
+	fc->fc_irs = p->p_seq - 1;
+	fc->fc_iss = p->p_ack - 1;
+	fc->fc_rcv_nxt = p->p_seq;
+	fc->fc_snd_nxt = p->p_ack;
+	fc->fc_snd_una = p->p_ack;
+	fc->fc_cmss = co.co_mss;
+	fc->fc_cws = co.co_has_ws ? co.co_ws : FE_NO_WS;
+	fc->fc_fws = co.co_has_ws ? of.fo_ws : FE_NO_WS;
+	fc->fc_csack = fc->fc_fsack = co.co_sack;
+	fc->fc_cts = fc->fc_fts = co.co_ts;
+	fc->fc_ctsval = o.o_has_ts ? o.o_tsval : 0;
+	fc->fc_ftsval = o.o_has_ts ? o.o_tsecr : 0;
+	fc->fc_fmss = of.fo_mss;
+	fc->fc_cwin = p->p_win;
+	fc->fc_synack = 1;
+	f->f_role = FLOW_FE;
+	f->f_irs = fc->fc_irs;
+	f->f_ctx = fc;
+	fe_set_state(f, FE_COLLECT);
+	f->f_timeout = FE_COLLECT_TIMEOUT_MS;
+	hd->hd_stats.st_cookie_acks++;
+	fe_cookie_input(hd, f, p);
+}
+
+/* Our FIN is acknowledged and the client's is in: nothing is left. */
+static int
+fe_cookie_done(const struct fe_conn *fc)
+{
+	return fc->fc_resp != NULL && fc->fc_cfin &&
+	    seq_geq(fc->fc_snd_una, fc->fc_snd_nxt);
+}
+
+/*
+ * A client packet while the BTCP is the client's TCP peer (collecting the
+ * request, or answering it).  In-order bytes are taken up to the window,
+ * every segment with data or FIN is acknowledged (a duplicate ACK for
+ * what is out of order), and the request head is looked at as it grows.
+ */
+void
+fe_cookie_input(struct hd *hd, struct flow *f, struct pkt *p)
+{
+	struct fe_conn	*fc = f->f_ctx;
+	struct pkt_opts	 o;
+	const uint8_t	*data = p->p_tcp + p->p_thl;
+	uint32_t	 len = p->p_paylen, off, n, room;
+	int		 fin = (p->p_flags & TH_FIN) != 0, took = 0;
+	size_t		 max = hd->hd_cfg->cfg_handoff.ch_request_buffer_max;
+
+	if (!p->p_meta.pm_csum_partial && !pkt_tcp_csum_ok(p)) {
+		hd->hd_stats.st_drop_bad_csum++;
+		return;
+	}
+	if (p->p_flags & TH_RST) {
+		/* RFC 5961: only a reset right at the edge ends it. */
+		if (p->p_seq == fc->fc_rcv_nxt)
+			fe_close(hd, f, 0);
+		return;
+	}
+	if (p->p_flags & TH_SYN)
+		return;		/* a late SYN: its SYN/ACK is long gone */
+	if (fc->fc_cts && p->p_thl > PKT_TCP_HLEN && pkt_opts_parse(p, &o) ==
+	    0 && o.o_has_ts && seq_leq(p->p_seq, fc->fc_rcv_nxt) &&
+	    seq_geq(o.o_tsval, fc->fc_ctsval))
+		fc->fc_ctsval = o.o_tsval;
+	if (p->p_flags & TH_ACK) {
+		fc->fc_cwin = p->p_win;
+		if (seq_gt(p->p_ack, fc->fc_snd_una) &&
+		    seq_leq(p->p_ack, fc->fc_snd_nxt))
+			fc->fc_snd_una = p->p_ack;
+	}
+	if (len == 0 && !fin) {
+		if (fe_cookie_done(fc))
+			fe_close(hd, f, 0);
+		return;
+	}
+	/* The part of the segment that is new and in order. */
+	if (seq_leq(p->p_seq, fc->fc_rcv_nxt) &&
+	    seq_gt(p->p_seq + len + fin, fc->fc_rcv_nxt)) {
+		off = fc->fc_rcv_nxt - p->p_seq;
+		n = len > off ? len - off : 0;
+		if (f->f_state == FE_COLLECT) {
+			size_t used = evbuffer_get_length(fc->fc_req);
+
+			room = used < max ? (uint32_t)(max - used) : 0;
+			if (n > room)
+				n = room;	/* beyond the window */
+			if (n > 0 && fe_feed(fc, data + off, n) == REQ_NOMEM) {
+				fe_close(hd, f, 1);
+				return;
+			}
+		}
+		fc->fc_rcv_nxt += n;
+		took = n > 0;
+		if (fin && off + n == len && !fc->fc_fin && !fc->fc_cfin) {
+			fc->fc_rcv_nxt++;
+			if (f->f_state == FE_COLLECT)
+				fc->fc_fin = 1;	/* travels with the request */
+			else
+				fc->fc_cfin = 1;
+			took = 1;
+		}
+	}
+	fe_cookie_send(fc, fc->fc_snd_nxt, TH_ACK, NULL, 0);
+	if (f->f_state == FE_RESPOND) {
+		if (fe_cookie_done(fc))
+			fe_close(hd, f, 0);
+		return;
+	}
+	if (!took || f->f_state != FE_COLLECT || fc->fc_dispatched)
+		return;
+	if (fc->fc_fin && fc->fc_headres == REQ_MORE) {
+		/* The client is done before its request is. */
+		fe_cookie_close(fc);
+		return;
+	}
+	fe_decide(fc, 0);
+}
+
+/* Our answer, one segment with the FIN, until the client acknowledges it. */
+void
+fe_cookie_respond(struct fe_conn *fc, const char *resp, size_t len)
+{
+	struct hd	*hd = fc->fc_hd;
+	struct flow	*f = fc->fc_flow;
+	struct timeval	 tv = { 0, FE_RESP_RTO_MS * 1000 };
+
+	if (fc->fc_fin) {
+		fc->fc_cfin = 1;
+		fc->fc_fin = 0;
+	}
+	fc->fc_resp = resp;
+	fc->fc_resp_len = (uint16_t)len;
+	fc->fc_resp_tries = 0;
+	fe_cookie_send(fc, fc->fc_snd_nxt, TH_ACK | TH_PUSH | TH_FIN, resp,
+	    len);
+	fc->fc_snd_nxt += (uint32_t)len + 1;
+	fe_set_state(f, FE_RESPOND);
+	f->f_timeout = FE_RESPOND_TIMEOUT_MS;
+	flow_touch(f, hd->hd_now);
+	evtimer_add(fc->fc_timer, &tv);
+}
+
+/* The answer's timer: send it again, or give up with a reset. */
+void
+fe_cookie_on_timer(struct fe_conn *fc)
+{
+	struct hd	*hd = fc->fc_hd;
+	struct timeval	 tv = { 0, FE_RESP_RTO_MS * 1000 };
+	uint32_t	 start = fc->fc_snd_nxt - fc->fc_resp_len - 1;
+
+	if (fe_cookie_done(fc)) {
+		fe_close(hd, fc->fc_flow, 0);
+		return;
+	}
+	if (seq_geq(fc->fc_snd_una, fc->fc_snd_nxt))
+		return;		/* delivered: the client's FIN decides */
+	if (++fc->fc_resp_tries > FE_RESP_TRIES) {
+		fe_cookie_reset(fc);
+		fe_close(hd, fc->fc_flow, 0);
+		return;
+	}
+	fe_cookie_send(fc, start, TH_ACK | TH_PUSH | TH_FIN, fc->fc_resp,
+	    fc->fc_resp_len);
+	evtimer_add(fc->fc_timer, &tv);
+}
+
+/* The client gave up on its request: our FIN, and we forget it. */
+void
+fe_cookie_close(struct fe_conn *fc)
+{
+	fe_cookie_send(fc, fc->fc_snd_nxt, TH_ACK | TH_FIN, NULL, 0);
+	fe_close(fc->fc_hd, fc->fc_flow, 0);
+}
+
+/* A reset from the VIP: a handoff that cannot be finished. */
+void
+fe_cookie_reset(struct fe_conn *fc)
+{
+	fe_cookie_send(fc, fc->fc_snd_nxt, TH_RST | TH_ACK, NULL, 0);
+}
