@@ -427,6 +427,9 @@ be_inject_rest(struct be_conn *bc)
 	f->f_irs = ho->ho_irs;
 	f->f_cnxt = ho->ho_irs + 1 + ho->ho_datalen +
 	    !!(ho->ho_opts & CTL_OPT_FIN);
+	/* The client's FIN came with the request: no CLOSE will say so. */
+	if (ho->ho_opts & CTL_OPT_FIN)
+		f->f_flags |= FLOW_CLIENT_FIN;
 	f->f_state = BE_DATA;
 	/* The handshake's last ACK alone, so the stack knows the client's
 	 * window before any data. */

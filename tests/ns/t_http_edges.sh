@@ -11,16 +11,27 @@ TOPO_STACK=${EDGE_STACK:-lwip} TOPO_HS=${EDGE_HS:-lwip}
 topo_init "http-edges-$TOPO_HS-$TOPO_STACK"
 topo_cluster 2
 export TOPO_YAML_HANDOFF="  linger: 1s
-  request_head_max: 2k"
+  request_head_max: 2k
+  mss: 1200"
 export TOPO_MEMBERS="n1" TOPO_REMOTE="n2"
 for i in 1 2; do
 	topo_config "$i"
 	topo_nginx "$i"
 done
 topo_start 2
-topo_start 1
+topo_start 1 ${EDGE_N1_ARGS:-}
 t_check "front-end sees the back-end" topo_wait_peers 1 1
 c() { topo_exec c "$@"; }
+
+# The SYN/ACK promises the configured MSS, not the stack's own.
+topo_exec c timeout 10 tcpdump -i eth0 -n -v -c 1 \
+    'tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack)' \
+    >"$TOPO_STATE/synack.txt" 2>/dev/null &
+cap=$!
+sleep 0.5
+c curl -s -m 5 -o /dev/null "http://$TOPO_VIP/"
+wait "$cap"
+t_check "the SYN/ACK offers handoff.mss" grep -q "mss 1200" "$TOPO_STATE/synack.txt"
 
 # 400: not HTTP at all.
 out=$(c "$HANDOFFD_TOOLS/halfclose" "$TOPO_VIP" 80 $'HELLO THERE\r\n\r\n')
