@@ -67,6 +67,7 @@ struct hd_stats {
 	uint64_t	 st_be_refused;
 	uint64_t	 st_be_aborted;
 	uint64_t	 st_be_idle;
+	uint64_t	 st_be_tw_killed;	/* the kernel's TIME_WAIT reset */
 	uint64_t	 st_injected;
 	uint64_t	 st_rw_pkts;		/* stack -> client */
 	uint64_t	 st_rw_bytes;

@@ -25,7 +25,7 @@ static const struct {
 	ST(queued), ST(fwd_pkts), ST(fwd_bytes),
 	ST(http_400), ST(http_408), ST(http_431), ST(http_503),
 	ST(be_handoffs), ST(be_accepted), ST(be_refused), ST(be_aborted),
-	ST(be_idle), ST(injected), ST(rw_pkts), ST(rw_bytes),
+	ST(be_idle), ST(be_tw_killed), ST(injected), ST(rw_pkts), ST(rw_bytes),
 	ST(ctl_auth_failed), ST(ctl_bad_frames), ST(ctl_stale),
 	ST(drop_bad_opts), ST(drop_table_full), ST(drop_queue_full),
 	ST(drop_nomem), ST(drop_stale), ST(drop_early), ST(drop_bad_csum),

@@ -12,6 +12,7 @@
 
 TOPO_VIP=10.9.0.1		# service "web", pool "all" (TOPO_MEMBERS)
 TOPO_VIP2=10.9.0.2		# service "remote", pool "remote" (TOPO_REMOTE)
+TOPO_VIP3=10.9.0.3		# service "cookie", pool "remote", cookie handshake
 TOPO_VIP_PORT=80
 TOPO_CONTROL_PORT=7100
 TOPO_TUN=hoff0
@@ -155,6 +156,7 @@ topo_config() {
 			printf 'services:\n'
 			printf '  - name: web\n    listen: %s:%s\n    pool: all\n' "$TOPO_VIP" "$TOPO_VIP_PORT"
 			printf '  - name: remote\n    listen: %s:%s\n    pool: remote\n' "$TOPO_VIP2" "$TOPO_VIP_PORT"
+			printf '  - name: cookie\n    listen: %s:%s\n    pool: remote\n    handshake: cookie\n' "$TOPO_VIP3" "$TOPO_VIP_PORT"
 			printf 'pools:\n  - name: all\n    members:\n'
 			for m in ${TOPO_MEMBERS:-$(seq -f 'n%g' 1 "$TOPO_NODES")}; do
 				printf '      - %s\n' "$m"

@@ -47,6 +47,10 @@
 #include "handoff/relay.h"
 #include "handoff/rw.h"
 
+/* A stack answering a SYN from TIME_WAIT twice more is not going to let
+ * go. */
+#define BE_TW_KILLS	2
+
 enum be_state {
 	BE_INJECT = 1,
 	BE_ESTAB,
@@ -69,6 +73,7 @@ struct be_conn {
 	uint32_t		 bc_wnd;	/* the stack's window, bytes */
 	uint16_t		 bc_mss;	/* the stack's MSS */
 	uint8_t			 bc_fin_sent;
+	uint8_t			 bc_tw_kills;	/* TIME_WAITs reset */
 	uint8_t			 bc_synack;	/* the stack's SYN/ACK seen */
 	uint8_t			 bc_rst;	/* the stack refused */
 	uint8_t			 bc_ws;
@@ -181,6 +186,7 @@ be_send_close(struct hd *hd, struct flow *f, enum ctl_reason why)
 /* The relay is over: keep rewriting the stack's last packets a while, and
  * tell the front-end so it can do the same and then forget the flow. */
 static void	be_linger(struct hd *, struct flow *, enum ctl_reason);
+static void	be_kernel_fin(struct hd *, struct flow *);
 static void	be_refuse(struct hd *, struct flow *, enum ctl_status);
 
 /* The relay is over: keep rewriting the stack's last packets a while, and
@@ -396,8 +402,14 @@ be_check_data(struct be_conn *bc)
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_idle_ms;
 	hd->hd_stats.st_be_accepted++;
 	be_send_ack(hd, bc->bc_peer, ho, f, CTL_OK);
-	if (be_kernel(hd))
+	if (be_kernel(hd)) {
 		be_conn_free(f);
+		/* The server may have answered and closed already. */
+		if (f->f_flags & FLOW_STACK_RST)
+			be_linger(hd, f, CTL_CLOSE_RST);
+		else
+			be_kernel_fin(hd, f);
+	}
 }
 
 /*
@@ -659,6 +671,20 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 			bc->bc_ws = o.o_has_ws ? o.o_ws : 0;
 			bc->bc_has_ts = o.o_has_ts;
 			bc->bc_tsval = o.o_tsval;
+		}
+		else if ((p->p_flags & (TH_SYN | TH_ACK)) == TH_ACK &&
+		    be_kernel(hd) && bc->bc_tw_kills < BE_TW_KILLS) {
+			/* A bare ACK to our SYN: the kernel still holds the
+			 * 4-tuple's last connection in TIME_WAIT (the client
+			 * reuses its port, its timestamps from another VIP's
+			 * clock).  That connection is over for the client, so
+			 * end it with a reset at its own rcv_nxt, which the ACK
+			 * names, and try the SYN again. */
+			bc->bc_tw_kills++;
+			hd->hd_stats.st_be_tw_killed++;
+			be_inject(bc, p->p_ack, 0, TH_RST, NULL, NULL, 0);
+			be_inject_syn(bc);
+			return 0;
 		}
 		/* The kernel answers from the TUN read loop, not from inside a
 		 * stack we are calling: carry on at once. */

@@ -49,10 +49,12 @@ for vip in "$TOPO_VIP" "$TOPO_VIP2"; do
 	t_check "request + FIN via $vip is answered" grep -q "^node n" <<<"$out"
 done
 
-# Port reuse: the same client port again at once, both ways.  The server
-# closes first, so the client keeps no TIME_WAIT of its own but our stacks
-# may.
-for vip in "$TOPO_VIP" "$TOPO_VIP2"; do
+# Port reuse: the same client port again at once, both ways, then to
+# another VIP of the same back-end (the cookie service's pool is n2 too).
+# The server closes first, so the client keeps no TIME_WAIT of its own but
+# our stacks may, and the kernel's judges a SYN by the client's timestamp
+# clock, which differs per destination.
+for vip in "$TOPO_VIP" "$TOPO_VIP2" "$TOPO_VIP3"; do
 	for k in 1 2 3; do
 		out=$(c timeout 10 "$HANDOFFD_TOOLS/halfclose" -k -p 45000 "$vip" 80 \
 		    $'GET / HTTP/1.0\r\nHost: x\r\n\r\n')
@@ -60,7 +62,9 @@ for vip in "$TOPO_VIP" "$TOPO_VIP2"; do
 	done
 done
 
-# A client that sends half a head and vanishes with a reset.
+echo "n2 reset $(t_stat "$TOPO_STATE/n2.status" be_tw_killed) TIME_WAITs of its kernel"
+
+# A client that sends half a head and vanishes.
 c bash -c "exec 3<>/dev/tcp/$TOPO_VIP/80; printf 'GET / HTTP/1.1\r\nHost' >&3; sleep 0.2; exec 3>&-"
 for n in 1 2; do
 	t_check "n$n: flow table empty" t_wait_flows "$TOPO_STATE/n$n.status" 0
