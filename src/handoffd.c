@@ -30,6 +30,7 @@
 #include "tun.h"
 #include "handoff/cookie.h"
 #include "handoff/handoff.h"
+#include "handoff/health.h"
 #include "handoff/peer.h"
 #include "handoff/relay.h"
 
@@ -200,6 +201,8 @@ hd_start(struct hd *hd)
 		fatalx("cannot start the back-end");
 	if (peer_init(hd) == -1)
 		fatalx("cannot start the control channel");
+	if (health_init(hd) == -1)
+		fatalx("cannot start the health checks");
 
 	hd_tun_open(hd);
 	hd->hd_tun_ev = event_new(hd->hd_base, hd->hd_tun_fd,
@@ -260,6 +263,7 @@ hd_stop(struct hd *hd)
 	be_shutdown(hd);
 	while ((r = TAILQ_FIRST(&hd->hd_relays)) != NULL)
 		relay_abort(r);
+	health_shutdown(hd);
 	hd_lwip_drop_all();
 	tunif_shutdown(hd->hd_lwip);
 	free(hd->hd_lwip);

@@ -22,6 +22,8 @@ struct tcp_pcb_listen;
 struct tcp_pcb;
 struct tunif;
 struct cookie_key;
+struct health;
+struct pool_state;
 
 #define HD_MAX_BE_PORTS	32
 
@@ -54,6 +56,7 @@ struct hd_stats {
 	uint64_t	 st_handoffs_refused;
 	uint64_t	 st_handoffs_failed;
 	uint64_t	 st_handoffs_timeout;
+	uint64_t	 st_handoffs_late;	/* acked after we gave up */
 	uint64_t	 st_queued;
 	uint64_t	 st_fwd_pkts;		/* client -> back-end */
 	uint64_t	 st_fwd_bytes;
@@ -94,7 +97,9 @@ struct hd {
 	struct peer_set		*hd_peers;
 	struct cookie_key	*hd_cookie;	/* cookie handshake's secret */
 	TAILQ_HEAD(, relay)	 hd_relays;
-	int			 hd_rr[CFG_MAX_POOLS];	/* round-robin cursors */
+	struct pool_state	*hd_pools[CFG_MAX_POOLS]; /* fe.c's picking */
+	struct health		*hd_health;
+	uint32_t		 hd_served;	/* connections this node serves */
 	struct tcp_pcb		*hd_fe_listen[CFG_MAX_SERVICES];
 	struct tcp_pcb		*hd_be_listen[HD_MAX_BE_PORTS];
 	uint16_t		 hd_be_listen_port[HD_MAX_BE_PORTS];

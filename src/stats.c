@@ -9,6 +9,7 @@
 #include "flow.h"
 #include "handoffd.h"
 #include "log.h"
+#include "handoff/health.h"
 
 #define ST(name)	{ #name, offsetof(struct hd_stats, st_##name) }
 
@@ -21,7 +22,7 @@ static const struct {
 	ST(tun_tx_errors), ST(to_lwip),
 	ST(fe_syns), ST(fe_local), ST(fe_idle), ST(handoffs_started),
 	ST(handoffs_acked), ST(handoffs_refused), ST(handoffs_failed),
-	ST(handoffs_timeout),
+	ST(handoffs_timeout), ST(handoffs_late),
 	ST(queued), ST(fwd_pkts), ST(fwd_bytes),
 	ST(http_400), ST(http_408), ST(http_431), ST(http_503),
 	ST(be_handoffs), ST(be_accepted), ST(be_refused), ST(be_aborted),
@@ -55,6 +56,9 @@ stats_print(const struct hd *hd, FILE *fp)
 		fprintf(fp, "drop_%s %llu\n", pkt_verdict_name(v),
 		    (unsigned long long)st->st_drop[v]);
 	}
+	fprintf(fp, "served %u\n", hd->hd_served);
+	if (hd->hd_health != NULL)
+		health_print(hd, fp);
 }
 
 /* SIGUSR1: the counters into the log, one line each. */

@@ -135,7 +135,8 @@ topo_key() {
 # "all", default every node), TOPO_REMOTE (pool "remote", default n2),
 # TOPO_HS (handshake, default lwip), TOPO_STACK or TOPO_STACKS (see
 # topo_stack),
-# TOPO_YAML_HANDOFF (extra lines for the handoff section).
+# TOPO_YAML_HANDOFF (extra lines for the handoff section),
+# TOPO_SERVICES_FILE (node 1's services and pools sections instead).
 topo_config() {
 	local i=$1 j m f="$TOPO_STATE/n$1.yaml"
 	topo_key
@@ -148,11 +149,16 @@ topo_config() {
 			for j in $(seq 1 "$TOPO_NODES"); do
 				[ "$j" = "$i" ] && continue
 				printf '  - id: n%s\n    control: 10.1.%s.2:%s\n' "$j" "$j" "$TOPO_CONTROL_PORT"
-				printf '    stack_address: %s\n    server: 10.2.%s.1:80\n' "$(topo_stack_addr "$j")" "$j"
+				# server: where this node reaches the peer's nginx for
+				# health checks; its TUN address may only be reachable
+				# through the peer's daemon
+				printf '    stack_address: %s\n    server: 10.1.%s.2:80\n' "$(topo_stack_addr "$j")" "$j"
 				printf '    stack: %s\n' "$(topo_stack "$j")"
 			done
 		fi
-		if [ "$i" = 1 ]; then
+		if [ "$i" = 1 ] && [ -n "${TOPO_SERVICES_FILE:-}" ]; then
+			cat "$TOPO_SERVICES_FILE"
+		elif [ "$i" = 1 ]; then
 			printf 'services:\n'
 			printf '  - name: web\n    listen: %s:%s\n    pool: all\n' "$TOPO_VIP" "$TOPO_VIP_PORT"
 			printf '  - name: remote\n    listen: %s:%s\n    pool: remote\n' "$TOPO_VIP2" "$TOPO_VIP_PORT"

@@ -147,6 +147,17 @@ be_send_ack(struct hd *hd, int peer, const struct ctl_handoff *ho,
 		    peer_id(hd, peer));
 }
 
+/* A flow that is over or lingering is no load: what LOAD reports and
+ * least-conn and LARD weigh is connections being served. */
+static void
+be_unserve(struct hd *hd, struct flow *f)
+{
+	if (f->f_flags & FLOW_SERVING) {
+		f->f_flags &= ~FLOW_SERVING;
+		hd->hd_served--;
+	}
+}
+
 /* The one way a back-end flow ends.  With a relay still running, its
  * connection is reset; the flow goes first, so that the reset, having no
  * flow, never reaches the client. */
@@ -160,6 +171,7 @@ be_close(struct hd *hd, struct flow *f)
 		r = bc->bc_relay;
 		be_conn_free(f);
 	}
+	be_unserve(hd, f);
 	flow_remove(hd->hd_flows, f);
 	if (r != NULL)
 		relay_abort(r);
@@ -617,6 +629,8 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 	bc->bc_ho.ho_data = bc->bc_data;
 	bc->bc_start = port_now_ms();
 	f->f_role = FLOW_BE;
+	f->f_flags |= FLOW_SERVING;
+	hd->hd_served++;
 	f->f_state = BE_INJECT;
 	f->f_peer = peer;
 	f->f_peer_handle = ho->ho_flow;
@@ -632,6 +646,7 @@ static void
 be_linger(struct hd *hd, struct flow *f, enum ctl_reason why)
 {
 	be_send_close(hd, f, why);
+	be_unserve(hd, f);
 	f->f_state = BE_LINGER;
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_linger_ms;
 	flow_touch(f, hd->hd_now);

@@ -105,7 +105,7 @@ struct ctl_close {
 };
 
 struct ctl_load {
-	uint32_t	 ld_flows;	/* active flows */
+	uint32_t	 ld_flows;	/* connections it serves */
 	uint32_t	 ld_capacity;	/* flow table size */
 };
 

@@ -14,11 +14,17 @@
  *   FE_FORWARD  handed off                          -> rewritten to B
  *   FE_LINGER   over; last ACKs and FINs            -> rewritten to B
  *
- * A HANDOFF that is refused, or whose peer's control channel drops, is
- * retried on the next member: lwIP still owns the handshake and the
- * request.  One that times out is not: the back-end may be serving it
- * already, and two back-ends answering in one sequence space would corrupt
- * the client's stream; the client is reset instead.
+ * The request head decides the pool (route.c, the service's rules) and the
+ * pool's policy the member (pool.c), among the members health.c lets in.
+ * A HANDOFF that is refused, times out, or whose peer's control channel
+ * drops is retried on the next member: the front-end still owns the
+ * handshake and the request.  A back-end that accepts after its HANDOFF
+ * timed out may already have answered the client in the sequence space
+ * another member now uses; rather than let two answers mix in the
+ * client's stream, such a connection is reset and counted
+ * (handoffs_late).  The first request decides the back-end for the life
+ * of the connection: later requests on a kept-alive connection go where
+ * the first went.
  */
 #include <sys/types.h>
 #include <arpa/inet.h>
@@ -41,7 +47,10 @@
 #include "pkt.h"
 #include "handoff/ctl.h"
 #include "handoff/handoff.h"
+#include "handoff/health.h"
 #include "handoff/peer.h"
+#include "handoff/pool.h"
+#include "handoff/route.h"
 #include "handoff/relay.h"
 #include "handoff/rw.h"
 #include "handoff/fe.h"
@@ -96,6 +105,16 @@ fe_release_window(struct fe_conn *fc)
 	}
 }
 
+/* The flow no longer counts against the member it was handed to. */
+static void
+fe_unassign(struct hd *hd, struct flow *f)
+{
+	if (f->f_flags & FLOW_ASSIGNED) {
+		health_assign(hd, f->f_peer, -1);
+		f->f_flags &= ~FLOW_ASSIGNED;
+	}
+}
+
 /*
  * The one way a front-end flow ends.  A pcb still ours is closed politely
  * (lwIP finishes the FIN exchange on its own) or, with reset, aborted.
@@ -105,6 +124,7 @@ fe_close(struct hd *hd, struct flow *f, int reset)
 {
 	struct fe_conn	*fc = f->f_ctx;
 
+	fe_unassign(hd, f);
 	if (fc != NULL) {
 		if (fc->fc_pcb != NULL) {
 			fe_detach_pcb(fc->fc_pcb);
@@ -117,6 +137,7 @@ fe_close(struct hd *hd, struct flow *f, int reset)
 			event_free(fc->fc_timer);
 		evbuffer_free(fc->fc_req);
 		req_free(fc->fc_rp);
+		free(fc->fc_key);
 		free(fc);
 		f->f_ctx = NULL;
 	}
@@ -164,6 +185,7 @@ fe_conn_new(struct hd *hd, struct flow *f, const struct cfg_service *svc)
 	fc->fc_svc = svc;
 	fc->fc_qtail = &fc->fc_qhead;
 	fc->fc_peer = -1;
+	fc->fc_pool = -1;
 	fc->fc_fws = FE_NO_WS;
 	return fc;
 }
@@ -242,6 +264,7 @@ fe_forward(struct hd *hd, struct flow *f, struct pkt *p)
 		f->f_flags |= FLOW_CLIENT_RST;
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
 		    CTL_CLOSE_RST, p->p_seq);
+		fe_unassign(hd, f);
 		fe_set_state(f, FE_LINGER);
 		f->f_timeout = hd->hd_cfg->cfg_handoff.ch_linger_ms;
 	}
@@ -608,31 +631,100 @@ fe_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	return ERR_OK;
 }
 
+/* Policies that look at the request, not only at the members. */
+static int
+fe_pool_keyed(const struct cfg_pool *cp)
+{
+	return cp->cp_policy == CFG_POLICY_HASH ||
+	    cp->cp_policy == CFG_POLICY_LARD;
+}
+
+/* What a keyed pool looks at: LARD's targets are paths, a hash pool's key
+ * is configured. */
+static const char *
+fe_pool_key(const struct cfg_pool *cp, const struct route_req *rr,
+    size_t *len)
+{
+	const char	*v;
+
+	if (cp->cp_policy == CFG_POLICY_HASH &&
+	    cp->cp_hash_key == CFG_HASH_HOST) {
+		*len = rr->rr_hostlen;
+		return rr->rr_host;
+	}
+	if (cp->cp_policy == CFG_POLICY_HASH &&
+	    cp->cp_hash_key == CFG_HASH_HEADER) {
+		if ((v = route_header(rr, cp->cp_hash_header, len)) == NULL)
+			*len = 0;
+		return v != NULL ? v : "";
+	}
+	*len = rr->rr_pathlen;
+	return rr->rr_path;
+}
+
 /*
- * Round-robin over the default pool, skipping members tried already for
- * this connection and peers whose control channel is down.  Returns the
- * member's index, or -1 when none is left.
+ * Reads the request head once per connection for the pool it goes to and
+ * the key that pool's policy needs.  A service without rules whose pool
+ * needs no key never parses it twice.  Returns -1 after answering the
+ * client (400, 431) when the head cannot be routed.
  */
 static int
-fe_pick(struct hd *hd, const struct cfg_service *svc, uint64_t tried)
+fe_route(struct fe_conn *fc)
 {
-	const struct cfg_pool	*pool = &hd->hd_cfg->cfg_pools[svc->cs_pool_idx];
-	int			*cursor = &hd->hd_rr[svc->cs_pool_idx];
-	int			 n, i;
+	struct hd		*hd = fc->fc_hd;
+	const struct cfg_service *svc = fc->fc_svc;
+	const struct cfg_pool	*cp = &hd->hd_cfg->cfg_pools[svc->cs_pool_idx];
+	size_t			 hlen = req_head_len(fc->fc_rp), klen;
+	struct route_req	*rr;
+	const char		*key;
+	enum route_result	 r;
 
-	for (n = 0; n < pool->cp_nmembers; n++) {
-		const struct cfg_member *m;
-
-		i = (*cursor + n) % pool->cp_nmembers;
-		m = &pool->cp_members[i];
-		if (tried & (1ULL << i))
-			continue;
-		if (m->cm_peer >= 0 && !peer_is_up(hd, m->cm_peer))
-			continue;
-		*cursor = (i + 1) % pool->cp_nmembers;
-		return i;
+	fc->fc_pool = svc->cs_pool_idx;
+	if (svc->cs_nrules == 0 && !fe_pool_keyed(cp))
+		return 0;
+	if ((rr = malloc(sizeof(*rr))) == NULL)
+		r = ROUTE_NOMEM;
+	else
+		r = route_inspect((const char *)evbuffer_pullup(fc->fc_req,
+		    (ev_ssize_t)hlen), hlen, rr);
+	if (r != ROUTE_OK) {
+		free(rr);
+		fe_respond(fc, r == ROUTE_BAD ? 400 :
+		    r == ROUTE_TOO_MANY ? 431 : 503);
+		return -1;
 	}
-	return -1;
+	fc->fc_pool = route_pool(svc, rr);
+	cp = &hd->hd_cfg->cfg_pools[fc->fc_pool];
+	if (fe_pool_keyed(cp)) {
+		key = fe_pool_key(cp, rr, &klen);
+		if ((fc->fc_key = malloc(klen + 1)) == NULL) {
+			route_req_free(rr);
+			free(rr);
+			fe_respond(fc, 503);
+			return -1;
+		}
+		memcpy(fc->fc_key, key, klen);
+		fc->fc_key[klen] = '\0';
+		fc->fc_keylen = klen;
+	}
+	route_req_free(rr);
+	free(rr);
+	return 0;
+}
+
+/* A member of the request's pool by its policy, among the healthy ones not
+ * tried yet for this request; -1 when none is left. */
+static int
+fe_pick(struct fe_conn *fc)
+{
+	struct hd		*hd = fc->fc_hd;
+	const struct cfg_pool	*cp = &hd->hd_cfg->cfg_pools[fc->fc_pool];
+	uint32_t		 load[CFG_MAX_MEMBERS];
+
+	health_loads(hd, fc->fc_pool, load);
+	return pool_pick(cp, hd->hd_pools[fc->fc_pool],
+	    health_members(hd, fc->fc_pool), fc->fc_tried, load,
+	    fc->fc_key != NULL ? fc->fc_key : "", fc->fc_keylen);
 }
 
 /*
@@ -649,6 +741,7 @@ fe_failover(struct fe_conn *fc)
 	struct pkt	 p;
 
 	evtimer_del(fc->fc_timer);
+	fe_unassign(hd, f);
 	fe_set_state(f, FE_COLLECT);
 	f->f_timeout = FE_COLLECT_TIMEOUT_MS;
 	while (fc->fc_qhead != NULL) {
@@ -693,16 +786,14 @@ fe_on_timer(int fd, short ev, void *arg)
 	}
 	if (f->f_state != FE_HANDOFF)
 		return;
-	log_info("fe: no HANDOFF_ACK from %s within %d ms: client reset",
-	    peer_id(hd, fc->fc_peer), hd->hd_cfg->cfg_handoff.ch_timeout_ms);
+	log_info("fe: no HANDOFF_ACK from %s within %d ms: trying another "
+	    "member", peer_id(hd, fc->fc_peer),
+	    hd->hd_cfg->cfg_handoff.ch_timeout_ms);
 	hd->hd_stats.st_handoffs_failed++;
 	hd->hd_stats.st_handoffs_timeout++;
 	fe_send_close(hd, f, fc->fc_peer, 0, CTL_CLOSE_ABORT, 0);
-	/* Out of the frozen state, or the reset would be held back. */
-	fe_set_state(f, FE_COLLECT);
-	if (fc->fc_cookie)
-		fe_cookie_reset(fc);
-	fe_close(hd, f, 1);
+	health_refused(hd, fc->fc_peer);
+	fe_failover(fc);
 }
 
 /* Freezes the connection and sends its state to peer.  Returns -1 if the
@@ -765,6 +856,8 @@ fe_handoff(struct fe_conn *fc, int peer)
 		return -1;
 	fc->fc_peer = peer;
 	f->f_peer = peer;
+	f->f_flags |= FLOW_ASSIGNED;
+	health_assign(hd, peer, 1);
 	fe_set_state(f, FE_HANDOFF);
 	f->f_timeout = ms + 60000;	/* the timer below decides */
 	tv.tv_sec = ms / 1000;
@@ -774,18 +867,32 @@ fe_handoff(struct fe_conn *fc, int peer)
 	return 0;
 }
 
+/* A connection relayed to the local server has ended. */
+static void
+fe_on_local_done(void *arg, enum relay_end how)
+{
+	struct hd	*hd = arg;
+
+	(void)how;
+	health_assign(hd, PEER_LOCAL, -1);
+	hd->hd_served--;
+}
+
 /* The request head is complete: serve it here or hand it off. */
 void
 fe_dispatch(struct fe_conn *fc)
 {
 	struct hd		*hd = fc->fc_hd;
 	const struct cfg	*cfg = hd->hd_cfg;
-	const struct cfg_pool	*pool = &cfg->cfg_pools[fc->fc_svc->cs_pool_idx];
+	const struct cfg_pool	*pool;
 	const struct cfg_member	*m;
 	int			 i;
 
+	if (fc->fc_pool == -1 && fe_route(fc) == -1)
+		return;
+	pool = &cfg->cfg_pools[fc->fc_pool];
 	for (;;) {
-		if ((i = fe_pick(hd, fc->fc_svc, fc->fc_tried)) == -1) {
+		if ((i = fe_pick(fc)) == -1) {
 			fe_respond(fc, 503);
 			return;
 		}
@@ -806,11 +913,13 @@ fe_dispatch(struct fe_conn *fc)
 			/* The local case keeps lwIP's connection. */
 			fe_release_window(fc);
 			if ((r = relay_new(hd, fc->fc_pcb,
-			    &cfg->cfg_node.cn_server, fc->fc_req, NULL,
-			    NULL)) == NULL) {
+			    &cfg->cfg_node.cn_server, fc->fc_req,
+			    fe_on_local_done, hd)) == NULL) {
 				fe_respond(fc, 503);
 				return;
 			}
+			health_assign(hd, PEER_LOCAL, 1);
+			hd->hd_served++;
 			if (fc->fc_fin)
 				relay_client_eof(r);
 			hd->hd_stats.st_fe_local++;
@@ -822,6 +931,36 @@ fe_dispatch(struct fe_conn *fc)
 			return;
 		hd->hd_stats.st_handoffs_failed++;
 	}
+}
+
+/*
+ * A back-end accepted a connection we had given up on it: it may have
+ * answered the client already, in the sequence space that another member
+ * or our own 503 now uses.  Both back-ends let go and the client is reset
+ * rather than left with two answers mixed in one stream.
+ */
+static void
+fe_on_late_ack(struct hd *hd, struct flow *f)
+{
+	struct fe_conn	*fc = f->f_ctx;
+
+	hd->hd_stats.st_handoffs_late++;
+	log_warnx("fe: a handoff was accepted after it timed out: client "
+	    "%08x:%u reset", ntohl(f->f_key.k_raddr), ntohs(f->f_key.k_rport));
+	if (fc == NULL) {
+		if (!(f->f_flags & FLOW_PEER_DONE))
+			fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
+			    CTL_CLOSE_ABORT, 0);
+		fe_close(hd, f, 1);
+		return;
+	}
+	if (f->f_state == FE_HANDOFF)
+		fe_send_close(hd, f, fc->fc_peer, 0, CTL_CLOSE_ABORT, 0);
+	/* Out of the frozen state, or the reset would be held back. */
+	fe_set_state(f, FE_COLLECT);
+	if (fc->fc_cookie)
+		fe_cookie_reset(fc);
+	fe_close(hd, f, 1);
 }
 
 /* The back-end has the connection (or refused it). */
@@ -838,6 +977,9 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		/* Too late: we gave up on this one.  Make sure the back-end
 		 * lets go of it too. */
 		hd->hd_stats.st_ctl_stale++;
+		if (ha->ha_status == CTL_OK && f != NULL &&
+		    f->f_role == FLOW_FE)
+			fe_on_late_ack(hd, f);
 		if (ha->ha_status == CTL_OK) {
 			struct ctl_msg m;
 
@@ -855,9 +997,11 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		log_info("fe: %s refused a handoff: %s", peer_id(hd, peer),
 		    ctl_status_name(ha->ha_status));
 		hd->hd_stats.st_handoffs_refused++;
+		health_refused(hd, peer);
 		fe_failover(fc);
 		return;
 	}
+	health_accepted(hd, peer);
 	/* lwIP lets go without a word: no RST, no FIN. */
 	if (fc->fc_pcb != NULL) {
 		fe_detach_pcb(fc->fc_pcb);
@@ -887,6 +1031,7 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 	event_free(fc->fc_timer);
 	evbuffer_free(fc->fc_req);
 	req_free(fc->fc_rp);
+	free(fc->fc_key);
 	free(fc);
 	f->f_ctx = NULL;
 }
@@ -901,6 +1046,7 @@ fe_on_close(struct hd *hd, int peer, struct flow *f,
 	f->f_flags |= FLOW_PEER_DONE;
 	if (cl->cl_reason == CTL_CLOSE_RST)
 		f->f_flags |= FLOW_STACK_RST;
+	fe_unassign(hd, f);
 	fe_set_state(f, FE_LINGER);
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_linger_ms;
 	flow_touch(f, hd->hd_now);
@@ -959,6 +1105,10 @@ fe_init(struct hd *hd)
 	const struct cfg	*cfg = hd->hd_cfg;
 	int			 i;
 
+	for (i = 0; i < cfg->cfg_npools; i++)
+		if ((hd->hd_pools[i] = pool_state_new(&cfg->cfg_pools[i])) ==
+		    NULL)
+			return -1;
 	for (i = 0; i < cfg->cfg_nservices; i++) {
 		const struct cfg_service *svc = &cfg->cfg_services[i];
 		struct tcp_pcb	*pcb, *lpcb;
@@ -1002,4 +1152,8 @@ fe_shutdown(struct hd *hd)
 			tcp_close(hd->hd_fe_listen[i]);
 			hd->hd_fe_listen[i] = NULL;
 		}
+	for (i = 0; i < CFG_MAX_POOLS; i++) {
+		pool_state_free(hd->hd_pools[i]);
+		hd->hd_pools[i] = NULL;
+	}
 }

@@ -56,6 +56,9 @@ struct fe_conn {
 	struct fe_qpkt		*fc_qhead;
 	struct fe_qpkt		**fc_qtail;
 	uint64_t		 fc_tried;	/* pool members tried */
+	int			 fc_pool;	/* routed to; -1: not yet */
+	char			*fc_key;	/* what a keyed pool looks at */
+	size_t			 fc_keylen;
 	int			 fc_dispatched;	/* the head went to fe_dispatch */
 	int			 fc_headres;	/* enum req_result so far */
 	int			 fc_cookie;	/* the BTCP owns the connection */

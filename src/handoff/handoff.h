@@ -35,6 +35,8 @@ struct pkt;
 #define FLOW_STACK_RST	0x0008
 #define FLOW_CLOSE_SENT	0x0010	/* our CLOSE went to the peer */
 #define FLOW_PEER_DONE	0x0020	/* the peer's CLOSE arrived */
+#define FLOW_ASSIGNED	0x0040	/* FE: counts in member f_peer's load */
+#define FLOW_SERVING	0x0080	/* BE: counts in hd_served */
 
 /* offer.c: what a front-end's SYN/ACK offers for a service */
 struct fe_offer {

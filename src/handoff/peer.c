@@ -112,7 +112,7 @@ uint32_t
 peer_load(const struct hd *hd, int idx)
 {
 	if (idx == PEER_LOCAL)
-		return flow_count(hd->hd_flows);
+		return hd->hd_served;
 	return hd->hd_peers->ps_peers[idx].p_load_flows;
 }
 
@@ -638,7 +638,8 @@ peer_on_heartbeat(int fd, short ev, void *arg)
 
 	memset(&m, 0, sizeof(m));
 	m.m_type = CTL_LOAD;
-	m.m_u.load.ld_flows = flow_count(hd->hd_flows);
+	/* What this node serves, not what it forwards as a front-end. */
+	m.m_u.load.ld_flows = hd->hd_served;
 	m.m_u.load.ld_capacity = flow_capacity(hd->hd_flows);
 	out_max = (size_t)hd->hd_cfg->cfg_control.cc_frame_max *
 	    PEER_OUT_MAX_FRAMES;

@@ -12,11 +12,7 @@ for i in 1 2 3; do
 	topo_config "$i"
 	topo_nginx "$i"
 done
-# Back-ends first, so the front-end finds its peers at once.
-topo_start 2
-topo_start 3
-topo_start 1
-t_check "front-end sees both back-ends" topo_wait_peers 1 2
+t_start_cluster
 
 c() { topo_exec c "$@"; }
 vip="http://$TOPO_VIP"

@@ -47,6 +47,29 @@ t_wait_stat() {
 	return 1
 }
 
+# t_start_cluster: starts the back-ends, then the front-end (node 1), so it
+# finds its peers at once, and waits until it sees them all.
+t_start_cluster() {
+	local i
+	for i in $(seq 2 "$TOPO_NODES"); do
+		topo_start "$i"
+	done
+	topo_start 1
+	t_check "front-end sees its $((TOPO_NODES - 1)) peers" topo_wait_peers 1 $((TOPO_NODES - 1))
+}
+
+# t_wait_line FILE WORDS: waits (bounded, 15 s) until a line of FILE starts
+# with WORDS (whole words).
+t_wait_line() {
+	local i
+	for i in $(seq 1 150); do
+		grep -qE "^$2( |\$)" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "no line \"$2\" in $1" >&2
+	return 1
+}
+
 # t_wait_flows FILE N: waits (bounded, 30 s) until flows_active is N.
 t_wait_flows() {
 	local i v

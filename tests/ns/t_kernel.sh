@@ -13,10 +13,7 @@ for i in 1 2 3; do
 	topo_config "$i"
 	topo_nginx "$i"
 done
-topo_start 2
-topo_start 3
-topo_start 1
-t_check "front-end sees both back-ends" topo_wait_peers 1 2
+t_start_cluster
 c() { topo_exec c "$@"; }
 
 codes=$(c curl -s -m 30 -o /dev/null -w '%{http_code}\n' -H 'Connection: close' "http://$TOPO_VIP/?[1-30]")

@@ -22,10 +22,7 @@ done
 head -c "$size" /dev/urandom >"$TOPO_STATE/www-n2/big.bin"
 cp "$TOPO_STATE/www-n2/big.bin" "$TOPO_STATE/www-n3/big.bin"
 want=$(sha256sum <"$TOPO_STATE/www-n2/big.bin" | cut -d' ' -f1)
-topo_start 2
-topo_start 3
-topo_start 1
-t_check "front-end sees both back-ends" topo_wait_peers 1 2
+t_start_cluster
 c() { topo_exec c "$@"; }
 
 topo_exec r nft -f - <<NFT || t_fail "nftables"

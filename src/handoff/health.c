@@ -1,0 +1,323 @@
+/*
+ * Member health and load.  A member is out of its pools while
+ *  - its node's control channel is down (this node never is),
+ *  - its node refused the pool's fail_threshold last handoffs in a row (a
+ *    refusal or a timeout): it gets a trial handoff again check_interval
+ *    after the last one, and one acceptance brings it back, or
+ *  - the pool checks check_path and the member's server failed
+ *    HEALTH_FALL checks in a row (HEALTH_RISE good ones bring it back).
+ * A member not checked yet counts as healthy: a restarted front-end must
+ * not answer 503 until its first checks come back.
+ */
+#include <sys/types.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "handoffd.h"
+#include "log.h"
+#include "lwip-port/port.h"
+#include "handoff/health.h"
+#include "handoff/peer.h"
+
+struct health_check {
+	struct health		*hc_health;
+	int			 hc_pool;
+	int			 hc_member;
+	struct evhttp_connection *hc_conn;
+	struct event		*hc_timer;
+	int			 hc_busy;	/* a request is out */
+	int			 hc_down;
+	int			 hc_run;	/* same results in a row */
+};
+
+struct health_node {
+	uint32_t		 hn_refusals;	/* in a row */
+	uint32_t		 hn_last_refusal; /* ms */
+	uint32_t		 hn_assigned;	/* our connections on it */
+};
+
+struct health {
+	struct hd		*h_hd;
+	struct health_node	 h_nodes[CFG_MAX_PEERS + 1];
+	struct health_check	*h_checks[CFG_MAX_POOLS][CFG_MAX_MEMBERS];
+};
+
+static int
+health_node(const struct cfg_member *m)
+{
+	return m->cm_peer < 0 ? PEER_LOCAL : m->cm_peer;
+}
+
+/* The members of pool that may get a request now, as a mask. */
+uint64_t
+health_members(const struct hd *hd, int pool)
+{
+	struct health		*h = hd->hd_health;
+	const struct cfg_pool	*cp = &hd->hd_cfg->cfg_pools[pool];
+	uint32_t		 now = port_now_ms();
+	uint64_t		 ok = 0;
+	int			 i;
+
+	for (i = 0; i < cp->cp_nmembers; i++) {
+		const struct cfg_member	*m = &cp->cp_members[i];
+		struct health_node	*n = &h->h_nodes[health_node(m)];
+		struct health_check	*c = h->h_checks[pool][i];
+
+		if (m->cm_peer >= 0 && !peer_is_up(hd, m->cm_peer))
+			continue;
+		if (n->hn_refusals >= (uint32_t)cp->cp_fail_threshold &&
+		    now - n->hn_last_refusal <
+		    (uint32_t)cp->cp_check_interval_ms)
+			continue;
+		if (c != NULL && c->hc_down)
+			continue;
+		ok |= 1ULL << i;
+	}
+	return ok;
+}
+
+/* Each member's load: the larger of the connections this front-end has
+ * on it and what the node last said it serves (other front-ends' too). */
+void
+health_loads(const struct hd *hd, int pool, uint32_t *load)
+{
+	const struct cfg_pool	*cp = &hd->hd_cfg->cfg_pools[pool];
+	int			 i, node;
+	uint32_t		 served;
+
+	for (i = 0; i < cp->cp_nmembers; i++) {
+		node = health_node(&cp->cp_members[i]);
+		served = peer_load(hd, node);
+		load[i] = hd->hd_health->h_nodes[node].hn_assigned;
+		if (served > load[i])
+			load[i] = served;
+	}
+}
+
+/* A handoff to node was refused or timed out. */
+void
+health_refused(struct hd *hd, int node)
+{
+	struct health_node *n = &hd->hd_health->h_nodes[node];
+
+	n->hn_refusals++;
+	n->hn_last_refusal = port_now_ms();
+	if (n->hn_refusals == 1 || n->hn_refusals % 100 == 0)
+		log_info("health: %s refused %u handoff%s in a row",
+		    peer_id(hd, node), n->hn_refusals,
+		    n->hn_refusals == 1 ? "" : "s");
+}
+
+void
+health_accepted(struct hd *hd, int node)
+{
+	struct health_node *n = &hd->hd_health->h_nodes[node];
+
+	if (n->hn_refusals > 0)
+		log_info("health: %s accepts handoffs again after %u "
+		    "refusal%s", peer_id(hd, node), n->hn_refusals,
+		    n->hn_refusals == 1 ? "" : "s");
+	n->hn_refusals = 0;
+}
+
+/* delta (+1 or -1) connections of this front-end on node. */
+void
+health_assign(struct hd *hd, int node, int delta)
+{
+	struct health_node *n = &hd->hd_health->h_nodes[node];
+
+	if (delta < 0 && n->hn_assigned == 0) {
+		log_warnx("health: %s: connection count would go negative",
+		    peer_id(hd, node));
+		return;
+	}
+	n->hn_assigned += (uint32_t)delta;
+}
+
+/* "member POOL NODE in|out LOAD" for each member, for the status file. */
+void
+health_print(const struct hd *hd, FILE *fp)
+{
+	const struct cfg	*cfg = hd->hd_cfg;
+	uint32_t		 load[CFG_MAX_MEMBERS];
+	uint64_t		 ok;
+	int			 p, i;
+
+	for (p = 0; p < cfg->cfg_npools; p++) {
+		const struct cfg_pool *cp = &cfg->cfg_pools[p];
+
+		ok = health_members(hd, p);
+		health_loads(hd, p, load);
+		for (i = 0; i < cp->cp_nmembers; i++)
+			fprintf(fp, "member %s %s %s %u\n", cp->cp_name,
+			    cp->cp_members[i].cm_node,
+			    ok >> i & 1 ? "in" : "out", load[i]);
+	}
+}
+
+static const char *
+health_member_name(const struct health_check *c)
+{
+	const struct cfg *cfg = c->hc_health->h_hd->hd_cfg;
+
+	return cfg->cfg_pools[c->hc_pool].cp_members[c->hc_member].cm_node;
+}
+
+/* One check's result: HEALTH_FALL failures in a row take the member out,
+ * HEALTH_RISE successes bring it back. */
+static void
+health_check_result(struct health_check *c, int ok, const char *why)
+{
+	const struct cfg_pool *cp =
+	    &c->hc_health->h_hd->hd_cfg->cfg_pools[c->hc_pool];
+
+	c->hc_busy = 0;
+	if (ok == !c->hc_down) {
+		c->hc_run = 0;
+		return;
+	}
+	if (++c->hc_run < (ok ? HEALTH_RISE : HEALTH_FALL))
+		return;
+	c->hc_run = 0;
+	c->hc_down = !ok;
+	if (ok)
+		log_info("health: %s is back in pool %s", health_member_name(c),
+		    cp->cp_name);
+	else
+		log_warnx("health: %s is out of pool %s: GET %s %s",
+		    health_member_name(c), cp->cp_name, cp->cp_check_path, why);
+}
+
+static void
+health_on_response(struct evhttp_request *req, void *arg)
+{
+	struct health_check	*c = arg;
+	char			 why[32];
+	int			 code;
+
+	code = req != NULL ? evhttp_request_get_response_code(req) : 0;
+	if (code == 0)
+		snprintf(why, sizeof(why), "got no answer");
+	else
+		snprintf(why, sizeof(why), "answered %d", code);
+	health_check_result(c, code >= 200 && code < 400, why);
+}
+
+/* The member's server address: where its node says it serves for a
+ * peer, node.server for this node. */
+static const struct cfg_endpoint *
+health_server(const struct hd *hd, const struct cfg_member *m)
+{
+	if (m->cm_peer < 0)
+		return &hd->hd_cfg->cfg_node.cn_server;
+	return &hd->hd_cfg->cfg_peers[m->cm_peer].cp_server;
+}
+
+static void
+health_on_timer(int fd, short ev, void *arg)
+{
+	struct health_check	*c = arg;
+	struct hd		*hd = c->hc_health->h_hd;
+	const struct cfg_pool	*cp = &hd->hd_cfg->cfg_pools[c->hc_pool];
+	const struct cfg_endpoint *ep;
+	struct evhttp_request	*req;
+	char			 host[INET_ADDRSTRLEN];
+
+	(void)fd;
+	(void)ev;
+	if (c->hc_busy)
+		return;		/* the connection's timeout will answer */
+	ep = health_server(hd, &cp->cp_members[c->hc_member]);
+	inet_ntop(AF_INET, &ep->ep_addr, host, sizeof(host));
+	if (c->hc_conn == NULL) {
+		struct timeval tv;
+		int ms = cp->cp_check_interval_ms;
+
+		if ((c->hc_conn = evhttp_connection_base_new(hd->hd_base,
+		    NULL, host, ntohs(ep->ep_port))) == NULL) {
+			health_check_result(c, 0, "could not be sent");
+			return;
+		}
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+		evhttp_connection_set_timeout_tv(c->hc_conn, &tv);
+		evhttp_connection_set_retries(c->hc_conn, 0);
+	}
+	if ((req = evhttp_request_new(health_on_response, c)) == NULL) {
+		health_check_result(c, 0, "could not be sent");
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Host", host);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "User-Agent", "handoffd-check");
+	c->hc_busy = 1;
+	if (evhttp_make_request(c->hc_conn, req, EVHTTP_REQ_GET,
+	    cp->cp_check_path) == -1)
+		health_check_result(c, 0, "could not be sent");
+}
+
+/* Starts a check for every member of every pool with a check_path. */
+int
+health_init(struct hd *hd)
+{
+	const struct cfg	*cfg = hd->hd_cfg;
+	struct health		*h;
+	struct health_check	*c;
+	int			 p, i;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return -1;
+	h->h_hd = hd;
+	hd->hd_health = h;
+	for (p = 0; p < cfg->cfg_npools; p++) {
+		const struct cfg_pool *cp = &cfg->cfg_pools[p];
+		struct timeval tv = { cp->cp_check_interval_ms / 1000,
+		    (cp->cp_check_interval_ms % 1000) * 1000 };
+
+		if (cp->cp_check_path[0] == '\0')
+			continue;
+		for (i = 0; i < cp->cp_nmembers; i++) {
+			if ((c = calloc(1, sizeof(*c))) == NULL)
+				return -1;
+			h->h_checks[p][i] = c;
+			c->hc_health = h;
+			c->hc_pool = p;
+			c->hc_member = i;
+			if ((c->hc_timer = event_new(hd->hd_base, -1,
+			    EV_PERSIST, health_on_timer, c)) == NULL ||
+			    event_add(c->hc_timer, &tv) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+void
+health_shutdown(struct hd *hd)
+{
+	struct health	*h = hd->hd_health;
+	int		 p, i;
+
+	if (h == NULL)
+		return;
+	for (p = 0; p < CFG_MAX_POOLS; p++)
+		for (i = 0; i < CFG_MAX_MEMBERS; i++) {
+			struct health_check *c = h->h_checks[p][i];
+
+			if (c == NULL)
+				continue;
+			if (c->hc_timer != NULL)
+				event_free(c->hc_timer);
+			/* Frees a pending request without calling back. */
+			if (c->hc_conn != NULL)
+				evhttp_connection_free(c->hc_conn);
+			free(c);
+		}
+	free(h);
+	hd->hd_health = NULL;
+}

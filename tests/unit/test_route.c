@@ -1,0 +1,254 @@
+/*
+ * Routing by content: path normalisation, request inspection and rule
+ * matching, table-driven.  Requests are fed to the head finder in small
+ * pieces first, as segments arrive, and routed on what it assembled.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "handoff/handoff.h"
+#include "handoff/route.h"
+#include "t.h"
+
+static const struct {
+	const char	*in;
+	const char	*out;	/* NULL: refused */
+} paths[] = {
+	{ "/", "/" },
+	{ "/a/b", "/a/b" },
+	{ "/a/b/", "/a/b/" },
+	{ "//a///b", "/a/b" },
+	{ "/a/./b", "/a/b" },
+	{ "/a/../b", "/b" },
+	{ "/../../etc/passwd", "/etc/passwd" },
+	{ "/%2e%2e/%2E%2E/etc", "/etc" },
+	{ "/static/%2e%2e/app", "/app" },
+	{ "/static%2f..%2fapp", "/app" },
+	{ "/%73tatic/x", "/static/x" },
+	{ "/a/b/..", "/a/" },
+	{ "/a/b/.", "/a/b/" },
+	{ "/a/..", "/" },
+	{ "/.hidden/..x", "/.hidden/..x" },
+	{ "/a%20b", "/a b" },
+	{ "/%", NULL },
+	{ "/%4", NULL },
+	{ "/%zz", NULL },
+	{ "/a%00b", NULL },
+	{ "a/b", NULL },
+	{ "", NULL },
+};
+
+static void
+test_paths(void)
+{
+	char	 out[256];
+	size_t	 i, n;
+	int	 rc;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		rc = route_normalize_path(paths[i].in, strlen(paths[i].in),
+		    out, &n);
+		if (paths[i].out == NULL) {
+			if (rc != -1)
+				fprintf(stderr, "path %s: got %s\n", paths[i].in,
+				    out);
+			CHECK_INTEQ(rc, -1);
+			continue;
+		}
+		if (rc != 0)
+			fprintf(stderr, "path %s refused\n", paths[i].in);
+		CHECK_INTEQ(rc, 0);
+		CHECK_STREQ(out, paths[i].out);
+		CHECK_INTEQ(n, strlen(paths[i].out));
+	}
+}
+
+static struct cfg *
+load(void)
+{
+	static const char yaml[] =
+	    "node: {id: n1, control: 10.1.1.2:7100, server: 10.2.1.1:80}\n"
+	    "lwip: {address: 10.2.1.2}\n"
+	    "services:\n"
+	    "  - name: web\n"
+	    "    listen: 10.9.0.1:80\n"
+	    "    pool: dflt\n"
+	    "    rules:\n"
+	    "      - {method: POST, path_prefix: /upload, pool: up}\n"
+	    "      - {host: img.example.com, pool: img}\n"
+	    "      - {host: '*.cdn.example.com', pool: cdn}\n"
+	    "      - {path_prefix: /static/, pool: static}\n"
+	    "      - {path_regex: '\\.(php|cgi)$', pool: dyn}\n"
+	    "      - {header: X-Debug, pool: debug}\n"
+	    "      - {header: X-Tenant, header_value: blue, pool: blue}\n"
+	    "pools:\n"
+	    "  - {name: dflt, members: [n1]}\n"
+	    "  - {name: up, members: [n1]}\n"
+	    "  - {name: img, members: [n1]}\n"
+	    "  - {name: cdn, members: [n1]}\n"
+	    "  - {name: static, members: [n1]}\n"
+	    "  - {name: dyn, members: [n1]}\n"
+	    "  - {name: debug, members: [n1]}\n"
+	    "  - {name: blue, members: [n1]}\n"
+	    "control: {key_file: test.key}\n";
+	char		 name[1024], err[512];
+	const char	*src = getenv("TESTS_SRCDIR");
+	struct cfg	*c;
+
+	snprintf(name, sizeof(name), "%s/data/t.yaml", src ? src : "../tests");
+	c = cfg_parse(name, yaml, strlen(yaml), err, sizeof(err));
+	if (c == NULL)
+		fprintf(stderr, "%s\n", err);
+	CHECK(c != NULL);
+	return c;
+}
+
+static const char *
+pool_name(const struct cfg *c, int idx)
+{
+	return idx < 0 ? "(none)" : c->cfg_pools[idx].cp_name;
+}
+
+/*
+ * Feeds the request to the head finder in pieces of step bytes, as the
+ * front-end does, then routes the assembled head.  Returns the pool's name,
+ * "400" or "431".
+ */
+static const char *
+route(const struct cfg *c, const char *req, size_t step)
+{
+	static char		 res[CFG_ID_MAX];
+	struct req_parser	*rp = req_new();
+	struct route_req	*rr = malloc(sizeof(*rr));
+	enum req_result		 r = REQ_MORE;
+	enum route_result	 rt;
+	size_t			 len = strlen(req), off, n;
+
+	CHECK(rp != NULL && rr != NULL);
+	for (off = 0; off < len && r == REQ_MORE; off += n) {
+		n = len - off < step ? len - off : step;
+		r = req_feed(rp, req + off, n);
+	}
+	if (r != REQ_DONE) {
+		req_free(rp);
+		free(rr);
+		return "400";
+	}
+	rt = route_inspect(req, req_head_len(rp), rr);
+	req_free(rp);
+	if (rt == ROUTE_BAD || rt == ROUTE_TOO_MANY) {
+		free(rr);
+		return rt == ROUTE_BAD ? "400" : "431";
+	}
+	CHECK_INTEQ(rt, ROUTE_OK);
+	snprintf(res, sizeof(res), "%s",
+	    pool_name(c, route_pool(&c->cfg_services[0], rr)));
+	route_req_free(rr);
+	free(rr);
+	return res;
+}
+
+static const struct {
+	const char	*req;
+	const char	*pool;
+} reqs[] = {
+	{ "GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n", "dflt" },
+	{ "GET /static/a.css HTTP/1.1\r\nHost: x\r\n\r\n", "static" },
+	{ "GET /static HTTP/1.1\r\nHost: x\r\n\r\n", "dflt" },
+	{ "GET //static//a.css HTTP/1.1\r\nHost: x\r\n\r\n", "static" },
+	{ "GET /%73tatic/a.css HTTP/1.1\r\nHost: x\r\n\r\n", "static" },
+	{ "GET /static/%2e%2e/index.php HTTP/1.1\r\nHost: x\r\n\r\n", "dyn" },
+	{ "GET /static/../x HTTP/1.0\r\n\r\n", "dflt" },
+	{ "GET /a/../static/./b?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", "static" },
+	{ "GET /index.php?a=/static/ HTTP/1.1\r\nHost: x\r\n\r\n", "dyn" },
+	{ "GET /x.php.txt HTTP/1.1\r\nHost: x\r\n\r\n", "dflt" },
+	{ "POST /upload/f HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+	    "up" },
+	{ "PUT /upload/f HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+	    "dflt" },
+	{ "GET / HTTP/1.1\r\nHost: IMG.Example.COM:8080\r\n\r\n", "img" },
+	{ "GET / HTTP/1.1\r\nHost: img.example.com.\r\n\r\n", "img" },
+	{ "GET / HTTP/1.1\r\nHost: a.cdn.example.com\r\n\r\n", "cdn" },
+	{ "GET / HTTP/1.1\r\nHost: a.b.cdn.example.com\r\n\r\n", "cdn" },
+	{ "GET / HTTP/1.1\r\nHost: cdn.example.com\r\n\r\n", "dflt" },
+	{ "GET / HTTP/1.1\r\nHost: xcdn.example.com\r\n\r\n", "dflt" },
+	/* absolute form: its host wins over Host */
+	{ "GET http://img.example.com/static/x HTTP/1.1\r\nHost: other\r\n"
+	    "\r\n", "img" },
+	{ "GET / HTTP/1.1\r\nHost: x\r\nx-debug:\r\n\r\n", "debug" },
+	{ "GET / HTTP/1.1\r\nHost: x\r\nX-Tenant:  blue  \r\n\r\n", "blue" },
+	{ "GET / HTTP/1.1\r\nHost: x\r\nX-Tenant: red\r\nX-Tenant: blue\r\n"
+	    "\r\n", "blue" },
+	{ "GET / HTTP/1.1\r\nHost: x\r\nX-Tenant: Blue\r\n\r\n", "dflt" },
+	{ "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", "dflt" },
+	{ "GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n", "400" },
+	{ "GET /a%00.php HTTP/1.1\r\nHost: x\r\n\r\n", "400" },
+	{ "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "400" },
+	{ "BREW / HTTP/1.1\r\nHost: x\r\n\r\n", "400" },
+};
+
+/* A request whose header lines go past what the view holds. */
+static char *
+many_headers(int n, const char *last)
+{
+	size_t	 sz = (size_t)n * 16 + 256, o;
+	char	*s = malloc(sz);
+	int	 i;
+
+	CHECK(s != NULL);
+	o = (size_t)snprintf(s, sz, "GET / HTTP/1.1\r\nHost: x\r\n");
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(s + o, sz - o, "X-H%d: v\r\n", i);
+	snprintf(s + o, sz - o, "%s\r\n", last);
+	return s;
+}
+
+/* A header long enough to span many segments. */
+static char *
+long_header(size_t vlen)
+{
+	size_t	 sz = vlen + 256, o;
+	char	*s = malloc(sz);
+
+	CHECK(s != NULL);
+	o = (size_t)snprintf(s, sz, "GET /x HTTP/1.1\r\nHost: x\r\nX-Long: ");
+	memset(s + o, 'a', vlen);
+	o += vlen;
+	snprintf(s + o, sz - o, "\r\nX-Tenant: blue\r\n\r\n");
+	return s;
+}
+
+int
+main(void)
+{
+	static const size_t steps[] = { 1, 3, 7, 1460, 65536 };
+	struct cfg	*c;
+	char		*s;
+	size_t		 i, j;
+
+	t_start(30);
+	test_paths();
+	c = load();
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
+		for (j = 0; j < sizeof(steps) / sizeof(steps[0]); j++) {
+			const char *got = route(c, reqs[i].req, steps[j]);
+
+			if (strcmp(got, reqs[i].pool) != 0)
+				fprintf(stderr, "request %zu in pieces of %zu: "
+				    "%s\n", i, steps[j], reqs[i].req);
+			CHECK_STREQ(got, reqs[i].pool);
+		}
+	s = long_header(20000);
+	CHECK_STREQ(route(c, s, 1000), "blue");
+	free(s);
+	s = many_headers(ROUTE_MAX_HEADERS - 2, "X-Tenant: blue\r\n");
+	CHECK_STREQ(route(c, s, 100), "blue");
+	free(s);
+	s = many_headers(ROUTE_MAX_HEADERS, "X-Tenant: blue\r\n");
+	CHECK_STREQ(route(c, s, 100), "431");
+	free(s);
+	cfg_free(c);
+	return t_done("test_route");
+}
