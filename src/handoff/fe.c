@@ -100,7 +100,7 @@ static void
 fe_release_window(struct fe_conn *fc)
 {
 	if (fc->fc_pcb != NULL && fc->fc_withheld > 0) {
-		tcp_recved(fc->fc_pcb, fc->fc_withheld);
+		port_tcp_recved(fc->fc_pcb, fc->fc_withheld);
 		fc->fc_withheld = 0;
 	}
 }

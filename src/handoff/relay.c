@@ -15,6 +15,7 @@
 
 #include "handoffd.h"
 #include "log.h"
+#include "lwip-port/port.h"
 #include "sock.h"
 #include "handoff/relay.h"
 
@@ -169,7 +170,7 @@ relay_srv_write(struct bufferevent *bev, void *arg)
 	struct relay	*r = arg;
 
 	if (r->r_held > 0 && r->r_pcb != NULL) {
-		tcp_recved(r->r_pcb, r->r_held);
+		port_tcp_recved(r->r_pcb, r->r_held);
 		r->r_held = 0;
 	}
 	if (r->r_cl_eof)
@@ -253,7 +254,7 @@ relay_finish(struct relay *r, enum relay_end how)
 	if (r->r_pcb != NULL) {
 		relay_detach_pcb(r);
 		if (r->r_held > 0)
-			tcp_recved(r->r_pcb, r->r_held);
+			port_tcp_recved(r->r_pcb, r->r_held);
 		if (how == RELAY_DONE) {
 			if (tcp_close(r->r_pcb) != ERR_OK)
 				tcp_abort(r->r_pcb);

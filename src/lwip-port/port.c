@@ -127,3 +127,19 @@ port_tcp_forget_timewait(uint32_t laddr, uint16_t lport, uint32_t raddr,
 		}
 	return 0;
 }
+
+/*
+ * tcp_recved() for any amount: lwIP takes a u16_t, and a window held shut
+ * for longer than 64 KB of data would otherwise reopen by the remainder
+ * modulo 65536, or not at all.
+ */
+void
+port_tcp_recved(struct tcp_pcb *pcb, uint32_t len)
+{
+	while (len > 0) {
+		u16_t n = len > 0xffff ? 0xffff : (u16_t)len;
+
+		tcp_recved(pcb, n);
+		len -= n;
+	}
+}

@@ -7,8 +7,11 @@
 
 #include <stdint.h>
 
+struct tcp_pcb;
+
 void		port_init(void);
 uint32_t	port_now_ms(void);
 int		port_tcp_forget_timewait(uint32_t, uint16_t, uint32_t, uint16_t);
+void		port_tcp_recved(struct tcp_pcb *, uint32_t);
 
 #endif
