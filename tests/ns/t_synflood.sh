@@ -27,6 +27,9 @@ c curl -s -m 5 -o /dev/null "http://$TOPO_VIP/?[1-50]" -H 'Connection: close'
 c "$HANDOFFD_TOOLS/synflood" 20000 "$TOPO_VIP" 80 10.250.0.0 >/dev/null
 sleep 1
 rss0=$(rss)
+st="$TOPO_STATE/n1.status"
+sleep 1.2
+rx0=$(t_stat "$st" tun_rx_pkts) syn0=$(t_stat "$st" cookie_syns)
 c "$HANDOFFD_TOOLS/synflood" 200000 "$TOPO_VIP" 80 10.250.0.0 \
     >"$TOPO_STATE/flood.out" 2>&1 &
 flood=$!
@@ -40,8 +43,13 @@ cat "$TOPO_STATE/flood.out"
 rss1=$(rss)
 sleep 1.2
 echo "front-end RSS ${rss0} kB before, ${rss1} kB after the flood"
-echo "SYN/ACKs with a cookie: $(t_stat "$TOPO_STATE/n1.status" cookie_syns)"
-t_check "the flood was answered with cookies" t_wait_stat "$TOPO_STATE/n1.status" cookie_syns 100000
+# How many SYNs reach the daemon depends on the machine (the TUN queue
+# drops what it cannot take); every one that does gets a cookie.
+rx=$(( $(t_stat "$st" tun_rx_pkts) - rx0 )) syns=$(( $(t_stat "$st" cookie_syns) - syn0 ))
+echo "packets read from the TUN: $rx, SYN/ACKs with a cookie: $syns"
+t_check "the flood reached the front-end" [ "$rx" -ge 20000 ]
+t_check "every SYN it read was answered with a cookie (all but the curl loop's packets)" \
+    [ "$syns" -ge $((rx - 1000)) ]
 t_check "RSS grew by less than 1 MB" [ $((rss1 - rss0)) -lt 1024 ]
 t_check "20 of 20 requests served during the flood" [ "$ok" -eq 20 ]
 t_check "the flood left no flows" t_wait_flows "$TOPO_STATE/n1.status" 0
