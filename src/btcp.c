@@ -1,22 +1,15 @@
-/*
- * The BTCP: the packet layer between the TUN device and the TCP stacks.
- * Every packet the kernel routes into the TUN is read here, parsed once,
- * looked up once in the flow table, and given to the flow's owner (which
- * rewrites and sends it back, queues it, or feeds it to lwIP), or else to
- * lwIP.  Every packet lwIP sends passes here on its way out, so the owner
- * of its flow can watch or rewrite it.
- */
+/* The packet layer between the TUN and the stacks; see btcp.h. */
 #include <errno.h>
 #include <string.h>
 
+#include "btcp.h"
 #include "flow.h"
 #include "handoffd.h"
-#include "lwip-port/tunif.h"
 #include "log.h"
 #include "lwip-port/port.h"
+#include "lwip-port/tunif.h"
 #include "pkt.h"
 #include "tun.h"
-#include "handoff/handoff.h"
 
 /* Packets read per wakeup: bounds the time one busy TUN can hold the loop. */
 #define BTCP_BATCH	64
@@ -31,11 +24,13 @@ void
 btcp_tun_send(struct hd *hd, const uint8_t *pkt, size_t len,
     const struct pkt_meta *m)
 {
-	if (!hd->hd_tun.ti_offload)
+	const struct btcp_tun *bt = &hd->hd_tun_out;
+
+	if (!bt->bt_offload)
 		m = NULL;
 	else if (m == NULL)
 		m = &btcp_no_meta;
-	if (tun_write(hd->hd_tun_fd, pkt, len, m) != (ssize_t)len) {
+	if (bt->bt_write(bt->bt_arg, pkt, len, m) != (ssize_t)len) {
 		hd->hd_stats.st_tun_tx_errors++;
 		log_ratelim(&btcp_rl_write, "tun write: %s", strerror(errno));
 		return;
@@ -69,7 +64,7 @@ btcp_service(const struct hd *hd, uint32_t addr, uint16_t port)
 }
 
 /* One packet from the TUN: parse, look up, hand to its owner. */
-static void
+void
 btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 {
 	struct pkt		 p;
@@ -92,41 +87,22 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 	/* The kernel stack's packets, brought into the TUN by policy
 	 * routing: the flow is keyed from the client's side. */
 	if (p.p_saddr == hd->hd_kstack_addr) {
-		k.k_raddr = p.p_daddr;
-		k.k_laddr = p.p_saddr;
-		k.k_rport = p.p_dport;
-		k.k_lport = p.p_sport;
-		f = flow_lookup(hd->hd_flows, &k);
-		if (f != NULL && f->f_role == FLOW_BE) {
-			if (be_output(hd, f, &p))
+		flow_key_out(&k, &p);
+		if ((f = flow_lookup(hd->hd_flows, &k)) != NULL) {
+			if (f->f_ops->fo_output(hd, f, &p))
 				btcp_tun_send(hd, p.p_ip, p.p_len, &p.p_meta);
 		} else
 			hd->hd_stats.st_drop_stale++;
 		return;
 	}
-	k.k_raddr = p.p_saddr;
-	k.k_laddr = p.p_daddr;
-	k.k_rport = p.p_sport;
-	k.k_lport = p.p_dport;
+	flow_key_in(&k, &p);
 	if ((f = flow_lookup(hd->hd_flows, &k)) != NULL) {
-		if (f->f_role == FLOW_FE)
-			fe_input(hd, f, &p);
-		else
-			be_input(hd, f, &p);
+		f->f_ops->fo_input(hd, f, &p);
 		return;
 	}
-	if ((svc = btcp_service(hd, p.p_daddr, p.p_dport)) != NULL) {
-		if ((p.p_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {
-			fe_syn(hd, svc, &p);
-			return;
-		}
-		/* A cookie VIP keeps nothing before the handshake's ACK, and
-		 * answers nothing that is not one. */
-		if (svc->cs_handshake == CFG_HS_COOKIE) {
-			fe_cookie_ack(hd, svc, &p);
-			return;
-		}
-	}
+	if ((svc = btcp_service(hd, p.p_daddr, p.p_dport)) != NULL &&
+	    hd->hd_vip_input(hd, svc, &p))
+		return;
 	/* No flow: lwIP answers as any TCP would (a RST, or nothing). */
 	btcp_to_lwip(hd, &p);
 }
@@ -144,7 +120,7 @@ btcp_tun_readable(int fd, short events, void *arg)
 	memset(&m, 0, sizeof(m));
 	for (i = 0; i < BTCP_BATCH; i++) {
 		n = tun_read(fd, hd->hd_rxbuf, PKT_MAXLEN,
-		    hd->hd_tun.ti_offload ? &m : NULL);
+		    hd->hd_tun_out.bt_offload ? &m : NULL);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("tun read");
@@ -176,13 +152,9 @@ btcp_lwip_output(void *arg, uint8_t *buf, size_t len)
 	int		 send = 1;
 
 	if (pkt_parse(&p, buf, len) == PKT_OK) {
-		k.k_raddr = p.p_daddr;
-		k.k_laddr = p.p_saddr;
-		k.k_rport = p.p_dport;
-		k.k_lport = p.p_sport;
+		flow_key_out(&k, &p);
 		if ((f = flow_lookup(hd->hd_flows, &k)) != NULL)
-			send = f->f_role == FLOW_FE ? fe_output(hd, f, &p) :
-			    be_output(hd, f, &p);
+			send = f->f_ops->fo_output(hd, f, &p);
 		else if (p.p_saddr == hd->hd_cfg->cfg_lwip.cl_addr) {
 			hd->hd_stats.st_drop_stale++;
 			send = 0;

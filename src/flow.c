@@ -102,12 +102,14 @@ flow_lookup(struct flow_table *t, const struct flow_key *k)
 }
 
 /*
- * Inserts a flow for k, zeroed but for its key and clock.  Fails with
+ * Inserts a flow for k owned by ops, zeroed but for its key, owner and
+ * clock.  Fails with
  * EEXIST if k is present and ENOSPC when the table is full: the caller
  * decides what a refused connection costs, the table never grows.
  */
 struct flow *
-flow_insert(struct flow_table *t, const struct flow_key *k, uint32_t now)
+flow_insert(struct flow_table *t, const struct flow_key *k, uint32_t now,
+    const struct flow_ops *ops)
 {
 	struct flow	*f;
 	uint32_t	 h, idx, gen;
@@ -128,7 +130,8 @@ flow_insert(struct flow_table *t, const struct flow_key *k, uint32_t now)
 	f->f_gen = gen;
 	f->f_key = *k;
 	f->f_last = now;
-	f->f_role = 0xff;	/* in use until the owner sets its role */
+	f->f_start = now;
+	f->f_ops = ops;
 	h = flow_hash(t, k);
 	f->f_hnext = t->ft_buckets[h];
 	t->ft_buckets[h] = idx + 1;
@@ -147,7 +150,7 @@ flow_remove(struct flow_table *t, struct flow *f)
 	if (*pp == 0)
 		return;		/* not in the table: a bug, but harmless */
 	*pp = f->f_hnext;
-	f->f_role = 0;
+	f->f_ops = NULL;
 	f->f_ctx = NULL;
 	f->f_gen++;
 	f->f_hnext = t->ft_free;
@@ -172,7 +175,7 @@ flow_by_handle(struct flow_table *t, uint64_t h)
 	if (idx >= t->ft_max)
 		return NULL;
 	f = &t->ft_flows[idx];
-	if (f->f_role == 0 || f->f_gen != (uint32_t)(h >> 32))
+	if (f->f_ops == NULL || f->f_gen != (uint32_t)(h >> 32))
 		return NULL;
 	return f;
 }
@@ -216,7 +219,7 @@ flow_expire(struct flow_table *t, uint32_t now, unsigned int budget,
 
 		if (++t->ft_hand == t->ft_max)
 			t->ft_hand = 0;
-		if (f->f_role == 0)
+		if (f->f_ops == NULL)
 			continue;
 		if ((int32_t)(now - f->f_last) > (int32_t)f->f_timeout) {
 			cb(f, arg);
@@ -233,6 +236,18 @@ flow_foreach(struct flow_table *t, flow_expire_cb cb, void *arg)
 	uint32_t	 i;
 
 	for (i = 0; i < t->ft_max; i++)
-		if (t->ft_flows[i].f_role != 0)
+		if (t->ft_flows[i].f_ops != NULL)
 			cb(&t->ft_flows[i], arg);
+}
+
+static const char *const flow_end_names[FLOW_END_MAX] = {
+	"done", "client-reset", "server-reset", "idle", "peer-closed",
+	"aborted", "refused", "responded", "local", "handshake", "no-memory",
+	"shutdown",
+};
+
+const char *
+flow_end_name(enum flow_end e)
+{
+	return (unsigned int)e < FLOW_END_MAX ? flow_end_names[e] : "?";
 }

@@ -6,14 +6,20 @@
  * flow.c owns the table: one array of flows allocated at start, a bucket
  * array of chained indices, and a free list.  Lookup is O(1) with a keyed
  * hash (no hash flooding by spoofed ports); nothing is allocated per packet
- * or per flow; a full table refuses new flows instead of growing.  The slow
- * path may hang its own state off f_ctx; flow.c never touches it.
+ * or per flow; a full table refuses new flows instead of growing.
+ *
+ * A flow belongs to the role that created it (the front-end or the
+ * back-end), which gives it its handlers, struct flow_ops: the BTCP and the
+ * flow clock reach a flow's owner only through them.  The owner may hang its
+ * slow-path state off f_ctx; flow.c never touches it.
  */
 #ifndef HANDOFFD_FLOW_H
 #define HANDOFFD_FLOW_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "pkt.h"
 
 /* All in network byte order: keys are compared, never computed with. */
 struct flow_key {
@@ -23,15 +29,52 @@ struct flow_key {
 	uint16_t	 k_lport;
 };
 
+struct flow;
+struct hd;
+
+/* Why a flow ended: one name per way out, for the flow log and CLOSE. */
+enum flow_end {
+	FLOW_END_DONE,		/* both sides finished */
+	FLOW_END_CLIENT_RST,	/* the client reset it */
+	FLOW_END_SERVER_RST,	/* the serving stack reset it */
+	FLOW_END_IDLE,		/* nothing moved for handoff.idle */
+	FLOW_END_PEER,		/* the other node forgot it */
+	FLOW_END_ABORT,		/* a handoff given up on, or a newer flow */
+	FLOW_END_REFUSED,	/* the back-end did not take it */
+	FLOW_END_RESPONDED,	/* the front-end answered 4xx/5xx itself */
+	FLOW_END_LOCAL,		/* moved to a local relay */
+	FLOW_END_HANDSHAKE,	/* never completed its handshake */
+	FLOW_END_NOMEM,
+	FLOW_END_SHUTDOWN,
+	FLOW_END_MAX
+};
+
+/*
+ * What the owner of a flow does with it.  input: a packet from the client;
+ * output: a packet from the stack that serves it (returns 1 to send it to
+ * the TUN as it now is, 0 when the owner dropped or sent it itself);
+ * expire: the flow has been idle for f_timeout; close: end it now.
+ */
+struct flow_ops {
+	const char	*fo_name;
+	void		(*fo_input)(struct hd *, struct flow *, struct pkt *);
+	int		(*fo_output)(struct hd *, struct flow *, struct pkt *);
+	void		(*fo_expire)(struct hd *, struct flow *);
+	void		(*fo_close)(struct hd *, struct flow *, enum flow_end);
+};
+
 struct flow {
 	struct flow_key	 f_key;
 	uint32_t	 f_hnext;	/* bucket chain or free list: index+1 */
 	uint32_t	 f_gen;		/* bumped on reuse: stale handles miss */
 	uint32_t	 f_last;	/* last activity, ms (flow clock) */
 	uint32_t	 f_timeout;	/* expires f_timeout ms after f_last */
-	uint8_t		 f_role;	/* 0: free; owner-defined otherwise */
+	const struct flow_ops *f_ops;	/* the owner's; NULL: a free slot */
 	uint8_t		 f_state;	/* owner-defined */
+	uint8_t		 f_end;		/* enum flow_end, once it is over */
 	uint16_t	 f_flags;	/* owner-defined */
+	uint32_t	 f_start;	/* created, ms (flow clock) */
+	uint64_t	 f_bytes;	/* rewritten on its way, IP bytes */
 
 	/* The rewrite, set up once per flow and applied to every packet. */
 	uint32_t	 f_naddr;	/* replaces the address on our side */
@@ -46,7 +89,7 @@ struct flow {
 	uint16_t	 f_peer;	/* peer index */
 	uint16_t	 f_qlen;	/* packets queued by the slow path */
 	uint64_t	 f_peer_handle;	/* the peer's handle for this flow */
-	void		*f_ctx;		/* slow-path state, owned by f_role */
+	void		*f_ctx;		/* slow-path state, owned by f_ops */
 };
 
 struct flow_table;
@@ -57,7 +100,7 @@ struct flow_table *flow_table_new(uint32_t);
 void		 flow_table_free(struct flow_table *);
 struct flow	*flow_lookup(struct flow_table *, const struct flow_key *);
 struct flow	*flow_insert(struct flow_table *, const struct flow_key *,
-		    uint32_t);
+		    uint32_t, const struct flow_ops *);
 void		 flow_remove(struct flow_table *, struct flow *);
 struct flow	*flow_by_handle(struct flow_table *, uint64_t);
 uint64_t	 flow_handle(const struct flow_table *, const struct flow *);
@@ -68,10 +111,37 @@ unsigned int	 flow_expire(struct flow_table *, uint32_t, unsigned int,
 		    flow_expire_cb, void *);
 void		 flow_foreach(struct flow_table *, flow_expire_cb, void *);
 
+const char	*flow_end_name(enum flow_end);
+
 static inline void
 flow_touch(struct flow *f, uint32_t now)
 {
 	f->f_last = now;
+}
+
+/* A key from the client's endpoint and ours, as the fields lie. */
+static inline void
+flow_key_set(struct flow_key *k, uint32_t raddr, uint16_t rport,
+    uint32_t laddr, uint16_t lport)
+{
+	k->k_raddr = raddr;
+	k->k_rport = rport;
+	k->k_laddr = laddr;
+	k->k_lport = lport;
+}
+
+/* The key of a packet from the client. */
+static inline void
+flow_key_in(struct flow_key *k, const struct pkt *p)
+{
+	flow_key_set(k, p->p_saddr, p->p_sport, p->p_daddr, p->p_dport);
+}
+
+/* The key of a packet to the client (a stack's). */
+static inline void
+flow_key_out(struct flow_key *k, const struct pkt *p)
+{
+	flow_key_set(k, p->p_daddr, p->p_dport, p->p_saddr, p->p_sport);
 }
 
 #endif

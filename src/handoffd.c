@@ -1,7 +1,7 @@
 /*
  * handoffd: a userspace TCP handoff proxy.  main() loads the configuration,
- * opens the TUN device, starts lwIP and runs one libevent loop until
- * SIGINT or SIGTERM.
+ * opens the TUN device, starts the node (node.c) and runs one libevent
+ * loop until SIGINT or SIGTERM.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -16,34 +16,22 @@
 
 #include <event2/event.h>
 
-#include "lwip/tcp.h"
-#include "lwip/priv/tcp_priv.h"
-#include "lwip/timeouts.h"
-
 #include "config.h"
+#include "btcp.h"
 #include "conf.h"
-#include "flow.h"
 #include "handoffd.h"
 #include "log.h"
-#include "lwip-port/port.h"
-#include "lwip-port/tunif.h"
 #include "tun.h"
-#include "handoff/cookie.h"
-#include "handoff/handoff.h"
-#include "handoff/health.h"
-#include "handoff/peer.h"
-#include "handoff/relay.h"
 
 #ifndef HANDOFFD_CONF_DEFAULT
 #define HANDOFFD_CONF_DEFAULT	"/etc/handoffd/handoffd.yaml"
 #endif
 
-/* lwIP's timers are polled; its fastest one runs every 250 ms. */
-#define HD_LWIP_TICK_MS		50
-#define HD_STATUS_MS		1000
-/* The flow clock's sweep: every tick looks at a tenth of the table, so a
- * flow expires at most a second late. */
-#define HD_EXPIRE_MS		100
+/* What main() runs besides the node: the TUN device and the signals. */
+struct hd_main {
+	struct event	*m_tun_ev;
+	struct event	*m_sigs[4];
+};
 
 static void __attribute__((noreturn))
 usage(void)
@@ -59,48 +47,6 @@ hd_libevent_log(int severity, const char *msg)
 		log_warnx("libevent: %s", msg);
 	else
 		log_debug("libevent: %s", msg);
-}
-
-static void
-hd_lwip_tick(int fd, short events, void *arg)
-{
-	sys_check_timeouts();
-}
-
-static void
-hd_expire_one(struct flow *f, void *arg)
-{
-	struct hd	*hd = arg;
-
-	if (f->f_role == FLOW_FE)
-		fe_expire(hd, f);
-	else if (f->f_role == FLOW_BE)
-		be_expire(hd, f);
-	else
-		flow_remove(hd->hd_flows, f);
-}
-
-static void
-hd_expire_tick(int fd, short events, void *arg)
-{
-	struct hd	*hd = arg;
-	unsigned int	 budget = flow_capacity(hd->hd_flows) / 10;
-
-	hd->hd_now = port_now_ms();
-	flow_expire(hd->hd_flows, hd->hd_now, budget < 256 ? 256 : budget,
-	    hd_expire_one, hd);
-	relay_expire(hd, hd->hd_now, hd->hd_cfg->cfg_handoff.ch_idle_ms);
-}
-
-static void
-hd_status_tick(int fd, short events, void *arg)
-{
-	struct hd	*hd = arg;
-	const char	*path = hd->hd_cfg->cfg_node.cn_status_file;
-	static struct log_rl rl;
-
-	if (stats_write(hd, path) == -1)
-		log_ratelim(&rl, "status file %s: %s", path, strerror(errno));
 }
 
 static void
@@ -125,16 +71,14 @@ hd_sig_usr1(int sig, short events, void *arg)
 	stats_log(arg);
 }
 
-static struct event *
-hd_timer(struct hd *hd, int ms, event_callback_fn cb)
+/* The BTCP's writes go to the device. */
+static ssize_t
+hd_tun_write(void *arg, const uint8_t *pkt, size_t len,
+    const struct pkt_meta *m)
 {
-	struct event	*ev;
-	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
+	const struct hd	*hd = arg;
 
-	if ((ev = event_new(hd->hd_base, -1, EV_PERSIST, cb, hd)) == NULL ||
-	    event_add(ev, &tv) == -1)
-		fatalx("cannot add a timer");
-	return ev;
+	return tun_write(hd->hd_tun_fd, pkt, len, m);
 }
 
 /* Opens the TUN device and configures it if the configuration says how. */
@@ -153,6 +97,9 @@ hd_tun_open(struct hd *hd)
 	    ct->ct_has_addr ? ct->ct_addr : INADDR_ANY, ct->ct_prefix,
 	    ct->ct_mtu) == -1)
 		fatalx("tun %s: cannot configure", hd->hd_tun.ti_name);
+	hd->hd_tun_out.bt_write = hd_tun_write;
+	hd->hd_tun_out.bt_arg = hd;
+	hd->hd_tun_out.bt_offload = hd->hd_tun.ti_offload;
 	inet_ntop(AF_INET, &hd->hd_cfg->cfg_lwip.cl_addr, ip, sizeof(ip));
 	log_info("tun %s %s%s, lwIP %s at %s", hd->hd_tun.ti_name,
 	    hd->hd_tun.ti_created ? "created" : "attached",
@@ -160,117 +107,45 @@ hd_tun_open(struct hd *hd)
 	    HANDOFFD_LWIP_VERSION, ip);
 }
 
-/* Brings everything up in dependency order; any failure is fatal. */
+/* Brings up the node, its TUN device and the signals; any failure is
+ * fatal. */
 static void
-hd_start(struct hd *hd)
+hd_start(struct hd *hd, struct hd_main *hm)
 {
-	const struct cfg	*cfg = hd->hd_cfg;
-	static const int	 stops[] = { SIGINT, SIGTERM };
-	int			 i;
+	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
+	static event_callback_fn const cbs[] = { hd_sig_stop, hd_sig_stop,
+				    hd_sig_hup, hd_sig_usr1 };
+	size_t			 i;
 
 	signal(SIGPIPE, SIG_IGN);
 	event_set_log_callback(hd_libevent_log);
 	if ((hd->hd_base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	TAILQ_INIT(&hd->hd_relays);
-	if (cfg->cfg_handoff.ch_stack == CFG_STACK_KERNEL)
-		hd->hd_kstack_addr = cfg->cfg_node.cn_server.ep_addr;
-	hd->hd_now = port_now_ms();
-	if ((hd->hd_rxbuf = malloc(PKT_MAXLEN)) == NULL ||
-	    (hd->hd_txbuf = malloc(PKT_MAXLEN)) == NULL)
-		fatal("malloc");
-	if ((hd->hd_flows = flow_table_new(cfg->cfg_handoff.ch_max_flows)) ==
-	    NULL)
-		fatal("flow table of %d flows", cfg->cfg_handoff.ch_max_flows);
-
-	port_init();
-	if ((hd->hd_cookie = cookie_key_new()) == NULL)
-		fatalx("cannot set up the SYN cookie key");
-	if ((hd->hd_lwip = calloc(1, sizeof(*hd->hd_lwip))) == NULL)
-		fatal("calloc");
-	tunif_init(hd->hd_lwip, cfg->cfg_lwip.cl_addr, cfg->cfg_tun.ct_mtu,
-	    btcp_lwip_output, hd);
-	for (i = 0; i < cfg->cfg_nservices; i++)
-		if (tunif_add_vip(hd->hd_lwip,
-		    cfg->cfg_services[i].cs_vip.ep_addr) == -1)
-			fatalx("too many VIPs for lwIP");
-
-	if (fe_init(hd) == -1)
-		fatalx("cannot listen on the VIPs in lwIP");
-	if (be_init(hd) == -1)
-		fatalx("cannot start the back-end");
-	if (peer_init(hd) == -1)
-		fatalx("cannot start the control channel");
-	if (health_init(hd) == -1)
-		fatalx("cannot start the health checks");
-
 	hd_tun_open(hd);
-	hd->hd_tun_ev = event_new(hd->hd_base, hd->hd_tun_fd,
+	node_start(hd);
+	hm->m_tun_ev = event_new(hd->hd_base, hd->hd_tun_fd,
 	    EV_READ | EV_PERSIST, btcp_tun_readable, hd);
-	if (hd->hd_tun_ev == NULL || event_add(hd->hd_tun_ev, NULL) == -1)
+	if (hm->m_tun_ev == NULL || event_add(hm->m_tun_ev, NULL) == -1)
 		fatalx("cannot watch the tun device");
-	hd->hd_lwip_tmr = hd_timer(hd, HD_LWIP_TICK_MS, hd_lwip_tick);
-	hd->hd_expire_tmr = hd_timer(hd, HD_EXPIRE_MS, hd_expire_tick);
-	if (cfg->cfg_node.cn_status_file[0] != '\0')
-		hd->hd_status_tmr = hd_timer(hd, HD_STATUS_MS, hd_status_tick);
-
-	for (i = 0; i < 2; i++)
-		hd->hd_sigs[i] = evsignal_new(hd->hd_base, stops[i],
-		    hd_sig_stop, hd);
-	hd->hd_sigs[2] = evsignal_new(hd->hd_base, SIGHUP, hd_sig_hup, hd);
-	hd->hd_sigs[3] = evsignal_new(hd->hd_base, SIGUSR1, hd_sig_usr1, hd);
-	for (i = 0; i < 4; i++)
-		if (hd->hd_sigs[i] == NULL ||
-		    event_add(hd->hd_sigs[i], NULL) == -1)
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if ((hm->m_sigs[i] = evsignal_new(hd->hd_base, sigs[i], cbs[i],
+		    hd)) == NULL || event_add(hm->m_sigs[i], NULL) == -1)
 			fatalx("cannot install signal handlers");
 }
 
-/* Whatever lwIP still holds goes without a word on the wire. */
+/* Releases everything hd_start() acquired, so that sanitizers see no leak.
+ * The TUN goes first: what the node's teardown would still send (lwIP's
+ * resets) reaches no client. */
 static void
-hd_lwip_drop_all(void)
+hd_stop(struct hd *hd, struct hd_main *hm)
 {
-	struct tcp_pcb	*pcb;
+	size_t	 i;
 
-	while ((pcb = tcp_active_pcbs) != NULL || (pcb = tcp_tw_pcbs) != NULL) {
-		tcp_arg(pcb, NULL);
-		tcp_recv(pcb, NULL);
-		tcp_sent(pcb, NULL);
-		tcp_err(pcb, NULL);
-		tcp_abandon(pcb, 0);
-	}
-}
-
-/* Releases everything hd_start() acquired, so that sanitizers see no leak. */
-static void
-hd_stop(struct hd *hd)
-{
-	struct relay	*r;
-	size_t		 i;
-
-	if (hd->hd_status_tmr != NULL)
-		hd_status_tick(-1, 0, hd);
-	for (i = 0; i < sizeof(hd->hd_sigs) / sizeof(hd->hd_sigs[0]); i++)
-		if (hd->hd_sigs[i] != NULL)
-			event_free(hd->hd_sigs[i]);
-	if (hd->hd_status_tmr != NULL)
-		event_free(hd->hd_status_tmr);
-	event_free(hd->hd_lwip_tmr);
-	event_free(hd->hd_expire_tmr);
-	event_free(hd->hd_tun_ev);
+	for (i = 0; i < sizeof(hm->m_sigs) / sizeof(hm->m_sigs[0]); i++)
+		event_free(hm->m_sigs[i]);
+	event_free(hm->m_tun_ev);
 	close(hd->hd_tun_fd);
-	peer_shutdown(hd);
-	fe_shutdown(hd);
-	be_shutdown(hd);
-	while ((r = TAILQ_FIRST(&hd->hd_relays)) != NULL)
-		relay_abort(r);
-	health_shutdown(hd);
-	hd_lwip_drop_all();
-	tunif_shutdown(hd->hd_lwip);
-	free(hd->hd_lwip);
-	flow_table_free(hd->hd_flows);
-	cookie_key_free(hd->hd_cookie);
-	free(hd->hd_rxbuf);
-	free(hd->hd_txbuf);
+	node_stop(hd);
 	event_base_free(hd->hd_base);
 	libevent_global_shutdown();
 }
@@ -291,6 +166,7 @@ int
 main(int argc, char *argv[])
 {
 	struct hd	 hd;
+	struct hd_main	 hm;
 	const char	*path = HANDOFFD_CONF_DEFAULT;
 	char		 err[1024];
 	int		 ch, debug = 0, noaction = 0, verbose = 0;
@@ -334,7 +210,8 @@ main(int argc, char *argv[])
 	}
 	hd_check_key_mode(hd.hd_cfg);
 
-	hd_start(&hd);
+	memset(&hm, 0, sizeof(hm));
+	hd_start(&hd, &hm);
 	if (!debug) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
@@ -345,7 +222,7 @@ main(int argc, char *argv[])
 	}
 	log_info("node %s running", hd.hd_cfg->cfg_node.cn_id);
 	event_base_dispatch(hd.hd_base);
-	hd_stop(&hd);
+	hd_stop(&hd, &hm);
 	log_info("node %s stopped", hd.hd_cfg->cfg_node.cn_id);
 	cfg_free(hd.hd_cfg);
 	return 0;

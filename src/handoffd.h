@@ -1,7 +1,11 @@
 /*
- * The daemon's context: one struct hd per process owns the configuration,
- * the event loop, the TUN device, lwIP, the flow table and the counters.
- * Modules get it passed in; nothing else is global but log.c's settings.
+ * A node's context: one struct hd per running node owns its configuration,
+ * its flow table, its roles' state and its counters, and names the event
+ * loop and the TUN it runs on.  Modules get it passed in.  What is global
+ * besides: log.c's settings, lwIP's own state (one stack per process, whose
+ * netifs each node adds; packets leave by the netif of their source
+ * address, so two nodes can share it in a test), and port.c's clock and
+ * ISN key.
  */
 #ifndef HANDOFFD_H
 #define HANDOFFD_H
@@ -9,9 +13,11 @@
 #include <sys/queue.h>
 #include <stdint.h>
 
+#include "btcp.h"
 #include "conf.h"
 #include "pkt.h"
 #include "tun.h"
+#include "handoff/peer.h"
 
 struct event_base;
 struct event;
@@ -82,16 +88,21 @@ struct hd_stats {
 
 struct hd {
 	struct cfg		*hd_cfg;
+	/* Set by whoever runs the node, before node_start(). */
 	struct event_base	*hd_base;
+	struct btcp_tun		 hd_tun_out;	/* where packets go */
+	peer_dial_fn		 hd_dial;	/* NULL: TCP to the peers */
+	void			*hd_dial_arg;
+	int			 hd_manual_clock; /* the caller calls node_tick */
+	int			 hd_tun_fd;	/* the device, if one is open */
+	struct tun_info		 hd_tun;
+
 	uint32_t		 hd_now;	/* ms, the flow clock */
 	uint32_t		 hd_kstack_addr; /* the kernel stack's, or 0 */
-	int			 hd_tun_fd;
-	struct tun_info		 hd_tun;
-	struct event		*hd_tun_ev;
+	btcp_vip_fn		 hd_vip_input;	/* the front-end's */
 	struct event		*hd_lwip_tmr;
 	struct event		*hd_status_tmr;
 	struct event		*hd_expire_tmr;
-	struct event		*hd_sigs[5];
 	struct flow_table	*hd_flows;
 	struct tunif		*hd_lwip;
 	struct peer_set		*hd_peers;
@@ -109,13 +120,10 @@ struct hd {
 	uint8_t			*hd_txbuf;		/* one built packet */
 };
 
-/* btcp.c */
-void	btcp_tun_readable(int, short, void *);
-void	btcp_lwip_output(void *, uint8_t *, size_t);
-void	btcp_tun_send(struct hd *, const uint8_t *, size_t,
-	    const struct pkt_meta *);
-void	btcp_to_lwip(struct hd *, struct pkt *);
-const struct cfg_service *btcp_service(const struct hd *, uint32_t, uint16_t);
+/* node.c */
+int	node_start(struct hd *);
+void	node_tick(struct hd *);
+void	node_stop(struct hd *);
 
 /* stats.c */
 void	stats_log(const struct hd *);

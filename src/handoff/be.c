@@ -35,6 +35,7 @@
 
 #include "lwip/tcp.h"
 
+#include "btcp.h"
 #include "flow.h"
 #include "handoffd.h"
 #include "lwip-port/port.h"
@@ -42,6 +43,7 @@
 #include "log.h"
 #include "pkt.h"
 #include "handoff/ctl.h"
+#include "handoff/flowlog.h"
 #include "handoff/handoff.h"
 #include "handoff/peer.h"
 #include "handoff/relay.h"
@@ -83,6 +85,15 @@ struct be_conn {
 };
 
 static struct log_rl be_rl_full;
+
+static void	be_input(struct hd *, struct flow *, struct pkt *);
+static int	be_output(struct hd *, struct flow *, struct pkt *);
+static void	be_expire(struct hd *, struct flow *);
+static void	be_close(struct hd *, struct flow *, enum flow_end);
+
+const struct flow_ops be_flow_ops = {
+	"back-end", be_input, be_output, be_expire, be_close
+};
 
 static int
 be_kernel(const struct hd *hd)
@@ -162,11 +173,13 @@ be_unserve(struct hd *hd, struct flow *f)
  * connection is reset; the flow goes first, so that the reset, having no
  * flow, never reaches the client. */
 static void
-be_close(struct hd *hd, struct flow *f)
+be_close(struct hd *hd, struct flow *f, enum flow_end why)
 {
 	struct be_conn	*bc = f->f_ctx;
 	struct relay	*r = NULL;
 
+	flowlog_end(hd, f, "be", f->f_naddr, f->f_nport, f->f_peer,
+	    f->f_state == BE_LINGER ? f->f_end : why);
 	if (bc != NULL) {
 		r = bc->bc_relay;
 		be_conn_free(f);
@@ -195,9 +208,7 @@ be_send_close(struct hd *hd, struct flow *f, enum ctl_reason why)
 	peer_send(hd, f->f_peer, &m);
 }
 
-/* The relay is over: keep rewriting the stack's last packets a while, and
- * tell the front-end so it can do the same and then forget the flow. */
-static void	be_linger(struct hd *, struct flow *, enum ctl_reason);
+static void	be_linger(struct hd *, struct flow *, enum flow_end);
 static void	be_kernel_fin(struct hd *, struct flow *);
 static void	be_refuse(struct hd *, struct flow *, enum ctl_status);
 
@@ -218,7 +229,11 @@ be_relay_done(void *arg, enum relay_end how)
 		return;
 	}
 	be_conn_free(f);
-	be_linger(hd, f, how == RELAY_DONE ? CTL_CLOSE_DONE : CTL_CLOSE_RST);
+	if (how == RELAY_DONE)
+		be_linger(hd, f, FLOW_END_DONE);
+	else
+		be_linger(hd, f, f->f_flags & FLOW_CLIENT_RST ?
+		    FLOW_END_CLIENT_RST : FLOW_END_SERVER_RST);
 }
 
 /* The stack accepted the injected connection: relay it to the server. */
@@ -232,12 +247,9 @@ be_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
 	if (err != ERR_OK || pcb == NULL)
 		return ERR_VAL;
-	k.k_raddr = ip4_addr_get_u32(&pcb->remote_ip);
-	k.k_laddr = ip4_addr_get_u32(&pcb->local_ip);
-	k.k_rport = htons(pcb->remote_port);
-	k.k_lport = htons(pcb->local_port);
+	port_pcb_key(pcb, &k);
 	f = flow_lookup(hd->hd_flows, &k);
-	if (f == NULL || f->f_role != FLOW_BE || (bc = f->f_ctx) == NULL ||
+	if (f == NULL || f->f_ops != &be_flow_ops || (bc = f->f_ctx) == NULL ||
 	    bc->bc_relay != NULL) {
 		tcp_abort(pcb);
 		return ERR_ABRT;
@@ -418,7 +430,7 @@ be_check_data(struct be_conn *bc)
 		be_conn_free(f);
 		/* The server may have answered and closed already. */
 		if (f->f_flags & FLOW_STACK_RST)
-			be_linger(hd, f, CTL_CLOSE_RST);
+			be_linger(hd, f, FLOW_END_SERVER_RST);
 		else
 			be_kernel_fin(hd, f);
 	}
@@ -437,8 +449,6 @@ be_inject_rest(struct be_conn *bc)
 	struct pkt_opts		 o;
 	uint64_t		 h = flow_handle(hd->hd_flows, f);
 
-	f->f_naddr = ho->ho_vaddr;
-	f->f_nport = ho->ho_vport;
 	f->f_delta = ho->ho_iss - bc->bc_iss;
 	if (ho->ho_opts & CTL_OPT_WS) {
 		f->f_ws_in = bc->bc_ws;
@@ -506,7 +516,7 @@ be_refuse(struct hd *hd, struct flow *f, enum ctl_status st)
 	    ctl_status_name(st));
 	be_send_ack(hd, bc->bc_peer, &bc->bc_ho, NULL, st);
 	be_kernel_reset(hd, f, be_client_next(f));
-	be_close(hd, f);
+	be_close(hd, f, FLOW_END_REFUSED);
 }
 
 /*
@@ -571,11 +581,10 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 	struct flow	*f;
 	struct be_conn	*bc;
 
-	k.k_raddr = ho->ho_caddr;
-	k.k_rport = ho->ho_cport;
+	flow_key_set(&k, ho->ho_caddr, ho->ho_cport, 0, 0);
 	be_stack_endpoint(hd, ho->ho_vport, &k.k_laddr, &k.k_lport);
 	if ((f = flow_lookup(hd->hd_flows, &k)) != NULL) {
-		if (f->f_role == FLOW_BE && f->f_peer == peer &&
+		if (f->f_ops == &be_flow_ops && f->f_peer == peer &&
 		    f->f_peer_handle == ho->ho_flow) {
 			/* HANDOFF is idempotent: answer again if done. */
 			if (f->f_state == BE_ESTAB || f->f_state == BE_LINGER)
@@ -586,12 +595,12 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 		 * another live one (the same client port to another VIP) keeps
 		 * it, and the front-end tries elsewhere.  A lingering one is an
 		 * older connection on the same 4-tuple, over. */
-		if (f->f_role != FLOW_BE || f->f_state != BE_LINGER) {
+		if (f->f_ops != &be_flow_ops || f->f_state != BE_LINGER) {
 			hd->hd_stats.st_be_refused++;
 			be_send_ack(hd, peer, ho, NULL, CTL_BAD_HANDOFF);
 			return;
 		}
-		be_close(hd, f);
+		be_close(hd, f, FLOW_END_DONE);
 	}
 	/* lwIP would answer the SYN from TIME_WAIT with the old ACK. */
 	if (!be_kernel(hd))
@@ -601,7 +610,8 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 		be_send_ack(hd, peer, ho, NULL, CTL_NO_RESOURCES);
 		return;
 	}
-	if ((f = flow_insert(hd->hd_flows, &k, hd->hd_now)) == NULL) {
+	if ((f = flow_insert(hd->hd_flows, &k, hd->hd_now, &be_flow_ops)) ==
+	    NULL) {
 		log_ratelim(&be_rl_full, "be: flow table full (%u flows): "
 		    "handoff refused", flow_capacity(hd->hd_flows));
 		hd->hd_stats.st_drop_table_full++;
@@ -628,8 +638,9 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 		memcpy(bc->bc_data, ho->ho_data, ho->ho_datalen);
 	bc->bc_ho.ho_data = bc->bc_data;
 	bc->bc_start = port_now_ms();
-	f->f_role = FLOW_BE;
 	f->f_flags |= FLOW_SERVING;
+	f->f_naddr = ho->ho_vaddr;
+	f->f_nport = ho->ho_vport;
 	hd->hd_served++;
 	f->f_state = BE_INJECT;
 	f->f_peer = peer;
@@ -643,10 +654,12 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 /* The end of a back-end flow's useful life: tell the front-end, keep
  * rewriting the stack's stragglers for a linger. */
 static void
-be_linger(struct hd *hd, struct flow *f, enum ctl_reason why)
+be_linger(struct hd *hd, struct flow *f, enum flow_end why)
 {
-	be_send_close(hd, f, why);
+	be_send_close(hd, f, why == FLOW_END_DONE ? CTL_CLOSE_DONE :
+	    CTL_CLOSE_RST);
 	be_unserve(hd, f);
+	f->f_end = why;
 	f->f_state = BE_LINGER;
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_linger_ms;
 	flow_touch(f, hd->hd_now);
@@ -659,7 +672,7 @@ be_kernel_fin(struct hd *hd, struct flow *f)
 {
 	if ((f->f_flags & (FLOW_STACK_FIN | FLOW_CLIENT_FIN)) ==
 	    (FLOW_STACK_FIN | FLOW_CLIENT_FIN) && f->f_state == BE_ESTAB)
-		be_linger(hd, f, CTL_CLOSE_DONE);
+		be_linger(hd, f, FLOW_END_DONE);
 }
 
 /*
@@ -667,7 +680,7 @@ be_kernel_fin(struct hd *hd, struct flow *f)
  * SYN/ACK is captured and nothing leaves; afterwards every packet is
  * rewritten for the client.  Returns 0 to drop, 1 to send p.
  */
-int
+static int
 be_output(struct hd *hd, struct flow *f, struct pkt *p)
 {
 	struct be_conn	*bc = f->f_ctx;
@@ -729,13 +742,14 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 	if ((p->p_flags & TH_RST) && !(f->f_flags & FLOW_STACK_RST)) {
 		f->f_flags |= FLOW_STACK_RST;
 		if (be_kernel(hd))
-			be_linger(hd, f, CTL_CLOSE_RST);
+			be_linger(hd, f, FLOW_END_SERVER_RST);
 	}
 	if ((p->p_flags & TH_SYN) != 0)
 		return 0;	/* a SYN/ACK retransmission: the client has one */
 	rw_to_client(f, p);
 	hd->hd_stats.st_rw_pkts++;
 	hd->hd_stats.st_rw_bytes += p->p_len;
+	f->f_bytes += p->p_len;
 	/* The kernel answers from the TUN read loop: its ACK may open the
 	 * window for the rest of the request, or complete it. */
 	if (f->f_state == BE_DATA && be_kernel(hd)) {
@@ -748,7 +762,7 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 }
 
 /* A client packet, forwarded by the front-end, for our stack. */
-void
+static void
 be_input(struct hd *hd, struct flow *f, struct pkt *p)
 {
 	flow_touch(f, hd->hd_now);
@@ -780,17 +794,17 @@ be_on_close(struct hd *hd, int peer, struct flow *f,
 	case CTL_CLOSE_RST:
 		f->f_flags |= FLOW_CLIENT_RST;
 		if (be_kernel(hd) && f->f_state == BE_ESTAB)
-			be_linger(hd, f, CTL_CLOSE_RST);
+			be_linger(hd, f, FLOW_END_CLIENT_RST);
 		break;
 	case CTL_CLOSE_ABORT:
 		hd->hd_stats.st_be_aborted++;
 		be_kernel_reset(hd, f, cl->cl_seq);
-		be_close(hd, f);
+		be_close(hd, f, FLOW_END_ABORT);
 		break;
 	default:
 		/* The front-end forgot it: nothing more can reach us. */
 		be_kernel_reset(hd, f, cl->cl_seq);
-		be_close(hd, f);
+		be_close(hd, f, FLOW_END_PEER);
 		break;
 	}
 }
@@ -802,19 +816,19 @@ be_on_abort(struct hd *hd, int peer, const struct ctl_close *cl)
 	struct flow_key	 k;
 	struct flow	*f;
 
-	k.k_raddr = cl->cl_caddr;
-	k.k_rport = cl->cl_cport;
+	flow_key_set(&k, cl->cl_caddr, cl->cl_cport, 0, 0);
 	be_stack_endpoint(hd, cl->cl_vport, &k.k_laddr, &k.k_lport);
 	f = flow_lookup(hd->hd_flows, &k);
-	if (f != NULL && f->f_role == FLOW_BE && f->f_peer == peer &&
+	if (f != NULL && f->f_ops == &be_flow_ops && f->f_peer == peer &&
 	    f->f_peer_handle == cl->cl_sflow) {
 		hd->hd_stats.st_be_aborted++;
 		be_kernel_reset(hd, f, be_client_next(f));
-		be_close(hd, f);
+		be_close(hd, f, FLOW_END_ABORT);
 	}
 }
 
-void
+/* The flow clock says a back-end flow has been idle too long. */
+static void
 be_expire(struct hd *hd, struct flow *f)
 {
 	if (f->f_state == BE_INJECT || f->f_state == BE_DATA) {
@@ -825,28 +839,16 @@ be_expire(struct hd *hd, struct flow *f)
 		hd->hd_stats.st_be_idle++;
 		be_send_close(hd, f, CTL_CLOSE_IDLE);
 	}
-	be_close(hd, f);
+	be_close(hd, f, FLOW_END_IDLE);
 }
 
-int
-be_init(struct hd *hd)
-{
-	return 0;
-}
-
-static void
-be_shutdown_one(struct flow *f, void *arg)
-{
-	if (f->f_role == FLOW_BE)
-		be_close(arg, f);
-}
-
+/* Closes the listeners lwIP took handed-off connections on; the flows
+ * have been closed through their handlers. */
 void
 be_shutdown(struct hd *hd)
 {
 	int	 i;
 
-	flow_foreach(hd->hd_flows, be_shutdown_one, hd);
 	for (i = 0; i < hd->hd_be_nlisten; i++)
 		tcp_close(hd->hd_be_listen[i]);
 	hd->hd_be_nlisten = 0;

@@ -39,6 +39,7 @@
 #include "lwip/tcp.h"
 #include "lwip/priv/tcp_priv.h"
 
+#include "btcp.h"
 #include "flow.h"
 #include "handoffd.h"
 #include "lwip-port/port.h"
@@ -46,6 +47,7 @@
 #include "log.h"
 #include "pkt.h"
 #include "handoff/ctl.h"
+#include "handoff/flowlog.h"
 #include "handoff/handoff.h"
 #include "handoff/health.h"
 #include "handoff/peer.h"
@@ -60,6 +62,14 @@ static const char *const fe_state_names[] = {
 };
 
 static struct log_rl fe_rl_full;
+
+static void	fe_input(struct hd *, struct flow *, struct pkt *);
+static int	fe_output(struct hd *, struct flow *, struct pkt *);
+static void	fe_expire(struct hd *, struct flow *);
+
+const struct flow_ops fe_flow_ops = {
+	"front-end", fe_input, fe_output, fe_expire, fe_close
+};
 
 void
 fe_set_state(struct flow *f, enum fe_state st)
@@ -115,31 +125,52 @@ fe_unassign(struct hd *hd, struct flow *f)
 	}
 }
 
-/*
- * The one way a front-end flow ends.  A pcb still ours is closed politely
- * (lwIP finishes the FIN exchange on its own) or, with reset, aborted.
- */
-void
-fe_close(struct hd *hd, struct flow *f, int reset)
+/* The slow-path state is over: the flow is forwarded, or ends. */
+static void
+fe_conn_free(struct flow *f)
 {
 	struct fe_conn	*fc = f->f_ctx;
 
+	fe_queue_free(fc);
+	if (fc->fc_timer != NULL)
+		event_free(fc->fc_timer);
+	evbuffer_free(fc->fc_req);
+	req_free(fc->fc_rp);
+	free(fc->fc_key);
+	free(fc);
+	f->f_ctx = NULL;
+}
+
+/* Ends that leave the client nothing polite to be told. */
+static int
+fe_end_resets(enum flow_end why)
+{
+	return why == FLOW_END_ABORT || why == FLOW_END_NOMEM ||
+	    why == FLOW_END_SHUTDOWN;
+}
+
+/*
+ * The one way a front-end flow ends.  A pcb still ours is closed politely
+ * (lwIP finishes the FIN exchange on its own) or, for an end that resets,
+ * aborted.
+ */
+void
+fe_close(struct hd *hd, struct flow *f, enum flow_end why)
+{
+	struct fe_conn	*fc = f->f_ctx;
+
+	flowlog_end(hd, f, "fe", f->f_key.k_laddr, f->f_key.k_lport,
+	    fc != NULL ? fc->fc_peer : f->f_peer,
+	    f->f_state == FE_LINGER ? f->f_end : why);
 	fe_unassign(hd, f);
 	if (fc != NULL) {
 		if (fc->fc_pcb != NULL) {
 			fe_detach_pcb(fc->fc_pcb);
 			fe_release_window(fc);
-			if (reset || tcp_close(fc->fc_pcb) != ERR_OK)
+			if (fe_end_resets(why) || tcp_close(fc->fc_pcb) != ERR_OK)
 				tcp_abort(fc->fc_pcb);
 		}
-		fe_queue_free(fc);
-		if (fc->fc_timer != NULL)
-			event_free(fc->fc_timer);
-		evbuffer_free(fc->fc_req);
-		req_free(fc->fc_rp);
-		free(fc->fc_key);
-		free(fc);
-		f->f_ctx = NULL;
+		fe_conn_free(f);
 	}
 	flow_remove(hd->hd_flows, f);
 }
@@ -192,7 +223,7 @@ fe_conn_new(struct hd *hd, struct flow *f, const struct cfg_service *svc)
 
 /* A SYN for a VIP with no flow yet.  In the lwip handshake: remember what
  * the client offered and let lwIP answer. */
-void
+static void
 fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 {
 	struct flow_key	 k;
@@ -208,15 +239,13 @@ fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 		hd->hd_stats.st_drop_bad_opts++;
 		return;
 	}
-	k.k_raddr = p->p_saddr;
-	k.k_laddr = p->p_daddr;
-	k.k_rport = p->p_sport;
-	k.k_lport = p->p_dport;
+	flow_key_in(&k, p);
 	/* A client reusing its port within lwIP's TIME_WAIT is a new
 	 * connection, and lwIP must answer it as one. */
 	port_tcp_forget_timewait(p->p_daddr, ntohs(p->p_dport), p->p_saddr,
 	    ntohs(p->p_sport));
-	if ((f = flow_insert(hd->hd_flows, &k, hd->hd_now)) == NULL) {
+	if ((f = flow_insert(hd->hd_flows, &k, hd->hd_now, &fe_flow_ops)) ==
+	    NULL) {
 		hd->hd_stats.st_drop_table_full++;
 		log_ratelim(&fe_rl_full, "fe: flow table full (%u flows): "
 		    "SYN dropped", flow_capacity(hd->hd_flows));
@@ -234,13 +263,31 @@ fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	fc->fc_cts = o.o_has_ts;
 	fc->fc_ctsval = o.o_tsval;
 	fc->fc_cwin = p->p_win;
-	f->f_role = FLOW_FE;
 	f->f_state = FE_SYN;
 	f->f_irs = p->p_seq;
 	f->f_ctx = fc;
 	f->f_timeout = FE_SYN_TIMEOUT_MS;
 	hd->hd_stats.st_fe_syns++;
 	btcp_to_lwip(hd, p);
+}
+
+/*
+ * A packet for a VIP that has no flow: a SYN starts one; in the cookie
+ * handshake so does the ACK that returns a valid cookie, and nothing else
+ * is answered.  Anything else is lwIP's to answer.
+ */
+static int
+fe_vip_input(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
+{
+	if ((p->p_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {
+		fe_syn(hd, svc, p);
+		return 1;
+	}
+	if (svc->cs_handshake == CFG_HS_COOKIE) {
+		fe_cookie_ack(hd, svc, p);
+		return 1;
+	}
+	return 0;
 }
 
 /* Client bytes after a rewrite: FIN and RST tell the flow how it ends. */
@@ -266,11 +313,13 @@ fe_forward(struct hd *hd, struct flow *f, struct pkt *p)
 		    CTL_CLOSE_RST, p->p_seq);
 		fe_unassign(hd, f);
 		fe_set_state(f, FE_LINGER);
+		f->f_end = FLOW_END_CLIENT_RST;
 		f->f_timeout = hd->hd_cfg->cfg_handoff.ch_linger_ms;
 	}
 	rw_to_stack(f, p);
 	hd->hd_stats.st_fwd_pkts++;
 	hd->hd_stats.st_fwd_bytes += p->p_len;
+	f->f_bytes += p->p_len;
 	btcp_tun_send(hd, p->p_ip, p->p_len, &p->p_meta);
 }
 
@@ -311,7 +360,7 @@ fe_track_client(struct fe_conn *fc, struct pkt *p)
 }
 
 /* A packet from the client for a flow we know. */
-void
+static void
 fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 {
 	struct fe_conn	*fc = f->f_ctx;
@@ -333,7 +382,7 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 		else if (f->f_state == FE_HANDOFF)
 			fe_send_close(hd, f, fc->fc_peer, 0, CTL_CLOSE_ABORT,
 			    0);
-		fe_close(hd, f, 1);
+		fe_close(hd, f, FLOW_END_ABORT);
 		if ((svc = btcp_service(hd, p->p_daddr, p->p_dport)) != NULL)
 			fe_syn(hd, svc, p);
 		return;
@@ -393,7 +442,7 @@ fe_clamp_synack(struct hd *hd, struct fe_conn *fc, struct pkt *p,
  * back-end's can start above it.  Returns 0 to drop the packet: a frozen
  * connection says nothing.
  */
-int
+static int
 fe_output(struct hd *hd, struct flow *f, struct pkt *p)
 {
 	struct fe_conn	*fc = f->f_ctx;
@@ -474,7 +523,7 @@ fe_respond(struct fe_conn *fc, int code)
 		if (fc->fc_pcb != NULL)
 			tcp_write(fc->fc_pcb, resp, (u16_t)strlen(resp),
 			    TCP_WRITE_FLAG_COPY);
-		fe_close(hd, f, 0);
+		fe_close(hd, f, FLOW_END_RESPONDED);
 		return;
 	}
 	fe_queue_free(fc);
@@ -485,7 +534,7 @@ fe_respond(struct fe_conn *fc, int code)
 	if (tcp_write(fc->fc_pcb, resp, (u16_t)strlen(resp),
 	    TCP_WRITE_FLAG_COPY) != ERR_OK ||
 	    tcp_shutdown(fc->fc_pcb, 0, 1) != ERR_OK)
-		fe_close(hd, f, 1);
+		fe_close(hd, f, FLOW_END_NOMEM);
 	else
 		tcp_output(fc->fc_pcb);
 }
@@ -554,7 +603,8 @@ fe_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	if (p == NULL) {
 		if (f->f_state == FE_RESPOND || !fc->fc_dispatched) {
 			/* Done with us, or gone before its request was. */
-			fe_close(hd, f, 0);
+			fe_close(hd, f, f->f_state == FE_RESPOND ?
+			    FLOW_END_RESPONDED : FLOW_END_DONE);
 			return ERR_OK;
 		}
 		fc->fc_fin = 1;		/* travels with the request */
@@ -569,7 +619,7 @@ fe_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		r = fe_feed(fc, q->payload, q->len);
 		if (r == REQ_NOMEM) {
 			pbuf_free(p);
-			fe_close(hd, f, 1);
+			fe_close(hd, f, FLOW_END_NOMEM);
 			return ERR_ABRT;
 		}
 	}
@@ -593,7 +643,7 @@ fe_err(void *arg, err_t err)
 	struct fe_conn	*fc = arg;
 
 	fc->fc_pcb = NULL;
-	fe_close(fc->fc_hd, fc->fc_flow, 0);
+	fe_close(fc->fc_hd, fc->fc_flow, FLOW_END_CLIENT_RST);
 }
 
 
@@ -608,12 +658,9 @@ fe_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
 	if (err != ERR_OK || pcb == NULL)
 		return ERR_VAL;
-	k.k_raddr = ip4_addr_get_u32(&pcb->remote_ip);
-	k.k_laddr = ip4_addr_get_u32(&pcb->local_ip);
-	k.k_rport = htons(pcb->remote_port);
-	k.k_lport = htons(pcb->local_port);
+	port_pcb_key(pcb, &k);
 	f = flow_lookup(hd->hd_flows, &k);
-	if (f == NULL || f->f_role != FLOW_FE || f->f_state != FE_SYN ||
+	if (f == NULL || f->f_ops != &fe_flow_ops || f->f_state != FE_SYN ||
 	    (fc = f->f_ctx) == NULL || !fc->fc_synack ||
 	    (fc->fc_timer = evtimer_new(hd->hd_base, fe_on_timer, fc)) ==
 	    NULL) {
@@ -924,7 +971,7 @@ fe_dispatch(struct fe_conn *fc)
 				relay_client_eof(r);
 			hd->hd_stats.st_fe_local++;
 			fc->fc_pcb = NULL;	/* the relay's now */
-			fe_close(hd, fc->fc_flow, 0);
+			fe_close(hd, fc->fc_flow, FLOW_END_LOCAL);
 			return;
 		}
 		if (fe_handoff(fc, m->cm_peer) == 0)
@@ -951,7 +998,7 @@ fe_on_late_ack(struct hd *hd, struct flow *f)
 		if (!(f->f_flags & FLOW_PEER_DONE))
 			fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
 			    CTL_CLOSE_ABORT, 0);
-		fe_close(hd, f, 1);
+		fe_close(hd, f, FLOW_END_ABORT);
 		return;
 	}
 	if (f->f_state == FE_HANDOFF)
@@ -960,7 +1007,7 @@ fe_on_late_ack(struct hd *hd, struct flow *f)
 	fe_set_state(f, FE_COLLECT);
 	if (fc->fc_cookie)
 		fe_cookie_reset(fc);
-	fe_close(hd, f, 1);
+	fe_close(hd, f, FLOW_END_ABORT);
 }
 
 /* The back-end has the connection (or refused it). */
@@ -972,13 +1019,13 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 	struct fe_qpkt	*q;
 	struct pkt	 p;
 
-	if (f == NULL || f->f_role != FLOW_FE || f->f_state != FE_HANDOFF ||
+	if (f == NULL || f->f_ops != &fe_flow_ops || f->f_state != FE_HANDOFF ||
 	    (fc = f->f_ctx) == NULL || fc->fc_peer != peer) {
 		/* Too late: we gave up on this one.  Make sure the back-end
 		 * lets go of it too. */
 		hd->hd_stats.st_ctl_stale++;
 		if (ha->ha_status == CTL_OK && f != NULL &&
-		    f->f_role == FLOW_FE)
+		    f->f_ops == &fe_flow_ops)
 			fe_on_late_ack(hd, f);
 		if (ha->ha_status == CTL_OK) {
 			struct ctl_msg m;
@@ -1027,13 +1074,7 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		free(q);
 		f->f_qlen--;
 	}
-	fc->fc_qtail = &fc->fc_qhead;
-	event_free(fc->fc_timer);
-	evbuffer_free(fc->fc_req);
-	req_free(fc->fc_rp);
-	free(fc->fc_key);
-	free(fc);
-	f->f_ctx = NULL;
+	fe_conn_free(f);
 }
 
 /* The back-end is done with a flow: keep rewriting stragglers a while. */
@@ -1044,8 +1085,11 @@ fe_on_close(struct hd *hd, int peer, struct flow *f,
 	if (f->f_peer != peer || f->f_ctx != NULL)
 		return;
 	f->f_flags |= FLOW_PEER_DONE;
-	if (cl->cl_reason == CTL_CLOSE_RST)
+	f->f_end = FLOW_END_DONE;
+	if (cl->cl_reason == CTL_CLOSE_RST) {
 		f->f_flags |= FLOW_STACK_RST;
+		f->f_end = FLOW_END_SERVER_RST;
+	}
 	fe_unassign(hd, f);
 	fe_set_state(f, FE_LINGER);
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_linger_ms;
@@ -1057,7 +1101,7 @@ fe_peer_down_one(struct flow *f, void *arg)
 {
 	int	*peer = arg;
 
-	if (f->f_role == FLOW_FE && f->f_state == FE_HANDOFF &&
+	if (f->f_ops == &fe_flow_ops && f->f_state == FE_HANDOFF &&
 	    f->f_peer == *peer) {
 		struct fe_conn *fc = f->f_ctx;
 
@@ -1075,27 +1119,35 @@ fe_on_peer_down(struct hd *hd, int peer)
 }
 
 /* The flow clock says a front-end flow has been idle too long. */
-void
+static void
 fe_expire(struct hd *hd, struct flow *f)
 {
 	struct fe_conn	*fc = f->f_ctx;
 
 	switch (f->f_state) {
+	case FE_SYN:
+		fe_close(hd, f, FLOW_END_HANDSHAKE);
+		break;
 	case FE_COLLECT:
 		fe_respond(fc, 408);
-		return;
+		break;
 	case FE_RESPOND:
-		break;		/* the client had its chance to read */
+		/* the client had its chance to read */
+		fe_close(hd, f, FLOW_END_RESPONDED);
+		break;
 	case FE_FORWARD:
 		hd->hd_stats.st_fe_idle++;
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
 		    CTL_CLOSE_IDLE, f->f_cnxt);
+		fe_close(hd, f, FLOW_END_IDLE);
 		break;
 	case FE_HANDOFF:
 		flow_touch(f, hd->hd_now);	/* its timer decides */
-		return;
+		break;
+	case FE_LINGER:
+		fe_close(hd, f, f->f_end);
+		break;
 	}
-	fe_close(hd, f, 0);
 }
 
 /* Listens on every VIP whose service uses the lwip handshake. */
@@ -1105,6 +1157,7 @@ fe_init(struct hd *hd)
 	const struct cfg	*cfg = hd->hd_cfg;
 	int			 i;
 
+	hd->hd_vip_input = fe_vip_input;
 	for (i = 0; i < cfg->cfg_npools; i++)
 		if ((hd->hd_pools[i] = pool_state_new(&cfg->cfg_pools[i])) ==
 		    NULL)
@@ -1134,19 +1187,13 @@ fe_init(struct hd *hd)
 	return 0;
 }
 
-static void
-fe_shutdown_one(struct flow *f, void *arg)
-{
-	if (f->f_role == FLOW_FE)
-		fe_close(arg, f, 1);
-}
-
+/* Closes the VIPs' listeners and the pools; the flows have been closed
+ * through their handlers. */
 void
 fe_shutdown(struct hd *hd)
 {
 	int	 i;
 
-	flow_foreach(hd->hd_flows, fe_shutdown_one, hd);
 	for (i = 0; i < hd->hd_cfg->cfg_nservices; i++)
 		if (hd->hd_fe_listen[i] != NULL) {
 			tcp_close(hd->hd_fe_listen[i]);

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "flow.h"
 #include "pkt.h"
 
 struct cfg_service;
@@ -93,7 +94,7 @@ struct fe_conn {
 
 
 void	fe_set_state(struct flow *, enum fe_state);
-void	fe_close(struct hd *, struct flow *, int);
+void	fe_close(struct hd *, struct flow *, enum flow_end);
 struct fe_conn *fe_conn_new(struct hd *, struct flow *,
 	    const struct cfg_service *);
 void	fe_queue(struct hd *, struct fe_conn *, struct pkt *);
@@ -105,6 +106,8 @@ void	fe_respond(struct fe_conn *, int);
 void	fe_on_timer(int, short, void *);
 
 /* fe_cookie.c */
+void	fe_cookie_syn(struct hd *, const struct cfg_service *, struct pkt *);
+void	fe_cookie_ack(struct hd *, const struct cfg_service *, struct pkt *);
 void	fe_cookie_input(struct hd *, struct flow *, struct pkt *);
 void	fe_cookie_respond(struct fe_conn *, const char *, size_t);
 void	fe_cookie_reset(struct fe_conn *);

@@ -17,6 +17,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "btcp.h"
 #include "flow.h"
 #include "handoffd.h"
 #include "log.h"
@@ -148,11 +149,9 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 		hd->hd_stats.st_cookie_bad++;
 		return;
 	}
-	k.k_raddr = p->p_saddr;
-	k.k_laddr = p->p_daddr;
-	k.k_rport = p->p_sport;
-	k.k_lport = p->p_dport;
-	if ((f = flow_insert(hd->hd_flows, &k, hd->hd_now)) == NULL) {
+	flow_key_in(&k, p);
+	if ((f = flow_insert(hd->hd_flows, &k, hd->hd_now, &fe_flow_ops)) ==
+	    NULL) {
 		hd->hd_stats.st_drop_table_full++;
 		log_ratelim(&fe_cookie_rl_full, "fe: flow table full (%u "
 		    "flows): connection dropped", flow_capacity(hd->hd_flows));
@@ -162,7 +161,7 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	    (fc->fc_timer = evtimer_new(hd->hd_base, fe_on_timer, fc)) ==
 	    NULL) {
 		if (fc != NULL)
-			fe_close(hd, f, 0);
+			fe_close(hd, f, FLOW_END_NOMEM);
 		else
 			flow_remove(hd->hd_flows, f);
 		hd->hd_stats.st_drop_nomem++;
@@ -185,7 +184,6 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	fc->fc_fmss = of.fo_mss;
 	fc->fc_cwin = p->p_win;
 	fc->fc_synack = 1;
-	f->f_role = FLOW_FE;
 	f->f_irs = fc->fc_irs;
 	f->f_ctx = fc;
 	fe_set_state(f, FE_COLLECT);
@@ -225,7 +223,7 @@ fe_cookie_input(struct hd *hd, struct flow *f, struct pkt *p)
 	if (p->p_flags & TH_RST) {
 		/* RFC 5961: only a reset right at the edge ends it. */
 		if (p->p_seq == fc->fc_rcv_nxt)
-			fe_close(hd, f, 0);
+			fe_close(hd, f, FLOW_END_CLIENT_RST);
 		return;
 	}
 	if (p->p_flags & TH_SYN)
@@ -242,7 +240,7 @@ fe_cookie_input(struct hd *hd, struct flow *f, struct pkt *p)
 	}
 	if (len == 0 && !fin) {
 		if (fe_cookie_done(fc))
-			fe_close(hd, f, 0);
+			fe_close(hd, f, FLOW_END_RESPONDED);
 		return;
 	}
 	/* The part of the segment that is new and in order. */
@@ -257,7 +255,7 @@ fe_cookie_input(struct hd *hd, struct flow *f, struct pkt *p)
 			if (n > room)
 				n = room;	/* beyond the window */
 			if (n > 0 && fe_feed(fc, data + off, n) == REQ_NOMEM) {
-				fe_close(hd, f, 1);
+				fe_close(hd, f, FLOW_END_NOMEM);
 				return;
 			}
 		}
@@ -275,7 +273,7 @@ fe_cookie_input(struct hd *hd, struct flow *f, struct pkt *p)
 	fe_cookie_send(fc, fc->fc_snd_nxt, TH_ACK, NULL, 0);
 	if (f->f_state == FE_RESPOND) {
 		if (fe_cookie_done(fc))
-			fe_close(hd, f, 0);
+			fe_close(hd, f, FLOW_END_RESPONDED);
 		return;
 	}
 	if (!took || f->f_state != FE_COLLECT || fc->fc_dispatched)
@@ -321,14 +319,14 @@ fe_cookie_on_timer(struct fe_conn *fc)
 	uint32_t	 start = fc->fc_snd_nxt - fc->fc_resp_len - 1;
 
 	if (fe_cookie_done(fc)) {
-		fe_close(hd, fc->fc_flow, 0);
+		fe_close(hd, fc->fc_flow, FLOW_END_RESPONDED);
 		return;
 	}
 	if (seq_geq(fc->fc_snd_una, fc->fc_snd_nxt))
 		return;		/* delivered: the client's FIN decides */
 	if (++fc->fc_resp_tries > FE_RESP_TRIES) {
 		fe_cookie_reset(fc);
-		fe_close(hd, fc->fc_flow, 0);
+		fe_close(hd, fc->fc_flow, FLOW_END_ABORT);
 		return;
 	}
 	fe_cookie_send(fc, start, TH_ACK | TH_PUSH | TH_FIN, fc->fc_resp,
@@ -341,7 +339,7 @@ void
 fe_cookie_close(struct fe_conn *fc)
 {
 	fe_cookie_send(fc, fc->fc_snd_nxt, TH_ACK | TH_FIN, NULL, 0);
-	fe_close(fc->fc_hd, fc->fc_flow, 0);
+	fe_close(fc->fc_hd, fc->fc_flow, FLOW_END_DONE);
 }
 
 /* A reset from the VIP: a handoff that cannot be finished. */

@@ -1,13 +1,15 @@
 /*
- * The handoff protocol's two halves and how the BTCP and the control
- * connections call into them.
+ * The handoff protocol's two halves.
  *
- * fe.c, the front-end, owns flows with role FLOW_FE: it watches the
- * handshake lwIP makes on a VIP, collects the request, dispatches it, and
- * then either relays locally or hands the connection off and forwards the
- * client's packets.  be.c, the back-end, owns flows with role FLOW_BE: it
+ * fe.c, the front-end, owns the flows with fe_flow_ops: it watches the
+ * handshake lwIP makes on a VIP (or answers it with SYN cookies,
+ * fe_cookie.c), collects the request, dispatches it, and then either
+ * relays locally or hands the connection off and forwards the client's
+ * packets.  be.c, the back-end, owns the flows with be_flow_ops: it
  * injects a handed-off connection into its stack and rewrites what the
- * stack sends.
+ * stack sends.  The BTCP reaches both through their flows' handlers and
+ * the front-end's VIP handler; the control messages reach them through
+ * msg.c.  Neither calls the other.
  */
 #ifndef HANDOFFD_HANDOFF_H
 #define HANDOFFD_HANDOFF_H
@@ -16,6 +18,7 @@
 #include <stdint.h>
 
 struct cfg;
+struct flow_ops;
 struct ctl_close;
 struct ctl_handoff;
 struct ctl_handoff_ack;
@@ -23,10 +26,6 @@ struct cfg_service;
 struct flow;
 struct hd;
 struct pkt;
-
-/* flow.f_role */
-#define FLOW_FE		1
-#define FLOW_BE		2
 
 /* flow.f_flags, shared by both roles */
 #define FLOW_CLIENT_FIN	0x0001	/* the client sent FIN */
@@ -50,27 +49,19 @@ void	 fe_offer(const struct cfg *, const struct cfg_service *,
 	    struct fe_offer *);
 
 /* fe.c */
+extern const struct flow_ops fe_flow_ops;
 int	 fe_init(struct hd *);
 void	 fe_shutdown(struct hd *);
-void	 fe_syn(struct hd *, const struct cfg_service *, struct pkt *);
-void	 fe_cookie_syn(struct hd *, const struct cfg_service *, struct pkt *);
-void	 fe_cookie_ack(struct hd *, const struct cfg_service *, struct pkt *);
-void	 fe_input(struct hd *, struct flow *, struct pkt *);
-int	 fe_output(struct hd *, struct flow *, struct pkt *);
 void	 fe_on_handoff_ack(struct hd *, int, const struct ctl_handoff_ack *);
 void	 fe_on_close(struct hd *, int, struct flow *, const struct ctl_close *);
 void	 fe_on_peer_down(struct hd *, int);
-void	 fe_expire(struct hd *, struct flow *);
 
 /* be.c */
-int	 be_init(struct hd *);
+extern const struct flow_ops be_flow_ops;
 void	 be_shutdown(struct hd *);
-void	 be_input(struct hd *, struct flow *, struct pkt *);
-int	 be_output(struct hd *, struct flow *, struct pkt *);
 void	 be_on_handoff(struct hd *, int, const struct ctl_handoff *);
 void	 be_on_close(struct hd *, int, struct flow *, const struct ctl_close *);
 void	 be_on_abort(struct hd *, int, const struct ctl_close *);
-void	 be_expire(struct hd *, struct flow *);
 
 /* req.c: just enough HTTP to find the end of a request head. */
 enum req_result {

@@ -24,7 +24,6 @@
 #include "sock.h"
 #include "lwip-port/port.h"
 #include "handoff/ctl.h"
-#include "handoff/handoff.h"
 #include "handoff/peer.h"
 
 #define PEER_AUTH_LABEL		"handoffd-auth-v1"
@@ -62,6 +61,7 @@ struct peer {
 
 struct peer_set {
 	struct hd		*ps_hd;
+	struct peer_handlers	 ps_handlers;
 	struct peer		 ps_peers[CFG_MAX_PEERS];
 	int			 ps_npeers;
 	struct evconnlistener	*ps_listener;
@@ -74,6 +74,7 @@ struct peer_set {
 
 static void	peer_dial(struct peer_set *, int);
 static void	conn_close(struct ctl_conn *, const char *, int);
+static void	conn_on_connected(struct ctl_conn *);
 
 static const char *
 conn_name(const struct ctl_conn *c)
@@ -323,38 +324,11 @@ conn_on_auth(struct ctl_conn *c, const uint8_t *mac)
 	return 0;
 }
 
-static void
-conn_on_close_msg(struct hd *hd, int idx, const struct ctl_close *cl)
-{
-	struct flow	*f = NULL;
-
-	if (cl->cl_flow != 0)
-		f = flow_by_handle(hd->hd_flows, cl->cl_flow);
-	if (f != NULL && f->f_role == FLOW_FE)
-		fe_on_close(hd, idx, f, cl);
-	else if (f != NULL && f->f_role == FLOW_BE)
-		be_on_close(hd, idx, f, cl);
-	else if (cl->cl_reason == CTL_CLOSE_ABORT)
-		be_on_abort(hd, idx, cl);
-	else
-		hd->hd_stats.st_ctl_stale++;
-}
-
 /* A message about flows, from a peer or from this node itself. */
 static void
 peer_deliver(struct hd *hd, int idx, const struct ctl_msg *m)
 {
-	switch (m->m_type) {
-	case CTL_HANDOFF:
-		be_on_handoff(hd, idx, &m->m_u.handoff);
-		break;
-	case CTL_HANDOFF_ACK:
-		fe_on_handoff_ack(hd, idx, &m->m_u.ack);
-		break;
-	case CTL_CLOSE:
-		conn_on_close_msg(hd, idx, &m->m_u.close);
-		break;
-	}
+	hd->hd_peers->ps_handlers.ph_message(hd, idx, m);
 }
 
 /* Frames this node sent itself, delivered on a fresh turn of the loop. */
@@ -451,11 +425,9 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 	struct ctl_conn	*c = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
-		c->cc_connected = 1;
-		c->cc_last_rx = port_now_ms();
 		sock_nodelay(bufferevent_getfd(bev));
 		c->cc_set->ps_peers[c->cc_peer].p_failures = 0;
-		conn_send_hello(c);
+		conn_on_connected(c);
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
@@ -478,15 +450,18 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* A connection over bev, which it owns from now on, even on failure. */
 static struct ctl_conn *
-conn_new(struct peer_set *ps, int fd, int peer, int outgoing,
+conn_new(struct peer_set *ps, struct bufferevent *bev, int peer, int outgoing,
     const struct sockaddr_in *sin)
 {
 	struct ctl_conn	*c;
 	char		 ip[INET_ADDRSTRLEN];
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		bufferevent_free(bev);
 		return NULL;
+	}
 	c->cc_set = ps;
 	c->cc_peer = peer;
 	c->cc_outgoing = outgoing;
@@ -496,12 +471,7 @@ conn_new(struct peer_set *ps, int fd, int peer, int outgoing,
 	    ntohs(sin->sin_port));
 	if (RAND_bytes(c->cc_nonce, sizeof(c->cc_nonce)) != 1)
 		fatalx("cannot get random bytes for a nonce");
-	c->cc_bev = bufferevent_socket_new(ps->ps_hd->hd_base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (c->cc_bev == NULL) {
-		free(c);
-		return NULL;
-	}
+	c->cc_bev = bev;
 	bufferevent_setcb(c->cc_bev, conn_read, NULL, conn_event, c);
 	bufferevent_enable(c->cc_bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&ps->ps_conns, c, cc_entry);
@@ -551,14 +521,26 @@ conn_close(struct ctl_conn *c, const char *why, int protocol_error)
 	if (was_up && !peer_is_up(ps->ps_hd, idx)) {
 		log_info("peer %s down", p->p_cfg->cp_id);
 		p->p_was_up = 0;
-		fe_on_peer_down(ps->ps_hd, idx);
+		ps->ps_handlers.ph_down(ps->ps_hd, idx);
 	}
 }
 
+/* A connection's first words: a peer's transport is up. */
+static void
+conn_on_connected(struct ctl_conn *c)
+{
+	c->cc_connected = 1;
+	c->cc_last_rx = port_now_ms();
+	conn_send_hello(c);
+}
+
+/* Dials a peer: TCP to its control address, or the node's own dialer. */
 static void
 peer_dial(struct peer_set *ps, int idx)
 {
+	struct hd		*hd = ps->ps_hd;
 	struct peer		*p = &ps->ps_peers[idx];
+	struct bufferevent	*bev;
 	struct sockaddr_in	 sin;
 
 	if (p->p_out != NULL)
@@ -567,11 +549,20 @@ peer_dial(struct peer_set *ps, int idx)
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = p->p_cfg->cp_control.ep_addr;
 	sin.sin_port = p->p_cfg->cp_control.ep_port;
-	if ((p->p_out = conn_new(ps, -1, idx, 1, &sin)) == NULL) {
-		log_warnx("peer %s: out of memory", p->p_cfg->cp_id);
+	if (hd->hd_dial != NULL)
+		bev = hd->hd_dial(hd->hd_dial_arg, hd, idx);
+	else
+		bev = bufferevent_socket_new(hd->hd_base, -1,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL || (p->p_out = conn_new(ps, bev, idx, 1, &sin)) ==
+	    NULL) {
+		log_warnx("peer %s: cannot set up a connection",
+		    p->p_cfg->cp_id);
 		return;
 	}
-	if (bufferevent_socket_connect(p->p_out->cc_bev,
+	if (hd->hd_dial != NULL)
+		conn_on_connected(p->p_out);
+	else if (bufferevent_socket_connect(p->p_out->cc_bev,
 	    (struct sockaddr *)&sin, sizeof(sin)) == -1)
 		conn_close(p->p_out, NULL, 0);
 }
@@ -588,20 +579,31 @@ static void
 peer_on_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	struct peer_set	*ps = arg;
-	struct ctl_conn	*c;
+	struct peer_set		*ps = arg;
+	struct bufferevent	*bev;
 
 	if (sa->sa_family != AF_INET) {
 		evutil_closesocket(fd);
 		return;
 	}
 	sock_nodelay(fd);
-	if ((c = conn_new(ps, fd, -1, 0, (struct sockaddr_in *)sa)) == NULL) {
+	if ((bev = bufferevent_socket_new(ps->ps_hd->hd_base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		evutil_closesocket(fd);
 		return;
 	}
-	c->cc_connected = 1;
-	conn_send_hello(c);
+	peer_accept_bev(ps->ps_hd, bev, (struct sockaddr_in *)sa);
+}
+
+/* A connection a peer opened, over any transport; takes bev. */
+void
+peer_accept_bev(struct hd *hd, struct bufferevent *bev,
+    const struct sockaddr_in *sin)
+{
+	struct ctl_conn	*c;
+
+	if ((c = conn_new(hd->hd_peers, bev, -1, 0, sin)) != NULL)
+		conn_on_connected(c);
 }
 
 static void
@@ -664,7 +666,7 @@ peer_on_heartbeat(int fd, short ev, void *arg)
 }
 
 int
-peer_init(struct hd *hd)
+peer_init(struct hd *hd, const struct peer_handlers *ph)
 {
 	const struct cfg	*cfg = hd->hd_cfg;
 	struct peer_set		*ps;
@@ -676,6 +678,7 @@ peer_init(struct hd *hd)
 		return -1;
 	hd->hd_peers = ps;
 	ps->ps_hd = hd;
+	ps->ps_handlers = *ph;
 	TAILQ_INIT(&ps->ps_conns);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;

@@ -11,6 +11,10 @@
  * closed.  A malformed or oversized frame closes its connection with a log
  * line and nothing else.  Messages to PEER_LOCAL are queued and delivered
  * on the next turn of the loop, never from inside the sender.
+ *
+ * peer.c is a transport: it knows nothing of flows, and hands every
+ * decoded message about them to the handlers its caller gave it
+ * (msg.c routes them to the front-end or the back-end).
  */
 #ifndef HANDOFFD_PEER_H
 #define HANDOFFD_PEER_H
@@ -23,11 +27,28 @@
  * cookie mode goes through the same messages, delivered in-process. */
 #define PEER_LOCAL	CFG_MAX_PEERS
 
-struct hd;
-struct ctl_msg;
+struct bufferevent;
 struct ctl_handoff;
+struct ctl_msg;
+struct hd;
+struct sockaddr_in;
 
-int	 peer_init(struct hd *);
+/* Where peer.c delivers what it receives: every message about flows
+ * (HANDOFF, HANDOFF_ACK, CLOSE), from a peer or from this node itself, and
+ * the news that a peer's control channel is down. */
+struct peer_handlers {
+	void	(*ph_message)(struct hd *, int, const struct ctl_msg *);
+	void	(*ph_down)(struct hd *, int);
+};
+
+/* The control transport, when it is not TCP: a connected bufferevent to
+ * peer idx (a test joins two nodes in one process this way), whose other
+ * end the peer gets through peer_accept_bev(). */
+typedef struct bufferevent *(*peer_dial_fn)(void *, struct hd *, int);
+
+int	 peer_init(struct hd *, const struct peer_handlers *);
+void	 peer_accept_bev(struct hd *, struct bufferevent *,
+	    const struct sockaddr_in *);
 void	 peer_shutdown(struct hd *);
 int	 peer_is_up(const struct hd *, int);
 int	 peer_send(struct hd *, int, const struct ctl_msg *);

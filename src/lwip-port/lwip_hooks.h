@@ -4,6 +4,9 @@
 
 #include "lwip/ip_addr.h"
 
+struct netif;
+
 u32_t	port_tcp_isn(const ip4_addr_t *, u16_t, const ip4_addr_t *, u16_t);
+struct netif *tunif_route_src(const ip4_addr_t *, const ip4_addr_t *);
 
 #endif

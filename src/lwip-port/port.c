@@ -1,4 +1,5 @@
 /* sys_now(), diagnostics, random numbers and ISNs for lwIP; see port.h. */
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "lwip/init.h"
 #include "lwip/opt.h"
 #include "lwip/ip_addr.h"
 #include "lwip/sys.h"
@@ -16,27 +18,59 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip_hooks.h"
 
+#include "flow.h"
 #include "log.h"
 #include "port.h"
 
 /* RFC 6528's secret: lives for the process, never leaves it. */
 static uint8_t	port_isn_key[32];
+static int	port_ready;
 
+static uint32_t	port_clock_monotonic(void);
+static uint32_t	(*port_clock)(void) = port_clock_monotonic;
+
+/* Starts lwIP, once per process however many nodes run in it. */
 void
 port_init(void)
 {
+	if (port_ready)
+		return;
 	if (RAND_bytes(port_isn_key, sizeof(port_isn_key)) != 1)
 		fatalx("cannot get random bytes for the ISN key");
+	lwip_init();
+	port_ready = 1;
 }
 
-/* Milliseconds on the monotonic clock: lwIP's timers and the flow clock. */
-uint32_t
-port_now_ms(void)
+static uint32_t
+port_clock_monotonic(void)
 {
 	struct timespec	 ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint32_t)((uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* Milliseconds: lwIP's timers and the flow clock. */
+uint32_t
+port_now_ms(void)
+{
+	return port_clock();
+}
+
+/* Replaces the clock (a test keeps its own time); before port_init(). */
+void
+port_set_clock(uint32_t (*clock)(void))
+{
+	port_clock = clock;
+}
+
+/* The key of the flow a pcb belongs to, as the BTCP sees it. */
+void
+port_pcb_key(const struct tcp_pcb *pcb, struct flow_key *k)
+{
+	flow_key_set(k, ip4_addr_get_u32(&pcb->remote_ip),
+	    htons(pcb->remote_port), ip4_addr_get_u32(&pcb->local_ip),
+	    htons(pcb->local_port));
 }
 
 u32_t

@@ -8,6 +8,7 @@
 #include "lwip/pbuf.h"
 
 #include "log.h"
+#include "lwip_hooks.h"
 #include "tunif.h"
 
 /* netif->output: lwIP hands over a finished IPv4 packet, possibly chained. */
@@ -64,7 +65,6 @@ tunif_init(struct tunif *ti, in_addr_t stack_addr, int mtu,
 	ti->ti_out = out;
 	ti->ti_arg = arg;
 	ti->ti_stack.mtu = mtu;
-	lwip_init();
 	tunif_add(ti, &ti->ti_stack, stack_addr, mtu);
 	netif_set_default(&ti->ti_stack);
 }
@@ -110,4 +110,36 @@ tunif_shutdown(struct tunif *ti)
 	for (i = 0; i < ti->ti_nvips; i++)
 		netif_remove(&ti->ti_vips[i]);
 	netif_remove(&ti->ti_stack);
+}
+
+/* Whether addr is one of ti's netifs (network order). */
+int
+tunif_owns(const struct tunif *ti, in_addr_t addr)
+{
+	int	 i;
+
+	if (ip4_addr_get_u32(netif_ip4_addr(&ti->ti_stack)) == addr)
+		return 1;
+	for (i = 0; i < ti->ti_nvips; i++)
+		if (ip4_addr_get_u32(netif_ip4_addr(&ti->ti_vips[i])) == addr)
+			return 1;
+	return 0;
+}
+
+/*
+ * LWIP_HOOK_IP4_ROUTE_SRC: a packet leaves by the netif of its source
+ * address, and so reaches the output callback of the node that owns that
+ * address, even with several nodes' netifs in the one lwIP of a process.
+ */
+struct netif *
+tunif_route_src(const ip4_addr_t *src, const ip4_addr_t *dest)
+{
+	struct netif	*nif;
+
+	if (src == NULL || ip4_addr_isany(src))
+		return NULL;
+	NETIF_FOREACH(nif)
+		if (ip4_addr_cmp(netif_ip4_addr(nif), src))
+			return nif;
+	return NULL;
 }

@@ -33,6 +33,7 @@ struct tunif {
 void	tunif_init(struct tunif *, in_addr_t, int, tunif_output_cb, void *);
 int	tunif_add_vip(struct tunif *, in_addr_t);
 void	tunif_input(struct tunif *, const uint8_t *, size_t);
+int	tunif_owns(const struct tunif *, in_addr_t);
 void	tunif_shutdown(struct tunif *);
 
 #endif

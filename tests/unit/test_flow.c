@@ -7,6 +7,8 @@
 #include "flow.h"
 #include "t.h"
 
+static const struct flow_ops ops = { "test", NULL, NULL, NULL, NULL };
+
 static struct flow_key
 key(uint32_t i)
 {
@@ -31,20 +33,19 @@ test_insert_lookup_remove(void)
 	CHECK(t != NULL);
 	for (i = 0; i < 5000; i++) {
 		k = key(i);
-		f = flow_insert(t, &k, 1);
+		f = flow_insert(t, &k, 1, &ops);
 		CHECK(f != NULL);
-		f->f_role = 1;
 		f->f_delta = i;
 	}
 	CHECK_INTEQ(flow_count(t), 5000);
 	/* Full: a new key is refused with ENOSPC, the table does not grow. */
 	k = key(5000);
 	errno = 0;
-	CHECK(flow_insert(t, &k, 1) == NULL && errno == ENOSPC);
+	CHECK(flow_insert(t, &k, 1, &ops) == NULL && errno == ENOSPC);
 	/* A present key is refused with EEXIST. */
 	k = key(42);
 	errno = 0;
-	CHECK(flow_insert(t, &k, 1) == NULL && errno == EEXIST);
+	CHECK(flow_insert(t, &k, 1, &ops) == NULL && errno == EEXIST);
 	for (i = 0; i < 5000; i++) {
 		k = key(i);
 		f = flow_lookup(t, &k);
@@ -68,7 +69,7 @@ test_insert_lookup_remove(void)
 	/* Freed slots are reused. */
 	for (i = 10000; i < 12500; i++) {
 		k = key(i);
-		CHECK(flow_insert(t, &k, 1) != NULL);
+		CHECK(flow_insert(t, &k, 1, &ops) != NULL);
 	}
 	CHECK_INTEQ(flow_count(t), 5000);
 	flow_table_free(t);
@@ -82,15 +83,13 @@ test_handles(void)
 	struct flow		*f, *g;
 	uint64_t		 h;
 
-	f = flow_insert(t, &k, 0);
-	f->f_role = 1;
+	f = flow_insert(t, &k, 0, &ops);
 	h = flow_handle(t, f);
 	CHECK(flow_by_handle(t, h) == f);
 	flow_remove(t, f);
 	CHECK(flow_by_handle(t, h) == NULL);
 	/* The same slot reused for another flow: the old handle misses. */
-	g = flow_insert(t, &k2, 0);
-	g->f_role = 1;
+	g = flow_insert(t, &k2, 0, &ops);
 	CHECK(g == f);
 	CHECK(flow_by_handle(t, h) == NULL);
 	CHECK(flow_by_handle(t, flow_handle(t, g)) == g);
@@ -124,8 +123,7 @@ test_expire(void)
 
 	for (i = 0; i < 1000; i++) {
 		k = key(i);
-		f = flow_insert(t, &k, now);
-		f->f_role = 1;
+		f = flow_insert(t, &k, now, &ops);
 		f->f_timeout = i < 500 ? 1000 : 100000;
 	}
 	/* Not yet: nothing expires, however much is scanned. */

@@ -1,0 +1,45 @@
+/* Control messages to the roles they concern; see msg.h. */
+#include <stddef.h>
+
+#include "flow.h"
+#include "handoffd.h"
+#include "handoff/ctl.h"
+#include "handoff/handoff.h"
+#include "handoff/msg.h"
+
+static void
+msg_on_close(struct hd *hd, int peer, const struct ctl_close *cl)
+{
+	struct flow	*f = NULL;
+
+	if (cl->cl_flow != 0)
+		f = flow_by_handle(hd->hd_flows, cl->cl_flow);
+	if (f != NULL && f->f_ops == &fe_flow_ops)
+		fe_on_close(hd, peer, f, cl);
+	else if (f != NULL && f->f_ops == &be_flow_ops)
+		be_on_close(hd, peer, f, cl);
+	else if (cl->cl_reason == CTL_CLOSE_ABORT)
+		be_on_abort(hd, peer, cl);
+	else
+		hd->hd_stats.st_ctl_stale++;
+}
+
+static void
+msg_on_message(struct hd *hd, int peer, const struct ctl_msg *m)
+{
+	switch (m->m_type) {
+	case CTL_HANDOFF:
+		be_on_handoff(hd, peer, &m->m_u.handoff);
+		break;
+	case CTL_HANDOFF_ACK:
+		fe_on_handoff_ack(hd, peer, &m->m_u.ack);
+		break;
+	case CTL_CLOSE:
+		msg_on_close(hd, peer, &m->m_u.close);
+		break;
+	}
+}
+
+const struct peer_handlers msg_handlers = {
+	msg_on_message, fe_on_peer_down
+};

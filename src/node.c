@@ -1,0 +1,209 @@
+/*
+ * A node: everything one handoffd runs, brought up and torn down in
+ * dependency order.  The flow table, lwIP on its TUN netifs, the front-end
+ * and back-end roles, the control channel with msg.c's routing, health
+ * checks, and the clocks that drive lwIP's timers, flow expiry and the
+ * status file.  This is the one place that names every role; main() (and
+ * the scenario tests) only provide the event loop, the TUN and, if not
+ * TCP, the control transport (struct hd's first fields).
+ */
+#include <sys/queue.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/timeouts.h"
+
+#include "btcp.h"
+#include "flow.h"
+#include "handoffd.h"
+#include "log.h"
+#include "lwip-port/port.h"
+#include "lwip-port/tunif.h"
+#include "handoff/cookie.h"
+#include "handoff/handoff.h"
+#include "handoff/health.h"
+#include "handoff/msg.h"
+#include "handoff/peer.h"
+#include "handoff/relay.h"
+
+/* lwIP's timers are polled; its fastest one runs every TCP_TMR_INTERVAL. */
+#define NODE_LWIP_TICK_MS	50
+#define NODE_STATUS_MS		1000
+/* The flow clock's sweep: every tick looks at a tenth of the table, so a
+ * flow expires at most a second late. */
+#define NODE_EXPIRE_MS		100
+
+static void
+node_expire_one(struct flow *f, void *arg)
+{
+	f->f_ops->fo_expire(arg, f);
+}
+
+/* Hands the flows idle past their timeout, among budget slots, to their
+ * owners, and resets relays idle for handoff.idle. */
+static void
+node_expire(struct hd *hd, unsigned int budget)
+{
+	hd->hd_now = port_now_ms();
+	flow_expire(hd->hd_flows, hd->hd_now, budget, node_expire_one, hd);
+	relay_expire(hd, hd->hd_now, hd->hd_cfg->cfg_handoff.ch_idle_ms);
+}
+
+static void
+node_on_lwip_tick(int fd, short events, void *arg)
+{
+	sys_check_timeouts();
+}
+
+static void
+node_on_expire_tick(int fd, short events, void *arg)
+{
+	struct hd	*hd = arg;
+	unsigned int	 budget = flow_capacity(hd->hd_flows) / 10;
+
+	node_expire(hd, budget < 256 ? 256 : budget);
+}
+
+static void
+node_on_status_tick(int fd, short events, void *arg)
+{
+	struct hd	*hd = arg;
+	const char	*path = hd->hd_cfg->cfg_node.cn_status_file;
+	static struct log_rl rl;
+
+	if (stats_write(hd, path) == -1)
+		log_ratelim(&rl, "status file %s: %s", path, strerror(errno));
+}
+
+static struct event *
+node_timer(struct hd *hd, int ms, event_callback_fn cb)
+{
+	struct event	*ev;
+	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if ((ev = event_new(hd->hd_base, -1, EV_PERSIST, cb, hd)) == NULL ||
+	    event_add(ev, &tv) == -1)
+		fatalx("cannot add a timer");
+	return ev;
+}
+
+/* One turn of every clock at once, for a caller that keeps the time. */
+void
+node_tick(struct hd *hd)
+{
+	sys_check_timeouts();
+	node_expire(hd, flow_capacity(hd->hd_flows));
+}
+
+/* Brings the node up on hd's event loop; any failure is fatal. */
+int
+node_start(struct hd *hd)
+{
+	const struct cfg	*cfg = hd->hd_cfg;
+	int			 i;
+
+	TAILQ_INIT(&hd->hd_relays);
+	if (cfg->cfg_handoff.ch_stack == CFG_STACK_KERNEL)
+		hd->hd_kstack_addr = cfg->cfg_node.cn_server.ep_addr;
+	hd->hd_now = port_now_ms();
+	if ((hd->hd_rxbuf = malloc(PKT_MAXLEN)) == NULL ||
+	    (hd->hd_txbuf = malloc(PKT_MAXLEN)) == NULL)
+		fatal("malloc");
+	if ((hd->hd_flows = flow_table_new(cfg->cfg_handoff.ch_max_flows)) ==
+	    NULL)
+		fatal("flow table of %d flows", cfg->cfg_handoff.ch_max_flows);
+
+	port_init();
+	if ((hd->hd_cookie = cookie_key_new()) == NULL)
+		fatalx("cannot set up the SYN cookie key");
+	if ((hd->hd_lwip = calloc(1, sizeof(*hd->hd_lwip))) == NULL)
+		fatal("calloc");
+	tunif_init(hd->hd_lwip, cfg->cfg_lwip.cl_addr, cfg->cfg_tun.ct_mtu,
+	    btcp_lwip_output, hd);
+	for (i = 0; i < cfg->cfg_nservices; i++)
+		if (tunif_add_vip(hd->hd_lwip,
+		    cfg->cfg_services[i].cs_vip.ep_addr) == -1)
+			fatalx("too many VIPs for lwIP");
+
+	if (fe_init(hd) == -1)
+		fatalx("cannot listen on the VIPs in lwIP");
+	if (peer_init(hd, &msg_handlers) == -1)
+		fatalx("cannot start the control channel");
+	if (health_init(hd) == -1)
+		fatalx("cannot start the health checks");
+
+	if (!hd->hd_manual_clock) {
+		hd->hd_lwip_tmr = node_timer(hd, NODE_LWIP_TICK_MS,
+		    node_on_lwip_tick);
+		hd->hd_expire_tmr = node_timer(hd, NODE_EXPIRE_MS,
+		    node_on_expire_tick);
+	}
+	if (cfg->cfg_node.cn_status_file[0] != '\0')
+		hd->hd_status_tmr = node_timer(hd, NODE_STATUS_MS,
+		    node_on_status_tick);
+	return 0;
+}
+
+static void
+node_close_one(struct flow *f, void *arg)
+{
+	f->f_ops->fo_close(arg, f, FLOW_END_SHUTDOWN);
+}
+
+/* Whatever lwIP still holds of this node goes without a word on the wire. */
+static void
+node_lwip_drop(struct hd *hd)
+{
+	struct tcp_pcb	*pcb, *next;
+	int		 tw;
+
+	for (tw = 0; tw < 2; tw++)
+		for (pcb = tw ? tcp_tw_pcbs : tcp_active_pcbs; pcb != NULL;
+		    pcb = next) {
+			next = pcb->next;
+			if (!tunif_owns(hd->hd_lwip,
+			    ip4_addr_get_u32(&pcb->local_ip)))
+				continue;
+			tcp_arg(pcb, NULL);
+			tcp_recv(pcb, NULL);
+			tcp_sent(pcb, NULL);
+			tcp_err(pcb, NULL);
+			tcp_abandon(pcb, 0);
+		}
+}
+
+/* Releases everything node_start() acquired, so that sanitizers see no
+ * leak. */
+void
+node_stop(struct hd *hd)
+{
+	struct relay	*r;
+
+	if (hd->hd_status_tmr != NULL) {
+		node_on_status_tick(-1, 0, hd);
+		event_free(hd->hd_status_tmr);
+	}
+	if (hd->hd_lwip_tmr != NULL)
+		event_free(hd->hd_lwip_tmr);
+	if (hd->hd_expire_tmr != NULL)
+		event_free(hd->hd_expire_tmr);
+	peer_shutdown(hd);
+	flow_foreach(hd->hd_flows, node_close_one, hd);
+	fe_shutdown(hd);
+	be_shutdown(hd);
+	while ((r = TAILQ_FIRST(&hd->hd_relays)) != NULL)
+		relay_abort(r);
+	health_shutdown(hd);
+	node_lwip_drop(hd);
+	tunif_shutdown(hd->hd_lwip);
+	free(hd->hd_lwip);
+	flow_table_free(hd->hd_flows);
+	cookie_key_free(hd->hd_cookie);
+	free(hd->hd_rxbuf);
+	free(hd->hd_txbuf);
+}
