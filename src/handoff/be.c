@@ -380,20 +380,20 @@ be_push_data(struct be_conn *bc)
 	struct pkt_opts	 o;
 
 	be_client_opts(bc, &o);
-	do {
+	while (bc->bc_sent < end) {
 		be_stack_progress(bc);
 		n = end - bc->bc_sent;
 		if (n > bc->bc_mss)
 			n = bc->bc_mss;
-		if (n > 0 && bc->bc_sent + n > bc->bc_acked + bc->bc_wnd)
+		if (bc->bc_sent + n > bc->bc_acked + bc->bc_wnd)
 			break;		/* the window is full: wait for acks */
 		be_inject(bc, seq0 + bc->bc_sent, bc->bc_iss + 1,
-		    TH_ACK | (n > 0 && bc->bc_sent + n == end ? TH_PUSH : 0),
-		    &o, bc->bc_data + bc->bc_sent, n);
+		    TH_ACK | (bc->bc_sent + n == end ? TH_PUSH : 0), &o,
+		    bc->bc_data + bc->bc_sent, n);
 		bc->bc_sent += n;
 		if (flow_by_handle(hd->hd_flows, h) != f || f->f_ctx != bc)
 			return -1;
-	} while (bc->bc_sent < end);
+	}
 	if (bc->bc_sent == end && (ho->ho_opts & CTL_OPT_FIN) &&
 	    !bc->bc_fin_sent) {
 		be_inject(bc, seq0 + end, bc->bc_iss + 1, TH_ACK | TH_FIN, &o,

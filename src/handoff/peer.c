@@ -75,6 +75,7 @@ struct peer_set {
 static void	peer_dial(struct peer_set *, int);
 static void	conn_close(struct ctl_conn *, const char *, int);
 static void	conn_on_connected(struct ctl_conn *);
+static void	peer_redial_later(struct peer *);
 
 static const char *
 conn_name(const struct ctl_conn *c)
@@ -505,24 +506,29 @@ conn_close(struct ctl_conn *c, const char *why, int protocol_error)
 	if (p != NULL && p->p_in == c)
 		p->p_in = NULL;
 	bufferevent_free(c->cc_bev);
-	if (c->cc_outgoing && p != NULL) {
-		struct timeval tv;
-
-		tv.tv_sec = p->p_backoff_ms / 1000;
-		tv.tv_usec = (p->p_backoff_ms % 1000) * 1000;
-		evtimer_add(p->p_redial, &tv);
-		p->p_backoff_ms *= 2;
-		if (p->p_backoff_ms >
-		    ps->ps_hd->hd_cfg->cfg_control.cc_reconnect_max_ms)
-			p->p_backoff_ms =
-			    ps->ps_hd->hd_cfg->cfg_control.cc_reconnect_max_ms;
-	}
+	if (c->cc_outgoing && p != NULL)
+		peer_redial_later(p);
 	free(c);
 	if (was_up && !peer_is_up(ps->ps_hd, idx)) {
 		log_info("peer %s down", p->p_cfg->cp_id);
 		p->p_was_up = 0;
 		ps->ps_handlers.ph_down(ps->ps_hd, idx);
 	}
+}
+
+/* Dials the peer again after a backoff that doubles up to its bound. */
+static void
+peer_redial_later(struct peer *p)
+{
+	const struct cfg_control *cc = &p->p_set->ps_hd->hd_cfg->cfg_control;
+	struct timeval		 tv;
+
+	tv.tv_sec = p->p_backoff_ms / 1000;
+	tv.tv_usec = (p->p_backoff_ms % 1000) * 1000;
+	evtimer_add(p->p_redial, &tv);
+	p->p_backoff_ms *= 2;
+	if (p->p_backoff_ms > cc->cc_reconnect_max_ms)
+		p->p_backoff_ms = cc->cc_reconnect_max_ms;
 }
 
 /* A connection's first words: a peer's transport is up. */
@@ -558,6 +564,7 @@ peer_dial(struct peer_set *ps, int idx)
 	    NULL) {
 		log_warnx("peer %s: cannot set up a connection",
 		    p->p_cfg->cp_id);
+		peer_redial_later(p);
 		return;
 	}
 	if (hd->hd_dial != NULL)
@@ -665,12 +672,34 @@ peer_on_heartbeat(int fd, short ev, void *arg)
 	}
 }
 
+/* Listens on node.control, unless the caller provides the transport. */
+static int
+peer_listen(struct peer_set *ps)
+{
+	const struct cfg	*cfg = ps->ps_hd->hd_cfg;
+	struct sockaddr_in	 sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = cfg->cfg_node.cn_control.ep_addr;
+	sin.sin_port = cfg->cfg_node.cn_control.ep_port;
+	ps->ps_listener = evconnlistener_new_bind(ps->ps_hd->hd_base,
+	    peer_on_accept, ps, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	    LEV_OPT_CLOSE_ON_EXEC, 64, (struct sockaddr *)&sin, sizeof(sin));
+	if (ps->ps_listener == NULL) {
+		log_warn("control: listen on %s:%u",
+		    inet_ntoa(sin.sin_addr), ntohs(sin.sin_port));
+		return -1;
+	}
+	evconnlistener_set_error_cb(ps->ps_listener, peer_on_accept_error);
+	return 0;
+}
+
 int
 peer_init(struct hd *hd, const struct peer_handlers *ph)
 {
 	const struct cfg	*cfg = hd->hd_cfg;
 	struct peer_set		*ps;
-	struct sockaddr_in	 sin;
 	struct timeval		 tv;
 	int			 i;
 
@@ -680,19 +709,8 @@ peer_init(struct hd *hd, const struct peer_handlers *ph)
 	ps->ps_hd = hd;
 	ps->ps_handlers = *ph;
 	TAILQ_INIT(&ps->ps_conns);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = cfg->cfg_node.cn_control.ep_addr;
-	sin.sin_port = cfg->cfg_node.cn_control.ep_port;
-	ps->ps_listener = evconnlistener_new_bind(hd->hd_base, peer_on_accept,
-	    ps, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-	    LEV_OPT_CLOSE_ON_EXEC, 64, (struct sockaddr *)&sin, sizeof(sin));
-	if (ps->ps_listener == NULL) {
-		log_warn("control: listen on %s:%u",
-		    inet_ntoa(sin.sin_addr), ntohs(sin.sin_port));
+	if (hd->hd_dial == NULL && peer_listen(ps) == -1)
 		return -1;
-	}
-	evconnlistener_set_error_cb(ps->ps_listener, peer_on_accept_error);
 	ps->ps_accept_retry = evtimer_new(hd->hd_base, peer_on_accept_retry,
 	    ps);
 	ps->ps_local = evbuffer_new();
