@@ -27,7 +27,7 @@
  *   cut A B                  A and B's control links close
  *
  * PACKET: SRC:PORT > DST:PORT FLAGS [seq V] [ack V] [win V] [<OPTIONS>]
- * [len N | "payload"] where FLAGS are tcpdump's (S F R P and . for ACK),
+ * [len N] ["payload" | "prefix"... | ..."suffix"] where FLAGS are tcpdump's (S F R P and . for ACK),
  * OPTIONS are "mss V", "wscale V", "sackOK", "TS val V ecr V", "sack V:V",
  * "nop", separated by commas, and a value V is a number or $NAME, $NAME+N,
  * $NAME-N: a name is bound the first time it is seen in an expected packet
@@ -424,6 +424,7 @@ struct sc_spec {
 	uint32_t	 s_len;
 	char		*s_payload;		/* NULL: none given */
 	size_t		 s_paylen;
+	int		 s_pay_part;		/* 1: a prefix, -1: a suffix */
 	int		 s_bad_csum;
 };
 
@@ -678,9 +679,17 @@ sc_parse_packet(char *s, struct sc_spec *sp)
 			sc_parse_opts(&s, sp);
 			continue;
 		}
-		if (*s == '"') {
+		if (*s == '"' || strncmp(s, "...\"", 4) == 0) {
+			if (*s == '.') {
+				sp->s_pay_part = -1;
+				s += 3;
+			}
 			s++;
 			sc_parse_payload(&s, sp);
+			if (strncmp(s, "...", 3) == 0 && sp->s_pay_part == 0) {
+				sp->s_pay_part = 1;
+				s += 3;
+			}
 			continue;
 		}
 		w = sc_word(&s);
@@ -759,7 +768,7 @@ sc_build_opts(const struct sc_spec *sp, uint8_t *b)
 static size_t
 sc_build(const struct sc_spec *sp, uint8_t *buf, size_t max)
 {
-	uint8_t		 opts[64], *data;
+	uint8_t		 opts[64];
 	size_t		 optlen = sc_build_opts(sp, opts), paylen, len;
 	struct pkt	 p;
 
@@ -767,18 +776,13 @@ sc_build(const struct sc_spec *sp, uint8_t *buf, size_t max)
 	    sp->s_has_len ? sp->s_len : 0;
 	if (PKT_IP_HLEN + PKT_TCP_HLEN + optlen + paylen > max)
 		sc_fail("packet too long");
-	if ((data = malloc(paylen + 1)) == NULL)
-		sc_fail("out of memory");
-	if (sp->s_payload != NULL)
-		memcpy(data, sp->s_payload, paylen);
-	else
-		memset(data, 'x', paylen);
+	if (sp->s_pay_part != 0)
+		sc_fail("a packet to send has its whole payload");
 	len = pkt_build_tcp(buf, max, sp->s_saddr, htons(sp->s_sport),
 	    sp->s_daddr, htons(sp->s_dport), sc_eval(&sp->s_seq),
 	    sp->s_ack.v_kind != SC_NONE ? sc_eval(&sp->s_ack) : 0, sp->s_flags,
 	    sp->s_win.v_kind != SC_NONE ? (uint16_t)sc_eval(&sp->s_win) :
 	    65535, NULL, NULL, 0, 0);
-	free(data);
 	if (len == 0)
 		sc_fail("cannot build the packet");
 	/* Splice in our option area and payload, then the checksums. */
@@ -915,6 +919,19 @@ sc_match_opts(const struct sc_spec *sp, const struct pkt *p)
 	}
 }
 
+static int
+sc_match_payload(const struct sc_spec *sp, const struct pkt *p)
+{
+	const uint8_t	*d = p->p_tcp + p->p_thl;
+
+	if (p->p_paylen < sp->s_paylen ||
+	    (sp->s_pay_part == 0 && p->p_paylen != sp->s_paylen))
+		return 0;
+	if (sp->s_pay_part < 0)
+		d += p->p_paylen - sp->s_paylen;
+	return memcmp(d, sp->s_payload, sp->s_paylen) == 0;
+}
+
 /* Whether an actual packet is what the spec expects; binds variables. */
 static int
 sc_match_packet(const struct sc_spec *sp, uint8_t *buf, size_t len,
@@ -940,8 +957,7 @@ sc_match_packet(const struct sc_spec *sp, uint8_t *buf, size_t len,
 		return *why = "options differ", 0;
 	if (sp->s_has_len && p.p_paylen != sp->s_len)
 		return *why = "length differs", 0;
-	if (sp->s_payload != NULL && (p.p_paylen != sp->s_paylen ||
-	    memcmp(p.p_tcp + p.p_thl, sp->s_payload, sp->s_paylen) != 0))
+	if (sp->s_payload != NULL && !sc_match_payload(sp, &p))
 		return *why = "payload differs", 0;
 	return 1;
 }
