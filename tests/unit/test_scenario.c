@@ -1331,8 +1331,7 @@ main(int argc, char *argv[])
 		if (pid == 0) {
 			alarm(60);
 			sc_run(path);
-			fflush(stdout);
-			_exit(0);
+			exit(0);	/* LeakSanitizer checks at exit */
 		}
 		waitpid(pid, &status, 0);
 		ran++;
