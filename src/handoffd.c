@@ -3,7 +3,6 @@
  * opens the TUN device, starts lwIP and runs one libevent loop until
  * SIGINT or SIGTERM.
  */
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -275,18 +274,6 @@ hd_stop(struct hd *hd)
 	libevent_global_shutdown();
 }
 
-/* Warns about a key file others can read: the key admits injection. */
-static void
-hd_check_key_mode(const struct cfg *cfg)
-{
-	struct stat	 sb;
-
-	if (stat(cfg->cfg_control.cc_key_file, &sb) == 0 &&
-	    (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-		log_warnx("%s: readable by others; chmod 600 it",
-		    cfg->cfg_control.cc_key_file);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -332,7 +319,6 @@ main(int argc, char *argv[])
 		cfg_free(hd.hd_cfg);
 		return 0;
 	}
-	hd_check_key_mode(hd.hd_cfg);
 
 	hd_start(&hd);
 	if (!debug) {
