@@ -26,6 +26,7 @@
 #include "log.h"
 #include "lwip-port/port.h"
 #include "lwip-port/tunif.h"
+#include "priv.h"
 #include "tun.h"
 #include "handoff/cookie.h"
 #include "handoff/handoff.h"
@@ -319,8 +320,10 @@ main(int argc, char *argv[])
 		cfg_free(hd.hd_cfg);
 		return 0;
 	}
+	priv_nofile(hd.hd_cfg);
 
 	hd_start(&hd);
+	priv_drop(hd.hd_cfg);
 	if (!debug) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
