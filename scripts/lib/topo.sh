@@ -245,13 +245,13 @@ topo_start() {
 	local i=$1 log t before
 	shift
 	log="$TOPO_STATE/n$i.log"
-	before=$(cat "$log" 2>/dev/null | grep -c "running")
+	before=$(cat "$log" 2>/dev/null | grep -c "^node .* running$")
 	# not through topo_exec: $! must be the daemon, not a subshell
 	ip netns exec "$(topo_ns "n$i")" "$HANDOFFD" -d -c "$TOPO_STATE/n$i.yaml" \
 	    "$@" >>"$log" 2>&1 &
 	TOPO_PIDS[$i]=$!
 	for t in $(seq 1 100); do
-		[ "$(cat "$log" 2>/dev/null | grep -c "running")" -gt "$before" ] && return 0
+		[ "$(cat "$log" 2>/dev/null | grep -c "^node .* running$")" -gt "$before" ] && return 0
 		kill -0 "${TOPO_PIDS[$i]}" 2>/dev/null || break
 		sleep 0.05
 	done
