@@ -13,7 +13,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -120,6 +122,7 @@ struct cfg_ctx {
 
 static const char *const cfg_stacks[] = { "lwip", "kernel", NULL };
 static const char *const cfg_onoff[] = { "off", "on", NULL };
+static const char *const cfg_bool[] = { "false", "true", NULL };
 static const char *const cfg_handshakes[] = { "lwip", "cookie", NULL };
 static const char *const cfg_policies[] = {
 	"round-robin", "least-conn", "hash", "lard", NULL
@@ -141,6 +144,8 @@ static const struct cfg_key cfg_node_keys[] = {
 	N(cn_control,	  "control",	 T_ENDPOINT, 0, 0, NULL, K_REQ, NULL),
 	N(cn_server,	  "server",	 T_ENDPOINT, 0, 0, NULL, K_REQ, NULL),
 	N(cn_status_file, "status_file", T_PATH,     0, 0, NULL, 0, NULL),
+	N(cn_user,	  "user",	 T_ID,	     0, 0, NULL, 0, NULL),
+	N(cn_group,	  "group",	 T_ID,	     0, 0, NULL, 0, NULL),
 };
 #undef N
 CFG_SCHEMA(cfg_node_schema, cfg_node_keys, 0, 0, 0, 0, -1, NULL);
@@ -266,6 +271,8 @@ CFG_SCHEMA(cfg_handoff_schema, cfg_handoff_keys, 0, 0, 0, 0, -1, NULL);
 #define C(f, ...)	KEY(struct cfg_control, f, __VA_ARGS__)
 static const struct cfg_key cfg_control_keys[] = {
 	C(cc_key_file,	"key_file",	T_PATH, 0, 0, NULL, K_REQ, NULL),
+	C(cc_key_insecure_ok, "key_file_insecure_ok", T_ENUM, 0, 0, "false", 0,
+	    cfg_bool),
 	C(cc_heartbeat_ms, "heartbeat",	T_DURATION, MS(50), SEC(60), "1s", 0,
 	    NULL),
 	C(cc_dead_ms,	"dead_after",	T_DURATION, MS(100), MIN(10), "5s", 0,
@@ -1401,7 +1408,10 @@ cfg_check_service(struct cfg_ctx *x, struct cfg_service *s)
 
 /*
  * Reads the pre-shared key.  Refuses anything but a regular file, so that
- * a mistaken path to a FIFO or a device cannot hang or flood the daemon.
+ * a mistaken path to a FIFO or a device cannot hang or flood the daemon,
+ * and a file others may read or write: whoever holds the key can inject
+ * connections into every back-end.  The mode is the one of the file
+ * opened, so that it cannot be swapped between the check and the read.
  */
 static int
 cfg_read_key(struct cfg_ctx *x)
@@ -1426,6 +1436,13 @@ cfg_read_key(struct cfg_ctx *x)
 	if (!S_ISREG(st.st_mode)) {
 		cfg_fail_mark(x, mk, "%s is not a regular file",
 		    cfg_quote(x, cc->cc_key_file));
+		goto done;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0 &&
+	    !cc->cc_key_insecure_ok) {
+		cfg_fail_mark(x, mk, "%s is open to group or others (mode "
+		    "%04o): chmod 600 %s", cfg_quote(x, cc->cc_key_file),
+		    (unsigned int)(st.st_mode & 07777), cc->cc_key_file);
 		goto done;
 	}
 	while (len < sizeof(buf)) {
@@ -1459,6 +1476,78 @@ done:
 	explicit_bzero(buf, sizeof(buf));
 	close(fd);
 	return rc;
+}
+
+/* Why getpwnam() or getgrnam() found nothing: NULL if the name is unknown. */
+static const char *
+cfg_lookup_error(int error)
+{
+	if (error == 0 || error == ENOENT || error == ESRCH || error == EBADF ||
+	    error == EPERM)
+		return NULL;
+	return strerror(error);
+}
+
+/* node.group into cn_gid; root's group is refused like root. */
+static int
+cfg_check_group(struct cfg_ctx *x, struct cfg_node *cn)
+{
+	const struct cfg_mark	*mg = cfg_mark_find(x, cn->cn_group, 0);
+	struct group		*gr;
+	const char		*why;
+
+	errno = 0;
+	if ((gr = getgrnam(cn->cn_group)) == NULL) {
+		if ((why = cfg_lookup_error(errno)) != NULL)
+			return cfg_fail_mark(x, mg, "cannot look up group %s: "
+			    "%s", cfg_quote(x, cn->cn_group), why);
+		return cfg_fail_mark(x, mg, "unknown group %s",
+		    cfg_quote(x, cn->cn_group));
+	}
+	if (gr->gr_gid == 0)
+		return cfg_fail_mark(x, mg, "%s is root's group (gid 0)",
+		    cfg_quote(x, cn->cn_group));
+	cn->cn_gid = gr->gr_gid;
+	return 0;
+}
+
+/*
+ * node.user and node.group into ids now, so that a typo is an error of
+ * the file and not of a daemon that already opened its devices.  Root is
+ * refused: the daemon could not prove that it gave root up.
+ */
+static int
+cfg_check_user(struct cfg_ctx *x)
+{
+	struct cfg_node		*cn = &x->x_cfg->cfg_node;
+	const struct cfg_mark	*mu = cfg_mark_find(x, cn->cn_user, 0);
+	struct passwd		*pw;
+	const char		*why;
+
+	if (cn->cn_user[0] == '\0' && cn->cn_group[0] != '\0')
+		return cfg_fail_mark(x, cfg_mark_find(x, cn->cn_group, 0),
+		    "needs \"user\" in the same section");
+	if (cn->cn_user[0] == '\0')
+		return 0;
+	errno = 0;
+	if ((pw = getpwnam(cn->cn_user)) == NULL) {
+		if ((why = cfg_lookup_error(errno)) != NULL)
+			return cfg_fail_mark(x, mu, "cannot look up user %s: "
+			    "%s", cfg_quote(x, cn->cn_user), why);
+		return cfg_fail_mark(x, mu, "unknown user %s",
+		    cfg_quote(x, cn->cn_user));
+	}
+	if (pw->pw_uid == 0)
+		return cfg_fail_mark(x, mu, "%s is root (leave node.user out "
+		    "to run as root)", cfg_quote(x, cn->cn_user));
+	cn->cn_uid = pw->pw_uid;
+	cn->cn_gid = pw->pw_gid;
+	if (cn->cn_group[0] != '\0')
+		return cfg_check_group(x, cn);
+	if (cn->cn_gid == 0)
+		return cfg_fail_mark(x, mu, "the primary group of %s is root's "
+		    "(gid 0): set node.group", cfg_quote(x, cn->cn_user));
+	return 0;
 }
 
 /* What the tables cannot say: references, uniqueness, orderings. */
@@ -1503,6 +1592,8 @@ cfg_check(struct cfg_ctx *x)
 	    cfg_order(x, T_SIZE, &h->ch_request_buffer_max,
 	    "handoff.request_buffer_max", KB(257), &cc->cc_frame_max,
 	    "control.frame_max", 0, h) == -1)
+		return -1;
+	if (cfg_check_user(x) == -1)
 		return -1;
 	return cfg_read_key(x);
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #define CFG_ID_MAX	32	/* node, peer, pool and service names, NUL included */
+#define CFG_USER_MAX	33	/* user and group names as useradd(8) takes them */
 #define CFG_MAX_PEERS	64
 #define CFG_MAX_SERVICES 32
 #define CFG_MAX_POOLS	64
@@ -68,6 +69,10 @@ struct cfg_node {
 	struct cfg_endpoint	 cn_control;	/* control channel listen */
 	struct cfg_endpoint	 cn_server;	/* local web server */
 	char			 cn_status_file[4096]; /* "" = none */
+	char			 cn_user[CFG_USER_MAX];	/* "" = stay who we are */
+	char			 cn_group[CFG_USER_MAX]; /* "" = the user's groups */
+	uid_t			 cn_uid;	/* cn_user's, resolved at load */
+	gid_t			 cn_gid;	/* cn_group's, else cn_user's */
 };
 
 struct cfg_tun {
@@ -159,6 +164,7 @@ struct cfg_control {
 	char			 cc_key_file[4096];
 	uint8_t			 cc_key[CFG_KEY_MAX];
 	size_t			 cc_keylen;
+	int			 cc_key_insecure_ok; /* others may read the key */
 	int			 cc_heartbeat_ms;
 	int			 cc_dead_ms;
 	int			 cc_reconnect_min_ms;

@@ -3,7 +3,6 @@
  * opens the TUN device, starts the node (node.c) and runs one libevent
  * loop until SIGINT or SIGTERM.
  */
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +20,7 @@
 #include "conf.h"
 #include "handoffd.h"
 #include "log.h"
+#include "priv.h"
 #include "tun.h"
 
 #ifndef HANDOFFD_CONF_DEFAULT
@@ -150,18 +150,6 @@ hd_stop(struct hd *hd, struct hd_main *hm)
 	libevent_global_shutdown();
 }
 
-/* Warns about a key file others can read: the key admits injection. */
-static void
-hd_check_key_mode(const struct cfg *cfg)
-{
-	struct stat	 sb;
-
-	if (stat(cfg->cfg_control.cc_key_file, &sb) == 0 &&
-	    (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-		log_warnx("%s: readable by others; chmod 600 it",
-		    cfg->cfg_control.cc_key_file);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -208,10 +196,11 @@ main(int argc, char *argv[])
 		cfg_free(hd.hd_cfg);
 		return 0;
 	}
-	hd_check_key_mode(hd.hd_cfg);
+	priv_nofile(hd.hd_cfg);
 
 	memset(&hm, 0, sizeof(hm));
 	hd_start(&hd, &hm);
+	priv_drop(hd.hd_cfg);
 	if (!debug) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");

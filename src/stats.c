@@ -1,5 +1,8 @@
 /* The counters: one report format for the log and the status file. */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,22 +84,65 @@ stats_log(const struct hd *hd)
 	free(buf);
 }
 
-/* Replaces the status file atomically, so readers never see half of it. */
+/* Gives up a temporary file, keeping errno for the caller's message. */
+static void
+stats_discard(int fd, const char *tmp)
+{
+	int	 saved = errno;
+
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	errno = saved;
+}
+
+/*
+ * Creates the status file's temporary twin, a new file of mode 0644
+ * whatever the umask.  O_EXCL never follows a symbolic link, so one
+ * planted at that name (the directory may be writable by others) cannot
+ * make the daemon write elsewhere; a leftover is unlinked once, which
+ * removes only that name.
+ */
+static int
+stats_create(const char *tmp)
+{
+	int	 fd = -1, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0644);
+		if (fd != -1 || errno != EEXIST || unlink(tmp) == -1)
+			break;
+	}
+	if (fd != -1 && fchmod(fd, 0644) == -1) {
+		stats_discard(fd, tmp);
+		return -1;
+	}
+	return fd;
+}
+
+/* Replaces the status file atomically, so readers never see half of it:
+ * rename() replaces whatever has the name, a symbolic link included. */
 int
 stats_write(const struct hd *hd, const char *path)
 {
 	char	 tmp[4200];
 	FILE	*fp;
+	int	 fd;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fp = fopen(tmp, "w")) == NULL)
+	if ((fd = stats_create(tmp)) == -1)
 		return -1;
+	if ((fp = fdopen(fd, "w")) == NULL) {
+		stats_discard(fd, tmp);
+		return -1;
+	}
 	stats_print(hd, fp);
 	if (fclose(fp) != 0) {
-		unlink(tmp);
+		stats_discard(-1, tmp);
 		return -1;
 	}
 	return rename(tmp, path);

@@ -85,13 +85,14 @@ topo_stack_addr() {
 }
 
 # topo_tun I: node I's persistent TUN device, prepared so the daemon can be
-# stopped and restarted without losing addresses or routes.  A kernel-stack
-# node also sends everything its web server says from the TUN address back
-# into the TUN (DESIGN.md, step 5).
+# stopped and restarted without losing addresses or routes, owned by
+# TOPO_TUN_USER if set.  A kernel-stack node also sends everything its web
+# server says from the TUN address back into the TUN (DESIGN.md, step 5).
 topo_tun() {
 	local i=$1 ns
 	ns=$(topo_ns "n$i")
-	ip -n "$ns" tuntap add mode tun name "$TOPO_TUN" ||
+	ip -n "$ns" tuntap add mode tun ${TOPO_TUN_USER:+user "$TOPO_TUN_USER"} \
+	    name "$TOPO_TUN" ||
 	    topo_die "cannot create $TOPO_TUN in $ns"
 	ip -n "$ns" addr add "10.2.$i.1/24" dev "$TOPO_TUN"
 	ip -n "$ns" link set "$TOPO_TUN" up
@@ -135,7 +136,8 @@ topo_key() {
 # "all", default every node), TOPO_REMOTE (pool "remote", default n2),
 # TOPO_HS (handshake, default lwip), TOPO_STACK or TOPO_STACKS (see
 # topo_stack),
-# TOPO_YAML_HANDOFF (extra lines for the handoff section),
+# TOPO_YAML_NODE and TOPO_YAML_HANDOFF (extra lines for the node and
+# handoff sections),
 # TOPO_SERVICES_FILE (node 1's services and pools sections instead).
 topo_config() {
 	local i=$1 j m f="$TOPO_STATE/n$1.yaml"
@@ -143,6 +145,7 @@ topo_config() {
 	{
 		printf 'node:\n  id: n%s\n  control: 10.1.%s.2:%s\n' "$i" "$i" "$TOPO_CONTROL_PORT"
 		printf '  server: 10.2.%s.1:80\n  status_file: %s/n%s.status\n' "$i" "$TOPO_STATE" "$i"
+		[ -n "${TOPO_YAML_NODE:-}" ] && printf '%s\n' "$TOPO_YAML_NODE"
 		printf 'tun:\n  name: %s\nlwip:\n  address: 10.2.%s.2\n' "$TOPO_TUN" "$i"
 		if [ "$TOPO_NODES" -gt 1 ]; then
 			printf 'peers:\n'
@@ -242,13 +245,13 @@ topo_start() {
 	local i=$1 log t before
 	shift
 	log="$TOPO_STATE/n$i.log"
-	before=$(cat "$log" 2>/dev/null | grep -c "running")
+	before=$(cat "$log" 2>/dev/null | grep -c "^node .* running$")
 	# not through topo_exec: $! must be the daemon, not a subshell
 	ip netns exec "$(topo_ns "n$i")" "$HANDOFFD" -d -c "$TOPO_STATE/n$i.yaml" \
 	    "$@" >>"$log" 2>&1 &
 	TOPO_PIDS[$i]=$!
 	for t in $(seq 1 100); do
-		[ "$(cat "$log" 2>/dev/null | grep -c "running")" -gt "$before" ] && return 0
+		[ "$(cat "$log" 2>/dev/null | grep -c "^node .* running$")" -gt "$before" ] && return 0
 		kill -0 "${TOPO_PIDS[$i]}" 2>/dev/null || break
 		sleep 0.05
 	done

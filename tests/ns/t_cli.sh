@@ -40,6 +40,58 @@ out=$("$HANDOFFD" -n -c "$dir/missing.yaml" 2>&1)
 t_check "missing config exits 1" [ $? -eq 1 ]
 t_check "missing config names the file" grep -q "missing.yaml" <<<"$out"
 
+# A config with NODE_LINES in its node section and CONTROL_LINES in its
+# control section, for the daemon to start in a private network namespace.
+node_config() {
+	cat <<YAML
+node:
+  id: n1
+  control: 127.0.0.1:7100
+  server: 10.2.1.1:80
+$1
+lwip:
+  address: 10.2.1.2
+control:
+$2
+YAML
+}
+
+# An unknown node.user is an error of the file, at its value.
+node_config "  user: no-such-user-hd" "  key_file: $key" >"$dir/user.yaml"
+out=$("$HANDOFFD" -n -c "$dir/user.yaml" 2>&1)
+t_check "unknown user exits 1" [ $? -eq 1 ]
+echo "$out"
+t_check "unknown user: file:line:col and the name" [ "$out" = \
+    "$dir/user.yaml:5:9: node.user: unknown user \"no-such-user-hd\"" ]
+
+# A key file group or others may read is refused, by -n and at start
+# (before anything is opened, in a private network namespace all the same),
+# with the fix; key_file_insecure_ok lets the daemon start.
+cp "$key" "$dir/open.key"
+chmod 644 "$dir/open.key"
+node_config "" "  key_file: $dir/open.key" >"$dir/open.yaml"
+want="$dir/open.yaml:9:13: control.key_file: \"$dir/open.key\" is open to group or others (mode 0644): chmod 600 $dir/open.key"
+out=$("$HANDOFFD" -n -c "$dir/open.yaml" 2>&1)
+t_check "key file of mode 644: -n exits 1" [ $? -eq 1 ]
+echo "$out"
+t_check "key file of mode 644: names the file and the fix" [ "$out" = "$want" ]
+out=$(timeout 20 unshare -n "$HANDOFFD" -d -c "$dir/open.yaml" 2>&1)
+t_check "key file of mode 644: the daemon refuses to start, exit 1" [ $? -eq 1 ]
+t_check "key file of mode 644: the daemon says why" [ "$out" = "$want" ]
+node_config "" "  key_file: $dir/open.key
+  key_file_insecure_ok: true" >"$dir/open.yaml"
+out=$("$HANDOFFD" -n -c "$dir/open.yaml" 2>&1)
+t_check "key_file_insecure_ok: -n accepts it" [ "$out" = "configuration OK" ]
+unshare -n sh -c 'ip link set lo up && exec "$0" -d -c "$1"' "$HANDOFFD" \
+    "$dir/open.yaml" >"$dir/open.log" 2>&1 &
+pid=$!
+t_check "key_file_insecure_ok: the daemon starts" t_wait_line "$dir/open.log" "node n1 running"
+kill -TERM "$pid"
+wait "$pid"
+t_check "key_file_insecure_ok: clean exit" [ $? -eq 0 ]
+t_check "root without node.user: warned once" \
+    [ "$(grep -c '^running as root: set node.user' "$dir/open.log")" -eq 1 ]
+
 t_check "-V prints the version and lwIP's" \
     sh -c "'$HANDOFFD' -V | grep -q '^handoffd .*(lwIP 2\.1\.'"
 "$HANDOFFD" -x >/dev/null 2>&1

@@ -50,6 +50,9 @@ chown nobody "$TOPO_KEY" "$TOPO_STATE/n1.yaml"
 chmod 755 "$TOPO_STATE"
 rm -f "$TOPO_STATE/n1.status"
 sed -i '/status_file/d' "$TOPO_STATE/n1.yaml"
+# Unprivileged, the daemon cannot raise its hard descriptor limit: few
+# flows need few descriptors (1024 + 64).
+printf 'handoff:\n  max_flows: 1024\n' >>"$TOPO_STATE/n1.yaml"
 log="$TOPO_STATE/n1u.log"
 # udev makes /dev/net/tun world-accessible on a normal Debian system; where
 # it is not, a private device node in a private mount namespace stands in,

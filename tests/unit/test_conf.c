@@ -4,12 +4,18 @@
  * defaults of handoffd.yaml(5), and the shipped example configs parse.
  *
  * Test data is found through TESTS_SRCDIR (set by "make check" to the
- * absolute path of tests/), else "../tests".  Configs are parsed with the
- * name TESTS_SRCDIR/data/t.yaml, so that "key_file: test.key" resolves to
- * tests/data/test.key.
+ * absolute path of tests/), else "../tests".  The loader refuses key files
+ * others may read, and git cannot record mode 0600, so the files of
+ * tests/data that tests load are copied into a private directory with the
+ * modes they need, and configs are parsed with the name DIR/t.yaml, so
+ * that "key_file: test.key" resolves to the copy of tests/data/test.key.
  */
+#include <sys/stat.h>
+
 #include <arpa/inet.h>
 #include <glob.h>
+#include <grp.h>
+#include <pwd.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +29,16 @@
 #endif
 
 static char	 srcdir[1024];	/* tests/ */
-static char	 name[1200];	/* tests/data/t.yaml */
+static char	 tmpdir[] = "/tmp/test_conf.XXXXXX"; /* copies of tests/data */
+static char	 name[1200];	/* tmpdir/t.yaml */
+
+/* What tmpdir holds, copied from tests/data, and their modes. */
+static const struct {
+	const char	*file;
+	mode_t		 mode;
+} copies[] = {
+	{ "test.key", 0600 }, { "short.key", 0600 }, { "good.yaml", 0644 },
+};
 
 /* The common head of most configs below: 8 lines, so cases start at 9. */
 #define NODE	"node:\n  id: n1\n  control: 10.1.1.1:7100\n" \
@@ -228,6 +243,17 @@ static const struct bad bad[] = {
 	  "is not a regular file" },
 	{ NODE LWIP "control:\n  key_file: \"\"\n", "8:13",
 	  "control.key_file: a path cannot be empty" },
+	{ BASE "  key_file_insecure_ok: yes\n", "9:25",
+	  "control.key_file_insecure_ok: \"yes\" is not false or true" },
+	/* Users and groups, resolved at load. */
+	{ NODE "  user: no-such-user-hd\n" LWIP CTL, "5:9",
+	  "node.user: unknown user \"no-such-user-hd\"" },
+	{ NODE "  user: root\n" LWIP CTL, "5:9",
+	  "node.user: \"root\" is root (leave node.user out to run as root)" },
+	{ NODE "  group: daemon\n" LWIP CTL, "5:10",
+	  "node.group: needs \"user\" in the same section" },
+	{ NODE "  user: a/b\n" LWIP CTL, "5:9",
+	  "node.user: \"a/b\" is not a name (1 to 32 of" },
 	/* YAML itself. */
 	{ BASE "tun:\n  name: &a hoff1\n  mtu: *a\n", "10:9",
 	  "YAML aliases and anchors are not supported" },
@@ -243,7 +269,7 @@ static const struct bad bad[] = {
 	{ "---\n", "1:1", "empty configuration" },
 };
 
-/* Parses yaml as TESTS_SRCDIR/data/t.yaml and checks the one-line error. */
+/* Parses yaml as tmpdir/t.yaml and checks the one-line error. */
 static void
 check_bad(const struct bad *b, size_t i)
 {
@@ -320,6 +346,8 @@ test_defaults(void)
 	CHECK_INTEQ(c->cfg_node.cn_control.ep_port, htons(7100));
 	CHECK_INTEQ(c->cfg_node.cn_server.ep_port, htons(80));
 	CHECK_STREQ(c->cfg_node.cn_status_file, "");
+	CHECK_STREQ(c->cfg_node.cn_user, "");
+	CHECK_STREQ(c->cfg_node.cn_group, "");
 	CHECK_STREQ(c->cfg_tun.ct_name, "hoff0");
 	CHECK_INTEQ(c->cfg_tun.ct_has_addr, 0);
 	CHECK_INTEQ(c->cfg_tun.ct_mtu, 1500);
@@ -340,8 +368,9 @@ test_defaults(void)
 	CHECK_INTEQ(c->cfg_handoff.ch_window_scale, 7);
 	CHECK_INTEQ(c->cfg_handoff.ch_mss, 1460);
 	/* A relative key_file starts at the config file's directory. */
-	snprintf(key, sizeof(key), "%s/data/test.key", srcdir);
+	snprintf(key, sizeof(key), "%s/test.key", tmpdir);
 	CHECK_STREQ(c->cfg_control.cc_key_file, key);
+	CHECK_INTEQ(c->cfg_control.cc_key_insecure_ok, 0);
 	CHECK_INTEQ(c->cfg_control.cc_keylen, 32);	/* "\n" stripped */
 	CHECK(memcmp(c->cfg_control.cc_key, "k3Y-f0r-t3sts-0nly-9fQx7Lr2Wm4Zp",
 	    32) == 0);
@@ -440,7 +469,7 @@ test_full(void)
 	if (c == NULL)
 		fprintf(stderr, "%s\n", err);
 	CHECK(c != NULL);
-	snprintf(want, sizeof(want), "%s/data/run/status.json", srcdir);
+	snprintf(want, sizeof(want), "%s/run/status.json", tmpdir);
 	CHECK_STREQ(c->cfg_node.cn_status_file, want);
 	CHECK_INTEQ(c->cfg_node.cn_server.ep_port, htons(8080));
 	CHECK_STREQ(c->cfg_tun.ct_name, "hoff1");
@@ -542,6 +571,51 @@ test_full(void)
 	cfg_free(c);
 }
 
+/*
+ * A key others may read or write is refused, on the mode of the file the
+ * loader opened, unless key_file_insecure_ok says so.
+ */
+static void
+test_key_modes(const char *path)
+{
+	static const struct {
+		mode_t	 mode;
+		int	 ok;		/* accepted without the override */
+	} modes[] = {
+		{ 0600, 1 }, { 0400, 1 }, { 0644, 0 }, { 0640, 0 },
+		{ 0604, 0 }, { 0620, 0 }, { 0602, 0 }, { 0610, 0 },
+	};
+	char		 y[512], ok[600], err[512], want[512];
+	struct cfg	*c;
+	FILE		*f;
+	size_t		 i;
+
+	snprintf(y, sizeof(y), NODE LWIP "control:\n  key_file: %s\n", path);
+	snprintf(ok, sizeof(ok), "%s  key_file_insecure_ok: true\n", y);
+	CHECK((f = fopen(path, "w")) != NULL);
+	fputs("0123456789abcdef\n", f);
+	CHECK(fclose(f) == 0);
+	for (i = 0; i < nitems(modes); i++) {
+		CHECK(chmod(path, modes[i].mode) == 0);
+		c = cfg_parse("t.yaml", y, strlen(y), err, sizeof(err));
+		CHECK((c != NULL) == modes[i].ok);
+		cfg_free(c);
+		if (!modes[i].ok) {
+			snprintf(want, sizeof(want), "t.yaml:8:13: control."
+			    "key_file: \"%s\" is open to group or others "
+			    "(mode %04o): chmod 600 %s", path,
+			    (unsigned int)modes[i].mode, path);
+			CHECK_STREQ(err, want);
+		}
+		c = cfg_parse("t.yaml", ok, strlen(ok), err, sizeof(err));
+		CHECK(c != NULL);
+		CHECK_INTEQ(c->cfg_control.cc_key_insecure_ok, 1);
+		CHECK_INTEQ(c->cfg_control.cc_keylen, 16);
+		cfg_free(c);
+	}
+	CHECK(chmod(path, 0600) == 0);
+}
+
 /* Key files: line endings, length limits, absolute paths. */
 static void
 test_key_files(void)
@@ -591,6 +665,7 @@ test_key_files(void)
 		}
 	}
 	CHECK(strstr(err, "is longer than 256 bytes") != NULL);
+	test_key_modes(path);
 	unlink(path);
 }
 
@@ -608,13 +683,12 @@ test_load(void)
 	snprintf(path, sizeof(path), "%s/data", srcdir);
 	CHECK(cfg_load(path, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "Is a directory") != NULL);
-	snprintf(path, sizeof(path), "%s/data/good.yaml", srcdir);
+	snprintf(path, sizeof(path), "%s/good.yaml", tmpdir);
 	c = cfg_load(path, err, sizeof(err));
 	if (c == NULL)
 		fprintf(stderr, "%s\n", err);
 	CHECK(c != NULL);
-	snprintf(path, sizeof(path), "%s/data", srcdir);
-	CHECK((real = realpath(path, NULL)) != NULL);
+	CHECK((real = realpath(tmpdir, NULL)) != NULL);
 	snprintf(path, sizeof(path), "%s/test.key", real);
 	CHECK_STREQ(c->cfg_control.cc_key_file, path);
 	CHECK_INTEQ(c->cfg_control.cc_keylen, 32);
@@ -628,6 +702,50 @@ test_load(void)
 	CHECK(cfg_load(path, err, 8) == NULL);
 	CHECK_INTEQ(strlen(err), 7);
 	CHECK(cfg_load(path, NULL, 0) == NULL);
+}
+
+/*
+ * node.user and node.group become ids at load: the user's primary group
+ * unless a group is named.  Needs a "nobody" user, as Linux and the BSDs
+ * have; root's group is found by its gid (root or wheel).
+ */
+static void
+test_user(void)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	struct cfg	*c;
+	char		 y[1024], err[512], grname[64];
+
+	if ((pw = getpwnam("nobody")) == NULL || pw->pw_uid == 0 ||
+	    pw->pw_gid == 0 || (gr = getgrgid(pw->pw_gid)) == NULL) {
+		printf("test_conf: no user nobody, user checks skipped\n");
+		return;
+	}
+	snprintf(grname, sizeof(grname), "%s", gr->gr_name);
+	snprintf(y, sizeof(y), NODE "  user: nobody\n" LWIP CTL);
+	CHECK((c = cfg_parse(name, y, strlen(y), err, sizeof(err))) != NULL);
+	CHECK_STREQ(c->cfg_node.cn_user, "nobody");
+	CHECK_INTEQ(c->cfg_node.cn_uid, pw->pw_uid);
+	CHECK_INTEQ(c->cfg_node.cn_gid, pw->pw_gid);
+	cfg_free(c);
+	snprintf(y, sizeof(y), NODE "  user: nobody\n  group: %s\n" LWIP CTL,
+	    grname);
+	CHECK((c = cfg_parse(name, y, strlen(y), err, sizeof(err))) != NULL);
+	CHECK_STREQ(c->cfg_node.cn_group, grname);
+	CHECK_INTEQ(c->cfg_node.cn_gid, pw->pw_gid);
+	cfg_free(c);
+	snprintf(y, sizeof(y), NODE "  user: nobody\n  group: no-such-group-"
+	    "hd\n" LWIP CTL);
+	CHECK(cfg_parse("t.yaml", y, strlen(y), err, sizeof(err)) == NULL);
+	CHECK_STREQ(err, "t.yaml:6:10: node.group: unknown group "
+	    "\"no-such-group-hd\"");
+	CHECK((gr = getgrgid(0)) != NULL);
+	snprintf(y, sizeof(y), NODE "  user: nobody\n  group: %s\n" LWIP CTL,
+	    gr->gr_name);
+	CHECK(cfg_parse("t.yaml", y, strlen(y), err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "t.yaml:6:10: node.group: ") == err);
+	CHECK(strstr(err, "is root's group (gid 0)") != NULL);
 }
 
 /*
@@ -646,7 +764,7 @@ test_shipped(void)
 	size_t		 i, j, len, n = 0;
 	FILE		*f;
 
-	snprintf(key, sizeof(key), "%s/data/test.key", srcdir);
+	snprintf(key, sizeof(key), "%s/test.key", tmpdir);
 	for (i = 0; i < nitems(pats); i++) {
 		snprintf(pat, sizeof(pat), "%s/../%s", srcdir, pats[i]);
 		if (glob(pat, 0, NULL, &g) != 0)
@@ -678,6 +796,44 @@ test_shipped(void)
 	printf("test_conf: %zu shipped configs parsed\n", n);
 }
 
+/* Removes tmpdir and its copies, however the test ends. */
+static void
+tmpdir_remove(void)
+{
+	char	 path[1200];
+	size_t	 i;
+
+	for (i = 0; i < nitems(copies); i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, copies[i].file);
+		unlink(path);
+	}
+	rmdir(tmpdir);
+}
+
+/* Fills tmpdir with copies of tests/data's files, in their modes. */
+static void
+tmpdir_fill(void)
+{
+	char	 src[1200], dst[1200], buf[4096];
+	FILE	*in, *out;
+	size_t	 i, n;
+
+	CHECK(mkdtemp(tmpdir) != NULL);
+	atexit(tmpdir_remove);
+	for (i = 0; i < nitems(copies); i++) {
+		snprintf(src, sizeof(src), "%s/data/%s", srcdir,
+		    copies[i].file);
+		snprintf(dst, sizeof(dst), "%s/%s", tmpdir, copies[i].file);
+		CHECK((in = fopen(src, "r")) != NULL);
+		CHECK((out = fopen(dst, "w")) != NULL);
+		while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+			CHECK(fwrite(buf, 1, n, out) == n);
+		fclose(in);
+		CHECK(fclose(out) == 0);
+		CHECK(chmod(dst, copies[i].mode) == 0);
+	}
+}
+
 int
 main(void)
 {
@@ -686,7 +842,8 @@ main(void)
 
 	t_start(30);
 	snprintf(srcdir, sizeof(srcdir), "%s", env && *env ? env : "../tests");
-	snprintf(name, sizeof(name), "%s/data/t.yaml", srcdir);
+	tmpdir_fill();
+	snprintf(name, sizeof(name), "%s/t.yaml", tmpdir);
 	for (i = 0; i < nitems(bad); i++)
 		check_bad(&bad[i], i);
 	test_too_many();
@@ -694,6 +851,7 @@ main(void)
 	test_full();
 	test_key_files();
 	test_load();
+	test_user();
 	test_shipped();
 	return t_done("test_conf");
 }

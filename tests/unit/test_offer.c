@@ -19,6 +19,7 @@ load(const char *hs, const char *own_stack, const char *peer_stack,
 	struct cfg	*c;
 
 	snprintf(name, sizeof(name), "%s/data/t.yaml", src ? src : "../tests");
+	/* git checks tests/data/test.key out with mode 0644. */
 	snprintf(yaml, sizeof(yaml),
 	    "node: {id: n1, control: 10.1.1.2:7100, server: 10.2.1.1:80}\n"
 	    "lwip: {address: 10.2.1.2}\n"
@@ -29,7 +30,7 @@ load(const char *hs, const char *own_stack, const char *peer_stack,
 	    "  - {name: web, listen: 10.9.0.1:80, pool: p, handshake: %s}\n"
 	    "pools:\n  - {name: p, members: [%s]}\n"
 	    "handoff: {stack: %s, mss: %s, window_scale: 9}\n"
-	    "control: {key_file: test.key}\n",
+	    "control: {key_file: test.key, key_file_insecure_ok: true}\n",
 	    peer_stack, hs, members, own_stack, mss);
 	c = cfg_parse(name, yaml, strlen(yaml), err, sizeof(err));
 	if (c == NULL)

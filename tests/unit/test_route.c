@@ -92,7 +92,8 @@ load(void)
 	    "  - {name: dyn, members: [n1]}\n"
 	    "  - {name: debug, members: [n1]}\n"
 	    "  - {name: blue, members: [n1]}\n"
-	    "control: {key_file: test.key}\n";
+	    /* git checks tests/data/test.key out with mode 0644. */
+	    "control: {key_file: test.key, key_file_insecure_ok: true}\n";
 	char		 name[1024], err[512];
 	const char	*src = getenv("TESTS_SRCDIR");
 	struct cfg	*c;

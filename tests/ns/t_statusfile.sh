@@ -1,0 +1,34 @@
+#!/bin/bash
+# The status file is written without following symbolic links: links
+# planted at node.status_file and at the name of its temporary copy leave
+# their targets unchanged, both names end up regular files or gone, and the
+# file gets mode 0644 whatever the daemon's umask.
+. "$(dirname "$0")/lib.sh"
+
+topo_init statusfile
+topo_ns_add n1
+topo_tun 1
+t_node_config 1
+status="$TOPO_STATE/n1.status"
+echo precious >"$TOPO_STATE/target1"
+echo precious >"$TOPO_STATE/target2"
+ln -s "$TOPO_STATE/target1" "$status"
+ln -s "$TOPO_STATE/target2" "$status.tmp"
+
+umask 077
+topo_start 1
+umask 022
+for _ in $(seq 1 100); do
+	[ -f "$status" ] && [ ! -L "$status" ] && break
+	sleep 0.1
+done
+t_check "the status file is a regular file" sh -c "[ -f '$status' ] && [ ! -L '$status' ]"
+t_check "it holds the counters" t_wait_line "$status" "node n1"
+t_check "the link at status_file did not lead the write" \
+    [ "$(cat "$TOPO_STATE/target1")" = precious ]
+t_check "the link at the temporary name did not lead the write" \
+    [ "$(cat "$TOPO_STATE/target2")" = precious ]
+t_check "no link is left at the temporary name" [ ! -L "$status.tmp" ]
+t_check "mode 644 under umask 077" [ "$(stat -c %a "$status")" = 644 ]
+t_check "SIGTERM: clean exit" topo_stop 1
+echo "all checks passed"
