@@ -487,17 +487,18 @@ be_client_next(const struct flow *f)
 
 /*
  * Resets the kernel's connection from the client's side, so that a flow
- * we drop does not leave the web server retransmitting into the void.
- * seq is the client's next sequence number (0: the one we injected up
- * to); the kernel takes a reset at exactly that (RFC 5961).
+ * we drop does not leave the web server retransmitting into the void, nor
+ * an injected SYN a half-open connection.  seq is the client's next
+ * sequence number (0: the one we injected up to); the kernel takes a reset
+ * at exactly that (RFC 5961), and ignores one for a connection it does not
+ * have.
  */
 static void
 be_kernel_reset(struct hd *hd, struct flow *f, uint32_t seq)
 {
 	size_t	 n;
 
-	if (!be_kernel(hd) || f->f_state == BE_INJECT ||
-	    f->f_state == BE_LINGER)
+	if (!be_kernel(hd) || f->f_state == BE_LINGER)
 		return;
 	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, f->f_key.k_raddr,
 	    f->f_key.k_rport, f->f_key.k_laddr, f->f_key.k_lport,
@@ -515,7 +516,8 @@ be_refuse(struct hd *hd, struct flow *f, enum ctl_status st)
 	log_info("be: handoff from %s refused: %s", peer_id(hd, bc->bc_peer),
 	    ctl_status_name(st));
 	be_send_ack(hd, bc->bc_peer, &bc->bc_ho, NULL, st);
-	be_kernel_reset(hd, f, be_client_next(f));
+	if (!bc->bc_rst)	/* else the stack has nothing to forget */
+		be_kernel_reset(hd, f, be_client_next(f));
 	be_close(hd, f, FLOW_END_REFUSED);
 }
 
