@@ -47,6 +47,28 @@ t_wait_stat() {
 	return 1
 }
 
+# t_configure_all: every node's configuration (topo_config) and nginx.
+t_configure_all() {
+	local i
+	for i in $(seq 1 "$TOPO_NODES"); do
+		topo_config "$i"
+		topo_nginx "$i"
+	done
+}
+
+# t_finish: every node's flow table empties and every daemon exits cleanly
+# (a sanitizer report fails it), the front-end last.
+t_finish() {
+	local n
+	for n in $(seq 1 "$TOPO_NODES"); do
+		t_check "n$n: flow table empty" t_wait_flows "$TOPO_STATE/n$n.status" 0
+	done
+	for n in $(seq "$TOPO_NODES" -1 1); do
+		t_check "n$n: clean exit (no leaks)" topo_stop "$n"
+	done
+	echo "all checks passed"
+}
+
 # t_start_cluster: starts the back-ends, then the front-end (node 1), so it
 # finds its peers at once, and waits until it sees them all.
 t_start_cluster() {

@@ -25,10 +25,7 @@ export TOPO_STACKS="lwip kernel lwip" TOPO_TUN_USER=$user
 topo_cluster 3
 export TOPO_YAML_NODE="  user: $user" TOPO_YAML_HANDOFF="  linger: 1s"
 export TOPO_REMOTE="n2 n3"
-for i in 1 2 3; do
-	topo_config "$i"
-	topo_nginx "$i"
-done
+t_configure_all
 # The daemons read the key as root before the drop, but it is the user's
 # key; the user writes the status files into the state directory.
 chown "$user" "$TOPO_KEY" "$TOPO_STATE"
