@@ -81,10 +81,13 @@ struct flow {
 	uint16_t	 f_nport;
 	uint8_t		 f_ws_in;	/* window rescale: shift of the stack */
 	uint8_t		 f_ws_out;	/* ... and shift the client expects */
+	/* (at a front-end: the stack's shift, and the client's) */
 	uint32_t	 f_delta;	/* sequence offset */
 	uint32_t	 f_ts_delta;	/* timestamp offset */
 	uint32_t	 f_irs;		/* the client's ISN */
 	uint32_t	 f_cnxt;	/* the client's next sequence seen */
+	uint32_t	 f_cack;	/* the client's last acknowledgment */
+	uint32_t	 f_chal;	/* last challenge ACK it caused, ms */
 
 	uint16_t	 f_peer;	/* peer index */
 	uint16_t	 f_qlen;	/* packets queued by the slow path */

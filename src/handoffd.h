@@ -50,6 +50,10 @@ struct hd_stats {
 	uint64_t	 st_drop_stale;		/* stack packets of no flow */
 	uint64_t	 st_drop_early;		/* client packets mid-inject */
 	uint64_t	 st_drop_bad_csum;	/* consumed packets only */
+	uint64_t	 st_rst_blind;		/* resets outside any window */
+	uint64_t	 st_challenges;		/* challenge ACKs caused */
+	uint64_t	 st_challenges_limited;	/* ... or held back */
+	uint64_t	 st_unacceptable;	/* forwarded, not believed */
 	uint64_t	 st_cookie_syns;	/* SYN/ACKs with a cookie */
 	uint64_t	 st_cookie_acks;	/* valid cookies: new flows */
 	uint64_t	 st_cookie_bad;		/* ACKs with no valid cookie */

@@ -33,6 +33,7 @@ static const struct {
 	ST(ctl_auth_failed), ST(ctl_bad_frames), ST(ctl_stale),
 	ST(drop_bad_opts), ST(drop_table_full), ST(drop_queue_full),
 	ST(drop_nomem), ST(drop_stale), ST(drop_early), ST(drop_bad_csum),
+	ST(rst_blind), ST(challenges), ST(challenges_limited), ST(unacceptable),
 	ST(cookie_syns), ST(cookie_acks), ST(cookie_bad),
 };
 

@@ -290,32 +290,126 @@ fe_vip_input(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	return 0;
 }
 
-/* Client bytes after a rewrite: FIN and RST tell the flow how it ends. */
-void
-fe_forward(struct hd *hd, struct flow *f, struct pkt *p)
+/* The largest window a shift lets a peer offer, in bytes. */
+static uint32_t
+fe_max_window(uint8_t ws)
 {
-	uint8_t	 flags = p->p_flags;
-	uint32_t end = p->p_seq + p->p_paylen;
+	return (uint32_t)0xffff << (ws > 14 ? 14 : ws);
+}
+
+/*
+ * Whether a client segment of a forwarded flow is one the client can have
+ * sent (RFC 5961, as far as a front-end sees): it overlaps the window the
+ * stack can offer from the client's next sequence number, which the
+ * front-end knows because it sees every byte the client sends, and its
+ * acknowledgment lies within a client's window of the last one, since the
+ * server cannot have sent more than that unacknowledged.  Only such
+ * segments move the flow's state; the others still go to the stack, which
+ * judges them again with its exact state.
+ */
+static int
+fe_acceptable(const struct flow *f, const struct pkt *p)
+{
+	uint32_t	 rwnd = fe_max_window(f->f_ws_in);
+	uint32_t	 cwnd = fe_max_window(f->f_ws_out);
+	uint32_t	 end = p->p_seq + p->p_paylen + !!(p->p_flags & TH_FIN);
+
+	if (seq_lt(end, f->f_cnxt) ||
+	    (end == f->f_cnxt && end != p->p_seq) ||
+	    seq_geq(p->p_seq, f->f_cnxt + rwnd))
+		return 0;
+	if ((p->p_flags & TH_ACK) && (seq_lt(p->p_ack, f->f_cack - cwnd) ||
+	    seq_gt(p->p_ack, f->f_cack + cwnd)))
+		return 0;
+	return 1;
+}
+
+/* At most one challenge a flow per FE_CHALLENGE_MS, and none counted
+ * across flows: a shared counter tells an off-path prober too much
+ * (CVE-2016-5696). */
+int
+fe_challenge_ok(struct hd *hd, struct flow *f)
+{
+	if (f->f_chal != 0 &&
+	    (int32_t)(hd->hd_now - f->f_chal) < FE_CHALLENGE_MS) {
+		hd->hd_stats.st_challenges_limited++;
+		return 0;
+	}
+	f->f_chal = hd->hd_now != 0 ? hd->hd_now : 1;
+	hd->hd_stats.st_challenges++;
+	return 1;
+}
+
+/*
+ * A reset for a forwarded flow.  Only one at exactly the client's next
+ * sequence number ends it (RFC 5961 3.2); one elsewhere in the window goes
+ * on to the stack, rate-limited, which answers it with a challenge ACK
+ * that a client who really reset answers with an exact reset; anything
+ * else is blind.  Returns 1 to forward it.
+ */
+static int
+fe_forward_rst(struct hd *hd, struct flow *f, struct pkt *p)
+{
+	uint32_t	 rwnd = fe_max_window(f->f_ws_in);
+
+	if (p->p_seq == f->f_cnxt) {
+		if (!(f->f_flags & FLOW_CLIENT_RST) &&
+		    f->f_state == FE_FORWARD) {
+			f->f_flags |= FLOW_CLIENT_RST;
+			fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
+			    CTL_CLOSE_RST, p->p_seq);
+			fe_unassign(hd, f);
+			fe_set_state(f, FE_LINGER);
+			f->f_end = FLOW_END_CLIENT_RST;
+			f->f_timeout = hd->hd_cfg->cfg_handoff.ch_linger_ms;
+		}
+		return 1;
+	}
+	if (seq_gt(p->p_seq, f->f_cnxt) &&
+	    seq_lt(p->p_seq, f->f_cnxt + rwnd))
+		return fe_challenge_ok(hd, f);
+	hd->hd_stats.st_rst_blind++;
+	return 0;
+}
+
+/* What an acceptable client segment tells a forwarded flow: how far the
+ * client has sent, what it has received, and that it has finished. */
+static void
+fe_forward_learn(struct hd *hd, struct flow *f, const struct pkt *p)
+{
+	int		 fin = (p->p_flags & TH_FIN) != 0;
+	uint32_t	 end = p->p_seq + p->p_paylen + fin;
 
 	if (seq_gt(end, f->f_cnxt))
 		f->f_cnxt = end;
-	if ((flags & TH_FIN) && !(f->f_flags & FLOW_CLIENT_FIN)) {
+	if ((p->p_flags & TH_ACK) && seq_gt(p->p_ack, f->f_cack))
+		f->f_cack = p->p_ack;
+	if (fin && !(f->f_flags & FLOW_CLIENT_FIN)) {
 		f->f_flags |= FLOW_CLIENT_FIN;
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
-		    CTL_CLOSE_FIN, end);
+		    CTL_CLOSE_FIN, end - 1);
 	}
-	/* Only a reset at the client's next sequence ends the flow here
-	 * (RFC 5961): a blind one is forwarded for the stack to judge. */
-	if ((flags & TH_RST) && !(f->f_flags & FLOW_CLIENT_RST) &&
-	    p->p_seq == f->f_cnxt) {
-		f->f_flags |= FLOW_CLIENT_RST;
-		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
-		    CTL_CLOSE_RST, p->p_seq);
-		fe_unassign(hd, f);
-		fe_set_state(f, FE_LINGER);
-		f->f_end = FLOW_END_CLIENT_RST;
-		f->f_timeout = hd->hd_cfg->cfg_handoff.ch_linger_ms;
-	}
+}
+
+/* A client packet of a handed-off flow: judged, then rewritten for the
+ * back-end's stack. */
+void
+fe_forward(struct hd *hd, struct flow *f, struct pkt *p)
+{
+	if (p->p_flags & TH_RST) {
+		if (!fe_forward_rst(hd, f, p))
+			return;
+	} else if (p->p_flags & TH_SYN) {
+		/* Another connection on this 4-tuple, or a blind SYN: the
+		 * stack answers it with a challenge ACK (RFC 5961 4.2). */
+		if (p->p_seq == f->f_irs || !fe_challenge_ok(hd, f)) {
+			hd->hd_stats.st_drop_stale++;
+			return;
+		}
+	} else if (fe_acceptable(f, p))
+		fe_forward_learn(hd, f, p);
+	else
+		hd->hd_stats.st_unacceptable++;
 	rw_to_stack(f, p);
 	hd->hd_stats.st_fwd_pkts++;
 	hd->hd_stats.st_fwd_bytes += p->p_len;
@@ -344,19 +438,38 @@ fe_queue(struct hd *hd, struct fe_conn *fc, struct pkt *p)
 	hd->hd_stats.st_queued++;
 }
 
-/* The client's window field and TSval follow it until the handoff, so the
- * back-end starts from the latest. */
+/*
+ * A client packet while lwIP owns the connection.  lwIP judges it (RFC 5961
+ * included); what it would answer with a challenge ACK, a SYN with another
+ * ISN or a reset not at its next sequence number, reaches it at most once
+ * per FE_CHALLENGE_MS.
+ */
 static void
-fe_track_client(struct fe_conn *fc, struct pkt *p)
+fe_to_lwip(struct hd *hd, struct flow *f, struct pkt *p)
 {
-	struct pkt_opts	 o;
+	struct fe_conn	*fc = f->f_ctx;
+	int		 challenge;
 
-	if (p->p_flags & TH_ACK)
-		fc->fc_cwin = p->p_win;
-	if (fc->fc_cts && p->p_thl > PKT_TCP_HLEN &&
-	    pkt_opts_parse(p, &o) == 0 && o.o_has_ts &&
-	    seq_geq(o.o_tsval, fc->fc_ctsval))
-		fc->fc_ctsval = o.o_tsval;
+	challenge = (p->p_flags & TH_SYN) ? p->p_seq != fc->fc_irs :
+	    (p->p_flags & TH_RST) && (fc->fc_pcb == NULL ||
+	    p->p_seq != fc->fc_pcb->rcv_nxt);
+	if (challenge && !fe_challenge_ok(hd, f))
+		return;
+	btcp_to_lwip(hd, p);
+}
+
+/* A SYN for a flow whose connection is over: a new one on the 4-tuple. */
+static void
+fe_restart(struct hd *hd, struct flow *f, struct pkt *p)
+{
+	const struct cfg_service *svc;
+
+	if (!(f->f_flags & FLOW_PEER_DONE))
+		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
+		    CTL_CLOSE_ABORT, f->f_cnxt);
+	fe_close(hd, f, f->f_end);
+	if ((svc = btcp_service(hd, p->p_daddr, p->p_dport)) != NULL)
+		fe_syn(hd, svc, p);
 }
 
 /* A packet from the client for a flow we know. */
@@ -364,44 +477,22 @@ static void
 fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 {
 	struct fe_conn	*fc = f->f_ctx;
-	const struct cfg_service *svc;
 
 	flow_touch(f, hd->hd_now);
-	/* A new connection on the same 4-tuple: the old one is over.  The
-	 * old SYN again, a late duplicate, is not. */
-	if ((p->p_flags & (TH_SYN | TH_ACK)) == TH_SYN &&
-	    p->p_seq == f->f_irs && fc == NULL) {
-		hd->hd_stats.st_drop_stale++;
-		return;
-	}
-	if ((p->p_flags & (TH_SYN | TH_ACK)) == TH_SYN &&
-	    (fc == NULL || p->p_seq != fc->fc_irs)) {
-		if (f->f_state == FE_FORWARD || f->f_state == FE_LINGER)
-			fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
-			    CTL_CLOSE_ABORT, f->f_cnxt);
-		else if (f->f_state == FE_HANDOFF)
-			fe_send_close(hd, f, fc->fc_peer, 0, CTL_CLOSE_ABORT,
-			    0);
-		fe_close(hd, f, FLOW_END_ABORT);
-		if ((svc = btcp_service(hd, p->p_daddr, p->p_dport)) != NULL)
-			fe_syn(hd, svc, p);
+	if (f->f_state == FE_LINGER &&
+	    (p->p_flags & (TH_SYN | TH_ACK)) == TH_SYN &&
+	    p->p_seq != f->f_irs) {
+		fe_restart(hd, f, p);
 		return;
 	}
 	switch (f->f_state) {
 	case FE_SYN:
 	case FE_COLLECT:
-		if (fc->fc_cookie) {
-			fe_cookie_input(hd, f, p);
-			break;
-		}
-		fe_track_client(fc, p);
-		btcp_to_lwip(hd, p);
-		break;
 	case FE_RESPOND:
 		if (fc->fc_cookie)
 			fe_cookie_input(hd, f, p);
 		else
-			btcp_to_lwip(hd, p);
+			fe_to_lwip(hd, f, p);
 		break;
 	case FE_HANDOFF:
 		fe_queue(hd, fc, p);
@@ -881,6 +972,13 @@ fe_handoff(struct fe_conn *fc, int peer)
 	ho.ho_iss = fc->fc_iss;
 	ho.ho_cmss = fc->fc_cmss;
 	ho.ho_fmss = fc->fc_fmss;
+	/* lwIP keeps the client's window and TSval by the RFCs' rules, from
+	 * acceptable segments only. */
+	if (pcb != NULL) {
+		fc->fc_cwin = (uint16_t)(pcb->snd_wnd >> pcb->snd_scale > 0xffff ?
+		    0xffff : pcb->snd_wnd >> pcb->snd_scale);
+		fc->fc_ctsval = pcb->ts_recent;
+	}
 	ho.ho_cwin = fc->fc_cwin;
 	if (fc->fc_cws != FE_NO_WS && fc->fc_fws != FE_NO_WS) {
 		ho.ho_opts |= CTL_OPT_WS;
@@ -1062,6 +1160,9 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 	f->f_peer_handle = ha->ha_bflow;
 	f->f_cnxt = fc->fc_irs + 1 + (uint32_t)evbuffer_get_length(fc->fc_req) +
 	    !!fc->fc_fin;
+	f->f_cack = fc->fc_iss + 1;
+	f->f_ws_in = ha->ha_ws;
+	f->f_ws_out = fc->fc_cws != FE_NO_WS ? fc->fc_cws : 0;
 	fe_set_state(f, FE_FORWARD);
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_idle_ms;
 	hd->hd_stats.st_handoffs_acked++;

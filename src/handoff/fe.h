@@ -35,6 +35,8 @@ enum fe_state {
 /* ... and this long to read our 4xx/5xx before we close. */
 #define FE_RESPOND_TIMEOUT_MS	5000
 #define FE_NO_WS		0xff
+/* A flow causes at most one challenge ACK (RFC 5961) this often. */
+#define FE_CHALLENGE_MS		500
 
 /* A client packet held while a HANDOFF is in flight. */
 struct fe_qpkt {
@@ -94,6 +96,7 @@ struct fe_conn {
 
 
 void	fe_set_state(struct flow *, enum fe_state);
+int	fe_challenge_ok(struct hd *, struct flow *);
 void	fe_close(struct hd *, struct flow *, enum flow_end);
 struct fe_conn *fe_conn_new(struct hd *, struct flow *,
 	    const struct cfg_service *);

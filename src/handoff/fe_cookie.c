@@ -40,13 +40,21 @@ fe_cookie_ws(const struct fe_conn *fc)
 	return fc->fc_cws != FE_NO_WS && fc->fc_fws != FE_NO_WS;
 }
 
-/* The window we advertise: what the request buffer can still take. */
-static uint16_t
-fe_cookie_window(const struct fe_conn *fc)
+/* What the request buffer can still take, bytes. */
+static uint32_t
+fe_cookie_room(const struct fe_conn *fc)
 {
 	size_t	 max = fc->fc_hd->hd_cfg->cfg_handoff.ch_request_buffer_max;
 	size_t	 used = evbuffer_get_length(fc->fc_req);
-	size_t	 room = used < max ? max - used : 0;
+
+	return used < max ? (uint32_t)(max - used) : 0;
+}
+
+/* The window we advertise: the room, scaled. */
+static uint16_t
+fe_cookie_window(const struct fe_conn *fc)
+{
+	uint32_t room = fe_cookie_room(fc);
 
 	if (fe_cookie_ws(fc))
 		room >>= fc->fc_fws;
@@ -200,6 +208,63 @@ fe_cookie_done(const struct fe_conn *fc)
 	    seq_geq(fc->fc_snd_una, fc->fc_snd_nxt);
 }
 
+/* Whether seq lies in the window we advertise (a zero window still takes
+ * its left edge). */
+static int
+fe_cookie_in_window(const struct fe_conn *fc, uint32_t seq)
+{
+	uint32_t room = fe_cookie_room(fc);
+
+	return seq_geq(seq, fc->fc_rcv_nxt) &&
+	    seq_lt(seq, fc->fc_rcv_nxt + (room > 0 ? room : 1));
+}
+
+/*
+ * Whether a segment is one the client can have sent (RFC 793's test and
+ * RFC 5961's on the acknowledgment): it overlaps the window, and acks
+ * nothing we have not sent.  Only such a segment changes what we know.
+ */
+static int
+fe_cookie_acceptable(const struct fe_conn *fc, const struct pkt *p)
+{
+	uint32_t end = p->p_seq + p->p_paylen + !!(p->p_flags & TH_FIN);
+
+	if (end == p->p_seq ? !fe_cookie_in_window(fc, p->p_seq) :
+	    !seq_gt(end, fc->fc_rcv_nxt) || !(fe_cookie_in_window(fc, p->p_seq) ||
+	    seq_lt(p->p_seq, fc->fc_rcv_nxt)))
+		return 0;
+	if ((p->p_flags & TH_ACK) && (seq_leq(p->p_ack, fc->fc_iss) ||
+	    seq_gt(p->p_ack, fc->fc_snd_nxt)))
+		return 0;
+	return 1;
+}
+
+/*
+ * A reset or a SYN while the BTCP plays TCP (RFC 5961): a reset exactly at
+ * our next expected sequence number ends the connection; a SYN with
+ * another ISN, or a reset elsewhere in the window, gets a rate-limited
+ * challenge ACK, which a client that really reset answers with an exact
+ * reset; anything else is blind and dropped.
+ */
+static void
+fe_cookie_control(struct hd *hd, struct flow *f, struct pkt *p)
+{
+	struct fe_conn	*fc = f->f_ctx;
+
+	if ((p->p_flags & TH_RST) && p->p_seq == fc->fc_rcv_nxt) {
+		fe_close(hd, f, FLOW_END_CLIENT_RST);
+		return;
+	}
+	if ((p->p_flags & TH_SYN) && p->p_seq == fc->fc_irs)
+		return;		/* a late SYN: its SYN/ACK is long gone */
+	if (!(p->p_flags & TH_SYN) && !fe_cookie_in_window(fc, p->p_seq)) {
+		hd->hd_stats.st_rst_blind++;
+		return;
+	}
+	if (fe_challenge_ok(hd, f))
+		fe_cookie_send(fc, fc->fc_snd_nxt, TH_ACK, NULL, 0);
+}
+
 /*
  * A client packet while the BTCP is the client's TCP peer (collecting the
  * request, or answering it).  In-order bytes are taken up to the window,
@@ -220,14 +285,17 @@ fe_cookie_input(struct hd *hd, struct flow *f, struct pkt *p)
 		hd->hd_stats.st_drop_bad_csum++;
 		return;
 	}
-	if (p->p_flags & TH_RST) {
-		/* RFC 5961: only a reset right at the edge ends it. */
-		if (p->p_seq == fc->fc_rcv_nxt)
-			fe_close(hd, f, FLOW_END_CLIENT_RST);
+	if (p->p_flags & (TH_RST | TH_SYN)) {
+		fe_cookie_control(hd, f, p);
 		return;
 	}
-	if (p->p_flags & TH_SYN)
-		return;		/* a late SYN: its SYN/ACK is long gone */
+	if (!fe_cookie_acceptable(fc, p)) {
+		/* Old data again, or a forgery: our ACK says where we are. */
+		hd->hd_stats.st_unacceptable++;
+		if ((len > 0 || fin) && fe_challenge_ok(hd, f))
+			fe_cookie_send(fc, fc->fc_snd_nxt, TH_ACK, NULL, 0);
+		return;
+	}
 	if (fc->fc_cts && p->p_thl > PKT_TCP_HLEN && pkt_opts_parse(p, &o) ==
 	    0 && o.o_has_ts && seq_leq(p->p_seq, fc->fc_rcv_nxt) &&
 	    seq_geq(o.o_tsval, fc->fc_ctsval))
