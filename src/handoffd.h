@@ -67,6 +67,7 @@ struct hd_stats {
 	uint64_t	 st_handoffs_failed;
 	uint64_t	 st_handoffs_timeout;
 	uint64_t	 st_handoffs_late;	/* acked after we gave up */
+	uint64_t	 st_handoffs_reset;	/* fate unknown: client reset */
 	uint64_t	 st_queued;
 	uint64_t	 st_fwd_pkts;		/* client -> back-end */
 	uint64_t	 st_fwd_bytes;

@@ -192,8 +192,9 @@ node_stop(struct hd *hd)
 		event_free(hd->hd_lwip_tmr);
 	if (hd->hd_expire_tmr != NULL)
 		event_free(hd->hd_expire_tmr);
-	peer_shutdown(hd);
+	/* The flows first: their records name peers. */
 	flow_foreach(hd->hd_flows, node_close_one, hd);
+	peer_shutdown(hd);
 	fe_shutdown(hd);
 	be_shutdown(hd);
 	while ((r = TAILQ_FIRST(&hd->hd_relays)) != NULL)

@@ -25,7 +25,7 @@ static const struct {
 	ST(tun_tx_errors), ST(to_lwip),
 	ST(fe_syns), ST(fe_local), ST(fe_idle), ST(handoffs_started),
 	ST(handoffs_acked), ST(handoffs_refused), ST(handoffs_failed),
-	ST(handoffs_timeout), ST(handoffs_late),
+	ST(handoffs_timeout), ST(handoffs_late), ST(handoffs_reset),
 	ST(queued), ST(fwd_pkts), ST(fwd_bytes),
 	ST(http_400), ST(http_408), ST(http_431), ST(http_503),
 	ST(be_handoffs), ST(be_accepted), ST(be_refused), ST(be_aborted),

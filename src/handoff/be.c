@@ -16,13 +16,25 @@
  * front-end's CLOSE.  With the lwIP stack, the injected connection is
  * relayed to the web server over a socket (relay.c).
  *
+ * The commit point is where the request reaches the server: the first
+ * request byte injected into the kernel (whose server may read it at
+ * once), or the lwIP relay's connection to the server established (before
+ * that its bytes wait in the relay).  Before it, nothing the stack sends
+ * reaches the client and a failure is a refusal, which the front-end may
+ * try elsewhere; from it on, the connection is this node's whatever
+ * happens: HANDOFF_ACK goes out at once, the stack's packets go to the
+ * client, and nothing is refused, so that one client never gets the bytes
+ * of two back-ends and a request never runs twice.  A front-end with no
+ * answer asks (CLOSE CANCEL); the answer is CANCELLED before the commit
+ * point and OK after it.
+ *
  * States (flow.f_state):
  *   BE_INJECT  SYN injected, waiting for the stack's SYN/ACK
  *   BE_DATA    ACK and request injected within the stack's window, until
  *              the stack has acknowledged every byte (the front-end acked
- *              them to the client: the client will never resend them);
- *              the stack's packets already go to the client
- *   BE_ESTAB   HANDOFF_ACK sent; the stack's packets go to the client
+ *              them to the client: the client will never resend them)
+ *   BE_ESTAB   every request byte taken; the stack's packets go to the
+ *              client once committed
  *   BE_LINGER  over; the stack's last FINs and ACKs are still rewritten
  */
 #include <sys/types.h>
@@ -78,6 +90,7 @@ struct be_conn {
 	uint8_t			 bc_tw_kills;	/* TIME_WAITs reset */
 	uint8_t			 bc_synack;	/* the stack's SYN/ACK seen */
 	uint8_t			 bc_rst;	/* the stack refused */
+	uint8_t			 bc_committed;	/* the request reached it */
 	uint8_t			 bc_ws;
 	uint8_t			 bc_has_ts;
 	uint32_t		 bc_iss;
@@ -212,6 +225,41 @@ static void	be_linger(struct hd *, struct flow *, enum flow_end);
 static void	be_kernel_fin(struct hd *, struct flow *);
 static void	be_refuse(struct hd *, struct flow *, enum ctl_status);
 
+/*
+ * The commit point (see the top of this file): the front-end learns at
+ * once that the connection is ours, and the stack's packets start going
+ * to the client.
+ */
+static void
+be_commit(struct be_conn *bc)
+{
+	struct hd	*hd = bc->bc_hd;
+	struct flow	*f = bc->bc_flow;
+
+	if (bc->bc_committed)
+		return;
+	bc->bc_committed = 1;
+	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_idle_ms;
+	hd->hd_stats.st_be_accepted++;
+	be_send_ack(hd, bc->bc_peer, &bc->bc_ho, f, CTL_OK);
+}
+
+/* Whether the stack's packets may reach the client. */
+static int
+be_committed(const struct flow *f)
+{
+	const struct be_conn *bc = f->f_ctx;
+
+	return bc == NULL || bc->bc_committed;
+}
+
+/* The relay reached the web server: the request is on its way to it. */
+static void
+be_relay_connected(void *arg)
+{
+	be_commit(arg);
+}
+
 /* The relay is over: keep rewriting the stack's last packets a while, and
  * tell the front-end so it can do the same and then forget the flow. */
 static void
@@ -223,8 +271,9 @@ be_relay_done(void *arg, enum relay_end how)
 
 	bc->bc_relay = NULL;
 	bc->bc_pcb = NULL;
-	if (f->f_state == BE_DATA) {
-		/* The connection died before it was handed over. */
+	if (!bc->bc_committed) {
+		/* The server never had the request (it refused, or lwIP's
+		 * connection died first): another member may. */
 		be_refuse(hd, f, CTL_REFUSED);
 		return;
 	}
@@ -262,6 +311,7 @@ be_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		tcp_abort(pcb);
 		return ERR_ABRT;
 	}
+	relay_on_connect(bc->bc_relay, be_relay_connected);
 	return ERR_OK;
 }
 
@@ -402,13 +452,16 @@ be_push_data(struct be_conn *bc)
 		if (flow_by_handle(hd->hd_flows, h) != f || f->f_ctx != bc)
 			return -1;
 	}
+	/* The kernel's server may read what it has been given at once. */
+	if (be_kernel(hd) && bc->bc_sent > 0)
+		be_commit(bc);
 	return 0;
 }
 
 /*
- * Once the stack has acknowledged every request byte the front-end can
- * let go: HANDOFF_ACK.  lwIP may delay its ACK, but it has processed the
- * segments when injection returns, so its pcb is asked directly.
+ * Once the stack has acknowledged every request byte, injection is over.
+ * lwIP may delay its ACK, but it has processed the segments when injection
+ * returns, so its pcb is asked directly.
  */
 static void
 be_check_data(struct be_conn *bc)
@@ -423,9 +476,6 @@ be_check_data(struct be_conn *bc)
 		return;
 	evtimer_del(bc->bc_timer);
 	f->f_state = BE_ESTAB;
-	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_idle_ms;
-	hd->hd_stats.st_be_accepted++;
-	be_send_ack(hd, bc->bc_peer, ho, f, CTL_OK);
 	if (be_kernel(hd)) {
 		be_conn_free(f);
 		/* The server may have answered and closed already. */
@@ -536,7 +586,8 @@ be_on_inject_timer(int fd, short ev, void *arg)
 	int		 retry = hd->hd_cfg->cfg_handoff.ch_inject_retry_ms;
 	struct timeval	 tv = { retry / 1000, (retry % 1000) * 1000 };
 
-	if ((int32_t)(port_now_ms() - bc->bc_start) >=
+	/* Past the commit point only idle expiry ends it. */
+	if (!bc->bc_committed && (int32_t)(port_now_ms() - bc->bc_start) >=
 	    hd->hd_cfg->cfg_handoff.ch_timeout_ms) {
 		be_refuse(hd, f, CTL_STACK_TIMEOUT);
 		return;
@@ -588,8 +639,9 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 	if ((f = flow_lookup(hd->hd_flows, &k)) != NULL) {
 		if (f->f_ops == &be_flow_ops && f->f_peer == peer &&
 		    f->f_peer_handle == ho->ho_flow) {
-			/* HANDOFF is idempotent: answer again if done. */
-			if (f->f_state == BE_ESTAB || f->f_state == BE_LINGER)
+			/* HANDOFF is idempotent: answer again once
+			 * committed. */
+			if (be_committed(f))
 				be_send_ack(hd, peer, ho, f, CTL_OK);
 			return;
 		}
@@ -654,10 +706,13 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 }
 
 /* The end of a back-end flow's useful life: tell the front-end, keep
- * rewriting the stack's stragglers for a linger. */
+ * rewriting the stack's stragglers for a linger.  The kernel needs nothing
+ * injected any more. */
 static void
 be_linger(struct hd *hd, struct flow *f, enum flow_end why)
 {
+	if (f->f_ctx != NULL && be_kernel(hd))
+		be_conn_free(f);
 	be_send_close(hd, f, why == FLOW_END_DONE ? CTL_CLOSE_DONE :
 	    CTL_CLOSE_RST);
 	be_unserve(hd, f);
@@ -736,6 +791,15 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 		if (!be_kernel(hd))
 			event_active(bc->bc_timer, EV_WRITE, 0);
 	}
+	if (!be_committed(f)) {
+		/* Nothing reaches the client before the commit point; a
+		 * kernel that resets refuses the connection. */
+		if ((p->p_flags & TH_RST) && be_kernel(hd)) {
+			bc->bc_rst = 1;
+			be_refuse(hd, f, CTL_REFUSED);
+		}
+		return 0;
+	}
 	if ((p->p_flags & TH_FIN) && !(f->f_flags & FLOW_STACK_FIN)) {
 		f->f_flags |= FLOW_STACK_FIN;
 		if (be_kernel(hd))
@@ -795,7 +859,8 @@ be_on_close(struct hd *hd, int peer, struct flow *f,
 		break;
 	case CTL_CLOSE_RST:
 		f->f_flags |= FLOW_CLIENT_RST;
-		if (be_kernel(hd) && f->f_state == BE_ESTAB)
+		if (be_kernel(hd) && (f->f_state == BE_ESTAB ||
+		    f->f_state == BE_DATA))
 			be_linger(hd, f, FLOW_END_CLIENT_RST);
 		break;
 	case CTL_CLOSE_ABORT:
@@ -811,9 +876,11 @@ be_on_close(struct hd *hd, int peer, struct flow *f,
 	}
 }
 
-/* A front-end gave up on a handoff before it knew our handle. */
-void
-be_on_abort(struct hd *hd, int peer, const struct ctl_close *cl)
+/* The flow a front-end names by the client's endpoint and its own
+ * handle: one it gave up on (ABORT) or asks about (CANCEL) before it knew
+ * ours. */
+static struct flow *
+be_flow_of(struct hd *hd, int peer, const struct ctl_close *cl)
 {
 	struct flow_key	 k;
 	struct flow	*f;
@@ -821,23 +888,62 @@ be_on_abort(struct hd *hd, int peer, const struct ctl_close *cl)
 	flow_key_set(&k, cl->cl_caddr, cl->cl_cport, 0, 0);
 	be_stack_endpoint(hd, cl->cl_vport, &k.k_laddr, &k.k_lport);
 	f = flow_lookup(hd->hd_flows, &k);
-	if (f != NULL && f->f_ops == &be_flow_ops && f->f_peer == peer &&
-	    f->f_peer_handle == cl->cl_sflow) {
+	if (f == NULL || f->f_ops != &be_flow_ops || f->f_peer != peer ||
+	    f->f_peer_handle != cl->cl_sflow)
+		return NULL;
+	return f;
+}
+
+/* A front-end gave up on a handoff before it knew our handle. */
+void
+be_on_abort(struct hd *hd, int peer, const struct ctl_close *cl)
+{
+	struct flow	*f;
+
+	if ((f = be_flow_of(hd, peer, cl)) != NULL) {
 		hd->hd_stats.st_be_aborted++;
 		be_kernel_reset(hd, f, be_client_next(f));
 		be_close(hd, f, FLOW_END_ABORT);
 	}
 }
 
+/*
+ * A front-end had no answer to a HANDOFF and asks to cancel it: granted
+ * before the commit point (a flow we never had included), refused after
+ * it, when the connection is ours and the answer is OK.
+ */
+void
+be_on_cancel(struct hd *hd, int peer, const struct ctl_close *cl)
+{
+	struct ctl_handoff	 ho;
+	struct flow		*f = be_flow_of(hd, peer, cl);
+
+	/* What the answer needs of the HANDOFF: its flow, and the front-end's
+	 * ISN, which the CANCEL carries. */
+	memset(&ho, 0, sizeof(ho));
+	ho.ho_flow = cl->cl_sflow;
+	ho.ho_iss = cl->cl_seq;
+	if (f != NULL && be_committed(f)) {
+		be_send_ack(hd, peer, &ho, f, CTL_OK);
+		return;
+	}
+	if (f != NULL) {
+		hd->hd_stats.st_be_aborted++;
+		be_kernel_reset(hd, f, be_client_next(f));
+		be_close(hd, f, FLOW_END_ABORT);
+	}
+	be_send_ack(hd, peer, &ho, NULL, CTL_CANCELLED);
+}
+
 /* The flow clock says a back-end flow has been idle too long. */
 static void
 be_expire(struct hd *hd, struct flow *f)
 {
-	if (f->f_state == BE_INJECT || f->f_state == BE_DATA) {
+	if (!be_committed(f)) {
 		flow_touch(f, hd->hd_now);	/* its timer decides */
 		return;
 	}
-	if (f->f_state == BE_ESTAB) {
+	if (f->f_state != BE_LINGER) {
 		hd->hd_stats.st_be_idle++;
 		be_send_close(hd, f, CTL_CLOSE_IDLE);
 	}

@@ -29,6 +29,7 @@ static const char *const ctl_status_names[CTL_STATUS_MAX] = {
 	[CTL_NO_RESOURCES] = "no-resources",
 	[CTL_STACK_TIMEOUT] = "stack-timeout",
 	[CTL_BAD_HANDOFF] = "bad-handoff",
+	[CTL_CANCELLED] = "cancelled",
 };
 
 static const char *const ctl_reason_names[CTL_CLOSE_MAX] = {
@@ -37,6 +38,7 @@ static const char *const ctl_reason_names[CTL_CLOSE_MAX] = {
 	[CTL_CLOSE_IDLE] = "idle",
 	[CTL_CLOSE_ABORT] = "abort",
 	[CTL_CLOSE_FIN] = "client-fin",
+	[CTL_CLOSE_CANCEL] = "cancel",
 };
 
 const char *

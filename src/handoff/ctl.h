@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CTL_VERSION	1
+#define CTL_VERSION	2
 #define CTL_HDR_LEN	8
 #define CTL_ID_MAX	31
 #define CTL_NONCE_LEN	32
@@ -35,6 +35,7 @@ enum ctl_status {
 	CTL_NO_RESOURCES,	/* flow table full or out of memory */
 	CTL_STACK_TIMEOUT,	/* the stack never answered the SYN */
 	CTL_BAD_HANDOFF,	/* parameters this node cannot honour */
+	CTL_CANCELLED,		/* cancelled before the commit point */
 	CTL_STATUS_MAX
 };
 
@@ -45,6 +46,8 @@ enum ctl_reason {
 	CTL_CLOSE_IDLE,		/* expired */
 	CTL_CLOSE_ABORT,	/* the front-end gave up on this handoff */
 	CTL_CLOSE_FIN,		/* the client's FIN was seen (fin_seq) */
+	CTL_CLOSE_CANCEL,	/* the front-end had no answer: cancel if you
+				   can, and say whether (HANDOFF_ACK) */
 	CTL_CLOSE_MAX
 };
 

@@ -66,6 +66,8 @@ static struct log_rl fe_rl_full;
 static void	fe_input(struct hd *, struct flow *, struct pkt *);
 static int	fe_output(struct hd *, struct flow *, struct pkt *);
 static void	fe_expire(struct hd *, struct flow *);
+static void	fe_cancel(struct fe_conn *);
+static void	fe_give_up(struct fe_conn *);
 
 const struct flow_ops fe_flow_ops = {
 	"front-end", fe_input, fe_output, fe_expire, fe_close
@@ -879,6 +881,7 @@ fe_failover(struct fe_conn *fc)
 	struct pkt	 p;
 
 	evtimer_del(fc->fc_timer);
+	fc->fc_cancel = 0;
 	fe_unassign(hd, f);
 	fe_set_state(f, FE_COLLECT);
 	f->f_timeout = FE_COLLECT_TIMEOUT_MS;
@@ -924,14 +927,17 @@ fe_on_timer(int fd, short ev, void *arg)
 	}
 	if (f->f_state != FE_HANDOFF)
 		return;
-	log_info("fe: no HANDOFF_ACK from %s within %d ms: trying another "
-	    "member", peer_id(hd, fc->fc_peer),
-	    hd->hd_cfg->cfg_handoff.ch_timeout_ms);
-	hd->hd_stats.st_handoffs_failed++;
+	if (fc->fc_cancel) {
+		log_info("fe: no answer from %s to a cancelled handoff: client "
+		    "reset", peer_id(hd, fc->fc_peer));
+		fe_give_up(fc);
+		return;
+	}
+	log_info("fe: no HANDOFF_ACK from %s within %d ms: cancelling",
+	    peer_id(hd, fc->fc_peer), hd->hd_cfg->cfg_handoff.ch_timeout_ms);
 	hd->hd_stats.st_handoffs_timeout++;
-	fe_send_close(hd, f, fc->fc_peer, 0, CTL_CLOSE_ABORT, 0);
 	health_refused(hd, fc->fc_peer);
-	fe_failover(fc);
+	fe_cancel(fc);
 }
 
 /* Freezes the connection and sends its state to peer.  Returns -1 if the
@@ -1079,33 +1085,71 @@ fe_dispatch(struct fe_conn *fc)
 }
 
 /*
- * A back-end accepted a connection we had given up on it: it may have
- * answered the client already, in the sequence space that another member
- * or our own 503 now uses.  Both back-ends let go and the client is reset
- * rather than left with two answers mixed in one stream.
+ * No answer to a HANDOFF: the back-end may have passed the commit point,
+ * or not.  It is asked to cancel (CLOSE CANCEL, with our ISN, which it
+ * needs to answer OK), and answers CANCELLED, after which another member
+ * may have the connection, or OK.  Another timeout of silence and fe_give_up.
  */
 static void
-fe_on_late_ack(struct hd *hd, struct flow *f)
+fe_cancel(struct fe_conn *fc)
 {
-	struct fe_conn	*fc = f->f_ctx;
+	struct hd	*hd = fc->fc_hd;
+	int		 ms = hd->hd_cfg->cfg_handoff.ch_timeout_ms;
+	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
 
-	hd->hd_stats.st_handoffs_late++;
-	log_warnx("fe: a handoff was accepted after it timed out: client "
-	    "%08x:%u reset", ntohl(f->f_key.k_raddr), ntohs(f->f_key.k_rport));
-	if (fc == NULL) {
-		if (!(f->f_flags & FLOW_PEER_DONE))
-			fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
-			    CTL_CLOSE_ABORT, 0);
-		fe_close(hd, f, FLOW_END_ABORT);
-		return;
-	}
-	if (f->f_state == FE_HANDOFF)
-		fe_send_close(hd, f, fc->fc_peer, 0, CTL_CLOSE_ABORT, 0);
+	fc->fc_cancel = 1;
+	fe_send_close(hd, fc->fc_flow, fc->fc_peer, 0, CTL_CLOSE_CANCEL,
+	    fc->fc_iss);
+	evtimer_add(fc->fc_timer, &tv);
+}
+
+/*
+ * A HANDOFF whose fate we cannot learn (no answer to a cancel, or the
+ * channel gone): the back-end may hold the connection, so no other may
+ * have it, and one client must not get two back-ends' bytes.  The client
+ * is reset; the back-end, if it ever hears, lets go too.
+ */
+static void
+fe_give_up(struct fe_conn *fc)
+{
+	struct hd	*hd = fc->fc_hd;
+	struct flow	*f = fc->fc_flow;
+
+	hd->hd_stats.st_handoffs_failed++;
+	hd->hd_stats.st_handoffs_reset++;
+	fe_send_close(hd, f, fc->fc_peer, 0, CTL_CLOSE_ABORT, 0);
 	/* Out of the frozen state, or the reset would be held back. */
 	fe_set_state(f, FE_COLLECT);
 	if (fc->fc_cookie)
 		fe_cookie_reset(fc);
 	fe_close(hd, f, FLOW_END_ABORT);
+}
+
+/*
+ * An answer for a HANDOFF we are not waiting for.  A second OK for a flow
+ * already forwarded to its sender (the answer to a cancel that crossed
+ * the first) changes nothing; an OK for anything else means a back-end
+ * holds a connection nobody forwards to, and it must let go.
+ */
+static void
+fe_on_stale_ack(struct hd *hd, int peer, struct flow *f,
+    const struct ctl_handoff_ack *ha)
+{
+	struct ctl_msg	 m;
+
+	hd->hd_stats.st_ctl_stale++;
+	if (ha->ha_status != CTL_OK)
+		return;
+	if (f != NULL && f->f_ops == &fe_flow_ops && f->f_ctx == NULL &&
+	    f->f_peer == peer && f->f_peer_handle == ha->ha_bflow)
+		return;
+	hd->hd_stats.st_handoffs_late++;
+	memset(&m, 0, sizeof(m));
+	m.m_type = CTL_CLOSE;
+	m.m_u.close.cl_flow = ha->ha_bflow;
+	m.m_u.close.cl_sflow = ha->ha_flow;
+	m.m_u.close.cl_reason = CTL_CLOSE_ABORT;
+	peer_send(hd, peer, &m);
 }
 
 /* The back-end has the connection (or refused it). */
@@ -1119,25 +1163,17 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 
 	if (f == NULL || f->f_ops != &fe_flow_ops || f->f_state != FE_HANDOFF ||
 	    (fc = f->f_ctx) == NULL || fc->fc_peer != peer) {
-		/* Too late: we gave up on this one.  Make sure the back-end
-		 * lets go of it too. */
-		hd->hd_stats.st_ctl_stale++;
-		if (ha->ha_status == CTL_OK && f != NULL &&
-		    f->f_ops == &fe_flow_ops)
-			fe_on_late_ack(hd, f);
-		if (ha->ha_status == CTL_OK) {
-			struct ctl_msg m;
-
-			memset(&m, 0, sizeof(m));
-			m.m_type = CTL_CLOSE;
-			m.m_u.close.cl_flow = ha->ha_bflow;
-			m.m_u.close.cl_sflow = ha->ha_flow;
-			m.m_u.close.cl_reason = CTL_CLOSE_ABORT;
-			peer_send(hd, peer, &m);
-		}
+		fe_on_stale_ack(hd, peer, f, ha);
 		return;
 	}
 	evtimer_del(fc->fc_timer);
+	if (ha->ha_status == CTL_CANCELLED) {
+		/* Nothing reached its server: the next member may have it.
+		 * The timeout counted against it already. */
+		hd->hd_stats.st_handoffs_failed++;
+		fe_failover(fc);
+		return;
+	}
 	if (ha->ha_status != CTL_OK) {
 		log_info("fe: %s refused a handoff: %s", peer_id(hd, peer),
 		    ctl_status_name(ha->ha_status));
@@ -1203,15 +1239,12 @@ fe_peer_down_one(struct flow *f, void *arg)
 	int	*peer = arg;
 
 	if (f->f_ops == &fe_flow_ops && f->f_state == FE_HANDOFF &&
-	    f->f_peer == *peer) {
-		struct fe_conn *fc = f->f_ctx;
-
-		fc->fc_hd->hd_stats.st_handoffs_failed++;
-		fe_failover(fc);
-	}
+	    f->f_peer == *peer)
+		fe_give_up(f->f_ctx);
 }
 
-/* A peer's control channel is gone: its in-flight handoffs fail over now;
+/* A peer's control channel is gone: what it did with the handoffs in
+ * flight cannot be learnt, so their clients are reset (fe_give_up);
  * established flows keep going, their packets need no control channel. */
 void
 fe_on_peer_down(struct hd *hd, int peer)

@@ -68,6 +68,7 @@ struct fe_conn {
 	int			 fc_fin;	/* the client's FIN came with it */
 	uint32_t		 fc_withheld;	/* received, window kept shut */
 	int			 fc_peer;	/* current handoff target */
+	int			 fc_cancel;	/* no answer: asked to cancel */
 	/* the client's SYN */
 	uint32_t		 fc_irs;
 	uint16_t		 fc_cmss;

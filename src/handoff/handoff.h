@@ -62,6 +62,7 @@ void	 be_shutdown(struct hd *);
 void	 be_on_handoff(struct hd *, int, const struct ctl_handoff *);
 void	 be_on_close(struct hd *, int, struct flow *, const struct ctl_close *);
 void	 be_on_abort(struct hd *, int, const struct ctl_close *);
+void	 be_on_cancel(struct hd *, int, const struct ctl_close *);
 
 /* req.c: just enough HTTP to find the end of a request head. */
 enum req_result {

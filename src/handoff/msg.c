@@ -20,6 +20,8 @@ msg_on_close(struct hd *hd, int peer, const struct ctl_close *cl)
 		be_on_close(hd, peer, f, cl);
 	else if (cl->cl_reason == CTL_CLOSE_ABORT)
 		be_on_abort(hd, peer, cl);
+	else if (cl->cl_reason == CTL_CLOSE_CANCEL)
+		be_on_cancel(hd, peer, cl);
 	else
 		hd->hd_stats.st_ctl_stale++;
 }

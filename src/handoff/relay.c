@@ -31,6 +31,7 @@ struct relay {
 	struct bufferevent	*r_bev;		/* the server */
 	struct event		*r_kick;	/* deferred close decisions */
 	relay_done_cb		 r_done;
+	void			(*r_on_connect)(void *);
 	void			*r_arg;
 	uint32_t		 r_held;	/* received, not yet tcp_recved */
 	uint32_t		 r_last;	/* last activity, ms */
@@ -185,6 +186,8 @@ relay_srv_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		r->r_connected = 1;
 		sock_nodelay(bufferevent_getfd(bev));
+		if (r->r_on_connect != NULL)
+			r->r_on_connect(r->r_arg);
 		/* The client may have finished before the server answered. */
 		if (r->r_cl_eof)
 			relay_kick(r);
@@ -334,11 +337,12 @@ relay_abort(struct relay *r)
 	relay_finish(r, RELAY_RESET);
 }
 
+/* The owner learns when the server's connection is up (with the done
+ * callback's argument). */
 void
-relay_set_done(struct relay *r, relay_done_cb done, void *arg)
+relay_on_connect(struct relay *r, void (*cb)(void *))
 {
-	r->r_done = done;
-	r->r_arg = arg;
+	r->r_on_connect = cb;
 }
 
 /* The client finished sending before the relay took over. */

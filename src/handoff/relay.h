@@ -28,7 +28,7 @@ struct relay	*relay_new(struct hd *, struct tcp_pcb *,
 		    const struct cfg_endpoint *, struct evbuffer *,
 		    relay_done_cb, void *);
 void		 relay_abort(struct relay *);
-void		 relay_set_done(struct relay *, relay_done_cb, void *);
+void		 relay_on_connect(struct relay *, void (*)(void *));
 void		 relay_client_eof(struct relay *);
 void		 relay_expire(struct hd *, uint32_t, uint32_t);
 

@@ -23,7 +23,8 @@
  *   wait MS                  the flow clock moves on; expiry and lwIP's
  *                            timers run
  *   sleep MS                 the same, in real time too (libevent timers)
- *   hold A B / release A B   A and B's control links stall / resume
+ *   hold A B / release A B   what A sends B on the control links stalls
+ *                            / goes on
  *   cut A B                  A and B's control links close
  *
  * PACKET: SRC:PORT > DST:PORT FLAGS [seq V] [ack V] [win V] [<OPTIONS>]
@@ -72,7 +73,7 @@
 #define SC_VARS		64
 #define SC_QUEUE	256
 #define SC_LINE		4096
-#define SC_WAIT_MS	3000	/* for a packet that depends on real I/O */
+#define SC_WAIT_MS	3000	/* for a packet that depends on a web server */
 #define SC_QUIET_MS	200	/* for "none" */
 
 struct sc_pkt {
@@ -101,9 +102,10 @@ struct sc_node {
 struct sc_link {
 	struct bufferevent *l_a;
 	struct bufferevent *l_b;
-	int		 l_n1;
+	int		 l_n1;		/* the dialler */
 	int		 l_n2;
-	int		 l_held;
+	int		 l_held12;	/* what n1 sends n2 stalls */
+	int		 l_held21;
 };
 
 struct sc_var {
@@ -122,7 +124,7 @@ static struct sc {
 	int		 s_nlinks;
 	struct sc_var	 s_vars[SC_VARS];
 	int		 s_nvars;
-	int		 s_failed;
+	int		 s_servers;		/* web servers started */
 } sc;
 
 static uint32_t	sc_now = 1000000;
@@ -205,7 +207,7 @@ sc_link_read(struct bufferevent *bev, void *arg)
 {
 	struct sc_link	*l = sc_link_of(bev);
 
-	if (l == NULL || l->l_held)
+	if (l == NULL || (bev == l->l_a ? l->l_held12 : l->l_held21))
 		return;
 	sc_link_move(bev, bev == l->l_a ? l->l_b : l->l_a);
 }
@@ -238,7 +240,7 @@ sc_dial(void *arg, struct hd *hd, int idx)
 	l->l_b = p2[0];
 	l->l_n1 = (int)(from - sc.s_nodes);
 	l->l_n2 = (int)(to - sc.s_nodes);
-	l->l_held = 0;
+	l->l_held12 = l->l_held21 = 0;
 	bufferevent_setcb(l->l_a, sc_link_read, NULL, sc_link_event, NULL);
 	bufferevent_setcb(l->l_b, sc_link_read, NULL, sc_link_event, NULL);
 	bufferevent_enable(l->l_a, EV_READ | EV_WRITE);
@@ -288,6 +290,7 @@ sc_http_start(struct sc_node *n)
 		sc_fail("cannot start a web server for %s", n->n_name);
 	evhttp_set_gencb(n->n_http, sc_http_hello, n);
 	n->n_http_port = ntohs(sin.sin_port);
+	sc.s_servers++;
 }
 
 /* The node's configuration with @SERVER@ replaced, into a private file
@@ -1037,7 +1040,10 @@ sc_cmd_expect(struct sc_node *n, char *rest)
 		return;
 	}
 	sc_parse_packet(rest, &sp);
-	if ((out = sc_next_output(n, SC_WAIT_MS)) == NULL)
+	/* Real time lets libevent's timers fire: wait only for what a web
+	 * server's socket may bring. */
+	if ((out = sc_next_output(n, sc.s_servers > 0 ? SC_WAIT_MS :
+	    SC_QUIET_MS)) == NULL)
 		sc_fail("%s wrote nothing, expected:\n  want %s", n->n_name,
 		    rest);
 	if (!sc_match_packet(&sp, out->sp_data, out->sp_len, &why)) {
@@ -1091,13 +1097,15 @@ sc_cmd_stat(struct sc_node *n, char *rest)
 	sc_fail("%s has no counter %s", n->n_name, name);
 }
 
-/* The links between two nodes, either way. */
+/* The links between two nodes: what a sends b (hold, release), or both
+ * ways (cut). */
 static void
 sc_cmd_link(const char *cmd, char *rest)
 {
 	struct sc_node	*a = sc_node_arg(sc_word(&rest));
 	struct sc_node	*b = sc_node_arg(sc_word(&rest));
 	int		 i, ia = (int)(a - sc.s_nodes), ib = (int)(b - sc.s_nodes);
+	int		 hold = strcmp(cmd, "hold") == 0, *held;
 
 	for (i = 0; i < sc.s_nlinks; i++) {
 		struct sc_link *l = &sc.s_links[i];
@@ -1105,12 +1113,15 @@ sc_cmd_link(const char *cmd, char *rest)
 		if (l->l_a == NULL || !((l->l_n1 == ia && l->l_n2 == ib) ||
 		    (l->l_n1 == ib && l->l_n2 == ia)))
 			continue;
-		if (strcmp(cmd, "hold") == 0)
-			l->l_held = 1;
+		held = l->l_n1 == ia ? &l->l_held12 : &l->l_held21;
+		if (hold)
+			*held = 1;
 		else if (strcmp(cmd, "release") == 0) {
-			l->l_held = 0;
-			sc_link_move(l->l_a, l->l_b);
-			sc_link_move(l->l_b, l->l_a);
+			*held = 0;
+			if (l->l_n1 == ia)
+				sc_link_move(l->l_a, l->l_b);
+			else
+				sc_link_move(l->l_b, l->l_a);
 		} else {
 			/* Both nodes see their end closed, as by a reset. */
 			bufferevent_flush(l->l_a, EV_WRITE, BEV_FINISHED);
@@ -1312,7 +1323,8 @@ main(int argc, char *argv[])
 
 	t_start(600);
 	log_init(1, 0);
-	log_setverbose(getenv("SC_VERBOSE") ? atoi(getenv("SC_VERBOSE")) : 0);
+	/* -v's flow records, so that their code runs too. */
+	log_setverbose(getenv("SC_VERBOSE") ? atoi(getenv("SC_VERBOSE")) : 1);
 	snprintf(dir, sizeof(dir), "%s/scenarios", src ? src : "tests");
 	n = argc > 1 ? argc - 1 : scandir(dir, &ents, sc_is_scn, alphasort);
 	if (n <= 0) {
