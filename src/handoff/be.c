@@ -398,19 +398,32 @@ be_client_opts(const struct be_conn *bc, struct pkt_opts *o)
 	}
 }
 
+/*
+ * The stack acknowledges acked bytes after the client's ISN.  Past the
+ * commit point the client's own packets reach the stack too, so an
+ * acknowledgment may cover more than the request: the stack then has all
+ * of it.
+ */
+static void
+be_stack_acked(struct be_conn *bc, uint32_t acked)
+{
+	const struct ctl_handoff *ho = &bc->bc_ho;
+	uint32_t	 target = ho->ho_datalen + !!(ho->ho_opts & CTL_OPT_FIN);
+
+	if (seq_gt(acked, target))
+		acked = target;
+	if (seq_gt(acked, bc->bc_acked))
+		bc->bc_acked = acked;
+}
+
 /* What lwIP has taken in so far, read from its pcb: lwIP processes an
  * injected segment at once but may delay its ACK. */
 static void
 be_stack_progress(struct be_conn *bc)
 {
-	const struct ctl_handoff *ho = &bc->bc_ho;
-	uint32_t	 acked;
-
 	if (bc->bc_pcb == NULL)
 		return;
-	acked = bc->bc_pcb->rcv_nxt - ho->ho_irs - 1;
-	if (seq_gt(acked, bc->bc_acked))
-		bc->bc_acked = acked;
+	be_stack_acked(bc, bc->bc_pcb->rcv_nxt - bc->bc_ho.ho_irs - 1);
 	bc->bc_wnd = bc->bc_pcb->rcv_wnd;
 }
 
@@ -780,11 +793,7 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 	flow_touch(f, hd->hd_now);
 	if (f->f_state == BE_DATA && (p->p_flags & TH_ACK) &&
 	    !(p->p_flags & TH_SYN)) {
-		uint32_t acked = p->p_ack - bc->bc_ho.ho_irs - 1;
-
-		if (seq_gt(acked, bc->bc_acked) &&
-		    seq_leq(acked, bc->bc_sent + bc->bc_fin_sent))
-			bc->bc_acked = acked;
+		be_stack_acked(bc, p->p_ack - bc->bc_ho.ho_irs - 1);
 		bc->bc_wnd = (uint32_t)p->p_win << bc->bc_ws;
 		/* lwIP opened its window from inside itself: carry on
 		 * injecting once it has returned. */

@@ -35,10 +35,10 @@ send() {
 	c bash -c 'exec 3<>/dev/tcp/10.1.2.2/7100 || exit 1
 	    printf "$1" >&3; sleep 0.3; exec 3>&-' sh "$1"
 }
-send 'HD\001\003\377\377\377\000'		# 4 GB HANDOFF: oversized
+send 'HD\002\003\377\377\377\000'		# 4 GB HANDOFF: oversized
 send 'GET / HTTP/1.1\r\n\r\n'			# not our protocol
-send 'HD\001\003\000\000\000\100abc'		# truncated, then closed
-send 'HD\001\006\000\000\000\010\000\000\000\001\000\000\000\002'	# LOAD before auth
+send 'HD\002\003\000\000\000\100abc'		# truncated, then closed
+send 'HD\002\006\000\000\000\010\000\000\000\001\000\000\000\002'	# LOAD before auth
 t_check "oversized frame logged" grep -q "oversized frame; connection closed" "$TOPO_STATE/n2.log"
 t_check "garbage logged" grep -q "bad magic" "$TOPO_STATE/n2.log"
 t_check "frame before authentication logged" grep -q "frame before authentication" "$TOPO_STATE/n2.log"

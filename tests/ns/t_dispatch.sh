@@ -6,7 +6,8 @@
 # member until that member's load crosses T_high; an active check takes a
 # member whose web server is down out of its pool and back; killing a
 # back-end's daemon loses no later request and the member returns after a
-# restart.
+# restart; a stopped daemon costs the requests handed to it a reset, never
+# a second server's answer.
 . "$(dirname "$0")/lib.sh"
 
 TOPO_STACK=kernel
@@ -141,12 +142,20 @@ t_check "after the restart: 20 requests, all served" [ "$(count fail "$out")" -e
 t_check "... n3 serves again" [ "$(count n3 "$out")" -gt 0 ]
 
 # A member that stops answering (its daemon stopped, its channel still
-# open): handoffs to it time out and go to the next member.
+# open): a handoff to it times out, and n1 cannot learn whether its server
+# got the request, so the client gets a reset rather than a second
+# server's answer; after fail_threshold of those, n3 is out and n1 serves.
 kill -STOP "${TOPO_PIDS[3]}"
 out=$(served_by $(printf "http://$TOPO_VIP/dyn.txt?stopped=%d " $(seq 1 6)))
-t_check "n3 stopped: 6 requests, none lost" [ "$(count n1 "$out")" -eq 6 ]
+echo "n3 stopped: $(count n1 "$out") served by n1, $(count fail "$out") reset"
+t_check "n3 stopped: every request served by n1 or reset" \
+    [ $(($(count n1 "$out") + $(count fail "$out"))) -eq 6 ]
+t_check "... at most fail_threshold (3) of them reset" [ "$(count fail "$out")" -le 3 ]
 t_check "... the handoffs to n3 timed out" t_wait_stat "$st" handoffs_timeout 1
+t_check "... and their clients were reset" t_wait_stat "$st" handoffs_reset 1
 kill -CONT "${TOPO_PIDS[3]}"
+t_check "n3's server never got the requests of the reset clients" \
+    sh -c "! grep -q 'stopped=' '$TOPO_STATE/nginx-n3/access.log'"
 t_check "n3 is back in the pool when it answers again" t_wait_line "$st" "member dynamic n3 in"
 out=$(served_by $(printf "http://$TOPO_VIP/dyn.txt?cont=%d " $(seq 1 10)))
 t_check "... 10 more requests, none lost" [ "$(count fail "$out")" -eq 0 ]
