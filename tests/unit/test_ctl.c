@@ -185,7 +185,7 @@ test_bad_frames(void)
 	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
 	CHECK(strstr(why, "magic") != NULL);
 	memcpy(b, buf, len);
-	b[2] = 2;
+	b[2] = CTL_VERSION + 1;
 	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
 	CHECK(strstr(why, "version") != NULL);
 	memcpy(b, buf, len);
@@ -269,6 +269,8 @@ test_names(void)
 	CHECK_STREQ(ctl_type_name(99), "unknown");
 	CHECK_STREQ(ctl_status_name(CTL_REFUSED), "refused");
 	CHECK_STREQ(ctl_reason_name(CTL_CLOSE_ABORT), "abort");
+	CHECK_STREQ(ctl_status_name(CTL_CANCELLED), "cancelled");
+	CHECK_STREQ(ctl_reason_name(CTL_CLOSE_CANCEL), "cancel");
 }
 
 int
