@@ -23,9 +23,8 @@
 #include "priv.h"
 #include "tun.h"
 
-#ifndef HANDOFFD_CONF_DEFAULT
-#define HANDOFFD_CONF_DEFAULT	"/etc/handoffd/handoffd.yaml"
-#endif
+/* HANDOFFD_CONF_DEFAULT is configure's sysconfdir/handoffd/handoffd.yaml,
+ * defined by the Makefile. */
 
 /* What main() runs besides the node: the TUN device and the signals. */
 struct hd_main {
@@ -33,11 +32,29 @@ struct hd_main {
 	struct event	*m_sigs[4];
 };
 
+#define HD_USAGE	"usage: handoffd [-dhnvV] [-c file] [-p key]\n"
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: handoffd [-dnvV] [-c file]\n");
+	fprintf(stderr, HD_USAGE);
 	exit(1);
+}
+
+/* -h: what the options are, on standard output, and exit 0. */
+static void __attribute__((noreturn))
+help(void)
+{
+	printf(HD_USAGE
+	    "  -c file  the configuration (default %s)\n"
+	    "  -d       stay in the foreground and log to standard error\n"
+	    "  -h       print this help and exit\n"
+	    "  -n       check the configuration and the host, then exit\n"
+	    "  -p key   print a key's value, like tun.name or "
+	    "services[].listen, and exit\n"
+	    "  -v       log more (twice: per-packet detail)\n"
+	    "  -V       print the version and exit\n", HANDOFFD_CONF_DEFAULT);
+	exit(0);
 }
 
 static void
@@ -155,17 +172,22 @@ main(int argc, char *argv[])
 {
 	struct hd	 hd;
 	struct hd_main	 hm;
-	const char	*path = HANDOFFD_CONF_DEFAULT;
+	const char	*path = HANDOFFD_CONF_DEFAULT, *key = NULL;
 	char		 err[1024];
 	int		 ch, debug = 0, noaction = 0, verbose = 0;
 
-	while ((ch = getopt(argc, argv, "c:dnvV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dhnp:vV")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
 			break;
 		case 'd':
 			debug = 1;
+			break;
+		case 'h':
+			help();
+		case 'p':
+			key = optarg;
 			break;
 		case 'n':
 			noaction = 1;
@@ -190,6 +212,13 @@ main(int argc, char *argv[])
 	if ((hd.hd_cfg = cfg_load(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
+	}
+	if (key != NULL) {
+		ch = cfg_print(hd.hd_cfg, key, stdout, err, sizeof(err));
+		if (ch == -1)
+			fprintf(stderr, "%s\n", err);
+		cfg_free(hd.hd_cfg);
+		return ch == -1 ? 1 : 0;
 	}
 	if (noaction) {
 		printf("configuration OK\n");
