@@ -126,6 +126,9 @@ void	node_tick(struct hd *);
 void	node_stop(struct hd *);
 
 /* stats.c */
+typedef void	(*stats_fn)(void *, const char *, const char *, const char *,
+		    const char *, uint64_t);
+void	stats_foreach(const struct hd *, stats_fn, void *);
 void	stats_log(const struct hd *);
 int	stats_write(const struct hd *, const char *);
 
