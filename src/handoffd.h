@@ -30,6 +30,7 @@ struct tunif;
 struct cookie_key;
 struct health;
 struct pool_state;
+struct admin;
 
 #define HD_MAX_BE_PORTS	32
 
@@ -110,6 +111,7 @@ struct hd {
 	TAILQ_HEAD(, relay)	 hd_relays;
 	struct pool_state	*hd_pools[CFG_MAX_POOLS]; /* fe.c's picking */
 	struct health		*hd_health;
+	struct admin		*hd_admin;	/* the admin socket */
 	uint32_t		 hd_served;	/* connections this node serves */
 	struct tcp_pcb		*hd_fe_listen[CFG_MAX_SERVICES];
 	struct tcp_pcb		*hd_be_listen[HD_MAX_BE_PORTS];

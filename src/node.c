@@ -2,10 +2,10 @@
  * A node: everything one handoffd runs, brought up and torn down in
  * dependency order.  The flow table, lwIP on its TUN netifs, the front-end
  * and back-end roles, the control channel with msg.c's routing, health
- * checks, and the clocks that drive lwIP's timers, flow expiry and the
- * status file.  This is the one place that names every role; main() (and
- * the scenario tests) only provide the event loop, the TUN and, if not
- * TCP, the control transport (struct hd's first fields).
+ * checks, the clocks that drive lwIP's timers, flow expiry and the status
+ * file, and the admin socket.  This is the one place that names every
+ * role; main() (and the scenario tests) only provide the event loop, the
+ * TUN and, if not TCP, the control transport (struct hd's first fields).
  */
 #include <sys/queue.h>
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/timeouts.h"
 
+#include "admin.h"
 #include "btcp.h"
 #include "flow.h"
 #include "handoffd.h"
@@ -146,6 +147,8 @@ node_start(struct hd *hd)
 	if (cfg->cfg_node.cn_status_file[0] != '\0')
 		hd->hd_status_tmr = node_timer(hd, NODE_STATUS_MS,
 		    node_on_status_tick);
+	if (admin_start(hd) == -1)
+		fatalx("cannot open the admin socket (node.admin_socket)");
 	return 0;
 }
 
@@ -184,6 +187,7 @@ node_stop(struct hd *hd)
 {
 	struct relay	*r;
 
+	admin_stop(hd);
 	if (hd->hd_status_tmr != NULL) {
 		node_on_status_tick(-1, 0, hd);
 		event_free(hd->hd_status_tmr);

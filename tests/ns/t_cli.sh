@@ -48,6 +48,7 @@ node:
   id: n1
   control: 127.0.0.1:7100
   server: 10.2.1.1:80
+  admin_socket: $dir/admin.sock
 $1
 lwip:
   address: 10.2.1.2
