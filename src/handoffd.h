@@ -31,6 +31,7 @@ struct cookie_key;
 struct health;
 struct pool_state;
 struct admin;
+struct metrics;
 
 #define HD_MAX_BE_PORTS	32
 
@@ -112,6 +113,7 @@ struct hd {
 	struct pool_state	*hd_pools[CFG_MAX_POOLS]; /* fe.c's picking */
 	struct health		*hd_health;
 	struct admin		*hd_admin;	/* the admin socket */
+	struct metrics		*hd_metrics;	/* the metrics' HTTP server */
 	uint32_t		 hd_served;	/* connections this node serves */
 	struct tcp_pcb		*hd_fe_listen[CFG_MAX_SERVICES];
 	struct tcp_pcb		*hd_be_listen[HD_MAX_BE_PORTS];
