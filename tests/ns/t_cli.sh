@@ -48,7 +48,6 @@ node:
   id: n1
   control: 127.0.0.1:7100
   server: 10.2.1.1:80
-  admin_socket: $dir/admin.sock
 $1
 lwip:
   address: 10.2.1.2
@@ -79,7 +78,7 @@ t_check "key file of mode 644: names the file and the fix" [ "$out" = "$want" ]
 out=$(timeout 20 unshare -n "$HANDOFFD" -d -c "$dir/open.yaml" 2>&1)
 t_check "key file of mode 644: the daemon refuses to start, exit 1" [ $? -eq 1 ]
 t_check "key file of mode 644: the daemon says why" [ "$out" = "$want" ]
-node_config "" "  key_file: $dir/open.key
+node_config "  admin_socket: $dir/admin.sock" "  key_file: $dir/open.key
   key_file_insecure_ok: true" >"$dir/open.yaml"
 out=$("$HANDOFFD" -n -c "$dir/open.yaml" 2>&1)
 t_check "key_file_insecure_ok: -n accepts it" [ "$out" = "configuration OK" ]
