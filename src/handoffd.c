@@ -19,6 +19,7 @@
 #include "btcp.h"
 #include "conf.h"
 #include "handoffd.h"
+#include "hostcheck.h"
 #include "log.h"
 #include "priv.h"
 #include "tun.h"
@@ -88,6 +89,20 @@ hd_sig_usr1(int sig, short events, void *arg)
 	stats_log(arg);
 }
 
+/* What -n finds on the host against the configuration. */
+static void
+hd_host_print(void *arg, const char *msg)
+{
+	fprintf(stderr, "warning: %s\n", msg);
+}
+
+/* ... and what the daemon finds at start, once its device is open. */
+static void
+hd_host_log(void *arg, const char *msg)
+{
+	log_warnx("host: %s", msg);
+}
+
 /* The BTCP's writes go to the device. */
 static ssize_t
 hd_tun_write(void *arg, const uint8_t *pkt, size_t len,
@@ -139,6 +154,7 @@ hd_start(struct hd *hd, struct hd_main *hm)
 	if ((hd->hd_base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	hd_tun_open(hd);
+	hostcheck(hd->hd_cfg, hd_host_log, NULL);
 	node_start(hd);
 	hm->m_tun_ev = event_new(hd->hd_base, hd->hd_tun_fd,
 	    EV_READ | EV_PERSIST, btcp_tun_readable, hd);
@@ -221,6 +237,7 @@ main(int argc, char *argv[])
 		return ch == -1 ? 1 : 0;
 	}
 	if (noaction) {
+		hostcheck(hd.hd_cfg, hd_host_print, NULL);
 		printf("configuration OK\n");
 		cfg_free(hd.hd_cfg);
 		return 0;
