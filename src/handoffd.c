@@ -21,6 +21,7 @@
 #include "handoffd.h"
 #include "hostcheck.h"
 #include "log.h"
+#include "notify.h"
 #include "priv.h"
 #include "tun.h"
 
@@ -73,6 +74,7 @@ hd_sig_stop(int sig, short events, void *arg)
 	struct hd	*hd = arg;
 
 	log_info("%s: shutting down", strsignal(sig));
+	notify("STOPPING=1");
 	event_base_loopbreak(hd->hd_base);
 }
 
@@ -256,6 +258,7 @@ main(int argc, char *argv[])
 			fatalx("event_reinit");
 	}
 	log_info("node %s running", hd.hd_cfg->cfg_node.cn_id);
+	notify("READY=1");
 	event_base_dispatch(hd.hd_base);
 	hd_stop(&hd, &hm);
 	log_info("node %s stopped", hd.hd_cfg->cfg_node.cn_id);

@@ -6,6 +6,9 @@
  *   unixsock -n N -t S PATH  opens N connections one after the other,
  *                          prints "ready", holds them S seconds, then
  *                          prints how many the other end had closed
+ *   unixsock -r PATH       binds a datagram socket at PATH and prints the
+ *                          first datagram it gets (at most 20 s), as a
+ *                          service manager gets $NOTIFY_SOCKET's
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -90,15 +93,47 @@ hold(const char *path, int n, int secs)
 	return 0;
 }
 
+/* One datagram to standard output. */
+static int
+receive(const char *path)
+{
+	struct sockaddr_un	 sun;
+	struct timeval		 tv = { 20, 0 };
+	char			 buf[4096];
+	ssize_t			 n;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		perror(path);
+		return 1;
+	}
+	n = recv(fd, buf, sizeof(buf), 0);
+	unlink(path);
+	if (n == -1) {
+		perror("recv");
+		return 1;
+	}
+	printf("%.*s\n", (int)n, buf);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
-	int	 ch, n = 0, secs = 0;
+	int	 ch, n = 0, secs = 0, rcv = 0;
 
-	while ((ch = getopt(argc, argv, "n:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:rt:")) != -1) {
 		switch (ch) {
 		case 'n':
 			n = atoi(optarg);
+			break;
+		case 'r':
+			rcv = 1;
 			break;
 		case 't':
 			secs = atoi(optarg);
@@ -109,10 +144,12 @@ main(int argc, char *argv[])
 	}
 	if (optind + 1 != argc)
 		goto usage;
+	if (rcv)
+		return receive(argv[optind]);
 	if (n > 0)
 		return hold(argv[optind], n, secs);
 	return talk(argv[optind]);
 usage:
-	fprintf(stderr, "usage: unixsock [-n count -t seconds] path\n");
+	fprintf(stderr, "usage: unixsock [-r | -n count -t seconds] path\n");
 	return 1;
 }
