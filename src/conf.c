@@ -73,6 +73,7 @@ enum cfg_type {
 #define K_TOKEN		0x08	/* T_STR: an HTTP token (header name) */
 #define K_METHOD	0x10	/* T_STR: an upper-case HTTP token */
 #define K_HOST		0x20	/* T_STR: a host name, or "*.suffix" */
+#define K_NONE		0x40	/* T_PATH: "none" leaves it empty */
 
 struct cfg_key {
 	const char	*k_name;
@@ -144,6 +145,8 @@ static const struct cfg_key cfg_node_keys[] = {
 	N(cn_control,	  "control",	 T_ENDPOINT, 0, 0, NULL, K_REQ, NULL),
 	N(cn_server,	  "server",	 T_ENDPOINT, 0, 0, NULL, K_REQ, NULL),
 	N(cn_status_file, "status_file", T_PATH,     0, 0, NULL, 0, NULL),
+	N(cn_admin_socket, "admin_socket", T_PATH,   0, 0,
+	    "/run/handoffd/handoffd.sock", K_NONE, NULL),
 	N(cn_user,	  "user",	 T_ID,	     0, 0, NULL, 0, NULL),
 	N(cn_group,	  "group",	 T_ID,	     0, 0, NULL, 0, NULL),
 };
@@ -156,6 +159,7 @@ static const struct cfg_key cfg_tun_keys[] = {
 	T(ct_addr,	"address", T_PREFIX, 0, 0, NULL, 0, NULL),
 	T(ct_mtu,	"mtu",	   T_INT,    576, 65535, "1500", 0, NULL),
 	T(ct_offload,	"offload", T_ENUM,   0, 0, "on", 0, cfg_onoff),
+	T(ct_table,	"table",   T_INT,    1, 2147483647, "100", 0, NULL),
 };
 #undef T
 CFG_SCHEMA(cfg_tun_schema, cfg_tun_keys, 0, 0, 0, 0, -1, NULL);
@@ -287,6 +291,12 @@ static const struct cfg_key cfg_control_keys[] = {
 #undef C
 CFG_SCHEMA(cfg_control_schema, cfg_control_keys, 0, 0, 0, 0, -1, NULL);
 
+static const struct cfg_key cfg_metrics_keys[] = {
+	KEY(struct cfg_metrics, cm_listen, "listen", T_ENDPOINT, 0, 0, NULL,
+	    0, NULL),
+};
+CFG_SCHEMA(cfg_metrics_schema, cfg_metrics_keys, 0, 0, 0, 0, -1, NULL);
+
 #define X(f, ...)	KEY(struct cfg, f, __VA_ARGS__)
 static const struct cfg_key cfg_root_keys[] = {
 	X(cfg_node,	"node",	    T_MAP, 0, 0, NULL, K_REQ, &cfg_node_schema),
@@ -300,6 +310,7 @@ static const struct cfg_key cfg_root_keys[] = {
 	    &cfg_handoff_schema),
 	X(cfg_control,	"control",  T_MAP, 0, 0, NULL, K_REQ,
 	    &cfg_control_schema),
+	X(cfg_metrics,	"metrics",  T_MAP, 0, 0, NULL, 0, &cfg_metrics_schema),
 };
 #undef X
 CFG_SCHEMA(cfg_root_schema, cfg_root_keys, 0, 0, 0, 0, -1, NULL);
@@ -812,6 +823,10 @@ cfg_set_path(struct cfg_ctx *x, const struct cfg_key *k, void *base,
 
 	if (*s == '\0')
 		return cfg_why(x, "a path cannot be empty");
+	if ((k->k_flags & K_NONE) && strcmp(s, "none") == 0) {
+		dst[0] = '\0';
+		return 0;
+	}
 	if (s[0] == '/' || strcmp(dir, ".") == 0)
 		n = snprintf(dst, k->k_size, "%s", s);
 	else
@@ -1593,6 +1608,11 @@ cfg_check(struct cfg_ctx *x)
 	    "handoff.request_buffer_max", KB(257), &cc->cc_frame_max,
 	    "control.frame_max", 0, h) == -1)
 		return -1;
+	if (c->cfg_tun.ct_table >= 253 && c->cfg_tun.ct_table <= 255)
+		return cfg_fail_mark(x, cfg_mark_find(x, &c->cfg_tun.ct_table, 0),
+		    "%d is the kernel's own %s table", c->cfg_tun.ct_table,
+		    c->cfg_tun.ct_table == 253 ? "default" :
+		    c->cfg_tun.ct_table == 254 ? "main" : "local");
 	if (cfg_check_user(x) == -1)
 		return -1;
 	return cfg_read_key(x);
@@ -1909,4 +1929,146 @@ cfg_peer_by_id(const struct cfg *c, const char *id)
 		if (strcmp(c->cfg_peers[i].cp_id, id) == 0)
 			return i;
 	return -1;
+}
+
+/* One value as the file would write it; unset values are empty. */
+static void
+cfg_format(char *buf, size_t len, const struct cfg_key *k, const void *base)
+{
+	const void		*fld = (const char *)base + k->k_off;
+	const struct cfg_endpoint *ep = fld;
+	const struct cfg_tun	*t = base;
+	const struct cfg_pool	*p = base;
+	char			 a[INET_ADDRSTRLEN];
+	const char		*s;
+	int			 v;
+
+	buf[0] = '\0';
+	switch (k->k_type) {
+	case T_ADDR:
+		inet_ntop(AF_INET, fld, buf, (socklen_t)len);
+		break;
+	case T_ENDPOINT:
+		if (ep->ep_port != 0)
+			snprintf(buf, len, "%s:%u", inet_ntop(AF_INET,
+			    &ep->ep_addr, a, sizeof(a)), ntohs(ep->ep_port));
+		break;
+	case T_PREFIX:
+		if (t->ct_has_addr)
+			snprintf(buf, len, "%s/%d", inet_ntop(AF_INET,
+			    &t->ct_addr, a, sizeof(a)), t->ct_prefix);
+		break;
+	case T_INT:
+		snprintf(buf, len, "%d", *(const int *)fld);
+		break;
+	case T_DURATION:
+	case T_SIZE:
+		v = *(const int *)fld;
+		cfg_fmt(buf, len, k->k_type, v);
+		break;
+	case T_ENUM:
+		snprintf(buf, len, "%s",
+		    ((const char *const *)k->k_aux)[*(const int *)fld]);
+		break;
+	case T_HASHKEY:
+		snprintf(buf, len, "%s%s", p->cp_hash_key == CFG_HASH_PATH ?
+		    "path" : p->cp_hash_key == CFG_HASH_HOST ? "host" :
+		    "header:", p->cp_hash_header);
+		break;
+	case T_REGEX:
+		s = *(char *const *)fld;
+		snprintf(buf, len, "%s", s != NULL ? s : "");
+		break;
+	case T_STR:
+		s = k->k_flags & K_HEAP ? *(char *const *)fld : fld;
+		snprintf(buf, len, "%s", s != NULL ? s : "");
+		break;
+	default:			/* names and paths */
+		snprintf(buf, len, "%s", (const char *)fld);
+		break;
+	}
+}
+
+/*
+ * Prints what key names in section base of schema s: path is what is left
+ * of the key, like "listen" or "members[].node"; "[]" walks every element
+ * of a sequence, "[N]" one.  Without fp it only checks that the key names
+ * a value, and base may be NULL.
+ */
+static int
+cfg_print_at(const struct cfg_schema *s, const void *base, const char *path,
+    FILE *fp)
+{
+	const struct cfg_key	*k;
+	const char		*rest, *fld;
+	char			 buf[4200], *end;
+	size_t			 n = strcspn(path, ".[");
+	long			 i, lo, hi;
+
+	for (k = s->s_keys; k < s->s_keys + s->s_nkeys; k++)
+		if (strlen(k->k_name) == n && strncmp(k->k_name, path, n) == 0)
+			break;
+	if (n == 0 || k == s->s_keys + s->s_nkeys)
+		return -1;
+	rest = path + n;
+	fld = fp != NULL ? (const char *)base + k->k_off : NULL;
+	switch (k->k_type) {
+	case T_MAP:
+		if (*rest != '.')
+			return -1;
+		return cfg_print_at(k->k_aux, fld, rest + 1, fp);
+	case T_SEQ:
+		s = k->k_aux;
+		lo = 0;
+		hi = fp != NULL ?
+		    *(const int *)((const char *)base + s->s_countoff) : 0;
+		if (rest[0] != '[')
+			return -1;
+		if (rest[1] == ']')
+			rest += 2;
+		else {
+			if (rest[1] < '0' || rest[1] > '9')
+				return -1;
+			i = strtol(rest + 1, &end, 10);
+			if (*end != ']' || i >= s->s_max)
+				return -1;
+			lo = i;
+			hi = i < hi ? i + 1 : i;
+			rest = end + 1;
+		}
+		if (*rest != '.')
+			return -1;
+		if (fp == NULL)
+			return cfg_print_at(s, NULL, rest + 1, NULL);
+		for (i = lo; i < hi; i++)
+			if (cfg_print_at(s, fld + (size_t)i * s->s_elsize,
+			    rest + 1, fp) == -1)
+				return -1;
+		return 0;
+	default:
+		if (*rest != '\0')
+			return -1;
+		if (fp != NULL) {
+			cfg_format(buf, sizeof(buf), k, base);
+			fprintf(fp, "%s\n", buf);
+		}
+		return 0;
+	}
+}
+
+/*
+ * Prints the value of a key of the configuration, one line per value,
+ * defaults included, for scripts: "tun.name", "services[].listen".
+ * Returns -1 with a message in err for a key that names no value.
+ */
+int
+cfg_print(const struct cfg *c, const char *key, FILE *fp, char *err,
+    size_t errlen)
+{
+	if (cfg_print_at(&cfg_root_schema, c, key, NULL) == -1) {
+		snprintf(err, errlen, "%s: no such key (like tun.name, or "
+		    "services[].listen for every service)", key);
+		return -1;
+	}
+	return cfg_print_at(&cfg_root_schema, c, key, fp);
 }

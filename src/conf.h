@@ -10,11 +10,14 @@
 #define HANDOFFD_CONF_H
 
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <net/if.h>
 #include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CFG_ID_MAX	32	/* node, peer, pool and service names, NUL included */
 #define CFG_USER_MAX	33	/* user and group names as useradd(8) takes them */
@@ -69,6 +72,8 @@ struct cfg_node {
 	struct cfg_endpoint	 cn_control;	/* control channel listen */
 	struct cfg_endpoint	 cn_server;	/* local web server */
 	char			 cn_status_file[4096]; /* "" = none */
+	/* "" = none; a UNIX socket's name fits sun_path */
+	char			 cn_admin_socket[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 	char			 cn_user[CFG_USER_MAX];	/* "" = stay who we are */
 	char			 cn_group[CFG_USER_MAX]; /* "" = the user's groups */
 	uid_t			 cn_uid;	/* cn_user's, resolved at load */
@@ -82,6 +87,7 @@ struct cfg_tun {
 	int			 ct_prefix;
 	int			 ct_mtu;
 	int			 ct_offload;	/* TSO and checksum offload */
+	int			 ct_table;	/* kernel stack's policy table */
 };
 
 struct cfg_lwip {
@@ -172,6 +178,10 @@ struct cfg_control {
 	int			 cc_frame_max;
 };
 
+struct cfg_metrics {
+	struct cfg_endpoint	 cm_listen;	/* port 0: no metrics */
+};
+
 struct cfg {
 	char			*cfg_path;
 	struct cfg_node		 cfg_node;
@@ -185,6 +195,7 @@ struct cfg {
 	int			 cfg_npools;
 	struct cfg_handoff	 cfg_handoff;
 	struct cfg_control	 cfg_control;
+	struct cfg_metrics	 cfg_metrics;
 };
 
 struct cfg	*cfg_load(const char *, char *, size_t);
@@ -194,5 +205,7 @@ const char	*cfg_stack_name(enum cfg_stack);
 const char	*cfg_handshake_name(enum cfg_handshake);
 const char	*cfg_policy_name(enum cfg_policy);
 int		 cfg_peer_by_id(const struct cfg *, const char *);
+int		 cfg_print(const struct cfg *, const char *, FILE *, char *,
+		    size_t);
 
 #endif

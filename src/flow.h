@@ -57,6 +57,8 @@ enum flow_end {
  */
 struct flow_ops {
 	const char	*fo_name;
+	const char *const *fo_states;	/* f_state's names */
+	unsigned int	 fo_nstates;
 	void		(*fo_input)(struct hd *, struct flow *, struct pkt *);
 	int		(*fo_output)(struct hd *, struct flow *, struct pkt *);
 	void		(*fo_expire)(struct hd *, struct flow *);

@@ -19,13 +19,14 @@
 #include "btcp.h"
 #include "conf.h"
 #include "handoffd.h"
+#include "hostcheck.h"
 #include "log.h"
+#include "notify.h"
 #include "priv.h"
 #include "tun.h"
 
-#ifndef HANDOFFD_CONF_DEFAULT
-#define HANDOFFD_CONF_DEFAULT	"/etc/handoffd/handoffd.yaml"
-#endif
+/* HANDOFFD_CONF_DEFAULT is configure's sysconfdir/handoffd/handoffd.yaml,
+ * defined by the Makefile. */
 
 /* What main() runs besides the node: the TUN device and the signals. */
 struct hd_main {
@@ -33,11 +34,29 @@ struct hd_main {
 	struct event	*m_sigs[4];
 };
 
+#define HD_USAGE	"usage: handoffd [-dhnvV] [-c file] [-p key]\n"
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: handoffd [-dnvV] [-c file]\n");
+	fprintf(stderr, HD_USAGE);
 	exit(1);
+}
+
+/* -h: what the options are, on standard output, and exit 0. */
+static void __attribute__((noreturn))
+help(void)
+{
+	printf(HD_USAGE
+	    "  -c file  the configuration (default %s)\n"
+	    "  -d       stay in the foreground and log to standard error\n"
+	    "  -h       print this help and exit\n"
+	    "  -n       check the configuration and the host, then exit\n"
+	    "  -p key   print a key's value, like tun.name or "
+	    "services[].listen, and exit\n"
+	    "  -v       log more (twice: per-packet detail)\n"
+	    "  -V       print the version and exit\n", HANDOFFD_CONF_DEFAULT);
+	exit(0);
 }
 
 static void
@@ -55,6 +74,7 @@ hd_sig_stop(int sig, short events, void *arg)
 	struct hd	*hd = arg;
 
 	log_info("%s: shutting down", strsignal(sig));
+	notify("STOPPING=1");
 	event_base_loopbreak(hd->hd_base);
 }
 
@@ -69,6 +89,20 @@ static void
 hd_sig_usr1(int sig, short events, void *arg)
 {
 	stats_log(arg);
+}
+
+/* What -n finds on the host against the configuration. */
+static void
+hd_host_print(void *arg, const char *msg)
+{
+	fprintf(stderr, "warning: %s\n", msg);
+}
+
+/* ... and what the daemon finds at start, once its device is open. */
+static void
+hd_host_log(void *arg, const char *msg)
+{
+	log_warnx("host: %s", msg);
 }
 
 /* The BTCP's writes go to the device. */
@@ -122,6 +156,7 @@ hd_start(struct hd *hd, struct hd_main *hm)
 	if ((hd->hd_base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	hd_tun_open(hd);
+	hostcheck(hd->hd_cfg, hd_host_log, NULL);
 	node_start(hd);
 	hm->m_tun_ev = event_new(hd->hd_base, hd->hd_tun_fd,
 	    EV_READ | EV_PERSIST, btcp_tun_readable, hd);
@@ -155,17 +190,22 @@ main(int argc, char *argv[])
 {
 	struct hd	 hd;
 	struct hd_main	 hm;
-	const char	*path = HANDOFFD_CONF_DEFAULT;
+	const char	*path = HANDOFFD_CONF_DEFAULT, *key = NULL;
 	char		 err[1024];
 	int		 ch, debug = 0, noaction = 0, verbose = 0;
 
-	while ((ch = getopt(argc, argv, "c:dnvV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dhnp:vV")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
 			break;
 		case 'd':
 			debug = 1;
+			break;
+		case 'h':
+			help();
+		case 'p':
+			key = optarg;
 			break;
 		case 'n':
 			noaction = 1;
@@ -191,7 +231,15 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	if (key != NULL) {
+		ch = cfg_print(hd.hd_cfg, key, stdout, err, sizeof(err));
+		if (ch == -1)
+			fprintf(stderr, "%s\n", err);
+		cfg_free(hd.hd_cfg);
+		return ch == -1 ? 1 : 0;
+	}
 	if (noaction) {
+		hostcheck(hd.hd_cfg, hd_host_print, NULL);
 		printf("configuration OK\n");
 		cfg_free(hd.hd_cfg);
 		return 0;
@@ -210,6 +258,7 @@ main(int argc, char *argv[])
 			fatalx("event_reinit");
 	}
 	log_info("node %s running", hd.hd_cfg->cfg_node.cn_id);
+	notify("READY=1");
 	event_base_dispatch(hd.hd_base);
 	hd_stop(&hd, &hm);
 	log_info("node %s stopped", hd.hd_cfg->cfg_node.cn_id);

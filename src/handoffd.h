@@ -30,6 +30,8 @@ struct tunif;
 struct cookie_key;
 struct health;
 struct pool_state;
+struct admin;
+struct metrics;
 
 #define HD_MAX_BE_PORTS	32
 
@@ -115,6 +117,8 @@ struct hd {
 	TAILQ_HEAD(, relay)	 hd_relays;
 	struct pool_state	*hd_pools[CFG_MAX_POOLS]; /* fe.c's picking */
 	struct health		*hd_health;
+	struct admin		*hd_admin;	/* the admin socket */
+	struct metrics		*hd_metrics;	/* the metrics' HTTP server */
 	uint32_t		 hd_served;	/* connections this node serves */
 	struct tcp_pcb		*hd_fe_listen[CFG_MAX_SERVICES];
 	struct tcp_pcb		*hd_be_listen[HD_MAX_BE_PORTS];
@@ -131,6 +135,9 @@ void	node_tick(struct hd *);
 void	node_stop(struct hd *);
 
 /* stats.c */
+typedef void	(*stats_fn)(void *, const char *, const char *, const char *,
+		    const char *, uint64_t);
+void	stats_foreach(const struct hd *, stats_fn, void *);
 void	stats_log(const struct hd *);
 int	stats_write(const struct hd *, const char *);
 

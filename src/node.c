@@ -2,10 +2,11 @@
  * A node: everything one handoffd runs, brought up and torn down in
  * dependency order.  The flow table, lwIP on its TUN netifs, the front-end
  * and back-end roles, the control channel with msg.c's routing, health
- * checks, and the clocks that drive lwIP's timers, flow expiry and the
- * status file.  This is the one place that names every role; main() (and
- * the scenario tests) only provide the event loop, the TUN and, if not
- * TCP, the control transport (struct hd's first fields).
+ * checks, the clocks that drive lwIP's timers, flow expiry and the status
+ * file, the admin socket and the metrics.  This is the one place that
+ * names every role; main() (and the scenario tests) only provide the event
+ * loop, the TUN and, if not TCP, the control transport (struct hd's first
+ * fields).
  */
 #include <sys/queue.h>
 #include <errno.h>
@@ -18,10 +19,12 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/timeouts.h"
 
+#include "admin.h"
 #include "btcp.h"
 #include "flow.h"
 #include "handoffd.h"
 #include "log.h"
+#include "metrics.h"
 #include "lwip-port/port.h"
 #include "lwip-port/tunif.h"
 #include "handoff/cookie.h"
@@ -146,6 +149,10 @@ node_start(struct hd *hd)
 	if (cfg->cfg_node.cn_status_file[0] != '\0')
 		hd->hd_status_tmr = node_timer(hd, NODE_STATUS_MS,
 		    node_on_status_tick);
+	if (admin_start(hd) == -1)
+		fatalx("cannot open the admin socket (node.admin_socket)");
+	if (metrics_start(hd) == -1)
+		fatalx("cannot serve the metrics (metrics.listen)");
 	return 0;
 }
 
@@ -184,6 +191,8 @@ node_stop(struct hd *hd)
 {
 	struct relay	*r;
 
+	admin_stop(hd);
+	metrics_stop(hd);
 	if (hd->hd_status_tmr != NULL) {
 		node_on_status_tick(-1, 0, hd);
 		event_free(hd->hd_status_tmr);

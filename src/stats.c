@@ -14,52 +14,174 @@
 #include "log.h"
 #include "handoff/health.h"
 
-#define ST(name)	{ #name, offsetof(struct hd_stats, st_##name) }
+/*
+ * Every counter once: its name in the status file and the log, and its
+ * Prometheus family (after "handoffd_"), label and help.  Rows of one
+ * family are adjacent, as the exposition format wants them, and the
+ * first row of a family carries its help.
+ */
+#define ST(name, family, label, help)					\
+	{ #name, offsetof(struct hd_stats, st_##name), family, label, help }
 
-/* The counters by name, in the order they are printed. */
-static const struct {
-	const char	*name;
-	size_t		 off;
-} stats_names[] = {
-	ST(tun_rx_pkts), ST(tun_rx_bytes), ST(tun_tx_pkts), ST(tun_tx_bytes),
-	ST(tun_tx_errors), ST(to_lwip),
-	ST(fe_syns), ST(fe_local), ST(fe_idle), ST(handoffs_started),
-	ST(handoffs_acked), ST(handoffs_refused), ST(handoffs_failed),
-	ST(handoffs_timeout), ST(handoffs_late), ST(handoffs_reset),
-	ST(queued), ST(fwd_pkts), ST(fwd_bytes),
-	ST(http_400), ST(http_408), ST(http_431), ST(http_503),
-	ST(be_handoffs), ST(be_accepted), ST(be_refused), ST(be_aborted),
-	ST(be_idle), ST(be_tw_killed), ST(injected), ST(rw_pkts), ST(rw_bytes),
-	ST(ctl_auth_failed), ST(ctl_bad_frames), ST(ctl_stale),
-	ST(drop_bad_opts), ST(drop_table_full), ST(drop_queue_full),
-	ST(drop_nomem), ST(drop_stale), ST(drop_early), ST(drop_bad_csum),
-	ST(rst_blind), ST(challenges), ST(challenges_limited), ST(unacceptable),
-	ST(cookie_syns), ST(cookie_acks), ST(cookie_bad),
+static const struct stats_counter {
+	const char	*sc_name;
+	size_t		 sc_off;
+	const char	*sc_family;
+	const char	*sc_label;	/* name="value", or NULL */
+	const char	*sc_help;	/* NULL: the family's first row's */
+} stats_counters[] = {
+	ST(tun_rx_pkts, "tun_packets_total", "direction=\"in\"",
+	    "Packets read from the TUN device (in) and written to it (out)."),
+	ST(tun_tx_pkts, "tun_packets_total", "direction=\"out\"", NULL),
+	ST(tun_rx_bytes, "tun_bytes_total", "direction=\"in\"",
+	    "Bytes read from the TUN device (in) and written to it (out)."),
+	ST(tun_tx_bytes, "tun_bytes_total", "direction=\"out\"", NULL),
+	ST(tun_tx_errors, "tun_write_errors_total", NULL,
+	    "Packets the TUN device did not take."),
+	ST(to_lwip, "lwip_packets_total", NULL,
+	    "Packets given to the embedded lwIP stack."),
+	ST(fe_syns, "frontend_syns_total", NULL,
+	    "SYNs for a VIP that lwIP answered (lwip handshake)."),
+	ST(fe_local, "frontend_local_total", NULL,
+	    "Requests this node's own member served: relayed to its server "
+	    "(lwip handshake) or handed to its own stack (cookie handshake)."),
+	ST(fe_idle, "frontend_idle_total", NULL,
+	    "Handed-off connections the front-end forgot after handoff.idle."),
+	ST(handoffs_started, "handoffs_started_total", NULL,
+	    "HANDOFF messages sent."),
+	ST(handoffs_acked, "handoffs_accepted_total", NULL,
+	    "Handoffs a back-end accepted."),
+	ST(handoffs_refused, "handoffs_refused_total", NULL,
+	    "Handoffs a back-end refused."),
+	ST(handoffs_failed, "handoffs_failed_total", NULL,
+	    "Handoffs that could not be sent, timed out or whose control "
+	    "channel dropped."),
+	ST(handoffs_timeout, "handoffs_timeout_total", NULL,
+	    "Handoffs not answered within handoff.timeout."),
+	ST(handoffs_late, "handoffs_late_total", NULL,
+	    "Back-ends told to let go of a connection accepted after the "
+	    "front-end had given up on it."),
+	ST(handoffs_reset, "handoffs_reset_total", NULL,
+	    "Handoffs whose fate could not be learnt (no answer to a cancel, "
+	    "or the control channel lost): the client was reset."),
+	ST(queued, "queued_packets_total", NULL,
+	    "Client packets held while their handoff was under way."),
+	ST(fwd_pkts, "forwarded_packets_total", NULL,
+	    "Client packets the front-end rewrote to a back-end."),
+	ST(fwd_bytes, "forwarded_bytes_total", NULL,
+	    "Bytes of the client packets the front-end rewrote to a "
+	    "back-end."),
+	ST(http_400, "http_responses_total", "code=\"400\"",
+	    "Answers the front-end gave itself, by status code."),
+	ST(http_408, "http_responses_total", "code=\"408\"", NULL),
+	ST(http_431, "http_responses_total", "code=\"431\"", NULL),
+	ST(http_503, "http_responses_total", "code=\"503\"", NULL),
+	ST(be_handoffs, "backend_handoffs_total", NULL,
+	    "HANDOFF messages this node received."),
+	ST(be_accepted, "backend_accepted_total", NULL,
+	    "Handoffs this node accepted."),
+	ST(be_refused, "backend_refused_total", NULL,
+	    "Handoffs this node refused."),
+	ST(be_aborted, "backend_aborted_total", NULL,
+	    "Handoffs the front-end gave up on while this node injected "
+	    "them."),
+	ST(be_idle, "backend_idle_total", NULL,
+	    "Handed-off connections this node forgot after handoff.idle."),
+	ST(be_tw_killed, "backend_timewait_resets_total", NULL,
+	    "TIME_WAIT connections of the kernel stack reset for a reused "
+	    "client port."),
+	ST(injected, "injected_packets_total", NULL,
+	    "Packets injected into this node's stack."),
+	ST(rw_pkts, "rewritten_packets_total", NULL,
+	    "Stack packets rewritten to a client."),
+	ST(rw_bytes, "rewritten_bytes_total", NULL,
+	    "Bytes of the stack packets rewritten to a client."),
+	ST(ctl_auth_failed, "control_auth_failures_total", NULL,
+	    "Control connections that failed authentication."),
+	ST(ctl_bad_frames, "control_bad_frames_total", NULL,
+	    "Malformed or oversized control frames."),
+	ST(ctl_stale, "control_stale_messages_total", NULL,
+	    "Control messages about flows that no longer exist."),
+	ST(cookie_syns, "syn_cookies_sent_total", NULL,
+	    "SYN/ACKs sent with a SYN cookie."),
+	ST(cookie_acks, "syn_cookies_accepted_total", NULL,
+	    "ACKs with a valid SYN cookie: new connections."),
+	ST(cookie_bad, "syn_cookies_refused_total", NULL,
+	    "ACKs for a VIP with no valid SYN cookie."),
+	ST(drop_bad_opts, "drops_total", "reason=\"bad-options\"",
+	    "Packets dropped, by reason."),
+	ST(drop_table_full, "drops_total", "reason=\"table-full\"", NULL),
+	ST(drop_queue_full, "drops_total", "reason=\"queue-full\"", NULL),
+	ST(drop_nomem, "drops_total", "reason=\"no-memory\"", NULL),
+	ST(drop_stale, "drops_total", "reason=\"stale\"", NULL),
+	ST(drop_early, "drops_total", "reason=\"early\"", NULL),
+	ST(drop_bad_csum, "drops_total", "reason=\"bad-checksum\"", NULL),
+	ST(rst_blind, "blind_resets_total", NULL,
+	    "Client resets outside any window a client could have sent: "
+	    "dropped (RFC 5961)."),
+	ST(challenges, "challenge_acks_total", NULL,
+	    "Resets in the window and SYNs on a live connection answered "
+	    "with a challenge ACK (RFC 5961)."),
+	ST(challenges_limited, "challenge_acks_limited_total", NULL,
+	    "Challenge ACKs held back by the per-connection rate limit."),
+	ST(unacceptable, "unacceptable_segments_total", NULL,
+	    "Client segments outside the window or acknowledging what was "
+	    "never sent: passed on, not believed."),
 };
+
+/* Every counter has its row: a new one without cannot be built. */
+_Static_assert(sizeof(struct hd_stats) == sizeof(uint64_t) *
+    (sizeof(stats_counters) / sizeof(stats_counters[0]) + PKT_VERDICT_MAX),
+    "a counter of struct hd_stats has no row in stats_counters");
+
+/*
+ * Calls fn for every counter, in the order of the status file: its name
+ * there, its family, label and help, and its value.  The drops by parse
+ * verdict follow the other drops, in the same family.
+ */
+void
+stats_foreach(const struct hd *hd, stats_fn fn, void *arg)
+{
+	const struct hd_stats *st = &hd->hd_stats;
+	char	 name[64], label[64];
+	size_t	 i;
+	int	 v;
+
+	for (i = 0; i < sizeof(stats_counters) / sizeof(stats_counters[0]);
+	    i++) {
+		const struct stats_counter *sc = &stats_counters[i];
+
+		fn(arg, sc->sc_name, sc->sc_family, sc->sc_label, sc->sc_help,
+		    *(const uint64_t *)(const void *)((const char *)st +
+		    sc->sc_off));
+	}
+	for (v = 1; v < PKT_VERDICT_MAX; v++) {
+		if (v == PKT_NOT_TCP)
+			continue;
+		snprintf(name, sizeof(name), "drop_%s", pkt_verdict_name(v));
+		snprintf(label, sizeof(label), "reason=\"%s\"",
+		    pkt_verdict_name(v));
+		fn(arg, name, "drops_total", label, NULL, st->st_drop[v]);
+	}
+}
+
+static void
+stats_print_one(void *arg, const char *name, const char *family,
+    const char *label, const char *help, uint64_t v)
+{
+	fprintf(arg, "%s %llu\n", name, (unsigned long long)v);
+}
 
 /* Prints "name value" lines; the status file and SIGUSR1 share them. */
 static void
 stats_print(const struct hd *hd, FILE *fp)
 {
-	const struct hd_stats *st = &hd->hd_stats;
-	size_t	 i;
-	int	 v;
-
 	fprintf(fp, "node %s\n", hd->hd_cfg->cfg_node.cn_id);
 	fprintf(fp, "flows_active %u\n",
 	    hd->hd_flows ? flow_count(hd->hd_flows) : 0);
 	fprintf(fp, "flow_bytes %zu\n",
 	    hd->hd_flows ? flow_bytes_per_flow(hd->hd_flows) : 0);
-	for (i = 0; i < sizeof(stats_names) / sizeof(stats_names[0]); i++)
-		fprintf(fp, "%s %llu\n", stats_names[i].name,
-		    (unsigned long long)*(const uint64_t *)(const void *)
-		    ((const char *)st + stats_names[i].off));
-	for (v = 1; v < PKT_VERDICT_MAX; v++) {
-		if (v == PKT_NOT_TCP)
-			continue;
-		fprintf(fp, "drop_%s %llu\n", pkt_verdict_name(v),
-		    (unsigned long long)st->st_drop[v]);
-	}
+	stats_foreach(hd, stats_print_one, fp);
 	fprintf(fp, "served %u\n", hd->hd_served);
 	if (hd->hd_health != NULL)
 		health_print(hd, fp);

@@ -145,6 +145,7 @@ topo_config() {
 	{
 		printf 'node:\n  id: n%s\n  control: 10.1.%s.2:%s\n' "$i" "$i" "$TOPO_CONTROL_PORT"
 		printf '  server: 10.2.%s.1:80\n  status_file: %s/n%s.status\n' "$i" "$TOPO_STATE" "$i"
+		printf '  admin_socket: %s/n%s.sock\n' "$TOPO_STATE" "$i"
 		[ -n "${TOPO_YAML_NODE:-}" ] && printf '%s\n' "$TOPO_YAML_NODE"
 		printf 'tun:\n  name: %s\nlwip:\n  address: 10.2.%s.2\n' "$TOPO_TUN" "$i"
 		if [ "$TOPO_NODES" -gt 1 ]; then

@@ -104,8 +104,14 @@ static int	be_output(struct hd *, struct flow *, struct pkt *);
 static void	be_expire(struct hd *, struct flow *);
 static void	be_close(struct hd *, struct flow *, enum flow_end);
 
+static const char *const be_state_names[] = {
+	"none", "inject", "established", "linger", "data"
+};
+
 const struct flow_ops be_flow_ops = {
-	"back-end", be_input, be_output, be_expire, be_close
+	"back-end", be_state_names,
+	sizeof(be_state_names) / sizeof(be_state_names[0]),
+	be_input, be_output, be_expire, be_close
 };
 
 static int

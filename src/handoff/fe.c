@@ -57,10 +57,6 @@
 #include "handoff/rw.h"
 #include "handoff/fe.h"
 
-static const char *const fe_state_names[] = {
-	"none", "syn", "collect", "handoff", "forward", "linger", "respond"
-};
-
 static struct log_rl fe_rl_full;
 
 static void	fe_input(struct hd *, struct flow *, struct pkt *);
@@ -69,8 +65,14 @@ static void	fe_expire(struct hd *, struct flow *);
 static void	fe_cancel(struct fe_conn *);
 static void	fe_give_up(struct fe_conn *);
 
+static const char *const fe_state_names[] = {
+	"none", "syn", "collect", "handoff", "forward", "linger", "respond"
+};
+
 const struct flow_ops fe_flow_ops = {
-	"front-end", fe_input, fe_output, fe_expire, fe_close
+	"front-end", fe_state_names,
+	sizeof(fe_state_names) / sizeof(fe_state_names[0]),
+	fe_input, fe_output, fe_expire, fe_close
 };
 
 void
@@ -1015,6 +1017,7 @@ fe_handoff(struct fe_conn *fc, int peer)
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(fc->fc_timer, &tv);
 	hd->hd_stats.st_handoffs_started++;
+	fc->fc_sent = health_handoff_sent(hd, fc->fc_svc, fc->fc_pool, peer);
 	return 0;
 }
 
@@ -1117,6 +1120,8 @@ fe_give_up(struct fe_conn *fc)
 
 	hd->hd_stats.st_handoffs_failed++;
 	hd->hd_stats.st_handoffs_reset++;
+	health_handoff_done(hd, fc->fc_svc, fc->fc_pool, fc->fc_peer,
+	    HEALTH_HO_FAILED, fc->fc_sent);
 	fe_send_close(hd, f, fc->fc_peer, 0, CTL_CLOSE_ABORT, 0);
 	/* Out of the frozen state, or the reset would be held back. */
 	fe_set_state(f, FE_COLLECT);
@@ -1171,6 +1176,8 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		/* Nothing reached its server: the next member may have it.
 		 * The timeout counted against it already. */
 		hd->hd_stats.st_handoffs_failed++;
+		health_handoff_done(hd, fc->fc_svc, fc->fc_pool, peer,
+		    HEALTH_HO_TIMEOUT, fc->fc_sent);
 		fe_failover(fc);
 		return;
 	}
@@ -1179,10 +1186,14 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		    ctl_status_name(ha->ha_status));
 		hd->hd_stats.st_handoffs_refused++;
 		health_refused(hd, peer);
+		health_handoff_done(hd, fc->fc_svc, fc->fc_pool, peer,
+		    HEALTH_HO_REFUSED, fc->fc_sent);
 		fe_failover(fc);
 		return;
 	}
 	health_accepted(hd, peer);
+	health_handoff_done(hd, fc->fc_svc, fc->fc_pool, peer,
+	    HEALTH_HO_ACCEPTED, fc->fc_sent);
 	/* lwIP lets go without a word: no RST, no FIN. */
 	if (fc->fc_pcb != NULL) {
 		fe_detach_pcb(fc->fc_pcb);

@@ -59,6 +59,7 @@ struct fe_conn {
 	struct fe_qpkt		*fc_qhead;
 	struct fe_qpkt		**fc_qtail;
 	uint64_t		 fc_tried;	/* pool members tried */
+	uint64_t		 fc_sent;	/* health_handoff_sent()'s time */
 	int			 fc_pool;	/* routed to; -1: not yet */
 	char			*fc_key;	/* what a keyed pool looks at */
 	size_t			 fc_keylen;

@@ -1,5 +1,6 @@
 /*
  * Member health and load.  A member is out of its pools while
+ *  - the operator drained it (handoffctl drain), or
  *  - its node's control channel is down (this node never is),
  *  - its node refused the pool's fail_threshold last handoffs in a row (a
  *    refusal or a timeout): it gets a trial handoff again check_interval
@@ -8,12 +9,17 @@
  *    HEALTH_FALL checks in a row (HEALTH_RISE good ones bring it back).
  * A member not checked yet counts as healthy: a restarted front-end must
  * not answer 503 until its first checks come back.
+ *
+ * What the operator changes lives as long as the configuration: a drain
+ * here, a weight in the configuration the pools pick from, so that a
+ * reload, which brings a new configuration, starts afresh.
  */
 #include <sys/types.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -23,6 +29,7 @@
 #include "lwip-port/port.h"
 #include "handoff/health.h"
 #include "handoff/peer.h"
+#include "handoff/pool.h"
 
 struct health_check {
 	struct health		*hc_health;
@@ -45,6 +52,31 @@ struct health {
 	struct hd		*h_hd;
 	struct health_node	 h_nodes[CFG_MAX_PEERS + 1];
 	struct health_check	*h_checks[CFG_MAX_POOLS][CFG_MAX_MEMBERS];
+	uint64_t		 h_drained[CFG_MAX_POOLS];	/* members */
+	struct health_ho	*h_member_ho[CFG_MAX_POOLS];	/* per member */
+	struct health_ho	 h_service_ho[CFG_MAX_SERVICES];
+};
+
+/* 100 µs to 5 s: a handoff within one site takes well under a
+ * millisecond, and handoff.timeout is at most a minute. */
+const uint32_t health_lat_bounds[HEALTH_LAT_BUCKETS - 1] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
+	250000, 500000, 1000000, 5000000,
+};
+
+static const char *const health_state_names[] = {
+	[HEALTH_UP] = "up",
+	[HEALTH_DRAINED] = "drained",
+	[HEALTH_CHANNEL] = "channel-down",
+	[HEALTH_REFUSING] = "refusing",
+	[HEALTH_CHECK] = "check-failed",
+};
+
+static const char *const health_ho_names[HEALTH_HO_MAX] = {
+	[HEALTH_HO_ACCEPTED] = "accepted",
+	[HEALTH_HO_REFUSED] = "refused",
+	[HEALTH_HO_TIMEOUT] = "timeout",
+	[HEALTH_HO_FAILED] = "failed",
 };
 
 static int
@@ -53,32 +85,168 @@ health_node(const struct cfg_member *m)
 	return m->cm_peer < 0 ? PEER_LOCAL : m->cm_peer;
 }
 
+/* Member i of pool: in service, or why not.  A drain says most about
+ * what will happen next, so it shows before any failure. */
+enum health_state
+health_state(const struct hd *hd, int pool, int i)
+{
+	struct health		*h = hd->hd_health;
+	const struct cfg_pool	*cp = &hd->hd_cfg->cfg_pools[pool];
+	const struct cfg_member	*m = &cp->cp_members[i];
+	struct health_node	*n = &h->h_nodes[health_node(m)];
+	struct health_check	*c = h->h_checks[pool][i];
+
+	if (h->h_drained[pool] >> i & 1)
+		return HEALTH_DRAINED;
+	if (m->cm_peer >= 0 && !peer_is_up(hd, m->cm_peer))
+		return HEALTH_CHANNEL;
+	if (n->hn_refusals >= (uint32_t)cp->cp_fail_threshold &&
+	    port_now_ms() - n->hn_last_refusal <
+	    (uint32_t)cp->cp_check_interval_ms)
+		return HEALTH_REFUSING;
+	if (c != NULL && c->hc_down)
+		return HEALTH_CHECK;
+	return HEALTH_UP;
+}
+
+const char *
+health_state_name(enum health_state st)
+{
+	return health_state_names[st];
+}
+
+const char *
+health_ho_name(enum health_ho_result r)
+{
+	return health_ho_names[r];
+}
+
 /* The members of pool that may get a request now, as a mask. */
 uint64_t
 health_members(const struct hd *hd, int pool)
 {
-	struct health		*h = hd->hd_health;
 	const struct cfg_pool	*cp = &hd->hd_cfg->cfg_pools[pool];
-	uint32_t		 now = port_now_ms();
 	uint64_t		 ok = 0;
 	int			 i;
 
-	for (i = 0; i < cp->cp_nmembers; i++) {
-		const struct cfg_member	*m = &cp->cp_members[i];
-		struct health_node	*n = &h->h_nodes[health_node(m)];
-		struct health_check	*c = h->h_checks[pool][i];
-
-		if (m->cm_peer >= 0 && !peer_is_up(hd, m->cm_peer))
-			continue;
-		if (n->hn_refusals >= (uint32_t)cp->cp_fail_threshold &&
-		    now - n->hn_last_refusal <
-		    (uint32_t)cp->cp_check_interval_ms)
-			continue;
-		if (c != NULL && c->hc_down)
-			continue;
-		ok |= 1ULL << i;
-	}
+	for (i = 0; i < cp->cp_nmembers; i++)
+		if (health_state(hd, pool, i) == HEALTH_UP)
+			ok |= 1ULL << i;
 	return ok;
+}
+
+/* The index of node (a peer, or PEER_LOCAL) among pool's members, or -1. */
+int
+health_member(const struct hd *hd, int pool, int node)
+{
+	const struct cfg_pool	*cp = &hd->hd_cfg->cfg_pools[pool];
+	int			 i;
+
+	for (i = 0; i < cp->cp_nmembers; i++)
+		if (health_node(&cp->cp_members[i]) == node)
+			return i;
+	return -1;
+}
+
+/* Drains member i of pool (on), or puts it back: a drained member gets
+ * no new connection and keeps those it has. */
+void
+health_drain(struct hd *hd, int pool, int i, int on)
+{
+	uint64_t	*d = &hd->hd_health->h_drained[pool];
+
+	if (on)
+		*d |= 1ULL << i;
+	else
+		*d &= ~(1ULL << i);
+}
+
+/* Gives member i of pool a new weight, in the configuration the pools
+ * pick from; the pool rebuilds what it derived from the old one. */
+void
+health_set_weight(struct hd *hd, int pool, int i, int weight)
+{
+	hd->hd_cfg->cfg_pools[pool].cp_members[i].cm_weight = weight;
+	pool_state_reweigh(hd->hd_pools[pool]);
+}
+
+/* Connections this front-end handed to node that are not over yet. */
+uint32_t
+health_assigned(const struct hd *hd, int node)
+{
+	return hd->hd_health->h_nodes[node].hn_assigned;
+}
+
+/* A monotonic clock in µs: handoffs take less than the flow clock's
+ * millisecond. */
+static uint64_t
+health_now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * The front-end sent a HANDOFF for a connection to service svc, routed to
+ * pool, to node.  Returns the time it was sent, which the front-end gives
+ * back to health_handoff_done().
+ */
+uint64_t
+health_handoff_sent(struct hd *hd, const struct cfg_service *svc, int pool,
+    int node)
+{
+	struct health	*h = hd->hd_health;
+	int		 i = health_member(hd, pool, node);
+
+	h->h_service_ho[svc - hd->hd_cfg->cfg_services].ho_started++;
+	if (i >= 0)
+		h->h_member_ho[pool][i].ho_started++;
+	return health_now_us();
+}
+
+static void
+health_ho_count(struct health_ho *ho, enum health_ho_result r, uint64_t us)
+{
+	int	 b;
+
+	ho->ho_ended[r]++;
+	if (r != HEALTH_HO_ACCEPTED && r != HEALTH_HO_REFUSED)
+		return;
+	for (b = 0; b < HEALTH_LAT_BUCKETS - 1; b++)
+		if (us <= health_lat_bounds[b])
+			break;
+	ho->ho_lat[b]++;
+	ho->ho_lat_sum_us += us;
+}
+
+/* The handoff sent at sent (health_handoff_sent's) ended: the latency of
+ * those a HANDOFF_ACK answered goes to the histogram. */
+void
+health_handoff_done(struct hd *hd, const struct cfg_service *svc, int pool,
+    int node, enum health_ho_result r, uint64_t sent)
+{
+	struct health	*h = hd->hd_health;
+	uint64_t	 us = health_now_us() - sent;
+	int		 i = health_member(hd, pool, node);
+
+	health_ho_count(&h->h_service_ho[svc - hd->hd_cfg->cfg_services], r,
+	    us);
+	if (i >= 0)
+		health_ho_count(&h->h_member_ho[pool][i], r, us);
+}
+
+const struct health_ho *
+health_member_ho(const struct hd *hd, int pool, int i)
+{
+	return &hd->hd_health->h_member_ho[pool][i];
+}
+
+const struct health_ho *
+health_service_ho(const struct hd *hd, int svc)
+{
+	return &hd->hd_health->h_service_ho[svc];
 }
 
 /* Each member's load: the larger of the connections this front-end has
@@ -139,24 +307,33 @@ health_assign(struct hd *hd, int node, int delta)
 	n->hn_assigned += (uint32_t)delta;
 }
 
-/* "member POOL NODE in|out LOAD" for each member, for the status file. */
+/* For the status file, four "name value" lines per member, named
+ * "member/POOL/NODE/": up (1 or 0), state, weight and load. */
 void
 health_print(const struct hd *hd, FILE *fp)
 {
 	const struct cfg	*cfg = hd->hd_cfg;
 	uint32_t		 load[CFG_MAX_MEMBERS];
-	uint64_t		 ok;
+	enum health_state	 st;
 	int			 p, i;
 
 	for (p = 0; p < cfg->cfg_npools; p++) {
 		const struct cfg_pool *cp = &cfg->cfg_pools[p];
 
-		ok = health_members(hd, p);
 		health_loads(hd, p, load);
-		for (i = 0; i < cp->cp_nmembers; i++)
-			fprintf(fp, "member %s %s %s %u\n", cp->cp_name,
-			    cp->cp_members[i].cm_node,
-			    ok >> i & 1 ? "in" : "out", load[i]);
+		for (i = 0; i < cp->cp_nmembers; i++) {
+			const char *name = cp->cp_members[i].cm_node;
+
+			st = health_state(hd, p, i);
+			fprintf(fp, "member/%s/%s/up %d\n"
+			    "member/%s/%s/state %s\n"
+			    "member/%s/%s/weight %d\n"
+			    "member/%s/%s/load %u\n",
+			    cp->cp_name, name, st == HEALTH_UP,
+			    cp->cp_name, name, health_state_name(st),
+			    cp->cp_name, name, cp->cp_members[i].cm_weight,
+			    cp->cp_name, name, load[i]);
+		}
 	}
 }
 
@@ -279,6 +456,9 @@ health_init(struct hd *hd)
 		struct timeval tv = { cp->cp_check_interval_ms / 1000,
 		    (cp->cp_check_interval_ms % 1000) * 1000 };
 
+		if ((h->h_member_ho[p] = calloc((size_t)cp->cp_nmembers,
+		    sizeof(*h->h_member_ho[p]))) == NULL)
+			return -1;
 		if (cp->cp_check_path[0] == '\0')
 			continue;
 		for (i = 0; i < cp->cp_nmembers; i++) {
@@ -305,7 +485,8 @@ health_shutdown(struct hd *hd)
 
 	if (h == NULL)
 		return;
-	for (p = 0; p < CFG_MAX_POOLS; p++)
+	for (p = 0; p < CFG_MAX_POOLS; p++) {
+		free(h->h_member_ho[p]);
 		for (i = 0; i < CFG_MAX_MEMBERS; i++) {
 			struct health_check *c = h->h_checks[p][i];
 
@@ -318,6 +499,7 @@ health_shutdown(struct hd *hd)
 				evhttp_connection_free(c->hc_conn);
 			free(c);
 		}
+	}
 	free(h);
 	hd->hd_health = NULL;
 }

@@ -79,6 +79,16 @@ pool_state_free(struct pool_state *ps)
 	free(ps);
 }
 
+/* The weights changed: what was derived from them starts afresh (the
+ * smooth round-robin's running weights; the Maglev table, rebuilt on the
+ * next pick). */
+void
+pool_state_reweigh(struct pool_state *ps)
+{
+	memset(ps->ps_cw, 0, sizeof(ps->ps_cw));
+	ps->ps_maglev_built = 0;
+}
+
 static int
 pool_ok(uint64_t healthy, uint64_t tried, int i)
 {

@@ -25,6 +25,7 @@ struct pool_state;
 
 struct pool_state *pool_state_new(const struct cfg_pool *);
 void	pool_state_free(struct pool_state *);
+void	pool_state_reweigh(struct pool_state *);
 int	pool_pick(const struct cfg_pool *, struct pool_state *, uint64_t,
 	    uint64_t, const uint32_t *, const char *, size_t);
 uint64_t pool_hash(const char *, size_t, uint64_t);

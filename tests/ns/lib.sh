@@ -8,6 +8,8 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/topo.sh"
 
 : "${HANDOFFD_TOOLS:=$topo_top/build/test/tests/tools}"
+# handoffctl of the same build as the daemon
+: "${HANDOFFCTL:=$(dirname "${HANDOFFD:-$topo_top/build/test/handoffd}")/handoffctl}"
 
 t_fail() {
 	local f
@@ -115,6 +117,7 @@ node:
   control: 127.0.0.1:$TOPO_CONTROL_PORT
   server: 10.2.$i.1:80
   status_file: $TOPO_STATE/n$i.status
+  admin_socket: $TOPO_STATE/n$i.sock
 tun:
   name: $tun
 ${4:-}

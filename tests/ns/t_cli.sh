@@ -1,6 +1,7 @@
 #!/bin/bash
 # The command line: -n accepts the shipped configurations and rejects a bad
-# one with a single file:line:col line and exit status 1; -V and usage.
+# one with a single file:line:col line and exit status 1; -V, -h and usage;
+# readiness on $NOTIFY_SOCKET; what make install installs.
 . "$(dirname "$0")/lib.sh"
 
 dir=$(mktemp -d /tmp/handoffd-cli-XXXXXX)
@@ -12,7 +13,8 @@ key="$dir/key"
 for f in "$topo_top"/conf/*.yaml "$topo_top"/conf/demo/*.yaml; do
 	[ -f "$f" ] || continue
 	sed "s|^\([[:space:]]*key_file:\).*|\1 $key|" "$f" >"$dir/c.yaml"
-	out=$("$HANDOFFD" -n -c "$dir/c.yaml" 2>&1)
+	# standard output only: what this host lacks goes to standard error
+	out=$("$HANDOFFD" -n -c "$dir/c.yaml" 2>"$dir/err") || cat "$dir/err"
 	t_check "-n accepts ${f#"$topo_top"/}" [ "$out" = "configuration OK" ]
 done
 
@@ -78,14 +80,20 @@ t_check "key file of mode 644: names the file and the fix" [ "$out" = "$want" ]
 out=$(timeout 20 unshare -n "$HANDOFFD" -d -c "$dir/open.yaml" 2>&1)
 t_check "key file of mode 644: the daemon refuses to start, exit 1" [ $? -eq 1 ]
 t_check "key file of mode 644: the daemon says why" [ "$out" = "$want" ]
-node_config "" "  key_file: $dir/open.key
+node_config "  admin_socket: $dir/admin.sock" "  key_file: $dir/open.key
   key_file_insecure_ok: true" >"$dir/open.yaml"
-out=$("$HANDOFFD" -n -c "$dir/open.yaml" 2>&1)
+out=$("$HANDOFFD" -n -c "$dir/open.yaml" 2>/dev/null)
 t_check "key_file_insecure_ok: -n accepts it" [ "$out" = "configuration OK" ]
-unshare -n sh -c 'ip link set lo up && exec "$0" -d -c "$1"' "$HANDOFFD" \
-    "$dir/open.yaml" >"$dir/open.log" 2>&1 &
+# As a Type=notify unit starts it: READY=1 to $NOTIFY_SOCKET once it runs.
+"$HANDOFFD_TOOLS/unixsock" -r "$dir/notify" >"$dir/notify.out" &
+notifier=$!
+for _ in $(seq 1 50); do [ -S "$dir/notify" ] && break; sleep 0.1; done
+NOTIFY_SOCKET="$dir/notify" unshare -n sh -c 'ip link set lo up && exec "$0" -d -c "$1"' \
+    "$HANDOFFD" "$dir/open.yaml" >"$dir/open.log" 2>&1 &
 pid=$!
 t_check "key_file_insecure_ok: the daemon starts" t_wait_line "$dir/open.log" "node n1 running"
+t_check "it tells \$NOTIFY_SOCKET it is ready" wait $notifier
+t_check "... with READY=1" grep -qx 'READY=1' "$dir/notify.out"
 kill -TERM "$pid"
 wait "$pid"
 t_check "key_file_insecure_ok: clean exit" [ $? -eq 0 ]
@@ -96,4 +104,37 @@ t_check "-V prints the version and lwIP's" \
     sh -c "'$HANDOFFD' -V | grep -q '^handoffd .*(lwIP 2\.1\.'"
 "$HANDOFFD" -x >/dev/null 2>&1
 t_check "unknown flag exits 1" [ $? -eq 1 ]
+out=$("$HANDOFFD" -h)
+t_check "-h exits 0" [ $? -eq 0 ]
+t_check "-h prints the usage" grep -q '^usage: handoffd ' <<<"$out"
+conf_default=$(sed -n 's/.*-c file .*(default \(.*\))$/\1/p' <<<"$out")
+echo "default configuration: $conf_default"
+t_check "-h names the default configuration" [ -n "$conf_default" ]
+
+# make install: the programs, the man pages, the unit, the configuration's
+# directory, all under one prefix, the daemon's default configuration in
+# that directory.
+inst="$dir/inst"
+make -s -C "$(dirname "$HANDOFFD")" install DESTDIR="$inst" >"$dir/install.log" 2>&1
+rc=$?
+cat "$dir/install.log"
+t_check "make install DESTDIR=... succeeds" [ $rc -eq 0 ]
+sbin=$(dirname "$(find "$inst" -path '*/sbin/handoffd' -type f)")
+prefix=$(dirname "${sbin#"$inst"}")
+echo "installed under $prefix"
+for p in handoffd handoffctl handoffd-setup; do
+	t_check "installs $p to sbin" [ -x "$inst$prefix/sbin/$p" ]
+done
+for m in man8/handoffd.8 man8/handoffctl.8 man8/handoffd-setup.8 man5/handoffd.yaml.5; do
+	t_check "installs the man page $m" [ -f "$inst$prefix/share/man/$m" ]
+done
+unit="$inst$prefix/lib/systemd/system/handoffd.service"
+t_check "installs the systemd unit" [ -f "$unit" ]
+t_check "... which starts the installed daemon on the default configuration" \
+    grep -qx "ExecStart=$prefix/sbin/handoffd -d -c $conf_default" "$unit"
+t_check "... reloads with SIGHUP" grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$unit"
+t_check "... waits for READY=1" grep -qx 'Type=notify' "$unit"
+t_check "... keeps the capabilities of the start only" \
+    grep -q '^CapabilityBoundingSet=CAP_NET_ADMIN ' "$unit"
+t_check "creates the configuration's directory" [ -d "$inst$(dirname "$conf_default")" ]
 echo "all checks passed"

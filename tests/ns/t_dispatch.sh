@@ -118,12 +118,12 @@ t_check "LARD: 3 downloads on the path's member, then 2 moved to the other" \
 # go to n1; nginx back, n3 back.
 kill "$(cat "$TOPO_STATE/nginx-n3/nginx.pid")"
 t_check "a failing check takes n3 out of the dynamic pool" \
-    t_wait_line "$st" "member dynamic n3 out"
+    t_wait_line "$st" "member/dynamic/n3/up 0"
 out=$(served_by $(printf "http://$TOPO_VIP/dyn.txt?down=%d " $(seq 1 10)))
 t_check "... and n1 serves every request" [ "$(count n1 "$out")" -eq 10 ]
 topo_nginx 3
 t_check "n3 is back in the pool when its checks pass" \
-    t_wait_line "$st" "member dynamic n3 in"
+    t_wait_line "$st" "member/dynamic/n3/up 1"
 
 # Kill n3's daemon mid-run: later requests all succeed on the others.
 out=$(served_by $(printf "http://$TOPO_VIP/dyn.txt?before=%d " $(seq 1 6)))
@@ -134,9 +134,9 @@ TOPO_PIDS[3]=
 out=$(served_by $(printf "http://$TOPO_VIP/dyn.txt?killed=%d " $(seq 1 30)))
 t_check "after the kill: 30 requests, none lost" [ "$(count fail "$out")" -eq 0 ]
 t_check "... all served by n1" [ "$(count n1 "$out")" -eq 30 ]
-t_check "n3 is out of its pools" t_wait_line "$st" "member dynamic n3 out"
+t_check "n3 is out of its pools" t_wait_line "$st" "member/dynamic/n3/up 0"
 topo_start 3
-t_check "n3's daemon is back" t_wait_line "$st" "member dynamic n3 in"
+t_check "n3's daemon is back" t_wait_line "$st" "member/dynamic/n3/up 1"
 out=$(served_by $(printf "http://$TOPO_VIP/dyn.txt?back=%d " $(seq 1 20)))
 t_check "after the restart: 20 requests, all served" [ "$(count fail "$out")" -eq 0 ]
 t_check "... n3 serves again" [ "$(count n3 "$out")" -gt 0 ]
@@ -156,7 +156,7 @@ t_check "... and their clients were reset" t_wait_stat "$st" handoffs_reset 1
 kill -CONT "${TOPO_PIDS[3]}"
 t_check "n3's server never got the requests of the reset clients" \
     sh -c "! grep -q 'stopped=' '$TOPO_STATE/nginx-n3/access.log'"
-t_check "n3 is back in the pool when it answers again" t_wait_line "$st" "member dynamic n3 in"
+t_check "n3 is back in the pool when it answers again" t_wait_line "$st" "member/dynamic/n3/up 1"
 out=$(served_by $(printf "http://$TOPO_VIP/dyn.txt?cont=%d " $(seq 1 10)))
 t_check "... 10 more requests, none lost" [ "$(count fail "$out")" -eq 0 ]
 t_check "... n3 among their servers" [ "$(count n3 "$out")" -gt 0 ]
@@ -167,10 +167,10 @@ done
 members_idle() {
 	local i
 	for i in $(seq 1 100); do
-		grep '^member ' "$st" | awk '$5 != 0 { busy = 1 } END { exit busy }' && return 0
+		grep '^member/.*/load ' "$st" | awk '$2 != 0 { busy = 1 } END { exit busy }' && return 0
 		sleep 0.1
 	done
-	grep '^member ' "$st"
+	grep '^member/.*/load ' "$st"
 	return 1
 }
 t_check "n1: no connection left counted against a member" members_idle

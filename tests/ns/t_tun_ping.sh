@@ -49,7 +49,7 @@ t_node_config 1 10.2.8.2 hoffu
 chown nobody "$TOPO_KEY" "$TOPO_STATE/n1.yaml"
 chmod 755 "$TOPO_STATE"
 rm -f "$TOPO_STATE/n1.status"
-sed -i '/status_file/d' "$TOPO_STATE/n1.yaml"
+sed -i -e '/status_file/d' -e 's/^\(  admin_socket:\).*/\1 none/' "$TOPO_STATE/n1.yaml"
 # Unprivileged, the daemon cannot raise its hard descriptor limit: few
 # flows need few descriptors (1024 + 64).
 printf 'handoff:\n  max_flows: 1024\n' >>"$TOPO_STATE/n1.yaml"

@@ -128,6 +128,14 @@ static const struct bad bad[] = {
 	  "peers[1].id: \"n/3\" is not a name (1 to 31 of A-Z a-z 0-9 . _ -)" },
 	{ BASE "tun:\n  name: \"a\\0b\"\n", "10:9",
 	  "tun.name: the value contains a NUL character" },
+	{ BASE "tun:\n  table: 254\n", "10:10",
+	  "tun.table: 254 is the kernel's own main table" },
+	{ BASE "tun:\n  table: 0\n", "10:10",
+	  "tun.table: 0 is out of range 1..2147483647" },
+	{ BASE "metrics:\n  listen: 127.0.0.1\n", "10:11",
+	  "metrics.listen: \"127.0.0.1\" is not an IPv4 address:port" },
+	{ BASE "metrics:\n  port: 9100\n", "10:3",
+	  "metrics: unknown key \"port\"" },
 	/* Enumerations. */
 	{ BASE "handoff:\n  stack: bsd\n", "10:10",
 	  "handoff.stack: \"bsd\" is not lwip or kernel" },
@@ -346,11 +354,14 @@ test_defaults(void)
 	CHECK_INTEQ(c->cfg_node.cn_control.ep_port, htons(7100));
 	CHECK_INTEQ(c->cfg_node.cn_server.ep_port, htons(80));
 	CHECK_STREQ(c->cfg_node.cn_status_file, "");
+	CHECK_STREQ(c->cfg_node.cn_admin_socket, "/run/handoffd/handoffd.sock");
 	CHECK_STREQ(c->cfg_node.cn_user, "");
 	CHECK_STREQ(c->cfg_node.cn_group, "");
 	CHECK_STREQ(c->cfg_tun.ct_name, "hoff0");
 	CHECK_INTEQ(c->cfg_tun.ct_has_addr, 0);
 	CHECK_INTEQ(c->cfg_tun.ct_mtu, 1500);
+	CHECK_INTEQ(c->cfg_tun.ct_table, 100);
+	CHECK_INTEQ(c->cfg_metrics.cm_listen.ep_port, 0);
 	CHECK_INTEQ(c->cfg_lwip.cl_addr, inet_addr("10.2.1.2"));
 	CHECK_INTEQ(c->cfg_npeers, 0);
 	CHECK_INTEQ(c->cfg_nservices, 0);
@@ -834,6 +845,95 @@ tmpdir_fill(void)
 	}
 }
 
+/* What cfg_print() writes for key, or "ERROR" if it refuses the key. */
+static char *
+print_key(const struct cfg *c, const char *key)
+{
+	static char	*buf;
+	size_t		 len;
+	FILE		*fp;
+	char		 err[256];
+	int		 rc;
+
+	free(buf);
+	buf = NULL;
+	CHECK((fp = open_memstream(&buf, &len)) != NULL);
+	rc = cfg_print(c, key, fp, err, sizeof(err));
+	CHECK(fclose(fp) == 0);
+	if (rc == -1) {
+		CHECK(strstr(err, "no such key") != NULL);
+		CHECK_STREQ(buf, "");
+		return "ERROR";
+	}
+	return buf;
+}
+
+/* -p: values as the file writes them, defaults and resolved values too,
+ * one line per value; "[]" walks a sequence. */
+static void
+test_print(void)
+{
+	static const char y[] = BASE PEER POOL
+	    "    policy: hash\n"
+	    "    hash_key: header:X-User\n"
+	    "  - name: two\n    members: [n1, {node: n2, weight: 3}]\n"
+	    "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	    "    pool: all\n  - name: www\n    listen: 10.9.0.2:8080\n"
+	    "    pool: two\n    handshake: cookie\n"
+	    "tun:\n  address: 10.2.1.1/24\n";
+	struct cfg	*c;
+	char		 err[512], text[512], key[1200];
+
+	c = cfg_parse(name, y, strlen(y), err, sizeof(err));
+	if (c == NULL)
+		fprintf(stderr, "%s\n", err);
+	CHECK(c != NULL);
+	CHECK_STREQ(print_key(c, "node.id"), "n1\n");
+	CHECK_STREQ(print_key(c, "node.user"), "\n");
+	CHECK_STREQ(print_key(c, "node.admin_socket"),
+	    "/run/handoffd/handoffd.sock\n");
+	CHECK_STREQ(print_key(c, "tun.name"), "hoff0\n");
+	CHECK_STREQ(print_key(c, "tun.address"), "10.2.1.1/24\n");
+	CHECK_STREQ(print_key(c, "tun.table"), "100\n");
+	CHECK_STREQ(print_key(c, "tun.offload"), "on\n");
+	CHECK_STREQ(print_key(c, "metrics.listen"), "\n");
+	CHECK_STREQ(print_key(c, "handoff.stack"), "lwip\n");
+	CHECK_STREQ(print_key(c, "handoff.idle"), "5m\n");
+	CHECK_STREQ(print_key(c, "handoff.request_head_max"), "8k\n");
+	CHECK_STREQ(print_key(c, "services[].listen"),
+	    "10.9.0.1:80\n10.9.0.2:8080\n");
+	CHECK_STREQ(print_key(c, "services[].handshake"), "lwip\ncookie\n");
+	CHECK_STREQ(print_key(c, "services[1].name"), "www\n");
+	CHECK_STREQ(print_key(c, "services[5].name"), "");
+	CHECK_STREQ(print_key(c, "pools[].members[].node"), "n1\nn1\nn2\n");
+	CHECK_STREQ(print_key(c, "pools[1].members[].weight"), "1\n3\n");
+	CHECK_STREQ(print_key(c, "pools[0].hash_key"), "header:X-User\n");
+	CHECK_STREQ(print_key(c, "peers[].stack_address"), "10.2.2.2\n");
+	snprintf(key, sizeof(key), "%s/test.key\n", tmpdir);
+	CHECK_STREQ(print_key(c, "control.key_file"), key);
+	/* Sections, unknown keys and bad syntax name no value. */
+	CHECK_STREQ(print_key(c, "node"), "ERROR");
+	CHECK_STREQ(print_key(c, "node.nope"), "ERROR");
+	CHECK_STREQ(print_key(c, "services"), "ERROR");
+	CHECK_STREQ(print_key(c, "services.listen"), "ERROR");
+	CHECK_STREQ(print_key(c, "services[].nope"), "ERROR");
+	CHECK_STREQ(print_key(c, "services[x].listen"), "ERROR");
+	CHECK_STREQ(print_key(c, "services[32].listen"), "ERROR");
+	CHECK_STREQ(print_key(c, "services[0]listen"), "ERROR");
+	CHECK_STREQ(print_key(c, "tun.name.x"), "ERROR");
+	CHECK_STREQ(print_key(c, ""), "ERROR");
+	CHECK_STREQ(print_key(c, ".name"), "ERROR");
+	cfg_free(c);
+	/* admin_socket: none turns the socket off. */
+	snprintf(text, sizeof(text), "%s", "node:\n  id: n1\n"
+	    "  control: 10.1.1.1:7100\n  server: 10.2.1.1:80\n"
+	    "  admin_socket: none\n" LWIP CTL);
+	c = cfg_parse(name, text, strlen(text), err, sizeof(err));
+	CHECK(c != NULL);
+	CHECK_STREQ(c->cfg_node.cn_admin_socket, "");
+	cfg_free(c);
+}
+
 int
 main(void)
 {
@@ -849,6 +949,7 @@ main(void)
 	test_too_many();
 	test_defaults();
 	test_full();
+	test_print();
 	test_key_files();
 	test_load();
 	test_user();

@@ -7,7 +7,8 @@
 #include "flow.h"
 #include "t.h"
 
-static const struct flow_ops ops = { "test", NULL, NULL, NULL, NULL };
+static const struct flow_ops ops = { "test", NULL, 0, NULL, NULL, NULL,
+    NULL };
 
 static struct flow_key
 key(uint32_t i)

@@ -79,6 +79,13 @@ test_round_robin(void)
 		CHECK(run <= 2);
 	}
 	check_shares(counts, w, 4, 0xf);
+	/* New weights take effect at once. */
+	cp->cp_members[2].cm_weight = 1;
+	pool_state_reweigh(ps);
+	memset(counts, 0, sizeof(counts));
+	for (i = 0; i < PICKS; i++)
+		counts[pool_pick(cp, ps, 0xf, 0, load, "", 0)]++;
+	check_shares(counts, (const int[]){ 1, 2, 1, 2 }, 4, 0xf);
 	/* Member 2 out, member 0 tried already: neither is picked. */
 	memset(counts, 0, sizeof(counts));
 	for (i = 0; i < PICKS; i++)
@@ -180,6 +187,17 @@ test_hash(void)
 		counts[pool_pick(cp, ps, 0x3, 0, load, key, strlen(key))]++;
 	}
 	check_shares(counts, wd, 2, 0x3);
+	/* A weight changed at run time (handoffctl weight): the table is
+	 * rebuilt for 3 and 1 once the pool is told. */
+	cp->cp_members[0].cm_weight = 3;
+	cp->cp_members[1].cm_weight = 1;
+	pool_state_reweigh(ps);
+	memset(counts, 0, sizeof(counts));
+	for (i = 0; i < PICKS; i++) {
+		snprintf(key, sizeof(key), "host%d.example", i);
+		counts[pool_pick(cp, ps, 0x3, 0, load, key, strlen(key))]++;
+	}
+	check_shares(counts, (const int[]){ 3, 1 }, 2, 0x3);
 	pool_state_free(ps);
 	free(before);
 }

@@ -316,6 +316,8 @@ sc_config(struct sc_node *n)
 	if ((cfg = cfg_parse(path, text, strlen(text), err, sizeof(err))) ==
 	    NULL)
 		sc_fail("node %s: %s", n->n_name, err);
+	/* The nodes of a scenario share the process and the host's /run. */
+	cfg->cfg_node.cn_admin_socket[0] = '\0';
 	return cfg;
 }
 

@@ -1,0 +1,186 @@
+/*
+ * handoffctl: asks a running handoffd over its admin socket (admin.h).
+ * Sends its words as one line, prints the body of the answer and exits 0
+ * when the daemon says "ok"; prints the daemon's error and exits 1 when it
+ * does not, or when there is no complete answer.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin.h"
+
+#define CTL_SOCKET_DEFAULT	"/run/handoffd/handoffd.sock"
+
+/* Options end at the command, whose own options follow it ("flows -n"):
+ * glibc's getopt() needs "+" for that, others do it anyway. */
+#ifdef __GLIBC__
+#define CTL_OPTS	"+hjs:"
+#else
+#define CTL_OPTS	"hjs:"
+#endif
+
+#define CTL_USAGE	"usage: handoffctl [-hj] [-s socket] command " \
+			"[argument ...]\n"
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, CTL_USAGE);
+	exit(1);
+}
+
+static void __attribute__((noreturn))
+help(void)
+{
+	printf(CTL_USAGE
+	    "  -j         answer in JSON\n"
+	    "  -s socket  the daemon's node.admin_socket (default %s)\n"
+	    "commands:\n"
+	    "  status               the node, its flows, peers and handoffs\n"
+	    "  peers                each peer's control channel and load\n"
+	    "  pools                each pool member's state, weight, load "
+	    "and handoffs\n"
+	    "  flows [-n count]     connections in the flow table "
+	    "(default %d)\n"
+	    "  drain member         no new connections for member (node or "
+	    "pool/node)\n"
+	    "  enable member        new connections for member again\n"
+	    "  weight member n      member's weight, 1 to 1000\n"
+	    "  reload               not supported yet\n"
+	    "  help                 the daemon's list of commands\n",
+	    CTL_SOCKET_DEFAULT, ADMIN_FLOWS_DEFAULT);
+	exit(0);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fprintf(stderr, "handoffctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+/* The request: "-j" if asked, then the words, one blank apart. */
+static void
+request(char *line, size_t len, int json, int argc, char **argv)
+{
+	size_t	 n = 0, i;
+	int	 k;
+
+	line[0] = '\0';
+	if (json)
+		n = (size_t)snprintf(line, len, "-j");
+	for (k = 0; k < argc; k++) {
+		if (argv[k][0] == '\0')
+			die("an argument cannot be empty");
+		for (i = 0; argv[k][i] != '\0'; i++)
+			if ((unsigned char)argv[k][i] <= ' ' ||
+			    argv[k][i] == 0x7f)
+				die("\"%s\": an argument cannot hold blanks or "
+				    "control characters", argv[k]);
+		n += (size_t)snprintf(line + n, n < len ? len - n : 0, "%s%s",
+		    n ? " " : "", argv[k]);
+	}
+	if (n + 1 >= len)
+		die("the request is longer than %zu bytes", len - 2);
+	line[n++] = '\n';
+	line[n] = '\0';
+}
+
+static int
+connect_to(const char *path)
+{
+	struct sockaddr_un	 sun;
+	struct timeval		 tv = { ADMIN_TIMEOUT_S, 0 };
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		die("%s: name too long", path);
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		die("socket: %s", strerror(errno));
+	/* A daemon that stopped answering must not hang a script. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
+		die("setsockopt: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		die("%s: %s%s", path, strerror(errno), errno == ENOENT ||
+		    errno == ECONNREFUSED ? " (is handoffd running? -s names "
+		    "its node.admin_socket)" : "");
+	return fd;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char	*path = CTL_SOCKET_DEFAULT;
+	char		 line[ADMIN_LINE_MAX + 1], *buf = NULL;
+	size_t		 cap = 0;
+	ssize_t		 n;
+	FILE		*fp;
+	int		 ch, fd, json = 0, ok, werr;
+
+	while ((ch = getopt(argc, argv, CTL_OPTS)) != -1) {
+		switch (ch) {
+		case 'h':
+			help();
+		case 'j':
+			json = 1;
+			break;
+		case 's':
+			path = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		usage();
+	request(line, sizeof(line), json, argc, argv);
+	fd = connect_to(path);
+	/* A daemon that refuses the connection says why and closes: its
+	 * answer is read even when the request could not be written. */
+	signal(SIGPIPE, SIG_IGN);
+	werr = write(fd, line, strlen(line)) == -1 ? errno : 0;
+	if ((fp = fdopen(fd, "r")) == NULL)
+		die("fdopen: %s", strerror(errno));
+	errno = 0;
+	if ((n = getline(&buf, &cap, fp)) <= 0)
+		die("%s: %s", path, werr ? strerror(werr) : errno == EAGAIN ||
+		    errno == EWOULDBLOCK ? "no answer in time" : errno ?
+		    strerror(errno) : "closed without an answer");
+	ok = strcmp(buf, "ok\n") == 0;
+	if (!ok && strncmp(buf, "error: ", 7) != 0)
+		die("%s: not an answer: %.60s", path, buf);
+	if (!ok)
+		fprintf(stderr, "handoffctl: %s", buf + 7);
+	/* The body, up to the empty line that ends it. */
+	while ((n = getline(&buf, &cap, fp)) > 0 && strcmp(buf, "\n") != 0)
+		if (ok)
+			fwrite(buf, 1, (size_t)n, stdout);
+	if (n <= 0)
+		die("%s: the answer was cut short", path);
+	free(buf);
+	fclose(fp);
+	if (fflush(stdout) == EOF)
+		die("stdout: %s", strerror(errno));
+	return ok ? 0 : 1;
+}

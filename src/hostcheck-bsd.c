@@ -1,0 +1,8 @@
+/* The host checks on BSD: none yet (see hostcheck.h). */
+#include "hostcheck.h"
+
+int
+hostcheck(const struct cfg *cfg, hostcheck_fn fn, void *arg)
+{
+	return 0;
+}

@@ -1,0 +1,270 @@
+/* The host checks on Linux; see hostcheck.h. */
+#include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "hostcheck.h"
+
+/* Where the kernel stack's answers are tried: an address of TEST-NET-1,
+ * as far from any client as any other. */
+#define HOSTCHECK_CLIENT	"192.0.2.1"
+
+struct hostcheck_ctx {
+	hostcheck_fn	 hc_fn;
+	void		*hc_arg;
+	int		 hc_n;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+hostcheck_warn(struct hostcheck_ctx *hc, const char *fmt, ...)
+{
+	char	 msg[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	hc->hc_fn(hc->hc_arg, msg);
+	hc->hc_n++;
+}
+
+/* A number of /proc/sys/net/ipv4/ (a device's, under conf/DEV/ if dev
+ * is set), -1 if it cannot be read. */
+static int
+hostcheck_sysctl(const char *dev, const char *name)
+{
+	char	 path[128];
+	FILE	*fp;
+	int	 v;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/%s%s%s%s",
+	    dev != NULL ? "conf/" : "", dev != NULL ? dev : "",
+	    dev != NULL ? "/" : "", name);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	if (fscanf(fp, "%d", &v) != 1)
+		v = -1;
+	fclose(fp);
+	return v;
+}
+
+/* The device's flags; -1 when there is no such device. */
+static int
+hostcheck_ifflags(const char *name, short *flags)
+{
+	struct ifreq	 ifr;
+	int		 fd, rc;
+
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	close(fd);
+	*flags = ifr.ifr_flags;
+	return rc;
+}
+
+/* Appends an IPv4 address attribute to a netlink request. */
+static void
+hostcheck_rta(struct nlmsghdr *nh, int type, in_addr_t a)
+{
+	struct rtattr	*rta = (struct rtattr *)(void *)((char *)nh +
+			    NLMSG_ALIGN(nh->nlmsg_len));
+
+	rta->rta_type = (unsigned short)type;
+	rta->rta_len = RTA_LENGTH(sizeof(a));
+	memcpy(RTA_DATA(rta), &a, sizeof(a));
+	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
+}
+
+/*
+ * The route the kernel takes to dst, from src if not 0, as "ip route get"
+ * asks for it: its output device and its type (RTN_LOCAL for an address
+ * of this host).  -1 with errno when there is none.
+ */
+static int
+hostcheck_route(in_addr_t dst, in_addr_t src, int *oif, int *type)
+{
+	struct {
+		struct nlmsghdr	 nh;
+		struct rtmsg	 rt;
+		char		 attrs[64];
+	} req;
+	char			 buf[8192];
+	struct sockaddr_nl	 sa;
+	struct nlmsghdr		*nh;
+	struct rtmsg		*rt;
+	struct rtattr		*rta;
+	ssize_t			 n;
+	int			 fd, len, alen, rc = -1, err = ENETUNREACH;
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.rt));
+	req.nh.nlmsg_type = RTM_GETROUTE;
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
+	req.nh.nlmsg_seq = 1;
+	req.rt.rtm_family = AF_INET;
+	req.rt.rtm_dst_len = 32;
+	hostcheck_rta(&req.nh, RTA_DST, dst);
+	if (src != 0) {
+		req.rt.rtm_src_len = 32;
+		hostcheck_rta(&req.nh, RTA_SRC, src);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+	    NETLINK_ROUTE)) == -1)
+		return -1;
+	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&sa,
+	    sizeof(sa)) == -1 || (n = recv(fd, buf, sizeof(buf), 0)) <= 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	close(fd);
+	len = (int)n;
+	for (nh = (struct nlmsghdr *)(void *)buf; NLMSG_OK(nh, len);
+	    nh = NLMSG_NEXT(nh, len)) {
+		if (nh->nlmsg_type == NLMSG_ERROR &&
+		    nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+			err = -((struct nlmsgerr *)NLMSG_DATA(nh))->error;
+			break;
+		}
+		if (nh->nlmsg_type != RTM_NEWROUTE ||
+		    nh->nlmsg_len < NLMSG_LENGTH(sizeof(*rt)))
+			continue;
+		rt = NLMSG_DATA(nh);
+		*type = rt->rtm_type;
+		*oif = 0;
+		alen = (int)RTM_PAYLOAD(nh);
+		for (rta = RTM_RTA(rt); RTA_OK(rta, alen);
+		    rta = RTA_NEXT(rta, alen))
+			if (rta->rta_type == RTA_OIF &&
+			    RTA_PAYLOAD(rta) >= sizeof(int))
+				memcpy(oif, RTA_DATA(rta), sizeof(int));
+		rc = 0;
+		break;
+	}
+	if (rc == -1)
+		errno = err;
+	return rc;
+}
+
+/* The name of a device by index, for messages. */
+static const char *
+hostcheck_ifname(int idx, char *buf)
+{
+	if (idx == 0 || if_indextoname((unsigned int)idx, buf) == NULL)
+		snprintf(buf, IF_NAMESIZE, "nowhere");
+	return buf;
+}
+
+/* Reverse-path filtering: the kernel applies the larger of "all" and
+ * the device's (or "default" for one not created yet); 1 is strict. */
+static void
+hostcheck_rp_filter(struct hostcheck_ctx *hc, const char *dev, int exists)
+{
+	int		 all = hostcheck_sysctl("all", "rp_filter");
+	int		 d = hostcheck_sysctl(exists ? dev : "default",
+			    "rp_filter");
+
+	if ((all > d ? all : d) != 1)
+		return;
+	hostcheck_warn(hc, "reverse-path filtering is strict on %s "
+	    "(net.ipv4.conf.all.rp_filter %d, net.ipv4.conf.%s.rp_filter %d: "
+	    "the kernel takes the larger): the packets the daemon writes "
+	    "there with its clients' addresses are dropped (sysctl -w "
+	    "net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.%s.rp_filter=0)",
+	    dev, all, exists ? dev : "default", d, exists ? dev : "default");
+}
+
+/* A VIP must be routed into the device, or its SYNs never reach us. */
+static void
+hostcheck_vip(struct hostcheck_ctx *hc, const struct cfg_service *cs,
+    const char *dev, int idx)
+{
+	char	 vip[INET_ADDRSTRLEN], out[IF_NAMESIZE];
+	int	 oif, type;
+
+	inet_ntop(AF_INET, &cs->cs_vip.ep_addr, vip, sizeof(vip));
+	if (hostcheck_route(cs->cs_vip.ep_addr, 0, &oif, &type) == -1)
+		hostcheck_warn(hc, "service %s: %s is not routed: %s (ip route "
+		    "add %s/32 dev %s)", cs->cs_name, vip, strerror(errno), vip,
+		    dev);
+	else if (type == RTN_LOCAL)
+		hostcheck_warn(hc, "service %s: %s is an address of this host, "
+		    "so its packets never reach %s (remove it, and ip route add "
+		    "%s/32 dev %s)", cs->cs_name, vip, dev, vip, dev);
+	else if (oif != idx)
+		hostcheck_warn(hc, "service %s: %s is routed to %s, not into %s "
+		    "(ip route add %s/32 dev %s)", cs->cs_name, vip,
+		    hostcheck_ifname(oif, out), dev, vip, dev);
+}
+
+/* With the kernel stack, what the web server sends to a client from its
+ * address must come back into the device, for the daemon to rewrite. */
+static void
+hostcheck_kernel(struct hostcheck_ctx *hc, const struct cfg *cfg,
+    const char *dev, int idx)
+{
+	in_addr_t	 srv = cfg->cfg_node.cn_server.ep_addr;
+	char		 s[INET_ADDRSTRLEN], out[IF_NAMESIZE];
+	int		 oif = 0, type;
+
+	inet_ntop(AF_INET, &srv, s, sizeof(s));
+	if (hostcheck_route(inet_addr(HOSTCHECK_CLIENT), srv, &oif, &type) ==
+	    0 && oif == idx)
+		return;
+	hostcheck_warn(hc, "handoff.stack kernel: what the web server at %s "
+	    "sends to clients goes %s%s, not back into %s (ip rule add from "
+	    "%s lookup %d; ip route add default dev %s table %d)", s,
+	    oif != 0 ? "to " : "", hostcheck_ifname(oif, out), dev, s,
+	    cfg->cfg_tun.ct_table, dev, cfg->cfg_tun.ct_table);
+}
+
+/* Calls fn for everything on this host that contradicts cfg; returns how
+ * many. */
+int
+hostcheck(const struct cfg *cfg, hostcheck_fn fn, void *arg)
+{
+	struct hostcheck_ctx	 hc = { fn, arg, 0 };
+	const char		*dev = cfg->cfg_tun.ct_name;
+	short			 flags;
+	int			 i, idx;
+
+	if (hostcheck_sysctl(NULL, "ip_forward") == 0)
+		hostcheck_warn(&hc, "net.ipv4.ip_forward is 0: the kernel "
+		    "forwards neither clients' packets into %s nor the "
+		    "daemon's out of it (sysctl -w net.ipv4.ip_forward=1)",
+		    dev);
+	if (hostcheck_ifflags(dev, &flags) == -1) {
+		hostcheck_warn(&hc, "tun %s does not exist: the daemon creates "
+		    "it, but no route leads into it yet (handoffd-setup up "
+		    "prepares it)", dev);
+		hostcheck_rp_filter(&hc, dev, 0);
+		return hc.hc_n;
+	}
+	if (!(flags & IFF_UP) && !cfg->cfg_tun.ct_has_addr)
+		hostcheck_warn(&hc, "tun %s is down (ip link set %s up)", dev,
+		    dev);
+	hostcheck_rp_filter(&hc, dev, 1);
+	idx = (int)if_nametoindex(dev);
+	for (i = 0; i < cfg->cfg_nservices; i++)
+		hostcheck_vip(&hc, &cfg->cfg_services[i], dev, idx);
+	if (cfg->cfg_handoff.ch_stack == CFG_STACK_KERNEL)
+		hostcheck_kernel(&hc, cfg, dev, idx);
+	return hc.hc_n;
+}

@@ -1,0 +1,399 @@
+/* Prometheus metrics over HTTP; see metrics.h and handoffd(8). */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "config.h"
+#include "flow.h"
+#include "handoffd.h"
+#include "log.h"
+#include "metrics.h"
+#include "handoff/handoff.h"
+#include "handoff/health.h"
+#include "handoff/peer.h"
+
+/* A request head larger than this is no scraper's. */
+#define METRICS_HEADERS_MAX	8192
+
+struct metrics {
+	struct evhttp		*m_http;
+};
+
+/* "# HELP" and "# TYPE" of a family, named without the prefix. */
+static void
+metrics_family(struct evbuffer *b, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(b, "# HELP handoffd_%s %s\n# TYPE handoffd_%s %s\n",
+	    name, help, name, type);
+}
+
+/* One sample; labels is the text between the braces, or NULL.  Label
+ * values are names of the configuration, which need no escaping. */
+static void
+metrics_sample(struct evbuffer *b, const char *name, const char *labels,
+    unsigned long long v)
+{
+	evbuffer_add_printf(b, "handoffd_%s%s%s%s %llu\n", name,
+	    labels != NULL ? "{" : "", labels != NULL ? labels : "",
+	    labels != NULL ? "}" : "", v);
+}
+
+/* The counters of stats.c's table, a family's help before its first
+ * sample. */
+struct metrics_counters {
+	struct evbuffer		*mc_buf;
+	const char		*mc_family;
+};
+
+static void
+metrics_counter(void *arg, const char *name, const char *family,
+    const char *label, const char *help, uint64_t v)
+{
+	struct metrics_counters	*mc = arg;
+
+	if (mc->mc_family == NULL || strcmp(mc->mc_family, family) != 0) {
+		metrics_family(mc->mc_buf, family, "counter", help);
+		mc->mc_family = family;
+	}
+	metrics_sample(mc->mc_buf, family, label, v);
+}
+
+/* Flows now, by role and by the service of a front-end flow. */
+struct metrics_flows {
+	const struct hd		*mf_hd;
+	unsigned long long	 mf_fe;
+	unsigned long long	 mf_be;
+	unsigned long long	 mf_service[CFG_MAX_SERVICES];
+};
+
+static void
+metrics_flow(struct flow *f, void *arg)
+{
+	struct metrics_flows	*mf = arg;
+	const struct cfg	*cfg = mf->mf_hd->hd_cfg;
+	int			 i;
+
+	if (f->f_ops != &fe_flow_ops) {
+		mf->mf_be++;
+		return;
+	}
+	mf->mf_fe++;
+	for (i = 0; i < cfg->cfg_nservices; i++)
+		if (cfg->cfg_services[i].cs_vip.ep_addr == f->f_key.k_laddr &&
+		    cfg->cfg_services[i].cs_vip.ep_port == f->f_key.k_lport)
+			mf->mf_service[i]++;
+}
+
+/* The samples of one of the handoff families (part 0: started, 1: by
+ * result, 2: the latency histogram) for one member or service. */
+static void
+metrics_ho_samples(struct evbuffer *b, int part, const char *fam,
+    const char *lab, const struct health_ho *ho)
+{
+	char			 l[200];
+	unsigned long long	 n = 0;
+	int			 r;
+
+	switch (part) {
+	case 0:
+		metrics_sample(b, fam, lab, ho->ho_started);
+		break;
+	case 1:
+		for (r = 0; r < HEALTH_HO_MAX; r++) {
+			snprintf(l, sizeof(l), "%s,result=\"%s\"", lab,
+			    health_ho_name(r));
+			metrics_sample(b, fam, l, ho->ho_ended[r]);
+		}
+		break;
+	default:
+		for (r = 0; r < HEALTH_LAT_BUCKETS; r++) {
+			n += ho->ho_lat[r];
+			if (r < HEALTH_LAT_BUCKETS - 1)
+				snprintf(l, sizeof(l), "%s,le=\"%g\"", lab,
+				    health_lat_bounds[r] / 1e6);
+			else
+				snprintf(l, sizeof(l), "%s,le=\"+Inf\"", lab);
+			evbuffer_add_printf(b, "handoffd_%s_bucket{%s} %llu\n",
+			    fam, l, n);
+		}
+		evbuffer_add_printf(b, "handoffd_%s_sum{%s} %.6f\n", fam, lab,
+		    ho->ho_lat_sum_us / 1e6);
+		evbuffer_add_printf(b, "handoffd_%s_count{%s} %llu\n", fam,
+		    lab, n);
+		break;
+	}
+}
+
+/*
+ * The handoffs the front-end reports (health.c) by service or by pool
+ * member (what is "service" or "member"): sent, ended by result, and the
+ * latency histogram, each family once for all of them.
+ */
+static void
+metrics_handoffs(const struct hd *hd, struct evbuffer *b, const char *what)
+{
+	static const char *const fams[3][3] = {
+		{ "handoffs_started_total", "counter",
+		    "HANDOFF messages sent." },
+		{ "handoffs_total", "counter", "Handoffs ended, by result: "
+		    "accepted, refused, timeout (no answer within "
+		    "handoff.timeout), failed (the control channel dropped "
+		    "first)." },
+		{ "handoff_duration_seconds", "histogram", "Time from HANDOFF "
+		    "to HANDOFF_ACK, accepted or refused." },
+	};
+	const struct cfg	*cfg = hd->hd_cfg;
+	char			 fam[64], lab[128];
+	int			 part, p, i;
+
+	for (part = 0; part < 3; part++) {
+		snprintf(fam, sizeof(fam), "%s_%s", what, fams[part][0]);
+		metrics_family(b, fam, fams[part][1], fams[part][2]);
+		if (strcmp(what, "service") == 0) {
+			for (p = 0; p < cfg->cfg_nservices; p++) {
+				snprintf(lab, sizeof(lab), "service=\"%s\"",
+				    cfg->cfg_services[p].cs_name);
+				metrics_ho_samples(b, part, fam, lab,
+				    health_service_ho(hd, p));
+			}
+			continue;
+		}
+		for (p = 0; p < cfg->cfg_npools; p++) {
+			const struct cfg_pool *cp = &cfg->cfg_pools[p];
+
+			for (i = 0; i < cp->cp_nmembers; i++) {
+				snprintf(lab, sizeof(lab), "pool=\"%s\","
+				    "member=\"%s\"", cp->cp_name,
+				    cp->cp_members[i].cm_node);
+				metrics_ho_samples(b, part, fam, lab,
+				    health_member_ho(hd, p, i));
+			}
+		}
+	}
+}
+
+/* Each pool member's state, weight and load. */
+static void
+metrics_members(const struct hd *hd, struct evbuffer *b)
+{
+	static const char *const fams[4][2] = {
+		{ "member_up", "1 if the member is in service in the pool." },
+		{ "member_drained", "1 if the member was drained "
+		    "(handoffctl drain)." },
+		{ "member_weight", "The member's weight now." },
+		{ "member_load", "The member's load as least-conn and lard "
+		    "see it: connections." },
+	};
+	const struct cfg	*cfg = hd->hd_cfg;
+	uint32_t		 load[CFG_MAX_MEMBERS];
+	char			 lab[128];
+	unsigned long long	 v;
+	enum health_state	 st;
+	int			 k, p, i;
+
+	for (k = 0; k < 4; k++) {
+		metrics_family(b, fams[k][0], "gauge", fams[k][1]);
+		for (p = 0; p < cfg->cfg_npools; p++) {
+			const struct cfg_pool *cp = &cfg->cfg_pools[p];
+
+			health_loads(hd, p, load);
+			for (i = 0; i < cp->cp_nmembers; i++) {
+				st = health_state(hd, p, i);
+				v = k == 0 ? st == HEALTH_UP :
+				    k == 1 ? st == HEALTH_DRAINED :
+				    k == 2 ? (unsigned)cp->cp_members[i].
+				    cm_weight : load[i];
+				snprintf(lab, sizeof(lab), "pool=\"%s\","
+				    "member=\"%s\"", cp->cp_name,
+				    cp->cp_members[i].cm_node);
+				metrics_sample(b, fams[k][0], lab, v);
+			}
+		}
+	}
+}
+
+/* Each peer's control channel and load, and what this front-end gave
+ * every node, itself included. */
+static void
+metrics_peers(const struct hd *hd, struct evbuffer *b)
+{
+	const struct cfg	*cfg = hd->hd_cfg;
+	char			 lab[64];
+	int			 k, i;
+
+	for (k = 0; k < 2; k++) {
+		if (k == 0)
+			metrics_family(b, "peer_up", "gauge", "1 if the "
+			    "control channel to the peer is up.");
+		else
+			metrics_family(b, "peer_load", "gauge", "Connections "
+			    "the peer last reported serving.");
+		for (i = 0; i < cfg->cfg_npeers; i++) {
+			snprintf(lab, sizeof(lab), "peer=\"%s\"",
+			    cfg->cfg_peers[i].cp_id);
+			metrics_sample(b, k == 0 ? "peer_up" : "peer_load", lab,
+			    k == 0 ? (unsigned)peer_is_up(hd, i) :
+			    peer_load(hd, i));
+		}
+	}
+	metrics_family(b, "assigned_flows", "gauge", "Connections this "
+	    "front-end handed to the node, or served itself, not over yet.");
+	for (i = 0; i <= cfg->cfg_npeers; i++) {
+		int node = i < cfg->cfg_npeers ? i : PEER_LOCAL;
+
+		snprintf(lab, sizeof(lab), "node=\"%s\"", peer_id(hd, node));
+		metrics_sample(b, "assigned_flows", lab,
+		    health_assigned(hd, node));
+	}
+}
+
+/* Everything, in the text exposition format. */
+void
+metrics_render(const struct hd *hd, struct evbuffer *b)
+{
+	const struct cfg	*cfg = hd->hd_cfg;
+	struct metrics_counters	 mc = { b, NULL };
+	struct metrics_flows	 mf;
+	char			 lab[64];
+	int			 i;
+
+	metrics_family(b, "build_info", "gauge", "The version of handoffd "
+	    "and of lwIP, as labels.");
+	evbuffer_add_printf(b, "handoffd_build_info{version=\"%s\","
+	    "lwip=\"%s\"} 1\n", PACKAGE_VERSION, HANDOFFD_LWIP_VERSION);
+	stats_foreach(hd, metrics_counter, &mc);
+
+	memset(&mf, 0, sizeof(mf));
+	mf.mf_hd = hd;
+	flow_foreach(hd->hd_flows, metrics_flow, &mf);
+	metrics_family(b, "flows", "gauge", "Connections in the flow table, "
+	    "by this node's role.");
+	metrics_sample(b, "flows", "role=\"front-end\"", mf.mf_fe);
+	metrics_sample(b, "flows", "role=\"back-end\"", mf.mf_be);
+	metrics_family(b, "flows_max", "gauge", "The flow table's size "
+	    "(handoff.max_flows).");
+	metrics_sample(b, "flows_max", NULL, flow_capacity(hd->hd_flows));
+	metrics_family(b, "served_connections", "gauge", "Connections this "
+	    "node's web server serves through the daemon, from every "
+	    "front-end.");
+	metrics_sample(b, "served_connections", NULL, hd->hd_served);
+	metrics_family(b, "service_flows", "gauge", "Front-end connections "
+	    "to the service's VIP.");
+	for (i = 0; i < cfg->cfg_nservices; i++) {
+		snprintf(lab, sizeof(lab), "service=\"%s\"",
+		    cfg->cfg_services[i].cs_name);
+		metrics_sample(b, "service_flows", lab, mf.mf_service[i]);
+	}
+	metrics_handoffs(hd, b, "service");
+	metrics_peers(hd, b);
+	metrics_members(hd, b);
+	metrics_handoffs(hd, b, "member");
+}
+
+/* GET /metrics (or HEAD). */
+static void
+metrics_on_request(struct evhttp_request *req, void *arg)
+{
+	const struct hd	*hd = arg;
+	struct evbuffer	*b;
+
+	if ((b = evbuffer_new()) == NULL) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	metrics_render(hd, b);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, HTTP_OK, "OK", b);
+	evbuffer_free(b);
+}
+
+/* Anything but /metrics. */
+static void
+metrics_on_other(struct evhttp_request *req, void *arg)
+{
+	evhttp_send_error(req, HTTP_NOTFOUND, "only /metrics is served here");
+}
+
+/* The listening socket.  Not evhttp_bind_socket(): its getaddrinfo()
+ * finds no IPv4 address on a host whose only one is the loopback's. */
+static int
+metrics_listen(const struct cfg_endpoint *ep)
+{
+	struct sockaddr_in	 sin;
+	int			 fd, one = 1;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = ep->ep_addr;
+	sin.sin_port = ep->ep_port;
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+	    -1 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(fd, 16) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Listens on metrics.listen, if set. */
+int
+metrics_start(struct hd *hd)
+{
+	const struct cfg_endpoint *ep = &hd->hd_cfg->cfg_metrics.cm_listen;
+	struct metrics		*m;
+	char			 addr[INET_ADDRSTRLEN];
+	int			 fd;
+
+	if (ep->ep_port == 0)
+		return 0;
+	inet_ntop(AF_INET, &ep->ep_addr, addr, sizeof(addr));
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return -1;
+	hd->hd_metrics = m;
+	if ((m->m_http = evhttp_new(hd->hd_base)) == NULL)
+		return -1;
+	evhttp_set_allowed_methods(m->m_http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_max_headers_size(m->m_http, METRICS_HEADERS_MAX);
+	evhttp_set_max_body_size(m->m_http, 0);
+	evhttp_set_timeout(m->m_http, METRICS_TIMEOUT_S);
+	if (evhttp_set_cb(m->m_http, "/metrics", metrics_on_request, hd) != 0)
+		return -1;
+	evhttp_set_gencb(m->m_http, metrics_on_other, NULL);
+	if ((fd = metrics_listen(ep)) == -1 ||
+	    evhttp_accept_socket(m->m_http, fd) != 0) {
+		log_warn("metrics: cannot listen on %s:%u", addr,
+		    ntohs(ep->ep_port));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	log_debug("metrics on http://%s:%u/metrics", addr, ntohs(ep->ep_port));
+	return 0;
+}
+
+void
+metrics_stop(struct hd *hd)
+{
+	struct metrics	*m = hd->hd_metrics;
+
+	if (m == NULL)
+		return;
+	if (m->m_http != NULL)
+		evhttp_free(m->m_http);
+	free(m);
+	hd->hd_metrics = NULL;
+}

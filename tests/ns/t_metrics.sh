@@ -1,0 +1,142 @@
+#!/bin/bash
+# Prometheus metrics on a 2-node cluster (pool "all": n1 and n2 in turn;
+# pool "remote": n2), scraped with curl at metrics.listen: the exposition
+# parses (every line a comment or a sample, every family with HELP and
+# TYPE before its samples and in one piece, counters named _total,
+# histograms with buckets, sum and count), and the values move with the
+# traffic: TUN packets, handoffs, flows by role and service during a
+# download, bytes forwarded and rewritten, drained members, a peer's
+# channel going down.  Nothing but GET and HEAD of /metrics is served.
+. "$(dirname "$0")/lib.sh"
+
+topo_init metrics
+topo_cluster 2
+export TOPO_YAML_HANDOFF="  linger: 1s"
+t_configure_all
+for i in 1 2; do
+	printf 'metrics:\n  listen: 127.0.0.1:9110\n' >>"$TOPO_STATE/n$i.yaml"
+done
+head -c 4M /dev/urandom >"$TOPO_STATE/www-n2/big.bin"
+t_start_cluster
+c() { topo_exec c "$@"; }
+scrape() { topo_exec "n$1" curl -sf -m 10 http://127.0.0.1:9110/metrics; }
+# metric NODE 'NAME{LABELS}': a sample's value ("missing" if none).
+metric() {
+	scrape "$1" | awk -v k="$2" '$1 == k { print $2; found = 1 }
+	    END { if (!found) print "missing" }'
+}
+t_wait() { local i; for i in $(seq 1 100); do "$@" && return 0; sleep 0.1; done; return 1; }
+
+# The text format, checked line by line.
+check_format() {
+	awk '
+	function fail(why) { print "line " NR ": " why ": " $0; bad = 1 }
+	function family(n) {
+		if (type[n] != "") return n
+		b = n
+		if (sub(/_(bucket|sum|count)$/, "", b) && type[b] == "histogram") return b
+		return n
+	}
+	/^# HELP / {
+		if ($3 !~ /^handoffd_[a-z_]+$/) fail("bad name")
+		if (help[$3]++) fail("second HELP")
+		next
+	}
+	/^# TYPE / {
+		if (!help[$3]) fail("TYPE before HELP")
+		if ($4 !~ /^(counter|gauge|histogram)$/) fail("bad type")
+		if (type[$3] != "") fail("second TYPE")
+		type[$3] = $4
+		if ($4 == "counter" && $3 !~ /_total$/) fail("counter not named _total")
+		if ($4 != "counter" && $3 ~ /_total$/) fail("_total not a counter")
+		next
+	}
+	/^#/ { fail("stray comment"); next }
+	{
+		if (NF != 2) fail("not name and value")
+		if ($2 !~ /^(-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|\+Inf|NaN)$/) fail("bad value")
+		name = $1
+		labels = ""
+		if (match(name, /\{.*\}$/)) {
+			labels = substr(name, RSTART + 1, RLENGTH - 2)
+			name = substr(name, 1, RSTART - 1)
+		}
+		if (name !~ /^handoffd_[a-z_]+$/) fail("bad name")
+		if (labels != "" && labels !~ /^[a-z_]+="[^"\\]*"(,[a-z_]+="[^"\\]*")*$/) fail("bad labels")
+		f = family(name)
+		if (type[f] == "") fail("no HELP and TYPE before the sample")
+		if (f != last && seen[f]++) fail("family in two pieces")
+		last = f
+		if (type[f] == "histogram" && name ~ /_bucket$/ && labels !~ /(^|,)le="/) fail("bucket without le")
+		samples++
+	}
+	END { if (samples < 50) { print "only " samples " samples"; bad = 1 } exit bad }'
+}
+
+s=$(scrape 1)
+t_check "n1: the metrics are served" [ -n "$s" ]
+t_check "n1: the exposition format holds" check_format <<<"$s"
+t_check "n2: and on n2" sh -c 'ip netns exec "$1" curl -sf -m 10 http://127.0.0.1:9110/metrics | grep -q "^handoffd_build_info{"' sh "$(topo_ns n2)"
+t_check "the content type is Prometheus text 0.0.4" sh -c 'ip netns exec "$1" curl -sf -m 10 -o /dev/null -w "%{content_type}" http://127.0.0.1:9110/metrics | grep -q "^text/plain; version=0.0.4"' sh "$(topo_ns n1)"
+t_check "HEAD works" topo_exec n1 curl -sf -m 10 -I -o /dev/null http://127.0.0.1:9110/metrics
+code=$(topo_exec n1 curl -s -m 10 -o /dev/null -w '%{http_code}' http://127.0.0.1:9110/)
+t_check "another path: 404" [ "$code" = 404 ]
+code=$(topo_exec n1 curl -s -m 10 -o /dev/null -w '%{http_code}' -X DELETE http://127.0.0.1:9110/metrics)
+t_check "another method: 501" [ "$code" = 501 ]
+t_check "n2's control channel is up" [ "$(metric 1 'handoffd_peer_up{peer="n2"}')" = 1 ]
+t_check "pool members are in service" [ "$(metric 1 'handoffd_member_up{pool="all",member="n2"}')" = 1 ]
+t_check "the latency histogram has its +Inf bucket" \
+    [ "$(metric 1 'handoffd_member_handoff_duration_seconds_bucket{pool="all",member="n2",le="+Inf"}')" != missing ]
+rx0=$(metric 1 'handoffd_tun_packets_total{direction="in"}')
+acc0=$(metric 1 handoffd_handoffs_accepted_total)
+t_check "no handoff yet" [ "$acc0" = 0 ]
+
+# A slow download from n2: the flows it makes, while it runs.
+c sysctl -qw net.ipv4.tcp_rmem="4096 16384 32768"
+c curl -sf -m 60 --limit-rate 500k -o /dev/null "http://$TOPO_VIP2/big.bin" &
+dl=$!
+fe_flow() { [ "$(metric 1 'handoffd_service_flows{service="remote"}')" = 1 ]; }
+t_check "during the download: a front-end flow of service remote" t_wait fe_flow
+t_check "... counted by role at the front-end" [ "$(metric 1 'handoffd_flows{role="front-end"}')" -ge 1 ]
+t_check "... and at the back-end" [ "$(metric 2 'handoffd_flows{role="back-end"}')" -ge 1 ]
+t_check "... n2 serves it" [ "$(metric 2 handoffd_served_connections)" -ge 1 ]
+t_check "... n1 counts it against n2" [ "$(metric 1 'handoffd_assigned_flows{node="n2"}')" -ge 1 ]
+t_check "the download completed" wait $dl
+
+# 20 requests in turn: 10 handed to n2, 10 relayed by n1 itself.
+for i in $(seq 1 20); do
+	c curl -sf -m 10 -o /dev/null -H 'Connection: close' "http://$TOPO_VIP/?m=$i" || t_fail "request $i"
+done
+accepted() { [ "$(metric 1 handoffd_handoffs_accepted_total)" = 11 ]; }
+t_check "n1: 11 handoffs accepted (10 and the download)" t_wait accepted
+t_check "n1: as many started" [ "$(metric 1 handoffd_handoffs_started_total)" = 11 ]
+t_check "n1: 10 served by itself" [ "$(metric 1 handoffd_frontend_local_total)" = 10 ]
+t_check "n2: 11 accepted as a back-end" [ "$(metric 2 handoffd_backend_accepted_total)" = 11 ]
+t_check "n1: TUN packets in went up" [ "$(metric 1 'handoffd_tun_packets_total{direction="in"}')" -gt "$rx0" ]
+t_check "n1: client bytes forwarded" [ "$(metric 1 handoffd_forwarded_bytes_total)" -gt 0 ]
+t_check "n2: the download's bytes rewritten to the client" \
+    [ "$(metric 2 handoffd_rewritten_bytes_total)" -gt 4194304 ]
+t_check "n1: no drop by a full table" [ "$(metric 1 'handoffd_drops_total{reason="table-full"}')" = 0 ]
+t_check "the format still holds" check_format <<<"$(scrape 1)"
+t_check "... on n2 too" check_format <<<"$(scrape 2)"
+
+# Drained and enabled, as the operator does it.
+"$HANDOFFCTL" -s "$TOPO_STATE/n1.sock" drain all/n2 >/dev/null
+t_check "drained: member_drained 1" [ "$(metric 1 'handoffd_member_drained{pool="all",member="n2"}')" = 1 ]
+t_check "... member_up 0" [ "$(metric 1 'handoffd_member_up{pool="all",member="n2"}')" = 0 ]
+t_check "... pool remote unchanged" [ "$(metric 1 'handoffd_member_up{pool="remote",member="n2"}')" = 1 ]
+"$HANDOFFCTL" -s "$TOPO_STATE/n1.sock" weight all/n2 4 >/dev/null
+"$HANDOFFCTL" -s "$TOPO_STATE/n1.sock" enable all/n2 >/dev/null
+t_check "enabled: member_up 1" [ "$(metric 1 'handoffd_member_up{pool="all",member="n2"}')" = 1 ]
+t_check "... with its new weight" [ "$(metric 1 'handoffd_member_weight{pool="all",member="n2"}')" = 4 ]
+
+# n2 goes away: its channel is down, its members out.
+for n in 1 2; do
+	t_check "n$n: flow table empty" t_wait_flows "$TOPO_STATE/n$n.status" 0
+done
+t_check "n2: clean exit (no leaks)" topo_stop 2
+peer_down() { [ "$(metric 1 'handoffd_peer_up{peer="n2"}')" = 0 ]; }
+t_check "n1: n2's channel is down" t_wait peer_down
+t_check "... and n2 out of its pools" [ "$(metric 1 'handoffd_member_up{pool="remote",member="n2"}')" = 0 ]
+t_check "n1: clean exit (no leaks)" topo_stop 1
+echo "all checks passed"

@@ -1,0 +1,135 @@
+#!/bin/bash
+# The host set up from the configuration alone.  A fresh node namespace
+# (strict reverse-path filtering, no forwarding, no TUN device) behind a
+# router that routes the VIP to it: handoffd -n warns about each of these;
+# handoffd-setup up creates the device for node.user with its address,
+# turns forwarding on and filtering loose, routes the VIP into the device
+# and adds the kernel stack's policy rule and table, after which -n has
+# nothing to say, a second "up" changes nothing, and the daemon, started
+# as root and running as node.user, serves the VIP with the cookie
+# handshake and the kernel stack; handoffd-setup down removes all of it
+# and puts the sysctls back.
+. "$(dirname "$0")/lib.sh"
+
+user=handoffd-test
+id -u "$user" >/dev/null 2>&1 ||
+    useradd --system --no-create-home --shell /usr/sbin/nologin "$user" ||
+    id -u "$user" >/dev/null || { echo "FAIL: cannot create user $user"; exit 1; }
+setup="$topo_top/src/handoffd-setup"
+
+topo_init setup
+# A device name of its own: handoffd-setup records its changes under it.
+tun="hs$$"
+tun=${tun:0:15}
+topo_ns_add c
+topo_ns_add r
+topo_ns_add n1
+topo_link c eth0 10.0.0.2/24 r c0 10.0.0.1/24
+topo_link r n1 10.1.1.1/24 n1 eth0 10.1.1.2/24
+topo_exec c ip route add default via 10.0.0.1
+topo_exec r sysctl -qw net.ipv4.ip_forward=1
+# What the upstream router needs: the VIPs routed to the front-end.
+topo_exec r ip route add "$TOPO_VIP/32" via 10.1.1.2
+topo_exec n1 ip route add default via 10.1.1.1
+topo_exec n1 sysctl -qw net.ipv4.ip_forward=0 net.ipv4.conf.all.rp_filter=1 \
+    net.ipv4.conf.default.rp_filter=1
+topo_key
+chown "$user" "$TOPO_KEY" "$TOPO_STATE"
+conf="$TOPO_STATE/n1.yaml"
+cat >"$conf" <<YAML
+node:
+  id: n1
+  control: 10.1.1.2:7100
+  server: 10.2.1.1:80
+  status_file: $TOPO_STATE/n1.status
+  admin_socket: $TOPO_STATE/n1.sock
+  user: $user
+tun:
+  name: $tun
+  address: 10.2.1.1/24
+  table: 200
+lwip:
+  address: 10.2.1.2
+services:
+  - name: web
+    listen: $TOPO_VIP:80
+    pool: local
+    handshake: cookie
+pools:
+  - name: local
+    members: [n1]
+handoff:
+  stack: kernel
+control:
+  key_file: $TOPO_KEY
+YAML
+n1() { topo_exec n1 "$@"; }
+hsetup() { n1 env HANDOFFD="$HANDOFFD" sh "$setup" -c "$conf" "$@"; }
+
+# 1. The bare host: -n says what is wrong, and still accepts the file.
+out=$(n1 "$HANDOFFD" -n -c "$conf" 2>"$TOPO_STATE/warn")
+t_check "-n on the bare host: configuration OK" [ "$out" = "configuration OK" ]
+cat "$TOPO_STATE/warn"
+t_check "-n warns: forwarding off" grep -q '^warning: net.ipv4.ip_forward is 0' "$TOPO_STATE/warn"
+t_check "-n warns: no device" grep -q "^warning: tun $tun does not exist" "$TOPO_STATE/warn"
+t_check "-n warns: strict reverse-path filtering" \
+    grep -q '^warning: reverse-path filtering is strict .*rp_filter 1' "$TOPO_STATE/warn"
+out=$(hsetup -n up 2>&1)
+t_check "up -n shows what it would do" grep -q "^\[#\] ip tuntap add mode tun user $user name $tun" <<<"$out"
+t_check "... and does nothing" sh -c "! ip -n '$(topo_ns n1)' link show dev '$tun' 2>/dev/null"
+
+# 2. up.
+hsetup up 2>"$TOPO_STATE/up.log"
+t_check "handoffd-setup up: exit 0" [ $? -eq 0 ]
+cat "$TOPO_STATE/up.log"
+t_check "the device exists, persistent, owned by $user" \
+    sh -c "ip -n '$(topo_ns n1)' -d link show dev '$tun' | grep -q 'tun type tun .*persist on user $user'"
+t_check "... with its address" sh -c "ip -n '$(topo_ns n1)' -o -4 addr show dev '$tun' | grep -q ' inet 10.2.1.1/24 '"
+t_check "... up" sh -c "ip -n '$(topo_ns n1)' link show dev '$tun' | grep -q '[<,]UP[,>]'"
+t_check "forwarding on" [ "$(n1 cat /proc/sys/net/ipv4/ip_forward)" = 1 ]
+t_check "rp_filter loose on all" [ "$(n1 cat /proc/sys/net/ipv4/conf/all/rp_filter)" = 2 ]
+t_check "rp_filter off on the device" [ "$(n1 cat "/proc/sys/net/ipv4/conf/$tun/rp_filter")" = 0 ]
+t_check "the VIP is routed into the device" sh -c "ip -n '$(topo_ns n1)' route get $TOPO_VIP | grep -q ' dev $tun '"
+t_check "the policy rule of the kernel stack, table 200" \
+    sh -c "ip -n '$(topo_ns n1)' rule show | grep -q 'from 10.2.1.1 lookup 200'"
+t_check "... and its default route into the device" \
+    sh -c "ip -n '$(topo_ns n1)' route show table 200 | grep -q '^default dev $tun '"
+n1 "$HANDOFFD" -n -c "$conf" 2>"$TOPO_STATE/warn" >/dev/null
+cat "$TOPO_STATE/warn"
+t_check "-n has nothing to say now" [ ! -s "$TOPO_STATE/warn" ]
+state="/run/handoffd/setup-$tun"
+lines=$(wc -l <"$state")
+hsetup up 2>"$TOPO_STATE/up2.log"
+t_check "a second up: exit 0" [ $? -eq 0 ]
+t_check "... changes nothing" [ ! -s "$TOPO_STATE/up2.log" ]
+t_check "... and records nothing" [ "$(wc -l <"$state")" -eq "$lines" ]
+
+# 3. The daemon, as root, dropping to the user, on the prepared host.
+topo_nginx 1
+topo_start 1
+t_check "the daemon runs as $user" grep -q "running as user $user" "$TOPO_STATE/n1.log"
+t_check "... on the prepared device" grep -q "tun $tun attached" "$TOPO_STATE/n1.log"
+t_check "... and finds nothing wrong with the host" sh -c "! grep -q '^host: ' '$TOPO_STATE/n1.log'"
+out=$(topo_exec c curl -sf -m 10 "http://$TOPO_VIP/")
+t_check "the VIP serves" [ "$out" = "node n1" ]
+t_check "... through the kernel stack" t_wait_stat "$TOPO_STATE/n1.status" injected 1
+t_check "n1: flow table empty" t_wait_flows "$TOPO_STATE/n1.status" 0
+t_check "n1: clean exit (no leaks)" topo_stop 1
+
+# 4. down: everything up added goes, the sysctls come back.
+hsetup down 2>"$TOPO_STATE/down.log"
+t_check "handoffd-setup down: exit 0" [ $? -eq 0 ]
+cat "$TOPO_STATE/down.log"
+t_check "the device is gone" sh -c "! ip -n '$(topo_ns n1)' link show dev '$tun' 2>/dev/null"
+t_check "the policy rule is gone" sh -c "! ip -n '$(topo_ns n1)' rule show | grep -q 'lookup 200'"
+t_check "table 200 is empty" [ -z "$(ip -n "$(topo_ns n1)" route show table 200 2>/dev/null)" ]
+t_check "the VIP is routed as before" sh -c "! ip -n '$(topo_ns n1)' route get $TOPO_VIP | grep -q ' dev $tun '"
+t_check "forwarding off again" [ "$(n1 cat /proc/sys/net/ipv4/ip_forward)" = 0 ]
+t_check "rp_filter strict again" [ "$(n1 cat /proc/sys/net/ipv4/conf/all/rp_filter)" = 1 ]
+t_check "the record is gone" [ ! -e "$state" ]
+n1 "$HANDOFFD" -n -c "$conf" 2>"$TOPO_STATE/warn" >/dev/null
+t_check "-n warns again" grep -q '^warning: net.ipv4.ip_forward is 0' "$TOPO_STATE/warn"
+out=$(hsetup down 2>&1)
+t_check "a second down: exit 0" [ $? -eq 0 ]
+t_check "... nothing to take down" grep -q 'nothing to take down' <<<"$out"
+echo "all checks passed"
