@@ -8,6 +8,8 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/topo.sh"
 
 : "${HANDOFFD_TOOLS:=$topo_top/build/test/tests/tools}"
+# Where the tests and their helpers (ctlattack.py) are.
+T_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 t_fail() {
 	local f
@@ -67,6 +69,18 @@ t_wait_line() {
 		sleep 0.1
 	done
 	echo "no line \"$2\" in $1" >&2
+	return 1
+}
+
+# t_wait_grep FILE REGEX [SECONDS]: waits (bounded, default 15 s) until a
+# line of FILE matches REGEX (grep -E).
+t_wait_grep() {
+	local i
+	for i in $(seq 1 $((${3:-15} * 10))); do
+		grep -qE -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "no line matching \"$2\" in $1" >&2
 	return 1
 }
 
