@@ -750,8 +750,8 @@ peer_dial(struct peer_set *ps, int idx)
 	if (hd->hd_dial != NULL) {
 		if ((bev = hd->hd_dial(hd->hd_dial_arg, hd, idx)) == NULL ||
 		    (p->p_out = conn_new(ps, bev, idx, 1, &sin)) == NULL) {
-			log_warnx("peer %s: cannot set up a connection",
-			    p->p_cfg->cp_id);
+			log_ratelim(&p->p_rl, "peer %s: cannot set up a "
+			    "connection", p->p_cfg->cp_id);
 			peer_redial_later(p);
 			return;
 		}
