@@ -28,6 +28,10 @@
 
 /* A peer that lets this much pile up unread is not keeping up. */
 #define PEER_OUT_MAX_FRAMES	64
+/* Connections the listener takes before the loop gets a turn: under a
+ * flood, the rest of the daemon keeps running, and connections closed to
+ * make room are released before more come in. */
+#define PEER_ACCEPT_BURST	16
 
 /* A connection's life; only CONN_UP carries anything but a HELLO. */
 enum conn_state {
@@ -51,6 +55,7 @@ struct ctl_conn {
 	enum conn_state		 cc_state;
 	unsigned int		 cc_outgoing:1;
 	unsigned int		 cc_pending:1;	/* accepted, not up: capped */
+	int			 cc_slot;	/* pending: whose address */
 	in_addr_t		 cc_src;	/* the peer's address */
 	struct psk_link		 cc_link;	/* the handshake's findings */
 	struct event		*cc_deadline;	/* to be up by */
@@ -69,6 +74,8 @@ struct peer {
 	int			 p_was_up;
 	int			 p_failures;	/* dial failures in a row */
 	struct log_rl		 p_rl;		/* its failed handshakes */
+	int			 p_pending;	/* accepted from its address, not
+						 * up (the first peer there) */
 	uint32_t		 p_load_flows;
 	uint32_t		 p_load_capacity;
 };
@@ -81,6 +88,8 @@ struct peer_set {
 	struct evconnlistener	*ps_listener;
 	struct event		*ps_heartbeat;
 	struct event		*ps_accept_retry;
+	struct event		*ps_accept_yield;
+	int			 ps_accepted;	/* since the last yield */
 	TAILQ_HEAD(, ctl_conn)	 ps_conns;
 	struct evbuffer		*ps_local;	/* frames to this node */
 	struct event		*ps_local_ev;
@@ -244,6 +253,19 @@ conn_send_hello(struct ctl_conn *c)
 	conn_send(c, &m);
 }
 
+/* An accepted connection leaves the ones the caps count. */
+static void
+conn_pending_end(struct ctl_conn *c)
+{
+	struct peer_set	*ps = c->cc_set;
+
+	if (!c->cc_pending)
+		return;
+	c->cc_pending = 0;
+	ps->ps_npending--;
+	ps->ps_peers[c->cc_slot].p_pending--;
+}
+
 /* The peer is authenticated: the connection carries handoffs. */
 static void
 conn_up(struct ctl_conn *c)
@@ -255,10 +277,7 @@ conn_up(struct ctl_conn *c)
 	c->cc_state = CONN_UP;
 	c->cc_last_rx = port_now_ms();
 	evtimer_del(c->cc_deadline);
-	if (c->cc_pending) {
-		c->cc_pending = 0;
-		ps->ps_npending--;
-	}
+	conn_pending_end(c);
 	if (c->cc_outgoing) {
 		p->p_backoff_ms = hd->hd_cfg->cfg_control.cc_reconnect_min_ms;
 		p->p_failures = 0;
@@ -599,7 +618,7 @@ conn_start_tls(struct ctl_conn *c)
  * a peer we dial (outgoing), or one we accepted (peer -1). */
 static struct ctl_conn *
 conn_new(struct peer_set *ps, struct bufferevent *bev, int peer, int outgoing,
-    const struct sockaddr_in *sin)
+    int slot, const struct sockaddr_in *sin)
 {
 	const struct cfg_control *cc = &ps->ps_hd->hd_cfg->cfg_control;
 	struct timeval	 tv = { cc->cc_handshake_ms / 1000,
@@ -629,7 +648,9 @@ conn_new(struct peer_set *ps, struct bufferevent *bev, int peer, int outgoing,
 	evtimer_add(c->cc_deadline, &tv);
 	if (!outgoing) {
 		c->cc_pending = 1;
+		c->cc_slot = slot;
 		ps->ps_npending++;
+		ps->ps_peers[slot].p_pending++;
 	}
 	TAILQ_INSERT_TAIL(&ps->ps_conns, c, cc_entry);
 	return c;
@@ -711,8 +732,7 @@ conn_close(struct ctl_conn *c, const char *why, int protocol_error)
 	}
 	was_up = p != NULL && peer_is_up(ps->ps_hd, idx);
 	TAILQ_REMOVE(&ps->ps_conns, c, cc_entry);
-	if (c->cc_pending)
-		ps->ps_npending--;
+	conn_pending_end(c);
 	if (p != NULL && p->p_out == c)
 		p->p_out = NULL;
 	if (p != NULL && p->p_in == c)
@@ -749,7 +769,7 @@ peer_dial(struct peer_set *ps, int idx)
 	sin.sin_port = p->p_cfg->cp_control.ep_port;
 	if (hd->hd_dial != NULL) {
 		if ((bev = hd->hd_dial(hd->hd_dial_arg, hd, idx)) == NULL ||
-		    (p->p_out = conn_new(ps, bev, idx, 1, &sin)) == NULL) {
+		    (p->p_out = conn_new(ps, bev, idx, 1, -1, &sin)) == NULL) {
 			log_ratelim(&p->p_rl, "peer %s: cannot set up a "
 			    "connection", p->p_cfg->cp_id);
 			peer_redial_later(p);
@@ -773,7 +793,7 @@ peer_dial(struct peer_set *ps, int idx)
 		peer_redial_later(p);
 		return;
 	}
-	if ((p->p_out = conn_new(ps, bev, idx, 1, &sin)) == NULL) {
+	if ((p->p_out = conn_new(ps, bev, idx, 1, -1, &sin)) == NULL) {
 		log_warnx("peer %s: cannot set up a connection",
 		    p->p_cfg->cp_id);
 		peer_redial_later(p);
@@ -793,9 +813,15 @@ peer_on_redial(int fd, short ev, void *arg)
 }
 
 /*
- * Whether a connection from sin may start: from a configured peer's
- * address, within the caps on unauthenticated connections.  A refusal is
- * counted and logged (at most once a second).
+ * Whether a connection from sin may start: only from a configured peer's
+ * address.  Within the caps on unauthenticated connections, a new one
+ * closes the oldest from its own address when that has
+ * handshake_max_per_address, else, at handshake_max, the oldest from the
+ * address that has the most: a flood from some addresses cannot lock out
+ * the others, nor hold every place a peer dialling from its own needs.
+ * Returns the slot that counts it (the first peer at that address), or -1
+ * if it is refused; refusals and evictions are counted and logged (at
+ * most once a second).
  */
 static int
 peer_admit(struct peer_set *ps, const struct sockaddr_in *sin)
@@ -804,47 +830,57 @@ peer_admit(struct peer_set *ps, const struct sockaddr_in *sin)
 	struct hd_stats	*st = &ps->ps_hd->hd_stats;
 	struct ctl_conn	*c;
 	char		 ip[INET_ADDRSTRLEN];
-	int		 i, n = 0;
+	const char	*cap;
+	int		 i, slot, from;
 
 	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
-	for (i = 0; i < ps->ps_npeers; i++)
-		if (ps->ps_peers[i].p_cfg->cp_control.ep_addr ==
+	for (slot = 0; slot < ps->ps_npeers; slot++)
+		if (ps->ps_peers[slot].p_cfg->cp_control.ep_addr ==
 		    sin->sin_addr.s_addr)
 			break;
-	if (i == ps->ps_npeers) {
+	if (slot == ps->ps_npeers) {
 		st->st_ctl_refused_addr++;
 		log_ratelim(&ps->ps_rl_addr, "control: connection from %s "
 		    "refused: not a configured peer's address", ip);
 		return -1;
 	}
-	if (ps->ps_npending >= cc->cc_handshake_max) {
-		st->st_ctl_refused_busy++;
-		log_ratelim(&ps->ps_rl_busy, "control: connection from %s "
-		    "refused: %d connections not authenticated yet "
-		    "(handshake_max)", ip, ps->ps_npending);
-		return -1;
-	}
+	if (ps->ps_peers[slot].p_pending >= cc->cc_handshake_per_addr) {
+		from = slot;
+		cap = "handshake_max_per_address";
+	} else if (ps->ps_npending >= cc->cc_handshake_max) {
+		for (from = 0, i = 1; i < ps->ps_npeers; i++)
+			if (ps->ps_peers[i].p_pending >
+			    ps->ps_peers[from].p_pending)
+				from = i;
+		cap = "handshake_max";
+	} else
+		return slot;
+	/* The list is in the order connections came. */
 	TAILQ_FOREACH(c, &ps->ps_conns, cc_entry)
-		if (c->cc_pending && c->cc_src == sin->sin_addr.s_addr)
-			n++;
-	if (n >= cc->cc_handshake_per_addr) {
-		st->st_ctl_refused_busy++;
+		if (c->cc_pending && c->cc_slot == from)
+			break;
+	st->st_ctl_refused_busy++;
+	if (c == NULL) {
 		log_ratelim(&ps->ps_rl_busy, "control: connection from %s "
-		    "refused: %d from there not authenticated yet "
-		    "(handshake_max_per_address)", ip, n);
+		    "refused: %d not authenticated yet (%s)", ip,
+		    ps->ps_npending, cap);
 		return -1;
 	}
-	return 0;
+	log_ratelim(&ps->ps_rl_busy, "control: %d connections not "
+	    "authenticated yet (%s): %s closed for one from %s",
+	    ps->ps_npending, cap, c->cc_addr, ip);
+	conn_close(c, NULL, 0);
+	return slot;
 }
 
 /* A connection admitted: TLS as a server, on a deadline. */
 static void
-peer_accept(struct peer_set *ps, struct bufferevent *bev,
+peer_accept(struct peer_set *ps, struct bufferevent *bev, int slot,
     const struct sockaddr_in *sin)
 {
 	struct ctl_conn	*c;
 
-	if ((c = conn_new(ps, bev, -1, 0, sin)) != NULL)
+	if ((c = conn_new(ps, bev, -1, 0, slot, sin)) != NULL)
 		conn_start_tls(c);
 }
 
@@ -855,9 +891,15 @@ peer_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 {
 	struct peer_set		*ps = arg;
 	struct bufferevent	*bev;
+	struct timeval		 now = { 0, 0 };
+	int			 slot;
 
+	if (++ps->ps_accepted >= PEER_ACCEPT_BURST) {
+		evconnlistener_disable(l);
+		evtimer_add(ps->ps_accept_yield, &now);
+	}
 	if (sa->sa_family != AF_INET ||
-	    peer_admit(ps, (struct sockaddr_in *)sa) == -1) {
+	    (slot = peer_admit(ps, (struct sockaddr_in *)sa)) == -1) {
 		evutil_closesocket(fd);
 		return;
 	}
@@ -867,7 +909,7 @@ peer_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
-	peer_accept(ps, bev, (struct sockaddr_in *)sa);
+	peer_accept(ps, bev, slot, (struct sockaddr_in *)sa);
 }
 
 /* A connection a peer opened, over any transport; takes bev. */
@@ -875,11 +917,13 @@ void
 peer_accept_bev(struct hd *hd, struct bufferevent *bev,
     const struct sockaddr_in *sin)
 {
-	if (peer_admit(hd->hd_peers, sin) == -1) {
+	int	 slot;
+
+	if ((slot = peer_admit(hd->hd_peers, sin)) == -1) {
 		bufferevent_free(bev);
 		return;
 	}
-	peer_accept(hd->hd_peers, bev, sin);
+	peer_accept(hd->hd_peers, bev, slot, sin);
 }
 
 static void
@@ -888,6 +932,17 @@ peer_on_accept_retry(int fd, short ev, void *arg)
 	struct peer_set	*ps = arg;
 
 	evconnlistener_enable(ps->ps_listener);
+}
+
+/* The loop had its turn: listen again, unless out of descriptors. */
+static void
+peer_on_accept_yield(int fd, short ev, void *arg)
+{
+	struct peer_set	*ps = arg;
+
+	ps->ps_accepted = 0;
+	if (!evtimer_pending(ps->ps_accept_retry, NULL))
+		evconnlistener_enable(ps->ps_listener);
 }
 
 /* Out of descriptors: stop accepting for a second instead of spinning. */
@@ -975,6 +1030,8 @@ peer_init(struct hd *hd, const struct peer_handlers *ph)
 		return -1;
 	}
 	evconnlistener_set_error_cb(ps->ps_listener, peer_on_accept_error);
+	ps->ps_accept_yield = evtimer_new(hd->hd_base, peer_on_accept_yield,
+	    ps);
 	ps->ps_accept_retry = evtimer_new(hd->hd_base, peer_on_accept_retry,
 	    ps);
 	ps->ps_local = evbuffer_new();
@@ -999,6 +1056,7 @@ peer_init(struct hd *hd, const struct peer_handlers *ph)
 	ps->ps_heartbeat = event_new(hd->hd_base, -1, EV_PERSIST,
 	    peer_on_heartbeat, ps);
 	if (ps->ps_heartbeat == NULL || ps->ps_accept_retry == NULL ||
+	    ps->ps_accept_yield == NULL ||
 	    event_add(ps->ps_heartbeat, &tv) == -1)
 		return -1;
 	return 0;
@@ -1027,6 +1085,8 @@ peer_shutdown(struct hd *hd)
 		event_free(ps->ps_heartbeat);
 	if (ps->ps_accept_retry != NULL)
 		event_free(ps->ps_accept_retry);
+	if (ps->ps_accept_yield != NULL)
+		event_free(ps->ps_accept_yield);
 	if (ps->ps_listener != NULL)
 		evconnlistener_free(ps->ps_listener);
 	if (ps->ps_local_ev != NULL)

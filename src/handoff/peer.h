@@ -4,9 +4,10 @@
  * peer.c owns a listener on node.control and, for every peer, the
  * connection we dial (from node.control's address, re-dialled with
  * exponential backoff) and the one the peer dialled to us.  The listener
- * takes connections from configured peers' addresses only, and at most
- * control.handshake_max unauthenticated ones (handshake_max_per_address
- * from one address); anything else is closed before a byte is read.
+ * takes connections from configured peers' addresses only (anything else
+ * is closed before a byte is read), and keeps at most
+ * control.handshake_max unauthenticated ones, handshake_max_per_address
+ * from one address, closing the oldest to make room.
  * Every connection is TLS 1.3 with a pre-shared key per ordered pair of
  * nodes (psk.h), which names the peer; its first frame each way is a
  * HELLO with the sender's id, which must agree.  TLS handshake and HELLO

@@ -55,6 +55,15 @@ t_check "bytes that are not TLS fail the handshake, logged" \
     grep -q "control 10.1.3.2:[0-9]*: authentication failed: " "$TOPO_STATE/n2.log"
 t_check "and counted" t_wait_stat "$TOPO_STATE/n2.status" ctl_auth_failed $((auth0 + 2))
 
+# A peer's address, but no handshake: closed at the deadline.
+t0=$(t_stat "$TOPO_STATE/n2.status" ctl_handshake_timeout)
+out=$(topo_exec n3 python3 "$T_DIR/ctlattack.py" probe --src 10.1.3.2 \
+    --seconds 10 10.1.2.2:7100)
+echo "$out"
+t_check "a connection that does not authenticate is closed after 5 s" \
+    grep -qE "probe: closed.* after (4[5-9]|5[0-9])[0-9]{2} ms" <<<"$out"
+t_check "and counted" t_wait_stat "$TOPO_STATE/n2.status" ctl_handshake_timeout $((t0 + 1))
+
 # tls NS BYTES: bytes inside TLS to n2, as n1 with the right key, from
 # n1's address: what a peer that holds the key but misbehaves can send.
 psk=$(python3 "$T_DIR/ctlattack.py" psk "$TOPO_KEY" n1 n2)

@@ -4,8 +4,9 @@
 # addresses n1 accepts connections from (n3's and those of 20 more peers
 # in n1's configuration, all held by the attacker in n3's namespace), 200
 # from the client's, which is no peer's.  The caps on unauthenticated
-# connections and the handshake deadline hold: n1 keeps few descriptors,
-# every peer stays in, and requests through the VIP keep succeeding.
+# connections hold (each new one closes the oldest of the busiest
+# address): n1 keeps few descriptors, every peer stays in, and requests
+# through the VIP keep succeeding.
 . "$(dirname "$0")/lib.sh"
 
 topo_init ctl-flood
@@ -70,13 +71,13 @@ done
 
 t_check "the attackers opened thousands of connections" \
     grep -qE "trickle: [0-9]{4,} opened" "$TOPO_STATE/trickle-peers.out"
-t_check "n1 never held more than the caps allow (64 + its own)" \
-    [ "$maxfds" -le $((fds0 + 64 + 8)) ]
+# 64 waiting to authenticate, and the last burst the listener took (16)
+# before those it closed to make room were released.
+t_check "n1 never held more than the caps allow" \
+    [ "$maxfds" -le $((fds0 + 64 + 16 + 8)) ]
 t_check "the non-peer address was refused, counted" \
     t_wait_stat "$TOPO_STATE/n1.status" ctl_refused_addr 200
 t_check "the caps were hit, counted" t_wait_stat "$TOPO_STATE/n1.status" ctl_refused_busy 1000
-t_check "trickling connections ran out of time, counted" \
-    t_wait_stat "$TOPO_STATE/n1.status" ctl_handshake_timeout 64
 t_check "n2 and n3 stayed in, halfway" \
     [ "$(grep -cE '^member all n[23] in' "$TOPO_STATE/members.mid")" -eq 2 ]
 t_check "no peer went down" \

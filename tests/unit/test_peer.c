@@ -356,8 +356,9 @@ mute(int i, in_addr_t addr, int port)
 }
 
 /* Mute connections to n2 (handshake_max 6 here): four from n1's address
- * wait, a fifth is refused; two from n3's wait, a third is refused; at
- * the deadline all six are closed, and their places free again. */
+ * wait, a fifth closes the oldest of them; two from n3's join; a seventh
+ * from n3's, over handshake_max, closes the oldest from n1's, the busiest
+ * address.  At the deadline the six left are closed. */
 static void
 test_caps(void)
 {
@@ -376,9 +377,44 @@ test_caps(void)
 	CHECK_INTEQ(STAT(1, ctl_handshake_timeout), 0);
 	run(400);
 	CHECK_INTEQ(STAT(1, ctl_handshake_timeout), 6);
+	world_free();
+}
+
+/* The caps full of mute connections, from n1's address and from n2's,
+ * do not keep n2 out: its dial (the only way up here: n1 does not dial)
+ * makes room, and completes. */
+static void
+test_caps_peer(void)
+{
+	int	 i;
+
+	world_init();
+	w.w_node[0].n_route[1] = -1;
+	t_node(0);
+	w.w_node[0].n_hd.hd_cfg->cfg_control.cc_handshake_max = 6;
 	for (i = 0; i < 4; i++)
-		mute(1, node_addr(0), 50010 + i);
-	CHECK_INTEQ(STAT(1, ctl_refused_busy), 2);
+		mute(0, node_addr(2), 50000 + i);
+	for (i = 0; i < 2; i++)
+		mute(0, node_addr(1), 50000 + i);
+	CHECK_INTEQ(STAT(0, ctl_refused_busy), 0);
+	t_node(1);
+	run(250);
+	CHECK(up(0, 1) && up(1, 0));	/* n2's dial is their only link */
+	CHECK_INTEQ(STAT(0, ctl_refused_busy), 1);
+	/* Its own address full too: the oldest of them goes. */
+	w.w_node[1].n_running = 0;
+	peer_shutdown(&w.w_node[1].n_hd);
+	flow_table_free(w.w_node[1].n_hd.hd_flows);
+	cfg_free(w.w_node[1].n_hd.hd_cfg);
+	memset(&w.w_node[1].n_hd, 0, sizeof(w.w_node[1].n_hd));
+	run(400);			/* the first mute ones are gone */
+	for (i = 0; i < 4; i++)
+		mute(0, node_addr(1), 50010 + i);
+	CHECK_INTEQ(STAT(0, ctl_refused_busy), 1);
+	t_node(1);
+	run(250);
+	CHECK(up(1, 0));		/* the new n2's own dial */
+	CHECK_INTEQ(STAT(0, ctl_refused_busy), 2);
 	world_free();
 }
 
@@ -400,6 +436,7 @@ main(void)
 	test_confusion();
 	test_address();
 	test_caps();
+	test_caps_peer();
 	unlink(otherkey);
 	return t_done("test_peer");
 }
