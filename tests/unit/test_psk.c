@@ -235,6 +235,9 @@ test_good(struct psk *k1, struct psk *k2, const struct cfg *c1,
 	CHECK_INTEQ(SSL_get_num_tickets(s), 0);
 	CHECK(!SSL_SESSION_has_ticket(SSL_get_session(c)));
 	CHECK(SSL_get_options(s) & SSL_OP_NO_TICKET);
+	/* psk_ke (the key alone, no (EC)DHE) is never allowed. */
+	CHECK(!(SSL_get_options(s) & SSL_OP_ALLOW_NO_DHE_KEX));
+	CHECK(!(SSL_get_options(c) & SSL_OP_ALLOW_NO_DHE_KEX));
 	CHECK_INTEQ(SSL_get_max_early_data(s), 0);
 	CHECK(SSL_get_early_data_status(s) != SSL_EARLY_DATA_ACCEPTED);
 	CHECK_INTEQ(SSL_get_min_proto_version(c), TLS1_3_VERSION);
