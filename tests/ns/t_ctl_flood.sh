@@ -42,7 +42,8 @@ c bash -c "for i in \$(seq 1 100); do
 done" >"$TOPO_STATE/codes" 2>&1 &
 loop=$!
 
-ulimit -n 8192
+# 3,000 sockets in one attacker process.
+t_check "descriptor limit raised for the attacker" ulimit -n 8192
 topo_exec n3 python3 "$T_DIR/ctlattack.py" trickle --src "10.1.3.2,$srcs" \
     --conns 2800 --interval 2 --seconds 25 10.1.1.2:7100 \
     >"$TOPO_STATE/trickle-peers.out" 2>&1 &
