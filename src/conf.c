@@ -287,6 +287,11 @@ static const struct cfg_key cfg_control_keys[] = {
 	    "5s", 0, NULL),
 	C(cc_frame_max,	"frame_max",	T_SIZE, KB(4), MB(16), "1m", 0,
 	    NULL),
+	C(cc_handshake_ms, "handshake_timeout", T_DURATION, MS(100), SEC(60),
+	    "5s", 0, NULL),
+	C(cc_handshake_max, "handshake_max", T_INT, 1, 4096, "64", 0, NULL),
+	C(cc_handshake_per_addr, "handshake_max_per_address", T_INT, 1, 4096,
+	    "4", 0, NULL),
 };
 #undef C
 CFG_SCHEMA(cfg_control_schema, cfg_control_keys, 0, 0, 0, 0, -1, NULL);
@@ -1602,6 +1607,9 @@ cfg_check(struct cfg_ctx *x)
 	    cfg_order(x, T_DURATION, &cc->cc_reconnect_min_ms,
 	    "reconnect_min", 0, &cc->cc_reconnect_max_ms, "reconnect_max", 0,
 	    cc) == -1 ||
+	    cfg_order(x, T_INT, &cc->cc_handshake_per_addr,
+	    "handshake_max_per_address", 0, &cc->cc_handshake_max,
+	    "handshake_max", 0, cc) == -1 ||
 	    /* A HANDOFF carries the buffer and what lwIP's 256k receive
 	     * window let in besides, plus its own 1k of framing. */
 	    cfg_order(x, T_SIZE, &h->ch_request_buffer_max,

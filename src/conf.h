@@ -176,6 +176,9 @@ struct cfg_control {
 	int			 cc_reconnect_min_ms;
 	int			 cc_reconnect_max_ms;
 	int			 cc_frame_max;
+	int			 cc_handshake_ms;	/* to authenticate */
+	int			 cc_handshake_max;	/* unauthenticated, all */
+	int			 cc_handshake_per_addr;	/* ... from one address */
 };
 
 struct cfg_metrics {

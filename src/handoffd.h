@@ -88,7 +88,10 @@ struct hd_stats {
 	uint64_t	 st_rw_pkts;		/* stack -> client */
 	uint64_t	 st_rw_bytes;
 	/* control channel */
-	uint64_t	 st_ctl_auth_failed;
+	uint64_t	 st_ctl_auth_failed;	/* handshakes refused */
+	uint64_t	 st_ctl_refused_addr;	/* not from a peer's address */
+	uint64_t	 st_ctl_refused_busy;	/* over the handshake caps */
+	uint64_t	 st_ctl_handshake_timeout;
 	uint64_t	 st_ctl_bad_frames;
 	uint64_t	 st_ctl_stale;
 };

@@ -97,7 +97,17 @@ static const struct stats_counter {
 	ST(rw_bytes, "rewritten_bytes_total", NULL,
 	    "Bytes of the stack packets rewritten to a client."),
 	ST(ctl_auth_failed, "control_auth_failures_total", NULL,
-	    "Control connections that failed authentication."),
+	    "Control connections whose TLS handshake failed (a wrong key, an "
+	    "identity that is no peer, a protocol other than TLS 1.3 PSK)."),
+	ST(ctl_refused_addr, "control_refused_address_total", NULL,
+	    "Control connections from an address that is no peer's, closed "
+	    "unread."),
+	ST(ctl_refused_busy, "control_refused_busy_total", NULL,
+	    "Unauthenticated control connections closed to make room under "
+	    "the handshake caps."),
+	ST(ctl_handshake_timeout, "control_handshake_timeouts_total", NULL,
+	    "Control connections that did not authenticate within "
+	    "control.handshake_timeout."),
 	ST(ctl_bad_frames, "control_bad_frames_total", NULL,
 	    "Malformed or oversized control frames."),
 	ST(ctl_stale, "control_stale_messages_total", NULL,

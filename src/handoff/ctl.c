@@ -9,14 +9,13 @@
 #define CTL_MAGIC0	'H'
 #define CTL_MAGIC1	'D'
 
-#define CTL_HELLO_MIN	(1 + 1 + CTL_NONCE_LEN)
+#define CTL_HELLO_MIN	(1 + 1)
 #define CTL_ACK_LEN	36
 #define CTL_CLOSE_LEN	32
 #define CTL_LOAD_LEN	8
 
 static const char *const ctl_type_names[CTL_TYPE_MAX] = {
 	[CTL_HELLO] = "HELLO",
-	[CTL_AUTH] = "AUTH",
 	[CTL_HANDOFF] = "HANDOFF",
 	[CTL_HANDOFF_ACK] = "HANDOFF_ACK",
 	[CTL_CLOSE] = "CLOSE",
@@ -105,11 +104,10 @@ ctl_decode_hello(const uint8_t *p, size_t len, struct ctl_hello *h)
 	if (len < CTL_HELLO_MIN)
 		return -1;
 	idlen = p[0];
-	if (len != 1 + idlen + CTL_NONCE_LEN || !ctl_id_valid(p + 1, idlen))
+	if (len != 1 + idlen || !ctl_id_valid(p + 1, idlen))
 		return -1;
 	memcpy(h->h_id, p + 1, idlen);
 	h->h_id[idlen] = '\0';
-	memcpy(h->h_nonce, p + 1 + idlen, CTL_NONCE_LEN);
 	return 0;
 }
 
@@ -232,12 +230,6 @@ ctl_decode(const uint8_t *buf, size_t len, size_t frame_max,
 	case CTL_HELLO:
 		rc = ctl_decode_hello(p, plen, &m->m_u.hello);
 		break;
-	case CTL_AUTH:
-		if (plen == CTL_MAC_LEN) {
-			memcpy(m->m_u.mac, p, CTL_MAC_LEN);
-			rc = 0;
-		}
-		break;
 	case CTL_HANDOFF:
 		rc = ctl_decode_handoff(p, plen, &m->m_u.handoff);
 		break;
@@ -321,18 +313,11 @@ ctl_encode(uint8_t *buf, size_t cap, const struct ctl_msg *m)
 		idlen = strlen(m->m_u.hello.h_id);
 		if (!ctl_id_valid((const uint8_t *)m->m_u.hello.h_id, idlen))
 			return 0;
-		plen = 1 + idlen + CTL_NONCE_LEN;
+		plen = 1 + idlen;
 		if (cap < CTL_HDR_LEN + plen)
 			return 0;
 		p[0] = (uint8_t)idlen;
 		memcpy(p + 1, m->m_u.hello.h_id, idlen);
-		memcpy(p + 1 + idlen, m->m_u.hello.h_nonce, CTL_NONCE_LEN);
-		break;
-	case CTL_AUTH:
-		plen = CTL_MAC_LEN;
-		if (cap < CTL_HDR_LEN + plen)
-			return 0;
-		memcpy(p, m->m_u.mac, CTL_MAC_LEN);
 		break;
 	case CTL_HANDOFF:
 		plen = CTL_HANDOFF_FIXED + m->m_u.handoff.ho_datalen;

@@ -5,6 +5,9 @@
  * frame that is not exactly the size its type says.
  *
  * Frame: "HD" magic, version, type, payload length (32 bits), payload.
+ * Frames travel inside TLS (psk.h), which authenticates, protects and
+ * orders them; version 1 carried them in clear with a home-made HMAC
+ * handshake, and is not spoken any more.
  */
 #ifndef HANDOFFD_CTL_H
 #define HANDOFFD_CTL_H
@@ -15,12 +18,11 @@
 #define CTL_VERSION	2
 #define CTL_HDR_LEN	8
 #define CTL_ID_MAX	31
-#define CTL_NONCE_LEN	32
-#define CTL_MAC_LEN	32
+/* The largest HELLO: before it, nothing larger is read. */
+#define CTL_HELLO_MAX	(CTL_HDR_LEN + 1 + CTL_ID_MAX)
 
 enum ctl_type {
-	CTL_HELLO = 1,		/* version, node id, nonce */
-	CTL_AUTH,		/* HMAC proving the pre-shared key */
+	CTL_HELLO = 1,		/* the sender's node id, first on a connection */
 	CTL_HANDOFF,		/* front-end -> back-end: take this flow */
 	CTL_HANDOFF_ACK,	/* back-end -> front-end: taken, or why not */
 	CTL_CLOSE,		/* either way: this flow is over */
@@ -59,7 +61,6 @@ enum ctl_reason {
 
 struct ctl_hello {
 	char		 h_id[CTL_ID_MAX + 1];
-	uint8_t		 h_nonce[CTL_NONCE_LEN];
 };
 
 struct ctl_handoff {
@@ -116,7 +117,6 @@ struct ctl_msg {
 	uint8_t		 m_type;
 	union {
 		struct ctl_hello	 hello;
-		uint8_t			 mac[CTL_MAC_LEN];
 		struct ctl_handoff	 handoff;
 		struct ctl_handoff_ack	 ack;
 		struct ctl_close	 close;

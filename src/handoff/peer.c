@@ -10,13 +10,12 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "flow.h"
 #include "handoffd.h"
@@ -25,22 +24,41 @@
 #include "lwip-port/port.h"
 #include "handoff/ctl.h"
 #include "handoff/peer.h"
+#include "handoff/psk.h"
 
-#define PEER_AUTH_LABEL		"handoffd-auth-v1"
 /* A peer that lets this much pile up unread is not keeping up. */
 #define PEER_OUT_MAX_FRAMES	64
+/* Connections the listener takes before the loop gets a turn: under a
+ * flood, the rest of the daemon keeps running, and connections closed to
+ * make room are released before more come in. */
+#define PEER_ACCEPT_BURST	16
+
+/* A connection's life; only CONN_UP carries anything but a HELLO. */
+enum conn_state {
+	CONN_CONNECTING,	/* ours: the TCP connect is under way */
+	CONN_TLS,		/* the TLS handshake is */
+	CONN_HELLO,		/* TLS named the peer; its HELLO must agree */
+	CONN_UP,		/* authenticated */
+	CONN_CLOSING,		/* failed: its TLS alert is going out */
+};
+
+static const char *const conn_state_names[] = {
+	"connecting", "in the TLS handshake", "waiting for HELLO", "up",
+	"closing"
+};
 
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 cc_entry;
 	struct peer_set		*cc_set;
-	struct bufferevent	*cc_bev;
-	int			 cc_peer;	/* -1 until the HELLO names it */
+	struct bufferevent	*cc_bev;	/* TLS; TCP while connecting */
+	int			 cc_peer;	/* dialled, or named by TLS; -1 */
+	enum conn_state		 cc_state;
 	unsigned int		 cc_outgoing:1;
-	unsigned int		 cc_connected:1;
-	unsigned int		 cc_got_hello:1;
-	unsigned int		 cc_verified:1;	/* the peer proved the key */
-	uint8_t			 cc_nonce[CTL_NONCE_LEN];
-	uint8_t			 cc_peer_nonce[CTL_NONCE_LEN];
+	unsigned int		 cc_pending:1;	/* accepted, not up: capped */
+	int			 cc_slot;	/* pending: whose address */
+	in_addr_t		 cc_src;	/* the peer's address */
+	struct psk_link		 cc_link;	/* the handshake's findings */
+	struct event		*cc_deadline;	/* to be up by */
 	uint32_t		 cc_last_rx;
 	char			 cc_addr[INET_ADDRSTRLEN + 8];
 };
@@ -55,6 +73,9 @@ struct peer {
 	int			 p_backoff_ms;
 	int			 p_was_up;
 	int			 p_failures;	/* dial failures in a row */
+	struct log_rl		 p_rl;		/* its failed handshakes */
+	int			 p_pending;	/* accepted from its address, not
+						 * up (the first peer there) */
 	uint32_t		 p_load_flows;
 	uint32_t		 p_load_capacity;
 };
@@ -67,15 +88,23 @@ struct peer_set {
 	struct evconnlistener	*ps_listener;
 	struct event		*ps_heartbeat;
 	struct event		*ps_accept_retry;
+	struct event		*ps_accept_yield;
+	int			 ps_accepted;	/* since the last yield */
 	TAILQ_HEAD(, ctl_conn)	 ps_conns;
 	struct evbuffer		*ps_local;	/* frames to this node */
 	struct event		*ps_local_ev;
+	struct psk		*ps_psk;	/* TLS for every connection */
+	int			 ps_npending;	/* accepted, not up yet */
+	struct log_rl		 ps_rl_addr;	/* refused: address */
+	struct log_rl		 ps_rl_busy;	/* refused: over the caps */
+	struct log_rl		 ps_rl_slow;	/* past the deadline */
+	struct log_rl		 ps_rl_anon;	/* failed, peer unknown */
 };
 
 static void	peer_dial(struct peer_set *, int);
 static void	conn_close(struct ctl_conn *, const char *, int);
-static void	conn_on_connected(struct ctl_conn *);
-static void	peer_redial_later(struct peer *);
+static void	conn_close_flushed(struct ctl_conn *);
+static int	conn_start_tls(struct ctl_conn *);
 
 static const char *
 conn_name(const struct ctl_conn *c)
@@ -88,7 +117,7 @@ conn_name(const struct ctl_conn *c)
 static int
 conn_usable(const struct ctl_conn *c)
 {
-	return c != NULL && c->cc_verified;
+	return c != NULL && c->cc_state == CONN_UP;
 }
 
 int
@@ -212,35 +241,6 @@ peer_send_handoff(struct hd *hd, int idx, const struct ctl_handoff *ho,
 	return 0;
 }
 
-/* HMAC(key, label | receiver's nonce | sender's nonce | sender | receiver):
- * both nonces bind it to this connection, the ids to its direction. */
-static void
-peer_mac(const struct cfg *cfg, const uint8_t *rnonce, const uint8_t *snonce,
-    const char *sender, const char *receiver, uint8_t *mac)
-{
-	uint8_t		 msg[sizeof(PEER_AUTH_LABEL) + 2 * CTL_NONCE_LEN +
-			     2 * (CTL_ID_MAX + 1)];
-	size_t		 n = 0, l;
-	unsigned int	 maclen = CTL_MAC_LEN;
-
-	memcpy(msg, PEER_AUTH_LABEL, sizeof(PEER_AUTH_LABEL));
-	n += sizeof(PEER_AUTH_LABEL);
-	memcpy(msg + n, rnonce, CTL_NONCE_LEN);
-	n += CTL_NONCE_LEN;
-	memcpy(msg + n, snonce, CTL_NONCE_LEN);
-	n += CTL_NONCE_LEN;
-	l = strlen(sender) + 1;
-	memcpy(msg + n, sender, l);
-	n += l;
-	l = strlen(receiver) + 1;
-	memcpy(msg + n, receiver, l);
-	n += l;
-	if (HMAC(EVP_sha256(), cfg->cfg_control.cc_key,
-	    (int)cfg->cfg_control.cc_keylen, msg, n, mac, &maclen) == NULL ||
-	    maclen != CTL_MAC_LEN)
-		fatalx("HMAC failed");
-}
-
 static void
 conn_send_hello(struct ctl_conn *c)
 {
@@ -250,64 +250,34 @@ conn_send_hello(struct ctl_conn *c)
 	m.m_type = CTL_HELLO;
 	snprintf(m.m_u.hello.h_id, sizeof(m.m_u.hello.h_id), "%s",
 	    c->cc_set->ps_hd->hd_cfg->cfg_node.cn_id);
-	memcpy(m.m_u.hello.h_nonce, c->cc_nonce, CTL_NONCE_LEN);
 	conn_send(c, &m);
 }
 
-static int
-conn_on_hello(struct ctl_conn *c, const struct ctl_hello *h)
+/* An accepted connection leaves the ones the caps count. */
+static void
+conn_pending_end(struct ctl_conn *c)
 {
 	struct peer_set	*ps = c->cc_set;
-	const struct cfg *cfg = ps->ps_hd->hd_cfg;
-	struct ctl_msg	 m;
-	int		 idx;
 
-	if (c->cc_got_hello) {
-		conn_close(c, "second HELLO", 1);
-		return -1;
-	}
-	idx = cfg_peer_by_id(cfg, h->h_id);
-	if (idx < 0 || (c->cc_outgoing && idx != c->cc_peer)) {
-		log_warnx("control %s: HELLO from \"%s\", not %s", c->cc_addr,
-		    h->h_id, c->cc_outgoing ? "the peer dialled" :
-		    "a configured peer");
-		conn_close(c, NULL, 0);
-		return -1;
-	}
-	c->cc_peer = idx;
-	c->cc_got_hello = 1;
-	memcpy(c->cc_peer_nonce, h->h_nonce, CTL_NONCE_LEN);
-	memset(&m, 0, sizeof(m));
-	m.m_type = CTL_AUTH;
-	peer_mac(cfg, c->cc_peer_nonce, c->cc_nonce, cfg->cfg_node.cn_id,
-	    h->h_id, m.m_u.mac);
-	return conn_send(c, &m);
+	if (!c->cc_pending)
+		return;
+	c->cc_pending = 0;
+	ps->ps_npending--;
+	ps->ps_peers[c->cc_slot].p_pending--;
 }
 
-static int
-conn_on_auth(struct ctl_conn *c, const uint8_t *mac)
+/* The peer is authenticated: the connection carries handoffs. */
+static void
+conn_up(struct ctl_conn *c)
 {
 	struct peer_set	*ps = c->cc_set;
 	struct hd	*hd = ps->ps_hd;
-	struct peer	*p;
-	uint8_t		 want[CTL_MAC_LEN];
+	struct peer	*p = &ps->ps_peers[c->cc_peer];
 
-	if (!c->cc_got_hello || c->cc_verified) {
-		conn_close(c, "AUTH out of order", 1);
-		return -1;
-	}
-	p = &ps->ps_peers[c->cc_peer];
-	peer_mac(hd->hd_cfg, c->cc_nonce, c->cc_peer_nonce, p->p_cfg->cp_id,
-	    hd->hd_cfg->cfg_node.cn_id, want);
-	if (CRYPTO_memcmp(want, mac, CTL_MAC_LEN) != 0) {
-		hd->hd_stats.st_ctl_auth_failed++;
-		log_warnx("peer %s (%s): authentication failed "
-		    "(wrong pre-shared key?); refused", p->p_cfg->cp_id,
-		    c->cc_addr);
-		conn_close(c, NULL, 0);
-		return -1;
-	}
-	c->cc_verified = 1;
+	c->cc_state = CONN_UP;
+	c->cc_last_rx = port_now_ms();
+	evtimer_del(c->cc_deadline);
+	conn_pending_end(c);
 	if (c->cc_outgoing) {
 		p->p_backoff_ms = hd->hd_cfg->cfg_control.cc_reconnect_min_ms;
 		p->p_failures = 0;
@@ -322,6 +292,28 @@ conn_on_auth(struct ctl_conn *c, const uint8_t *mac)
 	if (!p->p_was_up)
 		log_info("peer %s up (%s)", p->p_cfg->cp_id, c->cc_addr);
 	p->p_was_up = 1;
+}
+
+/* The peer's HELLO: TLS already said who it is; its id must agree. */
+static int
+conn_on_hello(struct ctl_conn *c, const struct ctl_hello *h)
+{
+	struct peer_set	*ps = c->cc_set;
+	struct peer	*p = &ps->ps_peers[c->cc_peer];
+
+	if (c->cc_state != CONN_HELLO) {
+		conn_close(c, "second HELLO", 1);
+		return -1;
+	}
+	if (strcmp(h->h_id, p->p_cfg->cp_id) != 0) {
+		ps->ps_hd->hd_stats.st_ctl_auth_failed++;
+		log_ratelim(&p->p_rl, "peer %s (%s): authentication failed: "
+		    "its HELLO says \"%s\"; refused", p->p_cfg->cp_id,
+		    c->cc_addr, h->h_id);
+		conn_close(c, NULL, 0);
+		return -1;
+	}
+	conn_up(c);
 	return 0;
 }
 
@@ -365,9 +357,7 @@ conn_dispatch(struct ctl_conn *c, const struct ctl_msg *m)
 
 	if (m->m_type == CTL_HELLO)
 		return conn_on_hello(c, &m->m_u.hello);
-	if (m->m_type == CTL_AUTH)
-		return conn_on_auth(c, m->m_u.mac);
-	if (!c->cc_verified) {
+	if (c->cc_state != CONN_UP) {
 		conn_close(c, "frame before authentication", 1);
 		return -1;
 	}
@@ -392,7 +382,12 @@ conn_read(struct bufferevent *bev, void *arg)
 	const char	*why;
 	int		 rc;
 
-	frame_max = c->cc_set->ps_hd->hd_cfg->cfg_control.cc_frame_max;
+	if (c->cc_state != CONN_HELLO && c->cc_state != CONN_UP)
+		return;
+	/* Until the peer's HELLO, nothing larger is waited for. */
+	frame_max = c->cc_state == CONN_UP ?
+	    (size_t)c->cc_set->ps_hd->hd_cfg->cfg_control.cc_frame_max :
+	    CTL_HELLO_MAX;
 	c->cc_last_rx = port_now_ms();
 	while ((len = evbuffer_get_length(in)) >= CTL_HDR_LEN) {
 		evbuffer_copyout(in, hdr, sizeof(hdr));
@@ -420,63 +415,299 @@ conn_read(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* The socket's or OpenSSL's last word on a connection, for the log. */
+static const char *
+conn_error(struct ctl_conn *c, unsigned long *sslerr)
+{
+	unsigned long	 e, first = 0;
+	const char	*s;
+
+	/* libevent keeps OpenSSL's errors last first; the first says why. */
+	while ((e = bufferevent_get_openssl_error(c->cc_bev)) != 0)
+		if (ERR_GET_LIB(e) != 0)
+			first = e;
+	if (sslerr != NULL)
+		*sslerr = first;
+	if (first != 0)
+		return (s = ERR_reason_error_string(first)) != NULL ? s :
+		    "TLS error";
+	return evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
+}
+
+/*
+ * The handshake failed: the peer did not prove the key, or this side would
+ * not take it.  Counted, and logged at most once a second per peer (any
+ * peer, when the connection named none).
+ */
+static void
+conn_auth_failed(struct ctl_conn *c, const char *why, unsigned long sslerr)
+{
+	struct peer_set	*ps = c->cc_set;
+	int		 idx = c->cc_outgoing ? c->cc_peer : c->cc_link.pl_peer;
+	const char	*hint = "";
+
+	ps->ps_hd->hd_stats.st_ctl_auth_failed++;
+	if (ERR_GET_REASON(sslerr) == SSL_R_BINDER_DOES_NOT_VERIFY)
+		hint = " (wrong pre-shared key, or a handshake meant for "
+		    "another node)";
+	else if (ERR_GET_REASON(sslerr) == SSL_R_SSLV3_ALERT_ILLEGAL_PARAMETER ||
+	    ERR_GET_REASON(sslerr) == SSL_R_TLSV1_ALERT_DECRYPT_ERROR)
+		hint = " (wrong pre-shared key, or not the node dialled?)";
+	if (idx >= 0)
+		log_ratelim(&ps->ps_peers[idx].p_rl, "peer %s (%s): "
+		    "authentication failed: %s%s; refused",
+		    ps->ps_peers[idx].p_cfg->cp_id, c->cc_addr, why, hint);
+	else if (c->cc_link.pl_identity[0] != '\0')
+		log_ratelim(&ps->ps_rl_anon, "control %s: authentication "
+		    "failed: %s (\"%s\"); refused", c->cc_addr, why,
+		    c->cc_link.pl_identity);
+	else
+		log_ratelim(&ps->ps_rl_anon, "control %s: authentication "
+		    "failed: %s; refused", c->cc_addr, why);
+	conn_close_flushed(c);
+}
+
+/* TLS is up: check what it agreed, and say HELLO. */
+static void
+conn_on_tls(struct ctl_conn *c)
+{
+	SSL	*ssl = bufferevent_openssl_get_ssl(c->cc_bev);
+
+	if (ssl == NULL || psk_check(ssl, &c->cc_link) == -1) {
+		conn_auth_failed(c, c->cc_link.pl_why ? c->cc_link.pl_why :
+		    "no TLS", 0);
+		return;
+	}
+	c->cc_peer = c->cc_link.pl_peer;
+	c->cc_state = CONN_HELLO;
+	c->cc_last_rx = port_now_ms();
+	conn_send_hello(c);
+}
+
+/* Events of the TLS bufferevent. */
 static void
 conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct ctl_conn	*c = arg;
+	struct peer_set	*ps = c->cc_set;
+	unsigned long	 sslerr;
+	const char	*why;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		conn_on_tls(c);
+		return;
+	}
+	if (c->cc_state == CONN_TLS) {
+		why = conn_error(c, &sslerr);
+		if (c->cc_link.pl_why != NULL || sslerr != 0) {
+			conn_auth_failed(c, c->cc_link.pl_why ?
+			    c->cc_link.pl_why : why, sslerr);
+			return;
+		}
+		/* Closed without a TLS alert. */
+		if (c->cc_outgoing)
+			log_ratelim(&ps->ps_peers[c->cc_peer].p_rl,
+			    "peer %s (%s): closed during the TLS handshake "
+			    "(does it take connections from this node's "
+			    "address?)", conn_name(c), c->cc_addr);
+		else
+			log_ratelim(&ps->ps_rl_anon, "control %s: closed "
+			    "during the TLS handshake", c->cc_addr);
+		conn_close(c, NULL, 0);
+		return;
+	}
+	why = conn_error(c, &sslerr);
+	if (sslerr != 0) {
+		/* A record that does not authenticate: tampering on the
+		 * path, or a replay. */
+		ps->ps_hd->hd_stats.st_ctl_bad_frames++;
+		conn_close(c, why, 1);
+	} else if (what & BEV_EVENT_EOF)
+		conn_close(c, "closed by peer", 0);
+	else if (what & BEV_EVENT_ERROR)
+		conn_close(c, why, 0);
+}
+
+/* Events of an outgoing connection's TCP, before TLS. */
+static void
+conn_tcp_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct ctl_conn	*c = arg;
+	struct peer	*p = &c->cc_set->ps_peers[c->cc_peer];
 
 	if (what & BEV_EVENT_CONNECTED) {
 		sock_nodelay(bufferevent_getfd(bev));
-		c->cc_set->ps_peers[c->cc_peer].p_failures = 0;
-		conn_on_connected(c);
+		p->p_failures = 0;
+		conn_start_tls(c);
 		return;
 	}
-	if (what & BEV_EVENT_EOF) {
-		conn_close(c, "closed by peer", 0);
-		return;
-	}
-	if (what & BEV_EVENT_ERROR) {
-		if (!c->cc_connected) {
-			struct peer *p = &c->cc_set->ps_peers[c->cc_peer];
-
-			if (p->p_failures++ == 0)
-				log_info("peer %s: connect to %s: %s; "
-				    "retrying", conn_name(c), c->cc_addr,
-				    evutil_socket_error_to_string(
-				    EVUTIL_SOCKET_ERROR()));
-			conn_close(c, NULL, 0);
-		} else
-			conn_close(c, evutil_socket_error_to_string(
-			    EVUTIL_SOCKET_ERROR()), 0);
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
+		if (p->p_failures++ == 0)
+			log_info("peer %s: connect to %s: %s; retrying",
+			    conn_name(c), c->cc_addr,
+			    evutil_socket_error_to_string(
+			    EVUTIL_SOCKET_ERROR()));
+		conn_close(c, NULL, 0);
 	}
 }
 
-/* A connection over bev, which it owns from now on, even on failure. */
+/* Not authenticated in time: a stalled or hostile peer. */
+static void
+conn_on_deadline(int fd, short ev, void *arg)
+{
+	struct ctl_conn	*c = arg;
+	struct peer_set	*ps = c->cc_set;
+	struct peer	*p;
+
+	if (c->cc_state == CONN_CLOSING) {
+		conn_close(c, NULL, 0);
+		return;
+	}
+	ps->ps_hd->hd_stats.st_ctl_handshake_timeout++;
+	if (c->cc_outgoing) {
+		p = &ps->ps_peers[c->cc_peer];
+		if (p->p_failures++ == 0)
+			log_info("peer %s (%s): not up after %d ms (%s); "
+			    "retrying", conn_name(c), c->cc_addr,
+			    ps->ps_hd->hd_cfg->cfg_control.cc_handshake_ms,
+			    conn_state_names[c->cc_state]);
+	} else
+		log_ratelim(&ps->ps_rl_slow, "control %s: not authenticated "
+		    "after %d ms (%s); closed", c->cc_addr,
+		    ps->ps_hd->hd_cfg->cfg_control.cc_handshake_ms,
+		    conn_state_names[c->cc_state]);
+	conn_close(c, NULL, 0);
+}
+
+/* Puts TLS over the connection's transport.  Returns -1 if it closed. */
+static int
+conn_start_tls(struct ctl_conn *c)
+{
+	struct peer_set		*ps = c->cc_set;
+	struct bufferevent	*tls;
+	SSL			*ssl;
+
+	if ((ssl = psk_ssl(ps->ps_psk, &c->cc_link, !c->cc_outgoing)) ==
+	    NULL) {
+		log_warnx("control %s: cannot set up TLS", c->cc_addr);
+		conn_close(c, NULL, 0);
+		return -1;
+	}
+	/* On failure libevent freed the SSL, and may have freed the
+	 * transport: it is left, not freed twice. */
+	if ((tls = bufferevent_openssl_filter_new(ps->ps_hd->hd_base,
+	    c->cc_bev, ssl, c->cc_outgoing ? BUFFEREVENT_SSL_CONNECTING :
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
+	    BEV_OPT_DEFER_CALLBACKS)) == NULL) {
+		log_warnx("control %s: cannot set up TLS", c->cc_addr);
+		c->cc_bev = NULL;
+		conn_close(c, NULL, 0);
+		return -1;
+	}
+	/* A TCP close without close_notify ends the stream; frames are
+	 * whole or dropped, so that cuts nothing but the connection. */
+	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
+	c->cc_bev = tls;
+	c->cc_state = CONN_TLS;
+	bufferevent_setcb(tls, conn_read, NULL, conn_event, c);
+	bufferevent_enable(tls, EV_READ | EV_WRITE);
+	return 0;
+}
+
+/* A connection over bev, which it owns from now on, even on failure; for
+ * a peer we dial (outgoing), or one we accepted (peer -1). */
 static struct ctl_conn *
 conn_new(struct peer_set *ps, struct bufferevent *bev, int peer, int outgoing,
-    const struct sockaddr_in *sin)
+    int slot, const struct sockaddr_in *sin)
 {
+	const struct cfg_control *cc = &ps->ps_hd->hd_cfg->cfg_control;
+	struct timeval	 tv = { cc->cc_handshake_ms / 1000,
+			     (cc->cc_handshake_ms % 1000) * 1000 };
 	struct ctl_conn	*c;
 	char		 ip[INET_ADDRSTRLEN];
 
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->cc_deadline = evtimer_new(ps->ps_hd->hd_base,
+	    conn_on_deadline, c)) == NULL) {
+		free(c);
 		bufferevent_free(bev);
 		return NULL;
 	}
 	c->cc_set = ps;
 	c->cc_peer = peer;
+	c->cc_link.pl_peer = peer;
+	c->cc_state = CONN_CONNECTING;
 	c->cc_outgoing = outgoing;
+	c->cc_src = sin->sin_addr.s_addr;
 	c->cc_last_rx = port_now_ms();
 	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
 	snprintf(c->cc_addr, sizeof(c->cc_addr), "%s:%u", ip,
 	    ntohs(sin->sin_port));
-	if (RAND_bytes(c->cc_nonce, sizeof(c->cc_nonce)) != 1)
-		fatalx("cannot get random bytes for a nonce");
 	c->cc_bev = bev;
-	bufferevent_setcb(c->cc_bev, conn_read, NULL, conn_event, c);
-	bufferevent_enable(c->cc_bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(c->cc_bev, NULL, NULL, conn_tcp_event, c);
+	evtimer_add(c->cc_deadline, &tv);
+	if (!outgoing) {
+		c->cc_pending = 1;
+		c->cc_slot = slot;
+		ps->ps_npending++;
+		ps->ps_peers[slot].p_pending++;
+	}
 	TAILQ_INSERT_TAIL(&ps->ps_conns, c, cc_entry);
 	return c;
+}
+
+/* Dials the peer again after its backoff, which doubles. */
+static void
+peer_redial_later(struct peer *p)
+{
+	const struct cfg_control *cc = &p->p_set->ps_hd->hd_cfg->cfg_control;
+	struct timeval	 tv;
+
+	tv.tv_sec = p->p_backoff_ms / 1000;
+	tv.tv_usec = (p->p_backoff_ms % 1000) * 1000;
+	evtimer_add(p->p_redial, &tv);
+	p->p_backoff_ms *= 2;
+	if (p->p_backoff_ms > cc->cc_reconnect_max_ms)
+		p->p_backoff_ms = cc->cc_reconnect_max_ms;
+}
+
+static void
+conn_on_flushed(struct bufferevent *bev, void *arg)
+{
+	conn_close(arg, NULL, 0);
+}
+
+static void
+conn_on_flush_event(struct bufferevent *bev, short what, void *arg)
+{
+	conn_close(arg, NULL, 0);
+}
+
+/*
+ * Ends a connection whose handshake failed once what its transport holds
+ * (OpenSSL's alert, which tells the peer why) has gone out, or after a
+ * second.  TLS is over: its transport is driven directly.
+ */
+static void
+conn_close_flushed(struct ctl_conn *c)
+{
+	struct bufferevent	*u = NULL;
+	struct timeval		 tv = { 1, 0 };
+
+	if (c->cc_bev != NULL)
+		u = bufferevent_get_underlying(c->cc_bev);
+	if (u == NULL || evbuffer_get_length(bufferevent_get_output(u)) == 0) {
+		conn_close(c, NULL, 0);
+		return;
+	}
+	c->cc_state = CONN_CLOSING;
+	bufferevent_setcb(c->cc_bev, NULL, NULL, NULL, NULL);
+	bufferevent_disable(c->cc_bev, EV_READ | EV_WRITE);
+	bufferevent_setwatermark(u, EV_WRITE, 0, 0);
+	bufferevent_setcb(u, NULL, conn_on_flushed, conn_on_flush_event, c);
+	bufferevent_disable(u, EV_READ);
+	bufferevent_enable(u, EV_WRITE);
+	evtimer_add(c->cc_deadline, &tv);
 }
 
 /*
@@ -495,17 +726,20 @@ conn_close(struct ctl_conn *c, const char *why, int protocol_error)
 		if (protocol_error)
 			log_warnx("peer %s (%s): %s; connection closed",
 			    conn_name(c), c->cc_addr, why);
-		else if (c->cc_verified)
+		else if (c->cc_state == CONN_UP)
 			log_info("peer %s (%s): %s", conn_name(c), c->cc_addr,
 			    why);
 	}
 	was_up = p != NULL && peer_is_up(ps->ps_hd, idx);
 	TAILQ_REMOVE(&ps->ps_conns, c, cc_entry);
+	conn_pending_end(c);
 	if (p != NULL && p->p_out == c)
 		p->p_out = NULL;
 	if (p != NULL && p->p_in == c)
 		p->p_in = NULL;
-	bufferevent_free(c->cc_bev);
+	event_free(c->cc_deadline);
+	if (c->cc_bev != NULL)
+		bufferevent_free(c->cc_bev);
 	if (c->cc_outgoing && p != NULL)
 		peer_redial_later(p);
 	free(c);
@@ -516,31 +750,8 @@ conn_close(struct ctl_conn *c, const char *why, int protocol_error)
 	}
 }
 
-/* Dials the peer again after a backoff that doubles up to its bound. */
-static void
-peer_redial_later(struct peer *p)
-{
-	const struct cfg_control *cc = &p->p_set->ps_hd->hd_cfg->cfg_control;
-	struct timeval		 tv;
-
-	tv.tv_sec = p->p_backoff_ms / 1000;
-	tv.tv_usec = (p->p_backoff_ms % 1000) * 1000;
-	evtimer_add(p->p_redial, &tv);
-	p->p_backoff_ms *= 2;
-	if (p->p_backoff_ms > cc->cc_reconnect_max_ms)
-		p->p_backoff_ms = cc->cc_reconnect_max_ms;
-}
-
-/* A connection's first words: a peer's transport is up. */
-static void
-conn_on_connected(struct ctl_conn *c)
-{
-	c->cc_connected = 1;
-	c->cc_last_rx = port_now_ms();
-	conn_send_hello(c);
-}
-
-/* Dials a peer: TCP to its control address, or the node's own dialer. */
+/* Dials a peer: TCP from this node's control address to the peer's, or
+ * the node's own transport; TLS over either. */
 static void
 peer_dial(struct peer_set *ps, int idx)
 {
@@ -548,6 +759,7 @@ peer_dial(struct peer_set *ps, int idx)
 	struct peer		*p = &ps->ps_peers[idx];
 	struct bufferevent	*bev;
 	struct sockaddr_in	 sin;
+	int			 fd;
 
 	if (p->p_out != NULL)
 		return;
@@ -555,21 +767,39 @@ peer_dial(struct peer_set *ps, int idx)
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = p->p_cfg->cp_control.ep_addr;
 	sin.sin_port = p->p_cfg->cp_control.ep_port;
-	if (hd->hd_dial != NULL)
-		bev = hd->hd_dial(hd->hd_dial_arg, hd, idx);
-	else
-		bev = bufferevent_socket_new(hd->hd_base, -1,
-		    BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL || (p->p_out = conn_new(ps, bev, idx, 1, &sin)) ==
-	    NULL) {
+	if (hd->hd_dial != NULL) {
+		if ((bev = hd->hd_dial(hd->hd_dial_arg, hd, idx)) == NULL ||
+		    (p->p_out = conn_new(ps, bev, idx, 1, -1, &sin)) == NULL) {
+			log_ratelim(&p->p_rl, "peer %s: cannot set up a "
+			    "connection", p->p_cfg->cp_id);
+			peer_redial_later(p);
+			return;
+		}
+		conn_start_tls(p->p_out);
+		return;
+	}
+	if ((fd = sock_dialer(hd->hd_cfg->cfg_node.cn_control.ep_addr)) ==
+	    -1) {
+		log_ratelim(&p->p_rl, "peer %s: cannot dial from this node's "
+		    "control address: %s", p->p_cfg->cp_id, strerror(errno));
+		peer_redial_later(p);
+		return;
+	}
+	if ((bev = bufferevent_socket_new(hd->hd_base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		evutil_closesocket(fd);
 		log_warnx("peer %s: cannot set up a connection",
 		    p->p_cfg->cp_id);
 		peer_redial_later(p);
 		return;
 	}
-	if (hd->hd_dial != NULL)
-		conn_on_connected(p->p_out);
-	else if (bufferevent_socket_connect(p->p_out->cc_bev,
+	if ((p->p_out = conn_new(ps, bev, idx, 1, -1, &sin)) == NULL) {
+		log_warnx("peer %s: cannot set up a connection",
+		    p->p_cfg->cp_id);
+		peer_redial_later(p);
+		return;
+	}
+	if (bufferevent_socket_connect(p->p_out->cc_bev,
 	    (struct sockaddr *)&sin, sizeof(sin)) == -1)
 		conn_close(p->p_out, NULL, 0);
 }
@@ -582,14 +812,94 @@ peer_on_redial(int fd, short ev, void *arg)
 	peer_dial(p->p_set, p->p_idx);
 }
 
+/*
+ * Whether a connection from sin may start: only from a configured peer's
+ * address.  Within the caps on unauthenticated connections, a new one
+ * closes the oldest from its own address when that has
+ * handshake_max_per_address, else, at handshake_max, the oldest from the
+ * address that has the most: a flood from some addresses cannot lock out
+ * the others, nor hold every place a peer dialling from its own needs.
+ * Returns the slot that counts it (the first peer at that address), or -1
+ * if it is refused; refusals and evictions are counted and logged (at
+ * most once a second).
+ */
+static int
+peer_admit(struct peer_set *ps, const struct sockaddr_in *sin)
+{
+	const struct cfg_control *cc = &ps->ps_hd->hd_cfg->cfg_control;
+	struct hd_stats	*st = &ps->ps_hd->hd_stats;
+	struct ctl_conn	*c;
+	char		 ip[INET_ADDRSTRLEN];
+	const char	*cap;
+	int		 i, slot, from;
+
+	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+	for (slot = 0; slot < ps->ps_npeers; slot++)
+		if (ps->ps_peers[slot].p_cfg->cp_control.ep_addr ==
+		    sin->sin_addr.s_addr)
+			break;
+	if (slot == ps->ps_npeers) {
+		st->st_ctl_refused_addr++;
+		log_ratelim(&ps->ps_rl_addr, "control: connection from %s "
+		    "refused: not a configured peer's address", ip);
+		return -1;
+	}
+	if (ps->ps_peers[slot].p_pending >= cc->cc_handshake_per_addr) {
+		from = slot;
+		cap = "handshake_max_per_address";
+	} else if (ps->ps_npending >= cc->cc_handshake_max) {
+		for (from = 0, i = 1; i < ps->ps_npeers; i++)
+			if (ps->ps_peers[i].p_pending >
+			    ps->ps_peers[from].p_pending)
+				from = i;
+		cap = "handshake_max";
+	} else
+		return slot;
+	/* The list is in the order connections came. */
+	TAILQ_FOREACH(c, &ps->ps_conns, cc_entry)
+		if (c->cc_pending && c->cc_slot == from)
+			break;
+	st->st_ctl_refused_busy++;
+	if (c == NULL) {
+		log_ratelim(&ps->ps_rl_busy, "control: connection from %s "
+		    "refused: %d not authenticated yet (%s)", ip,
+		    ps->ps_npending, cap);
+		return -1;
+	}
+	log_ratelim(&ps->ps_rl_busy, "control: %d connections not "
+	    "authenticated yet (%s): %s closed for one from %s",
+	    ps->ps_npending, cap, c->cc_addr, ip);
+	conn_close(c, NULL, 0);
+	return slot;
+}
+
+/* A connection admitted: TLS as a server, on a deadline. */
+static void
+peer_accept(struct peer_set *ps, struct bufferevent *bev, int slot,
+    const struct sockaddr_in *sin)
+{
+	struct ctl_conn	*c;
+
+	if ((c = conn_new(ps, bev, -1, 0, slot, sin)) != NULL)
+		conn_start_tls(c);
+}
+
+/* The listener's: not a byte is read from a connection it refuses. */
 static void
 peer_on_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct peer_set		*ps = arg;
 	struct bufferevent	*bev;
+	struct timeval		 now = { 0, 0 };
+	int			 slot;
 
-	if (sa->sa_family != AF_INET) {
+	if (++ps->ps_accepted >= PEER_ACCEPT_BURST) {
+		evconnlistener_disable(l);
+		evtimer_add(ps->ps_accept_yield, &now);
+	}
+	if (sa->sa_family != AF_INET ||
+	    (slot = peer_admit(ps, (struct sockaddr_in *)sa)) == -1) {
 		evutil_closesocket(fd);
 		return;
 	}
@@ -599,7 +909,7 @@ peer_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
-	peer_accept_bev(ps->ps_hd, bev, (struct sockaddr_in *)sa);
+	peer_accept(ps, bev, slot, (struct sockaddr_in *)sa);
 }
 
 /* A connection a peer opened, over any transport; takes bev. */
@@ -607,10 +917,13 @@ void
 peer_accept_bev(struct hd *hd, struct bufferevent *bev,
     const struct sockaddr_in *sin)
 {
-	struct ctl_conn	*c;
+	int	 slot;
 
-	if ((c = conn_new(hd->hd_peers, bev, -1, 0, sin)) != NULL)
-		conn_on_connected(c);
+	if ((slot = peer_admit(hd->hd_peers, sin)) == -1) {
+		bufferevent_free(bev);
+		return;
+	}
+	peer_accept(hd->hd_peers, bev, slot, sin);
 }
 
 static void
@@ -619,6 +932,17 @@ peer_on_accept_retry(int fd, short ev, void *arg)
 	struct peer_set	*ps = arg;
 
 	evconnlistener_enable(ps->ps_listener);
+}
+
+/* The loop had its turn: listen again, unless out of descriptors. */
+static void
+peer_on_accept_yield(int fd, short ev, void *arg)
+{
+	struct peer_set	*ps = arg;
+
+	ps->ps_accepted = 0;
+	if (!evtimer_pending(ps->ps_accept_retry, NULL))
+		evconnlistener_enable(ps->ps_listener);
 }
 
 /* Out of descriptors: stop accepting for a second instead of spinning. */
@@ -654,7 +978,8 @@ peer_on_heartbeat(int fd, short ev, void *arg)
 	    PEER_OUT_MAX_FRAMES;
 	for (c = TAILQ_FIRST(&ps->ps_conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, cc_entry);
-		if (!c->cc_connected)
+		/* The others have their handshake deadline. */
+		if (c->cc_state != CONN_UP)
 			continue;
 		if ((int32_t)(now - c->cc_last_rx) >
 		    hd->hd_cfg->cfg_control.cc_dead_ms) {
@@ -667,8 +992,7 @@ peer_on_heartbeat(int fd, short ev, void *arg)
 			    1);
 			continue;
 		}
-		if (c->cc_verified)
-			conn_send(c, &m);
+		conn_send(c, &m);
 	}
 }
 
@@ -709,8 +1033,16 @@ peer_init(struct hd *hd, const struct peer_handlers *ph)
 	ps->ps_hd = hd;
 	ps->ps_handlers = *ph;
 	TAILQ_INIT(&ps->ps_conns);
+	if ((ps->ps_psk = psk_new(cfg)) == NULL) {
+		const char *e = ERR_reason_error_string(ERR_get_error());
+
+		log_warnx("control: cannot set up TLS: %s", e ? e : "?");
+		return -1;
+	}
 	if (hd->hd_dial == NULL && peer_listen(ps) == -1)
 		return -1;
+	ps->ps_accept_yield = evtimer_new(hd->hd_base, peer_on_accept_yield,
+	    ps);
 	ps->ps_accept_retry = evtimer_new(hd->hd_base, peer_on_accept_retry,
 	    ps);
 	ps->ps_local = evbuffer_new();
@@ -735,6 +1067,7 @@ peer_init(struct hd *hd, const struct peer_handlers *ph)
 	ps->ps_heartbeat = event_new(hd->hd_base, -1, EV_PERSIST,
 	    peer_on_heartbeat, ps);
 	if (ps->ps_heartbeat == NULL || ps->ps_accept_retry == NULL ||
+	    ps->ps_accept_yield == NULL ||
 	    event_add(ps->ps_heartbeat, &tv) == -1)
 		return -1;
 	return 0;
@@ -751,7 +1084,9 @@ peer_shutdown(struct hd *hd)
 		return;
 	while ((c = TAILQ_FIRST(&ps->ps_conns)) != NULL) {
 		TAILQ_REMOVE(&ps->ps_conns, c, cc_entry);
-		bufferevent_free(c->cc_bev);
+		if (c->cc_bev != NULL)
+			bufferevent_free(c->cc_bev);
+		event_free(c->cc_deadline);
 		free(c);
 	}
 	for (i = 0; i < ps->ps_npeers; i++)
@@ -761,12 +1096,15 @@ peer_shutdown(struct hd *hd)
 		event_free(ps->ps_heartbeat);
 	if (ps->ps_accept_retry != NULL)
 		event_free(ps->ps_accept_retry);
+	if (ps->ps_accept_yield != NULL)
+		event_free(ps->ps_accept_yield);
 	if (ps->ps_listener != NULL)
 		evconnlistener_free(ps->ps_listener);
 	if (ps->ps_local_ev != NULL)
 		event_free(ps->ps_local_ev);
 	if (ps->ps_local != NULL)
 		evbuffer_free(ps->ps_local);
+	psk_free(ps->ps_psk);
 	free(ps);
 	hd->hd_peers = NULL;
 }

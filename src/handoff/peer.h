@@ -2,12 +2,18 @@
  * Control connections to the configured peers.
  *
  * peer.c owns a listener on node.control and, for every peer, the
- * connection we dial (re-dialled with exponential backoff) and the one the
- * peer dialled to us.  A connection carries nothing but HELLO and AUTH until
- * the peer has proved it holds the pre-shared key: each side sends a fresh
- * nonce, and answers the other's with HMAC-SHA256(key, label, the other's
- * nonce, its own nonce, its id, the other's id).  Heartbeats (LOAD) flow
- * every control.heartbeat; a connection silent for control.dead_after is
+ * connection we dial (from node.control's address, re-dialled with
+ * exponential backoff) and the one the peer dialled to us.  The listener
+ * takes connections from configured peers' addresses only (anything else
+ * is closed before a byte is read), and keeps at most
+ * control.handshake_max unauthenticated ones, handshake_max_per_address
+ * from one address, closing the oldest to make room.
+ * Every connection is TLS 1.3 with a pre-shared key per ordered pair of
+ * nodes (psk.h), which names the peer; its first frame each way is a
+ * HELLO with the sender's id, which must agree.  TLS handshake and HELLO
+ * must be done within control.handshake_timeout, and before the HELLO
+ * nothing larger than a HELLO is read.  Heartbeats (LOAD) flow every
+ * control.heartbeat; a connection silent for control.dead_after is
  * closed.  A malformed or oversized frame closes its connection with a log
  * line and nothing else.  Messages to PEER_LOCAL are queued and delivered
  * on the next turn of the loop, never from inside the sender.
@@ -43,7 +49,10 @@ struct peer_handlers {
 
 /* The control transport, when it is not TCP: a connected bufferevent to
  * peer idx (a test joins two nodes in one process this way), whose other
- * end the peer gets through peer_accept_bev(). */
+ * end the peer gets through peer_accept_bev(), with the dialling node's
+ * control address.  TLS runs over it as over TCP; a bufferevent pair must
+ * defer its callbacks (BEV_OPT_DEFER_CALLBACKS), or each side's handshake
+ * would run inside the other's. */
 typedef struct bufferevent *(*peer_dial_fn)(void *, struct hd *, int);
 
 int	 peer_init(struct hd *, const struct peer_handlers *);

@@ -10,6 +10,8 @@
 : "${HANDOFFD_TOOLS:=$topo_top/build/test/tests/tools}"
 # handoffctl of the same build as the daemon
 : "${HANDOFFCTL:=$(dirname "${HANDOFFD:-$topo_top/build/test/handoffd}")/handoffctl}"
+# Where the tests and their helpers (ctlattack.py) are.
+T_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 t_fail() {
 	local f
@@ -91,6 +93,18 @@ t_wait_line() {
 		sleep 0.1
 	done
 	echo "no line \"$2\" in $1" >&2
+	return 1
+}
+
+# t_wait_grep FILE REGEX [SECONDS]: waits (bounded, default 15 s) until a
+# line of FILE matches REGEX (grep -E).
+t_wait_grep() {
+	local i
+	for i in $(seq 1 $((${3:-15} * 10))); do
+		grep -qE -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "no line matching \"$2\" in $1" >&2
 	return 1
 }
 

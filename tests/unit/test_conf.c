@@ -234,6 +234,11 @@ static const struct bad bad[] = {
 	  "control.heartbeat: 6s must be less than dead_after (5s)" },
 	{ NODE LWIP CTL "  reconnect_min: 10s\n  reconnect_max: 1s\n", "10:18",
 	  "control.reconnect_max: 1s must be at least reconnect_min (10s)" },
+	{ NODE LWIP CTL "  handshake_max_per_address: 65\n", "9:30",
+	  "control.handshake_max_per_address: 65 must be at most "
+	  "handshake_max (64)" },
+	{ NODE LWIP CTL "  handshake_timeout: 50ms\n", "9:22",
+	  "control.handshake_timeout: 50ms is out of range 100ms..1m" },
 	{ BASE "handoff:\n  request_head_max: 16k\n  request_buffer_max: 8k\n",
 	  "11:23", "handoff.request_buffer_max: 8k must be at least "
 	  "request_head_max (16k)" },
@@ -390,6 +395,9 @@ test_defaults(void)
 	CHECK_INTEQ(c->cfg_control.cc_reconnect_min_ms, 100);
 	CHECK_INTEQ(c->cfg_control.cc_reconnect_max_ms, 5000);
 	CHECK_INTEQ(c->cfg_control.cc_frame_max, 1024 * 1024);
+	CHECK_INTEQ(c->cfg_control.cc_handshake_ms, 5000);
+	CHECK_INTEQ(c->cfg_control.cc_handshake_max, 64);
+	CHECK_INTEQ(c->cfg_control.cc_handshake_per_addr, 4);
 	cfg_free(c);
 	cfg_free(NULL);
 }
@@ -469,7 +477,10 @@ test_full(void)
 	    "  dead_after: 3s\n"
 	    "  reconnect_min: 50ms\n"
 	    "  reconnect_max: 10s\n"
-	    "  frame_max: 2M\n";
+	    "  frame_max: 2M\n"
+	    "  handshake_timeout: 2s\n"
+	    "  handshake_max: 100\n"
+	    "  handshake_max_per_address: 8\n";
 	struct cfg		*c;
 	struct cfg_service	*s;
 	struct cfg_pool		*p;
@@ -574,6 +585,9 @@ test_full(void)
 	CHECK_INTEQ(c->cfg_control.cc_reconnect_min_ms, 50);
 	CHECK_INTEQ(c->cfg_control.cc_reconnect_max_ms, 10000);
 	CHECK_INTEQ(c->cfg_control.cc_frame_max, 2 * 1024 * 1024);
+	CHECK_INTEQ(c->cfg_control.cc_handshake_ms, 2000);
+	CHECK_INTEQ(c->cfg_control.cc_handshake_max, 100);
+	CHECK_INTEQ(c->cfg_control.cc_handshake_per_addr, 8);
 
 	CHECK_STREQ(cfg_stack_name(CFG_STACK_KERNEL), "kernel");
 	CHECK_STREQ(cfg_handshake_name(CFG_HS_COOKIE), "cookie");

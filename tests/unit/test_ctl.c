@@ -26,10 +26,6 @@ fill_msgs(struct ctl_msg *m, int *n)
 	memset(m, 0, sizeof(*m) * 8);
 	m[i].m_type = CTL_HELLO;
 	strcpy(m[i].m_u.hello.h_id, "node-1.a_b");
-	memset(m[i].m_u.hello.h_nonce, 0xa5, CTL_NONCE_LEN);
-	i++;
-	m[i].m_type = CTL_AUTH;
-	memset(m[i].m_u.mac, 0x5a, CTL_MAC_LEN);
 	i++;
 	m[i].m_type = CTL_HANDOFF;
 	m[i].m_u.handoff.ho_flow = 0x0102030405060708ULL;
@@ -84,11 +80,6 @@ check_same(const struct ctl_msg *a, const struct ctl_msg *b)
 	switch (a->m_type) {
 	case CTL_HELLO:
 		CHECK_STREQ(a->m_u.hello.h_id, b->m_u.hello.h_id);
-		CHECK(memcmp(a->m_u.hello.h_nonce, b->m_u.hello.h_nonce,
-		    CTL_NONCE_LEN) == 0);
-		break;
-	case CTL_AUTH:
-		CHECK(memcmp(a->m_u.mac, b->m_u.mac, CTL_MAC_LEN) == 0);
 		break;
 	case CTL_HANDOFF: {
 		const struct ctl_handoff *x = &a->m_u.handoff,
@@ -178,16 +169,19 @@ test_bad_frames(void)
 	int		 n;
 
 	fill_msgs(m, &n);
-	len = ctl_encode(buf, sizeof(buf), &m[3]);	/* HANDOFF_ACK */
+	len = ctl_encode(buf, sizeof(buf), &m[2]);	/* HANDOFF_ACK */
 
 	memcpy(b, buf, len);
 	b[0] = 'X';
 	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
 	CHECK(strstr(why, "magic") != NULL);
+	/* Version 1 (in clear, before TLS) and any later one. */
 	memcpy(b, buf, len);
-	b[2] = CTL_VERSION + 1;
+	b[2] = 1;
 	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
 	CHECK(strstr(why, "version") != NULL);
+	b[2] = CTL_VERSION + 1;
+	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
 	memcpy(b, buf, len);
 	b[3] = 0;
 	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
@@ -225,7 +219,7 @@ test_bad_frames(void)
 	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
 
 	/* HANDOFF: unknown option bits, shift > 14, data length lies. */
-	len = ctl_encode(buf, sizeof(buf), &m[2]);
+	len = ctl_encode(buf, sizeof(buf), &m[1]);
 	memcpy(b, buf, len);
 	b[CTL_HDR_LEN + 31] |= 0x80;
 	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
@@ -242,7 +236,7 @@ test_bad_frames(void)
 	CHECK_INTEQ(ctl_decode(buf, len, len - 1, &d, &used, &why), -1);
 
 	/* CLOSE: reason 0, unknown reason, reserved bytes. */
-	len = ctl_encode(buf, sizeof(buf), &m[4]);
+	len = ctl_encode(buf, sizeof(buf), &m[3]);
 	memcpy(b, buf, len);
 	b[CTL_HDR_LEN + 16] = 0;
 	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
@@ -259,7 +253,43 @@ test_bad_frames(void)
 	CHECK_INTEQ(ctl_encode(buf, sizeof(buf), &d), 0);
 	d.m_type = CTL_TYPE_MAX;
 	CHECK_INTEQ(ctl_encode(buf, sizeof(buf), &d), 0);
-	CHECK_INTEQ(ctl_encode(buf, 10, &m[3]), 0);
+	CHECK_INTEQ(ctl_encode(buf, 10, &m[2]), 0);
+}
+
+/* Before a peer has said HELLO, the reader allows CTL_HELLO_MAX: the
+ * largest HELLO fits, and nothing announcing more is waited for. */
+static void
+test_hello_limit(void)
+{
+	struct ctl_msg	 m[8], d;
+	uint8_t		 buf[8192];
+	size_t		 len, used;
+	const char	*why;
+	int		 n, i;
+
+	memset(&d, 0, sizeof(d));
+	d.m_type = CTL_HELLO;
+	for (i = 0; i < CTL_ID_MAX; i++)
+		d.m_u.hello.h_id[i] = 'a' + i % 26;
+	len = ctl_encode(buf, sizeof(buf), &d);
+	CHECK_INTEQ(len, CTL_HELLO_MAX);
+	CHECK_INTEQ(ctl_decode(buf, len, CTL_HELLO_MAX, &d, &used, &why), 1);
+	/* One byte more is refused from the header alone. */
+	pkt_put32(buf + 4, pkt_get32(buf + 4) + 1);
+	CHECK_INTEQ(ctl_decode(buf, CTL_HDR_LEN, CTL_HELLO_MAX, &d, &used,
+	    &why), -1);
+	fill_msgs(m, &n);
+	len = ctl_encode(buf, sizeof(buf), &m[1]);	/* HANDOFF */
+	CHECK_INTEQ(ctl_decode(buf, CTL_HDR_LEN, CTL_HELLO_MAX, &d, &used,
+	    &why), -1);
+	CHECK(strstr(why, "oversized") != NULL);
+	/* The old AUTH type (2 in version 1) is a HANDOFF now, and an AUTH's
+	 * 32 bytes are not one. */
+	buf[3] = 2;
+	pkt_put32(buf + 4, 32);
+	memset(buf + CTL_HDR_LEN, 0x5a, 32);
+	CHECK_INTEQ(ctl_decode(buf, CTL_HDR_LEN + 32, FRAME_MAX, &d, &used,
+	    &why), -1);
 }
 
 static void
@@ -279,6 +309,7 @@ main(void)
 	t_start(60);
 	test_roundtrip_and_truncation();
 	test_bad_frames();
+	test_hello_limit();
 	test_names();
 	return t_done("test_ctl");
 }

@@ -1,0 +1,443 @@
+/*
+ * The control transport in one process: nodes joined by bufferevent
+ * pairs through hd_dial and peer_accept_bev(), with TLS over them as over
+ * TCP.  Nodes with the key come up and carry messages both ways; a node
+ * with another key, a handshake reflected to its sender or delivered to
+ * the wrong node, a connection from an address that is no peer's, and
+ * connections that never finish their handshake are refused, counted, and
+ * bounded by the caps and the deadline.
+ */
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "conf.h"
+#include "flow.h"
+#include "handoffd.h"
+#include "handoff/ctl.h"
+#include "handoff/peer.h"
+#include "t.h"
+
+#define NNODES	3
+
+static char	 srcdir[1024];
+static char	 name[1200];
+static char	 otherkey[] = "/tmp/test_peer.key.XXXXXX";
+
+struct node {
+	struct hd	 n_hd;
+	int		 n_running;
+	int		 n_route[NNODES];	/* peer node i's dials go to */
+	in_addr_t	 n_claim[NNODES];	/* ... saying they come from */
+	int		 n_msgs;
+	struct ctl_msg	 n_last;
+	uint8_t		 n_data[512];
+	int		 n_downs;
+};
+
+static struct world {
+	struct event_base	*w_base;
+	struct node		 w_node[NNODES];
+	struct bufferevent	*w_held[16];	/* ends the test keeps mute */
+	int			 w_nheld;
+} w;
+
+static in_addr_t
+node_addr(int i)
+{
+	char	 a[32];
+
+	snprintf(a, sizeof(a), "127.0.1.%d", i + 1);
+	return inet_addr(a);
+}
+
+static int
+node_of(const struct hd *hd)
+{
+	int	 i;
+
+	for (i = 0; i < NNODES; i++)
+		if (&w.w_node[i].n_hd == hd)
+			return i;
+	abort();
+}
+
+/* Node i's config: n1..n3 are one another's peers. */
+static struct cfg *
+node_cfg(int i, const char *keyfile)
+{
+	char		 yaml[2048], err[512];
+	struct cfg	*c;
+	size_t		 n;
+	int		 j;
+
+	n = (size_t)snprintf(yaml, sizeof(yaml), "node:\n  id: n%d\n"
+	    "  control: 127.0.1.%d:7100\n  server: 10.2.%d.1:80\n"
+	    "lwip:\n  address: 10.2.%d.2\npeers:\n", i + 1, i + 1, i + 1,
+	    i + 1);
+	for (j = 0; j < NNODES; j++)
+		if (j != i)
+			n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
+			    "  - id: n%d\n    control: 127.0.1.%d:7100\n"
+			    "    stack_address: 10.2.%d.2\n"
+			    "    server: 10.2.%d.1:80\n", j + 1, j + 1, j + 1,
+			    j + 1);
+	/* git checks the key out with its usual mode, 0644. */
+	snprintf(yaml + n, sizeof(yaml) - n, "control:\n  key_file: %s\n"
+	    "  key_file_insecure_ok: true\n  heartbeat: 50ms\n  dead_after: 2s\n  reconnect_min: 10ms\n"
+	    "  reconnect_max: 100ms\n  handshake_timeout: 300ms\n", keyfile);
+	if ((c = cfg_parse(name, yaml, strlen(yaml), err, sizeof(err))) ==
+	    NULL)
+		fprintf(stderr, "%s\n", err);
+	CHECK(c != NULL);
+	/* The listener is not used: any free port. */
+	c->cfg_node.cn_control.ep_port = 0;
+	return c;
+}
+
+static void
+on_message(struct hd *hd, int peer, const struct ctl_msg *m)
+{
+	struct node	*n = &w.w_node[node_of(hd)];
+
+	n->n_msgs++;
+	n->n_last = *m;
+	if (m->m_type == CTL_HANDOFF &&
+	    m->m_u.handoff.ho_datalen <= sizeof(n->n_data)) {
+		memcpy(n->n_data, m->m_u.handoff.ho_data,
+		    m->m_u.handoff.ho_datalen);
+		n->n_last.m_u.handoff.ho_data = n->n_data;
+	}
+}
+
+static void
+on_down(struct hd *hd, int peer)
+{
+	w.w_node[node_of(hd)].n_downs++;
+}
+
+static const struct peer_handlers handlers = { on_message, on_down };
+
+/* hd_dial: a pair whose other end goes to the node the route names. */
+static struct bufferevent *
+test_dial(void *arg, struct hd *hd, int idx)
+{
+	struct node		*from = &w.w_node[node_of(hd)];
+	struct bufferevent	*pair[2];
+	struct sockaddr_in	 sin;
+	int			 peer, to;
+
+	/* Peer idx of node i is node j: ids are "n<j+1>". */
+	peer = atoi(hd->hd_cfg->cfg_peers[idx].cp_id + 1) - 1;
+	to = from->n_route[peer];
+	if (to < 0 || !w.w_node[to].n_running)
+		return NULL;
+	if (bufferevent_pair_new(w.w_base, BEV_OPT_CLOSE_ON_FREE |
+	    BEV_OPT_DEFER_CALLBACKS, pair) == -1)
+		return NULL;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = from->n_claim[peer];
+	sin.sin_port = htons(40000 + peer);
+	peer_accept_bev(&w.w_node[to].n_hd, pair[1], &sin);
+	return pair[0];
+}
+
+static void
+world_init(void)
+{
+	int	 i, j;
+
+	memset(&w, 0, sizeof(w));
+	CHECK((w.w_base = event_base_new()) != NULL);
+	for (i = 0; i < NNODES; i++)
+		for (j = 0; j < NNODES; j++) {
+			w.w_node[i].n_route[j] = j;
+			w.w_node[i].n_claim[j] = node_addr(i);
+		}
+}
+
+static void
+t_node_key(int i, const char *keyfile)
+{
+	struct hd	*hd = &w.w_node[i].n_hd;
+
+	hd->hd_cfg = node_cfg(i, keyfile);
+	hd->hd_base = w.w_base;
+	hd->hd_dial = test_dial;
+	CHECK((hd->hd_flows = flow_table_new(64)) != NULL);
+	w.w_node[i].n_running = 1;
+	CHECK(peer_init(hd, &handlers) == 0);
+}
+
+static void
+t_node(int i)
+{
+	t_node_key(i, "test.key");
+}
+
+static void
+world_free(void)
+{
+	int	 i;
+
+	for (i = 0; i < NNODES; i++) {
+		struct hd *hd = &w.w_node[i].n_hd;
+
+		if (!w.w_node[i].n_running)
+			continue;
+		w.w_node[i].n_running = 0;
+		peer_shutdown(hd);
+		flow_table_free(hd->hd_flows);
+		cfg_free(hd->hd_cfg);
+	}
+	for (i = 0; i < w.w_nheld; i++)
+		bufferevent_free(w.w_held[i]);
+	event_base_free(w.w_base);
+}
+
+/* Runs the loop for ms milliseconds. */
+static void
+run(int ms)
+{
+	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_base_loopexit(w.w_base, &tv);
+	event_base_dispatch(w.w_base);
+}
+
+static int
+up(int i, int j)
+{
+	const struct hd	*hd = &w.w_node[i].n_hd;
+	char		 id[8];
+
+	snprintf(id, sizeof(id), "n%d", j + 1);
+	return peer_is_up(hd, cfg_peer_by_id(hd->hd_cfg, id));
+}
+
+static int
+peer_idx(int i, int j)
+{
+	char	 id[8];
+
+	snprintf(id, sizeof(id), "n%d", j + 1);
+	return cfg_peer_by_id(w.w_node[i].n_hd.hd_cfg, id);
+}
+
+#define STAT(i, s)	(w.w_node[i].n_hd.hd_stats.st_##s)
+
+/* n1 and n2 with the key: up both ways, messages both ways. */
+static void
+test_up(void)
+{
+	struct ctl_msg		 m;
+	struct ctl_handoff	 ho;
+	static const char	 req[] = "GET /x HTTP/1.1\r\nHost: a\r\n\r\n";
+
+	world_init();
+	t_node(0);
+	t_node(1);
+	run(500);
+	CHECK(up(0, 1) && up(1, 0));
+	CHECK_INTEQ(STAT(0, ctl_auth_failed) + STAT(1, ctl_auth_failed), 0);
+
+	memset(&m, 0, sizeof(m));
+	m.m_type = CTL_CLOSE;
+	m.m_u.close.cl_flow = 77;
+	m.m_u.close.cl_sflow = 78;
+	m.m_u.close.cl_reason = CTL_CLOSE_DONE;
+	CHECK(peer_send(&w.w_node[0].n_hd, peer_idx(0, 1), &m) == 0);
+	run(100);
+	CHECK_INTEQ(w.w_node[1].n_msgs, 1);
+	CHECK_INTEQ(w.w_node[1].n_last.m_type, CTL_CLOSE);
+	CHECK(w.w_node[1].n_last.m_u.close.cl_flow == 77);
+
+	memset(&ho, 0, sizeof(ho));
+	ho.ho_flow = 5;
+	ho.ho_caddr = inet_addr("10.0.0.2");
+	ho.ho_cport = htons(40000);
+	ho.ho_vaddr = inet_addr("10.9.0.1");
+	ho.ho_vport = htons(80);
+	ho.ho_cmss = ho.ho_fmss = 1460;
+	ho.ho_datalen = sizeof(req) - 1;
+	CHECK(peer_send_handoff(&w.w_node[1].n_hd, peer_idx(1, 0), &ho,
+	    (const uint8_t *)req) == 0);
+	run(100);
+	CHECK_INTEQ(w.w_node[0].n_msgs, 1);
+	CHECK_INTEQ(w.w_node[0].n_last.m_type, CTL_HANDOFF);
+	CHECK_INTEQ(w.w_node[0].n_last.m_u.handoff.ho_datalen, sizeof(req) - 1);
+	CHECK(memcmp(w.w_node[0].n_data, req, sizeof(req) - 1) == 0);
+	world_free();
+}
+
+/* n3 holds another key: refused both ways, counted on both sides. */
+static void
+test_wrong_key(void)
+{
+	world_init();
+	t_node(0);
+	t_node_key(2, otherkey);
+	run(500);
+	CHECK(!up(0, 2) && !up(2, 0));
+	CHECK(STAT(0, ctl_auth_failed) >= 2);	/* as client and server */
+	CHECK(STAT(2, ctl_auth_failed) >= 2);
+	world_free();
+}
+
+/* n1's handshake for n2 comes back to n1, "from n2's address". */
+static void
+test_reflection(void)
+{
+	world_init();
+	w.w_node[0].n_route[1] = 0;
+	w.w_node[0].n_claim[1] = node_addr(1);
+	t_node(0);
+	run(300);
+	CHECK(!up(0, 1));
+	CHECK(STAT(0, ctl_auth_failed) >= 2);
+	world_free();
+}
+
+/* n1's handshake for n2 delivered to n3, which knows n1 well. */
+static void
+test_confusion(void)
+{
+	world_init();
+	w.w_node[0].n_route[1] = 2;
+	t_node(0);
+	t_node(2);
+	run(500);
+	CHECK(!up(0, 1));
+	CHECK(up(0, 2) && up(2, 0));		/* their own channel works */
+	CHECK(STAT(2, ctl_auth_failed) >= 1);
+	CHECK(STAT(0, ctl_auth_failed) >= 1);
+	world_free();
+}
+
+/* A dial from an address that is no peer's: refused before TLS. */
+static void
+test_address(void)
+{
+	world_init();
+	w.w_node[0].n_claim[1] = inet_addr("127.9.9.9");
+	t_node(1);
+	t_node(0);
+	run(300);
+	CHECK(STAT(1, ctl_refused_addr) >= 1);
+	CHECK_INTEQ(STAT(1, ctl_auth_failed), 0);
+	CHECK(up(0, 1) && up(1, 0));		/* n2's own dial to n1 */
+	world_free();
+}
+
+/* A mute connection to node i, "from" addr; the test keeps its end. */
+static void
+mute(int i, in_addr_t addr, int port)
+{
+	struct bufferevent	*pair[2];
+	struct sockaddr_in	 sin;
+
+	CHECK(w.w_nheld < (int)(sizeof(w.w_held) / sizeof(w.w_held[0])));
+	CHECK(bufferevent_pair_new(w.w_base, BEV_OPT_CLOSE_ON_FREE |
+	    BEV_OPT_DEFER_CALLBACKS, pair) == 0);
+	w.w_held[w.w_nheld++] = pair[0];
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = addr;
+	sin.sin_port = htons(port);
+	peer_accept_bev(&w.w_node[i].n_hd, pair[1], &sin);
+}
+
+/* Mute connections to n2 (handshake_max 6 here): four from n1's address
+ * wait, a fifth closes the oldest of them; two from n3's join; a seventh
+ * from n3's, over handshake_max, closes the oldest from n1's, the busiest
+ * address.  At the deadline the six left are closed. */
+static void
+test_caps(void)
+{
+	int	 i;
+
+	world_init();
+	t_node(1);
+	w.w_node[1].n_hd.hd_cfg->cfg_control.cc_handshake_max = 6;
+	for (i = 0; i < 5; i++)
+		mute(1, node_addr(0), 50000 + i);
+	CHECK_INTEQ(STAT(1, ctl_refused_busy), 1);
+	for (i = 0; i < 3; i++)
+		mute(1, node_addr(2), 50000 + i);
+	CHECK_INTEQ(STAT(1, ctl_refused_busy), 2);
+	run(100);
+	CHECK_INTEQ(STAT(1, ctl_handshake_timeout), 0);
+	run(400);
+	CHECK_INTEQ(STAT(1, ctl_handshake_timeout), 6);
+	world_free();
+}
+
+/* The caps full of mute connections, from n1's address and from n2's,
+ * do not keep n2 out: its dial (the only way up here: n1 does not dial)
+ * makes room, and completes. */
+static void
+test_caps_peer(void)
+{
+	int	 i;
+
+	world_init();
+	w.w_node[0].n_route[1] = -1;
+	t_node(0);
+	w.w_node[0].n_hd.hd_cfg->cfg_control.cc_handshake_max = 6;
+	for (i = 0; i < 4; i++)
+		mute(0, node_addr(2), 50000 + i);
+	for (i = 0; i < 2; i++)
+		mute(0, node_addr(1), 50000 + i);
+	CHECK_INTEQ(STAT(0, ctl_refused_busy), 0);
+	t_node(1);
+	run(250);
+	CHECK(up(0, 1) && up(1, 0));	/* n2's dial is their only link */
+	CHECK_INTEQ(STAT(0, ctl_refused_busy), 1);
+	/* Its own address full too: the oldest of them goes. */
+	w.w_node[1].n_running = 0;
+	peer_shutdown(&w.w_node[1].n_hd);
+	flow_table_free(w.w_node[1].n_hd.hd_flows);
+	cfg_free(w.w_node[1].n_hd.hd_cfg);
+	memset(&w.w_node[1].n_hd, 0, sizeof(w.w_node[1].n_hd));
+	run(400);			/* the first mute ones are gone */
+	for (i = 0; i < 4; i++)
+		mute(0, node_addr(1), 50010 + i);
+	CHECK_INTEQ(STAT(0, ctl_refused_busy), 1);
+	t_node(1);
+	run(250);
+	CHECK(up(1, 0));		/* the new n2's own dial */
+	CHECK_INTEQ(STAT(0, ctl_refused_busy), 2);
+	world_free();
+}
+
+int
+main(void)
+{
+	const char	*env = getenv("TESTS_SRCDIR");
+	int		 fd;
+
+	t_start(60);
+	snprintf(srcdir, sizeof(srcdir), "%s", env ? env : "../tests");
+	snprintf(name, sizeof(name), "%s/data/t.yaml", srcdir);
+	CHECK((fd = mkstemp(otherkey)) != -1);
+	CHECK(write(fd, "an-entirely-different-key-0123456789\n", 37) == 37);
+	close(fd);
+	test_up();
+	test_wrong_key();
+	test_reflection();
+	test_confusion();
+	test_address();
+	test_caps();
+	test_caps_peer();
+	unlink(otherkey);
+	return t_done("test_peer");
+}
