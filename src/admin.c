@@ -413,8 +413,10 @@ admin_flow_one(struct flow *f, void *arg)
 			admin_json_str(o->o_body, peer);
 		else
 			evbuffer_add_printf(o->o_body, "null");
-		evbuffer_add_printf(o->o_body, ",\"state\":%s,\"age_ms\":%u,"
-		    "\"bytes\":%s}", state, ms, bytes);
+		evbuffer_add_printf(o->o_body, ",\"state\":");
+		admin_json_str(o->o_body, state);
+		evbuffer_add_printf(o->o_body, ",\"age_ms\":%u,\"bytes\":%s}",
+		    ms, bytes);
 	}
 	af->af_shown++;
 }

@@ -118,14 +118,6 @@ static const struct stats_counter {
 	    "ACKs with a valid SYN cookie: new connections."),
 	ST(cookie_bad, "syn_cookies_refused_total", NULL,
 	    "ACKs for a VIP with no valid SYN cookie."),
-	ST(drop_bad_opts, "drops_total", "reason=\"bad-options\"",
-	    "Packets dropped, by reason."),
-	ST(drop_table_full, "drops_total", "reason=\"table-full\"", NULL),
-	ST(drop_queue_full, "drops_total", "reason=\"queue-full\"", NULL),
-	ST(drop_nomem, "drops_total", "reason=\"no-memory\"", NULL),
-	ST(drop_stale, "drops_total", "reason=\"stale\"", NULL),
-	ST(drop_early, "drops_total", "reason=\"early\"", NULL),
-	ST(drop_bad_csum, "drops_total", "reason=\"bad-checksum\"", NULL),
 	ST(rst_blind, "blind_resets_total", NULL,
 	    "Client resets outside any window a client could have sent: "
 	    "dropped (RFC 5961)."),
@@ -137,6 +129,14 @@ static const struct stats_counter {
 	ST(unacceptable, "unacceptable_segments_total", NULL,
 	    "Client segments outside the window or acknowledging what was "
 	    "never sent: passed on, not believed."),
+	ST(drop_bad_opts, "drops_total", "reason=\"bad-options\"",
+	    "Packets dropped, by reason."),
+	ST(drop_table_full, "drops_total", "reason=\"table-full\"", NULL),
+	ST(drop_queue_full, "drops_total", "reason=\"queue-full\"", NULL),
+	ST(drop_nomem, "drops_total", "reason=\"no-memory\"", NULL),
+	ST(drop_stale, "drops_total", "reason=\"stale\"", NULL),
+	ST(drop_early, "drops_total", "reason=\"early\"", NULL),
+	ST(drop_bad_csum, "drops_total", "reason=\"bad-checksum\"", NULL),
 };
 
 /* Every counter has its row: a new one without cannot be built. */

@@ -80,7 +80,7 @@ t_check "the non-peer address was refused, counted" \
     t_wait_stat "$TOPO_STATE/n1.status" ctl_refused_addr 200
 t_check "the caps were hit, counted" t_wait_stat "$TOPO_STATE/n1.status" ctl_refused_busy 1000
 t_check "n2 and n3 stayed in, halfway" \
-    [ "$(grep -cE '^member all n[23] in' "$TOPO_STATE/members.mid")" -eq 2 ]
+    [ "$(grep -cE '^member/all/n[23]/up 1' "$TOPO_STATE/members.mid")" -eq 2 ]
 t_check "no peer went down" \
     sh -c "! grep -q 'peer n[0-9] down' '$TOPO_STATE/n1.log' '$TOPO_STATE/n2.log' '$TOPO_STATE/n3.log'"
 t_check "every request through the VIP succeeded" \
