@@ -38,8 +38,11 @@
 #define HANDOFFD_CONF_DEFAULT	"/etc/handoffd/handoffd.yaml"
 #endif
 
-/* lwIP's timers are polled; its fastest one runs every 250 ms. */
-#define HD_LWIP_TICK_MS		50
+/* lwIP's timers run when lwIP says the next one is due (its TCP timer
+ * every TCP_TMR_INTERVAL while it has connections), and at least this
+ * often: a timer lwIP starts while handling a packet, after a time
+ * without connections, is seen this late at worst. */
+#define HD_LWIP_IDLE_MS		50
 #define HD_STATUS_MS		1000
 /* The flow clock's sweep: every tick looks at a tenth of the table, so a
  * flow expires at most a second late. */
@@ -64,7 +67,18 @@ hd_libevent_log(int severity, const char *msg)
 static void
 hd_lwip_tick(int fd, short events, void *arg)
 {
+	struct hd	*hd = arg;
+	struct timeval	 tv;
+	u32_t		 ms;
+
 	sys_check_timeouts();
+	ms = sys_timeouts_sleeptime();
+	if (ms > HD_LWIP_IDLE_MS)
+		ms = HD_LWIP_IDLE_MS;
+	tv.tv_sec = 0;
+	tv.tv_usec = ms * 1000;
+	if (evtimer_add(hd->hd_lwip_tmr, &tv) == -1)
+		fatalx("cannot rearm lwIP's timer");
 }
 
 static void
@@ -209,7 +223,10 @@ hd_start(struct hd *hd)
 	    EV_READ | EV_PERSIST, btcp_tun_readable, hd);
 	if (hd->hd_tun_ev == NULL || event_add(hd->hd_tun_ev, NULL) == -1)
 		fatalx("cannot watch the tun device");
-	hd->hd_lwip_tmr = hd_timer(hd, HD_LWIP_TICK_MS, hd_lwip_tick);
+	if ((hd->hd_lwip_tmr = evtimer_new(hd->hd_base, hd_lwip_tick, hd)) ==
+	    NULL)
+		fatalx("cannot add a timer");
+	hd_lwip_tick(-1, 0, hd);
 	hd->hd_expire_tmr = hd_timer(hd, HD_EXPIRE_MS, hd_expire_tick);
 	if (cfg->cfg_node.cn_status_file[0] != '\0')
 		hd->hd_status_tmr = hd_timer(hd, HD_STATUS_MS, hd_status_tick);

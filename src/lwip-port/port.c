@@ -19,6 +19,12 @@
 #include "log.h"
 #include "port.h"
 
+/* lwipopts.h relies on src/lwip-port/patches, which scripts/bootstrap
+ * applies to the lwIP source. */
+#if !defined(TCP_RTO_CLAMP) || !defined(TCP_SACK_SCOREBOARD)
+#error "the lwIP source lacks handoffd's patches (src/lwip-port/patches): run scripts/bootstrap, or apply them to the tree given to --with-lwip-src"
+#endif
+
 /* RFC 6528's secret: lives for the process, never leaves it. */
 static uint8_t	port_isn_key[32];
 
