@@ -39,9 +39,8 @@
 #endif
 
 /* lwIP's timers run when lwIP says the next one is due (its TCP timer
- * every TCP_TMR_INTERVAL while it has connections), and at least this
- * often: a timer lwIP starts while handling a packet, after a time
- * without connections, is seen this late at worst. */
+ * every TCP_TMR_INTERVAL while it has connections), and this often while
+ * it has none: then only its slow timer (TIME_WAIT) has work. */
 #define HD_LWIP_IDLE_MS		50
 #define HD_STATUS_MS		1000
 /* The flow clock's sweep: every tick looks at a tenth of the table, so a
@@ -64,21 +63,50 @@ hd_libevent_log(int severity, const char *msg)
 		log_debug("libevent: %s", msg);
 }
 
+/* Sets lwIP's timer for its next deadline, or for HD_LWIP_IDLE_MS
+ * without a connection. */
 static void
-hd_lwip_tick(int fd, short events, void *arg)
+hd_lwip_arm(struct hd *hd)
 {
-	struct hd	*hd = arg;
 	struct timeval	 tv;
 	u32_t		 ms;
 
-	sys_check_timeouts();
 	ms = sys_timeouts_sleeptime();
-	if (ms > HD_LWIP_IDLE_MS)
+	hd->hd_lwip_idle = tcp_active_pcbs == NULL;
+	if (hd->hd_lwip_idle || ms > HD_LWIP_IDLE_MS)
 		ms = HD_LWIP_IDLE_MS;
 	tv.tv_sec = 0;
 	tv.tv_usec = ms * 1000;
 	if (evtimer_add(hd->hd_lwip_tmr, &tv) == -1)
 		fatalx("cannot rearm lwIP's timer");
+}
+
+static void
+hd_lwip_tick(int fd, short events, void *arg)
+{
+	struct hd	*hd = arg;
+
+	sys_check_timeouts();
+	hd_lwip_arm(hd);
+}
+
+/* Once the callback that put lwIP to work is over: a connection it
+ * started gets timers. */
+static void
+hd_lwip_after(int fd, short events, void *arg)
+{
+	struct hd	*hd = arg;
+
+	if (hd->hd_lwip_idle && tcp_active_pcbs != NULL)
+		hd_lwip_arm(hd);
+}
+
+static void
+hd_lwip_kick(void *arg)
+{
+	struct hd	*hd = arg;
+
+	event_active(hd->hd_lwip_after, EV_WRITE, 0);
 }
 
 static void
@@ -202,8 +230,11 @@ hd_start(struct hd *hd)
 		fatalx("cannot set up the SYN cookie key");
 	if ((hd->hd_lwip = calloc(1, sizeof(*hd->hd_lwip))) == NULL)
 		fatal("calloc");
+	if ((hd->hd_lwip_after = event_new(hd->hd_base, -1, 0, hd_lwip_after,
+	    hd)) == NULL)
+		fatalx("cannot add an event");
 	tunif_init(hd->hd_lwip, cfg->cfg_lwip.cl_addr, cfg->cfg_tun.ct_mtu,
-	    btcp_lwip_output, hd);
+	    btcp_lwip_output, hd_lwip_kick, hd);
 	for (i = 0; i < cfg->cfg_nservices; i++)
 		if (tunif_add_vip(hd->hd_lwip,
 		    cfg->cfg_services[i].cs_vip.ep_addr) == -1)
@@ -226,7 +257,7 @@ hd_start(struct hd *hd)
 	if ((hd->hd_lwip_tmr = evtimer_new(hd->hd_base, hd_lwip_tick, hd)) ==
 	    NULL)
 		fatalx("cannot add a timer");
-	hd_lwip_tick(-1, 0, hd);
+	hd_lwip_arm(hd);
 	hd->hd_expire_tmr = hd_timer(hd, HD_EXPIRE_MS, hd_expire_tick);
 	if (cfg->cfg_node.cn_status_file[0] != '\0')
 		hd->hd_status_tmr = hd_timer(hd, HD_STATUS_MS, hd_status_tick);
@@ -283,6 +314,8 @@ hd_stop(struct hd *hd)
 	health_shutdown(hd);
 	hd_lwip_drop_all();
 	tunif_shutdown(hd->hd_lwip);
+	/* lwIP may have asked for it while shutting down */
+	event_free(hd->hd_lwip_after);
 	free(hd->hd_lwip);
 	flow_table_free(hd->hd_flows);
 	cookie_key_free(hd->hd_cookie);

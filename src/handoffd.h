@@ -89,6 +89,8 @@ struct hd {
 	struct tun_info		 hd_tun;
 	struct event		*hd_tun_ev;
 	struct event		*hd_lwip_tmr;
+	int			 hd_lwip_idle;	/* no connection: slow ticks */
+	struct event		*hd_lwip_after;	/* lwIP was at work */
 	struct event		*hd_status_tmr;
 	struct event		*hd_expire_tmr;
 	struct event		*hd_sigs[5];

@@ -78,10 +78,6 @@
  * without waiting for the RTO.  lwIP as released ignores them and waits
  * for a timeout at every second loss in a window. */
 #define LWIP_TCP_SACK_RECOVERY		1
-/* Linux's RTO floor (our patch 0001-tcp-rto-min): with 10 ms slow ticks
- * lwIP's estimator alone would go down to 30 ms on a LAN, below the 40 ms
- * a Linux client may delay an ACK. */
-#define TCP_RTO_MIN			200
 #define LWIP_TCP_MAX_SACK_NUM		4
 #define LWIP_TCP_TIMESTAMPS		1
 #define LWIP_TCP_KEEPALIVE		0
@@ -89,11 +85,16 @@
 #define TCP_LISTEN_BACKLOG		0
 /* TIME_WAIT lasts 2*MSL: 30 s instead of 2 min keeps closed relays cheap. */
 #define TCP_MSL				15000UL
-/* The fast timer (delayed ACKs, loss detection by time and tail loss
- * probes) runs every 5 ms and the slow one (RTOs, persist, TIME_WAIT)
- * every 10: a tail loss on a LAN is found within a few milliseconds, not
- * at the next tick of 100 or 250 ms.  Both walk the active pcbs. */
+/* The fast timer (delayed ACKs, loss detection by time, tail loss
+ * probes) runs every 5 ms, so that a tail loss on a LAN is repaired within
+ * milliseconds; it walks the active pcbs.  The slow one (RTOs, persist,
+ * TIME_WAIT) walks the TIME_WAIT pcbs too, tens of thousands on a busy
+ * node, and runs every 100 ms by the clock (our patch 0001-tcp-slow-timer),
+ * also when the daemon wakes lwIP less often because it has no connection.
+ * lwIP's RTT estimate, in its ticks, then puts the RTO at 300 ms or more on
+ * a LAN, above the 40 ms a Linux client may delay an ACK. */
 #define TCP_TMR_INTERVAL		5
+#define TCP_SLOW_INTERVAL		100
 #define LWIP_CALLBACK_API		1
 #define LWIP_EVENT_API			0
 #define LWIP_ALTCP			0

@@ -21,7 +21,7 @@
 
 /* lwipopts.h relies on src/lwip-port/patches, which scripts/bootstrap
  * applies to the lwIP source. */
-#if !defined(TCP_RTO_CLAMP) || !defined(TCP_SACK_SCOREBOARD)
+#ifndef TCP_SACK_SCOREBOARD
 #error "the lwIP source lacks handoffd's patches (src/lwip-port/patches): run scripts/bootstrap, or apply them to the tree given to --with-lwip-src"
 #endif
 

@@ -58,10 +58,11 @@ tunif_add(struct tunif *ti, struct netif *nif, in_addr_t addr, int mtu)
  */
 void
 tunif_init(struct tunif *ti, in_addr_t stack_addr, int mtu,
-    tunif_output_cb out, void *arg)
+    tunif_output_cb out, tunif_after_cb after, void *arg)
 {
 	memset(ti, 0, sizeof(*ti));
 	ti->ti_out = out;
+	ti->ti_after = after;
 	ti->ti_arg = arg;
 	ti->ti_stack.mtu = mtu;
 	lwip_init();
@@ -100,6 +101,7 @@ tunif_input(struct tunif *ti, const uint8_t *pkt, size_t len)
 		pbuf_free(p);
 		ti->ti_in_dropped++;
 	}
+	ti->ti_after(ti->ti_arg);
 }
 
 void
