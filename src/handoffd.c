@@ -90,13 +90,14 @@ hd_lwip_tick(int fd, short events, void *arg)
 	hd_lwip_arm(hd);
 }
 
-/* Once the callback that put lwIP to work is over: a connection it
- * started gets timers. */
+/* Once the callback that put lwIP to work is over: its segments held
+ * for a super-packet go out, and a connection it started gets timers. */
 static void
 hd_lwip_after(int fd, short events, void *arg)
 {
 	struct hd	*hd = arg;
 
+	tunif_flush(hd->hd_lwip);
 	if (hd->hd_lwip_idle && tcp_active_pcbs != NULL)
 		hd_lwip_arm(hd);
 }
@@ -254,6 +255,8 @@ hd_start(struct hd *hd)
 	    EV_READ | EV_PERSIST, btcp_tun_readable, hd);
 	if (hd->hd_tun_ev == NULL || event_add(hd->hd_tun_ev, NULL) == -1)
 		fatalx("cannot watch the tun device");
+	if (hd->hd_tun.ti_offload)
+		tunif_gso(hd->hd_lwip);
 	if ((hd->hd_lwip_tmr = evtimer_new(hd->hd_base, hd_lwip_tick, hd)) ==
 	    NULL)
 		fatalx("cannot add a timer");

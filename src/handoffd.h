@@ -113,7 +113,7 @@ struct hd {
 
 /* btcp.c */
 void	btcp_tun_readable(int, short, void *);
-void	btcp_lwip_output(void *, uint8_t *, size_t);
+void	btcp_lwip_output(void *, uint8_t *, size_t, const struct pkt_meta *);
 void	btcp_tun_send(struct hd *, const uint8_t *, size_t,
 	    const struct pkt_meta *);
 void	btcp_to_lwip(struct hd *, struct pkt *);
