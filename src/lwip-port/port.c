@@ -22,7 +22,7 @@
 /* lwipopts.h relies on src/lwip-port/patches, which scripts/bootstrap
  * applies to the lwIP source. */
 #ifndef TCP_SACK_SCOREBOARD
-#error "the lwIP source lacks handoffd's patches (src/lwip-port/patches): run scripts/bootstrap, or apply them to the tree given to --with-lwip-src"
+#error "lwIP source without src/lwip-port/patches: run scripts/bootstrap"
 #endif
 
 /* RFC 6528's secret: lives for the process, never leaves it. */
