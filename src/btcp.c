@@ -137,13 +137,15 @@ btcp_tun_readable(int fd, short events, void *arg)
 }
 
 /*
- * lwIP sends a packet.  Its flow's owner may watch it, rewrite it for the
- * client, or hold it back; a TCP packet from the stack address that
- * belongs to no flow is a leftover of a flow we forgot, and must not reach
- * a client with the stack's own address on it.
+ * lwIP sends a packet (m: a super-packet of its segments, or NULL).  Its
+ * flow's owner may watch it, rewrite it for the client, or hold it back; a
+ * TCP packet from the stack address that belongs to no flow is a leftover
+ * of a flow we forgot, and must not reach a client with the stack's own
+ * address on it.
  */
 void
-btcp_lwip_output(void *arg, uint8_t *buf, size_t len)
+btcp_lwip_output(void *arg, uint8_t *buf, size_t len,
+    const struct pkt_meta *m)
 {
 	struct hd	*hd = arg;
 	struct pkt	 p;
@@ -152,6 +154,8 @@ btcp_lwip_output(void *arg, uint8_t *buf, size_t len)
 	int		 send = 1;
 
 	if (pkt_parse(&p, buf, len) == PKT_OK) {
+		if (m != NULL)
+			p.p_meta = *m;
 		flow_key_out(&k, &p);
 		if ((f = flow_lookup(hd->hd_flows, &k)) != NULL)
 			send = f->f_ops->fo_output(hd, f, &p);
@@ -160,8 +164,8 @@ btcp_lwip_output(void *arg, uint8_t *buf, size_t len)
 			send = 0;
 		}
 		if (send)
-			btcp_tun_send(hd, p.p_ip, p.p_len, NULL);
+			btcp_tun_send(hd, p.p_ip, p.p_len, &p.p_meta);
 		return;
 	}
-	btcp_tun_send(hd, buf, len, NULL);
+	btcp_tun_send(hd, buf, len, m);
 }

@@ -40,7 +40,7 @@ typedef int	(*btcp_vip_fn)(struct hd *, const struct cfg_service *,
 
 void	btcp_input(struct hd *, uint8_t *, size_t, const struct pkt_meta *);
 void	btcp_tun_readable(int, short, void *);
-void	btcp_lwip_output(void *, uint8_t *, size_t);
+void	btcp_lwip_output(void *, uint8_t *, size_t, const struct pkt_meta *);
 void	btcp_tun_send(struct hd *, const uint8_t *, size_t,
 	    const struct pkt_meta *);
 void	btcp_to_lwip(struct hd *, struct pkt *);

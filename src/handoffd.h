@@ -111,6 +111,8 @@ struct hd {
 	uint32_t		 hd_kstack_addr; /* the kernel stack's, or 0 */
 	btcp_vip_fn		 hd_vip_input;	/* the front-end's */
 	struct event		*hd_lwip_tmr;
+	int			 hd_lwip_idle;	/* no connection: slow ticks */
+	struct event		*hd_lwip_after;	/* lwIP was at work */
 	struct event		*hd_status_tmr;
 	struct event		*hd_expire_tmr;
 	struct flow_table	*hd_flows;

@@ -34,8 +34,10 @@
 #include "handoff/peer.h"
 #include "handoff/relay.h"
 
-/* lwIP's timers are polled; its fastest one runs every TCP_TMR_INTERVAL. */
-#define NODE_LWIP_TICK_MS	50
+/* lwIP's timers run when lwIP says the next one is due (its TCP timer
+ * every TCP_TMR_INTERVAL while it has connections), and this often while
+ * it has none: then only its slow timer (TIME_WAIT) has work. */
+#define NODE_LWIP_IDLE_MS	50
 #define NODE_STATUS_MS		1000
 /* The flow clock's sweep: every tick looks at a tenth of the table, so a
  * flow expires at most a second late. */
@@ -57,10 +59,54 @@ node_expire(struct hd *hd, unsigned int budget)
 	relay_expire(hd, hd->hd_now, hd->hd_cfg->cfg_handoff.ch_idle_ms);
 }
 
+/* Sets lwIP's timer for its next deadline, or for NODE_LWIP_IDLE_MS
+ * without a connection. */
+static void
+node_lwip_arm(struct hd *hd)
+{
+	struct timeval	 tv;
+	u32_t		 ms;
+
+	if (hd->hd_lwip_tmr == NULL)
+		return;		/* the caller keeps the time */
+	ms = sys_timeouts_sleeptime();
+	hd->hd_lwip_idle = tcp_active_pcbs == NULL;
+	if (hd->hd_lwip_idle || ms > NODE_LWIP_IDLE_MS)
+		ms = NODE_LWIP_IDLE_MS;
+	tv.tv_sec = 0;
+	tv.tv_usec = ms * 1000;
+	if (evtimer_add(hd->hd_lwip_tmr, &tv) == -1)
+		fatalx("cannot rearm lwIP's timer");
+}
+
 static void
 node_on_lwip_tick(int fd, short events, void *arg)
 {
+	struct hd	*hd = arg;
+
 	sys_check_timeouts();
+	node_lwip_arm(hd);
+}
+
+/* Once the callback that put lwIP to work is over: its segments held
+ * for a super-packet go out, and a connection it started gets timers. */
+static void
+node_on_lwip_after(int fd, short events, void *arg)
+{
+	struct hd	*hd = arg;
+
+	tunif_flush(hd->hd_lwip);
+	if (hd->hd_lwip_idle && tcp_active_pcbs != NULL)
+		node_lwip_arm(hd);
+}
+
+/* lwIP was put to work (tunif's after callback). */
+static void
+node_lwip_kick(void *arg)
+{
+	struct hd	*hd = arg;
+
+	event_active(hd->hd_lwip_after, EV_WRITE, 0);
 }
 
 static void
@@ -126,8 +172,13 @@ node_start(struct hd *hd)
 		fatalx("cannot set up the SYN cookie key");
 	if ((hd->hd_lwip = calloc(1, sizeof(*hd->hd_lwip))) == NULL)
 		fatal("calloc");
+	if ((hd->hd_lwip_after = event_new(hd->hd_base, -1, 0,
+	    node_on_lwip_after, hd)) == NULL)
+		fatalx("cannot add an event");
 	tunif_init(hd->hd_lwip, cfg->cfg_lwip.cl_addr, cfg->cfg_tun.ct_mtu,
-	    btcp_lwip_output, hd);
+	    btcp_lwip_output, node_lwip_kick, hd);
+	if (hd->hd_tun_out.bt_offload)
+		tunif_gso(hd->hd_lwip);
 	for (i = 0; i < cfg->cfg_nservices; i++)
 		if (tunif_add_vip(hd->hd_lwip,
 		    cfg->cfg_services[i].cs_vip.ep_addr) == -1)
@@ -141,8 +192,10 @@ node_start(struct hd *hd)
 		fatalx("cannot start the health checks");
 
 	if (!hd->hd_manual_clock) {
-		hd->hd_lwip_tmr = node_timer(hd, NODE_LWIP_TICK_MS,
-		    node_on_lwip_tick);
+		if ((hd->hd_lwip_tmr = evtimer_new(hd->hd_base,
+		    node_on_lwip_tick, hd)) == NULL)
+			fatalx("cannot add a timer");
+		node_lwip_arm(hd);
 		hd->hd_expire_tmr = node_timer(hd, NODE_EXPIRE_MS,
 		    node_on_expire_tick);
 	}
@@ -211,6 +264,8 @@ node_stop(struct hd *hd)
 	health_shutdown(hd);
 	node_lwip_drop(hd);
 	tunif_shutdown(hd->hd_lwip);
+	/* lwIP may have asked for it while shutting down */
+	event_free(hd->hd_lwip_after);
 	free(hd->hd_lwip);
 	flow_table_free(hd->hd_flows);
 	cookie_key_free(hd->hd_cookie);

@@ -124,6 +124,41 @@ topo_cluster() {
 	topo_exec n1 ip route add 10.9.0.0/24 dev "$TOPO_TUN"
 }
 
+# topo_offload on|off: segmentation offloads (TSO, GSO, GRO) on every veth
+# of the topology.  Off, each packet crosses the router on its own, so that
+# loss injected there drops real segments, not 64 KB super-packets.
+topo_offload() {
+	local ns dev
+	for ns in "${TOPO_NS[@]}"; do
+		for dev in $(ip -n "$ns" -o link show type veth | awk -F'[ :@]+' '{ print $2 }'); do
+			ip netns exec "$ns" ethtool -K "$dev" tso "$1" gso "$1" gro "$1" 2>/dev/null ||
+			    topo_die "ethtool -K $dev in $ns failed"
+		done
+	done
+}
+
+# topo_loss PERCENT: drops PERCENT (an integer) of the packets in each
+# direction of the client's link, at random (nftables on the router).
+topo_loss() {
+	topo_exec r nft -f - <<NFT || topo_die "nftables"
+table inet hoffloss {
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		iifname "c0" numgen random mod 100 < $1 counter drop
+		oifname "c0" numgen random mod 100 < $1 counter drop
+	}
+}
+NFT
+}
+
+# topo_loss_dropped: packets the loss has dropped so far; topo_loss_end
+# takes it away.
+topo_loss_dropped() {
+	topo_exec r nft list table inet hoffloss | grep -o 'packets [0-9]*' |
+	    awk '{ s += $2 } END { print s + 0 }'
+}
+topo_loss_end() { topo_exec r nft delete table inet hoffloss; }
+
 # topo_key: the cluster's pre-shared key, readable by its owner only.
 topo_key() {
 	TOPO_KEY="$TOPO_STATE/cluster.key"

@@ -72,6 +72,12 @@
 #define TCP_OVERSIZE			TCP_MSS
 #define TCP_WND_UPDATE_THRESHOLD	(TCP_WND / 4)
 #define LWIP_TCP_SACK_OUT		1
+/* Recover from loss with the client's SACK blocks (our patch
+ * 0002-tcp-sack-recovery): every lost segment retransmitted as soon as
+ * the scoreboard shows it, lost retransmissions and tail losses found
+ * without waiting for the RTO.  lwIP as released ignores them and waits
+ * for a timeout at every second loss in a window. */
+#define LWIP_TCP_SACK_RECOVERY		1
 #define LWIP_TCP_MAX_SACK_NUM		4
 #define LWIP_TCP_TIMESTAMPS		1
 #define LWIP_TCP_KEEPALIVE		0
@@ -79,10 +85,16 @@
 #define TCP_LISTEN_BACKLOG		0
 /* TIME_WAIT lasts 2*MSL: 30 s instead of 2 min keeps closed relays cheap. */
 #define TCP_MSL				15000UL
-/* lwIP counts RTOs in slow-timer ticks (2 * TCP_TMR_INTERVAL) and sends
- * delayed ACKs on the fast one: 100 ms gives Linux's 200 ms RTO floor
- * instead of a second, which is what recovery from loss waits for. */
-#define TCP_TMR_INTERVAL		100
+/* The fast timer (delayed ACKs, loss detection by time, tail loss
+ * probes) runs every 5 ms, so that a tail loss on a LAN is repaired within
+ * milliseconds; it walks the active pcbs.  The slow one (RTOs, persist,
+ * TIME_WAIT) walks the TIME_WAIT pcbs too, tens of thousands on a busy
+ * node, and runs every 100 ms by the clock (our patch 0001-tcp-slow-timer),
+ * also when the daemon wakes lwIP less often because it has no connection.
+ * lwIP's RTT estimate, in its ticks, then puts the RTO at 300 ms or more on
+ * a LAN, above the 40 ms a Linux client may delay an ACK. */
+#define TCP_TMR_INTERVAL		5
+#define TCP_SLOW_INTERVAL		100
 #define LWIP_CALLBACK_API		1
 #define LWIP_EVENT_API			0
 #define LWIP_ALTCP			0

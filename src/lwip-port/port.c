@@ -22,6 +22,12 @@
 #include "log.h"
 #include "port.h"
 
+/* lwipopts.h relies on src/lwip-port/patches, which scripts/bootstrap
+ * applies to the lwIP source. */
+#ifndef TCP_SACK_SCOREBOARD
+#error "lwIP source without src/lwip-port/patches: run scripts/bootstrap"
+#endif
+
 /* RFC 6528's secret: lives for the process, never leaves it. */
 static uint8_t	port_isn_key[32];
 static int	port_ready;

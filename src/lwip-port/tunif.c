@@ -9,7 +9,96 @@
 
 #include "log.h"
 #include "lwip_hooks.h"
+#include "pkt.h"
 #include "tunif.h"
+
+/* Sends the super-packet being joined, if any: its IP length and checksum
+ * for the whole, its TCP checksum left to the kernel (partial, over the
+ * pseudo-header alone), which sums each segment as it cuts them. */
+void
+tunif_flush(struct tunif *ti)
+{
+	struct pkt_meta	 m;
+	uint8_t		*g = ti->ti_gbuf, ph[12];
+	size_t		 len = ti->ti_glen;
+	uint16_t	 iphl = (g[0] & 0x0f) * 4;
+
+	if (len == 0)
+		return;
+	ti->ti_glen = 0;
+	if (ti->ti_gsegs == 1) {
+		ti->ti_out(ti->ti_arg, g, len, NULL);
+		return;
+	}
+	pkt_put16(g + IP_OFF_TOTLEN, (uint16_t)len);
+	pkt_put16(g + IP_OFF_CSUM, 0);
+	pkt_put16(g + IP_OFF_CSUM, pkt_ip_csum(g, iphl));
+	memcpy(ph, g + IP_OFF_SRC, 8);
+	ph[8] = 0;
+	ph[9] = IPPROTO_TCP;
+	pkt_put16(ph + 10, (uint16_t)(len - iphl));
+	pkt_put16(g + iphl + TCP_OFF_CSUM,
+	    (uint16_t)~pkt_csum_partial(ph, sizeof(ph), 0));
+	memset(&m, 0, sizeof(m));
+	m.pm_csum_partial = 1;
+	m.pm_csum_start = iphl;
+	m.pm_csum_offset = TCP_OFF_CSUM;
+	m.pm_gso_tcp4 = 1;
+	m.pm_gso_size = ti->ti_gsize;
+	m.pm_hdr_len = ti->ti_ghlen;
+	ti->ti_out(ti->ti_arg, g, len, &m);
+}
+
+/*
+ * Joins a segment to the super-packet being built if it continues it:
+ * the same headers but the sequence number and PSH, no longer than the
+ * segments before it, which must all be full.  Otherwise, if it could
+ * start one, sends what is held and starts anew.  Returns 0 for a packet
+ * that cannot be part of a super-packet (control, empty, not TCP).
+ */
+static int
+tunif_join(struct tunif *ti, uint8_t *buf, size_t len)
+{
+	struct pkt	 p;
+	uint8_t		*g = ti->ti_gbuf;
+	uint16_t	 hlen;
+
+	if (pkt_parse(&p, buf, len) != PKT_OK || p.p_paylen == 0 ||
+	    (p.p_flags & ~TH_PUSH) != TH_ACK)
+		return 0;
+	hlen = p.p_iphl + p.p_thl;
+	if (ti->ti_glen > 0 && hlen == ti->ti_ghlen &&
+	    p.p_seq == ti->ti_gnext && ti->ti_glast == ti->ti_gsize &&
+	    p.p_paylen <= ti->ti_gsize &&
+	    ti->ti_glen + p.p_paylen <= sizeof(ti->ti_gbuf) - 1 &&
+	    g[1] == buf[1] &&		/* TOS and ECN */
+	    memcmp(g + IP_OFF_TTL, buf + IP_OFF_TTL, 2) == 0 &&
+	    memcmp(g + IP_OFF_SRC, buf + IP_OFF_SRC, 8) == 0 &&
+	    memcmp(g + p.p_iphl, p.p_tcp, TCP_OFF_SEQ) == 0 &&
+	    memcmp(g + p.p_iphl + TCP_OFF_ACK, p.p_tcp + TCP_OFF_ACK, 5) == 0 &&
+	    memcmp(g + p.p_iphl + TCP_OFF_WIN, p.p_tcp + TCP_OFF_WIN, 2) == 0 &&
+	    memcmp(g + p.p_iphl + PKT_TCP_HLEN, p.p_tcp + PKT_TCP_HLEN,
+	    p.p_thl - PKT_TCP_HLEN) == 0) {
+		memcpy(g + ti->ti_glen, p.p_tcp + p.p_thl, p.p_paylen);
+		g[p.p_iphl + TCP_OFF_FLAGS] |= p.p_flags & TH_PUSH;
+		ti->ti_glen += p.p_paylen;
+		ti->ti_gsegs++;
+		ti->ti_glast = p.p_paylen;
+		ti->ti_gnext += p.p_paylen;
+		return 1;
+	}
+	if (ti->ti_glen > 0)
+		tunif_flush(ti);
+	else
+		ti->ti_after(ti->ti_arg);
+	memcpy(g, buf, p.p_len);
+	ti->ti_glen = p.p_len;
+	ti->ti_gsegs = 1;
+	ti->ti_ghlen = hlen;
+	ti->ti_gsize = ti->ti_glast = p.p_paylen;
+	ti->ti_gnext = p.p_seq + p.p_paylen;
+	return 1;
+}
 
 /* netif->output: lwIP hands over a finished IPv4 packet, possibly chained. */
 static err_t
@@ -19,7 +108,10 @@ tunif_output(struct netif *nif, struct pbuf *p, const ip4_addr_t *nexthop)
 	u16_t		 len;
 
 	len = pbuf_copy_partial(p, ti->ti_scratch, p->tot_len, 0);
-	ti->ti_out(ti->ti_arg, ti->ti_scratch, len);
+	if (ti->ti_gso && tunif_join(ti, ti->ti_scratch, len))
+		return ERR_OK;
+	tunif_flush(ti);
+	ti->ti_out(ti->ti_arg, ti->ti_scratch, len, NULL);
 	return ERR_OK;
 }
 
@@ -59,14 +151,22 @@ tunif_add(struct tunif *ti, struct netif *nif, in_addr_t addr, int mtu)
  */
 void
 tunif_init(struct tunif *ti, in_addr_t stack_addr, int mtu,
-    tunif_output_cb out, void *arg)
+    tunif_output_cb out, tunif_after_cb after, void *arg)
 {
 	memset(ti, 0, sizeof(*ti));
 	ti->ti_out = out;
+	ti->ti_after = after;
 	ti->ti_arg = arg;
 	ti->ti_stack.mtu = mtu;
 	tunif_add(ti, &ti->ti_stack, stack_addr, mtu);
 	netif_set_default(&ti->ti_stack);
+}
+
+/* The owner's TUN device takes super-packets: join lwIP's segments. */
+void
+tunif_gso(struct tunif *ti)
+{
+	ti->ti_gso = 1;
 }
 
 /* Lets lwIP own a VIP: its ip4_input accepts any of its netifs' addresses. */
@@ -100,12 +200,15 @@ tunif_input(struct tunif *ti, const uint8_t *pkt, size_t len)
 		pbuf_free(p);
 		ti->ti_in_dropped++;
 	}
+	ti->ti_after(ti->ti_arg);
 }
 
 void
 tunif_shutdown(struct tunif *ti)
 {
 	int	 i;
+
+	ti->ti_glen = 0;
 
 	for (i = 0; i < ti->ti_nvips; i++)
 		netif_remove(&ti->ti_vips[i]);

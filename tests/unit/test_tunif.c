@@ -1,0 +1,192 @@
+/*
+ * lwIP's output on the TUN netif: segments that continue each other are
+ * joined into a super-packet whose partial checksum completes like the
+ * kernel completes it, anything else goes out after what is held, and
+ * without offloads every packet goes out alone and at once.
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "lwip/pbuf.h"
+
+#include "lwip-port/port.h"
+#include "lwip-port/tunif.h"
+#include "pkt.h"
+#include "t.h"
+
+#define MSS	1448
+
+static struct {
+	uint8_t		 buf[65536];
+	size_t		 len;
+	int		 gso;
+	struct pkt_meta	 m;
+} out[8];
+static int	nout, nafter;
+static struct tunif ti;
+
+static void
+capture(void *arg, uint8_t *buf, size_t len, const struct pkt_meta *m)
+{
+	CHECK(nout < (int)(sizeof(out) / sizeof(out[0])));
+	memcpy(out[nout].buf, buf, len);
+	out[nout].len = len;
+	out[nout].gso = m != NULL;
+	if (m != NULL)
+		out[nout].m = *m;
+	nout++;
+}
+
+static void
+after(void *arg)
+{
+	nafter++;
+}
+
+/* The payload byte at sequence number seq: any segment can be checked. */
+static uint8_t
+pay_at(uint32_t seq)
+{
+	return (uint8_t)(seq * 7 + 3);
+}
+
+/* Makes lwIP's netif send one segment of the connection from sport. */
+static void
+send_seg(uint16_t sport, uint32_t seq, size_t len, uint8_t flags)
+{
+	uint8_t		 buf[2048], pay[MSS];
+	struct pkt_opts	 o;
+	struct pbuf	*p;
+	size_t		 n, i;
+
+	for (i = 0; i < len; i++)
+		pay[i] = pay_at(seq + (uint32_t)i);
+	memset(&o, 0, sizeof(o));
+	o.o_has_ts = 1;
+	o.o_tsval = 1000;
+	o.o_tsecr = 2000;
+	n = pkt_build_tcp(buf, sizeof(buf), inet_addr("10.2.2.2"),
+	    htons(sport), inet_addr("10.0.0.2"), htons(40000), seq, 9000,
+	    flags, 2047, &o, pay, len, 1);
+	CHECK(n > 0);
+	CHECK((p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM)) != NULL);
+	memcpy(p->payload, buf, n);
+	ti.ti_stack.output(&ti.ti_stack, p, NULL);
+	pbuf_free(p);
+}
+
+/* A packet out of the netif: parsed, with its payload as sent. */
+static void
+check_out(int i, uint32_t seq, size_t paylen, uint8_t flags)
+{
+	struct pkt	 p;
+	size_t		 k;
+
+	CHECK_INTEQ(pkt_parse(&p, out[i].buf, out[i].len), PKT_OK);
+	CHECK_INTEQ(p.p_seq, seq);
+	CHECK_INTEQ(p.p_paylen, paylen);
+	CHECK_INTEQ(p.p_flags, flags);
+	CHECK_INTEQ(pkt_ip_csum(p.p_ip, p.p_iphl),
+	    pkt_get16(p.p_ip + IP_OFF_CSUM));
+	for (k = 0; k < paylen; k++)
+		if (p.p_tcp[p.p_thl + k] != pay_at(seq + (uint32_t)k))
+			CHECK(!"payload as sent");
+	if (!out[i].gso) {
+		CHECK(pkt_tcp_csum_ok(&p));
+		return;
+	}
+	/* What the kernel does with a partial checksum: sum from
+	 * csum_start on, the field (the pseudo-header's sum) included, and
+	 * store the complement at csum_offset. */
+	CHECK_INTEQ(out[i].m.pm_csum_start, p.p_iphl);
+	CHECK_INTEQ(out[i].m.pm_csum_offset, TCP_OFF_CSUM);
+	pkt_put16(p.p_tcp + TCP_OFF_CSUM, pkt_csum_partial(p.p_tcp,
+	    p.p_len - p.p_iphl, 0));
+	CHECK(pkt_tcp_csum_ok(&p));
+}
+
+static void
+test_joined(void)
+{
+	nout = nafter = 0;
+	send_seg(80, 1000, MSS, TH_ACK);
+	send_seg(80, 1000 + MSS, MSS, TH_ACK | TH_PUSH);
+	send_seg(80, 1000 + 2 * MSS, MSS, TH_ACK);
+	send_seg(80, 1000 + 3 * MSS, 500, TH_ACK | TH_PUSH);
+	CHECK_INTEQ(nout, 0);
+	CHECK(nafter > 0);
+	tunif_flush(&ti);
+	CHECK_INTEQ(nout, 1);
+	CHECK(out[0].gso);
+	CHECK(out[0].m.pm_gso_tcp4);
+	CHECK(out[0].m.pm_csum_partial);
+	CHECK_INTEQ(out[0].m.pm_gso_size, MSS);
+	CHECK_INTEQ(out[0].m.pm_hdr_len, 20 + 32);
+	check_out(0, 1000, 3 * MSS + 500, TH_ACK | TH_PUSH);
+	tunif_flush(&ti);
+	CHECK_INTEQ(nout, 1);
+}
+
+/* Control segments, gaps, other connections and segments longer than the
+ * first end a super-packet, which leaves first; one segment alone leaves
+ * as lwIP made it. */
+static void
+test_breaks(void)
+{
+	uint32_t	 i;
+
+	nout = 0;
+	send_seg(80, 1000, MSS, TH_ACK);
+	send_seg(80, 1000 + MSS, MSS, TH_ACK);
+	send_seg(80, 1000 + 2 * MSS, 0, TH_ACK | TH_FIN);
+	CHECK_INTEQ(nout, 2);
+	check_out(0, 1000, 2 * MSS, TH_ACK);
+	check_out(1, 1000 + 2 * MSS, 0, TH_ACK | TH_FIN);
+
+	nout = 0;
+	send_seg(80, 1000, MSS, TH_ACK);
+	send_seg(80, 1000 + 2 * MSS, MSS, TH_ACK);	/* a gap */
+	send_seg(81, 1000 + 3 * MSS, MSS, TH_ACK);	/* another port */
+	send_seg(81, 1000 + 4 * MSS, 100, TH_ACK);
+	send_seg(81, 1000 + 4 * MSS + 100, 100, TH_ACK); /* after a short one */
+	send_seg(81, 1000 + 4 * MSS + 200, MSS, TH_ACK);
+	tunif_flush(&ti);
+	CHECK_INTEQ(nout, 5);
+	CHECK(!out[0].gso);
+	check_out(0, 1000, MSS, TH_ACK);
+	CHECK(!out[1].gso);
+	check_out(1, 1000 + 2 * MSS, MSS, TH_ACK);
+	CHECK(out[2].gso);
+	check_out(2, 1000 + 3 * MSS, MSS + 100, TH_ACK);
+	check_out(3, 1000 + 4 * MSS + 100, 100, TH_ACK);
+	check_out(4, 1000 + 4 * MSS + 200, MSS, TH_ACK);
+
+	/* Up to 64 KB, then a new one. */
+	nout = 0;
+	for (i = 0; i < 50; i++)
+		send_seg(80, 1000 + i * MSS, MSS, TH_ACK);
+	tunif_flush(&ti);
+	CHECK_INTEQ(nout, 2);
+	check_out(0, 1000, 45 * MSS, TH_ACK);
+	check_out(1, 1000 + 45 * MSS, 5 * MSS, TH_ACK);
+}
+
+int
+main(void)
+{
+	t_start(30);
+	port_init();
+	tunif_init(&ti, inet_addr("10.2.2.2"), 1500, capture, after, NULL);
+	/* Without offloads: each packet at once. */
+	send_seg(80, 1000, MSS, TH_ACK);
+	send_seg(80, 1000 + MSS, MSS, TH_ACK);
+	CHECK_INTEQ(nout, 2);
+	check_out(0, 1000, MSS, TH_ACK);
+	check_out(1, 1000 + MSS, MSS, TH_ACK);
+	tunif_gso(&ti);
+	test_joined();
+	test_breaks();
+	tunif_shutdown(&ti);
+	return t_done("test_tunif");
+}
