@@ -220,6 +220,7 @@ topo_config() {
 # topo_nginx I: nginx on node I's TUN address, serving $TOPO_STATE/www-nI
 # (an index naming the node), logging the client's address, and storing
 # request bodies POSTed to /upload in files named in its access log.
+# TOPO_NGINX_LOCATIONS: more of the server block, @NODE@ as node I's name.
 topo_nginx() {
 	local i=$1 d="$TOPO_STATE/nginx-n$1"
 	mkdir -p "$d/tmp" "$TOPO_STATE/www-n$i"
@@ -253,6 +254,7 @@ http {
 			client_body_in_file_only on;
 			proxy_pass http://127.0.0.1:81/;
 		}
+		${TOPO_NGINX_LOCATIONS//@NODE@/n$i}
 	}
 	server {
 		listen 127.0.0.1:81;

@@ -75,11 +75,15 @@ main(void)
 	/* Tampered option bits are caught like any other change. */
 	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 777, isn ^ 0x40, now, &got),
 	    -1);
-	/* Guesses: 1 in 2^24 may pass; 20000 fixed-seed guesses pass none. */
+	/*
+	 * Guesses: each passes with 1 chance in 2^24, and the key is random,
+	 * so 20000 guesses expect 0.0012 passes.  More than 3 would happen by
+	 * chance once in 10^13 runs; a weaker MAC passes hundreds.
+	 */
 	for (i = 0; i < 20000; i++)
 		if (cookie_check(k, c, v, cp, vp, 777, rnd(), now, &got) == 0)
 			passed++;
-	CHECK_INTEQ(passed, 0);
+	CHECK(passed <= 3);
 	cookie_key_free(k);
 	cookie_key_free(k2);
 	return t_done("test_cookie");
