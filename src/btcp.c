@@ -49,6 +49,38 @@ btcp_to_lwip(struct hd *hd, struct pkt *p)
 	tunif_input(hd->hd_lwip, p->p_ip, p->p_len);
 }
 
+/* Sends a bare reset; addresses and ports in network order. */
+void
+btcp_rst(struct hd *hd, uint32_t saddr, uint16_t sport, uint32_t daddr,
+    uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags)
+{
+	size_t	 n;
+
+	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, saddr, sport, daddr,
+	    dport, seq, ack, TH_RST | flags, 0, NULL, NULL, 0, 0);
+	if (n > 0)
+		btcp_tun_send(hd, hd->hd_txbuf, n, NULL);
+}
+
+/* The reset a TCP sends for a segment of no connection (RFC 793, "reset
+ * generation"); a reset gets none. */
+void
+btcp_reply_rst(struct hd *hd, const struct pkt *p)
+{
+	uint32_t	 len;
+
+	if (p->p_flags & TH_RST)
+		return;
+	if (p->p_flags & TH_ACK) {
+		btcp_rst(hd, p->p_daddr, p->p_dport, p->p_saddr, p->p_sport,
+		    p->p_ack, 0, 0);
+		return;
+	}
+	len = p->p_paylen + !!(p->p_flags & TH_SYN) + !!(p->p_flags & TH_FIN);
+	btcp_rst(hd, p->p_daddr, p->p_dport, p->p_saddr, p->p_sport, 0,
+	    p->p_seq + len, TH_ACK);
+}
+
 /* The service listening on a VIP:port, or NULL. */
 const struct cfg_service *
 btcp_service(const struct hd *hd, uint32_t addr, uint16_t port)
@@ -91,8 +123,10 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 		if ((f = flow_lookup(hd->hd_flows, &k)) != NULL) {
 			if (f->f_ops->fo_output(hd, f, &p))
 				btcp_tun_send(hd, p.p_ip, p.p_len, &p.p_meta);
-		} else
+		} else {
 			hd->hd_stats.st_drop_stale++;
+			btcp_reply_rst(hd, &p);
+		}
 		return;
 	}
 	flow_key_in(&k, &p);

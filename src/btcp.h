@@ -7,6 +7,9 @@
  * flow yet, to the front-end's VIP handler, or else to lwIP.  Every packet
  * lwIP sends passes here on its way out, so that its flow's owner can watch
  * or rewrite it; every packet the daemon sends leaves through btcp_tun_send.
+ * A packet of the kernel stack for no flow (a connection this daemon forgot,
+ * or knew before it restarted) gets the reset a TCP gives a segment of no
+ * connection, so that the web server does not send into the void.
  *
  * btcp.c owns no state but a rate limit: the TUN it writes to is a struct
  * btcp_tun in struct hd (the device, or a test's recorder), and it never
@@ -44,6 +47,9 @@ void	btcp_lwip_output(void *, uint8_t *, size_t, const struct pkt_meta *);
 void	btcp_tun_send(struct hd *, const uint8_t *, size_t,
 	    const struct pkt_meta *);
 void	btcp_to_lwip(struct hd *, struct pkt *);
+void	btcp_rst(struct hd *, uint32_t, uint16_t, uint32_t, uint16_t, uint32_t,
+	    uint32_t, uint8_t);
+void	btcp_reply_rst(struct hd *, const struct pkt *);
 const struct cfg_service *btcp_service(const struct hd *, uint32_t, uint16_t);
 
 #endif

@@ -815,6 +815,9 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 		}
 		return 0;
 	}
+	/* What the stack acknowledges is where a reset to it must be. */
+	if ((p->p_flags & TH_ACK) && seq_gt(p->p_ack, f->f_cnxt))
+		f->f_cnxt = p->p_ack;
 	if ((p->p_flags & TH_FIN) && !(f->f_flags & FLOW_STACK_FIN)) {
 		f->f_flags |= FLOW_STACK_FIN;
 		if (be_kernel(hd))
@@ -961,6 +964,7 @@ be_expire(struct hd *hd, struct flow *f)
 	if (f->f_state != BE_LINGER) {
 		hd->hd_stats.st_be_idle++;
 		be_send_close(hd, f, CTL_CLOSE_IDLE);
+		be_kernel_reset(hd, f, 0);
 	}
 	be_close(hd, f, FLOW_END_IDLE);
 }

@@ -9,7 +9,7 @@
 #define CTL_MAGIC0	'H'
 #define CTL_MAGIC1	'D'
 
-#define CTL_HELLO_MIN	(1 + 1)
+#define CTL_HELLO_MIN	(1 + 1 + 8)
 #define CTL_ACK_LEN	36
 #define CTL_CLOSE_LEN	32
 #define CTL_LOAD_LEN	8
@@ -104,10 +104,11 @@ ctl_decode_hello(const uint8_t *p, size_t len, struct ctl_hello *h)
 	if (len < CTL_HELLO_MIN)
 		return -1;
 	idlen = p[0];
-	if (len != 1 + idlen || !ctl_id_valid(p + 1, idlen))
+	if (len != 1 + idlen + 8 || !ctl_id_valid(p + 1, idlen))
 		return -1;
 	memcpy(h->h_id, p + 1, idlen);
 	h->h_id[idlen] = '\0';
+	h->h_boot = ctl_get64(p + 1 + idlen);
 	return 0;
 }
 
@@ -313,11 +314,12 @@ ctl_encode(uint8_t *buf, size_t cap, const struct ctl_msg *m)
 		idlen = strlen(m->m_u.hello.h_id);
 		if (!ctl_id_valid((const uint8_t *)m->m_u.hello.h_id, idlen))
 			return 0;
-		plen = 1 + idlen;
+		plen = 1 + idlen + 8;
 		if (cap < CTL_HDR_LEN + plen)
 			return 0;
 		p[0] = (uint8_t)idlen;
 		memcpy(p + 1, m->m_u.hello.h_id, idlen);
+		ctl_put64(p + 1 + idlen, m->m_u.hello.h_boot);
 		break;
 	case CTL_HANDOFF:
 		plen = CTL_HANDOFF_FIXED + m->m_u.handoff.ho_datalen;

@@ -19,7 +19,7 @@
 #define CTL_HDR_LEN	8
 #define CTL_ID_MAX	31
 /* The largest HELLO: before it, nothing larger is read. */
-#define CTL_HELLO_MAX	(CTL_HDR_LEN + 1 + CTL_ID_MAX)
+#define CTL_HELLO_MAX	(CTL_HDR_LEN + 1 + CTL_ID_MAX + 8)
 
 enum ctl_type {
 	CTL_HELLO = 1,		/* the sender's node id, first on a connection */
@@ -61,6 +61,7 @@ enum ctl_reason {
 
 struct ctl_hello {
 	char		 h_id[CTL_ID_MAX + 1];
+	uint64_t	 h_boot;	/* random, new each time the sender starts */
 };
 
 struct ctl_handoff {

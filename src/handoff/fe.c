@@ -129,6 +129,25 @@ fe_unassign(struct hd *hd, struct flow *f)
 	}
 }
 
+/* Who fe_on_peer_gone() looks for. */
+struct fe_gone {
+	struct hd	*g_hd;
+	int		 g_peer;
+};
+
+/*
+ * Resets the client of a forwarded flow from the VIP, at its last
+ * acknowledgment: the sequence number it most likely expects, as RFC 5961
+ * wants; if it expects more, its challenge ACK meets no flow here, and the
+ * VIP answers that with the reset a TCP gives a segment of no connection.
+ */
+static void
+fe_reset_client(struct hd *hd, const struct flow *f)
+{
+	btcp_rst(hd, f->f_key.k_laddr, f->f_key.k_lport, f->f_key.k_raddr,
+	    f->f_key.k_rport, f->f_cack, f->f_cnxt, TH_ACK);
+}
+
 /* The slow-path state is over: the flow is forwarded, or ends. */
 static void
 fe_conn_free(struct flow *f)
@@ -462,7 +481,9 @@ fe_to_lwip(struct hd *hd, struct flow *f, struct pkt *p)
 	btcp_to_lwip(hd, p);
 }
 
-/* A SYN for a flow whose connection is over: a new one on the 4-tuple. */
+/* A SYN for a flow whose connection is over: a new one on the 4-tuple.
+ * A back-end still lingering on the old one forgets it (DONE, not an
+ * abort: it ended well). */
 static void
 fe_restart(struct hd *hd, struct flow *f, struct pkt *p)
 {
@@ -470,7 +491,7 @@ fe_restart(struct hd *hd, struct flow *f, struct pkt *p)
 
 	if (!(f->f_flags & FLOW_PEER_DONE))
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
-		    CTL_CLOSE_ABORT, f->f_cnxt);
+		    CTL_CLOSE_DONE, f->f_cnxt);
 	fe_close(hd, f, f->f_end);
 	if ((svc = btcp_service(hd, p->p_daddr, p->p_dport)) != NULL)
 		fe_syn(hd, svc, p);
@@ -1232,6 +1253,12 @@ fe_on_close(struct hd *hd, int peer, struct flow *f,
 {
 	if (f->f_peer != peer || f->f_ctx != NULL)
 		return;
+	if (cl->cl_reason == CTL_CLOSE_IDLE) {
+		/* The back-end forgot it: nothing serves the client now. */
+		fe_reset_client(hd, f);
+		fe_close(hd, f, FLOW_END_IDLE);
+		return;
+	}
 	f->f_flags |= FLOW_PEER_DONE;
 	f->f_end = FLOW_END_DONE;
 	if (cl->cl_reason == CTL_CLOSE_RST) {
@@ -1252,6 +1279,30 @@ fe_peer_down_one(struct flow *f, void *arg)
 	if (f->f_ops == &fe_flow_ops && f->f_state == FE_HANDOFF &&
 	    f->f_peer == *peer)
 		fe_give_up(f->f_ctx);
+}
+
+static void
+fe_peer_gone_one(struct flow *f, void *arg)
+{
+	struct fe_gone	*g = arg;
+
+	if (f->f_ops != &fe_flow_ops || f->f_ctx != NULL ||
+	    f->f_peer != g->g_peer)
+		return;
+	if (f->f_state == FE_FORWARD)
+		fe_reset_client(g->g_hd, f);
+	fe_close(g->g_hd, f, FLOW_END_PEER);
+}
+
+/* A peer is gone with the rewrite state of its connections (down for
+ * control.dead_after, or restarted): their clients are reset rather than
+ * left to time out. */
+void
+fe_on_peer_gone(struct hd *hd, int peer)
+{
+	struct fe_gone	 g = { hd, peer };
+
+	flow_foreach(hd->hd_flows, fe_peer_gone_one, &g);
 }
 
 /* A peer's control channel is gone: what it did with the handoffs in
@@ -1284,6 +1335,7 @@ fe_expire(struct hd *hd, struct flow *f)
 		hd->hd_stats.st_fe_idle++;
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
 		    CTL_CLOSE_IDLE, f->f_cnxt);
+		fe_reset_client(hd, f);
 		fe_close(hd, f, FLOW_END_IDLE);
 		break;
 	case FE_HANDOFF:

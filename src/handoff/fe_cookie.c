@@ -136,7 +136,8 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 /*
  * A packet for a cookie VIP that no flow knows: the handshake's ACK, if it
  * acknowledges a cookie we made for this client's ISN.  Then, and only
- * then, state is created.
+ * then, state is created; anything else gets the reset a TCP sends for a
+ * segment of no connection.
  */
 void
 fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
@@ -148,13 +149,18 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	struct flow		*f;
 	struct fe_conn		*fc;
 
+	if (!p->p_meta.pm_csum_partial && !pkt_tcp_csum_ok(p)) {
+		hd->hd_stats.st_drop_bad_csum++;
+		return;
+	}
 	if ((p->p_flags & (TH_ACK | TH_SYN | TH_RST)) != TH_ACK ||
 	    pkt_opts_parse(p, &o) == -1 ||
-	    (!p->p_meta.pm_csum_partial && !pkt_tcp_csum_ok(p)) ||
 	    cookie_check(hd->hd_cookie, p->p_saddr, p->p_daddr, p->p_sport,
 	    p->p_dport, p->p_seq - 1, p->p_ack - 1, hd->hd_now / 1000,
 	    &co) == -1) {
+		/* A segment of no connection: the reset a kernel sends. */
 		hd->hd_stats.st_cookie_bad++;
+		btcp_reply_rst(hd, p);
 		return;
 	}
 	flow_key_in(&k, p);

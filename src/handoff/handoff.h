@@ -55,6 +55,7 @@ void	 fe_shutdown(struct hd *);
 void	 fe_on_handoff_ack(struct hd *, int, const struct ctl_handoff_ack *);
 void	 fe_on_close(struct hd *, int, struct flow *, const struct ctl_close *);
 void	 fe_on_peer_down(struct hd *, int);
+void	 fe_on_peer_gone(struct hd *, int);
 
 /* be.c */
 extern const struct flow_ops be_flow_ops;

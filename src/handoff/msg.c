@@ -43,5 +43,5 @@ msg_on_message(struct hd *hd, int peer, const struct ctl_msg *m)
 }
 
 const struct peer_handlers msg_handlers = {
-	msg_on_message, fe_on_peer_down
+	msg_on_message, fe_on_peer_down, fe_on_peer_gone
 };

@@ -15,6 +15,7 @@
 #include <event2/listener.h>
 
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "flow.h"
@@ -74,6 +75,8 @@ struct peer {
 	int			 p_was_up;
 	int			 p_failures;	/* dial failures in a row */
 	struct log_rl		 p_rl;		/* its failed handshakes */
+	uint64_t		 p_boot;	/* its process's HELLO, 0: none yet */
+	struct event		*p_gone;	/* down for dead_after */
 	int			 p_pending;	/* accepted from its address, not
 						 * up (the first peer there) */
 	uint32_t		 p_load_flows;
@@ -94,6 +97,7 @@ struct peer_set {
 	struct evbuffer		*ps_local;	/* frames to this node */
 	struct event		*ps_local_ev;
 	struct psk		*ps_psk;	/* TLS for every connection */
+	uint64_t		 ps_boot;	/* this process's, in every HELLO */
 	int			 ps_npending;	/* accepted, not up yet */
 	struct log_rl		 ps_rl_addr;	/* refused: address */
 	struct log_rl		 ps_rl_busy;	/* refused: over the caps */
@@ -250,6 +254,7 @@ conn_send_hello(struct ctl_conn *c)
 	m.m_type = CTL_HELLO;
 	snprintf(m.m_u.hello.h_id, sizeof(m.m_u.hello.h_id), "%s",
 	    c->cc_set->ps_hd->hd_cfg->cfg_node.cn_id);
+	m.m_u.hello.h_boot = c->cc_set->ps_boot;
 	conn_send(c, &m);
 }
 
@@ -292,6 +297,21 @@ conn_up(struct ctl_conn *c)
 	if (!p->p_was_up)
 		log_info("peer %s up (%s)", p->p_cfg->cp_id, c->cc_addr);
 	p->p_was_up = 1;
+	evtimer_del(p->p_gone);
+}
+
+/* Down for control.dead_after: whatever the peer held is given up. */
+static void
+peer_on_gone(int fd, short ev, void *arg)
+{
+	struct peer	*p = arg;
+	struct peer_set	*ps = p->p_set;
+
+	if (peer_is_up(ps->ps_hd, p->p_idx))
+		return;
+	log_info("peer %s gone for %d ms", p->p_cfg->cp_id,
+	    ps->ps_hd->hd_cfg->cfg_control.cc_dead_ms);
+	ps->ps_handlers.ph_gone(ps->ps_hd, p->p_idx);
 }
 
 /* The peer's HELLO: TLS already said who it is; its id must agree. */
@@ -313,6 +333,12 @@ conn_on_hello(struct ctl_conn *c, const struct ctl_hello *h)
 		conn_close(c, NULL, 0);
 		return -1;
 	}
+	/* Another process of the peer: what the last one held is gone. */
+	if (p->p_boot != 0 && p->p_boot != h->h_boot) {
+		log_info("peer %s restarted", p->p_cfg->cp_id);
+		ps->ps_handlers.ph_gone(ps->ps_hd, c->cc_peer);
+	}
+	p->p_boot = h->h_boot;
 	conn_up(c);
 	return 0;
 }
@@ -744,8 +770,12 @@ conn_close(struct ctl_conn *c, const char *why, int protocol_error)
 		peer_redial_later(p);
 	free(c);
 	if (was_up && !peer_is_up(ps->ps_hd, idx)) {
+		int ms = ps->ps_hd->hd_cfg->cfg_control.cc_dead_ms;
+		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
 		log_info("peer %s down", p->p_cfg->cp_id);
 		p->p_was_up = 0;
+		evtimer_add(p->p_gone, &tv);
 		ps->ps_handlers.ph_down(ps->ps_hd, idx);
 	}
 }
@@ -1033,6 +1063,9 @@ peer_init(struct hd *hd, const struct peer_handlers *ph)
 	ps->ps_hd = hd;
 	ps->ps_handlers = *ph;
 	TAILQ_INIT(&ps->ps_conns);
+	if (RAND_bytes((unsigned char *)&ps->ps_boot, sizeof(ps->ps_boot)) != 1)
+		fatalx("cannot get random bytes for the boot id");
+	ps->ps_boot |= 1;	/* never 0, which means "none yet" */
 	if ((ps->ps_psk = psk_new(cfg)) == NULL) {
 		const char *e = ERR_reason_error_string(ERR_get_error());
 
@@ -1058,7 +1091,8 @@ peer_init(struct hd *hd, const struct peer_handlers *ph)
 		p->p_cfg = &cfg->cfg_peers[i];
 		p->p_backoff_ms = cfg->cfg_control.cc_reconnect_min_ms;
 		p->p_redial = evtimer_new(hd->hd_base, peer_on_redial, p);
-		if (p->p_redial == NULL)
+		p->p_gone = evtimer_new(hd->hd_base, peer_on_gone, p);
+		if (p->p_redial == NULL || p->p_gone == NULL)
 			return -1;
 		peer_dial(ps, i);
 	}
@@ -1089,9 +1123,12 @@ peer_shutdown(struct hd *hd)
 		event_free(c->cc_deadline);
 		free(c);
 	}
-	for (i = 0; i < ps->ps_npeers; i++)
+	for (i = 0; i < ps->ps_npeers; i++) {
 		if (ps->ps_peers[i].p_redial != NULL)
 			event_free(ps->ps_peers[i].p_redial);
+		if (ps->ps_peers[i].p_gone != NULL)
+			event_free(ps->ps_peers[i].p_gone);
+	}
 	if (ps->ps_heartbeat != NULL)
 		event_free(ps->ps_heartbeat);
 	if (ps->ps_accept_retry != NULL)

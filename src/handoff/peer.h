@@ -40,11 +40,14 @@ struct hd;
 struct sockaddr_in;
 
 /* Where peer.c delivers what it receives: every message about flows
- * (HANDOFF, HANDOFF_ACK, CLOSE), from a peer or from this node itself, and
- * the news that a peer's control channel is down. */
+ * (HANDOFF, HANDOFF_ACK, CLOSE), from a peer or from this node itself; the
+ * news that a peer's control channel is down; and that the peer is gone,
+ * with whatever state it held: down for control.dead_after, or back as a
+ * new process (its HELLO's boot id changed). */
 struct peer_handlers {
 	void	(*ph_message)(struct hd *, int, const struct ctl_msg *);
 	void	(*ph_down)(struct hd *, int);
+	void	(*ph_gone)(struct hd *, int);
 };
 
 /* The control transport, when it is not TCP: a connected bufferevent to

@@ -96,6 +96,16 @@ t_wait_line() {
 	return 1
 }
 
+# t_until CMD...: waits (bounded, 10 s) until CMD succeeds.
+t_until() {
+	local i
+	for i in $(seq 1 100); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # t_wait_grep FILE REGEX [SECONDS]: waits (bounded, default 15 s) until a
 # line of FILE matches REGEX (grep -E).
 t_wait_grep() {

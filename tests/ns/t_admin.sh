@@ -77,8 +77,7 @@ c curl -sf -m 90 --limit-rate 500k -o "$TOPO_STATE/big.got" \
     "http://$TOPO_VIP2/big.bin" &
 dl=$!
 flows_on_vip2() { ctl flows | grep -Eq " $TOPO_VIP2:80 +front-end +n2 "; }
-t_wait() { local i; for i in $(seq 1 100); do "$@" && return 0; sleep 0.1; done; return 1; }
-t_check "flows shows the download handed to n2" t_wait flows_on_vip2
+t_check "flows shows the download handed to n2" t_until flows_on_vip2
 t_check "... and n2's flows show it from n1" \
     sh -c "'$HANDOFFCTL' -s '$TOPO_STATE/n2.sock' flows | grep -Eq ' $TOPO_VIP2:80 +back-end +n1 '"
 t_check "-j flows counts it" [ "$(ctl -j flows | jq '[.flows[] | select(.vip == "'$TOPO_VIP2':80")] | length')" -ge 1 ]
@@ -141,7 +140,7 @@ wait $holder
 cat "$TOPO_STATE/hold.out"
 t_check "... 24 of the 40 were closed by the daemon" grep -qx 'closed 24' "$TOPO_STATE/hold.out"
 ctl_ok() { ctl status >/dev/null 2>&1; }
-t_check "... and it answers again once they are gone" t_wait ctl_ok
+t_check "... and it answers again once they are gone" t_until ctl_ok
 t_check "the daemon survived it all" kill -0 "${TOPO_PIDS[1]}"
 
 # 6. Users: nobody is kept out by the socket's mode, then by the daemon.
@@ -181,7 +180,7 @@ t_check "a second daemon on n1's socket: exit 1" [ $? -eq 1 ]
 echo "$out" | tail -3
 t_check "... says another daemon answers on it" \
     grep -q "admin socket $sock: another daemon answers on it" <<<"$out"
-t_check "n1 still answers" t_wait ctl_ok
+t_check "n1 still answers" t_until ctl_ok
 
 for n in 1 2; do
 	t_check "n$n: flow table empty" t_wait_flows "$TOPO_STATE/n$n.status" 0

@@ -25,7 +25,6 @@ metric() {
 	scrape "$1" | awk -v k="$2" '$1 == k { print $2; found = 1 }
 	    END { if (!found) print "missing" }'
 }
-t_wait() { local i; for i in $(seq 1 100); do "$@" && return 0; sleep 0.1; done; return 1; }
 
 # The text format, checked line by line.
 check_format() {
@@ -96,7 +95,7 @@ c sysctl -qw net.ipv4.tcp_rmem="4096 16384 32768"
 c curl -sf -m 60 --limit-rate 500k -o /dev/null "http://$TOPO_VIP2/big.bin" &
 dl=$!
 fe_flow() { [ "$(metric 1 'handoffd_service_flows{service="remote"}')" = 1 ]; }
-t_check "during the download: a front-end flow of service remote" t_wait fe_flow
+t_check "during the download: a front-end flow of service remote" t_until fe_flow
 t_check "... counted by role at the front-end" [ "$(metric 1 'handoffd_flows{role="front-end"}')" -ge 1 ]
 t_check "... and at the back-end" [ "$(metric 2 'handoffd_flows{role="back-end"}')" -ge 1 ]
 t_check "... n2 serves it" [ "$(metric 2 handoffd_served_connections)" -ge 1 ]
@@ -108,7 +107,7 @@ for i in $(seq 1 20); do
 	c curl -sf -m 10 -o /dev/null -H 'Connection: close' "http://$TOPO_VIP/?m=$i" || t_fail "request $i"
 done
 accepted() { [ "$(metric 1 handoffd_handoffs_accepted_total)" = 11 ]; }
-t_check "n1: 11 handoffs accepted (10 and the download)" t_wait accepted
+t_check "n1: 11 handoffs accepted (10 and the download)" t_until accepted
 t_check "n1: as many started" [ "$(metric 1 handoffd_handoffs_started_total)" = 11 ]
 t_check "n1: 10 served by itself" [ "$(metric 1 handoffd_frontend_local_total)" = 10 ]
 t_check "n2: 11 accepted as a back-end" [ "$(metric 2 handoffd_backend_accepted_total)" = 11 ]
@@ -136,7 +135,7 @@ for n in 1 2; do
 done
 t_check "n2: clean exit (no leaks)" topo_stop 2
 peer_down() { [ "$(metric 1 'handoffd_peer_up{peer="n2"}')" = 0 ]; }
-t_check "n1: n2's channel is down" t_wait peer_down
+t_check "n1: n2's channel is down" t_until peer_down
 t_check "... and n2 out of its pools" [ "$(metric 1 'handoffd_member_up{pool="remote",member="n2"}')" = 0 ]
 t_check "n1: clean exit (no leaks)" topo_stop 1
 echo "all checks passed"

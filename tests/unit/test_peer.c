@@ -41,6 +41,7 @@ struct node {
 	struct ctl_msg	 n_last;
 	uint8_t		 n_data[512];
 	int		 n_downs;
+	int		 n_gones;
 };
 
 static struct world {
@@ -124,7 +125,13 @@ on_down(struct hd *hd, int peer)
 	w.w_node[node_of(hd)].n_downs++;
 }
 
-static const struct peer_handlers handlers = { on_message, on_down };
+static void
+on_gone(struct hd *hd, int peer)
+{
+	w.w_node[node_of(hd)].n_gones++;
+}
+
+static const struct peer_handlers handlers = { on_message, on_down, on_gone };
 
 /* hd_dial: a pair whose other end goes to the node the route names. */
 static struct bufferevent *
@@ -276,6 +283,41 @@ test_up(void)
 	CHECK_INTEQ(w.w_node[0].n_last.m_type, CTL_HANDOFF);
 	CHECK_INTEQ(w.w_node[0].n_last.m_u.handoff.ho_datalen, sizeof(req) - 1);
 	CHECK(memcmp(w.w_node[0].n_data, req, sizeof(req) - 1) == 0);
+	world_free();
+}
+
+/*
+ * A peer that comes back as another process (its HELLO's boot id) is gone
+ * with what the last one held, at once; one that stays down is gone after
+ * control.dead_after more.
+ */
+static void
+test_gone(void)
+{
+	struct hd	*n2 = &w.w_node[1].n_hd;
+
+	world_init();
+	t_node(0);
+	t_node(1);
+	run(500);
+	CHECK(up(0, 1) && up(1, 0));
+	CHECK_INTEQ(w.w_node[0].n_gones, 0);
+	peer_shutdown(n2);
+	CHECK(peer_init(n2, &handlers) == 0);
+	run(500);
+	CHECK(up(0, 1) && up(1, 0));
+	CHECK_INTEQ(w.w_node[0].n_gones, 1);
+	/* Now for good: heartbeats stop, the peer is down after dead_after
+	 * (2 s) and gone 2 s later. */
+	peer_shutdown(n2);
+	w.w_node[1].n_running = 0;
+	flow_table_free(n2->hd_flows);
+	cfg_free(n2->hd_cfg);
+	run(3000);
+	CHECK(!up(0, 1));
+	CHECK_INTEQ(w.w_node[0].n_gones, 1);
+	run(2500);
+	CHECK_INTEQ(w.w_node[0].n_gones, 2);
 	world_free();
 }
 
@@ -432,6 +474,7 @@ main(void)
 	CHECK(write(fd, "an-entirely-different-key-0123456789\n", 37) == 37);
 	close(fd);
 	test_up();
+	test_gone();
 	test_wrong_key();
 	test_reflection();
 	test_confusion();
