@@ -3,14 +3,20 @@
  * needs to remember about a SYN, so that a SYN costs no memory and only a
  * valid ACK creates state.
  *
- *   ISN = (H & 0xffffff00) | opts
- *   H   = SipHash-2-4(key; client, VIP, ports, client ISN, t, opts)
- *
- * t counts 64-second periods; a cookie is good in its period and the next.
  * opts packs what the client offered: its MSS (2 bits, rounded down to a
  * table), window shift (4 bits, 15: none), SACK-permitted and timestamps.
- * An attacker who cannot see the SYN/ACK guesses 24 bits; the option bits
- * are in the clear but hashed, so changing them is as hard.
+ * Without timestamps (as Linux does when it cannot use them):
+ *   ISN = (H & 0xffffff00) | opts
+ * With them, opts rides in the low byte of our TSval, which the client
+ * echoes in its TSecr, and the whole ISN is MAC:
+ *   ISN = H, TSval = clock | opts
+ *   H   = SipHash-2-4(key; client, VIP, ports, client ISN, t, opts, form)
+ * An attacker who cannot see the SYN/ACK guesses 24 bits, or 32 with
+ * timestamps; the option bits are hashed, so changing them is as hard.
+ * t counts 65.536-second periods of the millisecond clock, 16 bits of it,
+ * so that a cookie survives the clock's 32-bit wrap; a cookie is good in
+ * its period and the next.  A MAC that cannot be computed makes no cookie
+ * and passes none.
  */
 #include <stdint.h>
 #include <string.h>
@@ -23,8 +29,15 @@
 #include "pkt.h"
 #include "handoff/cookie.h"
 
-#define COOKIE_PERIOD_SHIFT	6	/* 64 s */
+#define COOKIE_PERIOD_SHIFT	16	/* 65.536 s of the ms clock */
 #define COOKIE_WS_NONE		15
+#define COOKIE_TS		0x80	/* opts: timestamps */
+
+/* Where the options travel. */
+enum cookie_form {
+	COOKIE_IN_ISN,
+	COOKIE_IN_TSVAL,
+};
 
 static const uint16_t cookie_mss[] = { 536, 1220, 1440, 1460 };
 
@@ -66,28 +79,32 @@ cookie_key_free(struct cookie_key *k)
 	free(k);
 }
 
-/* A SYN flood runs through here: no allocation, one SipHash. */
-static uint32_t
+/* A SYN flood runs through here: no allocation, one SipHash.  Returns -1
+ * if the MAC cannot be computed. */
+static int
 cookie_hash(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
-    uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t t, uint8_t opts)
+    uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t t, uint8_t opts,
+    enum cookie_form form, uint32_t *h)
 {
-	uint8_t		 msg[21], out[8];
+	uint8_t		 msg[22], out[8];
 	size_t		 outl = 0;
-	uint32_t	 h = 0;
 
 	memcpy(msg, &saddr, 4);
 	memcpy(msg + 4, &daddr, 4);
 	memcpy(msg + 8, &sport, 2);
 	memcpy(msg + 10, &dport, 2);
 	pkt_put32(msg + 12, cisn);
-	pkt_put32(msg + 16, t);
+	pkt_put32(msg + 16, t & 0xffff);
 	msg[20] = opts;
+	msg[21] = (uint8_t)form;
 	/* A NULL key restarts the MAC with the key it has. */
-	if (EVP_MAC_init(k->ck_ctx, NULL, 0, NULL) == 1 &&
-	    EVP_MAC_update(k->ck_ctx, msg, sizeof(msg)) == 1 &&
-	    EVP_MAC_final(k->ck_ctx, out, &outl, sizeof(out)) == 1 && outl >= 4)
-		memcpy(&h, out, 4);
-	return h;
+	if (EVP_MAC_init(k->ck_ctx, NULL, 0, NULL) != 1 ||
+	    EVP_MAC_update(k->ck_ctx, msg, sizeof(msg)) != 1 ||
+	    EVP_MAC_final(k->ck_ctx, out, &outl, sizeof(out)) != 1 ||
+	    outl < 4)
+		return -1;
+	*h = pkt_get32(out);
+	return 0;
 }
 
 static uint8_t
@@ -100,7 +117,7 @@ cookie_pack(const struct cookie_opts *o)
 			idx = i;
 	return (uint8_t)(idx | (o->co_has_ws ? (o->co_ws > 14 ? 14 :
 	    o->co_ws) : COOKIE_WS_NONE) << 2 | (o->co_sack ? 0x40 : 0) |
-	    (o->co_ts ? 0x80 : 0));
+	    (o->co_ts ? COOKIE_TS : 0));
 }
 
 static void
@@ -113,41 +130,80 @@ cookie_unpack(uint8_t b, struct cookie_opts *o)
 	if (!o->co_has_ws)
 		o->co_ws = 0;
 	o->co_sack = (b & 0x40) != 0;
-	o->co_ts = (b & 0x80) != 0;
+	o->co_ts = (b & COOKIE_TS) != 0;
 }
 
-/* The ISN for a SYN (addresses and ports in network order). */
-uint32_t
+/*
+ * The ISN for a SYN (addresses and ports in network order), and with
+ * timestamps (o->co_ts) the TSval to send.  Returns -1, and no cookie,
+ * when the MAC fails.
+ */
+int
 cookie_make(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
-    uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t now_s,
-    const struct cookie_opts *o)
+    uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t now_ms,
+    const struct cookie_opts *o, uint32_t *isn, uint32_t *tsval)
 {
-	uint8_t	 opts = cookie_pack(o);
-	uint32_t h = cookie_hash(k, saddr, daddr, sport, dport, cisn,
-	    now_s >> COOKIE_PERIOD_SHIFT, opts);
+	uint8_t		 opts = cookie_pack(o);
+	uint32_t	 h;
 
-	return (h & 0xffffff00) | opts;
+	if (o->co_ts) {
+		if (cookie_hash(k, saddr, daddr, sport, dport, cisn,
+		    now_ms >> COOKIE_PERIOD_SHIFT, opts, COOKIE_IN_TSVAL,
+		    &h) == -1)
+			return -1;
+		*isn = h;
+		/* A clock still, never behind it: the byte above now. */
+		*tsval = (((now_ms >> 8) + 1) << 8) | opts;
+		return 0;
+	}
+	if (cookie_hash(k, saddr, daddr, sport, dport, cisn,
+	    now_ms >> COOKIE_PERIOD_SHIFT, opts, COOKIE_IN_ISN, &h) == -1)
+		return -1;
+	*isn = (h & 0xffffff00) | opts;
+	return 0;
+}
+
+/* Whether h of this period or the last one is the cookie. */
+static int
+cookie_match(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
+    uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t isn,
+    uint32_t now_ms, uint8_t opts, enum cookie_form form)
+{
+	uint32_t	 t = now_ms >> COOKIE_PERIOD_SHIFT, h, mask;
+	int		 age;
+
+	mask = form == COOKIE_IN_TSVAL ? 0xffffffff : 0xffffff00;
+	for (age = 0; age < 2; age++)
+		if (cookie_hash(k, saddr, daddr, sport, dport, cisn, t - age,
+		    opts, form, &h) == 0 && ((isn ^ h) & mask) == 0)
+			return 1;
+	return 0;
 }
 
 /*
  * Checks the ISN an ACK acknowledges against its 4-tuple and the client's
- * ISN.  Returns 0 and what the client's SYN offered, or -1.
+ * ISN, and the TSecr it echoes (NULL: it has none).  Returns 0 and what
+ * the client's SYN offered, or -1.
  */
 int
 cookie_check(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t isn,
-    uint32_t now_s, struct cookie_opts *o)
+    uint32_t now_ms, const uint32_t *tsecr, struct cookie_opts *o)
 {
-	uint32_t	 t = now_s >> COOKIE_PERIOD_SHIFT, h;
-	int		 age;
+	uint8_t	 opts;
 
-	for (age = 0; age < 2; age++) {
-		h = cookie_hash(k, saddr, daddr, sport, dport, cisn, t - age,
-		    (uint8_t)isn);
-		if (((isn ^ h) & 0xffffff00) == 0) {
-			cookie_unpack((uint8_t)isn, o);
-			return 0;
-		}
+	if (tsecr != NULL && (*tsecr & COOKIE_TS) &&
+	    cookie_match(k, saddr, daddr, sport, dport, cisn, isn, now_ms,
+	    (uint8_t)*tsecr, COOKIE_IN_TSVAL)) {
+		cookie_unpack((uint8_t)*tsecr, o);
+		return 0;
+	}
+	/* Options in the ISN never say timestamps: those ride in TSval. */
+	opts = (uint8_t)isn;
+	if (!(opts & COOKIE_TS) && cookie_match(k, saddr, daddr, sport,
+	    dport, cisn, isn, now_ms, opts, COOKIE_IN_ISN)) {
+		cookie_unpack(opts, o);
+		return 0;
 	}
 	return -1;
 }

@@ -22,11 +22,11 @@ struct cookie_key;
 
 struct cookie_key *cookie_key_new(void);
 void		 cookie_key_free(struct cookie_key *);
-uint32_t	 cookie_make(const struct cookie_key *, uint32_t, uint32_t,
+int		 cookie_make(const struct cookie_key *, uint32_t, uint32_t,
 		    uint16_t, uint16_t, uint32_t, uint32_t,
-		    const struct cookie_opts *);
+		    const struct cookie_opts *, uint32_t *, uint32_t *);
 int		 cookie_check(const struct cookie_key *, uint32_t, uint32_t,
 		    uint16_t, uint16_t, uint32_t, uint32_t, uint32_t,
-		    struct cookie_opts *);
+		    const uint32_t *, struct cookie_opts *);
 
 #endif

@@ -73,8 +73,10 @@ fe_cookie_send(struct fe_conn *fc, uint32_t seq, uint8_t flags,
 
 	memset(&o, 0, sizeof(o));
 	if (fc->fc_cts && fc->fc_fts) {
+		/* Never behind the SYN/ACK's TSval, which ran ahead of the
+		 * clock to carry the cookie's options (PAWS). */
 		o.o_has_ts = 1;
-		o.o_tsval = port_now_ms();
+		o.o_tsval = seq_max(port_now_ms(), fc->fc_ftsval);
 		o.o_tsecr = fc->fc_ctsval;
 		fc->fc_ftsval = o.o_tsval;
 	}
@@ -95,7 +97,7 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	struct pkt_opts		 in, out;
 	struct cookie_opts	 co;
 	struct fe_offer		 of;
-	uint32_t		 isn;
+	uint32_t		 isn, tsval = 0;
 	size_t			 n;
 
 	if (pkt_opts_parse(p, &in) == -1) {
@@ -109,8 +111,12 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	fe_offer(hd->hd_cfg, svc, &of);
 	co.co_sack = in.o_sack_ok && of.fo_sack;
 	co.co_ts = in.o_has_ts && of.fo_ts;
-	isn = cookie_make(hd->hd_cookie, p->p_saddr, p->p_daddr, p->p_sport,
-	    p->p_dport, p->p_seq, hd->hd_now / 1000, &co);
+	if (cookie_make(hd->hd_cookie, p->p_saddr, p->p_daddr, p->p_sport,
+	    p->p_dport, p->p_seq, hd->hd_now, &co, &isn, &tsval) == -1) {
+		/* No MAC, no cookie: nothing is answered. */
+		hd->hd_stats.st_drop_nomem++;
+		return;
+	}
 
 	memset(&out, 0, sizeof(out));
 	out.o_mss = of.fo_mss;
@@ -121,7 +127,7 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	out.o_sack_ok = co.co_sack;
 	if (co.co_ts) {
 		out.o_has_ts = 1;
-		out.o_tsval = port_now_ms();
+		out.o_tsval = tsval;
 		out.o_tsecr = in.o_tsval;
 	}
 	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, p->p_daddr, p->p_dport,
@@ -156,8 +162,8 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	if ((p->p_flags & (TH_ACK | TH_SYN | TH_RST)) != TH_ACK ||
 	    pkt_opts_parse(p, &o) == -1 ||
 	    cookie_check(hd->hd_cookie, p->p_saddr, p->p_daddr, p->p_sport,
-	    p->p_dport, p->p_seq - 1, p->p_ack - 1, hd->hd_now / 1000,
-	    &co) == -1) {
+	    p->p_dport, p->p_seq - 1, p->p_ack - 1, hd->hd_now,
+	    o.o_has_ts ? &o.o_tsecr : NULL, &co) == -1) {
 		/* A segment of no connection: the reset a kernel sends. */
 		hd->hd_stats.st_cookie_bad++;
 		btcp_reply_rst(hd, p);

@@ -1,12 +1,15 @@
 /*
- * SYN cookies: what a cookie remembers comes back intact; a cookie is
- * refused for another 4-tuple, another client ISN, or after two periods;
- * guessed cookies almost never pass (24 bits).
+ * SYN cookies: what a cookie remembers comes back intact, with the options
+ * in the ISN or, with timestamps, in the TSval; a cookie is refused for
+ * another 4-tuple, another client ISN, another key, or after two periods,
+ * across the millisecond clock's wrap too; guessed cookies almost never
+ * pass (24 bits, 32 with timestamps).
  */
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "pkt.h"
 #include "handoff/cookie.h"
 #include "t.h"
 
@@ -21,25 +24,32 @@ rnd(void)
 	return t_rng;
 }
 
-int
-main(void)
+/* The cookie for o, checked as an ACK would bring it back. */
+static int
+roundtrip(struct cookie_key *k, uint32_t cisn, const struct cookie_opts *o,
+    uint32_t made, uint32_t checked, struct cookie_opts *got)
 {
-	struct cookie_key	*k, *k2;
+	uint32_t	 c = inet_addr("10.0.0.2"), v = inet_addr("10.9.0.1");
+	uint32_t	 isn, tsval = 0;
+
+	CHECK_INTEQ(cookie_make(k, c, v, htons(40000), htons(80), cisn, made,
+	    o, &isn, &tsval), 0);
+	if (o->co_ts)
+		CHECK(seq_gt(tsval, made));	/* a clock, ahead if at all */
+	return cookie_check(k, c, v, htons(40000), htons(80), cisn, isn,
+	    checked, o->co_ts ? &tsval : NULL, got);
+}
+
+static void
+test_options(struct cookie_key *k)
+{
 	struct cookie_opts	 o, got;
-	uint32_t		 c = inet_addr("10.0.0.2"), v = inet_addr("10.9.0.1");
-	uint16_t		 cp = htons(40000), vp = htons(80);
-	uint32_t		 isn, now = 100000;
-	int			 i, passed = 0;
+	int			 i;
 	static const uint16_t mss_in[] = { 100, 536, 1000, 1220, 1300, 1440,
 	    1450, 1460, 9000 };
 	static const uint16_t mss_out[] = { 536, 536, 536, 1220, 1220, 1440,
 	    1440, 1460, 1460 };
 
-	t_start(60);
-	CHECK((k = cookie_key_new()) != NULL);
-	CHECK((k2 = cookie_key_new()) != NULL);
-
-	/* Every option combination round-trips. */
 	for (i = 0; i < 9 * 16 * 4; i++) {
 		memset(&o, 0, sizeof(o));
 		o.co_mss = mss_in[i % 9];
@@ -47,9 +57,8 @@ main(void)
 		o.co_ws = o.co_has_ws ? (i / 9) % 16 : 0;
 		o.co_sack = (i / 144) & 1;
 		o.co_ts = (i / 288) & 1;
-		isn = cookie_make(k, c, v, cp, vp, 12345 + i, now, &o);
-		CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 12345 + i, isn, now,
-		    &got), 0);
+		CHECK_INTEQ(roundtrip(k, 12345 + i, &o, 100000, 100000, &got),
+		    0);
 		CHECK_INTEQ(got.co_mss, mss_out[i % 9]);
 		CHECK_INTEQ(got.co_has_ws, o.co_has_ws);
 		CHECK_INTEQ(got.co_ws, o.co_has_ws ? (o.co_ws > 14 ? 14 :
@@ -57,32 +66,98 @@ main(void)
 		CHECK_INTEQ(got.co_sack, o.co_sack);
 		CHECK_INTEQ(got.co_ts, o.co_ts);
 	}
+}
+
+/* Periods of 65.536 s: good in its own and the next, across the wrap. */
+static void
+test_time(struct cookie_key *k)
+{
+	struct cookie_opts	 o, got;
+	uint32_t		 t;
+	int			 ts;
+
+	for (ts = 0; ts < 2; ts++) {
+		memset(&o, 0, sizeof(o));
+		o.co_mss = 1460;
+		o.co_ts = ts;
+		CHECK_INTEQ(roundtrip(k, 7, &o, 100000, 100000 + 65536, &got),
+		    0);
+		CHECK_INTEQ(roundtrip(k, 7, &o, 100000, 100000 + 140000, &got),
+		    -1);
+		t = 0xffffffffu - 1000;		/* the last period */
+		CHECK_INTEQ(roundtrip(k, 7, &o, t, t + 5000, &got), 0);
+		CHECK_INTEQ(roundtrip(k, 7, &o, t, t + 60000, &got), 0);
+		CHECK_INTEQ(roundtrip(k, 7, &o, t, t + 70000, &got), -1);
+		CHECK_INTEQ(roundtrip(k, 7, &o, t, t + 140000, &got), -1);
+	}
+}
+
+int
+main(void)
+{
+	struct cookie_key	*k, *k2;
+	struct cookie_opts	 o, got;
+	uint32_t		 c = inet_addr("10.0.0.2"), v = inet_addr("10.9.0.1");
+	uint16_t		 cp = htons(40000), vp = htons(80);
+	uint32_t		 isn, tsval, now = 100000, t;
+	int			 i, passed = 0;
+
+	t_start(60);
+	CHECK((k = cookie_key_new()) != NULL);
+	CHECK((k2 = cookie_key_new()) != NULL);
+	test_options(k);
+	test_time(k);
 
 	memset(&o, 0, sizeof(o));
 	o.co_mss = 1460;
-	isn = cookie_make(k, c, v, cp, vp, 777, now, &o);
-	/* Next period: still good.  Two periods on: expired. */
-	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 777, isn, now + 64, &got), 0);
-	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 777, isn, now + 130, &got),
-	    -1);
+	CHECK_INTEQ(cookie_make(k, c, v, cp, vp, 777, now, &o, &isn, &tsval),
+	    0);
 	/* Any other tuple, client ISN, or key: refused. */
-	CHECK_INTEQ(cookie_check(k, c + 1, v, cp, vp, 777, isn, now, &got), -1);
-	CHECK_INTEQ(cookie_check(k, c, v + 1, cp, vp, 777, isn, now, &got), -1);
-	CHECK_INTEQ(cookie_check(k, c, v, cp + 1, vp, 777, isn, now, &got), -1);
-	CHECK_INTEQ(cookie_check(k, c, v, cp, vp + 1, 777, isn, now, &got), -1);
-	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 778, isn, now, &got), -1);
-	CHECK_INTEQ(cookie_check(k2, c, v, cp, vp, 777, isn, now, &got), -1);
-	/* Tampered option bits are caught like any other change. */
-	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 777, isn ^ 0x40, now, &got),
+	CHECK_INTEQ(cookie_check(k, c + 1, v, cp, vp, 777, isn, now, NULL,
+	    &got), -1);
+	CHECK_INTEQ(cookie_check(k, c, v + 1, cp, vp, 777, isn, now, NULL,
+	    &got), -1);
+	CHECK_INTEQ(cookie_check(k, c, v, cp + 1, vp, 777, isn, now, NULL,
+	    &got), -1);
+	CHECK_INTEQ(cookie_check(k, c, v, cp, vp + 1, 777, isn, now, NULL,
+	    &got), -1);
+	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 778, isn, now, NULL, &got),
+	    -1);
+	CHECK_INTEQ(cookie_check(k2, c, v, cp, vp, 777, isn, now, NULL, &got),
+	    -1);
+	/* Tampered option bits are caught like any other change; a TSecr
+	 * the client makes up does not move options out of the ISN. */
+	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 777, isn ^ 0x40, now, NULL,
+	    &got), -1);
+	t = rnd() | 0x80;
+	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 777, isn, now, &t, &got), 0);
+	CHECK_INTEQ(got.co_ts, 0);
+	/* An ISN that claims timestamps was never made without them. */
+	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 777, isn | 0x80, now, NULL,
+	    &got), -1);
+	o.co_ts = 1;
+	CHECK_INTEQ(cookie_make(k, c, v, cp, vp, 777, now, &o, &isn, &tsval),
+	    0);
+	t = tsval ^ 0x40;
+	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 777, isn, now, &t, &got),
+	    -1);
+	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 777, isn, now, NULL, &got),
 	    -1);
 	/*
-	 * Guesses: each passes with 1 chance in 2^24, and the key is random,
-	 * so 20000 guesses expect 0.0012 passes.  More than 3 would happen by
-	 * chance once in 10^13 runs; a weaker MAC passes hundreds.
+	 * Guesses: each passes with 1 chance in 2^24 (in the ISN) or 2^32
+	 * (with timestamps), and the key is random, so 20000 of each expect
+	 * 0.0012 passes.  More than 3 would happen by chance once in 10^13
+	 * runs; a weaker MAC passes hundreds.
 	 */
-	for (i = 0; i < 20000; i++)
-		if (cookie_check(k, c, v, cp, vp, 777, rnd(), now, &got) == 0)
+	for (i = 0; i < 20000; i++) {
+		if (cookie_check(k, c, v, cp, vp, 777, rnd(), now, NULL,
+		    &got) == 0)
 			passed++;
+		t = tsval;
+		if (cookie_check(k, c, v, cp, vp, 777, rnd(), now, &t,
+		    &got) == 0)
+			passed++;
+	}
 	CHECK(passed <= 3);
 	cookie_key_free(k);
 	cookie_key_free(k2);
