@@ -377,7 +377,7 @@ admin_flow_one(struct flow *f, void *arg)
 	struct admin_flows	*af = arg;
 	struct admin_out	*o = af->af_out;
 	struct hd		*hd = af->af_admin->a_hd;
-	char			 c[32], vip[32], state[8], age[24], bytes[24];
+	char			 c[32], vip[32], state[16], age[24], bytes[24];
 	const char		*peer = NULL;
 	int			 fe = f->f_ops == &fe_flow_ops;
 	uint32_t		 ms = af->af_now - f->f_start;

@@ -137,6 +137,12 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 	if ((svc = btcp_service(hd, p.p_daddr, p.p_dport)) != NULL &&
 	    hd->hd_vip_input(hd, svc, &p))
 		return;
+	/* lwIP's stack address takes only the connections injected into it:
+	 * a segment of no flow there (a spoofed SYN) never reaches it. */
+	if (p.p_daddr == hd->hd_cfg->cfg_lwip.cl_addr) {
+		hd->hd_stats.st_drop_no_flow++;
+		return;
+	}
 	/* No flow: lwIP answers as any TCP would (a RST, or nothing). */
 	btcp_to_lwip(hd, &p);
 }

@@ -260,6 +260,8 @@ static const struct cfg_key cfg_handoff_keys[] = {
 	    0, NULL),
 	H(ch_request_buffer_max, "request_buffer_max", T_SIZE, KB(1), MB(16),
 	    "64k", 0, NULL),
+	H(ch_request_timeout_ms, "request_timeout", T_DURATION, SEC(1),
+	    MIN(10), "30s", 0, NULL),
 	H(ch_queue_max,	"queue_max",	T_INT, 1, 4096, "64", 0, NULL),
 	H(ch_linger_ms,	"linger",	T_DURATION, MS(100), MIN(10), "5s", 0,
 	    NULL),

@@ -158,6 +158,7 @@ struct cfg_handoff {
 	int			 ch_inject_retry_ms;
 	int			 ch_request_head_max;
 	int			 ch_request_buffer_max;
+	int			 ch_request_timeout_ms;	/* SYN to whole head */
 	int			 ch_queue_max;	/* packets queued per flow */
 	int			 ch_linger_ms;
 	int			 ch_idle_ms;

@@ -46,6 +46,7 @@ enum flow_end {
 	FLOW_END_HANDSHAKE,	/* never completed its handshake */
 	FLOW_END_NOMEM,
 	FLOW_END_SHUTDOWN,
+	FLOW_END_EVICTED,	/* young, making room for a newer one */
 	FLOW_END_MAX
 };
 

@@ -28,6 +28,7 @@ struct tcp_pcb_listen;
 struct tcp_pcb;
 struct tunif;
 struct cookie_key;
+struct fe_conn;
 struct health;
 struct pool_state;
 struct admin;
@@ -50,6 +51,7 @@ struct hd_stats {
 	uint64_t	 st_drop_queue_full;
 	uint64_t	 st_drop_nomem;
 	uint64_t	 st_drop_stale;		/* stack packets of no flow */
+	uint64_t	 st_drop_no_flow;	/* to the stack address, no flow */
 	uint64_t	 st_drop_early;		/* client packets mid-inject */
 	uint64_t	 st_drop_bad_csum;	/* consumed packets only */
 	uint64_t	 st_rst_blind;		/* resets outside any window */
@@ -63,6 +65,7 @@ struct hd_stats {
 	uint64_t	 st_fe_syns;
 	uint64_t	 st_fe_local;
 	uint64_t	 st_fe_idle;
+	uint64_t	 st_fe_evicted;		/* young ones, for new ones */
 	uint64_t	 st_handoffs_started;
 	uint64_t	 st_handoffs_acked;
 	uint64_t	 st_handoffs_refused;
@@ -110,6 +113,8 @@ struct hd {
 	uint32_t		 hd_now;	/* ms, the flow clock */
 	uint32_t		 hd_kstack_addr; /* the kernel stack's, or 0 */
 	btcp_vip_fn		 hd_vip_input;	/* the front-end's */
+	TAILQ_HEAD(, fe_conn)	 hd_fe_young;	/* not handed off yet */
+	uint32_t		 hd_fe_nyoung;
 	struct event		*hd_lwip_tmr;
 	int			 hd_lwip_idle;	/* no connection: slow ticks */
 	struct event		*hd_lwip_after;	/* lwIP was at work */

@@ -157,6 +157,7 @@ node_start(struct hd *hd)
 	int			 i;
 
 	TAILQ_INIT(&hd->hd_relays);
+	TAILQ_INIT(&hd->hd_fe_young);
 	if (cfg->cfg_handoff.ch_stack == CFG_STACK_KERNEL)
 		hd->hd_kstack_addr = cfg->cfg_node.cn_server.ep_addr;
 	hd->hd_now = port_now_ms();

@@ -47,6 +47,9 @@ static const struct stats_counter {
 	    "(lwip handshake) or handed to its own stack (cookie handshake)."),
 	ST(fe_idle, "frontend_idle_total", NULL,
 	    "Handed-off connections the front-end forgot after handoff.idle."),
+	ST(fe_evicted, "frontend_evicted_total", NULL,
+	    "Connections not handed off yet closed to make room for new ones "
+	    "(an eighth of handoff.max_flows)."),
 	ST(handoffs_started, "handoffs_started_total", NULL,
 	    "HANDOFF messages sent."),
 	ST(handoffs_acked, "handoffs_accepted_total", NULL,
@@ -135,6 +138,7 @@ static const struct stats_counter {
 	ST(drop_queue_full, "drops_total", "reason=\"queue-full\"", NULL),
 	ST(drop_nomem, "drops_total", "reason=\"no-memory\"", NULL),
 	ST(drop_stale, "drops_total", "reason=\"stale\"", NULL),
+	ST(drop_no_flow, "drops_total", "reason=\"no-flow\"", NULL),
 	ST(drop_early, "drops_total", "reason=\"early\"", NULL),
 	ST(drop_bad_csum, "drops_total", "reason=\"bad-checksum\"", NULL),
 };

@@ -64,6 +64,8 @@ static int	fe_output(struct hd *, struct flow *, struct pkt *);
 static void	fe_expire(struct hd *, struct flow *);
 static void	fe_cancel(struct fe_conn *);
 static void	fe_give_up(struct fe_conn *);
+static void	fe_young_leave(struct fe_conn *);
+static void	fe_syn_watch(struct hd *, struct flow *, struct fe_conn *);
 
 static const char *const fe_state_names[] = {
 	"none", "syn", "collect", "handoff", "forward", "linger", "respond"
@@ -82,6 +84,71 @@ fe_set_state(struct flow *f, enum fe_state st)
 	    ntohs(f->f_key.k_rport), fe_state_names[f->f_state],
 	    fe_state_names[st]);
 	f->f_state = st;
+	if (st != FE_SYN && st != FE_COLLECT && f->f_ctx != NULL)
+		fe_young_leave(f->f_ctx);
+}
+
+/* The young: connections not handed off yet, half-open or reading their
+ * request, whose number a flood would raise. */
+static uint32_t
+fe_young_max(const struct hd *hd)
+{
+	uint32_t cap = flow_capacity(hd->hd_flows) / 8;
+
+	return cap < 64 ? 64 : cap;
+}
+
+static void
+fe_young_join(struct fe_conn *fc)
+{
+	struct hd	*hd = fc->fc_hd;
+
+	TAILQ_INSERT_TAIL(&hd->hd_fe_young, fc, fc_young);
+	fc->fc_is_young = 1;
+	hd->hd_fe_nyoung++;
+}
+
+static void
+fe_young_leave(struct fe_conn *fc)
+{
+	struct hd	*hd = fc->fc_hd;
+
+	if (!fc->fc_is_young)
+		return;
+	TAILQ_REMOVE(&hd->hd_fe_young, fc, fc_young);
+	fc->fc_is_young = 0;
+	hd->hd_fe_nyoung--;
+}
+
+/*
+ * Room for a new connection at a VIP: the young ones are bounded, the
+ * oldest giving way (a half-open one silently: it may be spoofed), so that
+ * a flood neither fills the table nor keeps a real client out for long;
+ * and an eighth of the table stays for connections handed to this node.
+ * Returns -1 when there is none.
+ */
+int
+fe_make_room(struct hd *hd)
+{
+	uint32_t	 cap = flow_capacity(hd->hd_flows);
+	struct fe_conn	*old;
+
+	if (hd->hd_fe_nyoung >= fe_young_max(hd) &&
+	    (old = TAILQ_FIRST(&hd->hd_fe_young)) != NULL) {
+		hd->hd_stats.st_fe_evicted++;
+		if (old->fc_cookie)
+			fe_cookie_reset(old);
+		fe_close(hd, old->fc_flow, old->fc_flow->f_state == FE_SYN ?
+		    FLOW_END_HANDSHAKE : FLOW_END_EVICTED);
+	}
+	if (flow_count(hd->hd_flows) >= cap - cap / 8) {
+		hd->hd_stats.st_drop_table_full++;
+		log_ratelim(&fe_rl_full, "fe: flow table full (%u flows, %u "
+		    "kept for handoffs): new connection dropped", cap,
+		    cap / 8);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -154,6 +221,7 @@ fe_conn_free(struct flow *f)
 {
 	struct fe_conn	*fc = f->f_ctx;
 
+	fe_young_leave(fc);
 	fe_queue_free(fc);
 	if (fc->fc_timer != NULL)
 		event_free(fc->fc_timer);
@@ -187,6 +255,12 @@ fe_close(struct hd *hd, struct flow *f, enum flow_end why)
 	    f->f_state == FE_LINGER ? f->f_end : why);
 	fe_unassign(hd, f);
 	if (fc != NULL) {
+		if (fc->fc_synpcb != NULL) {
+			/* Half-open: gone without a word (it may be spoofed). */
+			fe_detach_pcb(fc->fc_synpcb);
+			tcp_abandon(fc->fc_synpcb, 0);
+			fc->fc_synpcb = NULL;
+		}
 		if (fc->fc_pcb != NULL) {
 			fe_detach_pcb(fc->fc_pcb);
 			fe_release_window(fc);
@@ -237,6 +311,7 @@ fe_conn_new(struct hd *hd, struct flow *f, const struct cfg_service *svc)
 	fc->fc_hd = hd;
 	fc->fc_flow = f;
 	fc->fc_svc = svc;
+	fe_young_join(fc);
 	fc->fc_qtail = &fc->fc_qhead;
 	fc->fc_peer = -1;
 	fc->fc_pool = -1;
@@ -254,7 +329,10 @@ fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	struct fe_conn	*fc;
 	struct pkt_opts	 o;
 
-	if (svc->cs_handshake == CFG_HS_COOKIE) {
+	/* Past the bound of half-open connections, a SYN costs nothing:
+	 * it gets a cookie, as with the cookie handshake. */
+	if (svc->cs_handshake == CFG_HS_COOKIE ||
+	    hd->hd_fe_nyoung >= fe_young_max(hd)) {
 		fe_cookie_syn(hd, svc, p);
 		return;
 	}
@@ -267,11 +345,11 @@ fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	 * connection, and lwIP must answer it as one. */
 	port_tcp_forget_timewait(p->p_daddr, ntohs(p->p_dport), p->p_saddr,
 	    ntohs(p->p_sport));
+	if (fe_make_room(hd) == -1)
+		return;
 	if ((f = flow_insert(hd->hd_flows, &k, hd->hd_now, &fe_flow_ops)) ==
 	    NULL) {
 		hd->hd_stats.st_drop_table_full++;
-		log_ratelim(&fe_rl_full, "fe: flow table full (%u flows): "
-		    "SYN dropped", flow_capacity(hd->hd_flows));
 		return;
 	}
 	if ((fc = fe_conn_new(hd, f, svc)) == NULL) {
@@ -289,15 +367,18 @@ fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	f->f_state = FE_SYN;
 	f->f_irs = p->p_seq;
 	f->f_ctx = fc;
-	f->f_timeout = FE_SYN_TIMEOUT_MS;
+	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_request_timeout_ms;
 	hd->hd_stats.st_fe_syns++;
 	btcp_to_lwip(hd, p);
+	fe_syn_watch(hd, f, fc);
 }
 
 /*
- * A packet for a VIP that has no flow: a SYN starts one; in the cookie
- * handshake so does the ACK that returns a valid cookie, and nothing else
- * is answered.  Anything else is lwIP's to answer.
+ * A packet for a VIP that has no flow: a SYN starts one; so does the ACK
+ * that returns a valid SYN cookie (in the lwip handshake too, which sends
+ * cookies while its half-open connections are at their bound).  Anything
+ * else is no connection's: a cookie VIP answers it with the reset a TCP
+ * sends, an lwip one leaves that to lwIP.
  */
 static int
 fe_vip_input(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
@@ -306,8 +387,11 @@ fe_vip_input(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 		fe_syn(hd, svc, p);
 		return 1;
 	}
+	if ((p->p_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK &&
+	    fe_cookie_ack(hd, svc, p))
+		return 1;
 	if (svc->cs_handshake == CFG_HS_COOKIE) {
-		fe_cookie_ack(hd, svc, p);
+		btcp_reply_rst(hd, p);
 		return 1;
 	}
 	return 0;
@@ -322,13 +406,15 @@ fe_max_window(uint8_t ws)
 
 /*
  * Whether a client segment of a forwarded flow is one the client can have
- * sent (RFC 5961, as far as a front-end sees): it overlaps the window the
- * stack can offer from the client's next sequence number, which the
+ * sent (RFC 5961, as far as a front-end sees): it lies within the window
+ * the stack can offer of the client's next sequence number, which the
  * front-end knows because it sees every byte the client sends, and its
  * acknowledgment lies within a client's window of the last one, since the
  * server cannot have sent more than that unacknowledged.  Only such
  * segments move the flow's state; the others still go to the stack, which
- * judges them again with its exact state.
+ * judges them again with its exact state.  A segment behind the edge
+ * counts too: after a FIN lost on the way, the client's next ACK is past
+ * it, and only the FIN sent again says the client has finished.
  */
 static int
 fe_acceptable(const struct flow *f, const struct pkt *p)
@@ -337,8 +423,7 @@ fe_acceptable(const struct flow *f, const struct pkt *p)
 	uint32_t	 cwnd = fe_max_window(f->f_ws_out);
 	uint32_t	 end = p->p_seq + p->p_paylen + !!(p->p_flags & TH_FIN);
 
-	if (seq_lt(end, f->f_cnxt) ||
-	    (end == f->f_cnxt && end != p->p_seq) ||
+	if (seq_lt(end, f->f_cnxt - rwnd) ||
 	    seq_geq(p->p_seq, f->f_cnxt + rwnd))
 		return 0;
 	if ((p->p_flags & TH_ACK) && (seq_lt(p->p_ack, f->f_cack - cwnd) ||
@@ -503,7 +588,9 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 {
 	struct fe_conn	*fc = f->f_ctx;
 
-	flow_touch(f, hd->hd_now);
+	/* A request head has a deadline, not an idle time. */
+	if (f->f_state != FE_SYN && f->f_state != FE_COLLECT)
+		flow_touch(f, hd->hd_now);
 	if (f->f_state == FE_LINGER &&
 	    (p->p_flags & (TH_SYN | TH_ACK)) == TH_SYN &&
 	    p->p_seq != f->f_irs) {
@@ -763,34 +850,63 @@ fe_err(void *arg, err_t err)
 }
 
 
+/* lwIP gave up a half-open connection (a reset, or no ACK): so does the
+ * flow. */
+static void
+fe_syn_err(void *arg, err_t err)
+{
+	struct fe_conn	*fc = arg;
+
+	fc->fc_synpcb = NULL;
+	fe_close(fc->fc_hd, fc->fc_flow, FLOW_END_HANDSHAKE);
+}
+
+/*
+ * lwIP has just made the half-open pcb for a SYN (the newest is first in
+ * its list): the flow keeps it, so that evicting or expiring the flow
+ * frees it too, and lwIP's callbacks find the flow.  No pcb: no flow.
+ */
+static void
+fe_syn_watch(struct hd *hd, struct flow *f, struct fe_conn *fc)
+{
+	struct tcp_pcb	*pcb = tcp_active_pcbs;
+	struct flow_key	 k;
+
+	if (pcb != NULL && pcb->state == SYN_RCVD) {
+		port_pcb_key(pcb, &k);
+		if (memcmp(&k, &f->f_key, sizeof(k)) == 0) {
+			fc->fc_synpcb = pcb;
+			tcp_arg(pcb, fc);
+			tcp_err(pcb, fe_syn_err);
+			return;
+		}
+	}
+	fe_close(hd, f, FLOW_END_HANDSHAKE);
+}
+
 /* lwIP completed a handshake on a VIP. */
 static err_t
 fe_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
-	struct hd	*hd = arg;
-	struct flow_key	 k;
+	struct fe_conn	*fc = arg;
 	struct flow	*f;
-	struct fe_conn	*fc;
 
-	if (err != ERR_OK || pcb == NULL)
-		return ERR_VAL;
-	port_pcb_key(pcb, &k);
-	f = flow_lookup(hd->hd_flows, &k);
-	if (f == NULL || f->f_ops != &fe_flow_ops || f->f_state != FE_SYN ||
-	    (fc = f->f_ctx) == NULL || !fc->fc_synack ||
-	    (fc->fc_timer = evtimer_new(hd->hd_base, fe_on_timer, fc)) ==
-	    NULL) {
-		/* Its flow expired while lwIP was still handshaking. */
-		tcp_abort(pcb);
+	/* Every half-open pcb was given its fe_conn (fe_syn_watch). */
+	if (err != ERR_OK || pcb == NULL || fc == NULL ||
+	    fc->fc_synpcb != pcb || !fc->fc_synack ||
+	    (fc->fc_timer = evtimer_new(fc->fc_hd->hd_base, fe_on_timer,
+	    fc)) == NULL) {
+		if (pcb != NULL)
+			tcp_abort(pcb);
 		return ERR_ABRT;
 	}
+	f = fc->fc_flow;
+	fc->fc_synpcb = NULL;
 	fc->fc_pcb = pcb;
-	tcp_arg(pcb, fc);
 	tcp_recv(pcb, fe_recv);
 	tcp_err(pcb, fe_err);
 	tcp_nagle_disable(pcb);
 	fe_set_state(f, FE_COLLECT);
-	f->f_timeout = FE_COLLECT_TIMEOUT_MS;
 	return ERR_OK;
 }
 
@@ -907,7 +1023,7 @@ fe_failover(struct fe_conn *fc)
 	fc->fc_cancel = 0;
 	fe_unassign(hd, f);
 	fe_set_state(f, FE_COLLECT);
-	f->f_timeout = FE_COLLECT_TIMEOUT_MS;
+	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_request_timeout_ms;
 	while (fc->fc_qhead != NULL) {
 		struct fe_qpkt *q = fc->fc_qhead;
 

@@ -6,6 +6,7 @@
 #ifndef HANDOFFD_FE_H
 #define HANDOFFD_FE_H
 
+#include <sys/queue.h>
 #include <stdint.h>
 
 #include "flow.h"
@@ -28,10 +29,6 @@ enum fe_state {
 	FE_RESPOND,
 };
 
-/* A lwIP handshake that never completes is forgotten after this long. */
-#define FE_SYN_TIMEOUT_MS	30000
-/* A client gets this long to send its request head. */
-#define FE_COLLECT_TIMEOUT_MS	30000
 /* ... and this long to read our 4xx/5xx before we close. */
 #define FE_RESPOND_TIMEOUT_MS	5000
 #define FE_NO_WS		0xff
@@ -51,6 +48,9 @@ struct fe_qpkt {
 struct fe_conn {
 	struct hd		*fc_hd;
 	struct flow		*fc_flow;
+	TAILQ_ENTRY(fe_conn)	 fc_young;	/* hd_fe_young, oldest first */
+	int			 fc_is_young;
+	struct tcp_pcb		*fc_synpcb;	/* lwIP's, half-open */
 	struct tcp_pcb		*fc_pcb;	/* NULL until accepted */
 	const struct cfg_service *fc_svc;
 	struct evbuffer		*fc_req;	/* every byte lwIP acked */
@@ -98,6 +98,7 @@ struct fe_conn {
 
 
 void	fe_set_state(struct flow *, enum fe_state);
+int	fe_make_room(struct hd *);
 int	fe_challenge_ok(struct hd *, struct flow *);
 void	fe_close(struct hd *, struct flow *, enum flow_end);
 struct fe_conn *fe_conn_new(struct hd *, struct flow *,
@@ -112,7 +113,7 @@ void	fe_on_timer(int, short, void *);
 
 /* fe_cookie.c */
 void	fe_cookie_syn(struct hd *, const struct cfg_service *, struct pkt *);
-void	fe_cookie_ack(struct hd *, const struct cfg_service *, struct pkt *);
+int	fe_cookie_ack(struct hd *, const struct cfg_service *, struct pkt *);
 void	fe_cookie_input(struct hd *, struct flow *, struct pkt *);
 void	fe_cookie_respond(struct fe_conn *, const char *, size_t);
 void	fe_cookie_reset(struct fe_conn *);

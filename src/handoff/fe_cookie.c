@@ -32,7 +32,6 @@
 #define FE_RESP_RTO_MS		300
 #define FE_RESP_TRIES		6
 
-static struct log_rl fe_cookie_rl_full;
 
 static int
 fe_cookie_ws(const struct fe_conn *fc)
@@ -140,12 +139,12 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 }
 
 /*
- * A packet for a cookie VIP that no flow knows: the handshake's ACK, if it
+ * A packet for a VIP that no flow knows: the handshake's ACK, if it
  * acknowledges a cookie we made for this client's ISN.  Then, and only
- * then, state is created; anything else gets the reset a TCP sends for a
- * segment of no connection.
+ * then, state is created.  Returns 0 for anything else, which is no
+ * connection's, 1 when the packet was taken (or dropped for its checksum).
  */
-void
+int
 fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 {
 	struct cookie_opts	 co;
@@ -157,25 +156,23 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 
 	if (!p->p_meta.pm_csum_partial && !pkt_tcp_csum_ok(p)) {
 		hd->hd_stats.st_drop_bad_csum++;
-		return;
+		return 1;
 	}
 	if ((p->p_flags & (TH_ACK | TH_SYN | TH_RST)) != TH_ACK ||
 	    pkt_opts_parse(p, &o) == -1 ||
 	    cookie_check(hd->hd_cookie, p->p_saddr, p->p_daddr, p->p_sport,
 	    p->p_dport, p->p_seq - 1, p->p_ack - 1, hd->hd_now,
 	    o.o_has_ts ? &o.o_tsecr : NULL, &co) == -1) {
-		/* A segment of no connection: the reset a kernel sends. */
 		hd->hd_stats.st_cookie_bad++;
-		btcp_reply_rst(hd, p);
-		return;
+		return 0;
 	}
 	flow_key_in(&k, p);
+	if (fe_make_room(hd) == -1)
+		return 1;
 	if ((f = flow_insert(hd->hd_flows, &k, hd->hd_now, &fe_flow_ops)) ==
 	    NULL) {
 		hd->hd_stats.st_drop_table_full++;
-		log_ratelim(&fe_cookie_rl_full, "fe: flow table full (%u "
-		    "flows): connection dropped", flow_capacity(hd->hd_flows));
-		return;
+		return 1;
 	}
 	if ((fc = fe_conn_new(hd, f, svc)) == NULL ||
 	    (fc->fc_timer = evtimer_new(hd->hd_base, fe_on_timer, fc)) ==
@@ -185,7 +182,7 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 		else
 			flow_remove(hd->hd_flows, f);
 		hd->hd_stats.st_drop_nomem++;
-		return;
+		return 1;
 	}
 	fe_offer(hd->hd_cfg, svc, &of);
 	fc->fc_cookie = 1;
@@ -207,9 +204,10 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	f->f_irs = fc->fc_irs;
 	f->f_ctx = fc;
 	fe_set_state(f, FE_COLLECT);
-	f->f_timeout = FE_COLLECT_TIMEOUT_MS;
+	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_request_timeout_ms;
 	hd->hd_stats.st_cookie_acks++;
 	fe_cookie_input(hd, f, p);
+	return 1;
 }
 
 /* Our FIN is acknowledged and the client's is in: nothing is left. */
