@@ -48,6 +48,7 @@
 _Static_assert(sizeof(enum cfg_stack) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_handshake) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_policy) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_proxy_protocol) == sizeof(int), "enum size");
 
 enum cfg_type {
 	T_MAP,		/* a section: k_aux is its schema */
@@ -125,6 +126,7 @@ static const char *const cfg_stacks[] = { "lwip", "kernel", NULL };
 static const char *const cfg_onoff[] = { "off", "on", NULL };
 static const char *const cfg_bool[] = { "false", "true", NULL };
 static const char *const cfg_handshakes[] = { "lwip", "cookie", NULL };
+static const char *const cfg_proxy_protocols[] = { "off", "v1", "v2", NULL };
 static const char *const cfg_policies[] = {
 	"round-robin", "least-conn", "hash", "lard", NULL
 };
@@ -270,6 +272,8 @@ static const struct cfg_key cfg_handoff_keys[] = {
 	H(ch_max_flows,	"max_flows",	T_INT, 16, 4194304, "65536", 0, NULL),
 	H(ch_window_scale, "window_scale", T_INT, 0, 14, "7", 0, NULL),
 	H(ch_mss,	"mss",		T_INT, 536, 65495, "1460", 0, NULL),
+	H(ch_proxy_protocol, "proxy_protocol", T_ENUM, 0, 0, "off", 0,
+	    cfg_proxy_protocols),
 };
 #undef H
 CFG_SCHEMA(cfg_handoff_schema, cfg_handoff_keys, 0, 0, 0, 0, -1, NULL);
@@ -1572,6 +1576,41 @@ cfg_check_user(struct cfg_ctx *x)
 	return 0;
 }
 
+/*
+ * A PROXY header is what node.server then expects of every connection
+ * (the spec forbids guessing), but the kernel stack hands it connections
+ * without one, and so do this node's active checks.
+ */
+static int
+cfg_check_proxy(struct cfg_ctx *x)
+{
+	const struct cfg	*c = x->x_cfg;
+	const struct cfg_pool	*p;
+	int			 i, j;
+
+	if (c->cfg_handoff.ch_proxy_protocol == CFG_PP_OFF)
+		return 0;
+	if (c->cfg_handoff.ch_stack == CFG_STACK_KERNEL)
+		return cfg_fail_mark(x,
+		    cfg_mark_find(x, &c->cfg_handoff.ch_proxy_protocol, 0),
+		    "needs handoff.stack lwip (the kernel stack hands "
+		    "node.server connections without the header)");
+	for (i = 0; i < c->cfg_npools; i++) {
+		p = &c->cfg_pools[i];
+		if (p->cp_check_path[0] == '\0')
+			continue;
+		for (j = 0; j < p->cp_nmembers; j++)
+			if (p->cp_members[j].cm_peer == -1)
+				return cfg_fail_mark(x,
+				    cfg_mark_find(x, p->cp_check_path, 0),
+				    "the check of this node (%s) would reach "
+				    "node.server without the PROXY header "
+				    "that handoff.proxy_protocol makes it "
+				    "expect", c->cfg_node.cn_id);
+	}
+	return 0;
+}
+
 /* What the tables cannot say: references, uniqueness, orderings. */
 static int
 cfg_check(struct cfg_ctx *x)
@@ -1623,7 +1662,7 @@ cfg_check(struct cfg_ctx *x)
 		    "%d is the kernel's own %s table", c->cfg_tun.ct_table,
 		    c->cfg_tun.ct_table == 253 ? "default" :
 		    c->cfg_tun.ct_table == 254 ? "main" : "local");
-	if (cfg_check_user(x) == -1)
+	if (cfg_check_proxy(x) == -1 || cfg_check_user(x) == -1)
 		return -1;
 	return cfg_read_key(x);
 }

@@ -41,6 +41,14 @@ enum cfg_handshake {
 	CFG_HS_COOKIE,		/* BTCP answers with a SYN cookie (seed 001) */
 };
 
+/* What a relay writes to the web server before the client's bytes: the
+ * PROXY protocol header of that version (the values are its numbers). */
+enum cfg_proxy_protocol {
+	CFG_PP_OFF,
+	CFG_PP_V1,
+	CFG_PP_V2,
+};
+
 enum cfg_policy {
 	CFG_POLICY_ROUND_ROBIN,
 	CFG_POLICY_LEAST_CONN,
@@ -165,6 +173,7 @@ struct cfg_handoff {
 	int			 ch_max_flows;
 	int			 ch_window_scale; /* offered by cookie mode */
 	int			 ch_mss;	 /* offered by cookie mode */
+	enum cfg_proxy_protocol	 ch_proxy_protocol; /* relays' header */
 };
 
 struct cfg_control {

@@ -220,7 +220,9 @@ topo_config() {
 # topo_nginx I: nginx on node I's TUN address, serving $TOPO_STATE/www-nI
 # (an index naming the node), logging the client's address, and storing
 # request bodies POSTed to /upload in files named in its access log.
-# TOPO_NGINX_LOCATIONS: more of the server block, @NODE@ as node I's name.
+# TOPO_NGINX_LOCATIONS: more of the server block, @NODE@ as node I's name;
+# TOPO_NGINX_LISTEN_OPTS: more parameters of the TUN address's listen line
+# (node.server), such as proxy_protocol.
 topo_nginx() {
 	local i=$1 d="$TOPO_STATE/nginx-n$1"
 	mkdir -p "$d/tmp" "$TOPO_STATE/www-n$i"
@@ -245,7 +247,7 @@ http {
 	keepalive_requests 100000;
 	sendfile on;
 	server {
-		listen 10.2.$i.1:80 reuseport;
+		listen 10.2.$i.1:80 reuseport${TOPO_NGINX_LISTEN_OPTS:+ $TOPO_NGINX_LISTEN_OPTS};
 		# direct access for the benchmark: the TUN address is reserved
 		# for handed-off connections on a kernel-stack node
 		listen 10.1.$i.2:80 reuseport;

@@ -312,7 +312,7 @@ be_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	tcp_nagle_disable(pcb);
 	bc->bc_pcb = pcb;
 	bc->bc_relay = relay_new(hd, pcb, &hd->hd_cfg->cfg_node.cn_server,
-	    NULL, be_relay_done, bc);
+	    f->f_naddr, f->f_nport, NULL, be_relay_done, bc);
 	if (bc->bc_relay == NULL) {
 		tcp_abort(pcb);
 		return ERR_ABRT;

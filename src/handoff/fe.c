@@ -1204,7 +1204,9 @@ fe_dispatch(struct fe_conn *fc)
 			/* The local case keeps lwIP's connection. */
 			fe_release_window(fc);
 			if ((r = relay_new(hd, fc->fc_pcb,
-			    &cfg->cfg_node.cn_server, fc->fc_req,
+			    &cfg->cfg_node.cn_server,
+			    fc->fc_svc->cs_vip.ep_addr,
+			    fc->fc_svc->cs_vip.ep_port, fc->fc_req,
 			    fe_on_local_done, hd)) == NULL) {
 				fe_respond(fc, 503);
 				return;

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "lwip-port/port.h"
 #include "sock.h"
+#include "handoff/pp.h"
 #include "handoff/relay.h"
 
 /* Bytes held for the server before lwIP's window stops opening, and bytes
@@ -273,14 +274,39 @@ relay_finish(struct relay *r, enum relay_end how)
 		done(arg, how);
 }
 
+/* The PROXY header, when the configuration asks for one, goes into the
+ * server's output before any of the client's bytes: nothing is written
+ * before the connection is up, so it leaves first, and only once. */
+static int
+relay_add_pp(struct relay *r, const struct tcp_pcb *pcb, uint32_t vaddr,
+    uint16_t vport)
+{
+	int		 v = r->r_hd->hd_cfg->cfg_handoff.ch_proxy_protocol;
+	struct pp_conn	 c;
+	uint8_t		 buf[PP_MAX];
+	size_t		 n;
+
+	if (v == CFG_PP_OFF)
+		return 0;
+	c.pc_saddr = ip4_addr_get_u32(&pcb->remote_ip);
+	c.pc_sport = htons(pcb->remote_port);
+	c.pc_daddr = vaddr;
+	c.pc_dport = vport;
+	if ((n = pp_encode(v, &c, buf, sizeof(buf))) == 0)
+		return -1;
+	return evbuffer_add(bufferevent_get_output(r->r_bev), buf, n);
+}
+
 /*
- * Starts relaying pcb to the server.  initial holds the client's bytes
+ * Starts relaying pcb, a client's connection to the VIP vaddr:vport
+ * (network byte order), to the server.  initial holds the client's bytes
  * received so far (already acknowledged to lwIP); its contents move into
  * the relay.  Returns NULL, with pcb untouched, if nothing could be set up.
  */
 struct relay *
 relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
-    struct evbuffer *initial, relay_done_cb done, void *arg)
+    uint32_t vaddr, uint16_t vport, struct evbuffer *initial,
+    relay_done_cb done, void *arg)
 {
 	struct relay		*r;
 	struct sockaddr_in	 sin;
@@ -301,6 +327,8 @@ relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
 	    relay_srv_event, r);
 	bufferevent_setwatermark(r->r_bev, EV_READ, 0, RELAY_HIGH);
 	bufferevent_setwatermark(r->r_bev, EV_WRITE, 0, 0);
+	if (relay_add_pp(r, pcb, vaddr, vport) == -1)
+		goto fail;
 	if (initial != NULL &&
 	    evbuffer_add_buffer(bufferevent_get_output(r->r_bev), initial) == -1)
 		goto fail;

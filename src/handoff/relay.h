@@ -7,6 +7,8 @@
  * backpressure both ways (lwIP's window opens only as the server takes the
  * bytes; the server is read only while lwIP has send buffer) and half-close
  * in both directions.  It frees itself after calling the done callback once.
+ * With handoff.proxy_protocol, a PROXY header naming the client and the VIP
+ * goes to the server first.
  */
 #ifndef HANDOFFD_RELAY_H
 #define HANDOFFD_RELAY_H
@@ -25,8 +27,8 @@ enum relay_end {
 typedef void	(*relay_done_cb)(void *, enum relay_end);
 
 struct relay	*relay_new(struct hd *, struct tcp_pcb *,
-		    const struct cfg_endpoint *, struct evbuffer *,
-		    relay_done_cb, void *);
+		    const struct cfg_endpoint *, uint32_t, uint16_t,
+		    struct evbuffer *, relay_done_cb, void *);
 void		 relay_abort(struct relay *);
 void		 relay_on_connect(struct relay *, void (*)(void *));
 void		 relay_client_eof(struct relay *);

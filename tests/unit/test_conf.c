@@ -141,6 +141,10 @@ static const struct bad bad[] = {
 	  "handoff.stack: \"bsd\" is not lwip or kernel" },
 	{ BASE "handoff:\n  handshake: [lwip]\n", "10:14",
 	  "expected lwip or cookie, got a sequence" },
+	{ BASE "handoff:\n  proxy_protocol: v3\n", "10:19",
+	  "handoff.proxy_protocol: \"v3\" is not off, v1 or v2" },
+	{ BASE "handoff:\n  proxy_protocol: on\n", "10:19",
+	  "handoff.proxy_protocol: \"on\" is not off, v1 or v2" },
 	{ BASE POOL "    policy: fastest\n", "12:13", "pools[0].policy: "
 	  "\"fastest\" is not round-robin, least-conn, hash or lard" },
 	{ BASE POOL "    hash_key: cookie\n", "12:15",
@@ -247,6 +251,14 @@ static const struct bad bad[] = {
 	{ BASE "handoff:\n  request_buffer_max: 1m\n", "10:23",
 	  "handoff.request_buffer_max: 1m must be at most control.frame_max "
 	  "- 257k (767k)" },
+	/* A PROXY header where node.server also gets connections without. */
+	{ BASE "handoff:\n  stack: kernel\n  proxy_protocol: v1\n", "11:19",
+	  "handoff.proxy_protocol: needs handoff.stack lwip (the kernel stack "
+	  "hands node.server connections without the header)" },
+	{ BASE POOL "    check_path: /health\nhandoff:\n  proxy_protocol: v2\n",
+	  "12:17", "pools[0].check_path: the check of this node (n1) would "
+	  "reach node.server without the PROXY header that "
+	  "handoff.proxy_protocol makes it expect" },
 	/* The key file. */
 	{ NODE LWIP "control:\n  key_file: missing.key\n", "8:13",
 	  "control.key_file: cannot read \"" },
@@ -383,6 +395,7 @@ test_defaults(void)
 	CHECK_INTEQ(c->cfg_handoff.ch_max_flows, 65536);
 	CHECK_INTEQ(c->cfg_handoff.ch_window_scale, 7);
 	CHECK_INTEQ(c->cfg_handoff.ch_mss, 1460);
+	CHECK_INTEQ(c->cfg_handoff.ch_proxy_protocol, CFG_PP_OFF);
 	/* A relative key_file starts at the config file's directory. */
 	snprintf(key, sizeof(key), "%s/test.key", tmpdir);
 	CHECK_STREQ(c->cfg_control.cc_key_file, key);
@@ -594,6 +607,36 @@ test_full(void)
 	CHECK_STREQ(cfg_policy_name(CFG_POLICY_LEAST_CONN), "least-conn");
 	CHECK_STREQ(cfg_policy_name((enum cfg_policy)42), "unknown");
 	cfg_free(c);
+}
+
+/* handoff.proxy_protocol's versions; checks of peers only, and a kernel
+ * stack with the header off, are fine. */
+static void
+test_proxy_protocol(void)
+{
+	static const char *const y[] = {
+	    BASE "handoff:\n  proxy_protocol: v1\n",
+	    BASE "handoff:\n  proxy_protocol: v2\n",
+	    BASE PEER "pools:\n  - name: all\n    members: [n2]\n"
+	    "    check_path: /health\nhandoff:\n  proxy_protocol: v2\n",
+	    BASE POOL "    check_path: /health\n"
+	    "handoff:\n  stack: kernel\n  proxy_protocol: off\n",
+	};
+	static const enum cfg_proxy_protocol want[] = {
+	    CFG_PP_V1, CFG_PP_V2, CFG_PP_V2, CFG_PP_OFF,
+	};
+	struct cfg	*c;
+	char		 err[512];
+	size_t		 i;
+
+	for (i = 0; i < nitems(y); i++) {
+		c = cfg_parse(name, y[i], strlen(y[i]), err, sizeof(err));
+		if (c == NULL)
+			fprintf(stderr, "%s\n", err);
+		CHECK(c != NULL);
+		CHECK_INTEQ(c->cfg_handoff.ch_proxy_protocol, want[i]);
+		cfg_free(c);
+	}
 }
 
 /*
@@ -914,6 +957,7 @@ test_print(void)
 	CHECK_STREQ(print_key(c, "handoff.stack"), "lwip\n");
 	CHECK_STREQ(print_key(c, "handoff.idle"), "5m\n");
 	CHECK_STREQ(print_key(c, "handoff.request_head_max"), "8k\n");
+	CHECK_STREQ(print_key(c, "handoff.proxy_protocol"), "off\n");
 	CHECK_STREQ(print_key(c, "services[].listen"),
 	    "10.9.0.1:80\n10.9.0.2:8080\n");
 	CHECK_STREQ(print_key(c, "services[].handshake"), "lwip\ncookie\n");
@@ -964,6 +1008,7 @@ main(void)
 	test_defaults();
 	test_full();
 	test_print();
+	test_proxy_protocol();
 	test_key_files();
 	test_load();
 	test_user();
