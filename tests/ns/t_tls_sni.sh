@@ -8,8 +8,9 @@
 # openssl s_client and a client sending its ClientHello one byte per
 # segment all reach the right node and verify its certificate; a 20 MB
 # download comes straight from n2 with the client's real address.  What
-# is not TLS, a ClientHello cut short, one over request_head_max and one
-# that never completes are reset and counted, and the daemon serves on.
+# is not TLS, a ClientHello cut short, one over request_head_max, one
+# that never completes and one no member takes are reset and counted, and
+# the daemon serves on.
 . "$(dirname "$0")/lib.sh"
 
 TOPO_STACK=kernel
@@ -178,6 +179,14 @@ t_check "nothing answered in HTTP" [ "$(t_stat "$st" http_400)" -eq 0 ]
 t_check "curl a.test afterwards: n2" [ "$(curl_tls a.test "$VIP")" = "node n2" ]
 t_check "HTTP on port 80 of the same VIP: node.server of n1" \
     [ "$(c curl -sf -m 10 "http://$VIP/")" = "node n1" ]
+
+# No member left (n3's nginx gone: its kernel refuses the handoff): where
+# an HTTP client gets 503, a reset.
+kill "$(cat "$TOPO_STATE/nginx-n3/nginx.pid")"
+tc hello x.b.test "$TOPO_STATE/hello-b.bin"
+t_check "x.b.test with its only member refusing: reset" \
+    [ "$(tc raw "$VIP" 443 "$TOPO_STATE/hello-b.bin" 100000 wait)" = reset ]
+t_check "... counted" t_wait_stat "$st" tls_unavailable 1
 
 wait "$stalled"
 t_check "a ClientHello that never completes: reset" [ "$(cat "$TOPO_STATE/stalled.out")" = reset ]
