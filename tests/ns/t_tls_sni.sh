@@ -1,10 +1,11 @@
 #!/bin/bash
 # TLS services routed by the ClientHello, never decrypted: in a 3-node
-# kernel-stack cluster whose nginx serve TLS on port 443 (node.servers),
-# a.test goes to n2 and *.b.test to n3 by SNI, c.test by ALPN (h2 to n3,
-# the rest to n2), a ClientHello without a server name to the default
-# pool (n1, the front-end itself: relayed to its own server in the lwip
-# handshake, injected into its own stack in the cookie one).  curl,
+# cluster whose nginx serve TLS on port 443 (node.servers), n1 and n2
+# with the kernel stack, n3 with lwIP's, a.test goes to n2 and *.b.test
+# to n3 by SNI, c.test by ALPN (h2 to n3, the rest to n2), *.h.test to n2
+# or n3 by a hash of the name, a ClientHello without a server name to the
+# default pool (n1, the front-end itself: relayed to its own server in the
+# lwip handshake, injected into its own stack in the cookie one).  curl,
 # openssl s_client and a client sending its ClientHello one byte per
 # segment all reach the right node and verify its certificate; a 20 MB
 # download comes straight from n2 with the client's real address.  What
@@ -13,7 +14,7 @@
 # the daemon serves on.
 . "$(dirname "$0")/lib.sh"
 
-TOPO_STACK=kernel
+TOPO_STACKS="kernel kernel lwip"
 topo_init tls-sni
 topo_cluster 3
 VIP=$TOPO_VIP		# lwip handshake
@@ -37,6 +38,8 @@ services:
         pool: b
       - sni: c.test
         pool: a
+      - sni: "*.h.test"
+        pool: hashed
   - name: tls-cookie
     listen: $VIPC:443
     protocol: tls
@@ -55,25 +58,32 @@ pools:
     members: [n2]
   - name: b
     members: [n3]
+  - name: hashed
+    policy: hash
+    hash_key: host
+    members: [n2, n3]
 YAML
 
-# A self-signed certificate per name, each its own CA for curl --cacert.
+# A self-signed certificate per name (h.test's for *.h.test), each its
+# own CA for curl --cacert.
+names="default.test a.test x.b.test c.test h.test"
+sname() { if [ "$1" = h.test ]; then echo '*.h.test'; else echo "$1"; fi; }
 certs="$TOPO_STATE/certs"
 mkdir -p "$certs"
-for n in default.test a.test x.b.test c.test; do
+for n in $names; do
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -days 2 -subj "/CN=$n" -addext "subjectAltName=DNS:$n" \
+	    -days 2 -subj "/CN=$(sname $n)" -addext "subjectAltName=DNS:$(sname $n)" \
 	    -keyout "$certs/$n.key" -out "$certs/$n.crt" 2>/dev/null ||
 	    t_fail "openssl could not make a certificate for $n"
 done
 # nginx's TLS server on every node's TUN address, a certificate per name;
 # the one for default.test answers a ClientHello without a name.
 TOPO_NGINX_SERVERS=
-for n in default.test a.test x.b.test c.test; do
+for n in $names; do
 	TOPO_NGINX_SERVERS+="
 	server {
 		listen @TUN@:443 ssl$([ $n = default.test ] && echo ' default_server');
-		server_name $n;
+		server_name $(sname $n);
 		ssl_certificate $certs/$n.crt;
 		ssl_certificate_key $certs/$n.key;
 		root $TOPO_STATE/www-@NODE@;
@@ -81,6 +91,7 @@ for n in default.test a.test x.b.test c.test; do
 done
 export TOPO_NGINX_SERVERS
 for i in 1 2 3; do
+	# with lwIP's stack, handed-off connections are relayed to it
 	TOPO_YAML_NODE="  servers:
     - {port: 443, server: 10.2.$i.1:443}" topo_config "$i"
 	topo_nginx "$i"
@@ -117,8 +128,22 @@ out=$(printf 'GET / HTTP/1.0\r\nHost: x.b.test\r\n\r\n' |
     c timeout 10 openssl s_client -connect "$VIP:443" -servername x.b.test \
     -CAfile "$certs/x.b.test.crt" -verify_return_error -quiet 2>/dev/null)
 t_check "openssl s_client -servername x.b.test: n3" grep -qx "node n3" <<<"$out"
-t_check "n3's nginx saw the client's own address" \
-    grep -q '^10.0.0.2 "GET / HTTP/1.0"' "$TOPO_STATE/nginx-n3/access.log"
+t_check "n2's nginx (kernel stack) saw the client's own address" \
+    grep -q '^10.0.0.2 "GET / HTTP/1.1"' "$TOPO_STATE/nginx-n2/access.log"
+
+# A hash of the server name: each name stays on one member, and the
+# names spread over both.
+spread=
+for h in one two three four five six; do
+	out=$(for k in 1 2 3; do
+		c curl -sf -m 10 --resolve "$h.h.test:443:$VIP" \
+		    --cacert "$certs/h.test.crt" "https://$h.h.test/"
+	done | sort -u)
+	t_check "$h.h.test: always one member ($(tr '\n' ' ' <<<"$out"))" \
+	    grep -Eqx 'node n[23]' <<<"$out"
+	spread+="$out"$'\n'
+done
+t_check "... both members have names" [ "$(sort -u <<<"$spread" | grep -c node)" -eq 2 ]
 
 # No server name: the default pool, this node; in the lwip handshake the
 # front-end relays the ClientHello to its own TLS server.
