@@ -223,6 +223,7 @@ hello_new(size_t max)
 	return hr;
 }
 
+/* Frees a reader and the message it holds; NULL is fine. */
 void
 hello_free(struct hello_reader *hr)
 {
