@@ -49,6 +49,7 @@ _Static_assert(sizeof(enum cfg_stack) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_handshake) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_policy) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_proxy_protocol) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_protocol) == sizeof(int), "enum size");
 
 enum cfg_type {
 	T_MAP,		/* a section: k_aux is its schema */
@@ -75,6 +76,10 @@ enum cfg_type {
 #define K_METHOD	0x10	/* T_STR: an upper-case HTTP token */
 #define K_HOST		0x20	/* T_STR: a host name, or "*.suffix" */
 #define K_NONE		0x40	/* T_PATH: "none" leaves it empty */
+#define K_SNI		0x80	/* T_STR: a server name, or "*.suffix" */
+#define K_ALPN		0x100	/* T_STR: an ALPN protocol name */
+
+#define CFG_ALPN_MAX	255	/* an ALPN name's length byte (RFC 7301) */
 
 struct cfg_key {
 	const char	*k_name;
@@ -127,6 +132,7 @@ static const char *const cfg_onoff[] = { "off", "on", NULL };
 static const char *const cfg_bool[] = { "false", "true", NULL };
 static const char *const cfg_handshakes[] = { "lwip", "cookie", NULL };
 static const char *const cfg_proxy_protocols[] = { "off", "v1", "v2", NULL };
+static const char *const cfg_protocols[] = { "http", "tls", NULL };
 static const char *const cfg_policies[] = {
 	"round-robin", "least-conn", "hash", "lard", NULL
 };
@@ -141,11 +147,23 @@ static const char *const cfg_policies[] = {
 		keys, nitems(keys), __VA_ARGS__				\
 	}
 
+#define V(f, ...)	KEY(struct cfg_port_server, f, __VA_ARGS__)
+static const struct cfg_key cfg_port_server_keys[] = {
+	V(ps_port,	"port",	  T_INT,      1, 65535, NULL, K_REQ, NULL),
+	V(ps_server,	"server", T_ENDPOINT, 0, 0, NULL, K_REQ, NULL),
+};
+#undef V
+CFG_SCHEMA(cfg_port_server_schema, cfg_port_server_keys,
+    sizeof(struct cfg_port_server), offsetof(struct cfg_node, cn_nservers), 0,
+    CFG_MAX_SERVERS, offsetof(struct cfg_port_server, ps_pos), NULL);
+
 #define N(f, ...)	KEY(struct cfg_node, f, __VA_ARGS__)
 static const struct cfg_key cfg_node_keys[] = {
 	N(cn_id,	  "id",		 T_ID,	     0, 0, NULL, K_REQ, NULL),
 	N(cn_control,	  "control",	 T_ENDPOINT, 0, 0, NULL, K_REQ, NULL),
 	N(cn_server,	  "server",	 T_ENDPOINT, 0, 0, NULL, K_REQ, NULL),
+	N(cn_servers,	  "servers",	 T_SEQ,	     0, 0, NULL, 0,
+	    &cfg_port_server_schema),
 	N(cn_status_file, "status_file", T_PATH,     0, 0, NULL, 0, NULL),
 	N(cn_admin_socket, "admin_socket", T_PATH,   0, 0,
 	    "/run/handoffd/handoffd.sock", K_NONE, NULL),
@@ -197,6 +215,10 @@ static const struct cfg_key cfg_rule_keys[] = {
 	R(cr_header,	   "header",	   T_STR,   0, 0, NULL,
 	    K_HEAP | K_TOKEN, NULL),
 	R(cr_header_value, "header_value", T_STR,   0, 0, NULL, K_HEAP, NULL),
+	R(cr_sni,	   "sni",	   T_STR,   0, 0, NULL, K_HEAP | K_SNI,
+	    NULL),
+	R(cr_alpn,	   "alpn",	   T_STR,   0, 0, NULL, K_HEAP | K_ALPN,
+	    NULL),
 	R(cr_pool,	   "pool",	   T_ID,    0, 0, NULL, K_REQ, NULL),
 };
 #undef R
@@ -210,6 +232,7 @@ static const struct cfg_key cfg_service_keys[] = {
 	S(cs_name,	"name",	     T_ID,	 0, 0, NULL, K_REQ, NULL),
 	S(cs_vip,	"listen",    T_ENDPOINT, 0, 0, NULL, K_REQ, NULL),
 	S(cs_handshake,	"handshake", T_ENUM,	 0, 0, NULL, 0, cfg_handshakes),
+	S(cs_protocol,	"protocol",  T_ENUM,	 0, 0, "http", 0, cfg_protocols),
 	S(cs_pool,	"pool",	     T_ID,	 0, 0, NULL, K_REQ, NULL),
 	S(cs_rules,	"rules",     T_SEQ,	 0, 0, NULL, 0,
 	    &cfg_rule_schema),
@@ -897,6 +920,14 @@ cfg_set_str(struct cfg_ctx *x, const struct cfg_key *k, void *base,
 	    s + 2 : s, cfg_hostchar)))
 		return cfg_why(x, "%s is not a host name (exact, or *.suffix)",
 		    cfg_quote(x, s));
+	/* A ClientHello names a host without port or brackets. */
+	if ((k->k_flags & K_SNI) && (!cfg_all(s[0] == '*' && s[1] == '.' ?
+	    s + 2 : s, cfg_namechar)))
+		return cfg_why(x, "%s is not a server name (exact, or *.suffix; "
+		    "A-Z a-z 0-9 . _ -)", cfg_quote(x, s));
+	if ((k->k_flags & K_ALPN) && len > CFG_ALPN_MAX)
+		return cfg_why(x, "%s is longer than an ALPN protocol name (at "
+		    "most %d bytes)", cfg_quote(x, s), CFG_ALPN_MAX);
 	if (k->k_flags & K_HEAP) {
 		if ((dup = strdup(s)) == NULL)
 			return cfg_why(x, "out of memory");
@@ -1403,31 +1434,122 @@ cfg_check_pool(struct cfg_ctx *x, struct cfg_pool *p)
 	    sizeof(*m), 0, "member");
 }
 
+/*
+ * A rule's conditions must be ones its service's clients show: a request
+ * head's for http, a ClientHello's for tls.
+ */
+static int
+cfg_check_rule(struct cfg_ctx *x, const struct cfg_service *s,
+    struct cfg_rule *r)
+{
+	const void	*http, *tls;
+
+	http = r->cr_host != NULL ? (void *)&r->cr_host :
+	    r->cr_path_prefix != NULL ? (void *)&r->cr_path_prefix :
+	    r->cr_path_regex != NULL ? (void *)&r->cr_path_regex :
+	    r->cr_method != NULL ? (void *)&r->cr_method :
+	    r->cr_header != NULL ? (void *)&r->cr_header : NULL;
+	tls = r->cr_sni != NULL ? (void *)&r->cr_sni :
+	    r->cr_alpn != NULL ? (void *)&r->cr_alpn : NULL;
+	if (http == NULL && tls == NULL)
+		return cfg_fail_mark(x, cfg_mark_find(x, r, 1), "a rule "
+		    "needs a condition (host, path_prefix, path_regex, "
+		    "method, header, sni or alpn)");
+	if (s->cs_protocol == CFG_PROTO_TLS && http != NULL)
+		return cfg_fail_mark(x, cfg_mark_find(x, http, 0), "an HTTP "
+		    "condition in a service of protocol tls, whose rules "
+		    "match sni and alpn");
+	if (s->cs_protocol == CFG_PROTO_HTTP && tls != NULL)
+		return cfg_fail_mark(x, cfg_mark_find(x, tls, 0), "needs "
+		    "\"protocol: tls\" in the service");
+	if (r->cr_header_value != NULL && r->cr_header == NULL)
+		return cfg_fail_mark(x, cfg_mark_find(x, &r->cr_header_value, 0),
+		    "needs \"header\" in the same rule");
+	return cfg_pool_ref(x, r->cr_pool, &r->cr_pool_idx);
+}
+
+/*
+ * A pool of a tls service picks members by what a ClientHello shows: it
+ * has no path and no headers, only a server name for hash_key host.
+ */
+static int
+cfg_check_tls_pool(struct cfg_ctx *x, const char *ref, int idx)
+{
+	const struct cfg_pool	*p = &x->x_cfg->cfg_pools[idx];
+	const char		*why;
+
+	if (p->cp_policy == CFG_POLICY_LARD)
+		why = "uses lard, which follows request paths";
+	else if (p->cp_policy == CFG_POLICY_HASH &&
+	    p->cp_hash_key == CFG_HASH_PATH)
+		why = "hashes request paths";
+	else if (p->cp_policy == CFG_POLICY_HASH &&
+	    p->cp_hash_key == CFG_HASH_HEADER)
+		why = "hashes a request header";
+	else
+		return 0;
+	return cfg_fail_mark(x, cfg_mark_find(x, ref, 0), "pool %s %s: a "
+	    "ClientHello shows none (a service of protocol tls needs "
+	    "round-robin, least-conn, or hash with hash_key: host, the server "
+	    "name)", cfg_quote(x, p->cp_name), why);
+}
+
 /* Checks of a service: its pools, and rules that can match. */
 static int
 cfg_check_service(struct cfg_ctx *x, struct cfg_service *s)
 {
-	struct cfg_rule	*r;
-	int		 i;
+	int	 i;
 
 	if (cfg_mark_find(x, &s->cs_handshake, 0) == NULL)
 		s->cs_handshake = x->x_cfg->cfg_handoff.ch_handshake;
 	if (cfg_pool_ref(x, s->cs_pool, &s->cs_pool_idx) == -1)
 		return -1;
-	for (i = 0; i < s->cs_nrules; i++) {
-		r = &s->cs_rules[i];
-		if (r->cr_host == NULL && r->cr_path_prefix == NULL &&
-		    r->cr_path_regex == NULL && r->cr_method == NULL &&
-		    r->cr_header == NULL)
-			return cfg_fail_mark(x, cfg_mark_find(x, r, 1), "a rule "
-			    "needs a condition (host, path_prefix, path_regex, "
-			    "method or header)");
-		if (r->cr_header_value != NULL && r->cr_header == NULL)
-			return cfg_fail_mark(x,
-			    cfg_mark_find(x, &r->cr_header_value, 0),
-			    "needs \"header\" in the same rule");
-		if (cfg_pool_ref(x, r->cr_pool, &r->cr_pool_idx) == -1)
+	for (i = 0; i < s->cs_nrules; i++)
+		if (cfg_check_rule(x, s, &s->cs_rules[i]) == -1)
 			return -1;
+	if (s->cs_protocol != CFG_PROTO_TLS)
+		return 0;
+	if (cfg_check_tls_pool(x, s->cs_pool, s->cs_pool_idx) == -1)
+		return -1;
+	for (i = 0; i < s->cs_nrules; i++)
+		if (cfg_check_tls_pool(x, s->cs_rules[i].cr_pool,
+		    s->cs_rules[i].cr_pool_idx) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * node.servers: one server per port, and with the kernel stack each on
+ * node.server's address, the one its policy rule brings back into the
+ * TUN device.
+ */
+static int
+cfg_check_servers(struct cfg_ctx *x)
+{
+	const struct cfg_node	*cn = &x->x_cfg->cfg_node;
+	const struct cfg_mark	*mk;
+	char			 a[INET_ADDRSTRLEN];
+	int			 i, j;
+
+	for (i = 0; i < cn->cn_nservers; i++) {
+		const struct cfg_port_server *ps = &cn->cn_servers[i];
+
+		for (j = 0; j < i; j++) {
+			if (cn->cn_servers[j].ps_port != ps->ps_port)
+				continue;
+			mk = cfg_mark_find(x, &cn->cn_servers[j].ps_port, 0);
+			return cfg_fail_mark(x, cfg_mark_find(x, &ps->ps_port,
+			    0), "duplicate port %d (first at %d:%d)",
+			    ps->ps_port, mk ? mk->m_pos.pos_line : 0,
+			    mk ? mk->m_pos.pos_col : 0);
+		}
+		if (x->x_cfg->cfg_handoff.ch_stack != CFG_STACK_KERNEL ||
+		    ps->ps_server.ep_addr == cn->cn_server.ep_addr)
+			continue;
+		mk = cfg_mark_find(x, &ps->ps_server, 0);
+		inet_ntop(AF_INET, &cn->cn_server.ep_addr, a, sizeof(a));
+		return cfg_fail_mark(x, mk, "with handoff.stack kernel, every "
+		    "server must be on node.server's address %s", a);
 	}
 	return 0;
 }
@@ -1662,7 +1784,8 @@ cfg_check(struct cfg_ctx *x)
 		    "%d is the kernel's own %s table", c->cfg_tun.ct_table,
 		    c->cfg_tun.ct_table == 253 ? "default" :
 		    c->cfg_tun.ct_table == 254 ? "main" : "local");
-	if (cfg_check_proxy(x) == -1 || cfg_check_user(x) == -1)
+	if (cfg_check_proxy(x) == -1 || cfg_check_servers(x) == -1 ||
+	    cfg_check_user(x) == -1)
 		return -1;
 	return cfg_read_key(x);
 }
@@ -1935,6 +2058,8 @@ cfg_free(struct cfg *c)
 			free(r->cr_method);
 			free(r->cr_header);
 			free(r->cr_header_value);
+			free(r->cr_sni);
+			free(r->cr_alpn);
 			if (r->cr_has_regex)
 				regfree(&r->cr_regex);
 		}
@@ -1978,6 +2103,19 @@ cfg_peer_by_id(const struct cfg *c, const char *id)
 		if (strcmp(c->cfg_peers[i].cp_id, id) == 0)
 			return i;
 	return -1;
+}
+
+/* This node's web server for connections to a VIP on port vport (network
+ * order): node.servers' for that port, else node.server. */
+const struct cfg_endpoint *
+cfg_server_for(const struct cfg *c, in_port_t vport)
+{
+	int	 i;
+
+	for (i = 0; i < c->cfg_node.cn_nservers; i++)
+		if (c->cfg_node.cn_servers[i].ps_port == ntohs(vport))
+			return &c->cfg_node.cn_servers[i].ps_server;
+	return &c->cfg_node.cn_server;
 }
 
 /* One value as the file would write it; unset values are empty. */

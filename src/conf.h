@@ -26,6 +26,7 @@
 #define CFG_MAX_POOLS	64
 #define CFG_MAX_MEMBERS	64	/* per pool */
 #define CFG_MAX_RULES	64	/* per service */
+#define CFG_MAX_SERVERS	16	/* node.servers */
 #define CFG_KEY_MIN	16	/* pre-shared key bytes */
 #define CFG_KEY_MAX	256
 
@@ -47,6 +48,12 @@ enum cfg_proxy_protocol {
 	CFG_PP_OFF,
 	CFG_PP_V1,
 	CFG_PP_V2,
+};
+
+/* What a service's clients send first, which the front-end routes by. */
+enum cfg_protocol {
+	CFG_PROTO_HTTP,		/* an HTTP request head */
+	CFG_PROTO_TLS,		/* a TLS ClientHello: its SNI and ALPN */
 };
 
 enum cfg_policy {
@@ -75,10 +82,19 @@ struct cfg_pos {
 	int		 pos_col;	/* 1-based */
 };
 
+/* node.servers: this node's web server for the VIPs of one port. */
+struct cfg_port_server {
+	int			 ps_port;	/* host order */
+	struct cfg_endpoint	 ps_server;
+	struct cfg_pos		 ps_pos;
+};
+
 struct cfg_node {
 	char			 cn_id[CFG_ID_MAX];
 	struct cfg_endpoint	 cn_control;	/* control channel listen */
 	struct cfg_endpoint	 cn_server;	/* local web server */
+	struct cfg_port_server	 cn_servers[CFG_MAX_SERVERS]; /* by VIP port */
+	int			 cn_nservers;
 	char			 cn_status_file[4096]; /* "" = none */
 	/* "" = none; a UNIX socket's name fits sun_path */
 	char			 cn_admin_socket[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
@@ -121,6 +137,8 @@ struct cfg_rule {
 	char			*cr_method;
 	char			*cr_header;	/* header name */
 	char			*cr_header_value; /* NULL: presence only */
+	char			*cr_sni;	/* exact, or "*.suffix" */
+	char			*cr_alpn;	/* offered by the client */
 	char			 cr_pool[CFG_ID_MAX];
 	int			 cr_pool_idx;
 	struct cfg_pos		 cr_pos;
@@ -130,6 +148,7 @@ struct cfg_service {
 	char			 cs_name[CFG_ID_MAX];
 	struct cfg_endpoint	 cs_vip;
 	enum cfg_handshake	 cs_handshake;
+	enum cfg_protocol	 cs_protocol;
 	struct cfg_rule		 cs_rules[CFG_MAX_RULES];
 	int			 cs_nrules;
 	char			 cs_pool[CFG_ID_MAX];	/* default pool */
@@ -218,6 +237,7 @@ const char	*cfg_stack_name(enum cfg_stack);
 const char	*cfg_handshake_name(enum cfg_handshake);
 const char	*cfg_policy_name(enum cfg_policy);
 int		 cfg_peer_by_id(const struct cfg *, const char *);
+const struct cfg_endpoint *cfg_server_for(const struct cfg *, in_port_t);
 int		 cfg_print(const struct cfg *, const char *, FILE *, char *,
 		    size_t);
 

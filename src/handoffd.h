@@ -80,6 +80,11 @@ struct hd_stats {
 	uint64_t	 st_http_408;
 	uint64_t	 st_http_431;
 	uint64_t	 st_http_503;
+	uint64_t	 st_tls_no_sni;		/* default pool: no name, ECH */
+	uint64_t	 st_tls_bad;		/* reset: not TLS, malformed */
+	uint64_t	 st_tls_too_big;	/* reset: over request_head_max */
+	uint64_t	 st_tls_timeout;	/* reset: not whole in time */
+	uint64_t	 st_tls_unavailable;	/* reset: no member left */
 	/* back-end */
 	uint64_t	 st_be_handoffs;
 	uint64_t	 st_be_accepted;

@@ -79,6 +79,17 @@ static const struct stats_counter {
 	ST(http_408, "http_responses_total", "code=\"408\"", NULL),
 	ST(http_431, "http_responses_total", "code=\"431\"", NULL),
 	ST(http_503, "http_responses_total", "code=\"503\"", NULL),
+	ST(tls_no_sni, "tls_no_sni_total", NULL,
+	    "ClientHellos without a server name, or with ECH: routed to the "
+	    "service's default pool."),
+	ST(tls_bad, "tls_resets_total", "reason=\"bad\"",
+	    "TLS clients the front-end reset, by reason: not TLS or a "
+	    "malformed ClientHello, one over handoff.request_head_max, one "
+	    "not whole in time, no member left."),
+	ST(tls_too_big, "tls_resets_total", "reason=\"too-big\"", NULL),
+	ST(tls_timeout, "tls_resets_total", "reason=\"timeout\"", NULL),
+	ST(tls_unavailable, "tls_resets_total", "reason=\"unavailable\"",
+	    NULL),
 	ST(be_handoffs, "backend_handoffs_total", NULL,
 	    "HANDOFF messages this node received."),
 	ST(be_accepted, "backend_accepted_total", NULL,

@@ -223,8 +223,12 @@ topo_config() {
 # TOPO_NGINX_LOCATIONS: more of the server block, @NODE@ as node I's name;
 # TOPO_NGINX_LISTEN_OPTS: more parameters of the TUN address's listen line
 # (node.server), such as proxy_protocol.
+# TOPO_NGINX_SERVERS: more server blocks, @NODE@ too and @TUN@ as node I's
+# TUN address.
 topo_nginx() {
-	local i=$1 d="$TOPO_STATE/nginx-n$1"
+	local i=$1 d="$TOPO_STATE/nginx-n$1" servers=${TOPO_NGINX_SERVERS:-}
+	servers=${servers//@NODE@/n$i}
+	servers=${servers//@TUN@/10.2.$i.1}
 	mkdir -p "$d/tmp" "$TOPO_STATE/www-n$i"
 	echo "node n$i" >"$TOPO_STATE/www-n$i/index.html"
 	cat >"$d/nginx.conf" <<NGINX
@@ -262,6 +266,7 @@ http {
 		listen 127.0.0.1:81;
 		location / { return 200 "stored\n"; }
 	}
+	$servers
 }
 NGINX
 	topo_exec "n$i" nginx -c "$d/nginx.conf" -p "$d" ||

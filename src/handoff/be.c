@@ -121,14 +121,18 @@ be_kernel(const struct hd *hd)
 }
 
 /* Where this node's stack takes a handed-off connection to vport: the
- * web server's own endpoint for the kernel, lwIP's address otherwise. */
+ * endpoint of the web server for that port with the kernel (node.servers,
+ * else node.server), lwIP's address otherwise. */
 static void
 be_stack_endpoint(const struct hd *hd, uint16_t vport, uint32_t *addr,
     uint16_t *port)
 {
+	const struct cfg_endpoint *srv;
+
 	if (be_kernel(hd)) {
-		*addr = hd->hd_cfg->cfg_node.cn_server.ep_addr;
-		*port = hd->hd_cfg->cfg_node.cn_server.ep_port;
+		srv = cfg_server_for(hd->hd_cfg, vport);
+		*addr = srv->ep_addr;
+		*port = srv->ep_port;
 	} else {
 		*addr = hd->hd_cfg->cfg_lwip.cl_addr;
 		*port = vport;
@@ -311,7 +315,8 @@ be_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	}
 	tcp_nagle_disable(pcb);
 	bc->bc_pcb = pcb;
-	bc->bc_relay = relay_new(hd, pcb, &hd->hd_cfg->cfg_node.cn_server,
+	/* lwIP listens on the VIP's port: its server is that port's. */
+	bc->bc_relay = relay_new(hd, pcb, cfg_server_for(hd->hd_cfg, k.k_lport),
 	    f->f_naddr, f->f_nport, NULL, be_relay_done, bc);
 	if (bc->bc_relay == NULL) {
 		tcp_abort(pcb);

@@ -50,6 +50,7 @@
 #include "handoff/flowlog.h"
 #include "handoff/handoff.h"
 #include "handoff/health.h"
+#include "handoff/hello.h"
 #include "handoff/peer.h"
 #include "handoff/pool.h"
 #include "handoff/route.h"
@@ -301,8 +302,12 @@ fe_conn_new(struct hd *hd, struct flow *f, const struct cfg_service *svc)
 
 	if ((fc = calloc(1, sizeof(*fc))) == NULL)
 		return NULL;
+	/* A TLS service's head is its ClientHello, bounded like a request
+	 * head. */
 	if ((fc->fc_req = evbuffer_new()) == NULL ||
-	    (fc->fc_rp = req_new()) == NULL) {
+	    (fc->fc_rp = svc->cs_protocol == CFG_PROTO_TLS ?
+	    req_new_tls((size_t)hd->hd_cfg->cfg_handoff.ch_request_head_max) :
+	    req_new()) == NULL) {
 		if (fc->fc_req != NULL)
 			evbuffer_free(fc->fc_req);
 		free(fc);
@@ -687,18 +692,52 @@ static const char fe_resp_503[] =
     "Content-Length: 20\r\nConnection: close\r\n\r\nService Unavailable\n";
 
 /*
+ * What a TLS client gets instead of the answer code: a reset, since the
+ * front-end has no TLS session to send an alert in.  Returns -1: the
+ * connection is gone.
+ */
+static int
+fe_reset_tls(struct fe_conn *fc, int code)
+{
+	struct hd	*hd = fc->fc_hd;
+
+	switch (code) {
+	case 400:
+		hd->hd_stats.st_tls_bad++;
+		break;
+	case 408:
+		hd->hd_stats.st_tls_timeout++;
+		break;
+	case 431:
+		hd->hd_stats.st_tls_too_big++;
+		break;
+	default:
+		hd->hd_stats.st_tls_unavailable++;
+		break;
+	}
+	if (fc->fc_cookie)
+		fe_cookie_reset(fc);
+	fe_close(hd, fc->fc_flow, FLOW_END_ABORT);
+	return -1;
+}
+
+/*
  * Answers the client through lwIP and sends our FIN after it.  The flow
  * stays, draining what the client still sends, until the client closes or
  * FE_RESPOND_TIMEOUT_MS passes: closing at once would make lwIP reset a
- * client still sending, which may then never read the answer.
+ * client still sending, which may then never read the answer.  Returns -1
+ * if it aborted lwIP's connection instead (a TLS client, no memory), which
+ * a caller inside lwIP's callback must tell lwIP.
  */
-void
+int
 fe_respond(struct fe_conn *fc, int code)
 {
 	struct hd	*hd = fc->fc_hd;
 	struct flow	*f = fc->fc_flow;
 	const char	*resp;
 
+	if (fc->fc_svc->cs_protocol == CFG_PROTO_TLS)
+		return fe_reset_tls(fc, code);
 	switch (code) {
 	case 400:
 		resp = fe_resp_400;
@@ -720,14 +759,14 @@ fe_respond(struct fe_conn *fc, int code)
 	if (fc->fc_cookie) {
 		fe_queue_free(fc);
 		fe_cookie_respond(fc, resp, strlen(resp));
-		return;
+		return 0;
 	}
 	if (fc->fc_pcb == NULL || fc->fc_fin) {
 		if (fc->fc_pcb != NULL)
 			tcp_write(fc->fc_pcb, resp, (u16_t)strlen(resp),
 			    TCP_WRITE_FLAG_COPY);
 		fe_close(hd, f, FLOW_END_RESPONDED);
-		return;
+		return 0;
 	}
 	fe_queue_free(fc);
 	fe_release_window(fc);
@@ -736,10 +775,12 @@ fe_respond(struct fe_conn *fc, int code)
 	flow_touch(f, hd->hd_now);
 	if (tcp_write(fc->fc_pcb, resp, (u16_t)strlen(resp),
 	    TCP_WRITE_FLAG_COPY) != ERR_OK ||
-	    tcp_shutdown(fc->fc_pcb, 0, 1) != ERR_OK)
+	    tcp_shutdown(fc->fc_pcb, 0, 1) != ERR_OK) {
 		fe_close(hd, f, FLOW_END_NOMEM);
-	else
-		tcp_output(fc->fc_pcb);
+		return -1;
+	}
+	tcp_output(fc->fc_pcb);
+	return 0;
 }
 
 /*
@@ -760,24 +801,27 @@ fe_feed(struct fe_conn *fc, const void *data, size_t len)
 
 /*
  * What the bytes so far call for, once per request: 400 for what is not
- * HTTP, 431 for a head over the limit, routing for a complete head.
- * deferred: route on the next turn of the loop (from inside lwIP).
+ * HTTP (or TLS), 431 for a head over the limit, routing for a complete
+ * head.  deferred: route on the next turn of the loop (from inside lwIP).
+ * Returns -1 if it aborted lwIP's connection (fe_respond).
  */
-void
+int
 fe_decide(struct fe_conn *fc, int deferred)
 {
 	const struct cfg_handoff *ch = &fc->fc_hd->hd_cfg->cfg_handoff;
 
 	if (fc->fc_flow->f_state != FE_COLLECT || fc->fc_dispatched)
-		return;
+		return 0;
 	if (fc->fc_headres == REQ_BAD)
-		fe_respond(fc, 400);
-	else if (fc->fc_headres == REQ_MORE) {
+		return fe_respond(fc, 400);
+	if (fc->fc_headres == REQ_BIG)
+		return fe_respond(fc, 431);
+	if (fc->fc_headres == REQ_MORE) {
 		if (evbuffer_get_length(fc->fc_req) >
 		    (size_t)ch->ch_request_head_max)
-			fe_respond(fc, 431);
+			return fe_respond(fc, 431);
 	} else if (req_head_len(fc->fc_rp) > (size_t)ch->ch_request_head_max)
-		fe_respond(fc, 431);
+		return fe_respond(fc, 431);
 	else {
 		fc->fc_dispatched = 1;
 		if (deferred)
@@ -785,6 +829,7 @@ fe_decide(struct fe_conn *fc, int deferred)
 		else
 			fe_dispatch(fc);
 	}
+	return 0;
 }
 
 /*
@@ -804,6 +849,10 @@ fe_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	struct pbuf	*q;
 
 	if (p == NULL) {
+		/* A ClientHello cut short is a malformed one. */
+		if (f->f_state == FE_COLLECT && !fc->fc_dispatched &&
+		    fc->fc_svc->cs_protocol == CFG_PROTO_TLS)
+			return fe_respond(fc, 400) == -1 ? ERR_ABRT : ERR_OK;
 		if (f->f_state == FE_RESPOND || !fc->fc_dispatched) {
 			/* Done with us, or gone before its request was. */
 			fe_close(hd, f, f->f_state == FE_RESPOND ?
@@ -835,8 +884,7 @@ fe_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	pbuf_free(p);
 	/* Routing waits until lwIP has finished with this input, so that
 	 * its ACK leaves first. */
-	fe_decide(fc, 1);
-	return ERR_OK;
+	return fe_decide(fc, 1) == -1 ? ERR_ABRT : ERR_OK;
 }
 
 /* lwIP freed the pcb: a reset from the client, or retransmissions gave up. */
@@ -941,6 +989,40 @@ fe_pool_key(const struct cfg_pool *cp, const struct route_req *rr,
 	return rr->rr_path;
 }
 
+/* Keeps what a keyed pool looks at; -1 after answering 503. */
+static int
+fe_set_key(struct fe_conn *fc, const char *key, size_t klen)
+{
+	if ((fc->fc_key = malloc(klen + 1)) == NULL) {
+		fe_respond(fc, 503);
+		return -1;
+	}
+	memcpy(fc->fc_key, key, klen);
+	fc->fc_key[klen] = '\0';
+	fc->fc_keylen = klen;
+	return 0;
+}
+
+/* A TLS service's pool by its ClientHello, which hello.c has checked, and
+ * the server name as a hash pool's key (the only key conf.c lets it have). */
+static int
+fe_route_hello(struct fe_conn *fc)
+{
+	struct hd		*hd = fc->fc_hd;
+	const struct hello	*h = req_hello(fc->fc_rp);
+	const char		*name;
+	size_t			 len;
+
+	if ((name = route_hello_name(h, &len)) == NULL) {
+		hd->hd_stats.st_tls_no_sni++;
+		name = "";
+	}
+	fc->fc_pool = route_hello_pool(fc->fc_svc, h);
+	if (!fe_pool_keyed(&hd->hd_cfg->cfg_pools[fc->fc_pool]))
+		return 0;
+	return fe_set_key(fc, name, len);
+}
+
 /*
  * Reads the request head once per connection for the pool it goes to and
  * the key that pool's policy needs.  A service without rules whose pool
@@ -957,8 +1039,11 @@ fe_route(struct fe_conn *fc)
 	struct route_req	*rr;
 	const char		*key;
 	enum route_result	 r;
+	int			 rc = 0;
 
 	fc->fc_pool = svc->cs_pool_idx;
+	if (svc->cs_protocol == CFG_PROTO_TLS)
+		return fe_route_hello(fc);
 	if (svc->cs_nrules == 0 && !fe_pool_keyed(cp))
 		return 0;
 	if ((rr = malloc(sizeof(*rr))) == NULL)
@@ -976,19 +1061,11 @@ fe_route(struct fe_conn *fc)
 	cp = &hd->hd_cfg->cfg_pools[fc->fc_pool];
 	if (fe_pool_keyed(cp)) {
 		key = fe_pool_key(cp, rr, &klen);
-		if ((fc->fc_key = malloc(klen + 1)) == NULL) {
-			route_req_free(rr);
-			free(rr);
-			fe_respond(fc, 503);
-			return -1;
-		}
-		memcpy(fc->fc_key, key, klen);
-		fc->fc_key[klen] = '\0';
-		fc->fc_keylen = klen;
+		rc = fe_set_key(fc, key, klen);
 	}
 	route_req_free(rr);
 	free(rr);
-	return 0;
+	return rc;
 }
 
 /* A member of the request's pool by its policy, among the healthy ones not
@@ -1204,7 +1281,7 @@ fe_dispatch(struct fe_conn *fc)
 			/* The local case keeps lwIP's connection. */
 			fe_release_window(fc);
 			if ((r = relay_new(hd, fc->fc_pcb,
-			    &cfg->cfg_node.cn_server,
+			    cfg_server_for(cfg, fc->fc_svc->cs_vip.ep_port),
 			    fc->fc_svc->cs_vip.ep_addr,
 			    fc->fc_svc->cs_vip.ep_port, fc->fc_req,
 			    fe_on_local_done, hd)) == NULL) {

@@ -106,9 +106,9 @@ struct fe_conn *fe_conn_new(struct hd *, struct flow *,
 void	fe_queue(struct hd *, struct fe_conn *, struct pkt *);
 void	fe_forward(struct hd *, struct flow *, struct pkt *);
 int	fe_feed(struct fe_conn *, const void *, size_t);
-void	fe_decide(struct fe_conn *, int);
+int	fe_decide(struct fe_conn *, int);
 void	fe_dispatch(struct fe_conn *);
-void	fe_respond(struct fe_conn *, int);
+int	fe_respond(struct fe_conn *, int);
 void	fe_on_timer(int, short, void *);
 
 /* fe_cookie.c */

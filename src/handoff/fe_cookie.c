@@ -357,8 +357,12 @@ fe_cookie_input(struct hd *hd, struct flow *f, struct pkt *p)
 	if (!took || f->f_state != FE_COLLECT || fc->fc_dispatched)
 		return;
 	if (fc->fc_fin && fc->fc_headres == REQ_MORE) {
-		/* The client is done before its request is. */
-		fe_cookie_close(fc);
+		/* The client is done before its request is; a ClientHello
+		 * cut short is a malformed one. */
+		if (fc->fc_svc->cs_protocol == CFG_PROTO_TLS)
+			fe_respond(fc, 400);
+		else
+			fe_cookie_close(fc);
 		return;
 	}
 	fe_decide(fc, 0);

@@ -65,18 +65,23 @@ void	 be_on_close(struct hd *, int, struct flow *, const struct ctl_close *);
 void	 be_on_abort(struct hd *, int, const struct ctl_close *);
 void	 be_on_cancel(struct hd *, int, const struct ctl_close *);
 
-/* req.c: just enough HTTP to find the end of a request head. */
+/* req.c: just enough HTTP to find the end of a request head; for a TLS
+ * service the head is the ClientHello (hello.c). */
 enum req_result {
 	REQ_MORE,		/* the head is not complete yet */
 	REQ_DONE,		/* complete: req_head_len() bytes */
-	REQ_BAD,		/* not HTTP: answer 400 */
+	REQ_BAD,		/* not HTTP (not TLS): answer 400 */
 	REQ_NOMEM,		/* out of memory */
+	REQ_BIG,		/* cannot fit its bound: answer 431 */
 };
 
+struct hello;
 struct req_parser;
 struct req_parser *req_new(void);
+struct req_parser *req_new_tls(size_t);
 void	 req_free(struct req_parser *);
 enum req_result req_feed(struct req_parser *, const char *, size_t);
 size_t	 req_head_len(const struct req_parser *);
+const struct hello *req_hello(const struct req_parser *);
 
 #endif

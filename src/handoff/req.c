@@ -1,7 +1,9 @@
 /*
  * Finding the end of an HTTP request head with http-parser, fed in pieces
  * as segments arrive.  The parser is paused at on_headers_complete, so it
- * never looks at the body: the body belongs to the back-end.
+ * never looks at the body: the body belongs to the back-end.  A TLS
+ * service's clients send a ClientHello first, and its reader (hello.c)
+ * takes the parser's place: the ClientHello is the head.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +11,11 @@
 #include <http_parser.h>
 
 #include "handoff/handoff.h"
+#include "handoff/hello.h"
 
 struct req_parser {
 	http_parser	 rp_hp;
+	struct hello_reader *rp_hello;	/* a TLS service's, else NULL */
 	size_t		 rp_fed;	/* bytes consumed so far */
 	size_t		 rp_head;	/* head length once complete */
 	int		 rp_done;
@@ -39,10 +43,46 @@ req_new(void)
 	return rp;
 }
 
+/* The head finder of a TLS service: a ClientHello of at most max bytes,
+ * its record headers included. */
+struct req_parser *
+req_new_tls(size_t max)
+{
+	struct req_parser *rp;
+
+	if ((rp = calloc(1, sizeof(*rp))) == NULL)
+		return NULL;
+	if ((rp->rp_hello = hello_new(max)) == NULL) {
+		free(rp);
+		return NULL;
+	}
+	return rp;
+}
+
 void
 req_free(struct req_parser *rp)
 {
+	if (rp != NULL)
+		hello_free(rp->rp_hello);
 	free(rp);
+}
+
+/* The ClientHello reader's verdict in the head finder's words. */
+static enum req_result
+req_feed_hello(struct req_parser *rp, const char *data, size_t len)
+{
+	switch (hello_feed(rp->rp_hello, data, len)) {
+	case HELLO_MORE:
+		return REQ_MORE;
+	case HELLO_DONE:
+		return REQ_DONE;
+	case HELLO_BIG:
+		return REQ_BIG;
+	case HELLO_NOMEM:
+		return REQ_NOMEM;
+	default:
+		return REQ_BAD;
+	}
 }
 
 /*
@@ -55,6 +95,8 @@ req_feed(struct req_parser *rp, const char *data, size_t len)
 {
 	size_t	 n;
 
+	if (rp->rp_hello != NULL)
+		return req_feed_hello(rp, data, len);
 	if (rp->rp_done)
 		return REQ_DONE;
 	n = http_parser_execute(&rp->rp_hp, &req_settings, data, len);
@@ -74,5 +116,15 @@ req_feed(struct req_parser *rp, const char *data, size_t len)
 size_t
 req_head_len(const struct req_parser *rp)
 {
+	if (rp->rp_hello != NULL)
+		return hello_len(rp->rp_hello);
 	return rp->rp_done ? rp->rp_head : 0;
+}
+
+/* What a TLS service's complete ClientHello says; NULL before, or for
+ * HTTP. */
+const struct hello *
+req_hello(const struct req_parser *rp)
+{
+	return rp->rp_hello != NULL ? hello_get(rp->rp_hello) : NULL;
 }

@@ -15,6 +15,7 @@
 #include <http_parser.h>
 
 #include "conf.h"
+#include "handoff/hello.h"
 #include "handoff/route.h"
 
 static int
@@ -304,16 +305,15 @@ route_req_free(struct route_req *rr)
 
 /* "*.example.com" is any name under example.com, not example.com itself. */
 static int
-route_host_match(const char *want, const struct route_req *rr)
+route_host_match(const char *want, const char *host, size_t len)
 {
 	size_t	 n;
 
 	if (want[0] == '*' && want[1] == '.') {
 		n = strlen(want + 1);
-		return rr->rr_hostlen > n && strcasecmp(rr->rr_host +
-		    rr->rr_hostlen - n, want + 1) == 0;
+		return len > n && strcasecmp(host + len - n, want + 1) == 0;
 	}
-	return strcasecmp(want, rr->rr_host) == 0;
+	return strcasecmp(want, host) == 0;
 }
 
 /* Every condition of a header rule holds for some header of that name. */
@@ -344,7 +344,8 @@ route_rule_match(const struct cfg_rule *r, const struct route_req *rr)
 {
 	if (r->cr_method != NULL && strcmp(r->cr_method, rr->rr_method) != 0)
 		return 0;
-	if (r->cr_host != NULL && !route_host_match(r->cr_host, rr))
+	if (r->cr_host != NULL &&
+	    !route_host_match(r->cr_host, rr->rr_host, rr->rr_hostlen))
 		return 0;
 	if (r->cr_path_prefix != NULL && strncmp(rr->rr_path,
 	    r->cr_path_prefix, strlen(r->cr_path_prefix)) != 0)
@@ -366,5 +367,46 @@ route_pool(const struct cfg_service *svc, const struct route_req *rr)
 	for (i = 0; i < svc->cs_nrules; i++)
 		if (route_rule_match(&svc->cs_rules[i], rr))
 			return svc->cs_rules[i].cr_pool_idx;
+	return svc->cs_pool_idx;
+}
+
+/*
+ * The server name a ClientHello is routed by, or NULL for none.  With ECH
+ * the name in the clear is only the public name of the client-facing
+ * server, the real one is encrypted: such a ClientHello has none either.
+ */
+const char *
+route_hello_name(const struct hello *h, size_t *len)
+{
+	if (h->h_snilen == 0 || h->h_ech) {
+		*len = 0;
+		return NULL;
+	}
+	*len = h->h_snilen;
+	return h->h_sni;
+}
+
+/*
+ * The pool of a TLS service for a ClientHello: the first rule whose sni
+ * and alpn hold, else the default; without a server name, the default.
+ */
+int
+route_hello_pool(const struct cfg_service *svc, const struct hello *h)
+{
+	const struct cfg_rule	*r;
+	const char		*name;
+	size_t			 len;
+	int			 i;
+
+	if ((name = route_hello_name(h, &len)) == NULL)
+		return svc->cs_pool_idx;
+	for (i = 0; i < svc->cs_nrules; i++) {
+		r = &svc->cs_rules[i];
+		if ((r->cr_sni == NULL ||
+		    route_host_match(r->cr_sni, name, len)) &&
+		    (r->cr_alpn == NULL ||
+		    hello_alpn_has(h, r->cr_alpn, strlen(r->cr_alpn))))
+			return r->cr_pool_idx;
+	}
 	return svc->cs_pool_idx;
 }

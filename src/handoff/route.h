@@ -1,6 +1,7 @@
 /*
  * Routing by content: what a complete request head says (method, Host,
- * normalised path, headers) and which pool a service's rules give it.
+ * normalised path, headers) and which pool a service's rules give it; for
+ * a TLS service, what its ClientHello says (server name, ALPN; hello.h).
  *
  * route.c owns the request view: route_inspect() parses a head that is
  * contiguous in memory (the front-end's buffer) and fills a struct
@@ -15,6 +16,7 @@
 #include <stddef.h>
 
 struct cfg_service;
+struct hello;
 
 /* Headers a routed request may have; more is answered with 431. */
 #define ROUTE_MAX_HEADERS	128
@@ -55,5 +57,7 @@ void	route_req_free(struct route_req *);
 int	route_normalize_path(const char *, size_t, char *, size_t *);
 int	route_pool(const struct cfg_service *, const struct route_req *);
 const char *route_header(const struct route_req *, const char *, size_t *);
+const char *route_hello_name(const struct hello *, size_t *);
+int	route_hello_pool(const struct cfg_service *, const struct hello *);
 
 #endif

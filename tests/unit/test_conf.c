@@ -229,6 +229,63 @@ static const struct bad bad[] = {
 	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
 	  "    pool: all\n    rules:\n      - host: \"*\"\n"
 	  "        pool: all\n", "17:15", "\"*\" is not a host name" },
+	/* TLS services: rules of their own, pools that need no path. */
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n    rules:\n      - sni: a.example\n"
+	  "        pool: all\n", "17:14",
+	  "services[0].rules[0].sni: needs \"protocol: tls\" in the service" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:443\n"
+	  "    pool: all\n    protocol: tls\n    rules:\n"
+	  "      - alpn: h2\n        host: a.example\n        pool: all\n",
+	  "19:15", "services[0].rules[0].host: an HTTP condition in a service "
+	  "of protocol tls, whose rules match sni and alpn" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:443\n"
+	  "    pool: all\n    protocol: tls\n    rules:\n"
+	  "      - sni: \"a b\"\n        pool: all\n", "18:14",
+	  "services[0].rules[0].sni: \"a b\" is not a server name" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:443\n"
+	  "    pool: all\n    protocol: tls\n    rules:\n"
+	  "      - sni: a.example:443\n        pool: all\n", "18:14",
+	  "\"a.example:443\" is not a server name" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:443\n"
+	  "    pool: all\n    protocol: tls\n    rules:\n      - alpn: "
+	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	  "\n        pool: all\n", "18:15",
+	  "is longer than an ALPN protocol name (at most 255 bytes)" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:443\n"
+	  "    pool: all\n    protocol: https\n", "16:15",
+	  "services[0].protocol: \"https\" is not http or tls" },
+	{ BASE "pools:\n  - name: all\n    policy: lard\n    members: [n1]\n"
+	  "services:\n  - name: web\n    listen: 10.9.0.1:443\n"
+	  "    pool: all\n    protocol: tls\n", "16:11",
+	  "services[0].pool: pool \"all\" uses lard, which follows request "
+	  "paths: a ClientHello shows none" },
+	{ BASE "pools:\n  - name: all\n    members: [n1]\n  - name: h\n"
+	  "    policy: hash\n    members: [n1]\n"
+	  "services:\n  - name: web\n    listen: 10.9.0.1:443\n"
+	  "    pool: all\n    protocol: tls\n    rules:\n"
+	  "      - sni: a.example\n        pool: h\n", "22:15",
+	  "services[0].rules[0].pool: pool \"h\" hashes request paths" },
+	{ BASE "pools:\n  - name: all\n    members: [n1]\n  - name: h\n"
+	  "    policy: hash\n    hash_key: header:X-User\n    members: [n1]\n"
+	  "services:\n  - name: web\n    listen: 10.9.0.1:443\n"
+	  "    pool: h\n    protocol: tls\n", "19:11",
+	  "pool \"h\" hashes a request header" },
+	/* node.servers */
+	{ NODE "  servers:\n    - {port: 443, server: 10.2.1.1:443}\n"
+	  "    - {port: 443, server: 10.2.1.1:8443}\n" LWIP CTL, "7:14",
+	  "node.servers[1].port: duplicate port 443 (first at 6:14)" },
+	{ NODE "  servers:\n    - {port: 0, server: 10.2.1.1:443}\n" LWIP CTL,
+	  "6:14", "node.servers[0].port: 0 is out of range 1..65535" },
+	{ NODE "  servers:\n    - {port: 443}\n" LWIP CTL, "6:7",
+	  "node.servers[0]: missing required key \"server\"" },
+	{ NODE "  servers:\n    - {port: 443, server: 10.2.1.3:443}\n" LWIP CTL
+	  "handoff:\n  stack: kernel\n", "6:27", "node.servers[0].server: "
+	  "with handoff.stack kernel, every server must be on node.server's "
+	  "address 10.2.1.1" },
 	{ BASE POOL "    check_path: health\n", "12:17",
 	  "pools[0].check_path: \"health\" does not start with \"/\"" },
 	/* Orderings between keys. */
@@ -925,6 +982,57 @@ print_key(const struct cfg *c, const char *key)
 	return buf;
 }
 
+/* A TLS service beside an HTTP one, and the web servers by VIP port. */
+static void
+test_tls(void)
+{
+	static const char y[] = "node:\n  id: n1\n  control: 10.1.1.1:7100\n"
+	    "  server: 10.2.1.1:80\n  servers:\n"
+	    "    - {port: 443, server: 10.2.1.1:8443}\n"
+	    "    - port: 8080\n      server: 10.2.1.1:80\n"
+	    LWIP CTL "pools:\n  - name: all\n    members: [n1]\n"
+	    "  - name: shop\n    policy: hash\n    hash_key: host\n"
+	    "    members: [n1]\n"
+	    "services:\n  - name: web\n    listen: 10.9.0.1:80\n    pool: all\n"
+	    "  - name: tls\n    listen: 10.9.0.1:443\n    protocol: tls\n"
+	    "    pool: all\n    rules:\n"
+	    "      - {sni: shop.example, alpn: h2, pool: shop}\n"
+	    "      - {sni: \"*.example\", pool: all}\n"
+	    "      - {alpn: acme-tls/1, pool: shop}\n"
+	    "handoff:\n  stack: kernel\n";
+	struct cfg		*c;
+	const struct cfg_rule	*r;
+	char			 err[512];
+
+	c = cfg_parse(name, y, strlen(y), err, sizeof(err));
+	if (c == NULL)
+		fprintf(stderr, "%s\n", err);
+	CHECK(c != NULL);
+	CHECK_INTEQ(c->cfg_node.cn_nservers, 2);
+	CHECK_INTEQ(c->cfg_node.cn_servers[0].ps_port, 443);
+	CHECK_INTEQ(c->cfg_node.cn_servers[1].ps_pos.pos_line, 7);
+	CHECK(cfg_server_for(c, htons(443)) == &c->cfg_node.cn_servers[0].ps_server);
+	CHECK_INTEQ(cfg_server_for(c, htons(443))->ep_port, htons(8443));
+	CHECK_INTEQ(cfg_server_for(c, htons(8080))->ep_port, htons(80));
+	CHECK(cfg_server_for(c, htons(80)) == &c->cfg_node.cn_server);
+	CHECK(cfg_server_for(c, htons(444)) == &c->cfg_node.cn_server);
+	CHECK_INTEQ(c->cfg_services[0].cs_protocol, CFG_PROTO_HTTP);
+	CHECK_INTEQ(c->cfg_services[1].cs_protocol, CFG_PROTO_TLS);
+	CHECK_INTEQ(c->cfg_services[1].cs_nrules, 3);
+	r = &c->cfg_services[1].cs_rules[0];
+	CHECK_STREQ(r->cr_sni, "shop.example");
+	CHECK_STREQ(r->cr_alpn, "h2");
+	CHECK_INTEQ(r->cr_pool_idx, 1);
+	CHECK(c->cfg_services[1].cs_rules[1].cr_alpn == NULL);
+	CHECK(c->cfg_services[1].cs_rules[2].cr_sni == NULL);
+	CHECK_STREQ(print_key(c, "services[].protocol"), "http\ntls\n");
+	CHECK_STREQ(print_key(c, "services[1].rules[].sni"),
+	    "shop.example\n*.example\n\n");
+	CHECK_STREQ(print_key(c, "node.servers[].server"),
+	    "10.2.1.1:8443\n10.2.1.1:80\n");
+	cfg_free(c);
+}
+
 /* -p: values as the file writes them, defaults and resolved values too,
  * one line per value; "[]" walks a sequence. */
 static void
@@ -1009,6 +1117,7 @@ main(void)
 	test_full();
 	test_print();
 	test_proxy_protocol();
+	test_tls();
 	test_key_files();
 	test_load();
 	test_user();

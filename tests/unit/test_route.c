@@ -2,6 +2,7 @@
  * Routing by content: path normalisation, request inspection and rule
  * matching, table-driven.  Requests are fed to the head finder in small
  * pieces first, as segments arrive, and routed on what it assembled.
+ * A TLS service's rules see a ClientHello's server name and ALPN.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "conf.h"
 #include "handoff/handoff.h"
+#include "handoff/hello.h"
 #include "handoff/route.h"
 #include "t.h"
 
@@ -83,6 +85,16 @@ load(void)
 	    "      - {path_regex: '\\.(php|cgi)$', pool: dyn}\n"
 	    "      - {header: X-Debug, pool: debug}\n"
 	    "      - {header: X-Tenant, header_value: blue, pool: blue}\n"
+	    "  - name: tls\n"
+	    "    listen: 10.9.0.1:443\n"
+	    "    protocol: tls\n"
+	    "    pool: dflt\n"
+	    "    rules:\n"
+	    "      - {sni: a.example, alpn: h2, pool: up}\n"
+	    "      - {sni: a.example, pool: img}\n"
+	    "      - {sni: '*.cdn.example.com', pool: cdn}\n"
+	    "      - {sni: www.example.com, alpn: http/1.1, pool: static}\n"
+	    "      - {alpn: acme-tls/1, pool: debug}\n"
 	    "pools:\n"
 	    "  - {name: dflt, members: [n1]}\n"
 	    "  - {name: up, members: [n1]}\n"
@@ -221,6 +233,81 @@ long_header(size_t vlen)
 	return s;
 }
 
+static const struct {
+	const char	*sni;		/* "": none */
+	const char	*alpn;		/* the list as sent: length, name... */
+	size_t		 alpnlen;
+	int		 ech;
+	const char	*pool;
+} hellos[] = {
+	{ "a.example", "\x02h2\x08http/1.1", 12, 0, "up" },
+	{ "a.example", "\x08http/1.1\x02h2", 12, 0, "up" },
+	{ "a.example", "\x08http/1.1", 9, 0, "img" },
+	{ "a.example", "\x03h2c", 4, 0, "img" },
+	{ "a.example", "", 0, 0, "img" },
+	{ "b.a.example", "\x02h2", 3, 0, "dflt" },
+	{ "x.cdn.example.com", "", 0, 0, "cdn" },
+	{ "x.y.cdn.example.com", "\x02h2", 3, 0, "cdn" },
+	{ "cdn.example.com", "", 0, 0, "dflt" },
+	{ "xcdn.example.com", "", 0, 0, "dflt" },
+	{ "other.example", "\x0a" "acme-tls/1", 11, 0, "debug" },
+	{ "other.example", "\x02h2", 3, 0, "dflt" },
+	/* No server name, or only ECH's public one: the default pool,
+	 * whatever the ALPN. */
+	{ "", "\x0a" "acme-tls/1", 11, 0, "dflt" },
+	{ "a.example", "\x02h2", 3, 1, "dflt" },
+	{ "a.example", "", 0, 1, "dflt" },
+};
+
+/* The tls service's pool for each ClientHello of the table. */
+static void
+test_hellos(const struct cfg *c)
+{
+	const struct cfg_service	*svc = &c->cfg_services[1];
+	struct hello			 h;
+	const char			*name;
+	size_t				 i, len;
+
+	for (i = 0; i < sizeof(hellos) / sizeof(hellos[0]); i++) {
+		memset(&h, 0, sizeof(h));
+		snprintf(h.h_sni, sizeof(h.h_sni), "%s", hellos[i].sni);
+		h.h_snilen = strlen(h.h_sni);
+		h.h_alpn = (const uint8_t *)hellos[i].alpn;
+		h.h_alpnlen = hellos[i].alpnlen;
+		h.h_ech = hellos[i].ech;
+		if (strcmp(pool_name(c, route_hello_pool(svc, &h)),
+		    hellos[i].pool) != 0)
+			fprintf(stderr, "hello %zu: %s\n", i, hellos[i].sni);
+		CHECK_STREQ(pool_name(c, route_hello_pool(svc, &h)),
+		    hellos[i].pool);
+		name = route_hello_name(&h, &len);
+		CHECK(*hellos[i].sni == '\0' || hellos[i].ech ? name == NULL &&
+		    len == 0 : name == h.h_sni && len == h.h_snilen);
+	}
+}
+
+/* A ClientHello curl sent (tests/fuzz/corpus/hello/), read and routed. */
+static void
+test_capture(const struct cfg *c, const char *file, const char *pool)
+{
+	struct hello_reader	*hr = hello_new(8192);
+	char			 path[1024];
+	const char		*src = getenv("TESTS_SRCDIR");
+	uint8_t			 buf[4096];
+	size_t			 n;
+	FILE			*fp;
+
+	snprintf(path, sizeof(path), "%s/fuzz/corpus/hello/%s",
+	    src ? src : "../tests", file);
+	CHECK(hr != NULL && (fp = fopen(path, "rb")) != NULL);
+	n = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	CHECK_INTEQ(hello_feed(hr, buf, n), HELLO_DONE);
+	CHECK_STREQ(pool_name(c, route_hello_pool(&c->cfg_services[1],
+	    hello_get(hr))), pool);
+	hello_free(hr);
+}
+
 int
 main(void)
 {
@@ -250,6 +337,10 @@ main(void)
 	s = many_headers(ROUTE_MAX_HEADERS, "X-Tenant: blue\r\n");
 	CHECK_STREQ(route(c, s, 100), "431");
 	free(s);
+	test_hellos(c);
+	/* www.example.com offering h2 and http/1.1; no name at all. */
+	test_capture(c, "curl-tls13-alpn.bin", "static");
+	test_capture(c, "curl-ip-nosni.bin", "dflt");
 	cfg_free(c);
 	return t_done("test_route");
 }
