@@ -1763,6 +1763,12 @@ cfg_check(struct cfg_ctx *x)
 	for (i = 0; i < c->cfg_nservices; i++)
 		if (cfg_check_service(x, &c->cfg_services[i]) == -1)
 			return -1;
+	/* A back-end takes a handoff to its own services only, so a node
+	 * without any would refuse its peers every one. */
+	if (c->cfg_npeers > 0 && c->cfg_nservices == 0)
+		return cfg_fail_mark(x, cfg_mark_find(x, c->cfg_peers[0].cp_id,
+		    0), "a node with peers lists the cluster's services (a "
+		    "back-end accepts handoffs to its own services only)");
 	if (cfg_order(x, T_SIZE, &h->ch_request_head_max, "request_head_max",
 	    0, &h->ch_request_buffer_max, "request_buffer_max", 0, h) == -1 ||
 	    cfg_order(x, T_DURATION, &cc->cc_heartbeat_ms, "heartbeat", 0,

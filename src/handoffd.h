@@ -73,6 +73,7 @@ struct hd_stats {
 	uint64_t	 st_handoffs_timeout;
 	uint64_t	 st_handoffs_late;	/* acked after we gave up */
 	uint64_t	 st_handoffs_reset;	/* fate unknown: client reset */
+	uint64_t	 st_handoffs_bad_stack;	/* not at peers[].stack_address */
 	uint64_t	 st_queued;
 	uint64_t	 st_fwd_pkts;		/* client -> back-end */
 	uint64_t	 st_fwd_bytes;
@@ -89,6 +90,7 @@ struct hd_stats {
 	uint64_t	 st_be_handoffs;
 	uint64_t	 st_be_accepted;
 	uint64_t	 st_be_refused;
+	uint64_t	 st_be_unknown_vip;	/* refused: none of ours */
 	uint64_t	 st_be_aborted;
 	uint64_t	 st_be_idle;
 	uint64_t	 st_be_tw_killed;	/* the kernel's TIME_WAIT reset */

@@ -191,7 +191,8 @@ hostcheck_rp_filter(struct hostcheck_ctx *hc, const char *dev, int exists)
 	    dev, all, exists ? dev : "default", d, exists ? dev : "default");
 }
 
-/* A VIP must be routed into the device, or its SYNs never reach us. */
+/* A VIP must be routed into the device, or its SYNs never reach us: fine
+ * on a node that is only a back-end, whose clients arrive handed off. */
 static void
 hostcheck_vip(struct hostcheck_ctx *hc, const struct cfg_service *cs,
     const char *dev, int idx)
@@ -201,16 +202,17 @@ hostcheck_vip(struct hostcheck_ctx *hc, const struct cfg_service *cs,
 
 	inet_ntop(AF_INET, &cs->cs_vip.ep_addr, vip, sizeof(vip));
 	if (hostcheck_route(cs->cs_vip.ep_addr, 0, &oif, &type) == -1)
-		hostcheck_warn(hc, "service %s: %s is not routed: %s (ip route "
-		    "add %s/32 dev %s)", cs->cs_name, vip, strerror(errno), vip,
-		    dev);
+		hostcheck_warn(hc, "service %s: %s is not routed: %s, so this "
+		    "node front-ends none of its clients (ip route add %s/32 "
+		    "dev %s)", cs->cs_name, vip, strerror(errno), vip, dev);
 	else if (type == RTN_LOCAL)
 		hostcheck_warn(hc, "service %s: %s is an address of this host, "
 		    "so its packets never reach %s (remove it, and ip route add "
 		    "%s/32 dev %s)", cs->cs_name, vip, dev, vip, dev);
 	else if (oif != idx)
-		hostcheck_warn(hc, "service %s: %s is routed to %s, not into %s "
-		    "(ip route add %s/32 dev %s)", cs->cs_name, vip,
+		hostcheck_warn(hc, "service %s: %s is routed to %s, not into %s, "
+		    "so this node front-ends none of its clients (ip route "
+		    "add %s/32 dev %s)", cs->cs_name, vip,
 		    hostcheck_ifname(oif, out), dev, vip, dev);
 }
 

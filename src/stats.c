@@ -67,6 +67,9 @@ static const struct stats_counter {
 	ST(handoffs_reset, "handoffs_reset_total", NULL,
 	    "Handoffs whose fate could not be learnt (no answer to a cancel, "
 	    "or the control channel lost): the client was reset."),
+	ST(handoffs_bad_stack, "handoffs_wrong_stack_total", NULL,
+	    "Handoffs a back-end accepted at an address other than its "
+	    "peers[].stack_address: given up, the client reset."),
 	ST(queued, "queued_packets_total", NULL,
 	    "Client packets held while their handoff was under way."),
 	ST(fwd_pkts, "forwarded_packets_total", NULL,
@@ -96,6 +99,9 @@ static const struct stats_counter {
 	    "Handoffs this node accepted."),
 	ST(be_refused, "backend_refused_total", NULL,
 	    "Handoffs this node refused."),
+	ST(be_unknown_vip, "backend_unknown_vip_total", NULL,
+	    "HANDOFFs for an address and port that is none of this node's "
+	    "services: refused."),
 	ST(be_aborted, "backend_aborted_total", NULL,
 	    "Handoffs the front-end gave up on while this node injected "
 	    "them."),

@@ -166,14 +166,15 @@ topo_key() {
 	(umask 077 && head -c 48 /dev/urandom | base64 -w0 >"$TOPO_KEY")
 }
 
-# topo_config I: node I's configuration.  Every other node is a peer; node
-# 1 is the front-end with two services.  Environment: TOPO_MEMBERS (pool
-# "all", default every node), TOPO_REMOTE (pool "remote", default n2),
-# TOPO_HS (handshake, default lwip), TOPO_STACK or TOPO_STACKS (see
-# topo_stack),
+# topo_config I: node I's configuration.  Every other node is a peer;
+# every node lists the cluster's three services (a back-end accepts
+# handoffs to its own services only), and clients reach them at node 1,
+# the front-end.  Environment: TOPO_MEMBERS (pool "all", default every
+# node), TOPO_REMOTE (pool "remote", default n2), TOPO_HS (handshake,
+# default lwip), TOPO_STACK or TOPO_STACKS (see topo_stack),
 # TOPO_YAML_NODE and TOPO_YAML_HANDOFF (extra lines for the node and
 # handoff sections),
-# TOPO_SERVICES_FILE (node 1's services and pools sections instead).
+# TOPO_SERVICES_FILE (the services and pools sections instead).
 topo_config() {
 	local i=$1 j m f="$TOPO_STATE/n$1.yaml"
 	topo_key
@@ -195,9 +196,9 @@ topo_config() {
 				printf '    stack: %s\n' "$(topo_stack "$j")"
 			done
 		fi
-		if [ "$i" = 1 ] && [ -n "${TOPO_SERVICES_FILE:-}" ]; then
+		if [ -n "${TOPO_SERVICES_FILE:-}" ]; then
 			cat "$TOPO_SERVICES_FILE"
-		elif [ "$i" = 1 ]; then
+		else
 			printf 'services:\n'
 			printf '  - name: web\n    listen: %s:%s\n    pool: all\n' "$TOPO_VIP" "$TOPO_VIP_PORT"
 			printf '  - name: remote\n    listen: %s:%s\n    pool: remote\n' "$TOPO_VIP2" "$TOPO_VIP_PORT"

@@ -98,6 +98,7 @@ struct be_conn {
 };
 
 static struct log_rl be_rl_full;
+static struct log_rl be_rl_vip;
 
 static void	be_input(struct hd *, struct flow *, struct pkt *);
 static int	be_output(struct hd *, struct flow *, struct pkt *);
@@ -657,7 +658,20 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 	struct flow_key	 k;
 	struct flow	*f;
 	struct be_conn	*bc;
+	char		 a[INET_ADDRSTRLEN];
 
+	/* Only this node's own services: a peer's word is no licence to
+	 * make the web server's answers come from any address. */
+	if (btcp_service(hd, ho->ho_vaddr, ho->ho_vport) == NULL) {
+		inet_ntop(AF_INET, &ho->ho_vaddr, a, sizeof(a));
+		log_ratelim(&be_rl_vip, "be: %s handed off a connection to "
+		    "%s:%u, which is none of this node's services: refused",
+		    peer_id(hd, peer), a, ntohs(ho->ho_vport));
+		hd->hd_stats.st_be_refused++;
+		hd->hd_stats.st_be_unknown_vip++;
+		be_send_ack(hd, peer, ho, NULL, CTL_BAD_HANDOFF);
+		return;
+	}
 	flow_key_set(&k, ho->ho_caddr, ho->ho_cport, 0, 0);
 	be_stack_endpoint(hd, ho->ho_vport, &k.k_laddr, &k.k_lport);
 	if ((f = flow_lookup(hd->hd_flows, &k)) != NULL) {

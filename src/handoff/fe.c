@@ -59,12 +59,13 @@
 #include "handoff/fe.h"
 
 static struct log_rl fe_rl_full;
+static struct log_rl fe_rl_stack;
 
 static void	fe_input(struct hd *, struct flow *, struct pkt *);
 static int	fe_output(struct hd *, struct flow *, struct pkt *);
 static void	fe_expire(struct hd *, struct flow *);
 static void	fe_cancel(struct fe_conn *);
-static void	fe_give_up(struct fe_conn *);
+static void	fe_give_up(struct fe_conn *, uint64_t);
 static void	fe_young_leave(struct fe_conn *);
 static void	fe_syn_watch(struct hd *, struct flow *, struct fe_conn *);
 
@@ -1146,7 +1147,7 @@ fe_on_timer(int fd, short ev, void *arg)
 	if (fc->fc_cancel) {
 		log_info("fe: no answer from %s to a cancelled handoff: client "
 		    "reset", peer_id(hd, fc->fc_peer));
-		fe_give_up(fc);
+		fe_give_up(fc, 0);
 		return;
 	}
 	log_info("fe: no HANDOFF_ACK from %s within %d ms: cancelling",
@@ -1324,12 +1325,14 @@ fe_cancel(struct fe_conn *fc)
 
 /*
  * A HANDOFF whose fate we cannot learn (no answer to a cancel, or the
- * channel gone): the back-end may hold the connection, so no other may
- * have it, and one client must not get two back-ends' bytes.  The client
- * is reset; the back-end, if it ever hears, lets go too.
+ * channel gone), or one accepted where it cannot work: the back-end may
+ * hold the connection, so no other may have it, and one client must not
+ * get two back-ends' bytes.  The client is reset; the back-end, if it ever
+ * hears, lets go too (bflow: its handle, or 0 for it to find the flow by
+ * the client's address).
  */
 static void
-fe_give_up(struct fe_conn *fc)
+fe_give_up(struct fe_conn *fc, uint64_t bflow)
 {
 	struct hd	*hd = fc->fc_hd;
 	struct flow	*f = fc->fc_flow;
@@ -1338,7 +1341,7 @@ fe_give_up(struct fe_conn *fc)
 	hd->hd_stats.st_handoffs_reset++;
 	health_handoff_done(hd, fc->fc_svc, fc->fc_pool, fc->fc_peer,
 	    HEALTH_HO_FAILED, fc->fc_sent);
-	fe_send_close(hd, f, fc->fc_peer, 0, CTL_CLOSE_ABORT, 0);
+	fe_send_close(hd, f, fc->fc_peer, bflow, CTL_CLOSE_ABORT, 0);
 	/* Out of the frozen state, or the reset would be held back. */
 	fe_set_state(f, FE_COLLECT);
 	if (fc->fc_cookie)
@@ -1373,6 +1376,29 @@ fe_on_stale_ack(struct hd *hd, int peer, struct flow *f,
 	peer_send(hd, peer, &m);
 }
 
+/*
+ * The back-end took the connection at an address its peers[].stack_address
+ * does not name.  Client packets go to the configured one, never to an
+ * address a peer sends, so this connection cannot work: its server has the
+ * request already, so it cannot go elsewhere either.
+ */
+static void
+fe_on_wrong_stack(struct fe_conn *fc, const struct ctl_handoff_ack *ha)
+{
+	struct hd	*hd = fc->fc_hd;
+	char		 got[INET_ADDRSTRLEN], want[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &ha->ha_saddr, got, sizeof(got));
+	inet_ntop(AF_INET, &hd->hd_cfg->cfg_peers[fc->fc_peer].cp_stack_addr,
+	    want, sizeof(want));
+	log_ratelim(&fe_rl_stack, "fe: %s took a connection at stack address "
+	    "%s, but its peers[].stack_address is %s: client reset (correct "
+	    "the configuration)", peer_id(hd, fc->fc_peer), got, want);
+	hd->hd_stats.st_handoffs_bad_stack++;
+	health_refused(hd, fc->fc_peer);
+	fe_give_up(fc, ha->ha_bflow);
+}
+
 /* The back-end has the connection (or refused it). */
 void
 fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
@@ -1405,6 +1431,11 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		health_handoff_done(hd, fc->fc_svc, fc->fc_pool, peer,
 		    HEALTH_HO_REFUSED, fc->fc_sent);
 		fe_failover(fc);
+		return;
+	}
+	if (peer != PEER_LOCAL &&
+	    ha->ha_saddr != hd->hd_cfg->cfg_peers[peer].cp_stack_addr) {
+		fe_on_wrong_stack(fc, ha);
 		return;
 	}
 	health_accepted(hd, peer);
@@ -1473,7 +1504,7 @@ fe_peer_down_one(struct flow *f, void *arg)
 
 	if (f->f_ops == &fe_flow_ops && f->f_state == FE_HANDOFF &&
 	    f->f_peer == *peer)
-		fe_give_up(f->f_ctx);
+		fe_give_up(f->f_ctx, 0);
 }
 
 static void
@@ -1564,6 +1595,7 @@ fe_init(struct hd *hd)
 		ip4_addr_set_u32(&a, svc->cs_vip.ep_addr);
 		if ((pcb = tcp_new()) == NULL)
 			return -1;
+		tcp_bind_netif(pcb, tunif_netif(hd->hd_lwip));
 		if (tcp_bind(pcb, &a, ntohs(svc->cs_vip.ep_port)) != ERR_OK) {
 			tcp_abort(pcb);
 			return -1;

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "lwip/init.h"
+#include "lwip/ip.h"
 #include "lwip/ip4.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/netif.h"
@@ -229,18 +230,32 @@ tunif_owns(const struct tunif *ti, in_addr_t addr)
 	return 0;
 }
 
+/* The netif of the stack address, where every packet of the owner's
+ * arrives: what binds a pcb to this owner's packets (tcp_bind_netif). */
+struct netif *
+tunif_netif(struct tunif *ti)
+{
+	return &ti->ti_stack;
+}
+
 /*
  * LWIP_HOOK_IP4_ROUTE_SRC: a packet leaves by the netif of its source
  * address, and so reaches the output callback of the node that owns that
  * address, even with several nodes' netifs in the one lwIP of a process.
+ * Nodes that share an address (a VIP every node lists) are told apart by
+ * their pcbs' netifs (tcp_route) and, for what lwIP answers without a
+ * pcb, by the node whose packet it is reading.
  */
 struct netif *
 tunif_route_src(const ip4_addr_t *src, const ip4_addr_t *dest)
 {
-	struct netif	*nif;
+	struct netif	*in = ip_current_input_netif(), *nif;
 
 	if (src == NULL || ip4_addr_isany(src))
 		return NULL;
+	if (in != NULL && in->state != NULL &&
+	    tunif_owns(in->state, ip4_addr_get_u32(src)))
+		return in;
 	NETIF_FOREACH(nif)
 		if (ip4_addr_cmp(netif_ip4_addr(nif), src))
 			return nif;

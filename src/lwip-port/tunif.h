@@ -61,6 +61,7 @@ void	tunif_flush(struct tunif *);
 int	tunif_add_vip(struct tunif *, in_addr_t);
 void	tunif_input(struct tunif *, const uint8_t *, size_t);
 int	tunif_owns(const struct tunif *, in_addr_t);
+struct netif *tunif_netif(struct tunif *);
 void	tunif_shutdown(struct tunif *);
 
 #endif

@@ -77,7 +77,7 @@ tls 'HD\002\002\377\377\377\000'		# 4 GB HANDOFF: oversized
 tls 'GET / HTTP/1.1\r\n\r\n'			# not our protocol
 tls 'HD\002\001\000\000\000\012abc'		# truncated HELLO, then closed
 tls 'HD\002\005\000\000\000\010\000\000\000\001\000\000\000\002'	# LOAD before HELLO
-tls 'HD\002\001\000\000\000\003\002n3'		# HELLO as n3 over n1's key
+tls 'HD\002\001\000\000\000\013\002n3\000\000\000\000\000\000\000\001'	# HELLO as n3 over n1's key
 t_check "oversized frame logged" grep -q "oversized frame; connection closed" "$TOPO_STATE/n2.log"
 t_check "garbage logged" grep -q "bad magic" "$TOPO_STATE/n2.log"
 t_check "frame before authentication logged" grep -q "frame before authentication" "$TOPO_STATE/n2.log"

@@ -176,6 +176,9 @@ static const struct bad bad[] = {
 	{ BASE PEER "pools:\n  - name: all\n    members:\n      - node: n2\n"
 	  "      - node: n9\n", "18:15",
 	  "pools[0].members[1].node: \"n9\" is neither this node nor a peer" },
+	/* A back-end takes handoffs to its own services only. */
+	{ BASE PEER, "10:9", "peers[0].id: a node with peers lists the "
+	  "cluster's services" },
 	{ BASE PEER "pools:\n  - name: all\n    members: [n2, n1, n2]\n",
 	  "16:23", "pools[0].members[2].node: duplicate member \"n2\" "
 	  "(first at 16:15)" },
@@ -675,7 +678,9 @@ test_proxy_protocol(void)
 	    BASE "handoff:\n  proxy_protocol: v1\n",
 	    BASE "handoff:\n  proxy_protocol: v2\n",
 	    BASE PEER "pools:\n  - name: all\n    members: [n2]\n"
-	    "    check_path: /health\nhandoff:\n  proxy_protocol: v2\n",
+	    "    check_path: /health\nservices:\n  - name: web\n"
+	    "    listen: 10.9.0.1:80\n    pool: all\n"
+	    "handoff:\n  proxy_protocol: v2\n",
 	    BASE POOL "    check_path: /health\n"
 	    "handoff:\n  stack: kernel\n  proxy_protocol: off\n",
 	};

@@ -48,6 +48,9 @@ node_cfg(const char *id, const char *keyfile)
 		    "    stack_address: 10.2.%d.2\n    server: 10.2.%d.1:80\n",
 		    peer, i, i, i);
 	}
+	n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "services:\n"
+	    "  - {name: web, listen: 10.9.0.1:80, pool: p}\n"
+	    "pools:\n  - {name: p, members: [%s]}\n", id);
 	/* git checks the key out with its usual mode, 0644. */
 	snprintf(yaml + n, sizeof(yaml) - n, "control:\n  key_file: %s\n"
 	    "  key_file_insecure_ok: true\n", keyfile);
