@@ -95,6 +95,25 @@ btcp_service(const struct hd *hd, uint32_t addr, uint16_t port)
 	return NULL;
 }
 
+/* An ICMP error about a flow's segment, for the flow's owner; 1 if it
+ * took the packet. */
+static int
+btcp_icmp(struct hd *hd, struct pkt *p)
+{
+	struct pkt_icmp	 ic;
+	struct flow_key	 k;
+	struct flow	*f;
+
+	if (pkt_icmp_parse(p, &ic) == -1)
+		return 0;
+	/* The quoted segment went from our side to the client. */
+	flow_key_set(&k, ic.ic_idst, ic.ic_idport, ic.ic_isrc, ic.ic_isport);
+	if ((f = flow_lookup(hd->hd_flows, &k)) == NULL ||
+	    f->f_ops->fo_icmp == NULL)
+		return 0;
+	return f->f_ops->fo_icmp(hd, f, p, &ic);
+}
+
 /* One packet from the TUN: parse, look up, hand to its owner. */
 void
 btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
@@ -107,6 +126,8 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 
 	v = pkt_parse(&p, buf, len);
 	if (v == PKT_NOT_TCP) {
+		if (btcp_icmp(hd, &p))
+			return;
 		hd->hd_stats.st_to_lwip++;
 		tunif_input(hd->hd_lwip, buf, p.p_len);
 		return;

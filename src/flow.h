@@ -64,6 +64,10 @@ struct flow_ops {
 	int		(*fo_output)(struct hd *, struct flow *, struct pkt *);
 	void		(*fo_expire)(struct hd *, struct flow *);
 	void		(*fo_close)(struct hd *, struct flow *, enum flow_end);
+	/* An ICMP error about one of the flow's segments to the client;
+	 * 1 if taken, 0 for lwIP to have it.  May be NULL. */
+	int		(*fo_icmp)(struct hd *, struct flow *, struct pkt *,
+			    const struct pkt_icmp *);
 };
 
 struct flow {

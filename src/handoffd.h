@@ -77,6 +77,7 @@ struct hd_stats {
 	uint64_t	 st_queued;
 	uint64_t	 st_fwd_pkts;		/* client -> back-end */
 	uint64_t	 st_fwd_bytes;
+	uint64_t	 st_icmp_fwd;		/* errors sent on to a stack */
 	uint64_t	 st_http_400;
 	uint64_t	 st_http_408;
 	uint64_t	 st_http_431;

@@ -89,6 +89,66 @@ pkt_parse(struct pkt *p, uint8_t *buf, size_t len)
 	return PKT_OK;
 }
 
+/*
+ * Finds, in an IPv4 packet that pkt_parse found not TCP, an ICMP error
+ * whose quoted packet is TCP with at least the 8 bytes of ports and
+ * sequence number every ICMP error must quote.  -1: anything else.
+ */
+int
+pkt_icmp_parse(const struct pkt *p, struct pkt_icmp *ic)
+{
+	const uint8_t	*icmp = p->p_ip + p->p_iphl, *in;
+	size_t		 len = p->p_len - p->p_iphl, ihl;
+
+	memset(ic, 0, sizeof(*ic));
+	if (p->p_proto != PKT_IPPROTO_ICMP || len < 8 + PKT_IP_HLEN + 8)
+		return -1;
+	ic->ic_type = icmp[0];
+	ic->ic_code = icmp[1];
+	if (ic->ic_type != ICMP_UNREACH)
+		return -1;
+	in = icmp + 8;
+	len -= 8;
+	ihl = (in[0] & 0x0f) * 4u;
+	if ((in[0] >> 4) != 4 || ihl < PKT_IP_HLEN || ihl + 8 > len ||
+	    in[IP_OFF_PROTO] != PKT_IPPROTO_TCP)
+		return -1;
+	ic->ic_inner = p->p_ip + p->p_iphl + 8;
+	ic->ic_inner_hl = (uint8_t)ihl;
+	memcpy(&ic->ic_isrc, in + IP_OFF_SRC, 4);
+	memcpy(&ic->ic_idst, in + IP_OFF_DST, 4);
+	memcpy(&ic->ic_isport, in + ihl + TCP_OFF_SPORT, 2);
+	memcpy(&ic->ic_idport, in + ihl + TCP_OFF_DPORT, 2);
+	ic->ic_iseq = pkt_get32(in + ihl + TCP_OFF_SEQ);
+	return 0;
+}
+
+/*
+ * Readdresses an ICMP error (pkt_icmp_parse's) from src to dst, its quoted
+ * segment as the one isrc:isport sent with sequence number iseq (the
+ * quoted TCP checksum cannot be mended: the quote is cut short, and no
+ * stack checks it), and sets the three checksums it does have.
+ */
+void
+pkt_icmp_rewrite(struct pkt *p, const struct pkt_icmp *ic, uint32_t src,
+    uint32_t dst, uint32_t isrc, uint16_t isport, uint32_t iseq)
+{
+	uint8_t		*icmp = p->p_ip + p->p_iphl, *in = ic->ic_inner;
+	size_t		 len = p->p_len - p->p_iphl;
+
+	memcpy(in + IP_OFF_SRC, &isrc, 4);
+	memcpy(in + ic->ic_inner_hl + TCP_OFF_SPORT, &isport, 2);
+	pkt_put32(in + ic->ic_inner_hl + TCP_OFF_SEQ, iseq);
+	pkt_put16(in + IP_OFF_CSUM, pkt_ip_csum(in, ic->ic_inner_hl));
+	pkt_put16(icmp + 2, 0);
+	pkt_put16(icmp + 2, pkt_csum_partial(icmp, len, 0));
+	memcpy(p->p_ip + IP_OFF_SRC, &src, 4);
+	memcpy(p->p_ip + IP_OFF_DST, &dst, 4);
+	p->p_saddr = src;
+	p->p_daddr = dst;
+	pkt_put16(p->p_ip + IP_OFF_CSUM, pkt_ip_csum(p->p_ip, p->p_iphl));
+}
+
 /* Parses the options of a parsed TCP packet. */
 int
 pkt_opts_parse(const struct pkt *p, struct pkt_opts *o)

@@ -93,6 +93,26 @@ struct pkt {
 	struct pkt_meta	 p_meta;	/* offload state, set by the reader */
 };
 
+/*
+ * An ICMP error about a TCP segment (RFC 792): where its inner IPv4 header
+ * and the first 8 bytes of that segment's TCP header are, inside the
+ * packet that carries it.  Addresses and ports in network order, like a
+ * struct pkt's; the inner segment went from isrc:isport to idst:idport.
+ */
+#define ICMP_UNREACH	3
+
+struct pkt_icmp {
+	uint8_t		 ic_type;
+	uint8_t		 ic_code;
+	uint8_t		*ic_inner;	/* the inner IPv4 header */
+	uint8_t		 ic_inner_hl;
+	uint32_t	 ic_isrc;
+	uint32_t	 ic_idst;
+	uint16_t	 ic_isport;
+	uint16_t	 ic_idport;
+	uint32_t	 ic_iseq;	/* host order */
+};
+
 struct pkt_sack {
 	uint32_t	 s_left;
 	uint32_t	 s_right;
@@ -122,6 +142,9 @@ int	 pkt_opts_parse(const struct pkt *, struct pkt_opts *);
 int	 pkt_opts_parse_raw(const uint8_t *, size_t, size_t, struct pkt_opts *);
 size_t	 pkt_opts_build(uint8_t *, size_t, const struct pkt_opts *, int);
 const char *pkt_verdict_name(enum pkt_verdict);
+int	 pkt_icmp_parse(const struct pkt *, struct pkt_icmp *);
+void	 pkt_icmp_rewrite(struct pkt *, const struct pkt_icmp *, uint32_t,
+	    uint32_t, uint32_t, uint16_t, uint32_t);
 
 uint16_t pkt_csum_partial(const void *, size_t, uint32_t);
 uint16_t pkt_ip_csum(const uint8_t *, size_t);

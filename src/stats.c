@@ -77,6 +77,9 @@ static const struct stats_counter {
 	ST(fwd_bytes, "forwarded_bytes_total", NULL,
 	    "Bytes of the client packets the front-end rewrote to a "
 	    "back-end."),
+	ST(icmp_fwd, "icmp_forwarded_total", NULL,
+	    "ICMP errors about a handed-off connection's segments sent on to "
+	    "its back-end's stack."),
 	ST(http_400, "http_responses_total", "code=\"400\"",
 	    "Answers the front-end gave itself, by status code."),
 	ST(http_408, "http_responses_total", "code=\"408\"", NULL),

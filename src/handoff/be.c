@@ -92,6 +92,7 @@ struct be_conn {
 	uint8_t			 bc_rst;	/* the stack refused */
 	uint8_t			 bc_committed;	/* the request reached it */
 	uint8_t			 bc_ws;
+	uint8_t			 bc_has_ws;
 	uint8_t			 bc_has_ts;
 	uint32_t		 bc_iss;
 	uint32_t		 bc_tsval;
@@ -112,7 +113,7 @@ static const char *const be_state_names[] = {
 const struct flow_ops be_flow_ops = {
 	"back-end", be_state_names,
 	sizeof(be_state_names) / sizeof(be_state_names[0]),
-	be_input, be_output, be_expire, be_close
+	be_input, be_output, be_expire, be_close, NULL
 };
 
 static int
@@ -176,6 +177,9 @@ be_send_ack(struct hd *hd, int peer, const struct ctl_handoff *ho,
 		ha->ha_ts_delta = f->f_ts_delta;
 		ha->ha_saddr = f->f_key.k_laddr;
 		ha->ha_sport = f->f_key.k_lport;
+		if ((ho->ho_opts & CTL_OPT_WS) &&
+		    !(f->f_flags & FLOW_UNSCALED))
+			ha->ha_opts |= CTL_OPT_WS;
 	}
 	if (peer_send(hd, peer, &m) == -1)
 		log_info("be: HANDOFF_ACK to %s lost: control channel down",
@@ -366,8 +370,9 @@ be_inject(struct be_conn *bc, uint32_t seq, uint32_t ack, uint8_t flags,
 
 	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, f->f_key.k_raddr,
 	    f->f_key.k_rport, f->f_key.k_laddr, f->f_key.k_lport, seq, ack,
-	    flags, flags & TH_SYN ? 0xffff : bc->bc_ho.ho_cwin, o, data, len,
-	    0);
+	    flags, flags & TH_SYN ? 0xffff : f->f_flags & FLOW_UNSCALED ?
+	    rw_window(bc->bc_ho.ho_cwin, bc->bc_ho.ho_cws, 0) :
+	    bc->bc_ho.ho_cwin, o, data, len, 0);
 	if (n == 0)
 		return;
 	hd->hd_stats.st_injected++;
@@ -528,6 +533,11 @@ be_inject_rest(struct be_conn *bc)
 	if (ho->ho_opts & CTL_OPT_WS) {
 		f->f_ws_in = bc->bc_ws;
 		f->f_ws_out = ho->ho_fws;
+		/* A kernel without window scaling (tcp_window_scaling=0, or
+		 * a SYN cookie that could not hold it): the front-end scales
+		 * what the client says for it, as we do here. */
+		if (!bc->bc_has_ws)
+			f->f_flags |= FLOW_UNSCALED;
 	}
 	/* The client must see TSvals above the last one the front-end sent
 	 * (PAWS): start the stack's one above it. */
@@ -792,6 +802,7 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 			bc->bc_wnd = p->p_win;	/* never scaled in a SYN */
 			bc->bc_mss = o.o_mss ? o.o_mss : 536;
 			bc->bc_ws = o.o_has_ws ? o.o_ws : 0;
+			bc->bc_has_ws = o.o_has_ws;
 			bc->bc_has_ts = o.o_has_ts;
 			bc->bc_tsval = o.o_tsval;
 		}

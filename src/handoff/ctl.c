@@ -162,8 +162,9 @@ ctl_decode_ack(const uint8_t *p, size_t len, struct ctl_handoff_ack *ha)
 	ha->ha_ts_delta = pkt_get32(p + 24);
 	memcpy(&ha->ha_saddr, p + 28, 4);
 	memcpy(&ha->ha_sport, p + 32, 2);
+	ha->ha_opts = p[34];
 	if (ha->ha_status >= CTL_STATUS_MAX || ha->ha_ws > 14 ||
-	    pkt_get16(p + 34) != 0)
+	    (ha->ha_opts & ~CTL_OPT_WS) != 0 || p[35] != 0)
 		return -1;
 	return 0;
 }
@@ -343,7 +344,8 @@ ctl_encode(uint8_t *buf, size_t cap, const struct ctl_msg *m)
 		pkt_put32(p + 24, m->m_u.ack.ha_ts_delta);
 		memcpy(p + 28, &m->m_u.ack.ha_saddr, 4);
 		memcpy(p + 32, &m->m_u.ack.ha_sport, 2);
-		pkt_put16(p + 34, 0);
+		p[34] = m->m_u.ack.ha_opts;
+		p[35] = 0;
 		break;
 	case CTL_CLOSE:
 		plen = CTL_CLOSE_LEN;

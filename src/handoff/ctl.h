@@ -94,6 +94,8 @@ struct ctl_handoff_ack {
 	uint32_t	 ha_ts_delta;	/* added to the stack's TSval */
 	uint32_t	 ha_saddr;	/* stack endpoint, network order */
 	uint16_t	 ha_sport;
+	uint8_t		 ha_opts;	/* CTL_OPT_WS: the stack agreed to
+					 * window scaling */
 };
 
 /* A CLOSE names the flow by the receiver's handle when the sender knows

@@ -63,6 +63,8 @@ static struct log_rl fe_rl_stack;
 
 static void	fe_input(struct hd *, struct flow *, struct pkt *);
 static int	fe_output(struct hd *, struct flow *, struct pkt *);
+static int	fe_icmp(struct hd *, struct flow *, struct pkt *,
+		    const struct pkt_icmp *);
 static void	fe_expire(struct hd *, struct flow *);
 static void	fe_cancel(struct fe_conn *);
 static void	fe_give_up(struct fe_conn *, uint64_t);
@@ -76,7 +78,7 @@ static const char *const fe_state_names[] = {
 const struct flow_ops fe_flow_ops = {
 	"front-end", fe_state_names,
 	sizeof(fe_state_names) / sizeof(fe_state_names[0]),
-	fe_input, fe_output, fe_expire, fe_close
+	fe_input, fe_output, fe_expire, fe_close, fe_icmp
 };
 
 void
@@ -620,6 +622,30 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 		fe_forward(hd, f, p);
 		break;
 	}
+}
+
+/*
+ * An ICMP error about a segment the client was sent, from a router that
+ * could not forward it (fragmentation needed, on a path with a smaller
+ * MTU) or reach the client.  Once handed off, that segment came from the
+ * back-end's stack, which needs to hear of it to lower its path MTU: it
+ * goes there, about the segment as the stack sent it (its address, port
+ * and sequence number, which its stack checks against what it has in
+ * flight).  It comes from the VIP: the router that sent it would take its
+ * own address for a spoofed one, and so would this host, for a stack of
+ * its own.
+ */
+static int
+fe_icmp(struct hd *hd, struct flow *f, struct pkt *p,
+    const struct pkt_icmp *ic)
+{
+	if (f->f_state != FE_FORWARD && f->f_state != FE_LINGER)
+		return 0;
+	pkt_icmp_rewrite(p, ic, f->f_key.k_laddr, f->f_naddr, f->f_naddr,
+	    f->f_nport, ic->ic_iseq - f->f_delta);
+	hd->hd_stats.st_icmp_fwd++;
+	btcp_tun_send(hd, p->p_ip, p->p_len, NULL);
+	return 1;
 }
 
 /*
@@ -1457,6 +1483,9 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 	f->f_cack = fc->fc_iss + 1;
 	f->f_ws_in = ha->ha_ws;
 	f->f_ws_out = fc->fc_cws != FE_NO_WS ? fc->fc_cws : 0;
+	if (fc->fc_cws != FE_NO_WS && fc->fc_fws != FE_NO_WS &&
+	    !(ha->ha_opts & CTL_OPT_WS))
+		f->f_flags |= FLOW_UNSCALED;
 	fe_set_state(f, FE_FORWARD);
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_idle_ms;
 	hd->hd_stats.st_handoffs_acked++;

@@ -36,6 +36,9 @@ struct pkt;
 #define FLOW_PEER_DONE	0x0020	/* the peer's CLOSE arrived */
 #define FLOW_ASSIGNED	0x0040	/* FE: counts in member f_peer's load */
 #define FLOW_SERVING	0x0080	/* BE: counts in hd_served */
+/* The serving stack refused window scaling that the client and the
+ * front-end agreed to: it reads the client's windows unscaled. */
+#define FLOW_UNSCALED	0x0100
 
 /* offer.c: what a front-end's SYN/ACK offers for a service */
 struct fe_offer {

@@ -5,6 +5,7 @@
 
 #include "flow.h"
 #include "pkt.h"
+#include "handoff/handoff.h"
 #include "handoff/rw.h"
 
 /*
@@ -106,6 +107,10 @@ rw_to_stack(const struct flow *f, struct pkt *p)
 		memcpy(np, &f->f_nport, 2);
 		pkt_set16(rs.rs_hdr, th + TCP_OFF_DPORT, pkt_get16(np));
 	}
+	/* The client's shift at a front-end is f_ws_out. */
+	if ((f->f_flags & FLOW_UNSCALED) && !(p->p_flags & TH_SYN))
+		pkt_set16(rs.rs_hdr, th + TCP_OFF_WIN,
+		    rw_window(p->p_win, f->f_ws_out, 0));
 	if (p->p_flags & TH_ACK) {
 		pkt_set32(rs.rs_hdr, th + TCP_OFF_ACK, p->p_ack - f->f_delta);
 		if (p->p_thl > PKT_TCP_HLEN)

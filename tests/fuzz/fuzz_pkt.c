@@ -16,9 +16,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pkt	 p;
 	struct pkt_opts	 o;
+	struct pkt_icmp	 ic;
 	struct csum_acc	 a;
 	uint8_t		*buf;
 	int		 valid;
+	enum pkt_verdict v;
 
 	if (size > PKT_MAXLEN)
 		return 0;
@@ -26,7 +28,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((buf = malloc(size ? size : 1)) == NULL)
 		return 0;
 	memcpy(buf, data, size);
-	if (pkt_parse(&p, buf, size) == PKT_OK) {
+	v = pkt_parse(&p, buf, size);
+	/* An ICMP error: what it quotes lies inside the packet, and a
+	 * rewrite writes nowhere else. */
+	if (v == PKT_NOT_TCP && pkt_icmp_parse(&p, &ic) == 0) {
+		if (ic.ic_inner < p.p_ip + p.p_iphl + 8 ||
+		    ic.ic_inner + ic.ic_inner_hl + 8 > p.p_ip + p.p_len)
+			abort();
+		pkt_icmp_rewrite(&p, &ic, 0x0a090001, 0x0a020201, 0x0a020201,
+		    0x5000, ic.ic_iseq - 7);
+		if (pkt_icmp_parse(&p, &ic) != 0 || ic.ic_isrc != 0x0a020201)
+			abort();
+	}
+	if (v == PKT_OK) {
 		if ((size_t)p.p_iphl + p.p_thl + p.p_paylen != p.p_len ||
 		    p.p_len > size)
 			abort();

@@ -39,10 +39,12 @@ t_stat() {
 	awk -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) print "missing" }' "$1"
 }
 
-# t_wait_stat FILE NAME MIN: waits (bounded) until a counter reaches MIN.
+# t_wait_stat FILE NAME MIN: waits (bounded, 15 s: the file is rewritten
+# every second, by a daemon that may be starved on a loaded machine)
+# until a counter reaches MIN.
 t_wait_stat() {
 	local i v
-	for i in $(seq 1 60); do
+	for i in $(seq 1 150); do
 		v=$(t_stat "$1" "$2" 2>/dev/null)
 		[ "$v" != missing ] && [ "$v" -ge "$3" ] 2>/dev/null && return 0
 		sleep 0.1

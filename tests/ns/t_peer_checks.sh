@@ -42,7 +42,7 @@ out=$(c curl -s -m 10 -w ' %{http_code}' -H 'Connection: close' "http://$TOPO_VI
 rc=$?
 # n2's nginx may have answered before n1 reset the client: its page whole,
 # or an error, but never a hang or another server's bytes.
-whole_or_error() { [ "$rc" != 28 ] && { [ "$out" = "node n2 200" ] || [ "$rc" != 0 ]; }; }
+whole_or_error() { [ "$rc" != 28 ] && { [ "$out" = $'node n2\n 200' ] || [ "$rc" != 0 ]; }; }
 t_check "the client got n2's page or an error, and no hang (rc $rc: $out)" whole_or_error
 t_check "n1 logged the wrong stack address" t_wait_grep "$TOPO_STATE/n1.log" \
     "n2 took a connection at stack address 10.2.2.1, but its peers\[\]\.stack_address is 10.2.2.9"

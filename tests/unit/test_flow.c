@@ -8,7 +8,7 @@
 #include "t.h"
 
 static const struct flow_ops ops = { "test", NULL, 0, NULL, NULL, NULL,
-    NULL };
+    NULL, NULL };
 
 static struct flow_key
 key(uint32_t i)

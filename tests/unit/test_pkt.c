@@ -354,6 +354,108 @@ test_csum_preserves_error(void)
 	CHECK(!pkt_tcp_csum_ok(&p));
 }
 
+/* An ICMP "fragmentation needed" quoting a segment from 10.9.0.1:80 to
+ * the client, as a router sends it (ihl bytes of quoted IP header). */
+static size_t
+build_icmp(uint8_t *buf, size_t ihl, size_t quoted_tcp)
+{
+	uint8_t		 seg[256];
+	size_t		 n, len;
+
+	n = build_sample(seg, sizeof(seg), 0, 40);
+	/* the quoted segment the other way round: VIP -> client */
+	memcpy(seg + 12, "\x0a\x09\x00\x01\x0a\x00\x00\x02", 8);
+	memcpy(seg + 20, "\x00\x50\x9c\x40", 4);
+	len = 20 + 8 + ihl + quoted_tcp;
+	memset(buf, 0, len);
+	buf[0] = 0x45;
+	pkt_put16(buf + 2, (uint16_t)len);
+	buf[8] = 64;
+	buf[9] = PKT_IPPROTO_ICMP;
+	memcpy(buf + 12, "\x0a\x00\x00\x01\x0a\x09\x00\x01", 8);
+	buf[20] = ICMP_UNREACH;
+	buf[21] = 4;
+	pkt_put16(buf + 26, 1280);
+	memcpy(buf + 28, seg, 20);
+	buf[28] = (uint8_t)(0x40 | ihl / 4);
+	memcpy(buf + 28 + ihl, seg + 20, quoted_tcp < n - 20 ? quoted_tcp :
+	    n - 20);
+	pkt_put16(buf + 10, pkt_ip_csum(buf, 20));
+	return len;
+}
+
+static int
+csum_ok(const uint8_t *d, size_t len)
+{
+	return pkt_csum_partial(d, len, 0) == 0;
+}
+
+static void
+test_icmp(void)
+{
+	uint8_t		 buf[256];
+	struct pkt	 p;
+	struct pkt_icmp	 ic;
+	size_t		 len;
+
+	len = build_icmp(buf, 20, 8);
+	CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_NOT_TCP);
+	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), 0);
+	CHECK_INTEQ(ic.ic_type, ICMP_UNREACH);
+	CHECK_INTEQ(ic.ic_code, 4);
+	CHECK(ic.ic_isrc == inet_addr("10.9.0.1"));
+	CHECK(ic.ic_idst == inet_addr("10.0.0.2"));
+	CHECK(ic.ic_isport == htons(80) && ic.ic_idport == htons(40000));
+	CHECK_INTEQ(ic.ic_iseq, 1000);
+
+	/* Readdressed to the stack, about its own segment. */
+	pkt_icmp_rewrite(&p, &ic, inet_addr("10.9.0.1"), inet_addr("10.2.2.1"),
+	    inet_addr("10.2.2.1"), htons(8080), (uint32_t)(1000 - 4242));
+	CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_NOT_TCP);
+	CHECK(p.p_saddr == inet_addr("10.9.0.1"));
+	CHECK(p.p_daddr == inet_addr("10.2.2.1"));
+	CHECK(csum_ok(buf, 20));
+	CHECK(csum_ok(buf + 20, len - 20));
+	CHECK(csum_ok(buf + 28, 20));
+	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), 0);
+	CHECK(ic.ic_isrc == inet_addr("10.2.2.1"));
+	CHECK(ic.ic_isport == htons(8080));
+	CHECK(ic.ic_iseq == (uint32_t)(1000 - 4242));
+	CHECK(ic.ic_idst == inet_addr("10.0.0.2"));
+
+	/* Quoted IP options are skipped by their length. */
+	len = build_icmp(buf, 24, 8);
+	CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_NOT_TCP);
+	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), 0);
+	CHECK_INTEQ(ic.ic_iseq, 1000);
+
+	/* Too little quoted, a quote that is not TCP or not IPv4, a bad
+	 * quoted header length, another ICMP type: not for a flow. */
+	len = build_icmp(buf, 20, 7);
+	CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_NOT_TCP);
+	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), -1);
+	len = build_icmp(buf, 20, 8);
+	buf[28 + 9] = 17;
+	CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_NOT_TCP);
+	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), -1);
+	len = build_icmp(buf, 20, 8);
+	buf[28] = 0x65;
+	CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_NOT_TCP);
+	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), -1);
+	len = build_icmp(buf, 20, 8);
+	buf[28] = 0x44;
+	CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_NOT_TCP);
+	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), -1);
+	len = build_icmp(buf, 20, 8);
+	buf[28] = 0x4f;
+	CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_NOT_TCP);
+	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), -1);
+	len = build_icmp(buf, 20, 8);
+	buf[20] = 11;
+	CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_NOT_TCP);
+	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), -1);
+}
+
 static void
 test_serial(void)
 {
@@ -391,6 +493,7 @@ main(void)
 {
 	t_start(60);
 	test_parse_good();
+	test_icmp();
 	test_parse_truncated();
 	test_parse_malformed();
 	test_opts_malformed();
