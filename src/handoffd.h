@@ -132,6 +132,8 @@ struct hd {
 	struct tunif		*hd_lwip;
 	struct peer_set		*hd_peers;
 	struct cookie_key	*hd_cookie;	/* cookie handshake's secret */
+	uint32_t		 hd_cookie_sent; /* ms, the last cookie sent */
+	int			 hd_cookie_any;	/* ... if any was */
 	TAILQ_HEAD(, relay)	 hd_relays;
 	struct pool_state	*hd_pools[CFG_MAX_POOLS]; /* fe.c's picking */
 	struct health		*hd_health;

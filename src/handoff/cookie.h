@@ -18,6 +18,10 @@ struct cookie_opts {
 	uint8_t		 co_ts;
 };
 
+/* How long a cookie is good at most: its 65.536-second period and the
+ * next (cookie.c). */
+#define COOKIE_LIFETIME_MS	(2u << 16)
+
 struct cookie_key;
 
 struct cookie_key *cookie_key_new(void);

@@ -134,6 +134,8 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	    &out, NULL, 0, 0);
 	if (n > 0) {
 		hd->hd_stats.st_cookie_syns++;
+		hd->hd_cookie_sent = hd->hd_now;
+		hd->hd_cookie_any = 1;
 		btcp_tun_send(hd, hd->hd_txbuf, n, NULL);
 	}
 }
@@ -154,6 +156,12 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	struct flow		*f;
 	struct fe_conn		*fc;
 
+	/* An lwip handshake sends cookies only at its bound of half-open
+	 * connections; the rest of the time, the ACKs of no flow at its VIP
+	 * are those of the connections it relays to its own server, lwIP's. */
+	if (svc->cs_handshake != CFG_HS_COOKIE && (!hd->hd_cookie_any ||
+	    hd->hd_now - hd->hd_cookie_sent > COOKIE_LIFETIME_MS))
+		return 0;
 	if (!p->p_meta.pm_csum_partial && !pkt_tcp_csum_ok(p)) {
 		hd->hd_stats.st_drop_bad_csum++;
 		return 1;
@@ -166,6 +174,12 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 		hd->hd_stats.st_cookie_bad++;
 		return 0;
 	}
+	/* One of lwIP's connections whose numbers happen to make a cookie
+	 * (one ACK in 2^24): lwIP's still. */
+	if (svc->cs_handshake != CFG_HS_COOKIE &&
+	    port_tcp_has_pcb(p->p_daddr, ntohs(p->p_dport), p->p_saddr,
+	    ntohs(p->p_sport)))
+		return 0;
 	flow_key_in(&k, p);
 	if (fe_make_room(hd) == -1)
 		return 1;

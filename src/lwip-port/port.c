@@ -168,6 +168,25 @@ port_tcp_forget_timewait(uint32_t laddr, uint16_t lport, uint32_t raddr,
 	return 0;
 }
 
+/* Whether lwIP has a connection on the 4-tuple (ports in host order),
+ * live or in TIME_WAIT. */
+int
+port_tcp_has_pcb(uint32_t laddr, uint16_t lport, uint32_t raddr,
+    uint16_t rport)
+{
+	struct tcp_pcb	*lists[2] = { tcp_active_pcbs, tcp_tw_pcbs }, *pcb;
+	int		 i;
+
+	for (i = 0; i < 2; i++)
+		for (pcb = lists[i]; pcb != NULL; pcb = pcb->next)
+			if (pcb->local_port == lport &&
+			    pcb->remote_port == rport &&
+			    ip4_addr_get_u32(&pcb->local_ip) == laddr &&
+			    ip4_addr_get_u32(&pcb->remote_ip) == raddr)
+				return 1;
+	return 0;
+}
+
 /*
  * tcp_recved() for any amount: lwIP takes a u16_t, and a window held shut
  * for longer than 64 KB of data would otherwise reopen by the remainder

@@ -20,6 +20,9 @@
  *   n1 flows N               n1's flow table holds N flows
  *   n1 show                  prints what n1 wrote and nobody expected yet
  *                            (for writing a fixture; checks nothing)
+ *   n1 cookie NAME PACKET    binds $NAME to the SYN cookie (the ISN, options
+ *                            in its low byte) n1 would answer the SYN PACKET
+ *                            with now: the ACK a forger hits by chance
  *   wait MS                  the flow clock moves on; expiry and lwIP's
  *                            timers run
  *   sleep MS                 the same, in real time too (libevent timers)
@@ -65,6 +68,7 @@
 #include "log.h"
 #include "lwip-port/port.h"
 #include "pkt.h"
+#include "handoff/cookie.h"
 #include "handoff/peer.h"
 #include "t.h"
 
@@ -1169,6 +1173,42 @@ sc_cmd_node_block(FILE *fp, char *rest)
 	sc_fail("node %s: no \"end\"", name);
 }
 
+/* The cookie the node's key makes for a client's SYN now, in the form
+ * without timestamps. */
+static void
+sc_cmd_cookie(struct sc_node *n, char *rest)
+{
+	struct sc_spec		 sp;
+	struct cookie_opts	 co;
+	struct pkt_opts		 o;
+	struct pkt		 p;
+	struct sc_val		 v;
+	uint8_t			 buf[PKT_MAXLEN];
+	uint32_t		 isn, tsval;
+	size_t			 len;
+	char			*name = sc_word(&rest);
+
+	if (name == NULL || name[0] != '$')
+		sc_fail("cookie $NAME PACKET");
+	sc_parse_packet(rest, &sp);
+	len = sc_build(&sp, buf, sizeof(buf));
+	free(sp.s_payload);
+	if (pkt_parse(&p, buf, len) != PKT_OK || pkt_opts_parse(&p, &o) == -1)
+		sc_fail("cookie: not a TCP packet");
+	memset(&co, 0, sizeof(co));
+	co.co_mss = o.o_mss ? o.o_mss : 536;
+	co.co_has_ws = o.o_has_ws;
+	co.co_ws = o.o_ws;
+	co.co_sack = o.o_sack_ok;
+	if (cookie_make(n->n_hd.hd_cookie, p.p_saddr, p.p_daddr, p.p_sport,
+	    p.p_dport, p.p_seq, sc_now, &co, &isn, &tsval) == -1)
+		sc_fail("cookie: no MAC");
+	sc_parse_val(name, &v);
+	if (v.v_off != 0 || sc_var(v.v_var) != NULL)
+		sc_fail("cookie: $NAME must be new");
+	sc_match(&v, isn);
+}
+
 static void
 sc_cmd_node(char *first, char *rest)
 {
@@ -1185,6 +1225,8 @@ sc_cmd_node(char *first, char *rest)
 		sc_cmd_stat(n, rest);
 	else if (strcmp(cmd, "show") == 0)
 		sc_cmd_show(n);
+	else if (strcmp(cmd, "cookie") == 0)
+		sc_cmd_cookie(n, rest);
 	else if (strcmp(cmd, "flows") == 0) {
 		sc_settle();
 		if ((w = sc_word(&rest)) == NULL)
