@@ -93,6 +93,8 @@ struct flow {
 	uint32_t	 f_ts_delta;	/* timestamp offset */
 	uint32_t	 f_irs;		/* the client's ISN */
 	uint32_t	 f_cnxt;	/* the client's next sequence seen */
+	/* (at a front-end: in order, every byte before it seen) */
+	uint32_t	 f_cmax;	/* front-end: the furthest it sent */
 	uint32_t	 f_cack;	/* the client's last acknowledgment */
 	uint32_t	 f_chal;	/* last challenge ACK it caused, ms */
 

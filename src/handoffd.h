@@ -61,6 +61,8 @@ struct hd_stats {
 	uint64_t	 st_cookie_syns;	/* SYN/ACKs with a cookie */
 	uint64_t	 st_cookie_acks;	/* valid cookies: new flows */
 	uint64_t	 st_cookie_bad;		/* ACKs with no valid cookie */
+	uint64_t	 st_cookie_replayed;	/* valid, but used already */
+	uint64_t	 st_cookie_full;	/* valid, no room to remember */
 	/* front-end */
 	uint64_t	 st_fe_syns;
 	uint64_t	 st_fe_local;
@@ -132,6 +134,7 @@ struct hd {
 	struct tunif		*hd_lwip;
 	struct peer_set		*hd_peers;
 	struct cookie_key	*hd_cookie;	/* cookie handshake's secret */
+	struct replay		*hd_replay;	/* cookies that opened one */
 	uint32_t		 hd_cookie_sent; /* ms, the last cookie sent */
 	int			 hd_cookie_any;	/* ... if any was */
 	TAILQ_HEAD(, relay)	 hd_relays;

@@ -226,6 +226,14 @@ hostcheck_kernel(struct hostcheck_ctx *hc, const struct cfg *cfg,
 	char		 s[INET_ADDRSTRLEN], out[IF_NAMESIZE];
 	int		 oif = 0, type;
 
+	/* The front-end promised timestamps to clients that offered them;
+	 * a kernel without them sends its segments bare. */
+	if (hostcheck_sysctl(NULL, "tcp_timestamps") == 0)
+		hostcheck_warn(hc, "handoff.stack kernel: net.ipv4.tcp_timestamps "
+		    "is 0, so clients that agreed to timestamps with the "
+		    "front-end get segments without them, which a client that "
+		    "follows RFC 7323 strictly drops (sysctl -w "
+		    "net.ipv4.tcp_timestamps=1)");
 	inet_ntop(AF_INET, &srv, s, sizeof(s));
 	if (hostcheck_route(inet_addr(HOSTCHECK_CLIENT), srv, &oif, &type) ==
 	    0 && oif == idx)

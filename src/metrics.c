@@ -17,6 +17,7 @@
 #include "handoffd.h"
 #include "log.h"
 #include "metrics.h"
+#include "lwip-port/port.h"
 #include "handoff/handoff.h"
 #include "handoff/health.h"
 #include "handoff/peer.h"
@@ -287,6 +288,9 @@ metrics_render(const struct hd *hd, struct evbuffer *b)
 	    "node's web server serves through the daemon, from every "
 	    "front-end.");
 	metrics_sample(b, "served_connections", NULL, hd->hd_served);
+	metrics_family(b, "lwip_bytes", "gauge", "Memory the embedded lwIP "
+	    "stack holds: buffers, segments, connections.");
+	metrics_sample(b, "lwip_bytes", NULL, port_mem_used());
 	metrics_family(b, "service_flows", "gauge", "Front-end connections "
 	    "to the service's VIP.");
 	for (i = 0; i < cfg->cfg_nservices; i++) {

@@ -28,6 +28,7 @@
 #include "lwip-port/port.h"
 #include "lwip-port/tunif.h"
 #include "handoff/cookie.h"
+#include "handoff/replay.h"
 #include "handoff/handoff.h"
 #include "handoff/health.h"
 #include "handoff/msg.h"
@@ -169,8 +170,18 @@ node_start(struct hd *hd)
 		fatal("flow table of %d flows", cfg->cfg_handoff.ch_max_flows);
 
 	port_init();
+	/* lwIP keeps out-of-order data while it holds less than 64 MB and
+	 * 1 KB per flow; a connection not routed yet, a head's worth. */
+	port_set_limits(((size_t)64 << 20) +
+	    ((size_t)cfg->cfg_handoff.ch_max_flows << 10),
+	    (uint32_t)cfg->cfg_handoff.ch_request_head_max);
 	if ((hd->hd_cookie = cookie_key_new()) == NULL)
 		fatalx("cannot set up the SYN cookie key");
+	/* A cookie period's new connections: four times the table, about
+	 * 32,000 a second by default. */
+	if ((hd->hd_replay = replay_new((uint32_t)cfg->cfg_handoff.ch_max_flows *
+	    4)) == NULL)
+		fatal("the set of used SYN cookies");
 	if ((hd->hd_lwip = calloc(1, sizeof(*hd->hd_lwip))) == NULL)
 		fatal("calloc");
 	if ((hd->hd_lwip_after = event_new(hd->hd_base, -1, 0,
@@ -270,6 +281,7 @@ node_stop(struct hd *hd)
 	free(hd->hd_lwip);
 	flow_table_free(hd->hd_flows);
 	cookie_key_free(hd->hd_cookie);
+	replay_free(hd->hd_replay);
 	free(hd->hd_rxbuf);
 	free(hd->hd_txbuf);
 }

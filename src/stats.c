@@ -12,6 +12,7 @@
 #include "flow.h"
 #include "handoffd.h"
 #include "log.h"
+#include "lwip-port/port.h"
 #include "handoff/health.h"
 
 /*
@@ -141,6 +142,13 @@ static const struct stats_counter {
 	    "ACKs with a valid SYN cookie: new connections."),
 	ST(cookie_bad, "syn_cookies_refused_total", NULL,
 	    "ACKs for a VIP with no valid SYN cookie."),
+	ST(cookie_replayed, "syn_cookies_replayed_total", NULL,
+	    "ACKs with a SYN cookie that opened a connection already: "
+	    "refused."),
+	ST(cookie_full, "syn_cookies_unremembered_total", NULL,
+	    "ACKs with a valid SYN cookie refused because the front-end "
+	    "could remember no more cookies this period (four times "
+	    "handoff.max_flows)."),
 	ST(rst_blind, "blind_resets_total", NULL,
 	    "Client resets outside any window a client could have sent: "
 	    "dropped (RFC 5961)."),
@@ -217,6 +225,7 @@ stats_print(const struct hd *hd, FILE *fp)
 	    hd->hd_flows ? flow_bytes_per_flow(hd->hd_flows) : 0);
 	stats_foreach(hd, stats_print_one, fp);
 	fprintf(fp, "served %u\n", hd->hd_served);
+	fprintf(fp, "lwip_bytes %zu\n", port_mem_used());
 	if (hd->hd_health != NULL)
 		health_print(hd, fp);
 }

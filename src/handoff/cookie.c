@@ -13,7 +13,7 @@
  *   H   = SipHash-2-4(key; client, VIP, ports, client ISN, t, opts, form)
  * An attacker who cannot see the SYN/ACK guesses 24 bits, or 32 with
  * timestamps; the option bits are hashed, so changing them is as hard.
- * t counts 65.536-second periods of the millisecond clock, 16 bits of it,
+ * t counts 8.192-second periods of the millisecond clock, 16 bits of it,
  * so that a cookie survives the clock's 32-bit wrap; a cookie is good in
  * its period and the next.  A MAC that cannot be computed makes no cookie
  * and passes none.
@@ -29,14 +29,14 @@
 #include "pkt.h"
 #include "handoff/cookie.h"
 
-#define COOKIE_PERIOD_SHIFT	16	/* 65.536 s of the ms clock */
 #define COOKIE_WS_NONE		15
 #define COOKIE_TS		0x80	/* opts: timestamps */
 
-/* Where the options travel. */
+/* Where the options travel; or, for cookie_id, none. */
 enum cookie_form {
 	COOKIE_IN_ISN,
 	COOKIE_IN_TSVAL,
+	COOKIE_ID,
 };
 
 static const uint16_t cookie_mss[] = { 536, 1220, 1440, 1460 };
@@ -79,12 +79,13 @@ cookie_key_free(struct cookie_key *k)
 	free(k);
 }
 
-/* A SYN flood runs through here: no allocation, one SipHash.  Returns -1
+/* A SYN flood runs through here: no allocation, one SipHash, the first 8
+ * bytes of which go to h64 if not NULL, and the first 4 to h.  Returns -1
  * if the MAC cannot be computed. */
 static int
-cookie_hash(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
+cookie_mac(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t t, uint8_t opts,
-    enum cookie_form form, uint32_t *h)
+    enum cookie_form form, uint32_t *h, uint64_t *h64)
 {
 	uint8_t		 msg[22], out[8];
 	size_t		 outl = 0;
@@ -101,10 +102,40 @@ cookie_hash(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
 	if (EVP_MAC_init(k->ck_ctx, NULL, 0, NULL) != 1 ||
 	    EVP_MAC_update(k->ck_ctx, msg, sizeof(msg)) != 1 ||
 	    EVP_MAC_final(k->ck_ctx, out, &outl, sizeof(out)) != 1 ||
-	    outl < 4)
+	    outl != sizeof(out))
 		return -1;
 	*h = pkt_get32(out);
+	if (h64 != NULL)
+		*h64 = (uint64_t)pkt_get32(out) << 32 | pkt_get32(out + 4);
 	return 0;
+}
+
+static int
+cookie_hash(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
+    uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t t, uint8_t opts,
+    enum cookie_form form, uint32_t *h)
+{
+	return cookie_mac(k, saddr, daddr, sport, dport, cisn, t, opts, form,
+	    h, NULL);
+}
+
+/* The period a cookie made at now_ms is of, as cookies count them. */
+uint16_t
+cookie_period(uint32_t now_ms)
+{
+	return (uint16_t)(now_ms >> COOKIE_PERIOD_SHIFT);
+}
+
+/* The id of the connection a cookie opens (replay.h): a keyed hash of its
+ * endpoints and the client's ISN.  -1 if it cannot be computed. */
+int
+cookie_id(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
+    uint16_t sport, uint16_t dport, uint32_t cisn, uint64_t *id)
+{
+	uint32_t	 h;
+
+	return cookie_mac(k, saddr, daddr, sport, dport, cisn, 0, 0,
+	    COOKIE_ID, &h, id);
 }
 
 static uint8_t

@@ -18,9 +18,13 @@ struct cookie_opts {
 	uint8_t		 co_ts;
 };
 
-/* How long a cookie is good at most: its 65.536-second period and the
- * next (cookie.c). */
-#define COOKIE_LIFETIME_MS	(2u << 16)
+/* A cookie is good in the 8.192-second period of the millisecond clock it
+ * was made in and the next: long enough for a client's ACK, or its
+ * request when the ACK is lost, and its retransmissions; short, since a
+ * front-end remembers every cookie that opened a connection while it is
+ * good (replay.h). */
+#define COOKIE_PERIOD_SHIFT	13
+#define COOKIE_LIFETIME_MS	(2u << COOKIE_PERIOD_SHIFT)
 
 struct cookie_key;
 
@@ -32,5 +36,8 @@ int		 cookie_make(const struct cookie_key *, uint32_t, uint32_t,
 int		 cookie_check(const struct cookie_key *, uint32_t, uint32_t,
 		    uint16_t, uint16_t, uint32_t, uint32_t, uint32_t,
 		    const uint32_t *, struct cookie_opts *);
+int		 cookie_id(const struct cookie_key *, uint32_t, uint32_t,
+		    uint16_t, uint16_t, uint32_t, uint64_t *);
+uint16_t	 cookie_period(uint32_t);
 
 #endif

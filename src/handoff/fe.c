@@ -216,7 +216,7 @@ static void
 fe_reset_client(struct hd *hd, const struct flow *f)
 {
 	btcp_rst(hd, f->f_key.k_laddr, f->f_key.k_lport, f->f_key.k_raddr,
-	    f->f_key.k_rport, f->f_cack, f->f_cnxt, TH_ACK);
+	    f->f_key.k_rport, f->f_cack, f->f_cmax, TH_ACK);
 }
 
 /* The slow-path state is over: the flow is forwarded, or ends. */
@@ -431,11 +431,14 @@ fe_acceptable(const struct flow *f, const struct pkt *p)
 	uint32_t	 cwnd = fe_max_window(f->f_ws_out);
 	uint32_t	 end = p->p_seq + p->p_paylen + !!(p->p_flags & TH_FIN);
 
-	if (seq_lt(end, f->f_cnxt - rwnd) ||
-	    seq_geq(p->p_seq, f->f_cnxt + rwnd))
+	/* RFC 793: a synchronized connection takes nothing without ACK. */
+	if (!(p->p_flags & TH_ACK))
 		return 0;
-	if ((p->p_flags & TH_ACK) && (seq_lt(p->p_ack, f->f_cack - cwnd) ||
-	    seq_gt(p->p_ack, f->f_cack + cwnd)))
+	if (seq_lt(end, f->f_cnxt - rwnd) ||
+	    seq_geq(p->p_seq, f->f_cmax + rwnd))
+		return 0;
+	if (seq_lt(p->p_ack, f->f_cack - cwnd) ||
+	    seq_gt(p->p_ack, f->f_cack + cwnd))
 		return 0;
 	return 1;
 }
@@ -482,23 +485,37 @@ fe_forward_rst(struct hd *hd, struct flow *f, struct pkt *p)
 		return 1;
 	}
 	if (seq_gt(p->p_seq, f->f_cnxt) &&
-	    seq_lt(p->p_seq, f->f_cnxt + rwnd))
+	    seq_lt(p->p_seq, f->f_cmax + rwnd))
 		return fe_challenge_ok(hd, f);
 	hd->hd_stats.st_rst_blind++;
 	return 0;
 }
 
-/* What an acceptable client segment tells a forwarded flow: how far the
- * client has sent, what it has received, and that it has finished. */
+/*
+ * What an acceptable client segment tells a forwarded flow: how far the
+ * client has sent, what it has received, and that it has finished.  Only
+ * a segment that continues what came before moves f_cnxt, where a reset
+ * must be to end the flow here: one further on, even believable (a blind
+ * sender lands one in 2^16 at window scale 7), says how far the client
+ * may have sent, f_cmax, never where its stream is.  After a loss f_cnxt
+ * may stay behind; the client's own reset then goes to the stack, which
+ * knows exactly, as an inexact one does.
+ */
 static void
 fe_forward_learn(struct hd *hd, struct flow *f, const struct pkt *p)
 {
 	int		 fin = (p->p_flags & TH_FIN) != 0;
 	uint32_t	 end = p->p_seq + p->p_paylen + fin;
 
-	if (seq_gt(end, f->f_cnxt))
+	if (seq_leq(p->p_seq, f->f_cnxt) && seq_gt(end, f->f_cnxt))
 		f->f_cnxt = end;
-	if ((p->p_flags & TH_ACK) && seq_gt(p->p_ack, f->f_cack))
+	else
+		fin = fin && end == f->f_cnxt;	/* again, in order */
+	if (seq_gt(end, f->f_cmax))
+		f->f_cmax = end;
+	if (seq_gt(f->f_cnxt, f->f_cmax))
+		f->f_cmax = f->f_cnxt;
+	if (seq_gt(p->p_ack, f->f_cack))
 		f->f_cack = p->p_ack;
 	if (fin && !(f->f_flags & FLOW_CLIENT_FIN)) {
 		f->f_flags |= FLOW_CLIENT_FIN;
@@ -584,7 +601,7 @@ fe_restart(struct hd *hd, struct flow *f, struct pkt *p)
 
 	if (!(f->f_flags & FLOW_PEER_DONE))
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
-		    CTL_CLOSE_DONE, f->f_cnxt);
+		    CTL_CLOSE_DONE, f->f_cmax);
 	fe_close(hd, f, f->f_end);
 	if ((svc = btcp_service(hd, p->p_daddr, p->p_dport)) != NULL)
 		fe_syn(hd, svc, p);
@@ -951,6 +968,7 @@ fe_syn_watch(struct hd *hd, struct flow *f, struct fe_conn *fc)
 		port_pcb_key(pcb, &k);
 		if (memcmp(&k, &f->f_key, sizeof(k)) == 0) {
 			fc->fc_synpcb = pcb;
+			tcp_setprio(pcb, PORT_PRIO_YOUNG);
 			tcp_arg(pcb, fc);
 			tcp_err(pcb, fe_syn_err);
 			return;
@@ -1307,6 +1325,7 @@ fe_dispatch(struct fe_conn *fc)
 
 			/* The local case keeps lwIP's connection. */
 			fe_release_window(fc);
+			tcp_setprio(fc->fc_pcb, TCP_PRIO_NORMAL);
 			if ((r = relay_new(hd, fc->fc_pcb,
 			    cfg_server_for(cfg, fc->fc_svc->cs_vip.ep_port),
 			    fc->fc_svc->cs_vip.ep_addr,
@@ -1480,6 +1499,7 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 	f->f_peer_handle = ha->ha_bflow;
 	f->f_cnxt = fc->fc_irs + 1 + (uint32_t)evbuffer_get_length(fc->fc_req) +
 	    !!fc->fc_fin;
+	f->f_cmax = f->f_cnxt;
 	f->f_cack = fc->fc_iss + 1;
 	f->f_ws_in = ha->ha_ws;
 	f->f_ws_out = fc->fc_cws != FE_NO_WS ? fc->fc_cws : 0;
@@ -1589,7 +1609,7 @@ fe_expire(struct hd *hd, struct flow *f)
 	case FE_FORWARD:
 		hd->hd_stats.st_fe_idle++;
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
-		    CTL_CLOSE_IDLE, f->f_cnxt);
+		    CTL_CLOSE_IDLE, f->f_cmax);
 		fe_reset_client(hd, f);
 		fe_close(hd, f, FLOW_END_IDLE);
 		break;

@@ -24,6 +24,7 @@
 #include "lwip-port/port.h"
 #include "pkt.h"
 #include "handoff/cookie.h"
+#include "handoff/replay.h"
 #include "handoff/ctl.h"
 #include "handoff/fe.h"
 #include "handoff/handoff.h"
@@ -155,6 +156,7 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	struct flow_key		 k;
 	struct flow		*f;
 	struct fe_conn		*fc;
+	uint64_t		 id;
 
 	/* An lwip handshake sends cookies only at its bound of half-open
 	 * connections; the rest of the time, the ACKs of no flow at its VIP
@@ -180,6 +182,21 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	    port_tcp_has_pcb(p->p_daddr, ntohs(p->p_dport), p->p_saddr,
 	    ntohs(p->p_sport)))
 		return 0;
+	/* A cookie opens one connection: its ACK and request, replayed once
+	 * that connection is over, would run the request again. */
+	if (cookie_id(hd->hd_cookie, p->p_saddr, p->p_daddr, p->p_sport,
+	    p->p_dport, p->p_seq - 1, &id) == -1)
+		return 1;
+	switch (replay_check(hd->hd_replay, id, cookie_period(hd->hd_now))) {
+	case REPLAY_SEEN:
+		hd->hd_stats.st_cookie_replayed++;
+		return 0;
+	case REPLAY_FULL:
+		hd->hd_stats.st_cookie_full++;
+		return 1;
+	case REPLAY_NEW:
+		break;
+	}
 	flow_key_in(&k, p);
 	if (fe_make_room(hd) == -1)
 		return 1;
@@ -217,6 +234,7 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	fc->fc_synack = 1;
 	f->f_irs = fc->fc_irs;
 	f->f_ctx = fc;
+	replay_add(hd->hd_replay, id, cookie_period(hd->hd_now));
 	fe_set_state(f, FE_COLLECT);
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_request_timeout_ms;
 	hd->hd_stats.st_cookie_acks++;

@@ -16,10 +16,21 @@
 #define LWIP_NETCONN			0
 #define LWIP_SOCKET			0
 
-/* The daemon's allocator: pools would cap connections at compile time. */
+/* The daemon's allocator: pools would cap connections at compile time.
+ * It goes through the port, which counts what lwIP holds (port.c). */
 #define MEM_LIBC_MALLOC			1
 #define MEMP_MEM_MALLOC			1
 #define MEM_ALIGNMENT			8
+#include <stddef.h>
+struct tcp_pcb;
+void		*port_mem_malloc(size_t);
+void		*port_mem_calloc(size_t, size_t);
+void		 port_mem_free(void *);
+unsigned int	 port_ooseq_bytes(const struct tcp_pcb *);
+unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
+#define mem_clib_malloc			port_mem_malloc
+#define mem_clib_calloc			port_mem_calloc
+#define mem_clib_free			port_mem_free
 
 /* A TUN link carries bare IPv4 packets: no link layer, no ARP, no IPv6. */
 #define LWIP_ARP			0
@@ -69,6 +80,12 @@
 #define TCP_QUEUE_OOSEQ			1
 #define TCP_OOSEQ_MAX_BYTES		TCP_WND
 #define TCP_OOSEQ_MAX_PBUFS		(TCP_WND / TCP_MSS)
+/* Out-of-order data is what a sender may park in a receiver that cannot
+ * pass it on: a request head's worth for a connection the front-end has
+ * not routed yet, none at all while lwIP holds more than its budget (as
+ * the kernel's tcp_mem), else a window's worth (port_set_limits). */
+#define TCP_OOSEQ_BYTES_LIMIT(pcb)	port_ooseq_bytes(pcb)
+#define TCP_OOSEQ_PBUFS_LIMIT(pcb)	port_ooseq_pbufs(pcb)
 #define TCP_OVERSIZE			TCP_MSS
 #define TCP_WND_UPDATE_THRESHOLD	(TCP_WND / 4)
 #define LWIP_TCP_SACK_OUT		1

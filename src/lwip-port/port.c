@@ -1,6 +1,7 @@
 /* sys_now(), diagnostics, random numbers and ISNs for lwIP; see port.h. */
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,13 @@
 #ifndef TCP_SACK_SCOREBOARD
 #error "lwIP source without src/lwip-port/patches: run scripts/bootstrap"
 #endif
+
+/* What lwIP holds, and what bounds its out-of-order data (port_set_limits).
+ * Each block carries its size in front, so that a free can count it. */
+#define PORT_MEM_HDR	16
+static size_t	port_mem;
+static size_t	port_mem_budget = SIZE_MAX;
+static uint32_t	port_young_ooseq = TCP_OOSEQ_MAX_BYTES;
 
 /* RFC 6528's secret: lives for the process, never leaves it. */
 static uint8_t	port_isn_key[32];
@@ -201,4 +209,86 @@ port_tcp_recved(struct tcp_pcb *pcb, uint32_t len)
 		tcp_recved(pcb, n);
 		len -= n;
 	}
+}
+
+void *
+port_mem_malloc(size_t n)
+{
+	uint8_t	*p;
+
+	if (n > SIZE_MAX - PORT_MEM_HDR || (p = malloc(n + PORT_MEM_HDR)) ==
+	    NULL)
+		return NULL;
+	memcpy(p, &n, sizeof(n));
+	port_mem += n;
+	return p + PORT_MEM_HDR;
+}
+
+void *
+port_mem_calloc(size_t count, size_t size)
+{
+	void	*p;
+
+	if (size != 0 && count > SIZE_MAX / size)
+		return NULL;
+	if ((p = port_mem_malloc(count * size)) != NULL)
+		memset(p, 0, count * size);
+	return p;
+}
+
+void
+port_mem_free(void *v)
+{
+	uint8_t	*p = v;
+	size_t	 n;
+
+	if (p == NULL)
+		return;
+	p -= PORT_MEM_HDR;
+	memcpy(&n, p, sizeof(n));
+	port_mem -= n;
+	free(p);
+}
+
+/* The bytes lwIP holds: buffers, segments, pcbs. */
+size_t
+port_mem_used(void)
+{
+	return port_mem;
+}
+
+/*
+ * budget: lwIP memory past which no out-of-order data is kept (a sender
+ * retransmits it, in order, later); young: the out-of-order bytes a
+ * connection of PORT_PRIO_YOUNG may have.
+ */
+void
+port_set_limits(size_t budget, uint32_t young)
+{
+	port_mem_budget = budget;
+	port_young_ooseq = young < TCP_OOSEQ_MAX_BYTES ? young :
+	    TCP_OOSEQ_MAX_BYTES;
+}
+
+/* TCP_OOSEQ_BYTES_LIMIT: what a pcb may hold out of order, checked as each
+ * out-of-order segment comes (lwIP drops what lies beyond). */
+unsigned int
+port_ooseq_bytes(const struct tcp_pcb *pcb)
+{
+	if (port_mem >= port_mem_budget)
+		return 0;
+	return pcb->prio == PORT_PRIO_YOUNG ? port_young_ooseq :
+	    TCP_OOSEQ_MAX_BYTES;
+}
+
+/* TCP_OOSEQ_PBUFS_LIMIT: the same in segments, so that tiny ones, each a
+ * buffer of its own, weigh what they cost. */
+unsigned short
+port_ooseq_pbufs(const struct tcp_pcb *pcb)
+{
+	if (port_mem >= port_mem_budget)
+		return 0;
+	return pcb->prio == PORT_PRIO_YOUNG ?
+	    (unsigned short)(port_young_ooseq / TCP_MSS + 4) :
+	    TCP_OOSEQ_MAX_PBUFS;
 }

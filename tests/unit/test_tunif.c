@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lwip/pbuf.h"
+#include "lwip/tcp.h"
 
 #include "lwip-port/port.h"
 #include "lwip-port/tunif.h"
@@ -172,6 +173,33 @@ test_breaks(void)
 	check_out(1, 1000 + 45 * MSS, 5 * MSS, TH_ACK);
 }
 
+/* What a connection may hold out of order: a young one little, nobody
+ * anything once lwIP holds its budget; the port counts what lwIP holds. */
+static void
+test_ooseq_limits(void)
+{
+	struct tcp_pcb	*pcb;
+	size_t		 used = port_mem_used();
+	void		*big;
+
+	CHECK((pcb = tcp_new()) != NULL);
+	CHECK(port_mem_used() > used);
+	port_set_limits(port_mem_used() + (1 << 20), 4096);
+	CHECK_INTEQ(port_ooseq_bytes(pcb), TCP_OOSEQ_MAX_BYTES);
+	CHECK_INTEQ(port_ooseq_pbufs(pcb), TCP_OOSEQ_MAX_PBUFS);
+	tcp_setprio(pcb, PORT_PRIO_YOUNG);
+	CHECK_INTEQ(port_ooseq_bytes(pcb), 4096);
+	CHECK(port_ooseq_pbufs(pcb) < TCP_OOSEQ_MAX_PBUFS);
+	CHECK((big = port_mem_malloc(2 << 20)) != NULL);
+	CHECK_INTEQ(port_ooseq_bytes(pcb), 0);
+	CHECK_INTEQ(port_ooseq_pbufs(pcb), 0);
+	port_mem_free(big);
+	CHECK_INTEQ(port_ooseq_bytes(pcb), 4096);
+	tcp_abort(pcb);
+	CHECK_INTEQ(port_mem_used(), used);
+	port_set_limits((size_t)-1, TCP_OOSEQ_MAX_BYTES);
+}
+
 int
 main(void)
 {
@@ -187,6 +215,7 @@ main(void)
 	tunif_gso(&ti);
 	test_joined();
 	test_breaks();
+	test_ooseq_limits();
 	tunif_shutdown(&ti);
 	return t_done("test_tunif");
 }
