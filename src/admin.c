@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "admin.h"
+#include "alog.h"
 #include "flow.h"
 #include "handoffd.h"
 #include "log.h"
@@ -575,6 +576,23 @@ admin_change(struct admin *a, struct admin_out *o, int argc, char **argv)
 	return 0;
 }
 
+/* handoffctl reopen: what SIGUSR2 does. */
+static int
+admin_reopen(struct admin *a, struct admin_out *o, int argc)
+{
+	if (argc != 1)
+		return admin_fail(o, "usage: reopen");
+	if (o->o_json)
+		return admin_fail(o, "reopen has no JSON form");
+	if (a->a_hd->hd_alog == NULL)
+		return admin_fail(o, "no access log (node.access_log)");
+	if (alog_reopen(a->a_hd->hd_alog) == -1)
+		return admin_fail(o, "cannot reopen the access log: %s "
+		    "(the old one stays in use)", strerror(errno));
+	evbuffer_add_printf(o->o_body, "access log reopened\n");
+	return 0;
+}
+
 static const char admin_help[] =
     "status               the node, its flows, peers and handoffs\n"
     "peers                each peer's control channel and load\n"
@@ -586,6 +604,7 @@ static const char admin_help[] =
     "enable member        new connections for member again\n"
     "weight member n      member's weight, 1 to 1000\n"
     "reload               not supported yet\n"
+    "reopen               the access log again (after logrotate)\n"
     "help                 this list\n";
 
 /* Runs one request: its words, without "-j". */
@@ -613,6 +632,8 @@ admin_run(struct admin *a, struct admin_out *o, int argc, char **argv)
 		evbuffer_add(o->o_body, admin_help, sizeof(admin_help) - 1);
 		return 0;
 	}
+	if (strcmp(cmd, "reopen") == 0)
+		return admin_reopen(a, o, argc);
 	if (strcmp(cmd, "flows") == 0)
 		return admin_flows(a, o, argc, argv);
 	if (strcmp(cmd, "drain") == 0 || strcmp(cmd, "enable") == 0 ||

@@ -25,6 +25,7 @@
 
 #include <yaml.h>
 
+#include "alog.h"
 #include "conf.h"
 
 #define CFG_FILE_MAX	(1 << 20)	/* larger files are not configs */
@@ -78,6 +79,7 @@ enum cfg_type {
 #define K_NONE		0x40	/* T_PATH: "none" leaves it empty */
 #define K_SNI		0x80	/* T_STR: a server name, or "*.suffix" */
 #define K_ALPN		0x100	/* T_STR: an ALPN protocol name */
+#define K_SYSLOG	0x200	/* T_PATH: or "syslog", or "syslog:" and one */
 
 #define CFG_ALPN_MAX	255	/* an ALPN name's length byte (RFC 7301) */
 
@@ -167,6 +169,9 @@ static const struct cfg_key cfg_node_keys[] = {
 	N(cn_status_file, "status_file", T_PATH,     0, 0, NULL, 0, NULL),
 	N(cn_admin_socket, "admin_socket", T_PATH,   0, 0,
 	    "/run/handoffd/handoffd.sock", K_NONE, NULL),
+	N(cn_access_log, "access_log",	 T_PATH,     0, 0, NULL, K_SYSLOG, NULL),
+	N(cn_access_log_facility, "access_log_facility", T_ENUM, 0, 0,
+	    "local0", 0, alog_facility_names),
 	N(cn_user,	  "user",	 T_ID,	     0, 0, NULL, 0, NULL),
 	N(cn_group,	  "group",	 T_ID,	     0, 0, NULL, 0, NULL),
 };
@@ -859,6 +864,21 @@ cfg_set_path(struct cfg_ctx *x, const struct cfg_key *k, void *base,
 		return cfg_why(x, "a path cannot be empty");
 	if ((k->k_flags & K_NONE) && strcmp(s, "none") == 0) {
 		dst[0] = '\0';
+		return 0;
+	}
+	if ((k->k_flags & K_SYSLOG) && strcmp(s, "syslog") == 0) {
+		snprintf(dst, k->k_size, "%s", s);
+		return 0;
+	}
+	if ((k->k_flags & K_SYSLOG) && strncmp(s, "syslog:", 7) == 0) {
+		if (s[7] != '/')
+			return cfg_why(x, "%s: a syslog socket's path must be "
+			    "absolute", cfg_quote(x, s));
+		if (strlen(s + 7) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
+			return cfg_why(x, "%s: a socket's path has at most "
+			    "%zu bytes", cfg_quote(x, s),
+			    sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
+		snprintf(dst, k->k_size, "%s", s);
 		return 0;
 	}
 	if (s[0] == '/' || strcmp(dir, ".") == 0)

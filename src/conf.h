@@ -98,6 +98,9 @@ struct cfg_node {
 	char			 cn_status_file[4096]; /* "" = none */
 	/* "" = none; a UNIX socket's name fits sun_path */
 	char			 cn_admin_socket[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
+	/* "" = none; "syslog", "syslog:SOCKET" or a file */
+	char			 cn_access_log[4096];
+	int			 cn_access_log_facility; /* alog_facility_names */
 	char			 cn_user[CFG_USER_MAX];	/* "" = stay who we are */
 	char			 cn_group[CFG_USER_MAX]; /* "" = the user's groups */
 	uid_t			 cn_uid;	/* cn_user's, resolved at load */

@@ -82,6 +82,7 @@ struct flow {
 	uint16_t	 f_flags;	/* owner-defined */
 	uint32_t	 f_start;	/* created, ms (flow clock) */
 	uint64_t	 f_bytes;	/* rewritten on its way, IP bytes */
+	uint64_t	 f_sbytes;	/* back-end: payload its stack sent */
 
 	/* The rewrite, set up once per flow and applied to every packet. */
 	uint32_t	 f_naddr;	/* replaces the address on our side */
@@ -95,6 +96,7 @@ struct flow {
 	uint32_t	 f_cnxt;	/* the client's next sequence seen */
 	/* (at a front-end: in order, every byte before it seen) */
 	uint32_t	 f_cmax;	/* front-end: the furthest it sent */
+	/* (at a back-end: the furthest its stack sent, once committed) */
 	uint32_t	 f_cack;	/* the client's last acknowledgment */
 	uint32_t	 f_chal;	/* last challenge ACK it caused, ms */
 

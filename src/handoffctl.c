@@ -56,6 +56,7 @@ help(void)
 	    "  enable member        new connections for member again\n"
 	    "  weight member n      member's weight, 1 to 1000\n"
 	    "  reload               not supported yet\n"
+	    "  reopen               the access log again (after logrotate)\n"
 	    "  help                 the daemon's list of commands\n",
 	    CTL_SOCKET_DEFAULT, ADMIN_FLOWS_DEFAULT);
 	exit(0);

@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "alog.h"
 #include "btcp.h"
 #include "conf.h"
 #include "handoffd.h"
@@ -31,7 +32,7 @@
 /* What main() runs besides the node: the TUN device and the signals. */
 struct hd_main {
 	struct event	*m_tun_ev;
-	struct event	*m_sigs[4];
+	struct event	*m_sigs[5];
 };
 
 #define HD_USAGE	"usage: handoffd [-dhnvV] [-c file] [-p key]\n"
@@ -91,6 +92,15 @@ hd_sig_usr1(int sig, short events, void *arg)
 	stats_log(arg);
 }
 
+static void
+hd_sig_usr2(int sig, short events, void *arg)
+{
+	struct hd	*hd = arg;
+
+	if (hd->hd_alog != NULL)
+		alog_reopen(hd->hd_alog);
+}
+
 /* What -n finds on the host against the configuration. */
 static void
 hd_host_print(void *arg, const char *msg)
@@ -146,9 +156,10 @@ hd_tun_open(struct hd *hd)
 static void
 hd_start(struct hd *hd, struct hd_main *hm)
 {
-	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
+	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1,
+				    SIGUSR2 };
 	static event_callback_fn const cbs[] = { hd_sig_stop, hd_sig_stop,
-				    hd_sig_hup, hd_sig_usr1 };
+				    hd_sig_hup, hd_sig_usr1, hd_sig_usr2 };
 	size_t			 i;
 
 	signal(SIGPIPE, SIG_IGN);

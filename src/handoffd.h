@@ -33,6 +33,7 @@ struct health;
 struct pool_state;
 struct admin;
 struct metrics;
+struct alog;
 
 #define HD_MAX_BE_PORTS	32
 
@@ -76,6 +77,8 @@ struct hd_stats {
 	uint64_t	 st_handoffs_late;	/* acked after we gave up */
 	uint64_t	 st_handoffs_reset;	/* fate unknown: client reset */
 	uint64_t	 st_handoffs_bad_stack;	/* not at peers[].stack_address */
+	uint64_t	 st_access_log_lines;	/* access log lines */
+	uint64_t	 st_access_log_lost;	/* ... lost */
 	uint64_t	 st_queued;
 	uint64_t	 st_fwd_pkts;		/* client -> back-end */
 	uint64_t	 st_fwd_bytes;
@@ -142,6 +145,7 @@ struct hd {
 	struct health		*hd_health;
 	struct admin		*hd_admin;	/* the admin socket */
 	struct metrics		*hd_metrics;	/* the metrics' HTTP server */
+	struct alog		*hd_alog;	/* NULL: no access log */
 	uint32_t		 hd_served;	/* connections this node serves */
 	struct tcp_pcb		*hd_fe_listen[CFG_MAX_SERVICES];
 	struct tcp_pcb		*hd_be_listen[HD_MAX_BE_PORTS];

@@ -125,13 +125,15 @@ log_trace(const char *fmt, ...)
 	va_end(ap);
 }
 
-static int64_t
-log_now_ms(void)
+/* The monotonic clock, in microseconds: rate limits here, and the access
+ * log's latencies and retries. */
+int64_t
+log_mono_us(void)
 {
 	struct timespec	 ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Warns at most once a second for one call site, so that a flood of bad
@@ -141,7 +143,7 @@ log_ratelim(struct log_rl *rl, const char *fmt, ...)
 {
 	char	 buf[1024];
 	va_list	 ap;
-	int64_t	 now = log_now_ms();
+	int64_t	 now = log_mono_us() / 1000;
 
 	if (rl->rl_last_ms != 0 && now - rl->rl_last_ms < 1000) {
 		rl->rl_suppressed++;

@@ -17,6 +17,7 @@ struct log_rl {
 };
 
 void	log_init(int, int);
+int64_t	log_mono_us(void);
 void	log_setverbose(int);
 int	log_getverbose(void);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -20,6 +20,7 @@
 #include "lwip/timeouts.h"
 
 #include "admin.h"
+#include "alog.h"
 #include "btcp.h"
 #include "flow.h"
 #include "handoffd.h"
@@ -155,6 +156,7 @@ int
 node_start(struct hd *hd)
 {
 	const struct cfg	*cfg = hd->hd_cfg;
+	char			 err[4200];
 	int			 i;
 
 	TAILQ_INIT(&hd->hd_relays);
@@ -214,6 +216,13 @@ node_start(struct hd *hd)
 	if (cfg->cfg_node.cn_status_file[0] != '\0')
 		hd->hd_status_tmr = node_timer(hd, NODE_STATUS_MS,
 		    node_on_status_tick);
+	if (cfg->cfg_node.cn_access_log[0] != '\0' && (hd->hd_alog =
+	    alog_open(hd->hd_base, cfg->cfg_node.cn_id,
+	    cfg->cfg_node.cn_access_log, cfg->cfg_node.cn_access_log_facility,
+	    cfg->cfg_node.cn_user[0] != '\0' ? cfg->cfg_node.cn_uid : (uid_t)-1,
+	    cfg->cfg_node.cn_gid, &hd->hd_stats.st_access_log_lines,
+	    &hd->hd_stats.st_access_log_lost, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
 	if (admin_start(hd) == -1)
 		fatalx("cannot open the admin socket (node.admin_socket)");
 	if (metrics_start(hd) == -1)
@@ -284,4 +293,6 @@ node_stop(struct hd *hd)
 	replay_free(hd->hd_replay);
 	free(hd->hd_rxbuf);
 	free(hd->hd_txbuf);
+	/* Last: the flows' ends above are logged. */
+	alog_free(hd->hd_alog);
 }

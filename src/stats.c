@@ -71,6 +71,11 @@ static const struct stats_counter {
 	ST(handoffs_bad_stack, "handoffs_wrong_stack_total", NULL,
 	    "Handoffs a back-end accepted at an address other than its "
 	    "peers[].stack_address: given up, the client reset."),
+	ST(access_log_lines, "access_log_lines_total", NULL,
+	    "Lines written to the access log (node.access_log)."),
+	ST(access_log_lost, "access_log_lost_total", NULL,
+	    "Access log lines lost: the file did not take them, or no syslog "
+	    "daemon did."),
 	ST(queued, "queued_packets_total", NULL,
 	    "Client packets held while their handoff was under way."),
 	ST(fwd_pkts, "forwarded_packets_total", NULL,

@@ -228,6 +228,7 @@ topo_config() {
 # TUN address.
 topo_nginx() {
 	local i=$1 d="$TOPO_STATE/nginx-n$1" servers=${TOPO_NGINX_SERVERS:-}
+	local locations=${TOPO_NGINX_LOCATIONS:-}
 	servers=${servers//@NODE@/n$i}
 	servers=${servers//@TUN@/10.2.$i.1}
 	mkdir -p "$d/tmp" "$TOPO_STATE/www-n$i"
@@ -261,7 +262,7 @@ http {
 			client_body_in_file_only on;
 			proxy_pass http://127.0.0.1:81/;
 		}
-		${TOPO_NGINX_LOCATIONS//@NODE@/n$i}
+		${locations//@NODE@/n$i}
 	}
 	server {
 		listen 127.0.0.1:81;

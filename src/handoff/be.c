@@ -52,6 +52,7 @@
 #include "handoffd.h"
 #include "lwip-port/port.h"
 #include "lwip-port/tunif.h"
+#include "alog.h"
 #include "log.h"
 #include "pkt.h"
 #include "handoff/ctl.h"
@@ -197,6 +198,33 @@ be_unserve(struct hd *hd, struct flow *f)
 	}
 }
 
+/* Whether the stack's packets may reach the client. */
+static int
+be_committed(const struct flow *f)
+{
+	const struct be_conn *bc = f->f_ctx;
+
+	return bc == NULL || bc->bc_committed;
+}
+
+/* A served connection's line in the access log. */
+static void
+be_alog(struct hd *hd, const struct flow *f, enum flow_end why)
+{
+	struct alog_srv	 a;
+
+	memset(&a, 0, sizeof(a));
+	a.as_caddr = f->f_key.k_raddr;
+	a.as_cport = f->f_key.k_rport;
+	a.as_vaddr = f->f_naddr;
+	a.as_vport = f->f_nport;
+	a.as_frontend = peer_id(hd, f->f_peer);
+	a.as_end = flow_end_name(why);
+	a.as_ms = hd->hd_now - f->f_start;
+	a.as_bytes = f->f_sbytes;
+	alog_srv(hd->hd_alog, &a);
+}
+
 /* The one way a back-end flow ends.  With a relay still running, its
  * connection is reset; the flow goes first, so that the reset, having no
  * flow, never reaches the client. */
@@ -206,8 +234,12 @@ be_close(struct hd *hd, struct flow *f, enum flow_end why)
 	struct be_conn	*bc = f->f_ctx;
 	struct relay	*r = NULL;
 
-	flowlog_end(hd, f, "be", f->f_naddr, f->f_nport, f->f_peer,
-	    f->f_state == BE_LINGER ? f->f_end : why);
+	if (f->f_state == BE_LINGER)
+		why = f->f_end;
+	flowlog_end(hd, f, "be", f->f_naddr, f->f_nport, f->f_peer, why);
+	/* Before the commit point the front-end still decides. */
+	if (hd->hd_alog != NULL && be_committed(f))
+		be_alog(hd, f, why);
 	if (bc != NULL) {
 		r = bc->bc_relay;
 		be_conn_free(f);
@@ -254,18 +286,10 @@ be_commit(struct be_conn *bc)
 	if (bc->bc_committed)
 		return;
 	bc->bc_committed = 1;
+	f->f_cmax = bc->bc_iss + 1;
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_idle_ms;
 	hd->hd_stats.st_be_accepted++;
 	be_send_ack(hd, bc->bc_peer, &bc->bc_ho, f, CTL_OK);
-}
-
-/* Whether the stack's packets may reach the client. */
-static int
-be_committed(const struct flow *f)
-{
-	const struct be_conn *bc = f->f_ctx;
-
-	return bc == NULL || bc->bc_committed;
 }
 
 /* The relay reached the web server: the request is on its way to it. */
@@ -278,7 +302,7 @@ be_relay_connected(void *arg)
 /* The relay is over: keep rewriting the stack's last packets a while, and
  * tell the front-end so it can do the same and then forget the flow. */
 static void
-be_relay_done(void *arg, enum relay_end how)
+be_relay_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 {
 	struct be_conn	*bc = arg;
 	struct flow	*f = bc->bc_flow;
@@ -860,6 +884,10 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 	}
 	if ((p->p_flags & TH_SYN) != 0)
 		return 0;	/* a SYN/ACK retransmission: the client has one */
+	if (p->p_paylen > 0 && seq_gt(p->p_seq + p->p_paylen, f->f_cmax)) {
+		f->f_sbytes += p->p_seq + p->p_paylen - f->f_cmax;
+		f->f_cmax = p->p_seq + p->p_paylen;
+	}
 	rw_to_client(f, p);
 	hd->hd_stats.st_rw_pkts++;
 	hd->hd_stats.st_rw_bytes += p->p_len;

@@ -30,6 +30,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,7 @@
 #include "handoffd.h"
 #include "lwip-port/port.h"
 #include "lwip-port/tunif.h"
+#include "alog.h"
 #include "log.h"
 #include "pkt.h"
 #include "handoff/ctl.h"
@@ -232,8 +234,40 @@ fe_conn_free(struct flow *f)
 	evbuffer_free(fc->fc_req);
 	req_free(fc->fc_rp);
 	free(fc->fc_key);
+	free(fc->fc_alreq);
 	free(fc);
 	f->f_ctx = NULL;
+}
+
+/*
+ * The connection's one line in the access log: what was decided (outcome)
+ * and, for a member that has it, which (peer; -1: none).  A connection
+ * that never completed its handshake has none: it may be spoofed.
+ */
+void
+fe_alog(struct fe_conn *fc, const char *outcome, int peer)
+{
+	struct hd	*hd = fc->fc_hd;
+	struct flow	*f = fc->fc_flow;
+	struct alog_fe	 a;
+
+	if (hd->hd_alog == NULL || fc->fc_logged || f->f_state == FE_SYN)
+		return;
+	fc->fc_logged = 1;
+	memset(&a, 0, sizeof(a));
+	a.af_caddr = f->f_key.k_raddr;
+	a.af_cport = f->f_key.k_rport;
+	a.af_vaddr = f->f_key.k_laddr;
+	a.af_vport = f->f_key.k_lport;
+	a.af_req = fc->fc_alreq;
+	a.af_pool = fc->fc_pool >= 0 ?
+	    hd->hd_cfg->cfg_pools[fc->fc_pool].cp_name : NULL;
+	a.af_member = peer != -1 ? peer_id(hd, peer) : NULL;
+	a.af_outcome = outcome;
+	a.af_latency_us = -1;
+	if (peer != -1 && fc->fc_t0_us != 0)
+		a.af_latency_us = log_mono_us() - fc->fc_t0_us;
+	alog_fe(hd->hd_alog, &a);
 }
 
 /* Ends that leave the client nothing polite to be told. */
@@ -257,6 +291,8 @@ fe_close(struct hd *hd, struct flow *f, enum flow_end why)
 	flowlog_end(hd, f, "fe", f->f_key.k_laddr, f->f_key.k_lport,
 	    fc != NULL ? fc->fc_peer : f->f_peer,
 	    f->f_state == FE_LINGER ? f->f_end : why);
+	if (fc != NULL)
+		fe_alog(fc, why == FLOW_END_DONE ? "closed" : "reset", -1);
 	fe_unassign(hd, f);
 	if (fc != NULL) {
 		if (fc->fc_synpcb != NULL) {
@@ -779,7 +815,10 @@ fe_respond(struct fe_conn *fc, int code)
 	struct hd	*hd = fc->fc_hd;
 	struct flow	*f = fc->fc_flow;
 	const char	*resp;
+	char		 outcome[8];
 
+	snprintf(outcome, sizeof(outcome), "%d", code);
+	fe_alog(fc, outcome, -1);
 	if (fc->fc_svc->cs_protocol == CFG_PROTO_TLS)
 		return fe_reset_tls(fc, code);
 	switch (code) {
@@ -1062,6 +1101,8 @@ fe_route_hello(struct fe_conn *fc)
 		hd->hd_stats.st_tls_no_sni++;
 		name = "";
 	}
+	if (hd->hd_alog != NULL)
+		fc->fc_alreq = alog_req(NULL, NULL, 0, name, len);
 	fc->fc_pool = route_hello_pool(fc->fc_svc, h);
 	if (!fe_pool_keyed(&hd->hd_cfg->cfg_pools[fc->fc_pool]))
 		return 0;
@@ -1089,7 +1130,7 @@ fe_route(struct fe_conn *fc)
 	fc->fc_pool = svc->cs_pool_idx;
 	if (svc->cs_protocol == CFG_PROTO_TLS)
 		return fe_route_hello(fc);
-	if (svc->cs_nrules == 0 && !fe_pool_keyed(cp))
+	if (svc->cs_nrules == 0 && !fe_pool_keyed(cp) && hd->hd_alog == NULL)
 		return 0;
 	if ((rr = malloc(sizeof(*rr))) == NULL)
 		r = ROUTE_NOMEM;
@@ -1102,6 +1143,9 @@ fe_route(struct fe_conn *fc)
 		    r == ROUTE_TOO_MANY ? 431 : 503);
 		return -1;
 	}
+	if (hd->hd_alog != NULL)
+		fc->fc_alreq = alog_req(rr->rr_method, rr->rr_url,
+		    rr->rr_urllen, rr->rr_host, rr->rr_hostlen);
 	fc->fc_pool = route_pool(svc, rr);
 	cp = &hd->hd_cfg->cfg_pools[fc->fc_pool];
 	if (fe_pool_keyed(cp)) {
@@ -1280,15 +1324,29 @@ fe_handoff(struct fe_conn *fc, int peer)
 	return 0;
 }
 
-/* A connection relayed to the local server has ended. */
+/* A connection relayed to the local server has ended: no flow was left
+ * to log it, the relay tells. */
 static void
-fe_on_local_done(void *arg, enum relay_end how)
+fe_on_local_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 {
 	struct hd	*hd = arg;
+	struct alog_srv	 a;
 
-	(void)how;
 	health_assign(hd, PEER_LOCAL, -1);
 	hd->hd_served--;
+	if (hd->hd_alog == NULL)
+		return;
+	memset(&a, 0, sizeof(a));
+	a.as_caddr = sum->rs_caddr;
+	a.as_cport = sum->rs_cport;
+	a.as_vaddr = sum->rs_vaddr;
+	a.as_vport = sum->rs_vport;
+	a.as_frontend = peer_id(hd, PEER_LOCAL);
+	a.as_end = flow_end_name(how == RELAY_DONE ? FLOW_END_DONE :
+	    FLOW_END_ABORT);
+	a.as_ms = sum->rs_ms;
+	a.as_bytes = sum->rs_sent;
+	alog_srv(hd->hd_alog, &a);
 }
 
 /* The request head is complete: serve it here or hand it off. */
@@ -1301,6 +1359,8 @@ fe_dispatch(struct fe_conn *fc)
 	const struct cfg_member	*m;
 	int			 i;
 
+	if (hd->hd_alog != NULL && fc->fc_t0_us == 0)
+		fc->fc_t0_us = log_mono_us();
 	if (fc->fc_pool == -1 && fe_route(fc) == -1)
 		return;
 	pool = &cfg->cfg_pools[fc->fc_pool];
@@ -1339,6 +1399,7 @@ fe_dispatch(struct fe_conn *fc)
 			if (fc->fc_fin)
 				relay_client_eof(r);
 			hd->hd_stats.st_fe_local++;
+			fe_alog(fc, "local", PEER_LOCAL);
 			fc->fc_pcb = NULL;	/* the relay's now */
 			fe_close(hd, fc->fc_flow, FLOW_END_LOCAL);
 			return;
@@ -1384,6 +1445,7 @@ fe_give_up(struct fe_conn *fc, uint64_t bflow)
 
 	hd->hd_stats.st_handoffs_failed++;
 	hd->hd_stats.st_handoffs_reset++;
+	fe_alog(fc, "reset", fc->fc_peer);
 	health_handoff_done(hd, fc->fc_svc, fc->fc_pool, fc->fc_peer,
 	    HEALTH_HO_FAILED, fc->fc_sent);
 	fe_send_close(hd, f, fc->fc_peer, bflow, CTL_CLOSE_ABORT, 0);
@@ -1486,6 +1548,7 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 	health_accepted(hd, peer);
 	health_handoff_done(hd, fc->fc_svc, fc->fc_pool, peer,
 	    HEALTH_HO_ACCEPTED, fc->fc_sent);
+	fe_alog(fc, peer == PEER_LOCAL ? "local" : "handoff", peer);
 	/* lwIP lets go without a word: no RST, no FIN. */
 	if (fc->fc_pcb != NULL) {
 		fe_detach_pcb(fc->fc_pcb);

@@ -94,10 +94,15 @@ struct fe_conn {
 	uint16_t		 fc_resp_len;
 	uint8_t			 fc_resp_tries;
 	uint8_t			 fc_cfin;	/* our FIN acked, client's seen */
+	/* the access log's, when there is one */
+	uint8_t			 fc_logged;	/* its line is written */
+	char			*fc_alreq;	/* alog_req()'s fields */
+	int64_t			 fc_t0_us;	/* the head complete */
 };
 
 
 void	fe_set_state(struct flow *, enum fe_state);
+void	fe_alog(struct fe_conn *, const char *, int);
 int	fe_make_room(struct hd *);
 int	fe_challenge_ok(struct hd *, struct flow *);
 void	fe_close(struct hd *, struct flow *, enum flow_end);

@@ -36,6 +36,7 @@ struct relay {
 	void			*r_arg;
 	uint32_t		 r_held;	/* received, not yet tcp_recved */
 	uint32_t		 r_last;	/* last activity, ms */
+	struct relay_summary	 r_sum;
 	unsigned int		 r_connected:1;
 	unsigned int		 r_cl_eof:1;	/* the client sent FIN */
 	unsigned int		 r_srv_eof:1;	/* the server closed */
@@ -144,6 +145,7 @@ relay_pump_to_client(struct relay *r)
 		    ERR_OK)
 			break;
 		evbuffer_drain(in, n);
+		r->r_sum.rs_sent += n;
 		wrote = 1;
 	}
 	if (wrote)
@@ -254,6 +256,8 @@ relay_finish(struct relay *r, enum relay_end how)
 {
 	relay_done_cb	 done = r->r_done;
 	void		*arg = r->r_arg;
+	struct relay_summary sum = r->r_sum;
+	const struct hd	*hd = r->r_hd;
 
 	if (r->r_pcb != NULL) {
 		relay_detach_pcb(r);
@@ -270,8 +274,10 @@ relay_finish(struct relay *r, enum relay_end how)
 	bufferevent_free(r->r_bev);
 	event_free(r->r_kick);
 	free(r);
-	if (done != NULL)
-		done(arg, how);
+	if (done != NULL) {
+		sum.rs_ms = hd->hd_now - sum.rs_ms;
+		done(arg, how, &sum);
+	}
 }
 
 /* The PROXY header, when the configuration asks for one, goes into the
@@ -316,6 +322,11 @@ relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
 	r->r_hd = hd;
 	r->r_pcb = pcb;
 	r->r_last = hd->hd_now;
+	r->r_sum.rs_caddr = ip4_addr_get_u32(&pcb->remote_ip);
+	r->r_sum.rs_cport = htons(pcb->remote_port);
+	r->r_sum.rs_vaddr = vaddr;
+	r->r_sum.rs_vport = vport;
+	r->r_sum.rs_ms = hd->hd_now;	/* its start, until the end */
 	r->r_done = done;
 	r->r_arg = arg;
 	r->r_bev = bufferevent_socket_new(hd->hd_base, -1,

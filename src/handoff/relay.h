@@ -13,6 +13,8 @@
 #ifndef HANDOFFD_RELAY_H
 #define HANDOFFD_RELAY_H
 
+#include <stdint.h>
+
 struct evbuffer;
 struct hd;
 struct relay;
@@ -24,7 +26,18 @@ enum relay_end {
 	RELAY_RESET,		/* either side reset or failed */
 };
 
-typedef void	(*relay_done_cb)(void *, enum relay_end);
+/* What the done callback learns of the connection. */
+struct relay_summary {
+	uint32_t	 rs_caddr;	/* network order, as are the ports */
+	uint16_t	 rs_cport;
+	uint32_t	 rs_vaddr;
+	uint16_t	 rs_vport;
+	uint32_t	 rs_ms;		/* from relay_new() */
+	uint64_t	 rs_sent;	/* the server's bytes into lwIP */
+};
+
+typedef void	(*relay_done_cb)(void *, enum relay_end,
+		    const struct relay_summary *);
 
 struct relay	*relay_new(struct hd *, struct tcp_pcb *,
 		    const struct cfg_endpoint *, uint32_t, uint16_t,

@@ -30,6 +30,11 @@ t_configure_all
 # key; the user writes the status files into the state directory.
 chown "$user" "$TOPO_KEY" "$TOPO_STATE"
 chmod 600 "$TOPO_KEY"
+# n1's access log, in a directory only root may write: the daemon creates
+# the file as root, for the user.
+alog_dir="$TOPO_STATE/log"
+mkdir -m 755 "$alog_dir"
+sed -i "s|^  user: $user\$|&\n  access_log: $alog_dir/access.log|" "$TOPO_STATE/n1.yaml"
 
 # 1. max_flows 65536 + 2 peers * 2 + 64 spare = 65604 descriptors; a
 # non-root daemon cannot raise a hard limit of 1024.
@@ -96,6 +101,23 @@ out=$(c curl -s -m 10 -H 'Connection: close' "http://$TOPO_VIP3/?[1-2]")
 for n in n2 n3; do
 	t_check "cookie handshake: $n served a page" grep -q "node $n" <<<"$out"
 done
+
+# The access log: the user's, and what reopening it as the user can do.
+alog="$alog_dir/access.log"
+t_check "n1: access log owned by $user, mode 640" \
+    [ "$(stat -c '%U %a' "$alog")" = "$user 640" ]
+t_check "n1: access log has the pages" t_wait_grep "$alog" " n1 fe .* n3 handoff [0-9]+\$"
+mv "$alog" "$alog.1"
+out=$("$HANDOFFCTL" -s "$TOPO_STATE/n1.sock" reopen 2>&1)
+t_check "reopen where $user may not create the file: refused, says so" \
+    grep -q "cannot reopen the access log: Permission denied (the old one stays in use)" <<<"$out"
+c curl -s -m 10 -o /dev/null "http://$TOPO_VIP/?old"
+t_check "the old file still takes lines" t_wait_grep "$alog.1" " GET /\?old "
+chown "$user" "$alog_dir"
+t_check "reopen once $user may" sh -c "'$HANDOFFCTL' -s '$TOPO_STATE/n1.sock' reopen | grep -q reopened"
+c curl -s -m 10 -o /dev/null "http://$TOPO_VIP/?new"
+t_check "the new file takes them" t_wait_grep "$alog" " GET /\?new "
+t_check "the user created it, mode 640" [ "$(stat -c '%U %a' "$alog")" = "$user 640" ]
 
 # 4. A download from each remote back-end (pool "remote" takes turns),
 # intact: n2 (kernel stack) and n3 (lwip stack).

@@ -51,6 +51,9 @@ static const struct {
 		"    stack_address: 10.2.2.2\n    server: 10.2.2.1:80\n"
 /* A pool "all" of n1, 3 lines. */
 #define POOL	"pools:\n  - name: all\n    members: [n1]\n"
+/* 108 bytes: with a "/", one more than a UNIX socket's path may have. */
+#define LONG108	"0123456789012345678901234567890123456789012345678901" \
+		"23456789012345678901234567890123456789012345678901234567"
 
 struct bad {
 	const char	*yaml;
@@ -59,6 +62,14 @@ struct bad {
 };
 
 static const struct bad bad[] = {
+	/* node.access_log */
+	{ NODE "  access_log: syslog:dev/log\n" LWIP CTL, "5:15",
+	  "node.access_log: \"syslog:dev/log\": a syslog socket's path must "
+	  "be absolute" },
+	{ NODE "  access_log: syslog:/" LONG108 "\n" LWIP CTL, "5:15",
+	  "a socket's path has at most 107 bytes" },
+	{ NODE "  access_log_facility: local8\n" LWIP CTL, "5:24",
+	  "node.access_log_facility" },
 	/* Keys and types. */
 	{ BASE "tun:\n  nmae: hoff1\n", "10:3",
 	  "tun: unknown key \"nmae\" (did you mean \"name\"?)" },
@@ -669,6 +680,46 @@ test_full(void)
 	cfg_free(c);
 }
 
+/* node.access_log: a file from the configuration's directory, syslog,
+ * or a syslog socket; the facility by name. */
+static void
+test_access_log(void)
+{
+	static const struct {
+		const char	*yaml;
+		const char	*want;		/* NULL: relative to tmpdir */
+		int		 facility;
+	} t[] = {
+		{ NODE LWIP CTL, "", 0 },
+		{ NODE "  access_log: syslog\n" LWIP CTL, "syslog", 0 },
+		{ NODE "  access_log: syslog:/run/log.sock\n"
+		  "  access_log_facility: daemon\n" LWIP CTL,
+		  "syslog:/run/log.sock", 8 },
+		{ NODE "  access_log: /var/log/h.log\n"
+		  "  access_log_facility: local7\n" LWIP CTL,
+		  "/var/log/h.log", 7 },
+		{ NODE "  access_log: log/access.log\n" LWIP CTL, NULL, 0 },
+	};
+	struct cfg	*c;
+	char		 err[512], want[1200];
+	size_t		 i;
+
+	for (i = 0; i < nitems(t); i++) {
+		c = cfg_parse(name, t[i].yaml, strlen(t[i].yaml), err,
+		    sizeof(err));
+		if (c == NULL)
+			fprintf(stderr, "%s\n", err);
+		CHECK(c != NULL);
+		if (t[i].want == NULL)
+			snprintf(want, sizeof(want), "%s/log/access.log", tmpdir);
+		else
+			snprintf(want, sizeof(want), "%s", t[i].want);
+		CHECK_STREQ(c->cfg_node.cn_access_log, want);
+		CHECK_INTEQ(c->cfg_node.cn_access_log_facility, t[i].facility);
+		cfg_free(c);
+	}
+}
+
 /* handoff.proxy_protocol's versions; checks of peers only, and a kernel
  * stack with the header off, are fine. */
 static void
@@ -1122,6 +1173,7 @@ main(void)
 	test_full();
 	test_print();
 	test_proxy_protocol();
+	test_access_log();
 	test_tls();
 	test_key_files();
 	test_load();
