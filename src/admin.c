@@ -59,7 +59,7 @@ struct admin_out {
 	struct hd		*o_hd;
 	struct evbuffer		*o_body;
 	int			 o_json;
-	char			 o_err[200];
+	char			 o_err[1200];
 };
 
 /* A table whose columns are as wide as their widest cell. */
@@ -185,7 +185,7 @@ admin_status(struct admin *a, struct admin_out *o)
 	int			 i, up = 0;
 
 	for (i = 0; i < cfg->cfg_npeers; i++)
-		up += peer_is_up(hd, i);
+		up += !cfg->cfg_peers[i].cp_retired && peer_is_up(hd, i);
 	if (o->o_json) {
 		evbuffer_add_printf(o->o_body, "{\"node\":");
 		admin_json_str(o->o_body, cfg->cfg_node.cn_id);
@@ -202,7 +202,7 @@ admin_status(struct admin *a, struct admin_out *o)
 		    "\"handoffs\":{\"started\":%llu,\"accepted\":%llu,"
 		    "\"refused\":%llu,\"timeout\":%llu,\"failed\":%llu}}\n",
 		    flow_count(hd->hd_flows), flow_capacity(hd->hd_flows),
-		    hd->hd_served, cfg->cfg_npeers, up, cfg->cfg_nservices,
+		    hd->hd_served, cfg_active_peers(cfg), up, cfg->cfg_nservices,
 		    cfg->cfg_npools,
 		    (unsigned long long)st->st_handoffs_started,
 		    (unsigned long long)st->st_handoffs_acked,
@@ -222,7 +222,7 @@ admin_status(struct admin *a, struct admin_out *o)
 	snprintf(v[6], sizeof(v[6]), "%u of %u", flow_count(hd->hd_flows),
 	    flow_capacity(hd->hd_flows));
 	snprintf(v[7], sizeof(v[7]), "%u", hd->hd_served);
-	snprintf(v[8], sizeof(v[8]), "%d of %d up", up, cfg->cfg_npeers);
+	snprintf(v[8], sizeof(v[8]), "%d of %d up", up, cfg_active_peers(cfg));
 	snprintf(v[9], sizeof(v[9]), "%d", cfg->cfg_nservices);
 	snprintf(v[10], sizeof(v[10]), "%d", cfg->cfg_npools);
 	snprintf(v[11], sizeof(v[11]), "%llu started, %llu accepted, "
@@ -257,6 +257,8 @@ admin_peers(struct admin *a, struct admin_out *o)
 	for (i = 0; i < cfg->cfg_npeers; i++) {
 		const struct cfg_peer *cp = &cfg->cfg_peers[i];
 
+		if (cp->cp_retired)
+			continue;
 		admin_endpoint(ctl, sizeof(ctl), cp->cp_control.ep_addr,
 		    cp->cp_control.ep_port);
 		inet_ntop(AF_INET, &cp->cp_stack_addr, sa, sizeof(sa));
@@ -576,19 +578,38 @@ admin_change(struct admin *a, struct admin_out *o, int argc, char **argv)
 	return 0;
 }
 
+/* handoffctl reload: what SIGHUP does, with the reason when it fails. */
+static int
+admin_reload(struct admin *a, struct admin_out *o)
+{
+	char	 err[1024];
+
+	if (o->o_json)
+		return admin_fail(o, "reload has no JSON form");
+	log_info("admin: reloading the configuration");
+	if (a->a_hd->hd_reload(a->a_hd, err, sizeof(err)) == -1) {
+		log_warnx("reload: %s", err);
+		return admin_fail(o, "%s", err);
+	}
+	evbuffer_add_printf(o->o_body, "configuration reloaded\n");
+	return 0;
+}
+
 /* handoffctl reopen: what SIGUSR2 does. */
 static int
 admin_reopen(struct admin *a, struct admin_out *o, int argc)
 {
+	char	 err[256];
+
 	if (argc != 1)
 		return admin_fail(o, "usage: reopen");
 	if (o->o_json)
 		return admin_fail(o, "reopen has no JSON form");
 	if (a->a_hd->hd_alog == NULL)
 		return admin_fail(o, "no access log (node.access_log)");
-	if (alog_reopen(a->a_hd->hd_alog) == -1)
+	if (alog_reopen(a->a_hd->hd_alog, err, sizeof(err)) == -1)
 		return admin_fail(o, "cannot reopen the access log: %s "
-		    "(the old one stays in use)", strerror(errno));
+		    "(the old one stays in use)", err);
 	evbuffer_add_printf(o->o_body, "access log reopened\n");
 	return 0;
 }
@@ -603,7 +624,7 @@ static const char admin_help[] =
     "pool/node)\n"
     "enable member        new connections for member again\n"
     "weight member n      member's weight, 1 to 1000\n"
-    "reload               not supported yet\n"
+    "reload               the configuration file again\n"
     "reopen               the access log again (after logrotate)\n"
     "help                 this list\n";
 
@@ -625,8 +646,7 @@ admin_run(struct admin *a, struct admin_out *o, int argc, char **argv)
 		if (cmd[0] == 'p')
 			return admin_pools(a, o);
 		if (cmd[0] == 'r')
-			return admin_fail(o, "reload is not supported yet: "
-			    "restart the daemon to apply a new configuration");
+			return admin_reload(a, o);
 		if (o->o_json)
 			return admin_fail(o, "help has no JSON form");
 		evbuffer_add(o->o_body, admin_help, sizeof(admin_help) - 1);

@@ -193,17 +193,31 @@ alog_close_fail(int fd)
 static int
 alog_open_file(struct alog *al)
 {
-	int	 fd;
+	struct stat	 sb;
+	int		 fd, created = 1;
 
+	/* Non-blocking until it is known to be a file: a FIFO put in its
+	 * place would stop the daemon at open(). */
 	fd = open(al->al_path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd == -1 && errno == EEXIST)
-		return open(al->al_path, O_WRONLY | O_APPEND | O_NOFOLLOW |
-		    O_CLOEXEC);
+	    O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0640);
+	if (fd == -1 && errno == EEXIST) {
+		created = 0;
+		fd = open(al->al_path, O_WRONLY | O_APPEND | O_NOFOLLOW |
+		    O_CLOEXEC | O_NONBLOCK);
+	}
 	if (fd == -1)
 		return -1;
-	if (fchmod(fd, 0640) == -1 || (al->al_uid != (uid_t)-1 &&
-	    geteuid() == 0 && fchown(fd, al->al_uid, al->al_gid) == -1))
+	if (fstat(fd, &sb) == -1)
+		return alog_close_fail(fd);
+	if (!S_ISREG(sb.st_mode)) {
+		close(fd);
+		errno = EINVAL;		/* alog_strerror() says what */
+		return -1;
+	}
+	if (fcntl(fd, F_SETFL, O_APPEND) == -1)
+		return alog_close_fail(fd);
+	if (created && (fchmod(fd, 0640) == -1 || (al->al_uid != (uid_t)-1 &&
+	    geteuid() == 0 && fchown(fd, al->al_uid, al->al_gid) == -1)))
 		return alog_close_fail(fd);
 	return fd;
 }
@@ -227,6 +241,15 @@ alog_open_syslog(struct alog *al)
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		return alog_close_fail(fd);
 	return fd;
+}
+
+/* What went wrong opening the destination. */
+static const char *
+alog_strerror(const struct alog *al, int e)
+{
+	if (!al->al_syslog && e == EINVAL)
+		return "not a regular file";
+	return strerror(e);
 }
 
 static int
@@ -296,7 +319,7 @@ alog_open(struct event_base *base, const char *node, const char *dest,
 		return al;
 	if (!al->al_syslog) {
 		snprintf(err, errlen, "access log %s: %s", al->al_path,
-		    strerror(errno));
+		    alog_strerror(al, errno));
 		goto fail;
 	}
 	log_warn("access log: syslog socket %s", al->al_path);
@@ -308,16 +331,17 @@ fail:
 }
 
 /* SIGUSR2 and handoffctl reopen: the file again by its name, after
- * logrotate moved it (as the user the daemon runs as). */
+ * logrotate moved it (as the user the daemon runs as); err says why not. */
 int
-alog_reopen(struct alog *al)
+alog_reopen(struct alog *al, char *err, size_t errlen)
 {
 	int	 fd;
 
 	alog_on_flush(-1, 0, al);
 	if ((fd = alog_connect(al)) == -1) {
-		log_warn("access log %s: cannot reopen, keeping the old one",
-		    al->al_path);
+		snprintf(err, errlen, "%s", alog_strerror(al, errno));
+		log_warnx("access log %s: cannot reopen, keeping the old one: "
+		    "%s", al->al_path, err);
 		return -1;
 	}
 	if (al->al_fd != -1)

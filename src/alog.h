@@ -52,7 +52,7 @@ struct alog_srv {
 
 struct alog	*alog_open(struct event_base *, const char *, const char *,
 		    int, uid_t, gid_t, uint64_t *, uint64_t *, char *, size_t);
-int		 alog_reopen(struct alog *);
+int		 alog_reopen(struct alog *, char *, size_t);
 void		 alog_free(struct alog *);
 void		 alog_fe(struct alog *, const struct alog_fe *);
 void		 alog_srv(struct alog *, const struct alog_srv *);

@@ -2119,16 +2119,143 @@ cfg_policy_name(enum cfg_policy p)
 	return cfg_enum_name(cfg_policies, nitems(cfg_policies), p);
 }
 
-/* The index of a peer by id, or -1. */
+/* The index of a peer by id, or -1; a retired peer is none. */
 int
 cfg_peer_by_id(const struct cfg *c, const char *id)
 {
 	int	 i;
 
 	for (i = 0; i < c->cfg_npeers; i++)
-		if (strcmp(c->cfg_peers[i].cp_id, id) == 0)
+		if (!c->cfg_peers[i].cp_retired &&
+		    strcmp(c->cfg_peers[i].cp_id, id) == 0)
 			return i;
 	return -1;
+}
+
+/* The peers of the configuration, those a reload retired left out. */
+int
+cfg_active_peers(const struct cfg *c)
+{
+	int	 i, n = 0;
+
+	for (i = 0; i < c->cfg_npeers; i++)
+		n += !c->cfg_peers[i].cp_retired;
+	return n;
+}
+
+/* Appends name to the comma-separated list in buf when changed. */
+static void
+cfg_fixed_note(char *buf, size_t len, int *n, const char *name, int changed)
+{
+	size_t	 used = strlen(buf);
+
+	if (!changed)
+		return;
+	snprintf(buf + used, len - used, "%s%s", (*n)++ ? ", " : "", name);
+}
+
+static int
+cfg_ep_ne(const struct cfg_endpoint *a, const struct cfg_endpoint *b)
+{
+	return a->ep_addr != b->ep_addr || a->ep_port != b->ep_port;
+}
+
+/*
+ * The settings a running daemon cannot change (handoffd(8) RELOAD): they
+ * name this node, its device, its sockets and files, its key, and what its
+ * tables were sized for.  Lists those that differ between old and new in
+ * buf; returns how many.
+ */
+int
+cfg_fixed_changes(const struct cfg *o, const struct cfg *c, char *buf,
+    size_t len)
+{
+	const struct cfg_node	*on = &o->cfg_node, *cn = &c->cfg_node;
+	const struct cfg_tun	*ot = &o->cfg_tun, *ct = &c->cfg_tun;
+	int			 n = 0;
+
+	buf[0] = '\0';
+	cfg_fixed_note(buf, len, &n, "node.id", strcmp(on->cn_id, cn->cn_id));
+	cfg_fixed_note(buf, len, &n, "node.control",
+	    cfg_ep_ne(&on->cn_control, &cn->cn_control));
+	cfg_fixed_note(buf, len, &n, "node.server",
+	    cfg_ep_ne(&on->cn_server, &cn->cn_server));
+	cfg_fixed_note(buf, len, &n, "node.status_file",
+	    strcmp(on->cn_status_file, cn->cn_status_file));
+	cfg_fixed_note(buf, len, &n, "node.admin_socket",
+	    strcmp(on->cn_admin_socket, cn->cn_admin_socket));
+	cfg_fixed_note(buf, len, &n, "node.access_log",
+	    strcmp(on->cn_access_log, cn->cn_access_log) ||
+	    on->cn_access_log_facility != cn->cn_access_log_facility);
+	cfg_fixed_note(buf, len, &n, "node.user",
+	    strcmp(on->cn_user, cn->cn_user) ||
+	    strcmp(on->cn_group, cn->cn_group));
+	cfg_fixed_note(buf, len, &n, "tun", strcmp(ot->ct_name, ct->ct_name) ||
+	    ot->ct_has_addr != ct->ct_has_addr || ot->ct_addr != ct->ct_addr ||
+	    ot->ct_prefix != ct->ct_prefix || ot->ct_mtu != ct->ct_mtu ||
+	    ot->ct_offload != ct->ct_offload || ot->ct_table != ct->ct_table);
+	cfg_fixed_note(buf, len, &n, "lwip.address",
+	    o->cfg_lwip.cl_addr != c->cfg_lwip.cl_addr);
+	cfg_fixed_note(buf, len, &n, "handoff.stack",
+	    o->cfg_handoff.ch_stack != c->cfg_handoff.ch_stack);
+	cfg_fixed_note(buf, len, &n, "handoff.max_flows",
+	    o->cfg_handoff.ch_max_flows != c->cfg_handoff.ch_max_flows);
+	cfg_fixed_note(buf, len, &n, "control.key_file",
+	    strcmp(o->cfg_control.cc_key_file, c->cfg_control.cc_key_file) ||
+	    o->cfg_control.cc_keylen != c->cfg_control.cc_keylen ||
+	    memcmp(o->cfg_control.cc_key, c->cfg_control.cc_key,
+	    o->cfg_control.cc_keylen) != 0);
+	cfg_fixed_note(buf, len, &n, "metrics.listen",
+	    cfg_ep_ne(&o->cfg_metrics.cm_listen, &c->cfg_metrics.cm_listen));
+	return n;
+}
+
+/*
+ * Gives the peers of c, a configuration replacing o, the places they had
+ * in o: flows and control connections know peers by place.  A peer o had
+ * and c has not keeps its place, retired; a new one takes the next place
+ * never used, so that no place ever names two nodes.  Pool members are
+ * found again by id.  Returns -1 (err says why) if the places run out.
+ */
+int
+cfg_keep_peers(struct cfg *c, const struct cfg *o, char *err, size_t errlen)
+{
+	struct cfg_peer	 kept[CFG_MAX_PEERS];
+	int		 n = o->cfg_npeers, i, j, p;
+	int		 placed[CFG_MAX_PEERS] = { 0 };
+
+	for (i = 0; i < o->cfg_npeers; i++) {
+		kept[i] = o->cfg_peers[i];
+		kept[i].cp_retired = 1;
+		for (j = 0; j < c->cfg_npeers; j++)
+			if (strcmp(c->cfg_peers[j].cp_id,
+			    o->cfg_peers[i].cp_id) == 0) {
+				kept[i] = c->cfg_peers[j];
+				placed[j] = 1;
+			}
+	}
+	for (j = 0; j < c->cfg_npeers; j++) {
+		if (placed[j])
+			continue;
+		if (n == CFG_MAX_PEERS) {
+			snprintf(err, errlen, "%s: peer %s: no place left: %d "
+			    "peers since the daemon started, removed ones "
+			    "included (restart it to apply this configuration)",
+			    c->cfg_path, c->cfg_peers[j].cp_id, CFG_MAX_PEERS);
+			return -1;
+		}
+		kept[n++] = c->cfg_peers[j];
+	}
+	memcpy(c->cfg_peers, kept, sizeof(kept[0]) * (size_t)n);
+	c->cfg_npeers = n;
+	for (p = 0; p < c->cfg_npools; p++)
+		for (i = 0; i < c->cfg_pools[p].cp_nmembers; i++) {
+			struct cfg_member *m = &c->cfg_pools[p].cp_members[i];
+
+			if (m->cm_peer >= 0)
+				m->cm_peer = cfg_peer_by_id(c, m->cm_node);
+		}
+	return 0;
 }
 
 /* This node's web server for connections to a VIP on port vport (network

@@ -128,6 +128,9 @@ struct cfg_peer {
 	struct cfg_endpoint	 cp_server;
 	enum cfg_stack		 cp_stack;
 	struct cfg_pos		 cp_pos;
+	/* Left out by a reload, kept in its place for the flows that name
+	 * it (cfg_keep_peers); no peer by cfg_peer_by_id. */
+	int			 cp_retired;
 };
 
 /* One match condition set; every present condition must hold. */
@@ -219,6 +222,8 @@ struct cfg_metrics {
 
 struct cfg {
 	char			*cfg_path;
+	int			 cfg_refs;	/* the daemon's: connections that
+						 * still use it after a reload */
 	struct cfg_node		 cfg_node;
 	struct cfg_tun		 cfg_tun;
 	struct cfg_lwip		 cfg_lwip;
@@ -240,6 +245,11 @@ const char	*cfg_stack_name(enum cfg_stack);
 const char	*cfg_handshake_name(enum cfg_handshake);
 const char	*cfg_policy_name(enum cfg_policy);
 int		 cfg_peer_by_id(const struct cfg *, const char *);
+int		 cfg_active_peers(const struct cfg *);
+int		 cfg_fixed_changes(const struct cfg *, const struct cfg *,
+		    char *, size_t);
+int		 cfg_keep_peers(struct cfg *, const struct cfg *, char *,
+		    size_t);
 const struct cfg_endpoint *cfg_server_for(const struct cfg *, in_port_t);
 int		 cfg_print(const struct cfg *, const char *, FILE *, char *,
 		    size_t);

@@ -55,7 +55,7 @@ help(void)
 	    "pool/node)\n"
 	    "  enable member        new connections for member again\n"
 	    "  weight member n      member's weight, 1 to 1000\n"
-	    "  reload               not supported yet\n"
+	    "  reload               the configuration file again\n"
 	    "  reopen               the access log again (after logrotate)\n"
 	    "  help                 the daemon's list of commands\n",
 	    CTL_SOCKET_DEFAULT, ADMIN_FLOWS_DEFAULT);

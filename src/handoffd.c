@@ -82,8 +82,13 @@ hd_sig_stop(int sig, short events, void *arg)
 static void
 hd_sig_hup(int sig, short events, void *arg)
 {
-	log_info("SIGHUP: reloading is not supported yet, "
-	    "the configuration is unchanged (restart to apply changes)");
+	char	 err[1024];
+
+	log_info("SIGHUP: reloading the configuration");
+	notify("RELOADING=1");
+	if (node_reload(arg, err, sizeof(err)) == -1)
+		log_warnx("reload: %s", err);
+	notify("READY=1");
 }
 
 static void
@@ -96,9 +101,10 @@ static void
 hd_sig_usr2(int sig, short events, void *arg)
 {
 	struct hd	*hd = arg;
+	char		 err[256];
 
 	if (hd->hd_alog != NULL)
-		alog_reopen(hd->hd_alog);
+		alog_reopen(hd->hd_alog, err, sizeof(err));
 }
 
 /* What -n finds on the host against the configuration. */
@@ -202,6 +208,7 @@ main(int argc, char *argv[])
 	struct hd	 hd;
 	struct hd_main	 hm;
 	const char	*path = HANDOFFD_CONF_DEFAULT, *key = NULL;
+	char		*real;
 	char		 err[1024];
 	int		 ch, debug = 0, noaction = 0, verbose = 0;
 
@@ -241,6 +248,11 @@ main(int argc, char *argv[])
 	if ((hd.hd_cfg = cfg_load(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
+	}
+	/* A reload reads it again, from wherever the daemon is by then. */
+	if ((real = realpath(path, NULL)) != NULL) {
+		free(hd.hd_cfg->cfg_path);
+		hd.hd_cfg->cfg_path = real;
 	}
 	if (key != NULL) {
 		ch = cfg_print(hd.hd_cfg, key, stdout, err, sizeof(err));

@@ -146,7 +146,10 @@ struct hd {
 	struct admin		*hd_admin;	/* the admin socket */
 	struct metrics		*hd_metrics;	/* the metrics' HTTP server */
 	struct alog		*hd_alog;	/* NULL: no access log */
+	/* node_reload, for the admin socket, which node.c starts */
+	int			(*hd_reload)(struct hd *, char *, size_t);
 	uint32_t		 hd_served;	/* connections this node serves */
+	uint32_t		 hd_fe_relays;	/* ... relayed by the front-end */
 	struct tcp_pcb		*hd_fe_listen[CFG_MAX_SERVICES];
 	struct tcp_pcb		*hd_be_listen[HD_MAX_BE_PORTS];
 	uint16_t		 hd_be_listen_port[HD_MAX_BE_PORTS];
@@ -158,6 +161,7 @@ struct hd {
 
 /* node.c */
 int	node_start(struct hd *);
+int	node_reload(struct hd *, char *, size_t);
 void	node_tick(struct hd *);
 void	node_stop(struct hd *);
 

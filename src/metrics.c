@@ -240,6 +240,8 @@ metrics_peers(const struct hd *hd, struct evbuffer *b)
 			metrics_family(b, "peer_load", "gauge", "Connections "
 			    "the peer last reported serving.");
 		for (i = 0; i < cfg->cfg_npeers; i++) {
+			if (cfg->cfg_peers[i].cp_retired)
+				continue;
 			snprintf(lab, sizeof(lab), "peer=\"%s\"",
 			    cfg->cfg_peers[i].cp_id);
 			metrics_sample(b, k == 0 ? "peer_up" : "peer_load", lab,

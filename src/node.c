@@ -10,6 +10,7 @@
  */
 #include <sys/queue.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +152,17 @@ node_tick(struct hd *hd)
 	node_expire(hd, flow_capacity(hd->hd_flows));
 }
 
+/* lwIP keeps out-of-order data while it holds less than 64 MB and 1 KB per
+ * flow; a connection not routed yet, a head's worth. */
+static void
+node_lwip_limits(struct hd *hd)
+{
+	const struct cfg_handoff *ch = &hd->hd_cfg->cfg_handoff;
+
+	port_set_limits(((size_t)64 << 20) + ((size_t)ch->ch_max_flows << 10),
+	    (uint32_t)ch->ch_request_head_max);
+}
+
 /* Brings the node up on hd's event loop; any failure is fatal. */
 int
 node_start(struct hd *hd)
@@ -161,6 +173,7 @@ node_start(struct hd *hd)
 
 	TAILQ_INIT(&hd->hd_relays);
 	TAILQ_INIT(&hd->hd_fe_young);
+	hd->hd_reload = node_reload;
 	if (cfg->cfg_handoff.ch_stack == CFG_STACK_KERNEL)
 		hd->hd_kstack_addr = cfg->cfg_node.cn_server.ep_addr;
 	hd->hd_now = port_now_ms();
@@ -172,11 +185,7 @@ node_start(struct hd *hd)
 		fatal("flow table of %d flows", cfg->cfg_handoff.ch_max_flows);
 
 	port_init();
-	/* lwIP keeps out-of-order data while it holds less than 64 MB and
-	 * 1 KB per flow; a connection not routed yet, a head's worth. */
-	port_set_limits(((size_t)64 << 20) +
-	    ((size_t)cfg->cfg_handoff.ch_max_flows << 10),
-	    (uint32_t)cfg->cfg_handoff.ch_request_head_max);
+	node_lwip_limits(hd);
 	if ((hd->hd_cookie = cookie_key_new()) == NULL)
 		fatalx("cannot set up the SYN cookie key");
 	/* A cookie period's new connections: four times the table, about
@@ -228,6 +237,63 @@ node_start(struct hd *hd)
 	if (metrics_start(hd) == -1)
 		fatalx("cannot serve the metrics (metrics.listen)");
 	return 0;
+}
+
+/*
+ * SIGHUP and handoffctl reload (handoffd(8) RELOAD): the configuration
+ * file again, checked whole, then applied at once.  A file that does not
+ * load, or changes what cannot change while running, leaves the running
+ * configuration as it is; err says why (file:line:col for the file's
+ * errors).  Connections go on: established ones know nothing of the
+ * configuration, and those not handed off yet move to the new one
+ * (fe_reload).  Returns 0, or -1.
+ */
+int
+node_reload(struct hd *hd, char *err, size_t errlen)
+{
+	struct cfg	*old = hd->hd_cfg, *cfg;
+	char		 fixed[512];
+	int		 i, rc = 0;
+
+	if ((cfg = cfg_load(old->cfg_path, err, errlen)) == NULL)
+		return -1;
+	if (cfg_fixed_changes(old, cfg, fixed, sizeof(fixed)) > 0) {
+		snprintf(err, errlen, "%s: cannot change while the daemon runs: "
+		    "%s (restart it to apply them)", cfg->cfg_path, fixed);
+		cfg_free(cfg);
+		return -1;
+	}
+	if (cfg_keep_peers(cfg, old, err, errlen) == -1) {
+		cfg_free(cfg);
+		return -1;
+	}
+	/* lwIP keeps every VIP it ever had: connections to a removed one
+	 * may still be going. */
+	for (i = 0; i < cfg->cfg_nservices; i++)
+		if (tunif_add_vip(hd->hd_lwip,
+		    cfg->cfg_services[i].cs_vip.ep_addr) == -1) {
+			snprintf(err, errlen, "%s: service %s: more than %d "
+			    "VIP addresses since the daemon started (restart "
+			    "it to apply this configuration)", cfg->cfg_path,
+			    cfg->cfg_services[i].cs_name, TUNIF_MAX_VIPS);
+			cfg_free(cfg);
+			return -1;
+		}
+	hd->hd_cfg = cfg;
+	node_lwip_limits(hd);
+	/* Each part takes the new configuration, whatever another could not
+	 * set up: none may keep pointers into the old one. */
+	rc |= fe_reload(hd, old);
+	rc |= health_reload(hd);
+	rc |= peer_reload(hd);
+	if (rc != 0)
+		snprintf(err, errlen, "%s: applied, but not all of it could be "
+		    "set up (see the log)", cfg->cfg_path);
+	if (old->cfg_refs == 0)
+		cfg_free(old);
+	log_info("reload: %s: %d services, %d pools, %d peers", cfg->cfg_path,
+	    cfg->cfg_nservices, cfg->cfg_npools, cfg_active_peers(cfg));
+	return rc;
 }
 
 static void

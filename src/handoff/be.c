@@ -717,6 +717,15 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 				be_send_ack(hd, peer, ho, f, CTL_OK);
 			return;
 		}
+	}
+	/* A node a reload removed keeps what it handed here (above), and
+	 * hands nothing more, nor ends what others handed. */
+	if (peer != PEER_LOCAL && hd->hd_cfg->cfg_peers[peer].cp_retired) {
+		hd->hd_stats.st_be_refused++;
+		be_send_ack(hd, peer, ho, NULL, CTL_REFUSED);
+		return;
+	}
+	if (f != NULL) {
 		/* The stack endpoint holds one connection per client endpoint:
 		 * another live one (the same client port to another VIP) keeps
 		 * it, and the front-end tries elsewhere.  A lingering one is an

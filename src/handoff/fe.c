@@ -221,6 +221,23 @@ fe_reset_client(struct hd *hd, const struct flow *f)
 	    f->f_key.k_rport, f->f_cack, f->f_cmax, TH_ACK);
 }
 
+/* A connection is done with the configuration it started under; one a
+ * reload replaced goes with the last of them. */
+static void
+fe_cfg_unref(struct hd *hd, struct cfg *cfg)
+{
+	if (--cfg->cfg_refs == 0 && cfg != hd->hd_cfg)
+		cfg_free(cfg);
+}
+
+/* What the per-service counters see of fc's service: nothing once a
+ * reload took it away. */
+static const struct cfg_service *
+fe_svc_counted(const struct fe_conn *fc)
+{
+	return fc->fc_cfg == fc->fc_hd->hd_cfg ? fc->fc_svc : NULL;
+}
+
 /* The slow-path state is over: the flow is forwarded, or ends. */
 static void
 fe_conn_free(struct flow *f)
@@ -235,6 +252,7 @@ fe_conn_free(struct flow *f)
 	req_free(fc->fc_rp);
 	free(fc->fc_key);
 	free(fc->fc_alreq);
+	fe_cfg_unref(fc->fc_hd, fc->fc_cfg);
 	free(fc);
 	f->f_ctx = NULL;
 }
@@ -354,6 +372,8 @@ fe_conn_new(struct hd *hd, struct flow *f, const struct cfg_service *svc)
 	}
 	fc->fc_hd = hd;
 	fc->fc_flow = f;
+	fc->fc_cfg = hd->hd_cfg;
+	fc->fc_cfg->cfg_refs++;
 	fc->fc_svc = svc;
 	fe_young_join(fc);
 	fc->fc_qtail = &fc->fc_qhead;
@@ -431,6 +451,13 @@ fe_vip_input(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 		fe_syn(hd, svc, p);
 		return 1;
 	}
+	/* A connection lwIP holds from before a reload made the service
+	 * cookie (one relayed to this node's server) stays lwIP's.  Only
+	 * while some relay lives: a junk ACK costs no walk of lwIP's pcbs. */
+	if (svc->cs_handshake == CFG_HS_COOKIE && hd->hd_fe_relays > 0 &&
+	    port_tcp_has_pcb(p->p_daddr, ntohs(p->p_dport), p->p_saddr,
+	    ntohs(p->p_sport)))
+		return 0;
 	if ((p->p_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK &&
 	    fe_cookie_ack(hd, svc, p))
 		return 1;
@@ -714,7 +741,7 @@ fe_clamp_synack(struct hd *hd, struct fe_conn *fc, struct pkt *p,
 	struct csum_acc	 a;
 	uint8_t		*th = p->p_tcp;
 
-	fe_offer(hd->hd_cfg, fc->fc_svc, &of);
+	fe_offer(fc->fc_cfg, fc->fc_svc, &of);
 	if (o->o_mss <= of.fo_mss || o->o_mss_off == 0 ||
 	    (o->o_mss_off & 1) != 0)
 		return;
@@ -1077,6 +1104,7 @@ fe_pool_key(const struct cfg_pool *cp, const struct route_req *rr,
 static int
 fe_set_key(struct fe_conn *fc, const char *key, size_t klen)
 {
+	free(fc->fc_key);
 	if ((fc->fc_key = malloc(klen + 1)) == NULL) {
 		fe_respond(fc, 503);
 		return -1;
@@ -1097,12 +1125,18 @@ fe_route_hello(struct fe_conn *fc)
 	const char		*name;
 	size_t			 len;
 
+	if (h == NULL) {	/* never: fe_conn_reload keeps protocols */
+		fe_respond(fc, 503);
+		return -1;
+	}
 	if ((name = route_hello_name(h, &len)) == NULL) {
 		hd->hd_stats.st_tls_no_sni++;
 		name = "";
 	}
-	if (hd->hd_alog != NULL)
+	if (hd->hd_alog != NULL) {
+		free(fc->fc_alreq);
 		fc->fc_alreq = alog_req(NULL, NULL, 0, name, len);
+	}
 	fc->fc_pool = route_hello_pool(fc->fc_svc, h);
 	if (!fe_pool_keyed(&hd->hd_cfg->cfg_pools[fc->fc_pool]))
 		return 0;
@@ -1125,12 +1159,13 @@ fe_route(struct fe_conn *fc)
 	struct route_req	*rr;
 	const char		*key;
 	enum route_result	 r;
-	int			 rc = 0;
+	int			 rc = 0, need;
 
 	fc->fc_pool = svc->cs_pool_idx;
 	if (svc->cs_protocol == CFG_PROTO_TLS)
 		return fe_route_hello(fc);
-	if (svc->cs_nrules == 0 && !fe_pool_keyed(cp) && hd->hd_alog == NULL)
+	need = svc->cs_nrules > 0 || fe_pool_keyed(cp);
+	if (!need && hd->hd_alog == NULL)
 		return 0;
 	if ((rr = malloc(sizeof(*rr))) == NULL)
 		r = ROUTE_NOMEM;
@@ -1139,13 +1174,19 @@ fe_route(struct fe_conn *fc)
 		    (ev_ssize_t)hlen), hlen, rr);
 	if (r != ROUTE_OK) {
 		free(rr);
+		/* Read for the access log only: what the client gets is what
+		 * it would get without the log. */
+		if (!need)
+			return 0;
 		fe_respond(fc, r == ROUTE_BAD ? 400 :
 		    r == ROUTE_TOO_MANY ? 431 : 503);
 		return -1;
 	}
-	if (hd->hd_alog != NULL)
+	if (hd->hd_alog != NULL) {
+		free(fc->fc_alreq);
 		fc->fc_alreq = alog_req(rr->rr_method, rr->rr_url,
 		    rr->rr_urllen, rr->rr_host, rr->rr_hostlen);
+	}
 	fc->fc_pool = route_pool(svc, rr);
 	cp = &hd->hd_cfg->cfg_pools[fc->fc_pool];
 	if (fe_pool_keyed(cp)) {
@@ -1320,7 +1361,8 @@ fe_handoff(struct fe_conn *fc, int peer)
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(fc->fc_timer, &tv);
 	hd->hd_stats.st_handoffs_started++;
-	fc->fc_sent = health_handoff_sent(hd, fc->fc_svc, fc->fc_pool, peer);
+	fc->fc_sent = health_handoff_sent(hd, fe_svc_counted(fc), fc->fc_pool,
+	    peer);
 	return 0;
 }
 
@@ -1334,6 +1376,7 @@ fe_on_local_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 
 	health_assign(hd, PEER_LOCAL, -1);
 	hd->hd_served--;
+	hd->hd_fe_relays--;
 	if (hd->hd_alog == NULL)
 		return;
 	memset(&a, 0, sizeof(a));
@@ -1361,6 +1404,11 @@ fe_dispatch(struct fe_conn *fc)
 
 	if (hd->hd_alog != NULL && fc->fc_t0_us == 0)
 		fc->fc_t0_us = log_mono_us();
+	/* A reload took its service away before it was routed. */
+	if (fc->fc_cfg != hd->hd_cfg) {
+		fe_respond(fc, 503);
+		return;
+	}
 	if (fc->fc_pool == -1 && fe_route(fc) == -1)
 		return;
 	pool = &cfg->cfg_pools[fc->fc_pool];
@@ -1396,6 +1444,7 @@ fe_dispatch(struct fe_conn *fc)
 			}
 			health_assign(hd, PEER_LOCAL, 1);
 			hd->hd_served++;
+			hd->hd_fe_relays++;
 			if (fc->fc_fin)
 				relay_client_eof(r);
 			hd->hd_stats.st_fe_local++;
@@ -1446,7 +1495,7 @@ fe_give_up(struct fe_conn *fc, uint64_t bflow)
 	hd->hd_stats.st_handoffs_failed++;
 	hd->hd_stats.st_handoffs_reset++;
 	fe_alog(fc, "reset", fc->fc_peer);
-	health_handoff_done(hd, fc->fc_svc, fc->fc_pool, fc->fc_peer,
+	health_handoff_done(hd, fe_svc_counted(fc), fc->fc_pool, fc->fc_peer,
 	    HEALTH_HO_FAILED, fc->fc_sent);
 	fe_send_close(hd, f, fc->fc_peer, bflow, CTL_CLOSE_ABORT, 0);
 	/* Out of the frozen state, or the reset would be held back. */
@@ -1525,7 +1574,7 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		/* Nothing reached its server: the next member may have it.
 		 * The timeout counted against it already. */
 		hd->hd_stats.st_handoffs_failed++;
-		health_handoff_done(hd, fc->fc_svc, fc->fc_pool, peer,
+		health_handoff_done(hd, fe_svc_counted(fc), fc->fc_pool, peer,
 		    HEALTH_HO_TIMEOUT, fc->fc_sent);
 		fe_failover(fc);
 		return;
@@ -1535,7 +1584,7 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		    ctl_status_name(ha->ha_status));
 		hd->hd_stats.st_handoffs_refused++;
 		health_refused(hd, peer);
-		health_handoff_done(hd, fc->fc_svc, fc->fc_pool, peer,
+		health_handoff_done(hd, fe_svc_counted(fc), fc->fc_pool, peer,
 		    HEALTH_HO_REFUSED, fc->fc_sent);
 		fe_failover(fc);
 		return;
@@ -1546,7 +1595,7 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		return;
 	}
 	health_accepted(hd, peer);
-	health_handoff_done(hd, fc->fc_svc, fc->fc_pool, peer,
+	health_handoff_done(hd, fe_svc_counted(fc), fc->fc_pool, peer,
 	    HEALTH_HO_ACCEPTED, fc->fc_sent);
 	fe_alog(fc, peer == PEER_LOCAL ? "local" : "handoff", peer);
 	/* lwIP lets go without a word: no RST, no FIN. */
@@ -1685,6 +1734,52 @@ fe_expire(struct hd *hd, struct flow *f)
 	}
 }
 
+/* lwIP's listener on a VIP whose service uses the lwip handshake; NULL if
+ * it could not be had. */
+static struct tcp_pcb *
+fe_listen(struct hd *hd, const struct cfg_service *svc)
+{
+	struct tcp_pcb	*pcb, *lpcb;
+	ip4_addr_t	 a;
+
+	ip4_addr_set_u32(&a, svc->cs_vip.ep_addr);
+	if ((pcb = tcp_new()) == NULL)
+		return NULL;
+	/* Inherited by what it accepts, so that after a reload a new
+	 * listener binds beside them. */
+	ip_set_option(pcb, SOF_REUSEADDR);
+	tcp_bind_netif(pcb, tunif_netif(hd->hd_lwip));
+	if (tcp_bind(pcb, &a, ntohs(svc->cs_vip.ep_port)) != ERR_OK) {
+		tcp_abort(pcb);
+		return NULL;
+	}
+	if ((lpcb = tcp_listen(pcb)) == NULL) {
+		tcp_abort(pcb);
+		return NULL;
+	}
+	tcp_arg(lpcb, hd);
+	tcp_accept(lpcb, fe_accept);
+	return lpcb;
+}
+
+/* The pools' picking state, for the configuration as it is. */
+static int
+fe_pools_start(struct hd *hd)
+{
+	const struct cfg	*cfg = hd->hd_cfg;
+	int			 i;
+
+	for (i = 0; i < CFG_MAX_POOLS; i++) {
+		pool_state_free(hd->hd_pools[i]);
+		hd->hd_pools[i] = NULL;
+	}
+	for (i = 0; i < cfg->cfg_npools; i++)
+		if ((hd->hd_pools[i] = pool_state_new(&cfg->cfg_pools[i])) ==
+		    NULL)
+			return -1;
+	return 0;
+}
+
 /* Listens on every VIP whose service uses the lwip handshake. */
 int
 fe_init(struct hd *hd)
@@ -1693,34 +1788,136 @@ fe_init(struct hd *hd)
 	int			 i;
 
 	hd->hd_vip_input = fe_vip_input;
-	for (i = 0; i < cfg->cfg_npools; i++)
-		if ((hd->hd_pools[i] = pool_state_new(&cfg->cfg_pools[i])) ==
-		    NULL)
-			return -1;
+	if (fe_pools_start(hd) == -1)
+		return -1;
 	for (i = 0; i < cfg->cfg_nservices; i++) {
 		const struct cfg_service *svc = &cfg->cfg_services[i];
-		struct tcp_pcb	*pcb, *lpcb;
-		ip4_addr_t	 a;
 
-		if (svc->cs_handshake != CFG_HS_LWIP)
-			continue;
-		ip4_addr_set_u32(&a, svc->cs_vip.ep_addr);
-		if ((pcb = tcp_new()) == NULL)
+		if (svc->cs_handshake == CFG_HS_LWIP &&
+		    (hd->hd_fe_listen[i] = fe_listen(hd, svc)) == NULL)
 			return -1;
-		tcp_bind_netif(pcb, tunif_netif(hd->hd_lwip));
-		if (tcp_bind(pcb, &a, ntohs(svc->cs_vip.ep_port)) != ERR_OK) {
-			tcp_abort(pcb);
-			return -1;
-		}
-		if ((lpcb = tcp_listen(pcb)) == NULL) {
-			tcp_abort(pcb);
-			return -1;
-		}
-		tcp_arg(lpcb, hd);
-		tcp_accept(lpcb, fe_accept);
-		hd->hd_fe_listen[i] = lpcb;
 	}
 	return 0;
+}
+
+/* The service of cfg at vip's address and port, or -1. */
+static int
+fe_service_at(const struct cfg *cfg, const struct cfg_endpoint *vip)
+{
+	int	 i;
+
+	for (i = 0; i < cfg->cfg_nservices; i++)
+		if (cfg->cfg_services[i].cs_vip.ep_addr == vip->ep_addr &&
+		    cfg->cfg_services[i].cs_vip.ep_port == vip->ep_port)
+			return i;
+	return -1;
+}
+
+/* The pool of cfg named name, or -1. */
+static int
+fe_pool_named(const struct cfg *cfg, const char *name)
+{
+	int	 i;
+
+	for (i = 0; i < cfg->cfg_npools; i++)
+		if (strcmp(cfg->cfg_pools[i].cp_name, name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * A connection not handed off yet goes on under the new configuration
+ * (hd_cfg; old is the one before): its service found again by VIP, its
+ * pool by name, the members it tried by node.  One whose service is gone
+ * keeps the old service, and is answered 503 if it still needs routing;
+ * one whose pool is gone is routed again if it must fail over.
+ */
+static void
+fe_conn_reload(struct fe_conn *fc, const struct cfg *old)
+{
+	struct hd		*hd = fc->fc_hd;
+	const struct cfg_pool	*op, *np;
+	uint64_t		 tried = 0;
+	int			 svc, pool = -1, i, j;
+
+	/* Another protocol or handshake on the VIP is another service: this
+	 * connection's parser and TCP are the old one's. */
+	svc = fe_service_at(hd->hd_cfg, &fc->fc_svc->cs_vip);
+	if (svc >= 0 && (hd->hd_cfg->cfg_services[svc].cs_protocol !=
+	    fc->fc_svc->cs_protocol || hd->hd_cfg->cfg_services[svc].cs_handshake
+	    != fc->fc_svc->cs_handshake))
+		svc = -1;
+	if (svc >= 0) {
+		if (fc->fc_cfg != old)	/* nor hd_cfg: from before old */
+			fe_cfg_unref(hd, fc->fc_cfg);
+		else
+			fc->fc_cfg->cfg_refs--;
+		fc->fc_cfg = hd->hd_cfg;
+		fc->fc_cfg->cfg_refs++;
+		fc->fc_svc = &hd->hd_cfg->cfg_services[svc];
+	}
+	if (fc->fc_pool >= 0 && fc->fc_cfg == hd->hd_cfg) {
+		op = &old->cfg_pools[fc->fc_pool];
+		if ((pool = fe_pool_named(hd->hd_cfg, op->cp_name)) >= 0) {
+			np = &hd->hd_cfg->cfg_pools[pool];
+			for (i = 0; i < op->cp_nmembers; i++) {
+				if (!(fc->fc_tried & (1ULL << i)))
+					continue;
+				for (j = 0; j < np->cp_nmembers; j++)
+					if (np->cp_members[j].cm_peer ==
+					    op->cp_members[i].cm_peer)
+						tried |= 1ULL << j;
+			}
+		}
+	}
+	fc->fc_pool = pool;
+	fc->fc_tried = tried;
+}
+
+static void
+fe_reload_one(struct flow *f, void *arg)
+{
+	if (f->f_ops == &fe_flow_ops && f->f_ctx != NULL)
+		fe_conn_reload(f->f_ctx, arg);
+}
+
+/*
+ * A reload replaced old with hd_cfg: new pools, a listener for each lwip
+ * handshake service (those on the same VIP keep theirs; a removed one's
+ * half-open connections are reset by lwIP), and every connection not
+ * handed off yet moved over.  lwIP owns the new VIPs already (node.c).
+ */
+int
+fe_reload(struct hd *hd, const struct cfg *old)
+{
+	const struct cfg	*cfg = hd->hd_cfg;
+	struct tcp_pcb		*listen[CFG_MAX_SERVICES] = { NULL };
+	int			 i, j, rc = 0;
+
+	for (i = 0; i < old->cfg_nservices; i++) {
+		if (hd->hd_fe_listen[i] == NULL)
+			continue;
+		j = fe_service_at(cfg, &old->cfg_services[i].cs_vip);
+		if (j >= 0 && cfg->cfg_services[j].cs_handshake == CFG_HS_LWIP)
+			listen[j] = hd->hd_fe_listen[i];
+		else
+			tcp_close(hd->hd_fe_listen[i]);
+		hd->hd_fe_listen[i] = NULL;
+	}
+	for (j = 0; j < cfg->cfg_nservices; j++) {
+		if (listen[j] == NULL &&
+		    cfg->cfg_services[j].cs_handshake == CFG_HS_LWIP &&
+		    (listen[j] = fe_listen(hd, &cfg->cfg_services[j])) == NULL) {
+			log_warnx("reload: service %s: cannot listen in lwIP",
+			    cfg->cfg_services[j].cs_name);
+			rc = -1;
+		}
+		hd->hd_fe_listen[j] = listen[j];
+	}
+	if (fe_pools_start(hd) == -1)
+		rc = -1;
+	flow_foreach(hd->hd_flows, fe_reload_one, (void *)(uintptr_t)old);
+	return rc;
 }
 
 /* Closes the VIPs' listeners and the pools; the flows have been closed

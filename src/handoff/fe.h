@@ -52,6 +52,7 @@ struct fe_conn {
 	int			 fc_is_young;
 	struct tcp_pcb		*fc_synpcb;	/* lwIP's, half-open */
 	struct tcp_pcb		*fc_pcb;	/* NULL until accepted */
+	struct cfg		*fc_cfg;	/* fc_svc's; refs counted */
 	const struct cfg_service *fc_svc;
 	struct evbuffer		*fc_req;	/* every byte lwIP acked */
 	struct req_parser	*fc_rp;
@@ -60,7 +61,8 @@ struct fe_conn {
 	struct fe_qpkt		**fc_qtail;
 	uint64_t		 fc_tried;	/* pool members tried */
 	uint64_t		 fc_sent;	/* health_handoff_sent()'s time */
-	int			 fc_pool;	/* routed to; -1: not yet */
+	int			 fc_pool;	/* hd_cfg's, routed to; -1: not
+						 * yet (or no longer) */
 	char			*fc_key;	/* what a keyed pool looks at */
 	size_t			 fc_keylen;
 	int			 fc_dispatched;	/* the head went to fe_dispatch */

@@ -54,6 +54,7 @@ void	 fe_offer(const struct cfg *, const struct cfg_service *,
 /* fe.c */
 extern const struct flow_ops fe_flow_ops;
 int	 fe_init(struct hd *);
+int	 fe_reload(struct hd *, const struct cfg *);
 void	 fe_shutdown(struct hd *);
 void	 fe_on_handoff_ack(struct hd *, int, const struct ctl_handoff_ack *);
 void	 fe_on_close(struct hd *, int, struct flow *, const struct ctl_close *);

@@ -190,7 +190,7 @@ health_now_us(void)
 
 /*
  * The front-end sent a HANDOFF for a connection to service svc, routed to
- * pool, to node.  Returns the time it was sent, which the front-end gives
+ * pool, to node (svc NULL, pool -1: one a reload took away).  Returns the time it was sent, which the front-end gives
  * back to health_handoff_done().
  */
 uint64_t
@@ -198,9 +198,10 @@ health_handoff_sent(struct hd *hd, const struct cfg_service *svc, int pool,
     int node)
 {
 	struct health	*h = hd->hd_health;
-	int		 i = health_member(hd, pool, node);
+	int		 i = pool >= 0 ? health_member(hd, pool, node) : -1;
 
-	h->h_service_ho[svc - hd->hd_cfg->cfg_services].ho_started++;
+	if (svc != NULL)
+		h->h_service_ho[svc - hd->hd_cfg->cfg_services].ho_started++;
 	if (i >= 0)
 		h->h_member_ho[pool][i].ho_started++;
 	return health_now_us();
@@ -229,10 +230,11 @@ health_handoff_done(struct hd *hd, const struct cfg_service *svc, int pool,
 {
 	struct health	*h = hd->hd_health;
 	uint64_t	 us = health_now_us() - sent;
-	int		 i = health_member(hd, pool, node);
+	int		 i = pool >= 0 ? health_member(hd, pool, node) : -1;
 
-	health_ho_count(&h->h_service_ho[svc - hd->hd_cfg->cfg_services], r,
-	    us);
+	if (svc != NULL)
+		health_ho_count(&h->h_service_ho[svc -
+		    hd->hd_cfg->cfg_services], r, us);
 	if (i >= 0)
 		health_ho_count(&h->h_member_ho[pool][i], r, us);
 }
@@ -439,18 +441,14 @@ health_on_timer(int fd, short ev, void *arg)
 }
 
 /* Starts a check for every member of every pool with a check_path. */
-int
-health_init(struct hd *hd)
+static int
+health_pools_start(struct hd *hd)
 {
 	const struct cfg	*cfg = hd->hd_cfg;
-	struct health		*h;
+	struct health		*h = hd->hd_health;
 	struct health_check	*c;
 	int			 p, i;
 
-	if ((h = calloc(1, sizeof(*h))) == NULL)
-		return -1;
-	h->h_hd = hd;
-	hd->hd_health = h;
 	for (p = 0; p < cfg->cfg_npools; p++) {
 		const struct cfg_pool *cp = &cfg->cfg_pools[p];
 		struct timeval tv = { cp->cp_check_interval_ms / 1000,
@@ -477,16 +475,17 @@ health_init(struct hd *hd)
 	return 0;
 }
 
-void
-health_shutdown(struct hd *hd)
+/* Ends the checks and forgets what the pools' members did; the nodes'
+ * state stays. */
+static void
+health_pools_stop(struct health *h)
 {
-	struct health	*h = hd->hd_health;
-	int		 p, i;
+	int	 p, i;
 
-	if (h == NULL)
-		return;
 	for (p = 0; p < CFG_MAX_POOLS; p++) {
 		free(h->h_member_ho[p]);
+		h->h_member_ho[p] = NULL;
+		h->h_drained[p] = 0;
 		for (i = 0; i < CFG_MAX_MEMBERS; i++) {
 			struct health_check *c = h->h_checks[p][i];
 
@@ -498,8 +497,45 @@ health_shutdown(struct hd *hd)
 			if (c->hc_conn != NULL)
 				evhttp_connection_free(c->hc_conn);
 			free(c);
+			h->h_checks[p][i] = NULL;
 		}
 	}
+	memset(h->h_service_ho, 0, sizeof(h->h_service_ho));
+}
+
+int
+health_init(struct hd *hd)
+{
+	struct health	*h;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return -1;
+	h->h_hd = hd;
+	hd->hd_health = h;
+	return health_pools_start(hd);
+}
+
+/*
+ * A reload brought new pools: what their members did starts afresh (drains,
+ * refusal counts per pool, check results, handoff counts); what each node
+ * carries (connections, refusals in a row) stays, as nodes keep their
+ * places.
+ */
+int
+health_reload(struct hd *hd)
+{
+	health_pools_stop(hd->hd_health);
+	return health_pools_start(hd);
+}
+
+void
+health_shutdown(struct hd *hd)
+{
+	struct health	*h = hd->hd_health;
+
+	if (h == NULL)
+		return;
+	health_pools_stop(h);
 	free(h);
 	hd->hd_health = NULL;
 }

@@ -57,6 +57,7 @@ struct health_ho {
 
 int	 health_init(struct hd *);
 void	 health_shutdown(struct hd *);
+int	 health_reload(struct hd *);
 uint64_t health_members(const struct hd *, int);
 void	 health_loads(const struct hd *, int, uint32_t *);
 void	 health_refused(struct hd *, int);

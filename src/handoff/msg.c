@@ -42,6 +42,34 @@ msg_on_message(struct hd *hd, int peer, const struct ctl_msg *m)
 	}
 }
 
+struct msg_count {
+	int	 mc_peer;
+	int	 mc_flows;
+};
+
+/* A flow that needs peer mc_peer's channel: the back-end's of a flow it
+ * handed here, the front-end's of one it handed there. */
+static void
+msg_count_one(struct flow *f, void *arg)
+{
+	struct msg_count *mc = arg;
+
+	if (f->f_peer != mc->mc_peer)
+		return;
+	if (f->f_ops == &be_flow_ops || (f->f_ops == &fe_flow_ops &&
+	    (f->f_ctx == NULL || (f->f_flags & FLOW_ASSIGNED))))
+		mc->mc_flows++;
+}
+
+static int
+msg_on_holds(struct hd *hd, int peer)
+{
+	struct msg_count mc = { peer, 0 };
+
+	flow_foreach(hd->hd_flows, msg_count_one, &mc);
+	return mc.mc_flows > 0;
+}
+
 const struct peer_handlers msg_handlers = {
-	msg_on_message, fe_on_peer_down, fe_on_peer_gone
+	msg_on_message, fe_on_peer_down, fe_on_peer_gone, msg_on_holds
 };

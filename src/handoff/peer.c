@@ -90,6 +90,7 @@ struct peer_set {
 	int			 ps_npeers;
 	struct evconnlistener	*ps_listener;
 	struct event		*ps_heartbeat;
+	int			 ps_heartbeat_ms; /* its period */
 	struct event		*ps_accept_retry;
 	struct event		*ps_accept_yield;
 	int			 ps_accepted;	/* since the last yield */
@@ -106,6 +107,18 @@ struct peer_set {
 };
 
 static void	peer_dial(struct peer_set *, int);
+
+/* A peer a reload removed that no flow needs: not to be dialled again.
+ * One that flows still need is, should its connection drop: it never
+ * dials in (it is no peer to the listener). */
+static int
+peer_retired_idle(struct peer *p)
+{
+	struct peer_set	*ps = p->p_set;
+
+	return p->p_cfg->cp_retired && (ps->ps_handlers.ph_holds == NULL ||
+	    !ps->ps_handlers.ph_holds(ps->ps_hd, p->p_idx));
+}
 static void	conn_close(struct ctl_conn *, const char *, int);
 static void	conn_close_flushed(struct ctl_conn *);
 static int	conn_start_tls(struct ctl_conn *);
@@ -140,7 +153,7 @@ peer_id(const struct hd *hd, int idx)
 {
 	if (idx == PEER_LOCAL)
 		return hd->hd_cfg->cfg_node.cn_id;
-	return hd->hd_peers->ps_peers[idx].p_cfg->cp_id;
+	return hd->hd_cfg->cfg_peers[idx].cp_id;
 }
 
 uint32_t
@@ -504,6 +517,14 @@ conn_on_tls(struct ctl_conn *c)
 		    "no TLS", 0);
 		return;
 	}
+	/* Every node can derive every pair's key from the cluster's: a
+	 * peer is who it says only from its own address. */
+	if (!c->cc_outgoing && c->cc_set->ps_hd->hd_cfg->cfg_peers[
+	    c->cc_link.pl_peer].cp_control.ep_addr != c->cc_src) {
+		conn_auth_failed(c, "the PSK identity names a peer whose "
+		    "control address is another", 0);
+		return;
+	}
 	c->cc_peer = c->cc_link.pl_peer;
 	c->cc_state = CONN_HELLO;
 	c->cc_last_rx = port_now_ms();
@@ -689,6 +710,8 @@ peer_redial_later(struct peer *p)
 	const struct cfg_control *cc = &p->p_set->ps_hd->hd_cfg->cfg_control;
 	struct timeval	 tv;
 
+	if (peer_retired_idle(p))
+		return;
 	tv.tv_sec = p->p_backoff_ms / 1000;
 	tv.tv_usec = (p->p_backoff_ms % 1000) * 1000;
 	evtimer_add(p->p_redial, &tv);
@@ -791,7 +814,7 @@ peer_dial(struct peer_set *ps, int idx)
 	struct sockaddr_in	 sin;
 	int			 fd;
 
-	if (p->p_out != NULL)
+	if (p->p_out != NULL || peer_retired_idle(p))
 		return;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -865,7 +888,8 @@ peer_admit(struct peer_set *ps, const struct sockaddr_in *sin)
 
 	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
 	for (slot = 0; slot < ps->ps_npeers; slot++)
-		if (ps->ps_peers[slot].p_cfg->cp_control.ep_addr ==
+		if (!ps->ps_peers[slot].p_cfg->cp_retired &&
+		    ps->ps_peers[slot].p_cfg->cp_control.ep_addr ==
 		    sin->sin_addr.s_addr)
 			break;
 	if (slot == ps->ps_npeers) {
@@ -987,8 +1011,34 @@ peer_on_accept_error(struct evconnlistener *l, void *arg)
 	evtimer_add(ps->ps_accept_retry, &tv);
 }
 
-/* Every heartbeat: LOAD on each authenticated connection, and the end of
- * any connection that has been silent too long. */
+/* A peer a reload removed, with a connection still: closed once no flow
+ * needs it.  Nothing is redialled, and its down and gone timers stay
+ * idle, as nothing is left to be told. */
+static void
+peer_reap_retired(struct peer_set *ps)
+{
+	struct peer	*p;
+	int		 i;
+
+	for (i = 0; i < ps->ps_npeers; i++) {
+		p = &ps->ps_peers[i];
+		if (!p->p_cfg->cp_retired || (p->p_out == NULL &&
+		    p->p_in == NULL) || (ps->ps_handlers.ph_holds != NULL &&
+		    ps->ps_handlers.ph_holds(ps->ps_hd, i)))
+			continue;
+		log_info("peer %s: removed from the configuration and no "
+		    "longer needed: its connections closed", p->p_cfg->cp_id);
+		if (p->p_out != NULL)
+			conn_close(p->p_out, NULL, 0);
+		if (p->p_in != NULL)
+			conn_close(p->p_in, NULL, 0);
+		evtimer_del(p->p_gone);
+		evtimer_del(p->p_redial);
+	}
+}
+
+/* Every heartbeat: LOAD on each authenticated connection, the end of any
+ * connection that has been silent too long, and of retired peers'. */
 static void
 peer_on_heartbeat(int fd, short ev, void *arg)
 {
@@ -1024,6 +1074,7 @@ peer_on_heartbeat(int fd, short ev, void *arg)
 		}
 		conn_send(c, &m);
 	}
+	peer_reap_retired(ps);
 }
 
 /* Listens on node.control, unless the caller provides the transport. */
@@ -1054,8 +1105,6 @@ peer_init(struct hd *hd, const struct peer_handlers *ph)
 {
 	const struct cfg	*cfg = hd->hd_cfg;
 	struct peer_set		*ps;
-	struct timeval		 tv;
-	int			 i;
 
 	if ((ps = calloc(1, sizeof(*ps))) == NULL)
 		return -1;
@@ -1082,29 +1131,99 @@ peer_init(struct hd *hd, const struct peer_handlers *ph)
 	ps->ps_local_ev = event_new(hd->hd_base, -1, 0, peer_on_local, ps);
 	if (ps->ps_local == NULL || ps->ps_local_ev == NULL)
 		return -1;
-	ps->ps_npeers = cfg->cfg_npeers;
-	for (i = 0; i < ps->ps_npeers; i++) {
-		struct peer *p = &ps->ps_peers[i];
-
-		p->p_set = ps;
-		p->p_idx = i;
-		p->p_cfg = &cfg->cfg_peers[i];
-		p->p_backoff_ms = cfg->cfg_control.cc_reconnect_min_ms;
-		p->p_redial = evtimer_new(hd->hd_base, peer_on_redial, p);
-		p->p_gone = evtimer_new(hd->hd_base, peer_on_gone, p);
-		if (p->p_redial == NULL || p->p_gone == NULL)
-			return -1;
-		peer_dial(ps, i);
-	}
-	tv.tv_sec = cfg->cfg_control.cc_heartbeat_ms / 1000;
-	tv.tv_usec = (cfg->cfg_control.cc_heartbeat_ms % 1000) * 1000;
 	ps->ps_heartbeat = event_new(hd->hd_base, -1, EV_PERSIST,
 	    peer_on_heartbeat, ps);
 	if (ps->ps_heartbeat == NULL || ps->ps_accept_retry == NULL ||
-	    ps->ps_accept_yield == NULL ||
-	    event_add(ps->ps_heartbeat, &tv) == -1)
+	    ps->ps_accept_yield == NULL)
 		return -1;
+	return peer_reload(hd);
+}
+
+/* A place for peer i, the first time the configuration names it. */
+static int
+peer_add(struct peer_set *ps, int i)
+{
+	struct peer	*p = &ps->ps_peers[i];
+	struct hd	*hd = ps->ps_hd;
+
+	p->p_set = ps;
+	p->p_idx = i;
+	p->p_backoff_ms = hd->hd_cfg->cfg_control.cc_reconnect_min_ms;
+	p->p_redial = evtimer_new(hd->hd_base, peer_on_redial, p);
+	p->p_gone = evtimer_new(hd->hd_base, peer_on_gone, p);
+	if (p->p_redial == NULL || p->p_gone == NULL)
+		return -1;
+	ps->ps_npeers = i + 1;
 	return 0;
+}
+
+/*
+ * Takes the node's configuration as it now is (at start, and after a
+ * reload whose cfg_keep_peers() kept every peer's place): new peers are
+ * dialled, a peer whose control address changed is dialled there, and a
+ * retired one is left to peer_reap_retired().
+ */
+int
+peer_reload(struct hd *hd)
+{
+	const struct cfg	*cfg = hd->hd_cfg;
+	struct peer_set		*ps = hd->hd_peers;
+	const struct cfg_peer	*old[CFG_MAX_PEERS];
+	struct ctl_conn		*c, *next;
+	struct timeval		 tv;
+	int			 i, moved, rc = 0;
+
+	/* First, nothing left pointing into the old configuration. */
+	psk_set_cfg(ps->ps_psk, cfg);
+	for (i = 0; i < cfg->cfg_npeers; i++) {
+		old[i] = ps->ps_peers[i].p_cfg;
+		ps->ps_peers[i].p_cfg = &cfg->cfg_peers[i];
+	}
+	/* A retired peer's connections not up yet go: it would be up
+	 * as what it no longer is. */
+	for (c = TAILQ_FIRST(&ps->ps_conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, cc_entry);
+		if (c->cc_peer >= 0 && c->cc_state != CONN_UP &&
+		    cfg->cfg_peers[c->cc_peer].cp_retired)
+			conn_close(c, NULL, 0);
+	}
+	for (i = 0; i < cfg->cfg_npeers; i++) {
+		struct peer *p = &ps->ps_peers[i];
+
+		if (i >= ps->ps_npeers && peer_add(ps, i) == -1) {
+			rc = -1;
+			break;
+		}
+		if (p->p_cfg->cp_retired)
+			continue;
+		moved = old[i] != NULL && (old[i]->cp_control.ep_addr !=
+		    p->p_cfg->cp_control.ep_addr ||
+		    old[i]->cp_control.ep_port != p->p_cfg->cp_control.ep_port);
+		/* The connection it dialled keeps it up meanwhile: what
+		 * is under way with it goes on. */
+		if (moved) {
+			log_info("peer %s: control address changed",
+			    p->p_cfg->cp_id);
+			if (p->p_out != NULL)
+				conn_close(p->p_out, NULL, 0);
+		}
+		if (moved || old[i] == NULL || old[i]->cp_retired ||
+		    !evtimer_pending(p->p_redial, NULL)) {
+			evtimer_del(p->p_redial);
+			p->p_backoff_ms = cfg->cfg_control.cc_reconnect_min_ms;
+			peer_dial(ps, i);
+		}
+	}
+	/* Re-adding would restart its period: reloads in a row would
+	 * starve the peers of heartbeats. */
+	if (ps->ps_heartbeat_ms != cfg->cfg_control.cc_heartbeat_ms) {
+		ps->ps_heartbeat_ms = cfg->cfg_control.cc_heartbeat_ms;
+		tv.tv_sec = ps->ps_heartbeat_ms / 1000;
+		tv.tv_usec = (ps->ps_heartbeat_ms % 1000) * 1000;
+		if (event_add(ps->ps_heartbeat, &tv) == -1)
+			rc = -1;
+	}
+	return rc;
 }
 
 void

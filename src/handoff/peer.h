@@ -18,6 +18,12 @@
  * line and nothing else.  Messages to PEER_LOCAL are queued and delivered
  * on the next turn of the loop, never from inside the sender.
  *
+ * After a reload (peer_reload), a peer left out of the configuration is
+ * retired: it keeps its place and its connections while the caller's
+ * ph_holds says flows need them, but is neither dialled nor accepted
+ * again; a new one is dialled; one whose control address changed is
+ * dialled there.
+ *
  * peer.c is a transport: it knows nothing of flows, and hands every
  * decoded message about them to the handlers its caller gave it
  * (msg.c routes them to the front-end or the back-end).
@@ -48,6 +54,9 @@ struct peer_handlers {
 	void	(*ph_message)(struct hd *, int, const struct ctl_msg *);
 	void	(*ph_down)(struct hd *, int);
 	void	(*ph_gone)(struct hd *, int);
+	/* Whether anything still needs the peer's channel: a peer a reload
+	 * removed keeps it until nothing does. */
+	int	(*ph_holds)(struct hd *, int);
 };
 
 /* The control transport, when it is not TCP: a connected bufferevent to
@@ -62,6 +71,7 @@ int	 peer_init(struct hd *, const struct peer_handlers *);
 void	 peer_accept_bev(struct hd *, struct bufferevent *,
 	    const struct sockaddr_in *);
 void	 peer_shutdown(struct hd *);
+int	 peer_reload(struct hd *);
 int	 peer_is_up(const struct hd *, int);
 int	 peer_send(struct hd *, int, const struct ctl_msg *);
 int	 peer_send_handoff(struct hd *, int, const struct ctl_handoff *,

@@ -175,6 +175,13 @@ psk_refuse_cert(int ok, X509_STORE_CTX *x)
 	return 0;
 }
 
+/* The configuration a reload brought: its peers, the same key. */
+void
+psk_set_cfg(struct psk *k, const struct cfg *cfg)
+{
+	k->k_cfg = cfg;
+}
+
 /* The contexts for a node; NULL if OpenSSL cannot provide them. */
 struct psk *
 psk_new(const struct cfg *cfg)

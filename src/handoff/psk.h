@@ -47,6 +47,7 @@ struct psk_link {
 
 struct psk	*psk_new(const struct cfg *);
 void		 psk_free(struct psk *);
+void		 psk_set_cfg(struct psk *, const struct cfg *);
 SSL		*psk_ssl(struct psk *, struct psk_link *, int);
 int		 psk_check(SSL *, struct psk_link *);
 int		 psk_derive(const uint8_t *, size_t, const char *, const char *,

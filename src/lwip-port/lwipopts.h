@@ -63,6 +63,11 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 #define CHECKSUM_GEN_TCP		1
 #define CHECKSUM_GEN_ICMP		1
 
+/* A VIP's listener comes back after a reload removed its service while
+ * that service's connections (or their TIME_WAITs) still hold its port:
+ * the listeners, and what they accept, are SOF_REUSEADDR (fe.c). */
+#define SO_REUSE			1
+
 /* TCP tuned for a LAN-speed cluster, matching Linux's defaults closely so
  * that a connection can move between lwIP and a kernel stack unnoticed. */
 #define LWIP_TCP			1

@@ -143,6 +143,7 @@ test_file(void)
 	struct alog		*al;
 	struct stat		 sb;
 	uint64_t		 lines = 0, lost = 0;
+	int			 rfd;
 
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/access.log", dir);
@@ -164,7 +165,7 @@ test_file(void)
 	CHECK(rename(path, moved) == 0);
 	umask(077);	/* a new file is 0640 whatever the umask */
 	one_srv(al, "third");
-	CHECK_INTEQ(alog_reopen(al), 0);	/* "third" is flushed first */
+	CHECK_INTEQ(alog_reopen(al, err, sizeof(err)), 0);	/* "third" is flushed first */
 	one_srv(al, "fourth");
 	event_base_loop(base, EVLOOP_NONBLOCK);
 	CHECK(strstr(slurp(moved), " third done ") != NULL);
@@ -178,7 +179,18 @@ test_file(void)
 	unlink(path);
 	unlink(moved);
 
-	/* never through a symbolic link */
+	/* never a FIFO, without a reader (ENXIO, not a wait for one) or
+	 * with one, nor through a symbolic link */
+	CHECK(mkfifo(path, 0600) == 0);
+	CHECK(alog_open(base, "n1", path, 0, (uid_t)-1, 0, &lines, &lost, err,
+	    sizeof(err)) == NULL);
+	CHECK(strstr(err, path) != NULL);
+	CHECK((rfd = open(path, O_RDONLY | O_NONBLOCK)) != -1);
+	CHECK(alog_open(base, "n1", path, 0, (uid_t)-1, 0, &lines, &lost, err,
+	    sizeof(err)) == NULL);
+	CHECK(strstr(err, "not a regular file") != NULL);
+	close(rfd);
+	unlink(path);
 	CHECK(symlink("/tmp/test_alog_target", path) == 0);
 	CHECK(alog_open(base, "n1", path, 0, (uid_t)-1, 0, &lines, &lost, err,
 	    sizeof(err)) == NULL);

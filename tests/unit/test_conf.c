@@ -680,6 +680,105 @@ test_full(void)
 	cfg_free(c);
 }
 
+/* A configuration with peers named by ids (n2, n3, ...), a service and a
+ * pool of them all (as many as a pool takes). */
+static struct cfg *
+peers_cfg(const char *const *ids, int n, const char *extra)
+{
+	char		 y[16384], err[512];
+	size_t		 len;
+	struct cfg	*c;
+	int		 i;
+
+	len = (size_t)snprintf(y, sizeof(y), "%s%speers:\n", NODE, extra);
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(y + len, sizeof(y) - len,
+		    "  - {id: %s, control: 10.1.%d.2:7100, stack_address: "
+		    "10.2.%d.2, server: 10.2.%d.1:80}\n", ids[i], i + 2, i + 2,
+		    i + 2);
+	len += (size_t)snprintf(y + len, sizeof(y) - len, "services:\n"
+	    "  - {name: web, listen: 10.9.0.1:80, pool: all}\npools:\n"
+	    "  - name: all\n    members: [n1");
+	for (i = 0; i < n && i < CFG_MAX_MEMBERS - 1; i++)
+		len += (size_t)snprintf(y + len, sizeof(y) - len, ", %s",
+		    ids[i]);
+	snprintf(y + len, sizeof(y) - len, "]\n" LWIP CTL);
+	if ((c = cfg_parse(name, y, strlen(y), err, sizeof(err))) == NULL)
+		fprintf(stderr, "%s\n", err);
+	CHECK(c != NULL);
+	return c;
+}
+
+/*
+ * A reload's peers keep their places: a removed one stays, retired, a new
+ * one takes the next place never used, one that comes back its old place;
+ * pool members follow by id.  Places never named twice run out at
+ * CFG_MAX_PEERS.  And what cannot change while running is named.
+ */
+static void
+test_reload(void)
+{
+	static const char *const a[] = { "n2", "n3" };
+	static const char *const b[] = { "n3", "n4" };
+	static const char *const c3[] = { "n4", "n2" };
+	char		 err[512], ids[CFG_MAX_PEERS][8];
+	const char	*many[CFG_MAX_PEERS];
+	struct cfg	*o, *c;
+	int		 i;
+
+	o = peers_cfg(a, 2, "");
+	c = peers_cfg(b, 2, "");
+	CHECK_INTEQ(cfg_keep_peers(c, o, err, sizeof(err)), 0);
+	CHECK_INTEQ(c->cfg_npeers, 3);
+	CHECK_STREQ(c->cfg_peers[0].cp_id, "n2");
+	CHECK_INTEQ(c->cfg_peers[0].cp_retired, 1);
+	CHECK_STREQ(c->cfg_peers[1].cp_id, "n3");
+	CHECK_INTEQ(c->cfg_peers[1].cp_retired, 0);
+	CHECK_INTEQ(c->cfg_peers[1].cp_control.ep_addr, inet_addr("10.1.2.2"));
+	CHECK_STREQ(c->cfg_peers[2].cp_id, "n4");
+	CHECK_INTEQ(cfg_peer_by_id(c, "n2"), -1);
+	CHECK_INTEQ(cfg_peer_by_id(c, "n3"), 1);
+	CHECK_INTEQ(c->cfg_pools[0].cp_members[0].cm_peer, -1);	/* n1 */
+	CHECK_INTEQ(c->cfg_pools[0].cp_members[1].cm_peer, 1);
+	CHECK_INTEQ(c->cfg_pools[0].cp_members[2].cm_peer, 2);
+	cfg_free(o);
+	o = c;
+	c = peers_cfg(c3, 2, "");
+	CHECK_INTEQ(cfg_keep_peers(c, o, err, sizeof(err)), 0);
+	CHECK_INTEQ(c->cfg_npeers, 3);
+	CHECK_INTEQ(cfg_peer_by_id(c, "n2"), 0);	/* back in its place */
+	CHECK_INTEQ(c->cfg_peers[1].cp_retired, 1);	/* n3 */
+	CHECK_INTEQ(cfg_peer_by_id(c, "n4"), 2);
+	CHECK_INTEQ(c->cfg_pools[0].cp_members[1].cm_peer, 2);
+	CHECK_INTEQ(c->cfg_pools[0].cp_members[2].cm_peer, 0);
+	cfg_free(o);
+	cfg_free(c);
+
+	for (i = 0; i < CFG_MAX_PEERS; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "m%d", i);
+		many[i] = ids[i];
+	}
+	o = peers_cfg(many, CFG_MAX_PEERS, "");
+	c = peers_cfg(a, 1, "");
+	CHECK_INTEQ(cfg_keep_peers(c, o, err, sizeof(err)), -1);
+	CHECK(strstr(err, "peer n2: no place left") != NULL);
+	cfg_free(c);
+
+	c = peers_cfg(a, 2, "");
+	CHECK_INTEQ(cfg_fixed_changes(o, c, err, sizeof(err)), 0);
+	CHECK_STREQ(err, "");
+	cfg_free(c);
+	c = peers_cfg(a, 2, "  status_file: /tmp/s\n  access_log: syslog\n");
+	c->cfg_tun.ct_mtu = 9000;
+	c->cfg_handoff.ch_max_flows = 10;
+	c->cfg_handoff.ch_timeout_ms = 1;	/* a timer: may change */
+	CHECK_INTEQ(cfg_fixed_changes(o, c, err, sizeof(err)), 4);
+	CHECK_STREQ(err, "node.status_file, node.access_log, tun, "
+	    "handoff.max_flows");
+	cfg_free(c);
+	cfg_free(o);
+}
+
 /* node.access_log: a file from the configuration's directory, syslog,
  * or a syslog socket; the facility by name. */
 static void
@@ -1174,6 +1273,7 @@ main(void)
 	test_print();
 	test_proxy_protocol();
 	test_access_log();
+	test_reload();
 	test_tls();
 	test_key_files();
 	test_load();

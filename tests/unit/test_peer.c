@@ -71,9 +71,10 @@ node_of(const struct hd *hd)
 	abort();
 }
 
-/* Node i's config: n1..n3 are one another's peers. */
+/* Node i's config: n1..n3 are one another's peers, but for node skip
+ * (-1: none). */
 static struct cfg *
-node_cfg(int i, const char *keyfile)
+node_cfg_without(int i, const char *keyfile, int skip)
 {
 	char		 yaml[2048], err[512];
 	struct cfg	*c;
@@ -85,7 +86,7 @@ node_cfg(int i, const char *keyfile)
 	    "lwip:\n  address: 10.2.%d.2\npeers:\n", i + 1, i + 1, i + 1,
 	    i + 1);
 	for (j = 0; j < NNODES; j++)
-		if (j != i)
+		if (j != i && j != skip)
 			n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
 			    "  - id: n%d\n    control: 127.0.1.%d:7100\n"
 			    "    stack_address: 10.2.%d.2\n"
@@ -105,6 +106,12 @@ node_cfg(int i, const char *keyfile)
 	/* The listener is not used: any free port. */
 	c->cfg_node.cn_control.ep_port = 0;
 	return c;
+}
+
+static struct cfg *
+node_cfg(int i, const char *keyfile)
+{
+	return node_cfg_without(i, keyfile, -1);
 }
 
 static void
@@ -134,7 +141,18 @@ on_gone(struct hd *hd, int peer)
 	w.w_node[node_of(hd)].n_gones++;
 }
 
-static const struct peer_handlers handlers = { on_message, on_down, on_gone };
+/* Whether node i's flows need their peers' channels. */
+static int	 holds[NNODES];
+
+static int
+on_holds(struct hd *hd, int peer)
+{
+	return holds[node_of(hd)];
+}
+
+static const struct peer_handlers handlers = {
+	on_message, on_down, on_gone, on_holds
+};
 
 /* hd_dial: a pair whose other end goes to the node the route names. */
 static struct bufferevent *
@@ -464,6 +482,63 @@ test_caps_peer(void)
 	world_free();
 }
 
+/* What node.c does on a reload, for node i's config without peer skip. */
+static void
+reload_node(int i, int skip)
+{
+	struct hd	*hd = &w.w_node[i].n_hd;
+	struct cfg	*old = hd->hd_cfg, *c;
+	char		 err[256];
+
+	c = node_cfg_without(i, "test.key", skip);
+	c->cfg_node.cn_control.ep_port = old->cfg_node.cn_control.ep_port;
+	CHECK(cfg_keep_peers(c, old, err, sizeof(err)) == 0);
+	hd->hd_cfg = c;
+	CHECK(peer_reload(hd) == 0);
+	cfg_free(old);
+}
+
+/*
+ * A reload takes n2 out of n1's peers: n2 keeps its place, and its channel
+ * while n1's flows need it, then is closed and refused when it dials
+ * again; a reload that brings it back gives it the same place, and it
+ * comes up again.
+ */
+static void
+test_retire(void)
+{
+	struct hd	*n1 = &w.w_node[0].n_hd;
+	int		 idx;
+
+	world_init();
+	t_node(0);
+	t_node(1);
+	run(500);
+	CHECK(up(0, 1) && up(1, 0));
+	idx = peer_idx(0, 1);
+	holds[0] = 1;
+	reload_node(0, 1);
+	CHECK_INTEQ(peer_idx(0, 1), -1);
+	CHECK(n1->hd_cfg->cfg_peers[idx].cp_retired);
+	run(300);
+	CHECK(peer_is_up(n1, idx));
+	CHECK(up(1, 0));
+	holds[0] = 0;
+	run(300);
+	CHECK(!peer_is_up(n1, idx));
+	/* n2 hears nothing for dead_after, dials again, and is refused. */
+	run(2500);
+	CHECK(!peer_is_up(n1, idx));
+	CHECK(!up(1, 0));
+	CHECK(STAT(0, ctl_refused_addr) > 0);
+	reload_node(0, -1);
+	CHECK_INTEQ(peer_idx(0, 1), idx);
+	CHECK(!n1->hd_cfg->cfg_peers[idx].cp_retired);
+	run(500);
+	CHECK(up(0, 1) && up(1, 0));
+	world_free();
+}
+
 int
 main(void)
 {
@@ -484,6 +559,7 @@ main(void)
 	test_address();
 	test_caps();
 	test_caps_peer();
+	test_retire();
 	unlink(otherkey);
 	return t_done("test_peer");
 }

@@ -12,6 +12,9 @@
  *   node n1 ... end          a node's handoffd.yaml (paths relative to a
  *                            private directory holding cluster.key;
  *                            @SERVER@ is an in-process web server's address)
+ *   config n1 ... end        what n1's file says from now on
+ *   n1 reload                n1 reads its file again (SIGHUP); must apply
+ *   n1 reload-fails          ... and must be refused
  *   start                    starts every node and lets the peers meet
  *   n1 tun< PACKET           a packet the kernel routes into n1's TUN
  *   n1 tun> PACKET           the next packet n1 writes must match
@@ -297,26 +300,35 @@ sc_http_start(struct sc_node *n)
 	sc.s_servers++;
 }
 
-/* The node's configuration with @SERVER@ replaced, into a private file
- * name so that relative paths find cluster.key. */
-static struct cfg *
-sc_config(struct sc_node *n)
+/* The node's configuration with @SERVER@ replaced, and the private file
+ * name it has, so that relative paths find cluster.key. */
+static void
+sc_config_text(struct sc_node *n, char *text, size_t size, char *path,
+    size_t pathsize)
 {
-	char		 text[16384], path[512], err[1024], srv[32];
+	char		 srv[32];
 	const char	*s = n->n_yaml, *at;
 	size_t		 len = 0;
-	struct cfg	*cfg;
 
 	text[0] = '\0';
 	while ((at = strstr(s, "@SERVER@")) != NULL) {
 		sc_http_start(n);
 		snprintf(srv, sizeof(srv), "127.0.0.1:%u", n->n_http_port);
-		len += snprintf(text + len, sizeof(text) - len, "%.*s%s",
+		len += snprintf(text + len, size - len, "%.*s%s",
 		    (int)(at - s), s, srv);
 		s = at + strlen("@SERVER@");
 	}
-	snprintf(text + len, sizeof(text) - len, "%s", s);
-	snprintf(path, sizeof(path), "%s/%s.yaml", sc.s_dir, n->n_name);
+	snprintf(text + len, size - len, "%s", s);
+	snprintf(path, pathsize, "%s/%s.yaml", sc.s_dir, n->n_name);
+}
+
+static struct cfg *
+sc_config(struct sc_node *n)
+{
+	char		 text[16384], path[512], err[1024];
+	struct cfg	*cfg;
+
+	sc_config_text(n, text, sizeof(text), path, sizeof(path));
 	if ((cfg = cfg_parse(path, text, strlen(text), err, sizeof(err))) ==
 	    NULL)
 		sc_fail("node %s: %s", n->n_name, err);
@@ -1140,18 +1152,28 @@ sc_cmd_link(const char *cmd, char *rest)
 	sc_settle();
 }
 
+/* "node NAME ... end", a new node's configuration, or "config NAME ...
+ * end" (again), what a node's file says from now on. */
 static void
-sc_cmd_node_block(FILE *fp, char *rest)
+sc_cmd_node_block(FILE *fp, char *rest, int again)
 {
 	char		 line[SC_LINE], *name = sc_word(&rest);
 	struct sc_node	*n;
 	size_t		 len = 0, cap = 0, indent = (size_t)-1, i;
 
-	if (name == NULL || sc.s_nnodes == SC_NODES || sc_node(name) != NULL)
-		sc_fail("node NAME (a new one, at most %d)", SC_NODES);
-	n = &sc.s_nodes[sc.s_nnodes++];
-	memset(n, 0, sizeof(*n));
-	snprintf(n->n_name, sizeof(n->n_name), "%s", name);
+	if (again) {
+		if (name == NULL || (n = sc_node(name)) == NULL)
+			sc_fail("config NAME (a node's)");
+		free(n->n_yaml);
+		n->n_yaml = NULL;
+	} else {
+		if (name == NULL || sc.s_nnodes == SC_NODES ||
+		    sc_node(name) != NULL)
+			sc_fail("node NAME (a new one, at most %d)", SC_NODES);
+		n = &sc.s_nodes[sc.s_nnodes++];
+		memset(n, 0, sizeof(*n));
+		snprintf(n->n_name, sizeof(n->n_name), "%s", name);
+	}
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		sc.s_line++;
 		for (i = 0; line[i] == ' ' || line[i] == '\t'; i++)
@@ -1171,6 +1193,27 @@ sc_cmd_node_block(FILE *fp, char *rest)
 		len += strlen(line + i);
 	}
 	sc_fail("node %s: no \"end\"", name);
+}
+
+/* "n1 reload" (or reload-fails): the node's file as its config block now
+ * says (admin_socket: none, as a reload reads the file itself), and the
+ * daemon's SIGHUP. */
+static void
+sc_cmd_reload(struct sc_node *n, int fails)
+{
+	char	 text[16384], path[512], err[1024];
+	FILE	*fp;
+	int	 rc;
+
+	sc_config_text(n, text, sizeof(text), path, sizeof(path));
+	if ((fp = fopen(path, "w")) == NULL || fputs(text, fp) == EOF ||
+	    fclose(fp) == EOF)
+		sc_fail("cannot write %s", path);
+	rc = node_reload(&n->n_hd, err, sizeof(err));
+	if ((rc == -1) != fails)
+		sc_fail("%s reload: %s", n->n_name, rc == -1 ? err :
+		    "applied, but expected to fail");
+	sc_settle();
 }
 
 /* The cookie the node's key makes for a client's SYN now, in the form
@@ -1227,6 +1270,9 @@ sc_cmd_node(char *first, char *rest)
 		sc_cmd_show(n);
 	else if (strcmp(cmd, "cookie") == 0)
 		sc_cmd_cookie(n, rest);
+	else if (strcmp(cmd, "reload") == 0 ||
+	    strcmp(cmd, "reload-fails") == 0)
+		sc_cmd_reload(n, cmd[6] == '-');
 	else if (strcmp(cmd, "flows") == 0) {
 		sc_settle();
 		if ((w = sc_word(&rest)) == NULL)
@@ -1256,8 +1302,8 @@ sc_line(FILE *fp, char *line)
 
 	if (w == NULL || w[0] == '#')
 		return;
-	if (strcmp(w, "node") == 0)
-		sc_cmd_node_block(fp, rest);
+	if (strcmp(w, "node") == 0 || strcmp(w, "config") == 0)
+		sc_cmd_node_block(fp, rest, w[0] == 'c');
 	else if (strcmp(w, "start") == 0)
 		sc_cmd_start();
 	else if (strcmp(w, "wait") == 0 || strcmp(w, "sleep") == 0) {
