@@ -202,7 +202,8 @@ health_handoff_sent(struct hd *hd, const struct cfg_service *svc, int pool,
 
 	if (svc != NULL)
 		h->h_service_ho[svc - hd->hd_cfg->cfg_services].ho_started++;
-	if (i >= 0)
+	/* (a pool a reload could not set up, out of memory, has none) */
+	if (i >= 0 && h->h_member_ho[pool] != NULL)
 		h->h_member_ho[pool][i].ho_started++;
 	return health_now_us();
 }
@@ -235,13 +236,17 @@ health_handoff_done(struct hd *hd, const struct cfg_service *svc, int pool,
 	if (svc != NULL)
 		health_ho_count(&h->h_service_ho[svc -
 		    hd->hd_cfg->cfg_services], r, us);
-	if (i >= 0)
+	if (i >= 0 && h->h_member_ho[pool] != NULL)
 		health_ho_count(&h->h_member_ho[pool][i], r, us);
 }
 
 const struct health_ho *
 health_member_ho(const struct hd *hd, int pool, int i)
 {
+	static const struct health_ho none;
+
+	if (hd->hd_health->h_member_ho[pool] == NULL)
+		return &none;
 	return &hd->hd_health->h_member_ho[pool][i];
 }
 

@@ -68,7 +68,9 @@ check_err "a node outside the pool" 'n1 is not a member of pool remote' drain re
 check_err "weight 0" 'not a number from 1 to 1000' weight n2 0
 check_err "a missing argument" 'usage: drain member' drain
 check_err "flows -n junk" 'not a number' flows -n 1x
-check_err "reload" 'reload is not supported yet' reload
+check_err "reload, extra words" 'usage: reload' reload now
+t_check "reload: the file as it is, applied" \
+    sh -c "'$HANDOFFCTL' -s '$sock' reload | grep -qx 'configuration reloaded'"
 
 # 3. Drain n2 while it serves a slow download (a small receive buffer at
 # the client keeps the connection as slow as curl reads).
