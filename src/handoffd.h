@@ -149,7 +149,14 @@ struct hd {
 	/* node_reload, for the admin socket, which node.c starts */
 	int			(*hd_reload)(struct hd *, char *, size_t);
 	uint32_t		 hd_served;	/* connections this node serves */
-	uint32_t		 hd_fe_relays;	/* ... relayed by the front-end */
+	/* VIP:ports whose lwip handshake a reload took away while lwIP may
+	 * still hold connections there (fe.c) */
+	struct hd_vip_left {
+		uint32_t	 vl_addr;
+		uint16_t	 vl_port;
+		uint32_t	 vl_checked;	/* ms, lwIP last looked at */
+	}			 hd_fe_left[CFG_MAX_SERVICES];
+	int			 hd_fe_nleft;
 	struct tcp_pcb		*hd_fe_listen[CFG_MAX_SERVICES];
 	struct tcp_pcb		*hd_be_listen[HD_MAX_BE_PORTS];
 	uint16_t		 hd_be_listen_port[HD_MAX_BE_PORTS];

@@ -383,6 +383,73 @@ fe_conn_new(struct hd *hd, struct flow *f, const struct cfg_service *svc)
 	return fc;
 }
 
+/*
+ * Whether p, at a VIP whose lwip handshake a reload took away, is for a
+ * connection lwIP still holds there (one it relays to this node's server):
+ * lwIP's, not the cookie check's.  Only such VIPs cost a walk of lwIP's
+ * connections, and only until none is left there (looked at once a
+ * second).
+ */
+static int
+fe_lwip_left(struct hd *hd, const struct pkt *p)
+{
+	struct hd_vip_left	*vl;
+	uint16_t		 port = ntohs(p->p_dport);
+	int			 i;
+
+	for (i = 0; i < hd->hd_fe_nleft; i++) {
+		vl = &hd->hd_fe_left[i];
+		if (vl->vl_addr != p->p_daddr || vl->vl_port != port)
+			continue;
+		if (hd->hd_now - vl->vl_checked >= 1000) {
+			vl->vl_checked = hd->hd_now;
+			if (!port_tcp_has_active(vl->vl_addr, port, 0, 0)) {
+				*vl = hd->hd_fe_left[--hd->hd_fe_nleft];
+				return 0;
+			}
+		}
+		return port_tcp_has_active(p->p_daddr, port, p->p_saddr,
+		    ntohs(p->p_sport));
+	}
+	return 0;
+}
+
+/* A reload closed the lwip listener of vip: lwIP may hold its connections
+ * a while yet.  Remembered until it holds none, or the VIP listens again
+ * (fe_lwip_back). */
+static void
+fe_lwip_gone(struct hd *hd, const struct cfg_endpoint *vip)
+{
+	struct hd_vip_left	*vl;
+	int			 i;
+
+	for (i = 0; i < hd->hd_fe_nleft; i++)
+		if (hd->hd_fe_left[i].vl_addr == vip->ep_addr &&
+		    hd->hd_fe_left[i].vl_port == ntohs(vip->ep_port))
+			return;
+	/* Full: the oldest goes, whose connections most likely ended. */
+	if (hd->hd_fe_nleft == CFG_MAX_SERVICES)
+		memmove(&hd->hd_fe_left[0], &hd->hd_fe_left[1],
+		    sizeof(hd->hd_fe_left[0]) * --hd->hd_fe_nleft);
+	vl = &hd->hd_fe_left[hd->hd_fe_nleft++];
+	vl->vl_addr = vip->ep_addr;
+	vl->vl_port = ntohs(vip->ep_port);
+	vl->vl_checked = hd->hd_now;
+}
+
+static void
+fe_lwip_back(struct hd *hd, const struct cfg_endpoint *vip)
+{
+	int	 i;
+
+	for (i = 0; i < hd->hd_fe_nleft; i++)
+		if (hd->hd_fe_left[i].vl_addr == vip->ep_addr &&
+		    hd->hd_fe_left[i].vl_port == ntohs(vip->ep_port)) {
+			hd->hd_fe_left[i] = hd->hd_fe_left[--hd->hd_fe_nleft];
+			return;
+		}
+}
+
 /* A SYN for a VIP with no flow yet.  In the lwip handshake: remember what
  * the client offered and let lwIP answer. */
 static void
@@ -451,12 +518,7 @@ fe_vip_input(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 		fe_syn(hd, svc, p);
 		return 1;
 	}
-	/* A connection lwIP holds from before a reload made the service
-	 * cookie (one relayed to this node's server) stays lwIP's.  Only
-	 * while some relay lives: a junk ACK costs no walk of lwIP's pcbs. */
-	if (svc->cs_handshake == CFG_HS_COOKIE && hd->hd_fe_relays > 0 &&
-	    port_tcp_has_pcb(p->p_daddr, ntohs(p->p_dport), p->p_saddr,
-	    ntohs(p->p_sport)))
+	if (svc->cs_handshake == CFG_HS_COOKIE && fe_lwip_left(hd, p))
 		return 0;
 	if ((p->p_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK &&
 	    fe_cookie_ack(hd, svc, p))
@@ -1376,7 +1438,6 @@ fe_on_local_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 
 	health_assign(hd, PEER_LOCAL, -1);
 	hd->hd_served--;
-	hd->hd_fe_relays--;
 	if (hd->hd_alog == NULL)
 		return;
 	memset(&a, 0, sizeof(a));
@@ -1444,7 +1505,6 @@ fe_dispatch(struct fe_conn *fc)
 			}
 			health_assign(hd, PEER_LOCAL, 1);
 			hd->hd_served++;
-			hd->hd_fe_relays++;
 			if (fc->fc_fin)
 				relay_client_eof(r);
 			hd->hd_stats.st_fe_local++;
@@ -1900,17 +1960,22 @@ fe_reload(struct hd *hd, const struct cfg *old)
 		j = fe_service_at(cfg, &old->cfg_services[i].cs_vip);
 		if (j >= 0 && cfg->cfg_services[j].cs_handshake == CFG_HS_LWIP)
 			listen[j] = hd->hd_fe_listen[i];
-		else
+		else {
 			tcp_close(hd->hd_fe_listen[i]);
+			fe_lwip_gone(hd, &old->cfg_services[i].cs_vip);
+		}
 		hd->hd_fe_listen[i] = NULL;
 	}
 	for (j = 0; j < cfg->cfg_nservices; j++) {
 		if (listen[j] == NULL &&
-		    cfg->cfg_services[j].cs_handshake == CFG_HS_LWIP &&
-		    (listen[j] = fe_listen(hd, &cfg->cfg_services[j])) == NULL) {
-			log_warnx("reload: service %s: cannot listen in lwIP",
-			    cfg->cfg_services[j].cs_name);
-			rc = -1;
+		    cfg->cfg_services[j].cs_handshake == CFG_HS_LWIP) {
+			fe_lwip_back(hd, &cfg->cfg_services[j].cs_vip);
+			if ((listen[j] = fe_listen(hd,
+			    &cfg->cfg_services[j])) == NULL) {
+				log_warnx("reload: service %s: cannot listen "
+				    "in lwIP", cfg->cfg_services[j].cs_name);
+				rc = -1;
+			}
 		}
 		hd->hd_fe_listen[j] = listen[j];
 	}

@@ -525,6 +525,13 @@ conn_on_tls(struct ctl_conn *c)
 		    "control address is another", 0);
 		return;
 	}
+	/* A reload may have removed it while its handshake ran. */
+	if (!c->cc_outgoing && c->cc_set->ps_hd->hd_cfg->cfg_peers[
+	    c->cc_link.pl_peer].cp_retired) {
+		conn_auth_failed(c, "the PSK identity names a peer the "
+		    "configuration no longer has", 0);
+		return;
+	}
 	c->cc_peer = c->cc_link.pl_peer;
 	c->cc_state = CONN_HELLO;
 	c->cc_last_rx = port_now_ms();

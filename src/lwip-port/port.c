@@ -292,3 +292,21 @@ port_ooseq_pbufs(const struct tcp_pcb *pcb)
 	    (unsigned short)(port_young_ooseq / TCP_MSS + 4) :
 	    TCP_OOSEQ_MAX_PBUFS;
 }
+
+/* Whether lwIP has a connection, not in TIME_WAIT, at laddr:lport (network
+ * order address, host order port) with raddr:rport, or with anyone when
+ * raddr is 0. */
+int
+port_tcp_has_active(uint32_t laddr, uint16_t lport, uint32_t raddr,
+    uint16_t rport)
+{
+	struct tcp_pcb	*pcb;
+
+	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next)
+		if (pcb->local_port == lport &&
+		    ip4_addr_get_u32(&pcb->local_ip) == laddr &&
+		    (raddr == 0 || (pcb->remote_port == rport &&
+		    ip4_addr_get_u32(&pcb->remote_ip) == raddr)))
+			return 1;
+	return 0;
+}

@@ -18,6 +18,7 @@ void		port_set_clock(uint32_t (*)(void));
 void		port_pcb_key(const struct tcp_pcb *, struct flow_key *);
 int		port_tcp_forget_timewait(uint32_t, uint16_t, uint32_t, uint16_t);
 int		port_tcp_has_pcb(uint32_t, uint16_t, uint32_t, uint16_t);
+int		port_tcp_has_active(uint32_t, uint16_t, uint32_t, uint16_t);
 void		port_tcp_recved(struct tcp_pcb *, uint32_t);
 void		port_set_limits(size_t, uint32_t);
 size_t		port_mem_used(void);

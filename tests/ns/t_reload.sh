@@ -78,6 +78,23 @@ rules_are() {
 }
 t_check "A: / to n2, /x/ to n3" rules_are A
 
+# Ten downloads at 1 MB/s: 6 s each, all through the reloads (a small
+# receive buffer at the client keeps each connection as slow as curl
+# reads, so that the back-ends send till the end).
+c sysctl -qw net.ipv4.tcp_rmem="4096 16384 32768"
+acked() { "$HANDOFFCTL" -s "$TOPO_STATE/n1.sock" -j status | jq -r .handoffs.accepted; }
+acked0=$(acked)
+pids=()
+for k in $(seq 1 10); do
+	path=/big.bin
+	[ $((k % 2)) = 0 ] && path=/x/big.bin
+	c curl -s -m 90 --limit-rate 1M -o "$TOPO_STATE/dl$k" "http://$TOPO_VIP$path" &
+	pids+=($!)
+done
+# All ten handed off under A before the first reload.
+downloads_handed_off() { [ "$(acked)" -ge $((acked0 + 10)) ]; }
+t_check "the ten downloads are handed off" t_until downloads_handed_off
+
 # The loop: a new connection a request, both rules, until told to stop
 # (bounded: 3000 requests, 120 s).
 loop_out="$TOPO_STATE/loop.out"
@@ -89,15 +106,6 @@ c timeout 120 bash -c '
 		done
 	done' loop "$TOPO_STATE/stop" "$TOPO_VIP" >"$loop_out" 2>&1 &
 loop_pid=$!
-# Ten downloads at 1 MB/s: 6 s each, all through the reloads.
-pids=()
-for k in $(seq 1 10); do
-	path=/big.bin
-	[ $((k % 2)) = 0 ] && path=/x/big.bin
-	c curl -s -m 90 --limit-rate 1M -o "$TOPO_STATE/dl$k" "http://$TOPO_VIP$path" &
-	pids+=($!)
-done
-sleep 0.5
 
 reload_by_ctl() {
 	"$HANDOFFCTL" -s "$TOPO_STATE/n1.sock" reload
@@ -159,21 +167,28 @@ t_check "node.id changed: refused, naming it" \
     grep -q "cannot change while the daemon runs: node.id (restart it" <<<"$out"
 t_check "the running configuration stays" rules_are A
 
-# A service removed while a request waits for its head: 503.
+# A service removed while a request waits for its head: 503.  The client
+# says when its partial head is sent, and finishes it once told that the
+# reload is done (both bounded; no timing is assumed).
 cp "$TOPO_STATE/a.yaml" "$conf"
 reload_by_ctl >/dev/null
 c python3 -c '
-import socket, sys, time
+import os, socket, sys, time
 s = socket.create_connection((sys.argv[1], 80), timeout=10)
 s.sendall(b"GET /who HTTP/1.1\r\nHost: h\r\n")
-time.sleep(1)
+print("sent", flush=True)
+for i in range(200):
+    if os.path.exists(sys.argv[2]):
+        break
+    time.sleep(0.05)
 s.sendall(b"\r\n")
-sys.stdout.write(s.recv(4096).decode("latin-1").split("\r\n")[0])
-' "$TOPO_VIP" >"$TOPO_STATE/slow.out" &
+print(s.recv(4096).decode("latin-1").split("\r\n")[0], flush=True)
+' "$TOPO_VIP" "$TOPO_STATE/reloaded" >"$TOPO_STATE/slow.out" &
 slow=$!
-sleep 0.5
+t_check "a client waits with half a head" t_wait_grep "$TOPO_STATE/slow.out" '^sent$'
 sed "s|listen: $TOPO_VIP:$TOPO_VIP_PORT|listen: $TOPO_VIP2:$TOPO_VIP_PORT|" "$TOPO_STATE/a.yaml" >"$conf"
 reload_by_ctl >/dev/null
+touch "$TOPO_STATE/reloaded"
 wait "$slow"
 t_check "a request whose service went away is answered 503" \
     grep -q '^HTTP/1.1 503 ' "$TOPO_STATE/slow.out"
