@@ -85,14 +85,9 @@ btcp_reply_rst(struct hd *hd, const struct pkt *p)
 const struct cfg_service *
 btcp_service(const struct hd *hd, uint32_t addr, uint16_t port)
 {
-	const struct cfg	*cfg = hd->hd_cfg;
-	int			 i;
+	int	 i = cfg_service_at(hd->hd_cfg, addr, port);
 
-	for (i = 0; i < cfg->cfg_nservices; i++)
-		if (cfg->cfg_services[i].cs_vip.ep_addr == addr &&
-		    cfg->cfg_services[i].cs_vip.ep_port == port)
-			return &cfg->cfg_services[i];
-	return NULL;
+	return i >= 0 ? &hd->hd_cfg->cfg_services[i] : NULL;
 }
 
 /* An ICMP error about a flow's segment, for the flow's owner; 1 if it

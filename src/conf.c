@@ -1409,7 +1409,7 @@ cfg_order(struct cfg_ctx *x, enum cfg_type t, const int *lo,
 }
 
 /* The index of a pool by name, or -1. */
-static int
+int
 cfg_pool_by_name(const struct cfg *c, const char *name)
 {
 	int	 i;
@@ -2128,6 +2128,20 @@ cfg_peer_by_id(const struct cfg *c, const char *id)
 	for (i = 0; i < c->cfg_npeers; i++)
 		if (!c->cfg_peers[i].cp_retired &&
 		    strcmp(c->cfg_peers[i].cp_id, id) == 0)
+			return i;
+	return -1;
+}
+
+/* The index of the service at a VIP's address and port (network order),
+ * or -1. */
+int
+cfg_service_at(const struct cfg *c, uint32_t addr, uint16_t port)
+{
+	int	 i;
+
+	for (i = 0; i < c->cfg_nservices; i++)
+		if (c->cfg_services[i].cs_vip.ep_addr == addr &&
+		    c->cfg_services[i].cs_vip.ep_port == port)
 			return i;
 	return -1;
 }

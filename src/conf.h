@@ -246,6 +246,8 @@ const char	*cfg_handshake_name(enum cfg_handshake);
 const char	*cfg_policy_name(enum cfg_policy);
 int		 cfg_peer_by_id(const struct cfg *, const char *);
 int		 cfg_active_peers(const struct cfg *);
+int		 cfg_pool_by_name(const struct cfg *, const char *);
+int		 cfg_service_at(const struct cfg *, uint32_t, uint16_t);
 int		 cfg_fixed_changes(const struct cfg *, const struct cfg *,
 		    char *, size_t);
 int		 cfg_keep_peers(struct cfg *, const struct cfg *, char *,

@@ -414,6 +414,19 @@ fe_lwip_left(struct hd *hd, const struct pkt *p)
 	return 0;
 }
 
+/* vip's place among the VIPs a reload took from lwIP, or -1. */
+static int
+fe_lwip_find(const struct hd *hd, const struct cfg_endpoint *vip)
+{
+	int	 i;
+
+	for (i = 0; i < hd->hd_fe_nleft; i++)
+		if (hd->hd_fe_left[i].vl_addr == vip->ep_addr &&
+		    hd->hd_fe_left[i].vl_port == ntohs(vip->ep_port))
+			return i;
+	return -1;
+}
+
 /* A reload closed the lwip listener of vip: lwIP may hold its connections
  * a while yet.  Remembered until it holds none, or the VIP listens again
  * (fe_lwip_back). */
@@ -421,12 +434,9 @@ static void
 fe_lwip_gone(struct hd *hd, const struct cfg_endpoint *vip)
 {
 	struct hd_vip_left	*vl;
-	int			 i;
 
-	for (i = 0; i < hd->hd_fe_nleft; i++)
-		if (hd->hd_fe_left[i].vl_addr == vip->ep_addr &&
-		    hd->hd_fe_left[i].vl_port == ntohs(vip->ep_port))
-			return;
+	if (fe_lwip_find(hd, vip) >= 0)
+		return;
 	/* Full: the oldest goes, whose connections most likely ended. */
 	if (hd->hd_fe_nleft == CFG_MAX_SERVICES)
 		memmove(&hd->hd_fe_left[0], &hd->hd_fe_left[1],
@@ -440,14 +450,10 @@ fe_lwip_gone(struct hd *hd, const struct cfg_endpoint *vip)
 static void
 fe_lwip_back(struct hd *hd, const struct cfg_endpoint *vip)
 {
-	int	 i;
+	int	 i = fe_lwip_find(hd, vip);
 
-	for (i = 0; i < hd->hd_fe_nleft; i++)
-		if (hd->hd_fe_left[i].vl_addr == vip->ep_addr &&
-		    hd->hd_fe_left[i].vl_port == ntohs(vip->ep_port)) {
-			hd->hd_fe_left[i] = hd->hd_fe_left[--hd->hd_fe_nleft];
-			return;
-		}
+	if (i >= 0)
+		hd->hd_fe_left[i] = hd->hd_fe_left[--hd->hd_fe_nleft];
 }
 
 /* A SYN for a VIP with no flow yet.  In the lwip handshake: remember what
@@ -1860,31 +1866,6 @@ fe_init(struct hd *hd)
 	return 0;
 }
 
-/* The service of cfg at vip's address and port, or -1. */
-static int
-fe_service_at(const struct cfg *cfg, const struct cfg_endpoint *vip)
-{
-	int	 i;
-
-	for (i = 0; i < cfg->cfg_nservices; i++)
-		if (cfg->cfg_services[i].cs_vip.ep_addr == vip->ep_addr &&
-		    cfg->cfg_services[i].cs_vip.ep_port == vip->ep_port)
-			return i;
-	return -1;
-}
-
-/* The pool of cfg named name, or -1. */
-static int
-fe_pool_named(const struct cfg *cfg, const char *name)
-{
-	int	 i;
-
-	for (i = 0; i < cfg->cfg_npools; i++)
-		if (strcmp(cfg->cfg_pools[i].cp_name, name) == 0)
-			return i;
-	return -1;
-}
-
 /*
  * A connection not handed off yet goes on under the new configuration
  * (hd_cfg; old is the one before): its service found again by VIP, its
@@ -1902,7 +1883,8 @@ fe_conn_reload(struct fe_conn *fc, const struct cfg *old)
 
 	/* Another protocol or handshake on the VIP is another service: this
 	 * connection's parser and TCP are the old one's. */
-	svc = fe_service_at(hd->hd_cfg, &fc->fc_svc->cs_vip);
+	svc = cfg_service_at(hd->hd_cfg, fc->fc_svc->cs_vip.ep_addr,
+	    fc->fc_svc->cs_vip.ep_port);
 	if (svc >= 0 && (hd->hd_cfg->cfg_services[svc].cs_protocol !=
 	    fc->fc_svc->cs_protocol || hd->hd_cfg->cfg_services[svc].cs_handshake
 	    != fc->fc_svc->cs_handshake))
@@ -1918,7 +1900,7 @@ fe_conn_reload(struct fe_conn *fc, const struct cfg *old)
 	}
 	if (fc->fc_pool >= 0 && fc->fc_cfg == hd->hd_cfg) {
 		op = &old->cfg_pools[fc->fc_pool];
-		if ((pool = fe_pool_named(hd->hd_cfg, op->cp_name)) >= 0) {
+		if ((pool = cfg_pool_by_name(hd->hd_cfg, op->cp_name)) >= 0) {
 			np = &hd->hd_cfg->cfg_pools[pool];
 			for (i = 0; i < op->cp_nmembers; i++) {
 				if (!(fc->fc_tried & (1ULL << i)))
@@ -1957,7 +1939,8 @@ fe_reload(struct hd *hd, const struct cfg *old)
 	for (i = 0; i < old->cfg_nservices; i++) {
 		if (hd->hd_fe_listen[i] == NULL)
 			continue;
-		j = fe_service_at(cfg, &old->cfg_services[i].cs_vip);
+		j = cfg_service_at(cfg, old->cfg_services[i].cs_vip.ep_addr,
+		    old->cfg_services[i].cs_vip.ep_port);
 		if (j >= 0 && cfg->cfg_services[j].cs_handshake == CFG_HS_LWIP)
 			listen[j] = hd->hd_fe_listen[i];
 		else {
