@@ -482,6 +482,25 @@ test_caps_peer(void)
 	world_free();
 }
 
+/*
+ * n1 dials n2 from n3's address, which n2 admits (n3 is its peer), with
+ * n1's identity and key: every node can derive every pair's key, so the
+ * identity counts only from its own peer's address, and this is refused.
+ */
+static void
+test_identity_address(void)
+{
+	world_init();
+	w.w_node[0].n_claim[1] = node_addr(2);
+	t_node(1);
+	t_node(0);
+	run(300);
+	CHECK_INTEQ(STAT(1, ctl_refused_addr), 0);
+	CHECK(STAT(1, ctl_auth_failed) >= 1);
+	CHECK(up(0, 1) && up(1, 0));		/* n2's own dial to n1 */
+	world_free();
+}
+
 /* What node.c does on a reload, for node i's config without peer skip. */
 static void
 reload_node(int i, int skip)
@@ -559,6 +578,7 @@ main(void)
 	test_address();
 	test_caps();
 	test_caps_peer();
+	test_identity_address();
 	test_retire();
 	unlink(otherkey);
 	return t_done("test_peer");
