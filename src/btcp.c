@@ -62,6 +62,21 @@ btcp_rst(struct hd *hd, uint32_t saddr, uint16_t sport, uint32_t daddr,
 		btcp_tun_send(hd, hd->hd_txbuf, n, NULL);
 }
 
+/* A bare ACK the client finds out of its window, which it answers with an
+ * ACK naming where it is (RFC 793's "unacceptable segment"): what a reset
+ * must say to be taken (RFC 5961), learnt from the client itself. */
+void
+btcp_probe(struct hd *hd, uint32_t saddr, uint16_t sport, uint32_t daddr,
+    uint16_t dport, uint32_t seq, uint32_t ack)
+{
+	size_t	 n;
+
+	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, saddr, sport, daddr,
+	    dport, seq, ack, TH_ACK, 0, NULL, NULL, 0, 0);
+	if (n > 0)
+		btcp_tun_send(hd, hd->hd_txbuf, n, NULL);
+}
+
 /* The reset a TCP sends for a segment of no connection (RFC 793, "reset
  * generation"); a reset gets none. */
 void

@@ -50,6 +50,8 @@ void	btcp_to_lwip(struct hd *, struct pkt *);
 void	btcp_rst(struct hd *, uint32_t, uint16_t, uint32_t, uint16_t, uint32_t,
 	    uint32_t, uint8_t);
 void	btcp_reply_rst(struct hd *, const struct pkt *);
+void	btcp_probe(struct hd *, uint32_t, uint16_t, uint32_t, uint16_t,
+	    uint32_t, uint32_t);
 const struct cfg_service *btcp_service(const struct hd *, uint32_t, uint16_t);
 
 #endif

@@ -167,6 +167,7 @@ static const struct cfg_key cfg_node_keys[] = {
 	N(cn_servers,	  "servers",	 T_SEQ,	     0, 0, NULL, 0,
 	    &cfg_port_server_schema),
 	N(cn_status_file, "status_file", T_PATH,     0, 0, NULL, 0, NULL),
+	N(cn_state_file,  "state_file",	 T_PATH,     0, 0, NULL, 0, NULL),
 	N(cn_admin_socket, "admin_socket", T_PATH,   0, 0,
 	    "/run/handoffd/handoffd.sock", K_NONE, NULL),
 	N(cn_access_log, "access_log",	 T_PATH,     0, 0, NULL, K_SYSLOG, NULL),
@@ -2196,6 +2197,8 @@ cfg_fixed_changes(const struct cfg *o, const struct cfg *c, char *buf,
 	    cfg_ep_ne(&on->cn_server, &cn->cn_server));
 	cfg_fixed_note(buf, len, &n, "node.status_file",
 	    strcmp(on->cn_status_file, cn->cn_status_file));
+	cfg_fixed_note(buf, len, &n, "node.state_file",
+	    strcmp(on->cn_state_file, cn->cn_state_file));
 	cfg_fixed_note(buf, len, &n, "node.admin_socket",
 	    strcmp(on->cn_admin_socket, cn->cn_admin_socket));
 	cfg_fixed_note(buf, len, &n, "node.access_log",

@@ -96,6 +96,7 @@ struct cfg_node {
 	struct cfg_port_server	 cn_servers[CFG_MAX_SERVERS]; /* by VIP port */
 	int			 cn_nservers;
 	char			 cn_status_file[4096]; /* "" = none */
+	char			 cn_state_file[4096]; /* "" = none */
 	/* "" = none; a UNIX socket's name fits sun_path */
 	char			 cn_admin_socket[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 	/* "" = none; "syslog", "syslog:SOCKET" or a file */

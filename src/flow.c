@@ -1,5 +1,6 @@
 /* The flow table; see flow.h. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 struct flow_table {
 	struct flow	*ft_flows;	/* ft_max slots */
+	int		 ft_own;	/* ft_flows is ours to free */
 	uint32_t	*ft_buckets;	/* index+1 of the chain head, 0: empty */
 	uint32_t	 ft_max;
 	uint32_t	 ft_mask;	/* buckets - 1 */
@@ -40,9 +42,27 @@ flow_key_eq(const struct flow_key *a, const struct flow_key *b)
 	    a->k_rport == b->k_rport && a->k_lport == b->k_lport;
 }
 
-/* Allocates a table for max flows, all memory up front. */
+/* Threads the free list through every slot not in use (f_ops NULL). */
+static void
+flow_free_list(struct flow_table *t)
+{
+	uint32_t	 i;
+
+	t->ft_free = 0;
+	for (i = t->ft_max; i-- > 0; )
+		if (t->ft_flows[i].f_ops == NULL) {
+			t->ft_flows[i].f_hnext = t->ft_free;
+			t->ft_free = i + 1;
+		}
+}
+
+/*
+ * A table for max flows, all memory up front: slots (max of them) when
+ * given, which the table then takes as all free until flow_table_adopt()
+ * says otherwise, else allocated here.
+ */
 struct flow_table *
-flow_table_new(uint32_t max)
+flow_table_new(uint32_t max, struct flow *slots)
 {
 	struct flow_table	*t;
 	uint32_t		 nb = 1, i;
@@ -55,7 +75,8 @@ flow_table_new(uint32_t max)
 		nb <<= 1;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
-	t->ft_flows = calloc(max, sizeof(*t->ft_flows));
+	t->ft_own = slots == NULL;
+	t->ft_flows = slots != NULL ? slots : calloc(max, sizeof(*t->ft_flows));
 	t->ft_buckets = calloc(nb, sizeof(*t->ft_buckets));
 	if (t->ft_flows == NULL || t->ft_buckets == NULL) {
 		flow_table_free(t);
@@ -64,9 +85,10 @@ flow_table_new(uint32_t max)
 	}
 	t->ft_max = max;
 	t->ft_mask = nb - 1;
+	/* A given slot's owner pointer is another process's. */
 	for (i = 0; i < max; i++)
-		t->ft_flows[i].f_hnext = i + 2 <= max ? i + 2 : 0;
-	t->ft_free = 1;
+		t->ft_flows[i].f_ops = NULL;
+	flow_free_list(t);
 	if (getrandom(t->ft_seed, sizeof(t->ft_seed), 0) !=
 	    (ssize_t)sizeof(t->ft_seed)) {
 		flow_table_free(t);
@@ -81,9 +103,56 @@ flow_table_free(struct flow_table *t)
 {
 	if (t == NULL)
 		return;
-	free(t->ft_flows);
+	if (t->ft_own)
+		free(t->ft_flows);
 	free(t->ft_buckets);
 	free(t);
+}
+
+/*
+ * Takes back the flows the slots given to flow_table_new() held for a
+ * process before this one: those with an owner in owners (by f_owner), a
+ * clock that is this boot's (not ahead of now) and a key no other has.
+ * The rest are cleared, keeping their generation so that no old handle
+ * names a new flow.  Each one adopted goes to cb, told whether it had
+ * slow-path state.  Returns how many flows the table then holds.
+ */
+uint32_t
+flow_table_adopt(struct flow_table *t, const struct flow_ops *const *owners,
+    uint32_t nowners, uint32_t now, flow_adopt_cb cb, void *arg)
+{
+	struct flow	*f;
+	uint32_t	 i, h, gen;
+
+	for (i = 0; i < t->ft_max; i++) {
+		f = &t->ft_flows[i];
+		if (f->f_owner != 0 && f->f_owner < nowners &&
+		    owners[f->f_owner] != NULL &&
+		    (int32_t)(now - f->f_last) >= -1000 &&
+		    flow_lookup(t, &f->f_key) == NULL) {
+			f->f_ops = owners[f->f_owner];
+			h = flow_hash(t, &f->f_key);
+			f->f_hnext = t->ft_buckets[h];
+			t->ft_buckets[h] = i + 1;
+			t->ft_count++;
+			continue;
+		}
+		gen = f->f_gen;
+		memset(f, 0, sizeof(*f));
+		f->f_gen = gen + 1;
+	}
+	flow_free_list(t);
+	for (i = 0; i < t->ft_max; i++) {
+		int lost;
+
+		f = &t->ft_flows[i];
+		if (f->f_ops == NULL)
+			continue;
+		lost = f->f_ctx != NULL;
+		f->f_ctx = NULL;
+		cb(f, lost, arg);
+	}
+	return t->ft_count;
 }
 
 struct flow *
@@ -126,12 +195,18 @@ flow_insert(struct flow_table *t, const struct flow_key *k, uint32_t now,
 	f = &t->ft_flows[idx];
 	t->ft_free = f->f_hnext;
 	gen = f->f_gen + 1;
-	memset(f, 0, sizeof(*f));
+	/* Slots may be a state file's: a kill between two stores must never
+	 * leave a generation that an old handle names. */
 	f->f_gen = gen;
+	f->f_owner = 0;
+	memset(f, 0, offsetof(struct flow, f_gen));
+	memset((char *)f + offsetof(struct flow, f_gen) + sizeof(f->f_gen), 0,
+	    sizeof(*f) - offsetof(struct flow, f_gen) - sizeof(f->f_gen));
 	f->f_key = *k;
 	f->f_last = now;
 	f->f_start = now;
 	f->f_ops = ops;
+	f->f_owner = ops->fo_owner;
 	h = flow_hash(t, k);
 	f->f_hnext = t->ft_buckets[h];
 	t->ft_buckets[h] = idx + 1;
@@ -151,6 +226,7 @@ flow_remove(struct flow_table *t, struct flow *f)
 		return;		/* not in the table: a bug, but harmless */
 	*pp = f->f_hnext;
 	f->f_ops = NULL;
+	f->f_owner = 0;
 	f->f_ctx = NULL;
 	f->f_gen++;
 	f->f_hnext = t->ft_free;
@@ -243,7 +319,7 @@ flow_foreach(struct flow_table *t, flow_expire_cb cb, void *arg)
 static const char *const flow_end_names[FLOW_END_MAX] = {
 	"done", "client-reset", "server-reset", "idle", "peer-closed",
 	"aborted", "refused", "responded", "local", "handshake", "no-memory",
-	"shutdown", "evicted",
+	"shutdown", "evicted", "restart",
 };
 
 const char *

@@ -3,7 +3,8 @@
  * the client's endpoint and our side's endpoint (the VIP at a front-end, the
  * stack endpoint at a back-end).
  *
- * flow.c owns the table: one array of flows allocated at start, a bucket
+ * flow.c owns the table: one array of flows allocated at start (or given
+ * by the caller: state.c's mapping, which outlives the process), a bucket
  * array of chained indices, and a free list.  Lookup is O(1) with a keyed
  * hash (no hash flooding by spoofed ports); nothing is allocated per packet
  * or per flow; a full table refuses new flows instead of growing.
@@ -47,8 +48,15 @@ enum flow_end {
 	FLOW_END_NOMEM,
 	FLOW_END_SHUTDOWN,
 	FLOW_END_EVICTED,	/* young, making room for a newer one */
+	FLOW_END_RESTART,	/* its state died with the last process */
 	FLOW_END_MAX
 };
+
+/* Owners by number: what a flow kept across a restart names (its f_ops
+ * pointer means nothing to the next process). */
+#define FLOW_OWNER_FE	1
+#define FLOW_OWNER_BE	2
+#define FLOW_OWNER_MAX	3
 
 /*
  * What the owner of a flow does with it.  input: a packet from the client;
@@ -58,6 +66,7 @@ enum flow_end {
  */
 struct flow_ops {
 	const char	*fo_name;
+	uint8_t		 fo_owner;	/* FLOW_OWNER_*: who, across processes */
 	const char *const *fo_states;	/* f_state's names */
 	unsigned int	 fo_nstates;
 	void		(*fo_input)(struct hd *, struct flow *, struct pkt *);
@@ -68,6 +77,10 @@ struct flow_ops {
 	 * 1 if taken, 0 for lwIP to have it.  May be NULL. */
 	int		(*fo_icmp)(struct hd *, struct flow *, struct pkt *,
 			    const struct pkt_icmp *);
+	/* A flow of the last process (node.state_file): lost says its
+	 * slow-path state or its peer is gone.  1 if it goes on; else the
+	 * owner has ended it, or resets its client. */
+	int		(*fo_adopt)(struct hd *, struct flow *, int lost);
 };
 
 struct flow {
@@ -80,6 +93,7 @@ struct flow {
 	uint8_t		 f_state;	/* owner-defined */
 	uint8_t		 f_end;		/* enum flow_end, once it is over */
 	uint16_t	 f_flags;	/* owner-defined */
+	uint8_t		 f_owner;	/* f_ops->fo_owner; 0: a free slot */
 	uint32_t	 f_start;	/* created, ms (flow clock) */
 	uint64_t	 f_bytes;	/* rewritten on its way, IP bytes */
 	uint64_t	 f_sbytes;	/* back-end: payload its stack sent */
@@ -103,14 +117,23 @@ struct flow {
 	uint16_t	 f_peer;	/* peer index */
 	uint16_t	 f_qlen;	/* packets queued by the slow path */
 	uint64_t	 f_peer_handle;	/* the peer's handle for this flow */
-	void		*f_ctx;		/* slow-path state, owned by f_ops */
+	/* Slow-path state, owned by f_ops.  In slots a restarted process
+	 * adopts, non-NULL says the flow had some, and it died with its
+	 * process. */
+	void		*f_ctx;
 };
 
 struct flow_table;
 
 typedef void	(*flow_expire_cb)(struct flow *, void *);
+/* A flow a restarted process adopts: lost says its slow-path state is gone.
+ * The callback may remove the flow. */
+typedef void	(*flow_adopt_cb)(struct flow *, int lost, void *);
 
-struct flow_table *flow_table_new(uint32_t);
+struct flow_table *flow_table_new(uint32_t, struct flow *);
+uint32_t	 flow_table_adopt(struct flow_table *,
+		    const struct flow_ops *const *, uint32_t, uint32_t,
+		    flow_adopt_cb, void *);
 void		 flow_table_free(struct flow_table *);
 struct flow	*flow_lookup(struct flow_table *, const struct flow_key *);
 struct flow	*flow_insert(struct flow_table *, const struct flow_key *,

@@ -110,6 +110,9 @@ struct hd_stats {
 	uint64_t	 st_ctl_handshake_timeout;
 	uint64_t	 st_ctl_bad_frames;
 	uint64_t	 st_ctl_stale;
+	/* node.state_file */
+	uint64_t	 st_state_adopted;	/* went on after a restart */
+	uint64_t	 st_state_lost;		/* died with the last process */
 };
 
 struct hd {
@@ -134,6 +137,10 @@ struct hd {
 	struct event		*hd_status_tmr;
 	struct event		*hd_expire_tmr;
 	struct flow_table	*hd_flows;
+	struct state		*hd_state;	/* node.state_file, or NULL */
+	uint64_t		 hd_boot;	/* the HELLO's boot id, 0: new */
+	/* peers' boot ids by index, kept with the flows; NULL: not kept */
+	uint64_t		*hd_peer_boot;
 	struct tunif		*hd_lwip;
 	struct peer_set		*hd_peers;
 	struct cookie_key	*hd_cookie;	/* cookie handshake's secret */

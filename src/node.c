@@ -27,6 +27,7 @@
 #include "handoffd.h"
 #include "log.h"
 #include "metrics.h"
+#include "state.h"
 #include "lwip-port/port.h"
 #include "lwip-port/tunif.h"
 #include "handoff/cookie.h"
@@ -163,6 +164,46 @@ node_lwip_limits(struct hd *hd)
 	    (uint32_t)ch->ch_request_head_max);
 }
 
+/* A flow of the last process: under the index this configuration gives
+ * its peer, then its owner's to decide. */
+static void
+node_adopt_one(struct flow *f, int lost, void *arg)
+{
+	struct hd	*hd = arg;
+	int		 peer = state_peer(hd->hd_state, hd->hd_cfg, f->f_peer);
+
+	if (peer == -1) {
+		f->f_peer = PEER_LOCAL;
+		f->f_flags |= FLOW_ORPHAN;
+		lost = 1;
+	} else
+		f->f_peer = (uint16_t)peer;
+	if (f->f_ops->fo_adopt(hd, f, lost))
+		hd->hd_stats.st_state_adopted++;
+	else
+		hd->hd_stats.st_state_lost++;
+}
+
+/* Takes over what the last process left in node.state_file. */
+static void
+node_adopt(struct hd *hd)
+{
+	static const struct flow_ops *const owners[FLOW_OWNER_MAX] = {
+		[FLOW_OWNER_FE] = &fe_flow_ops,
+		[FLOW_OWNER_BE] = &be_flow_ops,
+	};
+	const char	*path = hd->hd_cfg->cfg_node.cn_state_file;
+
+	if (state_attached(hd->hd_state)) {
+		flow_table_adopt(hd->hd_flows, owners, FLOW_OWNER_MAX,
+		    hd->hd_now, node_adopt_one, hd);
+		log_info("state: %s: %llu connections go on, %llu were lost "
+		    "with the last process", path,
+		    (unsigned long long)hd->hd_stats.st_state_adopted,
+		    (unsigned long long)hd->hd_stats.st_state_lost);
+	}
+}
+
 /* Brings the node up on hd's event loop; any failure is fatal. */
 int
 node_start(struct hd *hd)
@@ -180,8 +221,17 @@ node_start(struct hd *hd)
 	if ((hd->hd_rxbuf = malloc(PKT_MAXLEN)) == NULL ||
 	    (hd->hd_txbuf = malloc(PKT_MAXLEN)) == NULL)
 		fatal("malloc");
-	if ((hd->hd_flows = flow_table_new(cfg->cfg_handoff.ch_max_flows)) ==
-	    NULL)
+	if (cfg->cfg_node.cn_state_file[0] != '\0') {
+		if ((hd->hd_state = state_open(cfg->cfg_node.cn_state_file, cfg,
+		    err, sizeof(err))) == NULL)
+			fatalx("node.state_file %s", err);
+		hd->hd_boot = state_boot(hd->hd_state);
+		/* Whom the file's flows name is kept aside for node_adopt(). */
+		state_set_peers(hd->hd_state, cfg);
+		hd->hd_peer_boot = state_peer_boots(hd->hd_state);
+	}
+	if ((hd->hd_flows = flow_table_new(cfg->cfg_handoff.ch_max_flows,
+	    hd->hd_state != NULL ? state_flows(hd->hd_state) : NULL)) == NULL)
 		fatal("flow table of %d flows", cfg->cfg_handoff.ch_max_flows);
 
 	port_init();
@@ -213,6 +263,8 @@ node_start(struct hd *hd)
 		fatalx("cannot start the control channel");
 	if (health_init(hd) == -1)
 		fatalx("cannot start the health checks");
+	if (hd->hd_state != NULL)
+		node_adopt(hd);
 
 	if (!hd->hd_manual_clock) {
 		if ((hd->hd_lwip_tmr = evtimer_new(hd->hd_base,
@@ -286,6 +338,8 @@ node_reload(struct hd *hd, char *err, size_t errlen)
 	rc |= fe_reload(hd, old);
 	rc |= health_reload(hd);
 	rc |= peer_reload(hd);
+	if (hd->hd_state != NULL)
+		state_set_peers(hd->hd_state, cfg);
 	if (rc != 0)
 		snprintf(err, errlen, "%s: applied, but not all of it could be "
 		    "set up (see the log)", cfg->cfg_path);
@@ -300,6 +354,27 @@ static void
 node_close_one(struct flow *f, void *arg)
 {
 	f->f_ops->fo_close(arg, f, FLOW_END_SHUTDOWN);
+}
+
+/*
+ * With node.state_file, a connection that needs nothing but its flow stays
+ * there for the next process.  One whose slow-path state dies with this
+ * process is closed, and then put back in the file as a kill would have
+ * left it (f_ctx not NULL), so that the next process resets its client:
+ * this one has closed its device already.  Here the slot is free.
+ */
+static void
+node_stop_one(struct flow *f, void *arg)
+{
+	struct flow	 keep;
+
+	if (f->f_ctx == NULL)
+		return;
+	keep = *f;
+	f->f_ops->fo_close(arg, f, FLOW_END_SHUTDOWN);
+	keep.f_ops = NULL;	/* free here; the handle the peer knows it by */
+	keep.f_hnext = f->f_hnext;	/* stays for the next process */
+	*f = keep;
 }
 
 /* Whatever lwIP still holds of this node goes without a word on the wire. */
@@ -342,7 +417,8 @@ node_stop(struct hd *hd)
 	if (hd->hd_expire_tmr != NULL)
 		event_free(hd->hd_expire_tmr);
 	/* The flows first: their records name peers. */
-	flow_foreach(hd->hd_flows, node_close_one, hd);
+	flow_foreach(hd->hd_flows, hd->hd_state != NULL ? node_stop_one :
+	    node_close_one, hd);
 	peer_shutdown(hd);
 	fe_shutdown(hd);
 	be_shutdown(hd);
@@ -355,6 +431,7 @@ node_stop(struct hd *hd)
 	event_free(hd->hd_lwip_after);
 	free(hd->hd_lwip);
 	flow_table_free(hd->hd_flows);
+	state_close(hd->hd_state);
 	cookie_key_free(hd->hd_cookie);
 	replay_free(hd->hd_replay);
 	free(hd->hd_rxbuf);

@@ -119,6 +119,12 @@ static const struct stats_counter {
 	ST(be_tw_killed, "backend_timewait_resets_total", NULL,
 	    "TIME_WAIT connections of the kernel stack reset for a reused "
 	    "client port."),
+	ST(state_adopted, "state_flows_adopted_total", NULL,
+	    "Connections a restarted daemon took over from node.state_file "
+	    "and went on rewriting."),
+	ST(state_lost, "state_flows_lost_total", NULL,
+	    "Connections in node.state_file that died with the last process "
+	    "(lwIP's, or not handed off yet): their clients were reset."),
 	ST(injected, "injected_packets_total", NULL,
 	    "Packets injected into this node's stack."),
 	ST(rw_pkts, "rewritten_packets_total", NULL,

@@ -36,6 +36,7 @@
  *   BE_ESTAB   every request byte taken; the stack's packets go to the
  *              client once committed
  *   BE_LINGER  over; the stack's last FINs and ACKs are still rewritten
+ *   BE_DEAD    lost in a restart: the client and the stack are reset
  */
 #include <sys/types.h>
 #include <arpa/inet.h>
@@ -71,6 +72,7 @@ enum be_state {
 	BE_ESTAB,
 	BE_LINGER,
 	BE_DATA,
+	BE_DEAD,
 };
 
 struct be_conn {
@@ -106,15 +108,16 @@ static void	be_input(struct hd *, struct flow *, struct pkt *);
 static int	be_output(struct hd *, struct flow *, struct pkt *);
 static void	be_expire(struct hd *, struct flow *);
 static void	be_close(struct hd *, struct flow *, enum flow_end);
+static int	be_adopt(struct hd *, struct flow *, int);
 
 static const char *const be_state_names[] = {
-	"none", "inject", "established", "linger", "data"
+	"none", "inject", "established", "linger", "data", "dead"
 };
 
 const struct flow_ops be_flow_ops = {
-	"back-end", be_state_names,
+	"back-end", FLOW_OWNER_BE, be_state_names,
 	sizeof(be_state_names) / sizeof(be_state_names[0]),
-	be_input, be_output, be_expire, be_close, NULL
+	be_input, be_output, be_expire, be_close, NULL, be_adopt
 };
 
 static int
@@ -268,6 +271,41 @@ be_send_close(struct hd *hd, struct flow *f, enum ctl_reason why)
 	peer_send(hd, f->f_peer, &m);
 }
 
+static void	be_kernel_reset(struct hd *, struct flow *, uint32_t);
+
+/* A restart's lost flow is over: the front-end may stop forwarding, and
+ * the kernel's server stop waiting for the rest of its request. */
+static void
+be_dead_end(struct hd *hd, struct flow *f)
+{
+	if (!(f->f_flags & FLOW_ORPHAN))
+		be_send_close(hd, f, CTL_CLOSE_RST);
+	be_kernel_reset(hd, f, 0);
+	be_close(hd, f, FLOW_END_RESTART);
+}
+
+/* Where the client's stream ends as far as the stack sent it, in the
+ * client's sequence space. */
+static uint32_t
+be_client_edge(const struct flow *f)
+{
+	return f->f_cmax + f->f_delta + !!(f->f_flags & FLOW_STACK_FIN);
+}
+
+/* A lost flow asks its client where it is (BE_DEAD in be_input answers,
+ * for the lwIP stack: the kernel's clients answer the kernel),
+ * FLOW_DEAD_PROBES times a FLOW_DEAD_MS apart (f_qlen counts them: a dead
+ * flow queues nothing). */
+static void
+be_dead_probe(struct hd *hd, struct flow *f)
+{
+	f->f_timeout = FLOW_DEAD_MS;
+	flow_touch(f, hd->hd_now);
+	f->f_qlen++;
+	btcp_probe(hd, f->f_naddr, f->f_nport, f->f_key.k_raddr,
+	    f->f_key.k_rport, be_client_edge(f) - 0x40000000, f->f_cnxt);
+}
+
 static void	be_linger(struct hd *, struct flow *, enum flow_end);
 static void	be_kernel_fin(struct hd *, struct flow *);
 static void	be_refuse(struct hd *, struct flow *, enum ctl_status);
@@ -286,6 +324,7 @@ be_commit(struct be_conn *bc)
 	if (bc->bc_committed)
 		return;
 	bc->bc_committed = 1;
+	f->f_flags |= FLOW_COMMITTED;
 	f->f_cmax = bc->bc_iss + 1;
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_idle_ms;
 	hd->hd_stats.st_be_accepted++;
@@ -859,6 +898,11 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 			be_on_inject_timer(-1, 0, bc);
 		return 0;
 	}
+	if (f->f_state == BE_DEAD) {
+		/* The kernel's connection lost its request: it goes too. */
+		btcp_reply_rst(hd, p);
+		return 0;
+	}
 	flow_touch(f, hd->hd_now);
 	if (f->f_state == BE_DATA && (p->p_flags & TH_ACK) &&
 	    !(p->p_flags & TH_SYN)) {
@@ -916,9 +960,20 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 static void
 be_input(struct hd *hd, struct flow *f, struct pkt *p)
 {
-	flow_touch(f, hd->hd_now);
+	if (f->f_state != BE_DEAD)
+		flow_touch(f, hd->hd_now);
 	if (f->f_state == BE_INJECT || f->f_state == BE_DATA) {
 		hd->hd_stats.st_drop_early++;
+		return;
+	}
+	if (f->f_state == BE_DEAD) {
+		/* Its ACK, in our sequence space, says where the reset must
+		 * be in the client's. */
+		if ((p->p_flags & (TH_RST | TH_ACK)) == TH_ACK)
+			btcp_rst(hd, f->f_naddr, f->f_nport, f->f_key.k_raddr,
+			    f->f_key.k_rport, p->p_ack + f->f_delta, 0, 0);
+		if (p->p_flags & (TH_RST | TH_ACK))
+			be_dead_end(hd, f);
 		return;
 	}
 	if (p->p_flags & TH_FIN)
@@ -1020,10 +1075,72 @@ be_on_cancel(struct hd *hd, int peer, const struct ctl_close *cl)
 	be_send_ack(hd, peer, &ho, NULL, CTL_CANCELLED);
 }
 
+/*
+ * A flow the last process left in node.state_file.  The kernel's
+ * connections go on: their rewrite is all in the flow.  One whose state
+ * died with that process cannot: lwIP's connection (with its relay), or a
+ * request not all injected.  Before the commit point nothing of it reached
+ * the client, which the front-end answers; after it, the client is reset
+ * from the VIP at the furthest sequence number the stack sent, and again
+ * where its answer to a probe says (BE_DEAD in be_input), and the kernel's
+ * connection when it next sends (be_output).
+ */
+static int
+be_adopt(struct hd *hd, struct flow *f, int lost)
+{
+	if (f->f_flags & FLOW_SERVING)
+		hd->hd_served++;	/* be_close() takes it off again */
+	/* The kernel keeps its connections; lwIP's died with the process,
+	 * lingering ones too (their last bytes and FIN were its). */
+	if (!lost && be_kernel(hd) && (f->f_state == BE_ESTAB ||
+	    f->f_state == BE_LINGER)) {
+		/* No longer than this configuration says (the file could be
+		 * another's). */
+		f->f_timeout = f->f_state == BE_ESTAB ?
+		    hd->hd_cfg->cfg_handoff.ch_idle_ms :
+		    hd->hd_cfg->cfg_handoff.ch_linger_ms;
+		return 1;
+	}
+	if (!(f->f_flags & FLOW_COMMITTED) || (f->f_state != BE_DATA &&
+	    f->f_state != BE_ESTAB && f->f_state != BE_LINGER)) {
+		/* The client has seen nothing of ours: the front-end, which
+		 * still owns it, learns that we never had it when it asks. */
+		be_kernel_reset(hd, f, f->f_irs + 1);
+		be_close(hd, f, FLOW_END_RESTART);
+		return 0;
+	}
+	be_unserve(hd, f);
+	f->f_state = BE_DEAD;
+	btcp_rst(hd, f->f_naddr, f->f_nport, f->f_key.k_raddr, f->f_key.k_rport,
+	    be_client_edge(f), 0, 0);
+	f->f_qlen = 0;
+	be_dead_probe(hd, f);
+	return 0;
+}
+
+/* The peer is back (msg.c): what ended a flow, said again. */
+void
+be_resend(struct hd *hd, struct flow *f)
+{
+	if (f->f_state != BE_LINGER || !(f->f_flags & FLOW_CLOSE_SENT) ||
+	    (f->f_flags & FLOW_ORPHAN))
+		return;
+	f->f_flags &= ~FLOW_CLOSE_SENT;
+	be_send_close(hd, f, f->f_end == FLOW_END_DONE ? CTL_CLOSE_DONE :
+	    CTL_CLOSE_RST);
+}
+
 /* The flow clock says a back-end flow has been idle too long. */
 static void
 be_expire(struct hd *hd, struct flow *f)
 {
+	if (f->f_state == BE_DEAD) {
+		if (f->f_qlen < FLOW_DEAD_PROBES)
+			be_dead_probe(hd, f);
+		else
+			be_dead_end(hd, f);
+		return;
+	}
 	if (!be_committed(f)) {
 		flow_touch(f, hd->hd_now);	/* its timer decides */
 		return;

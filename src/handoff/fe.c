@@ -68,19 +68,21 @@ static int	fe_output(struct hd *, struct flow *, struct pkt *);
 static int	fe_icmp(struct hd *, struct flow *, struct pkt *,
 		    const struct pkt_icmp *);
 static void	fe_expire(struct hd *, struct flow *);
+static int	fe_adopt(struct hd *, struct flow *, int);
 static void	fe_cancel(struct fe_conn *);
 static void	fe_give_up(struct fe_conn *, uint64_t);
 static void	fe_young_leave(struct fe_conn *);
 static void	fe_syn_watch(struct hd *, struct flow *, struct fe_conn *);
 
 static const char *const fe_state_names[] = {
-	"none", "syn", "collect", "handoff", "forward", "linger", "respond"
+	"none", "syn", "collect", "handoff", "forward", "linger", "respond",
+	"dead"
 };
 
 const struct flow_ops fe_flow_ops = {
-	"front-end", fe_state_names,
+	"front-end", FLOW_OWNER_FE, fe_state_names,
 	sizeof(fe_state_names) / sizeof(fe_state_names[0]),
-	fe_input, fe_output, fe_expire, fe_close, fe_icmp
+	fe_input, fe_output, fe_expire, fe_close, fe_icmp, fe_adopt
 };
 
 void
@@ -744,9 +746,21 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 {
 	struct fe_conn	*fc = f->f_ctx;
 
-	/* A request head has a deadline, not an idle time. */
-	if (f->f_state != FE_SYN && f->f_state != FE_COLLECT)
+	/* A request head has a deadline, not an idle time; a flow lost in a
+	 * restart, its FLOW_DEAD_MS. */
+	if (f->f_state != FE_SYN && f->f_state != FE_COLLECT &&
+	    f->f_state != FE_DEAD)
 		flow_touch(f, hd->hd_now);
+	if (f->f_state == FE_DEAD && (p->p_flags & (TH_SYN | TH_ACK |
+	    TH_RST)) == TH_SYN) {
+		const struct cfg_service *svc;
+
+		/* The client has given up on it: a new connection. */
+		fe_close(hd, f, FLOW_END_RESTART);
+		if ((svc = btcp_service(hd, p->p_daddr, p->p_dport)) != NULL)
+			fe_syn(hd, svc, p);
+		return;
+	}
 	if (f->f_state == FE_LINGER &&
 	    (p->p_flags & (TH_SYN | TH_ACK)) == TH_SYN &&
 	    p->p_seq != f->f_irs) {
@@ -768,6 +782,14 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 	case FE_FORWARD:
 	case FE_LINGER:
 		fe_forward(hd, f, p);
+		break;
+	case FE_DEAD:
+		/* Its ACK says where the reset must be. */
+		if ((p->p_flags & (TH_RST | TH_ACK)) == TH_ACK)
+			btcp_rst(hd, f->f_key.k_laddr, f->f_key.k_lport,
+			    f->f_key.k_raddr, f->f_key.k_rport, p->p_ack, 0, 0);
+		if (p->p_flags & (TH_RST | TH_ACK))
+			fe_close(hd, f, FLOW_END_RESTART);
 		break;
 	}
 }
@@ -844,6 +866,8 @@ fe_output(struct hd *hd, struct flow *f, struct pkt *p)
 		fe_clamp_synack(hd, fc, p, &o);
 		fc->fc_synack = 1;
 		fc->fc_iss = p->p_seq;
+		/* Until a handoff, where a reset must be (fe_adopt). */
+		f->f_cack = p->p_seq + 1;
 		fc->fc_fmss = o.o_mss ? o.o_mss : 536;
 		fc->fc_fws = o.o_has_ws ? o.o_ws : FE_NO_WS;
 		fc->fc_fsack = o.o_sack_ok;
@@ -1704,7 +1728,8 @@ void
 fe_on_close(struct hd *hd, int peer, struct flow *f,
     const struct ctl_close *cl)
 {
-	if (f->f_peer != peer || f->f_ctx != NULL)
+	if (f->f_peer != peer || f->f_ctx != NULL || f->f_state == FE_DEAD ||
+	    f->f_peer_handle != cl->cl_sflow)
 		return;
 	if (cl->cl_reason == CTL_CLOSE_IDLE) {
 		/* The back-end forgot it: nothing serves the client now. */
@@ -1758,6 +1783,17 @@ fe_on_peer_gone(struct hd *hd, int peer)
 	flow_foreach(hd->hd_flows, fe_peer_gone_one, &g);
 }
 
+/* The peer is back (msg.c): a client's FIN it may not have heard of is
+ * said again. */
+void
+fe_resend(struct hd *hd, struct flow *f)
+{
+	if (f->f_ctx == NULL && f->f_state == FE_FORWARD &&
+	    (f->f_flags & FLOW_CLIENT_FIN))
+		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
+		    CTL_CLOSE_FIN, f->f_cnxt - 1);
+}
+
 /* A peer's control channel is gone: what it did with the handoffs in
  * flight cannot be learnt, so their clients are reset (fe_give_up);
  * established flows keep going, their packets need no control channel. */
@@ -1765,6 +1801,85 @@ void
 fe_on_peer_down(struct hd *hd, int peer)
 {
 	flow_foreach(hd->hd_flows, fe_peer_down_one, &peer);
+}
+
+/* A lost flow asks its client where it is (FE_DEAD in fe_input answers),
+ * FLOW_DEAD_PROBES times a FLOW_DEAD_MS apart (f_qlen counts them: a dead
+ * flow queues nothing). */
+static void
+fe_dead_probe(struct hd *hd, struct flow *f)
+{
+	f->f_timeout = FLOW_DEAD_MS;
+	flow_touch(f, hd->hd_now);
+	f->f_qlen++;
+	btcp_probe(hd, f->f_key.k_laddr, f->f_key.k_lport, f->f_key.k_raddr,
+	    f->f_key.k_rport, f->f_cack - 0x40000000, f->f_cnxt);
+}
+
+/* Whether addr is where member peer takes handed-off connections. */
+static int
+fe_stack_is(const struct hd *hd, int peer, uint32_t addr)
+{
+	const struct cfg	*cfg = hd->hd_cfg;
+	int			 i;
+
+	if (peer != PEER_LOCAL)
+		return addr == cfg->cfg_peers[peer].cp_stack_addr;
+	if (cfg->cfg_handoff.ch_stack != CFG_STACK_KERNEL)
+		return addr == cfg->cfg_lwip.cl_addr;
+	if (addr == cfg->cfg_node.cn_server.ep_addr)
+		return 1;
+	for (i = 0; i < cfg->cfg_node.cn_nservers; i++)
+		if (addr == cfg->cfg_node.cn_servers[i].ps_server.ep_addr)
+			return 1;
+	return 0;
+}
+
+/*
+ * A flow the last process left in node.state_file.  A handed-off one goes
+ * on: its rewrite is all in the flow, and its member counts it again.
+ * One whose state died with that process (lwIP's pcb, the request, the
+ * handoff in flight) cannot: a half-open one goes without a word (it may
+ * be spoofed); the others' clients are reset, at the sequence number
+ * their answer to a probe names (FE_DEAD in fe_input).
+ */
+static int
+fe_adopt(struct hd *hd, struct flow *f, int lost)
+{
+	const struct cfg_handoff *ch = &hd->hd_cfg->cfg_handoff;
+
+	/* Packets go where the configuration says the peer takes them, and
+	 * not for longer than it says (the file could be another's). */
+	if (!lost && (f->f_state == FE_FORWARD || f->f_state == FE_LINGER) &&
+	    fe_stack_is(hd, f->f_peer, f->f_naddr)) {
+		f->f_timeout = f->f_state == FE_FORWARD ? ch->ch_idle_ms :
+		    ch->ch_linger_ms;
+		if (f->f_flags & FLOW_ASSIGNED)
+			health_assign(hd, f->f_peer, 1);
+		return 1;
+	}
+	f->f_flags &= ~FLOW_ASSIGNED;
+	if (f->f_state != FE_COLLECT && f->f_state != FE_HANDOFF &&
+	    f->f_state != FE_RESPOND && f->f_state != FE_FORWARD &&
+	    f->f_state != FE_LINGER) {
+		fe_close(hd, f, FLOW_END_RESTART);
+		return 0;
+	}
+	/* A member that has (or may have) the connection lets it go. */
+	if (!(f->f_flags & FLOW_ORPHAN) && (f->f_state == FE_HANDOFF ||
+	    f->f_state == FE_FORWARD || f->f_state == FE_LINGER))
+		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
+		    CTL_CLOSE_ABORT, f->f_cnxt);
+	/* Before a handoff, nothing went past the SYN/ACK but an answer
+	 * (FE_RESPOND): the reset there is exact. */
+	if ((f->f_state == FE_COLLECT || f->f_state == FE_HANDOFF) &&
+	    f->f_cack != 0)
+		btcp_rst(hd, f->f_key.k_laddr, f->f_key.k_lport,
+		    f->f_key.k_raddr, f->f_key.k_rport, f->f_cack, 0, 0);
+	fe_set_state(f, FE_DEAD);
+	f->f_qlen = 0;
+	fe_dead_probe(hd, f);
+	return 0;
 }
 
 /* The flow clock says a front-end flow has been idle too long. */
@@ -1796,6 +1911,12 @@ fe_expire(struct hd *hd, struct flow *f)
 		break;
 	case FE_LINGER:
 		fe_close(hd, f, f->f_end);
+		break;
+	case FE_DEAD:
+		if (f->f_qlen < FLOW_DEAD_PROBES)
+			fe_dead_probe(hd, f);
+		else
+			fe_close(hd, f, FLOW_END_RESTART);
 		break;
 	}
 }

@@ -27,6 +27,7 @@ enum fe_state {
 	FE_FORWARD,
 	FE_LINGER,
 	FE_RESPOND,
+	FE_DEAD,	/* lost in a restart: its client is reset */
 };
 
 /* ... and this long to read our 4xx/5xx before we close. */

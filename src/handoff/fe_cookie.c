@@ -233,6 +233,7 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	fc->fc_cwin = p->p_win;
 	fc->fc_synack = 1;
 	f->f_irs = fc->fc_irs;
+	f->f_cack = fc->fc_iss + 1;	/* where a reset must be (fe_adopt) */
 	f->f_ctx = fc;
 	replay_add(hd->hd_replay, id, cookie_period(hd->hd_now));
 	fe_set_state(f, FE_COLLECT);

@@ -39,6 +39,16 @@ struct pkt;
 /* The serving stack refused window scaling that the client and the
  * front-end agreed to: it reads the client's windows unscaled. */
 #define FLOW_UNSCALED	0x0100
+/* Adopted after a restart whose configuration no longer has its peer:
+ * f_peer is PEER_LOCAL, and nothing is sent about it. */
+#define FLOW_ORPHAN	0x0200
+/* BE: the request reached the stack (the commit point) */
+#define FLOW_COMMITTED	0x0400
+/* A restart's lost flow (FE_DEAD, BE_DEAD) is reset from the first client
+ * segment, which names the exact sequence number; it probes the client
+ * this often, FLOW_DEAD_PROBES times, then ends. */
+#define FLOW_DEAD_MS	1000
+#define FLOW_DEAD_PROBES 5
 
 /* offer.c: what a front-end's SYN/ACK offers for a service */
 struct fe_offer {
@@ -60,6 +70,7 @@ void	 fe_on_handoff_ack(struct hd *, int, const struct ctl_handoff_ack *);
 void	 fe_on_close(struct hd *, int, struct flow *, const struct ctl_close *);
 void	 fe_on_peer_down(struct hd *, int);
 void	 fe_on_peer_gone(struct hd *, int);
+void	 fe_resend(struct hd *, struct flow *);
 
 /* be.c */
 extern const struct flow_ops be_flow_ops;
@@ -68,6 +79,7 @@ void	 be_on_handoff(struct hd *, int, const struct ctl_handoff *);
 void	 be_on_close(struct hd *, int, struct flow *, const struct ctl_close *);
 void	 be_on_abort(struct hd *, int, const struct ctl_close *);
 void	 be_on_cancel(struct hd *, int, const struct ctl_close *);
+void	 be_resend(struct hd *, struct flow *);
 
 /* req.c: just enough HTTP to find the end of a request head; for a TLS
  * service the head is the ClientHello (hello.c). */

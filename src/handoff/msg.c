@@ -70,6 +70,36 @@ msg_on_holds(struct hd *hd, int peer)
 	return mc.mc_flows > 0;
 }
 
+struct msg_up {
+	struct hd	*mu_hd;
+	int		 mu_peer;
+};
+
+static void
+msg_up_one(struct flow *f, void *arg)
+{
+	struct msg_up	*mu = arg;
+
+	if (f->f_peer != mu->mu_peer)
+		return;
+	if (f->f_ops == &fe_flow_ops)
+		fe_resend(mu->mu_hd, f);
+	else if (f->f_ops == &be_flow_ops)
+		be_resend(mu->mu_hd, f);
+}
+
+/* A peer is back: a CLOSE written to the link that died, or read by a
+ * process that died before handling it, is lost.  Each flow with that
+ * peer says again what it said last (both roles take it twice). */
+static void
+msg_on_up(struct hd *hd, int peer)
+{
+	struct msg_up	 mu = { hd, peer };
+
+	flow_foreach(hd->hd_flows, msg_up_one, &mu);
+}
+
 const struct peer_handlers msg_handlers = {
-	msg_on_message, fe_on_peer_down, fe_on_peer_gone, msg_on_holds
+	msg_on_message, fe_on_peer_down, fe_on_peer_gone, msg_on_holds,
+	msg_on_up
 };

@@ -33,6 +33,8 @@
  * flood, the rest of the daemon keeps running, and connections closed to
  * make room are released before more come in. */
 #define PEER_ACCEPT_BURST	16
+/* CLOSE frames kept for a peer that is down: some thousands. */
+#define PEER_LATER_MAX		(256 * 1024)
 
 /* A connection's life; only CONN_UP carries anything but a HELLO. */
 enum conn_state {
@@ -77,6 +79,9 @@ struct peer {
 	struct log_rl		 p_rl;		/* its failed handshakes */
 	uint64_t		 p_boot;	/* its process's HELLO, 0: none yet */
 	struct event		*p_gone;	/* down for dead_after */
+	/* CLOSE frames said while it was down, for when it is up again
+	 * (the same process: a restarted one has forgotten the flows) */
+	struct evbuffer		*p_later;
 	int			 p_pending;	/* accepted from its address, not
 						 * up (the first peer there) */
 	uint32_t		 p_load_flows;
@@ -198,6 +203,37 @@ conn_send(struct ctl_conn *c, const struct ctl_msg *m)
 	return 0;
 }
 
+/*
+ * What ends a flow must reach the other node, or its side of the flow
+ * lingers until handoff.idle and then resets a client that is long gone.
+ * While the peer is down (a restart keeping its flows in
+ * node.state_file, a link that drops) CLOSE frames wait, up to
+ * PEER_LATER_MAX bytes; other messages are about handoffs in flight, which
+ * fail over instead.
+ */
+static int
+peer_later(struct hd *hd, int idx, const struct ctl_msg *m)
+{
+	struct peer	*p = &hd->hd_peers->ps_peers[idx];
+	uint8_t		 buf[256];
+	size_t		 len;
+
+	if (m->m_type != CTL_CLOSE || p->p_later == NULL ||
+	    (len = ctl_encode(buf, sizeof(buf), m)) == 0 ||
+	    evbuffer_get_length(p->p_later) + len > PEER_LATER_MAX ||
+	    evbuffer_add(p->p_later, buf, len) == -1)
+		return -1;
+	return 0;
+}
+
+/* What waited for a peer that has forgotten its flows. */
+static void
+peer_later_drop(struct peer *p)
+{
+	if (p->p_later != NULL)
+		evbuffer_drain(p->p_later, evbuffer_get_length(p->p_later));
+}
+
 /* The connection to use for a peer: ours if it is up, else theirs. */
 static struct ctl_conn *
 peer_conn(struct hd *hd, int idx)
@@ -224,7 +260,7 @@ peer_send(struct hd *hd, int idx, const struct ctl_msg *m)
 		return peer_local_write(hd, buf, len);
 	}
 	if ((c = peer_conn(hd, idx)) == NULL)
-		return -1;
+		return peer_later(hd, idx, m);
 	return conn_send(c, m);
 }
 
@@ -291,6 +327,7 @@ conn_up(struct ctl_conn *c)
 	struct peer_set	*ps = c->cc_set;
 	struct hd	*hd = ps->ps_hd;
 	struct peer	*p = &ps->ps_peers[c->cc_peer];
+	int		 was_up = peer_is_up(hd, c->cc_peer);
 
 	c->cc_state = CONN_UP;
 	c->cc_last_rx = port_now_ms();
@@ -307,10 +344,15 @@ conn_up(struct ctl_conn *c)
 		if (old != NULL && old != c)
 			conn_close(old, "replaced by a new connection", 0);
 	}
+	if (p->p_later != NULL && evbuffer_get_length(p->p_later) > 0 &&
+	    bufferevent_write_buffer(c->cc_bev, p->p_later) == -1)
+		log_warnx("peer %s: cannot queue what waited", conn_name(c));
 	if (!p->p_was_up)
 		log_info("peer %s up (%s)", p->p_cfg->cp_id, c->cc_addr);
 	p->p_was_up = 1;
 	evtimer_del(p->p_gone);
+	if (!was_up && ps->ps_handlers.ph_up != NULL)
+		ps->ps_handlers.ph_up(hd, c->cc_peer);
 }
 
 /* Down for control.dead_after: whatever the peer held is given up. */
@@ -324,6 +366,7 @@ peer_on_gone(int fd, short ev, void *arg)
 		return;
 	log_info("peer %s gone for %d ms", p->p_cfg->cp_id,
 	    ps->ps_hd->hd_cfg->cfg_control.cc_dead_ms);
+	peer_later_drop(p);
 	ps->ps_handlers.ph_gone(ps->ps_hd, p->p_idx);
 }
 
@@ -349,9 +392,12 @@ conn_on_hello(struct ctl_conn *c, const struct ctl_hello *h)
 	/* Another process of the peer: what the last one held is gone. */
 	if (p->p_boot != 0 && p->p_boot != h->h_boot) {
 		log_info("peer %s restarted", p->p_cfg->cp_id);
+		peer_later_drop(p);
 		ps->ps_handlers.ph_gone(ps->ps_hd, c->cc_peer);
 	}
 	p->p_boot = h->h_boot;
+	if (ps->ps_hd->hd_peer_boot != NULL)
+		ps->ps_hd->hd_peer_boot[c->cc_peer] = h->h_boot;
 	conn_up(c);
 	return 0;
 }
@@ -1041,6 +1087,7 @@ peer_reap_retired(struct peer_set *ps)
 			conn_close(p->p_in, NULL, 0);
 		evtimer_del(p->p_gone);
 		evtimer_del(p->p_redial);
+		peer_later_drop(p);
 	}
 }
 
@@ -1119,7 +1166,10 @@ peer_init(struct hd *hd, const struct peer_handlers *ph)
 	ps->ps_hd = hd;
 	ps->ps_handlers = *ph;
 	TAILQ_INIT(&ps->ps_conns);
-	if (RAND_bytes((unsigned char *)&ps->ps_boot, sizeof(ps->ps_boot)) != 1)
+	/* The last process's, when its flows live on (node.state_file). */
+	ps->ps_boot = hd->hd_boot;
+	if (ps->ps_boot == 0 && RAND_bytes((unsigned char *)&ps->ps_boot,
+	    sizeof(ps->ps_boot)) != 1)
 		fatalx("cannot get random bytes for the boot id");
 	ps->ps_boot |= 1;	/* never 0, which means "none yet" */
 	if ((ps->ps_psk = psk_new(cfg)) == NULL) {
@@ -1141,9 +1191,20 @@ peer_init(struct hd *hd, const struct peer_handlers *ph)
 	ps->ps_heartbeat = event_new(hd->hd_base, -1, EV_PERSIST,
 	    peer_on_heartbeat, ps);
 	if (ps->ps_heartbeat == NULL || ps->ps_accept_retry == NULL ||
-	    ps->ps_accept_yield == NULL)
+	    ps->ps_accept_yield == NULL || peer_reload(hd) == -1)
 		return -1;
-	return peer_reload(hd);
+	/* With flows kept across a restart, a peer that never comes back is
+	 * gone after dead_after, as if it had been up. */
+	if (hd->hd_peer_boot != NULL) {
+		struct timeval	 tv;
+		int		 i;
+
+		tv.tv_sec = cfg->cfg_control.cc_dead_ms / 1000;
+		tv.tv_usec = (cfg->cfg_control.cc_dead_ms % 1000) * 1000;
+		for (i = 0; i < ps->ps_npeers; i++)
+			evtimer_add(ps->ps_peers[i].p_gone, &tv);
+	}
+	return 0;
 }
 
 /* A place for peer i, the first time the configuration names it. */
@@ -1158,8 +1219,13 @@ peer_add(struct peer_set *ps, int i)
 	p->p_backoff_ms = hd->hd_cfg->cfg_control.cc_reconnect_min_ms;
 	p->p_redial = evtimer_new(hd->hd_base, peer_on_redial, p);
 	p->p_gone = evtimer_new(hd->hd_base, peer_on_gone, p);
-	if (p->p_redial == NULL || p->p_gone == NULL)
+	p->p_later = evbuffer_new();
+	if (p->p_redial == NULL || p->p_gone == NULL || p->p_later == NULL)
 		return -1;
+	/* Flows kept across a restart (node.state_file) know the peer's
+	 * process: a different one has forgotten them. */
+	if (hd->hd_peer_boot != NULL)
+		p->p_boot = hd->hd_peer_boot[i];
 	ps->ps_npeers = i + 1;
 	return 0;
 }
@@ -1254,6 +1320,8 @@ peer_shutdown(struct hd *hd)
 			event_free(ps->ps_peers[i].p_redial);
 		if (ps->ps_peers[i].p_gone != NULL)
 			event_free(ps->ps_peers[i].p_gone);
+		if (ps->ps_peers[i].p_later != NULL)
+			evbuffer_free(ps->ps_peers[i].p_later);
 	}
 	if (ps->ps_heartbeat != NULL)
 		event_free(ps->ps_heartbeat);

@@ -57,6 +57,9 @@ struct peer_handlers {
 	/* Whether anything still needs the peer's channel: a peer a reload
 	 * removed keeps it until nothing does. */
 	int	(*ph_holds)(struct hd *, int);
+	/* The peer is up after being down (or at this node's start): what
+	 * the link may have lost, said again. */
+	void	(*ph_up)(struct hd *, int);
 };
 
 /* The control transport, when it is not TCP: a connected bufferevent to

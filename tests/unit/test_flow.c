@@ -1,4 +1,5 @@
-/* Flow table: insert, lookup, remove, capacity, handles, expiry. */
+/* Flow table: insert, lookup, remove, capacity, handles, expiry, and the
+ * adoption of another process's slots. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -7,8 +8,8 @@
 #include "flow.h"
 #include "t.h"
 
-static const struct flow_ops ops = { "test", NULL, 0, NULL, NULL, NULL,
-    NULL, NULL };
+static const struct flow_ops ops = { "test", 1, NULL, 0, NULL, NULL, NULL,
+    NULL, NULL, NULL };
 
 static struct flow_key
 key(uint32_t i)
@@ -26,7 +27,7 @@ key(uint32_t i)
 static void
 test_insert_lookup_remove(void)
 {
-	struct flow_table	*t = flow_table_new(5000);
+	struct flow_table	*t = flow_table_new(5000, NULL);
 	struct flow_key		 k;
 	struct flow		*f;
 	uint32_t		 i;
@@ -79,7 +80,7 @@ test_insert_lookup_remove(void)
 static void
 test_handles(void)
 {
-	struct flow_table	*t = flow_table_new(4);
+	struct flow_table	*t = flow_table_new(4, NULL);
 	struct flow_key		 k = key(1), k2 = key(2);
 	struct flow		*f, *g;
 	uint64_t		 h;
@@ -116,7 +117,7 @@ on_expire(struct flow *f, void *arg)
 static void
 test_expire(void)
 {
-	struct flow_table	*t = flow_table_new(1000);
+	struct flow_table	*t = flow_table_new(1000, NULL);
 	struct expired		 e = { t, 0 };
 	uint32_t		 now = 0xfffff000u, i;
 	struct flow_key		 k;
@@ -145,11 +146,133 @@ test_expire(void)
 	flow_table_free(t);
 }
 
+struct adopted {
+	int	 n;
+	int	 lost;
+	int	 drop;	/* remove the flows cb sees */
+	struct flow_table *t;
+};
+
+static void
+on_adopt(struct flow *f, int lost, void *arg)
+{
+	struct adopted *a = arg;
+
+	a->n++;
+	a->lost += lost;
+	CHECK(f->f_ctx == NULL);
+	if (a->drop)
+		flow_remove(a->t, f);
+}
+
+/*
+ * A table over given slots takes them as free until it adopts them; the
+ * next process's table (a copy of the slots) finds the flows by key and
+ * by handle, drops those of an unknown owner, of a clock ahead of its own
+ * and duplicates, tells which had slow-path state, and frees the rest
+ * with generations that no old handle matches.
+ */
+static void
+test_adopt(void)
+{
+	static const struct flow_ops *const owners[] = { NULL, &ops };
+	struct flow		*slots = calloc(64, sizeof(*slots));
+	struct flow		*copy = calloc(64, sizeof(*slots));
+	struct flow_table	*t = flow_table_new(64, slots), *t2;
+	struct flow_key		 k;
+	struct flow		*f, *g;
+	struct adopted		 a;
+	uint64_t		 h[40], hfree;
+	uint32_t		 i;
+	int			 dummy;
+
+	CHECK(t != NULL);
+	for (i = 0; i < 40; i++) {
+		k = key(i);
+		CHECK((f = flow_insert(t, &k, 1000, &ops)) != NULL);
+		f->f_delta = 7 * i;
+		h[i] = flow_handle(t, f);
+	}
+	k = key(39);
+	f = flow_lookup(t, &k);
+	hfree = h[39];
+	flow_remove(t, f);		/* a freed slot stays free */
+	k = key(1);
+	flow_lookup(t, &k)->f_ctx = &dummy;
+	k = key(2);
+	flow_lookup(t, &k)->f_owner = 2;	/* no such owner now */
+	k = key(3);
+	flow_lookup(t, &k)->f_last = 900000;	/* another boot's clock */
+	/* a slot torn mid-insert: a second flow with key 4 */
+	k = key(4);
+	f = flow_lookup(t, &k);
+	g = &slots[63];
+	CHECK(g->f_ops == NULL);
+	*g = *f;
+	memcpy(copy, slots, 64 * sizeof(*slots));
+	flow_table_free(t);		/* the slots are not its to free */
+
+	t2 = flow_table_new(64, copy);
+	memset(&a, 0, sizeof(a));
+	a.t = t2;
+	CHECK_INTEQ(flow_table_adopt(t2, owners, 2, 2000, on_adopt, &a), 37);
+	CHECK_INTEQ(a.n, 37);
+	CHECK_INTEQ(a.lost, 1);
+	CHECK_INTEQ(flow_count(t2), 37);
+	for (i = 0; i < 39; i++) {
+		k = key(i);
+		f = flow_lookup(t2, &k);
+		if (i == 2 || i == 3) {
+			CHECK(f == NULL);
+			CHECK(flow_by_handle(t2, h[i]) == NULL);
+			continue;
+		}
+		CHECK(f != NULL && f->f_ops == &ops);
+		CHECK(flow_by_handle(t2, h[i]) == f);
+		CHECK_INTEQ(f->f_delta, 7 * i);
+	}
+	CHECK(flow_by_handle(t2, hfree) == NULL);
+	/* the duplicate went: one flow with key 4 */
+	CHECK(copy[63].f_ops == NULL);
+	/* the rest is free: 27 more fit, the 28th does not */
+	for (i = 100; i < 127; i++) {
+		k = key(i);
+		CHECK((f = flow_insert(t2, &k, 2000, &ops)) != NULL);
+		for (uint32_t j = 0; j < 39; j++)
+			CHECK(flow_handle(t2, f) != h[j]);
+	}
+	k = key(127);
+	CHECK(flow_insert(t2, &k, 2000, &ops) == NULL && errno == ENOSPC);
+	flow_table_free(t2);
+
+	/* an owner may end what it adopts */
+	memset(copy, 0, 64 * sizeof(*copy));
+	t2 = flow_table_new(64, copy);
+	for (i = 0; i < 10; i++) {
+		k = key(i);
+		CHECK(flow_insert(t2, &k, 1000, &ops) != NULL);
+	}
+	flow_table_free(t2);
+	t2 = flow_table_new(64, copy);
+	memset(&a, 0, sizeof(a));
+	a.t = t2;
+	a.drop = 1;
+	CHECK_INTEQ(flow_table_adopt(t2, owners, 2, 1000, on_adopt, &a), 0);
+	CHECK_INTEQ(a.n, 10);
+	for (i = 0; i < 64; i++) {
+		k = key(200 + i);
+		CHECK(flow_insert(t2, &k, 1000, &ops) != NULL);
+	}
+	flow_table_free(t2);
+	free(slots);
+	free(copy);
+}
+
 static void
 test_bad_size(void)
 {
-	CHECK(flow_table_new(0) == NULL);
-	CHECK(flow_table_new(1u << 30) == NULL);
+	CHECK(flow_table_new(0, NULL) == NULL);
+	CHECK(flow_table_new(1u << 30, NULL) == NULL);
 }
 
 int
@@ -159,6 +282,7 @@ main(void)
 	test_insert_lookup_remove();
 	test_handles();
 	test_expire();
+	test_adopt();
 	test_bad_size();
 	return t_done("test_flow");
 }

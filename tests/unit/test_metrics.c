@@ -111,7 +111,7 @@ main(void)
 	memset(&hd, 0, sizeof(hd));
 	hd.hd_cfg = config();
 	CHECK((hd.hd_base = event_base_new()) != NULL);
-	CHECK((hd.hd_flows = flow_table_new(16)) != NULL);
+	CHECK((hd.hd_flows = flow_table_new(16, NULL)) != NULL);
 	CHECK(health_init(&hd) == 0);
 	CHECK((hd.hd_pools[0] = pool_state_new(&hd.hd_cfg->cfg_pools[0])) !=
 	    NULL);

@@ -151,7 +151,7 @@ on_holds(struct hd *hd, int peer)
 }
 
 static const struct peer_handlers handlers = {
-	on_message, on_down, on_gone, on_holds
+	on_message, on_down, on_gone, on_holds, NULL
 };
 
 /* hd_dial: a pair whose other end goes to the node the route names. */
@@ -201,7 +201,7 @@ t_node_key(int i, const char *keyfile)
 	hd->hd_cfg = node_cfg(i, keyfile);
 	hd->hd_base = w.w_base;
 	hd->hd_dial = test_dial;
-	CHECK((hd->hd_flows = flow_table_new(64)) != NULL);
+	CHECK((hd->hd_flows = flow_table_new(64, NULL)) != NULL);
 	w.w_node[i].n_running = 1;
 	CHECK(peer_init(hd, &handlers) == 0);
 }

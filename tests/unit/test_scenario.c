@@ -15,6 +15,11 @@
  *   config n1 ... end        what n1's file says from now on
  *   n1 reload                n1 reads its file again (SIGHUP); must apply
  *   n1 reload-fails          ... and must be refused
+ *   n1 kill                  n1's process dies (SIGKILL): its control links
+ *                            close, its node.state_file stays as it was
+ *   n1 stop                  n1 exits cleanly (SIGTERM); the same, but the
+ *                            state file is as its exit left it
+ *   n1 start                 n1 starts again
  *   start                    starts every node and lets the peers meet
  *   n1 tun< PACKET           a packet the kernel routes into n1's TUN
  *   n1 tun> PACKET           the next packet n1 writes must match
@@ -93,6 +98,8 @@ struct sc_node {
 	char		*n_yaml;
 	struct hd	 n_hd;
 	int		 n_started;
+	int		 n_dead;	/* being killed: writes nothing */
+	int		 n_killed;	/* killed, not started again */
 	struct sc_pkt	 n_q[SC_QUEUE];	/* written to its TUN */
 	int		 n_qhead;
 	int		 n_qlen;
@@ -180,6 +187,8 @@ sc_tun_write(void *arg, const uint8_t *pkt, size_t len,
 	struct sc_node	*n = arg;
 	struct sc_pkt	*sp;
 
+	if (n->n_dead)
+		return (ssize_t)len;
 	if (n->n_qlen == SC_QUEUE)
 		sc_fail("%s wrote more than %d packets nobody expected",
 		    n->n_name, SC_QUEUE);
@@ -237,8 +246,8 @@ sc_dial(void *arg, struct hd *hd, int idx)
 	struct sockaddr_in	 sin;
 
 	if ((to = sc_node(hd->hd_cfg->cfg_peers[idx].cp_id)) == NULL ||
-	    sc.s_nlinks == SC_LINKS)
-		return NULL;
+	    sc.s_nlinks == SC_LINKS || to->n_killed)
+		return NULL;	/* a killed node refuses connections */
 	if (bufferevent_pair_new(sc.s_base, BEV_OPT_DEFER_CALLBACKS, p1) ||
 	    bufferevent_pair_new(sc.s_base, BEV_OPT_DEFER_CALLBACKS, p2))
 		sc_fail("bufferevent_pair_new");
@@ -1216,6 +1225,73 @@ sc_cmd_reload(struct sc_node *n, int fails)
 	sc_settle();
 }
 
+/* Reads or writes a whole file, for "kill". */
+static void *
+sc_file_get(const char *path, size_t *len)
+{
+	FILE	*fp;
+	char	*buf;
+	long	 n;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return NULL;
+	if (fseek(fp, 0, SEEK_END) == -1 || (n = ftell(fp)) < 0 ||
+	    fseek(fp, 0, SEEK_SET) == -1 || (buf = malloc((size_t)n + 1)) ==
+	    NULL || fread(buf, 1, (size_t)n, fp) != (size_t)n)
+		sc_fail("cannot read %s", path);
+	fclose(fp);
+	*len = (size_t)n;
+	return buf;
+}
+
+/*
+ * "n1 kill": what SIGKILL leaves.  The node's links close (its peers see
+ * resets) and its state file is as it was at the moment of death; the
+ * node's memory is freed (node_stop) without a word on its TUN, and its
+ * state file then put back as the kill left it.  "n1 stop" (clean): the
+ * same, but the file is as node_stop() leaves it, as after SIGTERM, whose
+ * handoffd closes its device before it stops the node.
+ */
+static void
+sc_cmd_kill(struct sc_node *n, int clean)
+{
+	char	 path[4096], *snap = NULL;
+	size_t	 len = 0;
+	FILE	*fp;
+	int	 i, me = (int)(n - sc.s_nodes);
+
+	if (!n->n_started)
+		sc_fail("%s is not running", n->n_name);
+	snprintf(path, sizeof(path), "%s",
+	    n->n_hd.hd_cfg->cfg_node.cn_state_file);
+	if (path[0] != '\0' && !clean)
+		snap = sc_file_get(path, &len);
+	for (i = 0; i < sc.s_nlinks; i++) {
+		struct sc_link *l = &sc.s_links[i];
+
+		if (l->l_a == NULL || (l->l_n1 != me && l->l_n2 != me))
+			continue;
+		bufferevent_flush(l->l_a, EV_WRITE, BEV_FINISHED);
+		bufferevent_flush(l->l_b, EV_WRITE, BEV_FINISHED);
+		bufferevent_free(l->l_a);
+		bufferevent_free(l->l_b);
+		l->l_a = l->l_b = NULL;
+	}
+	n->n_dead = 1;
+	node_stop(&n->n_hd);
+	cfg_free(n->n_hd.hd_cfg);
+	n->n_started = 0;
+	n->n_dead = 0;
+	n->n_killed = 1;
+	if (snap != NULL) {
+		if ((fp = fopen(path, "w")) == NULL ||
+		    fwrite(snap, 1, len, fp) != len || fclose(fp) == EOF)
+			sc_fail("cannot write %s", path);
+		free(snap);
+	}
+	sc_settle();
+}
+
 /* The cookie the node's key makes for a client's SYN now, in the form
  * without timestamps. */
 static void
@@ -1255,9 +1331,18 @@ sc_cmd_cookie(struct sc_node *n, char *rest)
 static void
 sc_cmd_node(char *first, char *rest)
 {
-	struct sc_node	*n = sc_node_arg(first);
+	struct sc_node	*n;
 	char		*cmd = sc_word(&rest), *w;
 
+	if (cmd != NULL && strcmp(cmd, "start") == 0) {
+		if ((n = sc_node(first)) == NULL || n->n_started)
+			sc_fail("no stopped node \"%s\"", first);
+		n->n_killed = 0;
+		sc_start_node(n);
+		sc_settle();
+		return;
+	}
+	n = sc_node_arg(first);
 	if (cmd == NULL)
 		sc_fail("a command after the node's name");
 	if (strcmp(cmd, "tun<") == 0)
@@ -1273,6 +1358,9 @@ sc_cmd_node(char *first, char *rest)
 	else if (strcmp(cmd, "reload") == 0 ||
 	    strcmp(cmd, "reload-fails") == 0)
 		sc_cmd_reload(n, cmd[6] == '-');
+	else if (strcmp(cmd, "kill") == 0 || strcmp(cmd, "stop") == 0)
+		sc_cmd_kill(n, cmd[0] == 's');
+
 	else if (strcmp(cmd, "flows") == 0) {
 		sc_settle();
 		if ((w = sc_word(&rest)) == NULL)
@@ -1335,6 +1423,8 @@ sc_cleanup(void)
 
 		if (n->n_started) {
 			node_stop(&n->n_hd);
+			if (n->n_hd.hd_cfg->cfg_node.cn_state_file[0] != '\0')
+				unlink(n->n_hd.hd_cfg->cfg_node.cn_state_file);
 			cfg_free(n->n_hd.hd_cfg);
 		}
 		while (n->n_qlen > 0)
