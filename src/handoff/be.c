@@ -271,16 +271,12 @@ be_send_close(struct hd *hd, struct flow *f, enum ctl_reason why)
 	peer_send(hd, f->f_peer, &m);
 }
 
-static void	be_kernel_reset(struct hd *, struct flow *, uint32_t);
-
-/* A restart's lost flow is over: the front-end may stop forwarding, and
- * the kernel's server stop waiting for the rest of its request. */
+/* A restart's lost flow is over: the front-end may stop forwarding. */
 static void
 be_dead_end(struct hd *hd, struct flow *f)
 {
 	if (!(f->f_flags & FLOW_ORPHAN))
 		be_send_close(hd, f, CTL_CLOSE_RST);
-	be_kernel_reset(hd, f, 0);
 	be_close(hd, f, FLOW_END_RESTART);
 }
 
@@ -899,8 +895,18 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 		return 0;
 	}
 	if (f->f_state == BE_DEAD) {
-		/* The kernel's connection lost its request: it goes too. */
-		btcp_reply_rst(hd, p);
+		/* The kernel's connection was reset at adoption: what it sends
+		 * now is the reset a TCP gives a segment of no connection, the
+		 * client's (its answer to a probe), at exactly where the
+		 * client is.  Anything else it still says is answered with a
+		 * reset. */
+		if (!(p->p_flags & TH_RST)) {
+			btcp_reply_rst(hd, p);
+			return 0;
+		}
+		rw_to_client(f, p);
+		btcp_tun_send(hd, p->p_ip, p->p_len, &p->p_meta);
+		be_dead_end(hd, f);
 		return 0;
 	}
 	flow_touch(f, hd->hd_now);
@@ -1077,13 +1083,15 @@ be_on_cancel(struct hd *hd, int peer, const struct ctl_close *cl)
 
 /*
  * A flow the last process left in node.state_file.  The kernel's
- * connections go on: their rewrite is all in the flow.  One whose state
- * died with that process cannot: lwIP's connection (with its relay), or a
- * request not all injected.  Before the commit point nothing of it reached
- * the client, which the front-end answers; after it, the client is reset
- * from the VIP at the furthest sequence number the stack sent, and again
- * where its answer to a probe says (BE_DEAD in be_input), and the kernel's
- * connection when it next sends (be_output).
+ * connections go on, for a service this configuration has: their rewrite
+ * is all in the flow.  One whose state died with that process cannot:
+ * lwIP's connection (with its relay), or a request not all injected.
+ * Before the commit point nothing of it reached the client, which the
+ * front-end answers; after it, the client is reset from the VIP at the
+ * furthest sequence number the stack sent, and again where its answer to
+ * a probe says: to lwIP's address it comes here (BE_DEAD in be_input), to
+ * the kernel's, whose connection is reset first, it draws the kernel's
+ * reset, which goes to the client (BE_DEAD in be_output).
  */
 static int
 be_adopt(struct hd *hd, struct flow *f, int lost)
@@ -1093,7 +1101,8 @@ be_adopt(struct hd *hd, struct flow *f, int lost)
 	/* The kernel keeps its connections; lwIP's died with the process,
 	 * lingering ones too (their last bytes and FIN were its). */
 	if (!lost && be_kernel(hd) && (f->f_state == BE_ESTAB ||
-	    f->f_state == BE_LINGER)) {
+	    f->f_state == BE_LINGER) &&
+	    cfg_service_at(hd->hd_cfg, f->f_naddr, f->f_nport) >= 0) {
 		/* No longer than this configuration says (the file could be
 		 * another's). */
 		f->f_timeout = f->f_state == BE_ESTAB ?
@@ -1110,6 +1119,10 @@ be_adopt(struct hd *hd, struct flow *f, int lost)
 		return 0;
 	}
 	be_unserve(hd, f);
+	/* The kernel's connection goes now, at the client's next sequence
+	 * number as it acknowledged it: from then on it answers the client
+	 * with resets, which go to the client rewritten (be_output). */
+	be_kernel_reset(hd, f, 0);
 	f->f_state = BE_DEAD;
 	btcp_rst(hd, f->f_naddr, f->f_nport, f->f_key.k_raddr, f->f_key.k_rport,
 	    be_client_edge(f), 0, 0);
