@@ -1754,6 +1754,35 @@ cfg_check_proxy(struct cfg_ctx *x)
 	return 0;
 }
 
+/* node.state_file is emptied when it is not a state file: it must not
+ * name another file the daemon has, nor the configuration itself. */
+static int
+cfg_check_state_file(struct cfg_ctx *x)
+{
+	const struct cfg	*c = x->x_cfg;
+	const char		*sf = c->cfg_node.cn_state_file;
+	const struct {
+		const char	*o_key;
+		const char	*o_path;
+	}			 other[] = {
+		{ "control.key_file", c->cfg_control.cc_key_file },
+		{ "node.status_file", c->cfg_node.cn_status_file },
+		{ "node.access_log", c->cfg_node.cn_access_log },
+		{ "node.admin_socket", c->cfg_node.cn_admin_socket },
+		{ "the configuration file", c->cfg_path },
+	};
+	size_t			 i;
+
+	if (sf[0] == '\0')
+		return 0;
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		if (other[i].o_path != NULL && strcmp(sf, other[i].o_path) == 0)
+			return cfg_fail_mark(x, cfg_mark_find(x, sf, 0),
+			    "is %s too (the state file would overwrite it)",
+			    other[i].o_key);
+	return 0;
+}
+
 /* What the tables cannot say: references, uniqueness, orderings. */
 static int
 cfg_check(struct cfg_ctx *x)
@@ -1812,7 +1841,7 @@ cfg_check(struct cfg_ctx *x)
 		    c->cfg_tun.ct_table == 253 ? "default" :
 		    c->cfg_tun.ct_table == 254 ? "main" : "local");
 	if (cfg_check_proxy(x) == -1 || cfg_check_servers(x) == -1 ||
-	    cfg_check_user(x) == -1)
+	    cfg_check_user(x) == -1 || cfg_check_state_file(x) == -1)
 		return -1;
 	return cfg_read_key(x);
 }

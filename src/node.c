@@ -263,8 +263,6 @@ node_start(struct hd *hd)
 		fatalx("cannot start the control channel");
 	if (health_init(hd) == -1)
 		fatalx("cannot start the health checks");
-	if (hd->hd_state != NULL)
-		node_adopt(hd);
 
 	if (!hd->hd_manual_clock) {
 		if ((hd->hd_lwip_tmr = evtimer_new(hd->hd_base,
@@ -288,6 +286,9 @@ node_start(struct hd *hd)
 		fatalx("cannot open the admin socket (node.admin_socket)");
 	if (metrics_start(hd) == -1)
 		fatalx("cannot serve the metrics (metrics.listen)");
+	/* Last: a start that fails leaves the file as it found it. */
+	if (hd->hd_state != NULL)
+		node_adopt(hd);
 	return 0;
 }
 

@@ -1,7 +1,12 @@
 /* The state file; see state.h. */
+#include <sys/types.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#ifndef __linux__
+#include <sys/sysctl.h>
+#include <sys/time.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -76,7 +81,9 @@ state_signature(void)
 	return h;
 }
 
-/* The kernel's boot: flows and their clock mean nothing after a reboot. */
+/* The kernel's boot: flows and their clock mean nothing after a reboot.
+ * "" when it cannot be told. */
+#ifdef __linux__
 static void
 state_kboot(char *buf, size_t len)
 {
@@ -90,6 +97,22 @@ state_kboot(char *buf, size_t len)
 	buf[strcspn(buf, "\n")] = '\0';
 	fclose(fp);
 }
+#else
+/* The BSDs' boot time (which a step of the clock moves: the file is then
+ * started again, the safe way to be wrong). */
+static void
+state_kboot(char *buf, size_t len)
+{
+	int		 mib[2] = { CTL_KERN, KERN_BOOTTIME };
+	struct timeval	 tv;
+	size_t		 tvlen = sizeof(tv);
+
+	buf[0] = '\0';
+	if (sysctl(mib, 2, &tv, &tvlen, NULL, 0) == 0 && tvlen == sizeof(tv))
+		snprintf(buf, len, "boottime %lld.%06ld", (long long)tv.tv_sec,
+		    (long)tv.tv_usec);
+}
+#endif
 
 /* Why the file's header does not describe what this process would have
  * written, or NULL when it does. */
@@ -103,8 +126,7 @@ state_mismatch(const struct state_hdr *h, const struct state_hdr *want)
 	if (h->sh_max != want->sh_max)
 		return "handoff.max_flows changed";
 	if (want->sh_kboot[0] == '\0')
-		return "this machine's boot cannot be told from the last "
-		    "(no /proc/sys/kernel/random/boot_id)";
+		return "this machine's boot cannot be told from the last";
 	if (strncmp(h->sh_kboot, want->sh_kboot, sizeof(h->sh_kboot)) != 0)
 		return "written before the machine last booted";
 	if (strncmp(h->sh_node, want->sh_node, sizeof(h->sh_node)) != 0)

@@ -1104,14 +1104,18 @@ be_adopt(struct hd *hd, struct flow *f, int lost)
 	    f->f_state == BE_LINGER) &&
 	    cfg_service_at(hd->hd_cfg, f->f_naddr, f->f_nport) >= 0) {
 		/* No longer than this configuration says (the file could be
-		 * another's). */
+		 * another's), and not counting the time the daemon was down. */
+		flow_touch(f, hd->hd_now);
 		f->f_timeout = f->f_state == BE_ESTAB ?
 		    hd->hd_cfg->cfg_handoff.ch_idle_ms :
 		    hd->hd_cfg->cfg_handoff.ch_linger_ms;
 		return 1;
 	}
+	/* (BE_DEAD: a restart before this one lost it, and it was being
+	 * reset: again.) */
 	if (!(f->f_flags & FLOW_COMMITTED) || (f->f_state != BE_DATA &&
-	    f->f_state != BE_ESTAB && f->f_state != BE_LINGER)) {
+	    f->f_state != BE_ESTAB && f->f_state != BE_LINGER &&
+	    f->f_state != BE_DEAD)) {
 		/* The client has seen nothing of ours: the front-end, which
 		 * still owns it, learns that we never had it when it asks. */
 		be_kernel_reset(hd, f, f->f_irs + 1);

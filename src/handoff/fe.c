@@ -1852,6 +1852,8 @@ fe_adopt(struct hd *hd, struct flow *f, int lost)
 	 * not for longer than it says (the file could be another's). */
 	if (!lost && (f->f_state == FE_FORWARD || f->f_state == FE_LINGER) &&
 	    fe_stack_is(hd, f->f_peer, f->f_naddr)) {
+		/* the time the daemon was down is not the flow's idleness */
+		flow_touch(f, hd->hd_now);
 		f->f_timeout = f->f_state == FE_FORWARD ? ch->ch_idle_ms :
 		    ch->ch_linger_ms;
 		if (f->f_flags & FLOW_ASSIGNED)
@@ -1861,13 +1863,16 @@ fe_adopt(struct hd *hd, struct flow *f, int lost)
 	f->f_flags &= ~FLOW_ASSIGNED;
 	if (f->f_state != FE_COLLECT && f->f_state != FE_HANDOFF &&
 	    f->f_state != FE_RESPOND && f->f_state != FE_FORWARD &&
-	    f->f_state != FE_LINGER) {
+	    f->f_state != FE_LINGER && f->f_state != FE_DEAD) {
 		fe_close(hd, f, FLOW_END_RESTART);
 		return 0;
 	}
-	/* A member that has (or may have) the connection lets it go. */
+	/* A member that has (or may have) the connection lets it go (again,
+	 * for one a restart before this one lost: that ABORT may have died
+	 * with its process). */
 	if (!(f->f_flags & FLOW_ORPHAN) && (f->f_state == FE_HANDOFF ||
-	    f->f_state == FE_FORWARD || f->f_state == FE_LINGER))
+	    f->f_state == FE_FORWARD || f->f_state == FE_LINGER ||
+	    f->f_state == FE_DEAD))
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
 		    CTL_CLOSE_ABORT, f->f_cnxt);
 	/* Before a handoff, nothing went past the SYN/ACK but an answer

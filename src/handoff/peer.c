@@ -82,6 +82,7 @@ struct peer {
 	/* CLOSE frames said while it was down, for when it is up again
 	 * (the same process: a restarted one has forgotten the flows) */
 	struct evbuffer		*p_later;
+	struct log_rl		 p_later_rl;	/* ... when it is full */
 	int			 p_pending;	/* accepted from its address, not
 						 * up (the first peer there) */
 	uint32_t		 p_load_flows;
@@ -219,10 +220,16 @@ peer_later(struct hd *hd, int idx, const struct ctl_msg *m)
 	size_t		 len;
 
 	if (m->m_type != CTL_CLOSE || p->p_later == NULL ||
-	    (len = ctl_encode(buf, sizeof(buf), m)) == 0 ||
-	    evbuffer_get_length(p->p_later) + len > PEER_LATER_MAX ||
-	    evbuffer_add(p->p_later, buf, len) == -1)
+	    (len = ctl_encode(buf, sizeof(buf), m)) == 0)
 		return -1;
+	if (evbuffer_get_length(p->p_later) + len > PEER_LATER_MAX ||
+	    evbuffer_add(p->p_later, buf, len) == -1) {
+		log_ratelim(&p->p_later_rl, "peer %s: down, with %zu bytes of "
+		    "CLOSE messages waiting for it: more are lost (its flows "
+		    "end at handoff.idle)", p->p_cfg->cp_id,
+		    evbuffer_get_length(p->p_later));
+		return -1;
+	}
 	return 0;
 }
 

@@ -182,6 +182,10 @@ static const struct bad bad[] = {
 	{ BASE "peers:\n  - id: n1\n    control: 10.1.2.2:7100\n"
 	  "    stack_address: 10.2.2.2\n    server: 10.2.2.1:80\n", "10:9",
 	  "peers[0].id: \"n1\" is this node's own id (node.id)" },
+	{ NODE "  state_file: test.key\n" LWIP CTL, "5:15",
+	  "node.state_file: is control.key_file too" },
+	{ NODE "  state_file: s\n  status_file: s\n" LWIP CTL, "5:15",
+	  "node.state_file: is node.status_file too" },
 	{ BASE POOL "  - name: all\n    members: [n1]\n", "12:11",
 	  "pools[1].name: duplicate pool name \"all\" (first at 10:11)" },
 	{ BASE PEER "pools:\n  - name: all\n    members:\n      - node: n2\n"
