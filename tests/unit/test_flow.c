@@ -268,6 +268,67 @@ test_adopt(void)
 	free(copy);
 }
 
+/* Whatever the slots hold (a file another build or a crash left), the
+ * table adopted from them is consistent: every flow it keeps is found by
+ * its key and its handle, and free slots plus flows make the capacity. */
+static void
+test_adopt_garbage(void)
+{
+	static const struct flow_ops *const owners[] = { NULL, &ops, &ops };
+	struct flow		*slots = calloc(512, sizeof(*slots));
+	struct flow_table	*t;
+	struct flow_key		 k;
+	struct flow		*f;
+	struct adopted		 a;
+	uint32_t		 i, n, found, seed = 12345;
+	int			 round;
+
+	for (round = 0; round < 200; round++) {
+		uint8_t *b = (uint8_t *)slots;
+
+		for (i = 0; i < 512 * sizeof(*slots); i++) {
+			seed = seed * 1103515245u + 12345u;
+			b[i] = (uint8_t)(seed >> 16);
+		}
+		/* some slots keyed alike, some owners valid, clocks near */
+		for (i = 0; i < 512; i++) {
+			slots[i].f_owner = (uint8_t)(slots[i].f_owner % 4);
+			if (i % 3 == 0)
+				slots[i].f_key = key(i % 7);
+			if (i % 2 == 0)
+				slots[i].f_last = 5000 + (slots[i].f_last % 3000);
+		}
+		t = flow_table_new(512, slots);
+		CHECK(t != NULL);
+		memset(&a, 0, sizeof(a));
+		a.t = t;
+		a.drop = round % 5 == 0;
+		n = flow_table_adopt(t, owners, 3, 6000, on_adopt, &a);
+		CHECK_INTEQ(n, flow_count(t));
+		found = 0;
+		for (i = 0; i < 512; i++) {
+			f = &slots[i];
+			if (f->f_ops == NULL)
+				continue;
+			found++;
+			k = f->f_key;
+			CHECK(flow_lookup(t, &k) == f);
+			CHECK(flow_by_handle(t, flow_handle(t, f)) == f);
+			CHECK((int32_t)(6000 - f->f_last) >= -1000);
+		}
+		CHECK_INTEQ(found, n);
+		/* the rest is free: exactly that many new flows fit */
+		for (i = 0; i < 512 - n; i++) {
+			k = key(100000 + i);
+			CHECK(flow_insert(t, &k, 6000, &ops) != NULL);
+		}
+		k = key(200000);
+		CHECK(flow_insert(t, &k, 6000, &ops) == NULL && errno == ENOSPC);
+		flow_table_free(t);
+	}
+	free(slots);
+}
+
 static void
 test_bad_size(void)
 {
@@ -283,6 +344,7 @@ main(void)
 	test_handles();
 	test_expire();
 	test_adopt();
+	test_adopt_garbage();
 	test_bad_size();
 	return t_done("test_flow");
 }
