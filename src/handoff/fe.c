@@ -13,6 +13,8 @@
  *   FE_RESPOND  lwIP answers 400/408/431/503, drains -> lwIP
  *   FE_FORWARD  handed off                          -> rewritten to B
  *   FE_LINGER   over; last ACKs and FINs            -> rewritten to B
+ *   FE_LOCAL    relayed to this node's server       -> lwIP (the relay's)
+ *   FE_DEAD     lost in a restart                   -> reset
  *
  * The request head decides the pool (route.c, the service's rules) and the
  * pool's policy the member (pool.c), among the members health.c lets in.
@@ -76,7 +78,7 @@ static void	fe_syn_watch(struct hd *, struct flow *, struct fe_conn *);
 
 static const char *const fe_state_names[] = {
 	"none", "syn", "collect", "handoff", "forward", "linger", "respond",
-	"dead"
+	"dead", "local"
 };
 
 const struct flow_ops fe_flow_ops = {
@@ -308,9 +310,11 @@ fe_close(struct hd *hd, struct flow *f, enum flow_end why)
 {
 	struct fe_conn	*fc = f->f_ctx;
 
-	flowlog_end(hd, f, "fe", f->f_key.k_laddr, f->f_key.k_lport,
-	    fc != NULL ? fc->fc_peer : f->f_peer,
-	    f->f_state == FE_LINGER ? f->f_end : why);
+	/* A local relay's flow had its record when the relay started. */
+	if (f->f_state != FE_LOCAL)
+		flowlog_end(hd, f, "fe", f->f_key.k_laddr, f->f_key.k_lport,
+		    fc != NULL ? fc->fc_peer : f->f_peer,
+		    f->f_state == FE_LINGER ? f->f_end : why);
 	if (fc != NULL)
 		fe_alog(fc, why == FLOW_END_DONE ? "closed" : "reset", -1);
 	fe_unassign(hd, f);
@@ -782,6 +786,9 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 	case FE_FORWARD:
 	case FE_LINGER:
 		fe_forward(hd, f, p);
+		break;
+	case FE_LOCAL:
+		btcp_to_lwip(hd, p);
 		break;
 	case FE_DEAD:
 		/* Its ACK says where the reset must be. */
@@ -1458,16 +1465,42 @@ fe_handoff(struct fe_conn *fc, int peer)
 	return 0;
 }
 
-/* A connection relayed to the local server has ended: no flow was left
- * to log it, the relay tells. */
+/*
+ * The connection is relayed to this node's server: lwIP has it, and the
+ * flow stays only so that the state file knows of it, for a restart to
+ * reset its client (fe_adopt).  Its record is written now, as for a
+ * connection handed off.
+ */
+static void
+fe_local(struct hd *hd, struct flow *f)
+{
+	flowlog_end(hd, f, "fe", f->f_key.k_laddr, f->f_key.k_lport,
+	    PEER_LOCAL, FLOW_END_LOCAL);
+	fe_conn_free(f);
+	fe_set_state(f, FE_LOCAL);
+	f->f_peer = PEER_LOCAL;
+	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_idle_ms;
+	flow_touch(f, hd->hd_now);
+}
+
+/* A connection relayed to the local server has ended: its flow, kept only
+ * so that a restart knows of it (FE_LOCAL), goes; the relay tells what
+ * the access log says. */
 static void
 fe_on_local_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 {
 	struct hd	*hd = arg;
 	struct alog_srv	 a;
+	struct flow_key	 k;
+	struct flow	*f;
 
 	health_assign(hd, PEER_LOCAL, -1);
 	hd->hd_served--;
+	flow_key_set(&k, sum->rs_caddr, sum->rs_cport, sum->rs_vaddr,
+	    sum->rs_vport);
+	if ((f = flow_lookup(hd->hd_flows, &k)) != NULL &&
+	    f->f_ops == &fe_flow_ops && f->f_state == FE_LOCAL)
+		flow_remove(hd->hd_flows, f);
 	if (hd->hd_alog == NULL)
 		return;
 	memset(&a, 0, sizeof(a));
@@ -1540,7 +1573,7 @@ fe_dispatch(struct fe_conn *fc)
 			hd->hd_stats.st_fe_local++;
 			fe_alog(fc, "local", PEER_LOCAL);
 			fc->fc_pcb = NULL;	/* the relay's now */
-			fe_close(hd, fc->fc_flow, FLOW_END_LOCAL);
+			fe_local(hd, fc->fc_flow);
 			return;
 		}
 		if (fe_handoff(fc, m->cm_peer) == 0)
@@ -1863,7 +1896,8 @@ fe_adopt(struct hd *hd, struct flow *f, int lost)
 	f->f_flags &= ~FLOW_ASSIGNED;
 	if (f->f_state != FE_COLLECT && f->f_state != FE_HANDOFF &&
 	    f->f_state != FE_RESPOND && f->f_state != FE_FORWARD &&
-	    f->f_state != FE_LINGER && f->f_state != FE_DEAD) {
+	    f->f_state != FE_LINGER && f->f_state != FE_DEAD &&
+	    f->f_state != FE_LOCAL) {
 		fe_close(hd, f, FLOW_END_RESTART);
 		return 0;
 	}
@@ -1876,7 +1910,8 @@ fe_adopt(struct hd *hd, struct flow *f, int lost)
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
 		    CTL_CLOSE_ABORT, f->f_cnxt);
 	/* Before a handoff, nothing went past the SYN/ACK but an answer
-	 * (FE_RESPOND): the reset there is exact. */
+	 * (FE_RESPOND) or a local relay's (FE_LOCAL, whose edge only the
+	 * probe's answer tells): the reset there is exact. */
 	if ((f->f_state == FE_COLLECT || f->f_state == FE_HANDOFF) &&
 	    f->f_cack != 0)
 		btcp_rst(hd, f->f_key.k_laddr, f->f_key.k_lport,
@@ -1922,6 +1957,9 @@ fe_expire(struct hd *hd, struct flow *f)
 			fe_dead_probe(hd, f);
 		else
 			fe_close(hd, f, FLOW_END_RESTART);
+		break;
+	case FE_LOCAL:
+		flow_touch(f, hd->hd_now);	/* its relay's idleness decides */
 		break;
 	}
 }

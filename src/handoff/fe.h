@@ -28,6 +28,7 @@ enum fe_state {
 	FE_LINGER,
 	FE_RESPOND,
 	FE_DEAD,	/* lost in a restart: its client is reset */
+	FE_LOCAL,	/* relayed by lwIP to this node's server */
 };
 
 /* ... and this long to read our 4xx/5xx before we close. */

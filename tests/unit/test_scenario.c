@@ -28,6 +28,8 @@
  *   n1 flows N               n1's flow table holds N flows
  *   n1 show                  prints what n1 wrote and nobody expected yet
  *                            (for writing a fixture; checks nothing)
+ *   n1 drain                 forgets it (what a fixture does not pin, such
+ *                            as whether lwIP acknowledged before answering)
  *   n1 cookie NAME PACKET    binds $NAME to the SYN cookie (the ISN, options
  *                            in its low byte) n1 would answer the SYN PACKET
  *                            with now: the ACK a forger hits by chance
@@ -1353,6 +1355,11 @@ sc_cmd_node(char *first, char *rest)
 		sc_cmd_stat(n, rest);
 	else if (strcmp(cmd, "show") == 0)
 		sc_cmd_show(n);
+	else if (strcmp(cmd, "drain") == 0) {
+		sc_next_output(n, SC_QUIET_MS);
+		while (n->n_qlen > 0)
+			sc_pop(n);
+	}
 	else if (strcmp(cmd, "cookie") == 0)
 		sc_cmd_cookie(n, rest);
 	else if (strcmp(cmd, "reload") == 0 ||
