@@ -788,6 +788,25 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 		fe_forward(hd, f, p);
 		break;
 	case FE_LOCAL:
+		if ((p->p_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {
+			const struct cfg_service *svc;
+
+			/* lwIP answers one on its connection with a challenge
+			 * ACK, rate-limited here; one after its connection is
+			 * gone, before the relay's end removed the flow, is a
+			 * new connection, whose handshake needs its own. */
+			if (!fe_challenge_ok(hd, f))
+				break;
+			if (!port_tcp_has_active(f->f_key.k_laddr,
+			    f->f_key.k_lport, f->f_key.k_raddr,
+			    f->f_key.k_rport) &&
+			    (svc = btcp_service(hd, p->p_daddr,
+			    p->p_dport)) != NULL) {
+				flow_remove(hd->hd_flows, f);
+				fe_syn(hd, svc, p);
+				break;
+			}
+		}
 		btcp_to_lwip(hd, p);
 		break;
 	case FE_DEAD:
@@ -1987,7 +2006,9 @@ fe_listen(struct hd *hd, const struct cfg_service *svc)
 		tcp_abort(pcb);
 		return NULL;
 	}
-	tcp_arg(lpcb, hd);
+	/* fe_syn gives each half-open pcb its own; one that came any other
+	 * way finds none in fe_accept, and is aborted. */
+	tcp_arg(lpcb, NULL);
 	tcp_accept(lpcb, fe_accept);
 	return lpcb;
 }

@@ -22,6 +22,8 @@
  *   n1 start                 n1 starts again
  *   start                    starts every node and lets the peers meet
  *   n1 tun< PACKET           a packet the kernel routes into n1's TUN
+ *   n1 tun<+ PACKET          the same, and the next one comes in the same
+ *                            read of the TUN (nothing deferred runs between)
  *   n1 tun> PACKET           the next packet n1 writes must match
  *   n1 tun> none             n1 has written nothing more
  *   n1 stat NAME VALUE       a counter of n1's
@@ -1008,7 +1010,7 @@ sc_node_arg(const char *name)
 }
 
 static void
-sc_cmd_input(struct sc_node *n, char *rest)
+sc_cmd_input(struct sc_node *n, char *rest, int settle)
 {
 	struct sc_spec	 sp;
 	uint8_t		 buf[PKT_MAXLEN];
@@ -1021,7 +1023,8 @@ sc_cmd_input(struct sc_node *n, char *rest)
 	memset(&m, 0, sizeof(m));
 	n->n_hd.hd_now = sc_now;
 	btcp_input(&n->n_hd, buf, len, &m);
-	sc_settle();
+	if (settle)
+		sc_settle();
 }
 
 /* The next packet n wrote, waiting up to wait_ms of real time for what
@@ -1347,8 +1350,8 @@ sc_cmd_node(char *first, char *rest)
 	n = sc_node_arg(first);
 	if (cmd == NULL)
 		sc_fail("a command after the node's name");
-	if (strcmp(cmd, "tun<") == 0)
-		sc_cmd_input(n, rest);
+	if (strcmp(cmd, "tun<") == 0 || strcmp(cmd, "tun<+") == 0)
+		sc_cmd_input(n, rest, cmd[4] == '\0');
 	else if (strcmp(cmd, "tun>") == 0)
 		sc_cmd_expect(n, rest);
 	else if (strcmp(cmd, "stat") == 0)
