@@ -286,7 +286,7 @@ node_start(struct hd *hd)
 		fatalx("cannot open the admin socket (node.admin_socket)");
 	if (metrics_start(hd) == -1)
 		fatalx("cannot serve the metrics (metrics.listen)");
-	/* Last: a start that fails leaves the file as it found it. */
+	/* Last: a start that fails leaves the flows in the file as they were. */
 	if (hd->hd_state != NULL)
 		node_adopt(hd);
 	return 0;

@@ -287,7 +287,6 @@ int
 state_peer(const struct state *st, const struct cfg *cfg, int idx)
 {
 	char			 id[CFG_ID_MAX];
-	int			 i;
 
 	if (idx == CFG_MAX_PEERS)
 		return idx;
@@ -295,11 +294,7 @@ state_peer(const struct state *st, const struct cfg *cfg, int idx)
 		return -1;
 	memcpy(id, st->st_peers[idx], sizeof(id));
 	id[sizeof(id) - 1] = '\0';
-	for (i = 0; i < cfg->cfg_npeers; i++)
-		if (!cfg->cfg_peers[i].cp_retired &&
-		    strcmp(cfg->cfg_peers[i].cp_id, id) == 0)
-			return i;
-	return -1;
+	return cfg_peer_by_id(cfg, id);
 }
 
 /* Records whom cfg's peer indices name, for the next process, each with

@@ -728,20 +728,27 @@ fe_to_lwip(struct hd *hd, struct flow *f, struct pkt *p)
 	btcp_to_lwip(hd, p);
 }
 
+/* A SYN whose 4-tuple's flow just went: a new connection. */
+static void
+fe_syn_again(struct hd *hd, struct pkt *p)
+{
+	const struct cfg_service *svc;
+
+	if ((svc = btcp_service(hd, p->p_daddr, p->p_dport)) != NULL)
+		fe_syn(hd, svc, p);
+}
+
 /* A SYN for a flow whose connection is over: a new one on the 4-tuple.
  * A back-end still lingering on the old one forgets it (DONE, not an
  * abort: it ended well). */
 static void
 fe_restart(struct hd *hd, struct flow *f, struct pkt *p)
 {
-	const struct cfg_service *svc;
-
 	if (!(f->f_flags & FLOW_PEER_DONE))
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
 		    CTL_CLOSE_DONE, f->f_cmax);
 	fe_close(hd, f, f->f_end);
-	if ((svc = btcp_service(hd, p->p_daddr, p->p_dport)) != NULL)
-		fe_syn(hd, svc, p);
+	fe_syn_again(hd, p);
 }
 
 /* A packet from the client for a flow we know. */
@@ -757,12 +764,9 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 		flow_touch(f, hd->hd_now);
 	if (f->f_state == FE_DEAD && (p->p_flags & (TH_SYN | TH_ACK |
 	    TH_RST)) == TH_SYN) {
-		const struct cfg_service *svc;
-
 		/* The client has given up on it: a new connection. */
 		fe_close(hd, f, FLOW_END_RESTART);
-		if ((svc = btcp_service(hd, p->p_daddr, p->p_dport)) != NULL)
-			fe_syn(hd, svc, p);
+		fe_syn_again(hd, p);
 		return;
 	}
 	if (f->f_state == FE_LINGER &&
@@ -789,8 +793,6 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 		break;
 	case FE_LOCAL:
 		if ((p->p_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {
-			const struct cfg_service *svc;
-
 			/* lwIP answers one on its connection with a challenge
 			 * ACK, rate-limited here; one after its connection is
 			 * gone, before the relay's end removed the flow, is a
@@ -800,10 +802,9 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 			if (!port_tcp_has_active(f->f_key.k_laddr,
 			    f->f_key.k_lport, f->f_key.k_raddr,
 			    f->f_key.k_rport) &&
-			    (svc = btcp_service(hd, p->p_daddr,
-			    p->p_dport)) != NULL) {
+			    btcp_service(hd, p->p_daddr, p->p_dport) != NULL) {
 				flow_remove(hd->hd_flows, f);
-				fe_syn(hd, svc, p);
+				fe_syn_again(hd, p);
 				break;
 			}
 		}
@@ -1868,23 +1869,19 @@ fe_dead_probe(struct hd *hd, struct flow *f)
 	    f->f_key.k_rport, f->f_cack - 0x40000000, f->f_cnxt);
 }
 
-/* Whether addr is where member peer takes handed-off connections. */
+/* Whether addr is where member peer takes handed-off connections to
+ * vport: what a peer's HANDOFF_ACK must say (fe_on_handoff_ack), or what
+ * this node's own stack says. */
 static int
-fe_stack_is(const struct hd *hd, int peer, uint32_t addr)
+fe_stack_is(const struct hd *hd, int peer, uint16_t vport, uint32_t addr)
 {
 	const struct cfg	*cfg = hd->hd_cfg;
-	int			 i;
 
 	if (peer != PEER_LOCAL)
 		return addr == cfg->cfg_peers[peer].cp_stack_addr;
 	if (cfg->cfg_handoff.ch_stack != CFG_STACK_KERNEL)
 		return addr == cfg->cfg_lwip.cl_addr;
-	if (addr == cfg->cfg_node.cn_server.ep_addr)
-		return 1;
-	for (i = 0; i < cfg->cfg_node.cn_nservers; i++)
-		if (addr == cfg->cfg_node.cn_servers[i].ps_server.ep_addr)
-			return 1;
-	return 0;
+	return addr == cfg_server_for(cfg, vport)->ep_addr;
 }
 
 /*
@@ -1903,7 +1900,7 @@ fe_adopt(struct hd *hd, struct flow *f, int lost)
 	/* Packets go where the configuration says the peer takes them, and
 	 * not for longer than it says (the file could be another's). */
 	if (!lost && (f->f_state == FE_FORWARD || f->f_state == FE_LINGER) &&
-	    fe_stack_is(hd, f->f_peer, f->f_naddr)) {
+	    fe_stack_is(hd, f->f_peer, f->f_key.k_lport, f->f_naddr)) {
 		/* the time the daemon was down is not the flow's idleness */
 		flow_touch(f, hd->hd_now);
 		f->f_timeout = f->f_state == FE_FORWARD ? ch->ch_idle_ms :

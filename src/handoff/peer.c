@@ -213,14 +213,11 @@ conn_send(struct ctl_conn *c, const struct ctl_msg *m)
  * fail over instead.
  */
 static int
-peer_later(struct hd *hd, int idx, const struct ctl_msg *m)
+peer_later(struct hd *hd, int idx, int type, const void *buf, size_t len)
 {
 	struct peer	*p = &hd->hd_peers->ps_peers[idx];
-	uint8_t		 buf[256];
-	size_t		 len;
 
-	if (m->m_type != CTL_CLOSE || p->p_later == NULL ||
-	    (len = ctl_encode(buf, sizeof(buf), m)) == 0)
+	if (type != CTL_CLOSE || p->p_later == NULL)
 		return -1;
 	if (evbuffer_get_length(p->p_later) + len > PEER_LATER_MAX ||
 	    evbuffer_add(p->p_later, buf, len) == -1) {
@@ -261,14 +258,17 @@ peer_send(struct hd *hd, int idx, const struct ctl_msg *m)
 	uint8_t		 buf[256];
 	size_t		 len;
 
-	if (idx == PEER_LOCAL) {
-		if ((len = ctl_encode(buf, sizeof(buf), m)) == 0)
-			return -1;
-		return peer_local_write(hd, buf, len);
+	if ((len = ctl_encode(buf, sizeof(buf), m)) == 0) {
+		log_warnx("peer %s: cannot encode %s", peer_id(hd, idx),
+		    ctl_type_name(m->m_type));
+		return -1;
 	}
+	if (idx == PEER_LOCAL)
+		return peer_local_write(hd, buf, len);
 	if ((c = peer_conn(hd, idx)) == NULL)
-		return peer_later(hd, idx, m);
-	return conn_send(c, m);
+		return peer_later(hd, idx, m->m_type, buf, len);
+	conn_write(c, buf, len);
+	return 0;
 }
 
 /* A HANDOFF carries the request bytes; they are written after the fixed
