@@ -303,6 +303,7 @@ static const struct cfg_key cfg_handoff_keys[] = {
 	H(ch_mss,	"mss",		T_INT, 536, 65495, "1460", 0, NULL),
 	H(ch_proxy_protocol, "proxy_protocol", T_ENUM, 0, 0, "off", 0,
 	    cfg_proxy_protocols),
+	H(ch_lookups,	"lookups",	T_INT, 0, 1000000, "1000", 0, NULL),
 };
 #undef H
 CFG_SCHEMA(cfg_handoff_schema, cfg_handoff_keys, 0, 0, 0, 0, -1, NULL);

@@ -200,6 +200,7 @@ struct cfg_handoff {
 	int			 ch_window_scale; /* offered by cookie mode */
 	int			 ch_mss;	 /* offered by cookie mode */
 	enum cfg_proxy_protocol	 ch_proxy_protocol; /* relays' header */
+	int			 ch_lookups;	/* LOOKUPs a second; 0: none */
 };
 
 struct cfg_control {

@@ -49,6 +49,8 @@ enum flow_end {
 	FLOW_END_SHUTDOWN,
 	FLOW_END_EVICTED,	/* young, making room for a newer one */
 	FLOW_END_RESTART,	/* its state died with the last process */
+	FLOW_END_UNKNOWN,	/* no member had it (fe_lookup.c) */
+	FLOW_END_MOVED,		/* another front-end forwards it */
 	FLOW_END_MAX
 };
 
@@ -94,6 +96,8 @@ struct flow {
 	uint8_t		 f_end;		/* enum flow_end, once it is over */
 	uint16_t	 f_flags;	/* owner-defined */
 	uint8_t		 f_owner;	/* f_ops->fo_owner; 0: a free slot */
+	uint8_t		 f_cws;		/* back-end: the client's window shift
+					   (a front-end's is f_ws_out) */
 	uint32_t	 f_start;	/* created, ms (flow clock) */
 	uint64_t	 f_bytes;	/* rewritten on its way, IP bytes */
 	uint64_t	 f_sbytes;	/* back-end: payload its stack sent */

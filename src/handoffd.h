@@ -77,6 +77,12 @@ struct hd_stats {
 	uint64_t	 st_handoffs_late;	/* acked after we gave up */
 	uint64_t	 st_handoffs_reset;	/* fate unknown: client reset */
 	uint64_t	 st_handoffs_bad_stack;	/* not at peers[].stack_address */
+	uint64_t	 st_lookups;		/* members asked about a segment */
+	uint64_t	 st_lookups_found;	/* ... one has it: forwarded */
+	uint64_t	 st_lookups_unknown;	/* ... none has it: reset */
+	uint64_t	 st_lookups_limited;	/* not asked: handoff.lookups */
+	uint64_t	 st_lookup_drops;	/* segments while asking */
+	uint64_t	 st_fe_moved;		/* another front-end has it now */
 	uint64_t	 st_access_log_lines;	/* access log lines */
 	uint64_t	 st_access_log_lost;	/* ... lost */
 	uint64_t	 st_queued;
@@ -100,6 +106,9 @@ struct hd_stats {
 	uint64_t	 st_be_aborted;
 	uint64_t	 st_be_idle;
 	uint64_t	 st_be_tw_killed;	/* the kernel's TIME_WAIT reset */
+	uint64_t	 st_be_lookups;		/* LOOKUPs answered */
+	uint64_t	 st_be_lookup_blind;	/* ... for segments out of window */
+	uint64_t	 st_be_moved;		/* to another front-end */
 	uint64_t	 st_injected;
 	uint64_t	 st_rw_pkts;		/* stack -> client */
 	uint64_t	 st_rw_bytes;
@@ -164,6 +173,8 @@ struct hd {
 		uint32_t	 vl_checked;	/* ms, lwIP last looked at */
 	}			 hd_fe_left[CFG_MAX_SERVICES];
 	int			 hd_fe_nleft;
+	uint32_t		 hd_lookup_tokens; /* fe_lookup.c's budget */
+	uint32_t		 hd_lookup_t;	/* ms, last filled */
 	struct tcp_pcb		*hd_fe_listen[CFG_MAX_SERVICES];
 	struct tcp_pcb		*hd_be_listen[HD_MAX_BE_PORTS];
 	uint16_t		 hd_be_listen_port[HD_MAX_BE_PORTS];

@@ -65,8 +65,8 @@ state_signature(void)
 	static const size_t	 shape[] = {
 		sizeof(struct flow), F(f_key), F(f_hnext), F(f_gen), F(f_last),
 		F(f_timeout), F(f_ops), F(f_state), F(f_end), F(f_flags),
-		F(f_owner), F(f_start), F(f_bytes), F(f_sbytes), F(f_naddr),
-		F(f_nport), F(f_ws_in), F(f_ws_out), F(f_delta), F(f_ts_delta),
+		F(f_owner), F(f_cws), F(f_start), F(f_bytes), F(f_sbytes),
+		F(f_naddr), F(f_nport), F(f_ws_in), F(f_ws_out), F(f_delta), F(f_ts_delta),
 		F(f_irs), F(f_cnxt), F(f_cmax), F(f_cack), F(f_chal), F(f_peer),
 		F(f_qlen), F(f_peer_handle), F(f_ctx),
 	};

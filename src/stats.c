@@ -71,6 +71,20 @@ static const struct stats_counter {
 	ST(handoffs_bad_stack, "handoffs_wrong_stack_total", NULL,
 	    "Handoffs a back-end accepted at an address other than its "
 	    "peers[].stack_address: given up, the client reset."),
+	ST(lookups, "lookups_total", NULL,
+	    "Client segments of no connection here that the members were "
+	    "asked about (another front-end's connection?)."),
+	ST(lookups_found, "lookups_found_total", NULL,
+	    "... that a member serves: forwarded from here on."),
+	ST(lookups_unknown, "lookups_unknown_total", NULL,
+	    "... that no member has: the client was reset."),
+	ST(lookups_limited, "lookups_limited_total", NULL,
+	    "Such segments dropped unasked: over handoff.lookups a second."),
+	ST(lookup_drops, "lookup_drops_total", NULL,
+	    "Client segments dropped while their lookup was under way."),
+	ST(fe_moved, "frontend_moved_total", NULL,
+	    "Forwarded connections another front-end took over (CLOSE "
+	    "moved): forgotten here."),
 	ST(access_log_lines, "access_log_lines_total", NULL,
 	    "Lines written to the access log (node.access_log)."),
 	ST(access_log_lost, "access_log_lost_total", NULL,
@@ -119,6 +133,14 @@ static const struct stats_counter {
 	ST(be_tw_killed, "backend_timewait_resets_total", NULL,
 	    "TIME_WAIT connections of the kernel stack reset for a reused "
 	    "client port."),
+	ST(be_lookups, "backend_lookups_total", NULL,
+	    "LOOKUPs this node answered."),
+	ST(be_lookup_blind, "backend_lookups_blind_total", NULL,
+	    "LOOKUPs about a connection here for a segment outside its "
+	    "windows: nothing moved."),
+	ST(be_moved, "backend_moved_total", NULL,
+	    "Connections served here whose front-end changed (a LOOKUP "
+	    "from another)."),
 	ST(state_adopted, "state_flows_adopted_total", NULL,
 	    "Connections a restarted daemon took over from node.state_file "
 	    "and went on rewriting."),

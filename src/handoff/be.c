@@ -253,14 +253,12 @@ be_close(struct hd *hd, struct flow *f, enum flow_end why)
 		relay_abort(r);
 }
 
+/* A CLOSE about f to its front-end. */
 static void
-be_send_close(struct hd *hd, struct flow *f, enum ctl_reason why)
+be_tell(struct hd *hd, const struct flow *f, enum ctl_reason why)
 {
 	struct ctl_msg	 m;
 
-	if (f->f_flags & FLOW_CLOSE_SENT)
-		return;
-	f->f_flags |= FLOW_CLOSE_SENT;
 	memset(&m, 0, sizeof(m));
 	m.m_type = CTL_CLOSE;
 	m.m_u.close.cl_flow = f->f_peer_handle;
@@ -268,7 +266,19 @@ be_send_close(struct hd *hd, struct flow *f, enum ctl_reason why)
 	m.m_u.close.cl_reason = why;
 	m.m_u.close.cl_caddr = f->f_key.k_raddr;
 	m.m_u.close.cl_cport = f->f_key.k_rport;
-	peer_send(hd, f->f_peer, &m);
+	m.m_u.close.cl_vport = f->f_nport;
+	if (peer_send(hd, f->f_peer, &m) == -1)
+		log_debug("be: CLOSE to %s lost: control channel down",
+		    peer_id(hd, f->f_peer));
+}
+
+static void
+be_send_close(struct hd *hd, struct flow *f, enum ctl_reason why)
+{
+	if (f->f_flags & FLOW_CLOSE_SENT)
+		return;
+	f->f_flags |= FLOW_CLOSE_SENT;
+	be_tell(hd, f, why);
 }
 
 /* A restart's lost flow is over: the front-end may stop forwarding. */
@@ -592,6 +602,7 @@ be_inject_rest(struct be_conn *bc)
 	if (ho->ho_opts & CTL_OPT_WS) {
 		f->f_ws_in = bc->bc_ws;
 		f->f_ws_out = ho->ho_fws;
+		f->f_cws = ho->ho_cws;
 		/* A kernel without window scaling (tcp_window_scaling=0, or
 		 * a SYN cookie that could not hold it): the front-end scales
 		 * what the client says for it, as we do here. */
@@ -989,6 +1000,28 @@ be_input(struct hd *hd, struct flow *f, struct pkt *p)
 	btcp_to_lwip(hd, p);
 }
 
+/* The largest window a shift lets a TCP offer, in bytes. */
+static uint32_t
+be_max_window(uint8_t ws)
+{
+	return (uint32_t)0xffff << (ws > 14 ? 14 : ws);
+}
+
+/* Front-end peer, with its handle h, forwards f's client from now on; the
+ * one before forgets it.  What it said last (a FIN) stands. */
+static void
+be_move(struct hd *hd, struct flow *f, int peer, uint64_t h)
+{
+	if (f->f_peer == peer && f->f_peer_handle == h)
+		return;
+	if (!(f->f_flags & FLOW_ORPHAN))
+		be_tell(hd, f, CTL_CLOSE_MOVED);
+	hd->hd_stats.st_be_moved++;
+	f->f_flags &= ~FLOW_ORPHAN;
+	f->f_peer = peer;
+	f->f_peer_handle = h;
+}
+
 /* The front-end says a flow is over. */
 void
 be_on_close(struct hd *hd, int peer, struct flow *f,
@@ -1013,6 +1046,10 @@ be_on_close(struct hd *hd, int peer, struct flow *f,
 		hd->hd_stats.st_be_aborted++;
 		be_kernel_reset(hd, f, cl->cl_seq);
 		be_close(hd, f, FLOW_END_ABORT);
+		break;
+	case CTL_CLOSE_MOVED:
+		/* a back-end's word, never a front-end's */
+		hd->hd_stats.st_ctl_stale++;
 		break;
 	default:
 		/* The front-end forgot it: nothing more can reach us. */
@@ -1079,6 +1116,76 @@ be_on_cancel(struct hd *hd, int peer, const struct ctl_close *cl)
 		be_close(hd, f, FLOW_END_ABORT);
 	}
 	be_send_ack(hd, peer, &ho, NULL, CTL_CANCELLED);
+}
+
+/*
+ * A front-end asks whether a client's connection is ours: its segment for
+ * the VIP reached a front-end that has no flow for it (the network moved
+ * the client from the front-end that handed it off, or that one
+ * restarted without its flows).  Ours, established and past the commit
+ * point, and the segment one the client can have sent (RFC 5961: its
+ * sequence number within the stack's window of where the stack is, its
+ * acknowledgment within the client's window below what the stack sent):
+ * the asker has everything it needs to forward it, and is the flow's
+ * front-end from now on; the one before is told (CLOSE MOVED), so that it
+ * forgets the flow without a word to the client.  A blind segment, or
+ * one of a connection still being handed off, moves nothing.
+ */
+void
+be_on_lookup(struct hd *hd, int peer, const struct ctl_lookup *lk)
+{
+	struct ctl_msg		 m;
+	struct ctl_lookup_ack	*la = &m.m_u.lack;
+	struct flow_key		 k;
+	struct flow		*f;
+	uint32_t		 snxt;
+
+	memset(&m, 0, sizeof(m));
+	m.m_type = CTL_LOOKUP_ACK;
+	la->la_flow = lk->lk_flow;
+	la->la_status = CTL_LK_UNKNOWN;
+	flow_key_set(&k, lk->lk_caddr, lk->lk_cport, 0, 0);
+	be_stack_endpoint(hd, lk->lk_vport, &k.k_laddr, &k.k_lport);
+	f = flow_lookup(hd->hd_flows, &k);
+	if (f != NULL && (f->f_ops != &be_flow_ops || f->f_state == BE_DEAD ||
+	    f->f_naddr != lk->lk_vaddr || f->f_nport != lk->lk_vport))
+		f = NULL;
+	if (f != NULL && (!be_committed(f) ||
+	    (f->f_state != BE_ESTAB && f->f_state != BE_LINGER)))
+		la->la_status = CTL_LK_BUSY;
+	else if (f != NULL) {
+		snxt = be_client_edge(f);
+		if (seq_gt(lk->lk_ack, snxt) || seq_lt(lk->lk_ack,
+		    snxt - be_max_window(f->f_cws)) ||
+		    seq_geq(lk->lk_seq, f->f_cnxt + be_max_window(f->f_ws_in)) ||
+		    seq_lt(lk->lk_seq, f->f_cnxt - be_max_window(f->f_ws_in))) {
+			hd->hd_stats.st_be_lookup_blind++;
+			la->la_status = CTL_LK_BUSY;
+		} else {
+			be_move(hd, f, peer, lk->lk_flow);
+			la->la_status = CTL_LK_FOUND;
+			la->la_bflow = flow_handle(hd->hd_flows, f);
+			la->la_ws = f->f_ws_in;
+			la->la_cws = f->f_cws;
+			la->la_irs = f->f_irs;
+			la->la_delta = f->f_delta;
+			la->la_ts_delta = f->f_ts_delta;
+			la->la_cnxt = f->f_cnxt;
+			la->la_snxt = snxt;
+			la->la_saddr = f->f_key.k_laddr;
+			la->la_sport = f->f_key.k_lport;
+			if (f->f_state == BE_LINGER)
+				la->la_flags |= CTL_LK_LINGER;
+			if (f->f_flags & FLOW_UNSCALED)
+				la->la_flags |= CTL_LK_UNSCALED;
+			if (f->f_flags & FLOW_CLIENT_FIN)
+				la->la_flags |= CTL_LK_CLIENT_FIN;
+		}
+	}
+	hd->hd_stats.st_be_lookups++;
+	if (peer_send(hd, peer, &m) == -1)
+		log_debug("be: LOOKUP_ACK to %s lost: control channel down",
+		    peer_id(hd, peer));
 }
 
 /*

@@ -13,6 +13,8 @@
 #define CTL_ACK_LEN	36
 #define CTL_CLOSE_LEN	32
 #define CTL_LOAD_LEN	8
+#define CTL_LOOKUP_LEN	28
+#define CTL_LACK_LEN	48
 
 static const char *const ctl_type_names[CTL_TYPE_MAX] = {
 	[CTL_HELLO] = "HELLO",
@@ -20,6 +22,8 @@ static const char *const ctl_type_names[CTL_TYPE_MAX] = {
 	[CTL_HANDOFF_ACK] = "HANDOFF_ACK",
 	[CTL_CLOSE] = "CLOSE",
 	[CTL_LOAD] = "LOAD",
+	[CTL_LOOKUP] = "LOOKUP",
+	[CTL_LOOKUP_ACK] = "LOOKUP_ACK",
 };
 
 static const char *const ctl_status_names[CTL_STATUS_MAX] = {
@@ -38,6 +42,13 @@ static const char *const ctl_reason_names[CTL_CLOSE_MAX] = {
 	[CTL_CLOSE_ABORT] = "abort",
 	[CTL_CLOSE_FIN] = "client-fin",
 	[CTL_CLOSE_CANCEL] = "cancel",
+	[CTL_CLOSE_MOVED] = "moved",
+};
+
+static const char *const ctl_lookup_status_names[CTL_LK_MAX] = {
+	[CTL_LK_FOUND] = "found",
+	[CTL_LK_UNKNOWN] = "unknown",
+	[CTL_LK_BUSY] = "busy",
 };
 
 const char *
@@ -62,6 +73,14 @@ ctl_reason_name(int r)
 	if (r <= 0 || r >= CTL_CLOSE_MAX)
 		return "unknown";
 	return ctl_reason_names[r];
+}
+
+const char *
+ctl_lookup_status_name(int s)
+{
+	if (s < 0 || s >= CTL_LK_MAX)
+		return "unknown";
+	return ctl_lookup_status_names[s];
 }
 
 static uint64_t
@@ -187,6 +206,49 @@ ctl_decode_close(const uint8_t *p, size_t len, struct ctl_close *cl)
 	return 0;
 }
 
+static int
+ctl_decode_lookup(const uint8_t *p, size_t len, struct ctl_lookup *lk)
+{
+	if (len != CTL_LOOKUP_LEN)
+		return -1;
+	lk->lk_flow = ctl_get64(p);
+	memcpy(&lk->lk_caddr, p + 8, 4);
+	memcpy(&lk->lk_cport, p + 12, 2);
+	memcpy(&lk->lk_vaddr, p + 14, 4);
+	memcpy(&lk->lk_vport, p + 18, 2);
+	lk->lk_seq = pkt_get32(p + 20);
+	lk->lk_ack = pkt_get32(p + 24);
+	return lk->lk_flow != 0 ? 0 : -1;
+}
+
+static int
+ctl_decode_lack(const uint8_t *p, size_t len, struct ctl_lookup_ack *la)
+{
+	if (len != CTL_LACK_LEN)
+		return -1;
+	la->la_flow = ctl_get64(p);
+	la->la_bflow = ctl_get64(p + 8);
+	la->la_status = p[16];
+	la->la_flags = p[17];
+	la->la_ws = p[18];
+	la->la_cws = p[19];
+	la->la_irs = pkt_get32(p + 20);
+	la->la_delta = pkt_get32(p + 24);
+	la->la_ts_delta = pkt_get32(p + 28);
+	la->la_cnxt = pkt_get32(p + 32);
+	la->la_snxt = pkt_get32(p + 36);
+	memcpy(&la->la_saddr, p + 40, 4);
+	memcpy(&la->la_sport, p + 44, 2);
+	if (la->la_status >= CTL_LK_MAX || la->la_ws > 14 || la->la_cws > 14 ||
+	    (la->la_flags & ~(CTL_LK_LINGER | CTL_LK_UNSCALED |
+	    CTL_LK_CLIENT_FIN)) != 0 || p[46] != 0 || p[47] != 0)
+		return -1;
+	/* Found names the member's flow; the others name none. */
+	if ((la->la_status == CTL_LK_FOUND) != (la->la_bflow != 0))
+		return -1;
+	return 0;
+}
+
 /*
  * Decodes the frame at the start of buf (len bytes available).  Returns 1
  * and the frame's size in *used when a whole valid frame is there, 0 when
@@ -247,6 +309,12 @@ ctl_decode(const uint8_t *buf, size_t len, size_t frame_max,
 			m->m_u.load.ld_capacity = pkt_get32(p + 4);
 			rc = 0;
 		}
+		break;
+	case CTL_LOOKUP:
+		rc = ctl_decode_lookup(p, plen, &m->m_u.lookup);
+		break;
+	case CTL_LOOKUP_ACK:
+		rc = ctl_decode_lack(p, plen, &m->m_u.lack);
 		break;
 	}
 	if (rc == -1) {
@@ -366,6 +434,37 @@ ctl_encode(uint8_t *buf, size_t cap, const struct ctl_msg *m)
 			return 0;
 		pkt_put32(p, m->m_u.load.ld_flows);
 		pkt_put32(p + 4, m->m_u.load.ld_capacity);
+		break;
+	case CTL_LOOKUP:
+		plen = CTL_LOOKUP_LEN;
+		if (cap < CTL_HDR_LEN + plen)
+			return 0;
+		ctl_put64(p, m->m_u.lookup.lk_flow);
+		memcpy(p + 8, &m->m_u.lookup.lk_caddr, 4);
+		memcpy(p + 12, &m->m_u.lookup.lk_cport, 2);
+		memcpy(p + 14, &m->m_u.lookup.lk_vaddr, 4);
+		memcpy(p + 18, &m->m_u.lookup.lk_vport, 2);
+		pkt_put32(p + 20, m->m_u.lookup.lk_seq);
+		pkt_put32(p + 24, m->m_u.lookup.lk_ack);
+		break;
+	case CTL_LOOKUP_ACK:
+		plen = CTL_LACK_LEN;
+		if (cap < CTL_HDR_LEN + plen)
+			return 0;
+		ctl_put64(p, m->m_u.lack.la_flow);
+		ctl_put64(p + 8, m->m_u.lack.la_bflow);
+		p[16] = m->m_u.lack.la_status;
+		p[17] = m->m_u.lack.la_flags;
+		p[18] = m->m_u.lack.la_ws;
+		p[19] = m->m_u.lack.la_cws;
+		pkt_put32(p + 20, m->m_u.lack.la_irs);
+		pkt_put32(p + 24, m->m_u.lack.la_delta);
+		pkt_put32(p + 28, m->m_u.lack.la_ts_delta);
+		pkt_put32(p + 32, m->m_u.lack.la_cnxt);
+		pkt_put32(p + 36, m->m_u.lack.la_snxt);
+		memcpy(p + 40, &m->m_u.lack.la_saddr, 4);
+		memcpy(p + 44, &m->m_u.lack.la_sport, 2);
+		p[46] = p[47] = 0;
 		break;
 	default:
 		return 0;

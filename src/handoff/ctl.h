@@ -27,6 +27,9 @@ enum ctl_type {
 	CTL_HANDOFF_ACK,	/* back-end -> front-end: taken, or why not */
 	CTL_CLOSE,		/* either way: this flow is over */
 	CTL_LOAD,		/* heartbeat with the sender's load */
+	CTL_LOOKUP,		/* front-end -> member: do you serve this
+				   client's connection? */
+	CTL_LOOKUP_ACK,		/* member -> front-end: how, or why not */
 	CTL_TYPE_MAX
 };
 
@@ -50,8 +53,24 @@ enum ctl_reason {
 	CTL_CLOSE_FIN,		/* the client's FIN was seen (fin_seq) */
 	CTL_CLOSE_CANCEL,	/* the front-end had no answer: cancel if you
 				   can, and say whether (HANDOFF_ACK) */
+	CTL_CLOSE_MOVED,	/* another front-end forwards it now */
 	CTL_CLOSE_MAX
 };
+
+/* LOOKUP_ACK statuses. */
+enum ctl_lookup_status {
+	CTL_LK_FOUND = 0,	/* served here: the record follows */
+	CTL_LK_UNKNOWN,		/* no such connection here */
+	CTL_LK_BUSY,		/* one being handed off, or the segment that
+				   asked does not fit it: ask again later */
+	CTL_LK_MAX
+};
+
+/* LOOKUP_ACK flags: where the connection is. */
+#define CTL_LK_LINGER	0x01	/* over, its last packets still rewritten */
+#define CTL_LK_UNSCALED	0x02	/* the stack reads the client's windows
+				   unscaled (FLOW_UNSCALED) */
+#define CTL_LK_CLIENT_FIN 0x04	/* the client has sent its FIN */
 
 /* HANDOFF option flags: what the front-end's SYN/ACK agreed to. */
 #define CTL_OPT_WS	0x01
@@ -111,6 +130,39 @@ struct ctl_close {
 	uint16_t	 cl_vport;	/* the VIP's port, network order */
 };
 
+/* A client segment for a VIP that names no connection here: each member
+ * is asked whether the connection is its own (another front-end handed it
+ * off).  The segment's numbers let the member judge it as its stack
+ * would, so that a blind one moves nothing. */
+struct ctl_lookup {
+	uint64_t	 lk_flow;	/* the asker's handle */
+	uint32_t	 lk_caddr;	/* client, network order */
+	uint16_t	 lk_cport;
+	uint32_t	 lk_vaddr;	/* VIP, network order */
+	uint16_t	 lk_vport;
+	uint32_t	 lk_seq;	/* the segment's sequence number */
+	uint32_t	 lk_ack;	/* ... and acknowledgment */
+};
+
+/* Everything a front-end needs to forward the connection, as the member
+ * knows it (DESIGN.md, several front-ends). */
+struct ctl_lookup_ack {
+	uint64_t	 la_flow;	/* the asker's handle */
+	uint64_t	 la_bflow;	/* the member's handle */
+	uint8_t		 la_status;	/* enum ctl_lookup_status */
+	uint8_t		 la_flags;	/* CTL_LK_* */
+	uint8_t		 la_ws;		/* the stack's window shift */
+	uint8_t		 la_cws;	/* the client's */
+	uint32_t	 la_irs;	/* the client's ISN */
+	uint32_t	 la_delta;	/* ISS_F - ISS_B */
+	uint32_t	 la_ts_delta;	/* added to the stack's TSval */
+	uint32_t	 la_cnxt;	/* the client's next sequence number, as
+					   the stack acknowledged it */
+	uint32_t	 la_snxt;	/* the stack's furthest, client's space */
+	uint32_t	 la_saddr;	/* stack endpoint, network order */
+	uint16_t	 la_sport;
+};
+
 struct ctl_load {
 	uint32_t	 ld_flows;	/* connections it serves */
 	uint32_t	 ld_capacity;	/* flow table size */
@@ -124,6 +176,8 @@ struct ctl_msg {
 		struct ctl_handoff_ack	 ack;
 		struct ctl_close	 close;
 		struct ctl_load		 load;
+		struct ctl_lookup	 lookup;
+		struct ctl_lookup_ack	 lack;
 	} m_u;
 };
 
@@ -134,6 +188,7 @@ size_t	 ctl_encode_handoff_head(uint8_t *, size_t, const struct ctl_handoff *);
 const char *ctl_type_name(int);
 const char *ctl_status_name(int);
 const char *ctl_reason_name(int);
+const char *ctl_lookup_status_name(int);
 
 #define CTL_HANDOFF_FIXED	50	/* HANDOFF payload before the data */
 #define CTL_FRAME_MIN_MAX	4096	/* no frame_max may be smaller */

@@ -15,6 +15,7 @@
  *   FE_LINGER   over; last ACKs and FINs            -> rewritten to B
  *   FE_LOCAL    relayed to this node's server       -> lwIP (the relay's)
  *   FE_DEAD     lost in a restart                   -> reset
+ *   FE_LOOKUP   another front-end's? members asked  -> dropped
  *
  * The request head decides the pool (route.c, the service's rules) and the
  * pool's policy the member (pool.c), among the members health.c lets in.
@@ -78,7 +79,7 @@ static void	fe_syn_watch(struct hd *, struct flow *, struct fe_conn *);
 
 static const char *const fe_state_names[] = {
 	"none", "syn", "collect", "handoff", "forward", "linger", "respond",
-	"dead", "local"
+	"dead", "local", "lookup"
 };
 
 const struct flow_ops fe_flow_ops = {
@@ -310,8 +311,9 @@ fe_close(struct hd *hd, struct flow *f, enum flow_end why)
 {
 	struct fe_conn	*fc = f->f_ctx;
 
-	/* A local relay's flow had its record when the relay started. */
-	if (f->f_state != FE_LOCAL)
+	/* A local relay's flow had its record when the relay started; a
+	 * lookup that found nothing is no connection's. */
+	if (f->f_state != FE_LOCAL && f->f_state != FE_LOOKUP)
 		flowlog_end(hd, f, "fe", f->f_key.k_laddr, f->f_key.k_lport,
 		    fc != NULL ? fc->fc_peer : f->f_peer,
 		    f->f_state == FE_LINGER ? f->f_end : why);
@@ -520,8 +522,9 @@ fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
  * A packet for a VIP that has no flow: a SYN starts one; so does the ACK
  * that returns a valid SYN cookie (in the lwip handshake too, which sends
  * cookies while its half-open connections are at their bound).  Anything
- * else is no connection's: a cookie VIP answers it with the reset a TCP
- * sends, an lwip one leaves that to lwIP.
+ * else may be a connection another front-end handed off, which the
+ * members are asked about (fe_lookup.c), or no connection's: a cookie VIP
+ * answers it with the reset a TCP sends, an lwip one leaves that to lwIP.
  */
 static int
 fe_vip_input(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
@@ -534,6 +537,13 @@ fe_vip_input(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 		return 0;
 	if ((p->p_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK &&
 	    fe_cookie_ack(hd, svc, p))
+		return 1;
+	/* lwIP's own, at an lwip VIP: a connection relayed here closing */
+	if (svc->cs_handshake != CFG_HS_COOKIE &&
+	    port_tcp_has_active(p->p_daddr, ntohs(p->p_dport), p->p_saddr,
+	    ntohs(p->p_sport)))
+		return 0;
+	if (fe_lookup(hd, p))
 		return 1;
 	if (svc->cs_handshake == CFG_HS_COOKIE) {
 		btcp_reply_rst(hd, p);
@@ -760,12 +770,13 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 	/* A request head has a deadline, not an idle time; a flow lost in a
 	 * restart, its FLOW_DEAD_MS. */
 	if (f->f_state != FE_SYN && f->f_state != FE_COLLECT &&
-	    f->f_state != FE_DEAD)
+	    f->f_state != FE_DEAD && f->f_state != FE_LOOKUP)
 		flow_touch(f, hd->hd_now);
-	if (f->f_state == FE_DEAD && (p->p_flags & (TH_SYN | TH_ACK |
-	    TH_RST)) == TH_SYN) {
+	if ((f->f_state == FE_DEAD || f->f_state == FE_LOOKUP) &&
+	    (p->p_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {
 		/* The client has given up on it: a new connection. */
-		fe_close(hd, f, FLOW_END_RESTART);
+		fe_close(hd, f, f->f_state == FE_DEAD ? FLOW_END_RESTART :
+		    FLOW_END_UNKNOWN);
 		fe_syn_again(hd, p);
 		return;
 	}
@@ -817,6 +828,10 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 			    f->f_key.k_raddr, f->f_key.k_rport, p->p_ack, 0, 0);
 		if (p->p_flags & (TH_RST | TH_ACK))
 			fe_close(hd, f, FLOW_END_RESTART);
+		break;
+	case FE_LOOKUP:
+		/* the client sends it again once the answer is in */
+		hd->hd_stats.st_lookup_drops++;
 		break;
 	}
 }
@@ -1784,6 +1799,13 @@ fe_on_close(struct hd *hd, int peer, struct flow *f,
 	if (f->f_peer != peer || f->f_ctx != NULL || f->f_state == FE_DEAD ||
 	    f->f_peer_handle != cl->cl_sflow)
 		return;
+	if (cl->cl_reason == CTL_CLOSE_MOVED) {
+		/* Another front-end forwards it now (fe_lookup.c): nothing to
+		 * tell anyone. */
+		hd->hd_stats.st_fe_moved++;
+		fe_close(hd, f, FLOW_END_MOVED);
+		return;
+	}
 	if (cl->cl_reason == CTL_CLOSE_IDLE) {
 		/* The back-end forgot it: nothing serves the client now. */
 		fe_reset_client(hd, f);
@@ -1872,7 +1894,7 @@ fe_dead_probe(struct hd *hd, struct flow *f)
 /* Whether addr is where member peer takes handed-off connections to
  * vport: what a peer's HANDOFF_ACK must say (fe_on_handoff_ack), or what
  * this node's own stack says. */
-static int
+int
 fe_stack_is(const struct hd *hd, int peer, uint16_t vport, uint32_t addr)
 {
 	const struct cfg	*cfg = hd->hd_cfg;
@@ -1976,6 +1998,10 @@ fe_expire(struct hd *hd, struct flow *f)
 		break;
 	case FE_LOCAL:
 		flow_touch(f, hd->hd_now);	/* its relay's idleness decides */
+		break;
+	case FE_LOOKUP:
+		/* A member did not answer: it may have it, so no reset. */
+		fe_close(hd, f, FLOW_END_UNKNOWN);
 		break;
 	}
 }

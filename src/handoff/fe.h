@@ -1,7 +1,8 @@
 /*
  * The front-end's private state, shared by fe.c (the lwip handshake and
- * everything common) and fe_cookie.c (the cookie handshake, where the
- * BTCP itself plays TCP until the handoff).
+ * everything common), fe_cookie.c (the cookie handshake, where the BTCP
+ * itself plays TCP until the handoff) and fe_lookup.c (connections another
+ * front-end handed off).
  */
 #ifndef HANDOFFD_FE_H
 #define HANDOFFD_FE_H
@@ -29,6 +30,7 @@ enum fe_state {
 	FE_RESPOND,
 	FE_DEAD,	/* lost in a restart: its client is reset */
 	FE_LOCAL,	/* relayed by lwIP to this node's server */
+	FE_LOOKUP,	/* no flow here: the members are asked (fe_lookup.c) */
 };
 
 /* ... and this long to read our 4xx/5xx before we close. */
@@ -119,6 +121,10 @@ int	fe_decide(struct fe_conn *, int);
 void	fe_dispatch(struct fe_conn *);
 int	fe_respond(struct fe_conn *, int);
 void	fe_on_timer(int, short, void *);
+int	fe_stack_is(const struct hd *, int, uint16_t, uint32_t);
+
+/* fe_lookup.c */
+int	fe_lookup(struct hd *, struct pkt *);
 
 /* fe_cookie.c */
 void	fe_cookie_syn(struct hd *, const struct cfg_service *, struct pkt *);

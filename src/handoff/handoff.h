@@ -22,6 +22,8 @@ struct flow_ops;
 struct ctl_close;
 struct ctl_handoff;
 struct ctl_handoff_ack;
+struct ctl_lookup;
+struct ctl_lookup_ack;
 struct cfg_service;
 struct flow;
 struct hd;
@@ -71,6 +73,7 @@ void	 fe_on_close(struct hd *, int, struct flow *, const struct ctl_close *);
 void	 fe_on_peer_down(struct hd *, int);
 void	 fe_on_peer_gone(struct hd *, int);
 void	 fe_resend(struct hd *, struct flow *);
+void	 fe_on_lookup_ack(struct hd *, int, const struct ctl_lookup_ack *);
 
 /* be.c */
 extern const struct flow_ops be_flow_ops;
@@ -80,6 +83,7 @@ void	 be_on_close(struct hd *, int, struct flow *, const struct ctl_close *);
 void	 be_on_abort(struct hd *, int, const struct ctl_close *);
 void	 be_on_cancel(struct hd *, int, const struct ctl_close *);
 void	 be_resend(struct hd *, struct flow *);
+void	 be_on_lookup(struct hd *, int, const struct ctl_lookup *);
 
 /* req.c: just enough HTTP to find the end of a request head; for a TLS
  * service the head is the ClientHello (hello.c). */

@@ -39,6 +39,12 @@ msg_on_message(struct hd *hd, int peer, const struct ctl_msg *m)
 	case CTL_CLOSE:
 		msg_on_close(hd, peer, &m->m_u.close);
 		break;
+	case CTL_LOOKUP:
+		be_on_lookup(hd, peer, &m->m_u.lookup);
+		break;
+	case CTL_LOOKUP_ACK:
+		fe_on_lookup_ack(hd, peer, &m->m_u.lack);
+		break;
 	}
 }
 

@@ -70,6 +70,31 @@ fill_msgs(struct ctl_msg *m, int *n)
 	m[i].m_u.load.ld_flows = 12;
 	m[i].m_u.load.ld_capacity = 65536;
 	i++;
+	m[i].m_type = CTL_LOOKUP;
+	m[i].m_u.lookup.lk_flow = 0x1122334455667788ULL;
+	m[i].m_u.lookup.lk_caddr = inet_addr("10.0.0.2");
+	m[i].m_u.lookup.lk_cport = htons(40000);
+	m[i].m_u.lookup.lk_vaddr = inet_addr("10.9.0.1");
+	m[i].m_u.lookup.lk_vport = htons(80);
+	m[i].m_u.lookup.lk_seq = 0xfffffffe;
+	m[i].m_u.lookup.lk_ack = 0x80000000;
+	i++;
+	m[i].m_type = CTL_LOOKUP_ACK;
+	m[i].m_u.lack.la_flow = 0x1122334455667788ULL;
+	m[i].m_u.lack.la_bflow = 0x99;
+	m[i].m_u.lack.la_status = CTL_LK_FOUND;
+	m[i].m_u.lack.la_flags = CTL_LK_LINGER | CTL_LK_UNSCALED |
+	    CTL_LK_CLIENT_FIN;
+	m[i].m_u.lack.la_ws = 14;
+	m[i].m_u.lack.la_cws = 7;
+	m[i].m_u.lack.la_irs = 1;
+	m[i].m_u.lack.la_delta = 0xf0000000;
+	m[i].m_u.lack.la_ts_delta = 3;
+	m[i].m_u.lack.la_cnxt = 4;
+	m[i].m_u.lack.la_snxt = 5;
+	m[i].m_u.lack.la_saddr = inet_addr("10.2.3.1");
+	m[i].m_u.lack.la_sport = htons(8080);
+	i++;
 	*n = i;
 }
 
@@ -108,6 +133,14 @@ check_same(const struct ctl_msg *a, const struct ctl_msg *b)
 	case CTL_LOAD:
 		CHECK(memcmp(&a->m_u.load, &b->m_u.load,
 		    sizeof(a->m_u.load)) == 0);
+		break;
+	case CTL_LOOKUP:
+		CHECK(memcmp(&a->m_u.lookup, &b->m_u.lookup,
+		    sizeof(a->m_u.lookup)) == 0);
+		break;
+	case CTL_LOOKUP_ACK:
+		CHECK(memcmp(&a->m_u.lack, &b->m_u.lack,
+		    sizeof(a->m_u.lack)) == 0);
 		break;
 	}
 }
@@ -245,6 +278,44 @@ test_bad_frames(void)
 	memcpy(b, buf, len);
 	b[CTL_HDR_LEN + 18] = 1;
 	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
+	/* MOVED, the newest reason, is one. */
+	memcpy(b, buf, len);
+	b[CTL_HDR_LEN + 16] = CTL_CLOSE_MOVED;
+	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), 1);
+	CHECK_INTEQ(d.m_u.close.cl_reason, CTL_CLOSE_MOVED);
+
+	/* LOOKUP: no asker's handle. */
+	len = ctl_encode(buf, sizeof(buf), &m[5]);
+	memcpy(b, buf, len);
+	memset(b + CTL_HDR_LEN, 0, 8);
+	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
+
+	/* LOOKUP_ACK: status, flags, shifts, reserved bytes, and a handle
+	 * that says the opposite of the status. */
+	len = ctl_encode(buf, sizeof(buf), &m[6]);
+	memcpy(b, buf, len);
+	b[CTL_HDR_LEN + 16] = CTL_LK_MAX;
+	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
+	memcpy(b, buf, len);
+	b[CTL_HDR_LEN + 17] |= 0x80;
+	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
+	memcpy(b, buf, len);
+	b[CTL_HDR_LEN + 18] = 15;
+	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
+	memcpy(b, buf, len);
+	b[CTL_HDR_LEN + 19] = 15;
+	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
+	memcpy(b, buf, len);
+	b[CTL_HDR_LEN + 47] = 1;
+	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
+	memcpy(b, buf, len);
+	memset(b + CTL_HDR_LEN + 8, 0, 8);	/* found, no handle */
+	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
+	memcpy(b, buf, len);
+	b[CTL_HDR_LEN + 16] = CTL_LK_UNKNOWN;	/* unknown, a handle */
+	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
+	memset(b + CTL_HDR_LEN + 8, 0, 8);
+	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), 1);
 
 	/* Encoding refuses what it cannot represent. */
 	memset(&d, 0, sizeof(d));
@@ -301,6 +372,10 @@ test_names(void)
 	CHECK_STREQ(ctl_reason_name(CTL_CLOSE_ABORT), "abort");
 	CHECK_STREQ(ctl_status_name(CTL_CANCELLED), "cancelled");
 	CHECK_STREQ(ctl_reason_name(CTL_CLOSE_CANCEL), "cancel");
+	CHECK_STREQ(ctl_reason_name(CTL_CLOSE_MOVED), "moved");
+	CHECK_STREQ(ctl_type_name(CTL_LOOKUP_ACK), "LOOKUP_ACK");
+	CHECK_STREQ(ctl_lookup_status_name(CTL_LK_BUSY), "busy");
+	CHECK_STREQ(ctl_lookup_status_name(CTL_LK_MAX), "unknown");
 }
 
 int
