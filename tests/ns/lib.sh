@@ -153,3 +153,51 @@ control:
   key_file: $TOPO_KEY
 YAML
 }
+
+# t_dl_start K URL [RATE]: download K, slowly read (RATE, default 1M a
+# second), in the client namespace, into $TOPO_STATE/dlK; its pid is added
+# to T_DL_PIDS.
+t_dl_start() {
+	topo_exec c curl -s -m 90 --limit-rate "${3:-1M}" -o "$TOPO_STATE/dl$1" \
+	    -w '%{http_code}\n' "$2" >"$TOPO_STATE/dl$1.code" &
+	T_DL_PIDS+=($!)
+}
+
+# t_dl_check SHA256: waits for every download of T_DL_PIDS (numbered from
+# 1) and checks each arrived whole with code 200; prints the others and
+# fails if there are any.
+t_dl_check() {
+	local k=0 pid got failed=0
+	for pid in "${T_DL_PIDS[@]}"; do
+		k=$((k + 1))
+		wait "$pid"
+		got=$(sha256sum <"$TOPO_STATE/dl$k" | cut -d' ' -f1)
+		if [ "$got" != "$1" ] || [ "$(cat "$TOPO_STATE/dl$k.code")" != 200 ]; then
+			echo "download $k: $(stat -c %s "$TOPO_STATE/dl$k") bytes, code $(cat "$TOPO_STATE/dl$k.code")"
+			failed=$((failed + 1))
+		fi
+	done
+	T_DL_PIDS=()
+	[ "$failed" = 0 ]
+}
+
+# t_loop_start URL: short requests one at a time from the client, bounded
+# in count, until t_loop_stop, which sets T_LOOP_TOTAL and T_LOOP_LOST
+# (answers other than 200) and prints them.
+t_loop_start() {
+	rm -f "$TOPO_STATE/loop.stop"
+	: >"$TOPO_STATE/loop.codes"
+	topo_exec c bash -c "for i in \$(seq 1 20000); do
+	    [ -f $TOPO_STATE/loop.stop ] && break
+	    curl -s -m 5 -o /dev/null -w '%{http_code}\n' $1 || true
+	    done >>$TOPO_STATE/loop.codes" &
+	T_LOOP_PID=$!
+}
+
+t_loop_stop() {
+	touch "$TOPO_STATE/loop.stop"
+	wait "$T_LOOP_PID"
+	T_LOOP_TOTAL=$(wc -l <"$TOPO_STATE/loop.codes")
+	T_LOOP_LOST=$(grep -cv '^200$' "$TOPO_STATE/loop.codes")
+	echo "the request loop made $T_LOOP_TOTAL requests; $T_LOOP_LOST failed"
+}

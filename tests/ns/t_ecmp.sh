@@ -30,7 +30,6 @@ topo_exec n2 ip route add 10.9.0.0/24 dev "$TOPO_TUN"
 t_start_cluster
 t_check "n2 sees its 3 peers" topo_wait_peers 2 3
 
-c() { topo_exec c "$@"; }
 acked() {
 	local i n=0 v
 	for i in 1 2; do
@@ -43,25 +42,17 @@ acked() {
 
 # phase NAME TIMESTAMPS: the downloads and the loop, n1 killed and back.
 phase() {
-	local name=$1 k pids=() failed=0 got lost total base
-	c sysctl -qw "net.ipv4.tcp_timestamps=$2"
-	c sysctl -qw net.ipv4.tcp_rmem="4096 16384 32768"
-	rm -f "$TOPO_STATE/stop"
+	local name=$1 k base vip
+	topo_exec c sysctl -qw "net.ipv4.tcp_timestamps=$2"
+	topo_exec c sysctl -qw net.ipv4.tcp_rmem="4096 16384 32768"
 	base=$(acked)
 	for k in $(seq 1 20); do
 		vip=$TOPO_VIP2		# lwip handshake
 		[ $((k % 2)) = 0 ] && vip=$TOPO_VIP3	# cookie handshake
-		c curl -s -m 60 --limit-rate 1M -o "$TOPO_STATE/dl$k" \
-		    -w '%{http_code}\n' "http://$vip/big.bin" \
-		    >"$TOPO_STATE/dl$k.code" &
-		pids+=($!)
+		# 16 s each: longer than both moves take
+		t_dl_start "$k" "http://$vip/big.bin" 500K
 	done
-	# The loop: one request at a time, bounded in count and time.
-	: >"$TOPO_STATE/loop.codes"
-	c bash -c "for i in \$(seq 1 20000); do [ -f $TOPO_STATE/stop ] && break;
-	    curl -s -m 5 -o /dev/null -w '%{http_code}\n' http://$TOPO_VIP/ ||
-	    true; done >>$TOPO_STATE/loop.codes" &
-	local loop=$!
+	t_loop_start "http://$TOPO_VIP/"
 	handed_off() { [ "$(acked)" -ge $((base + 20)) ]; }
 	t_check "$name: the twenty downloads are handed off" t_until handed_off
 	sleep 1
@@ -78,25 +69,11 @@ phase() {
 	both_routes
 	sleep 2
 
-	for k in $(seq 1 20); do
-		wait "${pids[$((k - 1))]}"
-		got=$(sha256sum <"$TOPO_STATE/dl$k" | cut -d' ' -f1)
-		if [ "$got" != "$want" ] ||
-		    [ "$(cat "$TOPO_STATE/dl$k.code")" != 200 ]; then
-			echo "download $k: $(stat -c %s "$TOPO_STATE/dl$k") bytes," \
-			    "code $(cat "$TOPO_STATE/dl$k.code")"
-			failed=$((failed + 1))
-		fi
-	done
-	touch "$TOPO_STATE/stop"
-	wait "$loop"
-	total=$(wc -l <"$TOPO_STATE/loop.codes")
-	lost=$(grep -cv '^200$' "$TOPO_STATE/loop.codes")
-	echo "$name: the loop made $total requests; $lost lost at the moves"
-	t_check "$name: all twenty downloads arrived whole (sha256)" [ "$failed" = 0 ]
-	t_check "$name: the loop ran" [ "$total" -ge 20 ]
+	t_check "$name: all twenty downloads arrived whole (sha256)" t_dl_check "$want"
+	t_loop_stop
+	t_check "$name: the loop ran" [ "$T_LOOP_TOTAL" -ge 20 ]
 	t_check "$name: the loop lost no more than the requests in flight at the two moves" \
-	    [ "$lost" -le 2 ]
+	    [ "$T_LOOP_LOST" -le 2 ]
 }
 
 phase timestamps 1
