@@ -21,9 +21,10 @@ struct flow_table {
 };
 
 /* A keyed mix of the 4-tuple (wyhash's multiply-fold): spoofed addresses and
- * ports cannot steer flows into one chain without knowing the seed. */
-static inline uint32_t
-flow_hash(const struct flow_table *t, const struct flow_key *k)
+ * ports cannot steer flows into one chain without knowing the seed.  All 32
+ * bits, for tables of a caller's own. */
+uint32_t
+flow_key_hash(const struct flow_table *t, const struct flow_key *k)
 {
 	uint64_t	 a, b;
 	__uint128_t	 r;
@@ -32,7 +33,13 @@ flow_hash(const struct flow_table *t, const struct flow_key *k)
 	b = ((uint64_t)k->k_rport << 16 | k->k_lport) ^ t->ft_seed[1];
 	r = (__uint128_t)a * (b | 1);
 	a = (uint64_t)r ^ (uint64_t)(r >> 64);
-	return (uint32_t)(a ^ (a >> 32)) & t->ft_mask;
+	return (uint32_t)(a ^ (a >> 32));
+}
+
+static inline uint32_t
+flow_hash(const struct flow_table *t, const struct flow_key *k)
+{
+	return flow_key_hash(t, k) & t->ft_mask;
 }
 
 static inline int

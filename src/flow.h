@@ -140,6 +140,8 @@ uint32_t	 flow_table_adopt(struct flow_table *,
 		    flow_adopt_cb, void *);
 void		 flow_table_free(struct flow_table *);
 struct flow	*flow_lookup(struct flow_table *, const struct flow_key *);
+uint32_t	 flow_key_hash(const struct flow_table *,
+		    const struct flow_key *);
 struct flow	*flow_insert(struct flow_table *, const struct flow_key *,
 		    uint32_t, const struct flow_ops *);
 void		 flow_remove(struct flow_table *, struct flow *);

@@ -109,6 +109,7 @@ struct hd_stats {
 	uint64_t	 st_be_lookups;		/* LOOKUPs answered */
 	uint64_t	 st_be_lookup_blind;	/* ... for segments out of window */
 	uint64_t	 st_be_moved;		/* to another front-end */
+	uint64_t	 st_be_idle_alive;	/* idle there, not here */
 	uint64_t	 st_injected;
 	uint64_t	 st_rw_pkts;		/* stack -> client */
 	uint64_t	 st_rw_bytes;
@@ -173,8 +174,13 @@ struct hd {
 		uint32_t	 vl_checked;	/* ms, lwIP last looked at */
 	}			 hd_fe_left[CFG_MAX_SERVICES];
 	int			 hd_fe_nleft;
-	uint32_t		 hd_lookup_tokens; /* fe_lookup.c's budget */
-	uint32_t		 hd_lookup_t;	/* ms, last filled */
+	/* fe_lookup.c's budgets: first asks, and 4-tuples that come again */
+	struct fe_budget {
+		uint32_t	 b_tokens;
+		uint32_t	 b_t;		/* ms, last filled */
+	}			 hd_lookup_first, hd_lookup_again;
+	void			*hd_lookup_seen; /* fe_lookup.c's */
+	uint32_t		 hd_fe_nlookups; /* flows in FE_LOOKUP */
 	struct tcp_pcb		*hd_fe_listen[CFG_MAX_SERVICES];
 	struct tcp_pcb		*hd_be_listen[HD_MAX_BE_PORTS];
 	uint16_t		 hd_be_listen_port[HD_MAX_BE_PORTS];

@@ -141,6 +141,9 @@ static const struct stats_counter {
 	ST(be_moved, "backend_moved_total", NULL,
 	    "Connections served here whose front-end changed (a LOOKUP "
 	    "from another)."),
+	ST(be_idle_alive, "backend_idle_alive_total", NULL,
+	    "CLOSE idle from a front-end for a connection the stack still "
+	    "talks on (another front-end forwards it): kept."),
 	ST(state_adopted, "state_flows_adopted_total", NULL,
 	    "Connections a restarted daemon took over from node.state_file "
 	    "and went on rewriting."),

@@ -314,6 +314,7 @@ be_dead_probe(struct hd *hd, struct flow *f)
 
 static void	be_linger(struct hd *, struct flow *, enum flow_end);
 static void	be_kernel_fin(struct hd *, struct flow *);
+static void	be_kernel_client_fin(struct hd *, struct flow *, uint32_t);
 static void	be_refuse(struct hd *, struct flow *, enum ctl_status);
 
 /*
@@ -940,8 +941,11 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 		return 0;
 	}
 	/* What the stack acknowledges is where a reset to it must be. */
-	if ((p->p_flags & TH_ACK) && seq_gt(p->p_ack, f->f_cnxt))
+	if ((p->p_flags & TH_ACK) && seq_gt(p->p_ack, f->f_cnxt)) {
 		f->f_cnxt = p->p_ack;
+		if ((f->f_flags & FLOW_FIN_WAIT) && f->f_cnxt == f->f_cack + 1)
+			be_kernel_client_fin(hd, f, f->f_cack);
+	}
 	if ((p->p_flags & TH_FIN) && !(f->f_flags & FLOW_STACK_FIN)) {
 		f->f_flags |= FLOW_STACK_FIN;
 		if (be_kernel(hd))
@@ -1000,6 +1004,41 @@ be_input(struct hd *hd, struct flow *f, struct pkt *p)
 	btcp_to_lwip(hd, p);
 }
 
+/*
+ * Resets an idle connection's client from the VIP, at the edge of what the
+ * stack sent, which it has acknowledged (idle), acknowledging where the
+ * stack acknowledged it to be: exact (RFC 5961).  The front-end resets it
+ * too when it hears of it; a front-end that forgot the flow cannot.
+ */
+static void
+be_reset_client(struct hd *hd, const struct flow *f)
+{
+	btcp_rst(hd, f->f_naddr, f->f_nport, f->f_key.k_raddr,
+	    f->f_key.k_rport, be_client_edge(f), f->f_cnxt, TH_ACK);
+}
+
+/*
+ * The front-end saw the client's FIN at seq.  The kernel has it once its
+ * acknowledgment is exactly seq + 1 (f_cnxt); till then it waits, in
+ * f_cack (FLOW_FIN_WAIT), and be_output() sees the acknowledgment.  A
+ * front-end that looked the flow up cannot tell a FIN in order from one
+ * after a gap: the kernel's word is the one that counts.
+ */
+static void
+be_kernel_client_fin(struct hd *hd, struct flow *f, uint32_t seq)
+{
+	if (f->f_flags & FLOW_CLIENT_FIN)
+		return;
+	if (f->f_cnxt == seq + 1) {
+		f->f_flags &= ~FLOW_FIN_WAIT;
+		f->f_flags |= FLOW_CLIENT_FIN;
+		be_kernel_fin(hd, f);
+		return;
+	}
+	f->f_flags |= FLOW_FIN_WAIT;
+	f->f_cack = seq;
+}
+
 /* The largest window a shift lets a TCP offer, in bytes. */
 static uint32_t
 be_max_window(uint8_t ws)
@@ -1014,7 +1053,11 @@ be_move(struct hd *hd, struct flow *f, int peer, uint64_t h)
 {
 	if (f->f_peer == peer && f->f_peer_handle == h)
 		return;
-	if (!(f->f_flags & FLOW_ORPHAN))
+	/* Only to a front-end that is up and reads it (psk.h): one that is
+	 * down, or of an older build, keeps a stale copy, which forwards
+	 * what reaches it as well as the new one and, idle, resets no one
+	 * (be_on_close). */
+	if (!(f->f_flags & FLOW_ORPHAN) && peer_speaks_lookup(hd, f->f_peer))
 		be_tell(hd, f, CTL_CLOSE_MOVED);
 	hd->hd_stats.st_be_moved++;
 	f->f_flags &= ~FLOW_ORPHAN;
@@ -1027,14 +1070,22 @@ void
 be_on_close(struct hd *hd, int peer, struct flow *f,
     const struct ctl_close *cl)
 {
+	/* The kernel's acknowledgment confirms a FIN, whoever saw it: the
+	 * front-end the client was moved from may tell it late. */
+	if (cl->cl_reason == CTL_CLOSE_FIN && be_kernel(hd) &&
+	    be_committed(f)) {
+		be_kernel_client_fin(hd, f, cl->cl_seq);
+		return;
+	}
 	if (f->f_peer != peer || f->f_peer_handle != cl->cl_sflow)
 		return;
 	switch (cl->cl_reason) {
 	case CTL_CLOSE_FIN:
 		/* Only the kernel stack does not see the client's FIN. */
-		f->f_flags |= FLOW_CLIENT_FIN;
 		if (be_kernel(hd))
-			be_kernel_fin(hd, f);
+			be_kernel_client_fin(hd, f, cl->cl_seq);
+		else
+			f->f_flags |= FLOW_CLIENT_FIN;
 		break;
 	case CTL_CLOSE_RST:
 		f->f_flags |= FLOW_CLIENT_RST;
@@ -1050,6 +1101,21 @@ be_on_close(struct hd *hd, int peer, struct flow *f,
 	case CTL_CLOSE_MOVED:
 		/* a back-end's word, never a front-end's */
 		hd->hd_stats.st_ctl_stale++;
+		break;
+	case CTL_CLOSE_IDLE:
+		/* The front-end has seen nothing of the client for
+		 * handoff.idle.  The stack has, if another front-end forwards
+		 * the client (one that never asked: it had the flow from its
+		 * state file, or its CLOSE moved was lost): the connection is
+		 * alive, and only that front-end forgot it. */
+		if (be_committed(f) && hd->hd_now - f->f_last <
+		    (uint32_t)hd->hd_cfg->cfg_handoff.ch_idle_ms / 2) {
+			hd->hd_stats.st_be_idle_alive++;
+			break;
+		}
+		be_reset_client(hd, f);
+		be_kernel_reset(hd, f, cl->cl_seq);
+		be_close(hd, f, FLOW_END_IDLE);
 		break;
 	default:
 		/* The front-end forgot it: nothing more can reach us. */
@@ -1118,6 +1184,24 @@ be_on_cancel(struct hd *hd, int peer, const struct ctl_close *cl)
 	be_send_ack(hd, peer, &ho, NULL, CTL_CANCELLED);
 }
 
+/* Whether the segment a LOOKUP is about is one the client can have sent
+ * (RFC 5961): a reset exactly where the stack acknowledged the client to
+ * be; anything else within the stack's window of there, acknowledging no
+ * more than the stack sent and no less than a client's window below. */
+static int
+be_lookup_fits(const struct flow *f, const struct ctl_lookup *lk)
+{
+	uint32_t	 snxt = be_client_edge(f);
+	uint32_t	 rwnd = be_max_window(f->f_ws_in);
+
+	if (lk->lk_flags & CTL_LK_RST)
+		return lk->lk_seq == f->f_cnxt;
+	return !seq_gt(lk->lk_ack, snxt) &&
+	    !seq_lt(lk->lk_ack, snxt - be_max_window(f->f_cws)) &&
+	    seq_lt(lk->lk_seq, f->f_cnxt + rwnd) &&
+	    !seq_lt(lk->lk_seq, f->f_cnxt - rwnd);
+}
+
 /*
  * A front-end asks whether a client's connection is ours: its segment for
  * the VIP reached a front-end that has no flow for it (the network moved
@@ -1150,15 +1234,17 @@ be_on_lookup(struct hd *hd, int peer, const struct ctl_lookup *lk)
 	if (f != NULL && (f->f_ops != &be_flow_ops || f->f_state == BE_DEAD ||
 	    f->f_naddr != lk->lk_vaddr || f->f_nport != lk->lk_vport))
 		f = NULL;
+	/* Not while its front-end may still be waiting for our HANDOFF_ACK:
+	 * it would ask to cancel (CLOSE CANCEL), and only its own flow is
+	 * answered as committed. */
 	if (f != NULL && (!be_committed(f) ||
-	    (f->f_state != BE_ESTAB && f->f_state != BE_LINGER)))
+	    (f->f_state != BE_ESTAB && f->f_state != BE_LINGER) ||
+	    hd->hd_now - f->f_start <
+	    2 * (uint32_t)hd->hd_cfg->cfg_handoff.ch_timeout_ms))
 		la->la_status = CTL_LK_BUSY;
 	else if (f != NULL) {
 		snxt = be_client_edge(f);
-		if (seq_gt(lk->lk_ack, snxt) || seq_lt(lk->lk_ack,
-		    snxt - be_max_window(f->f_cws)) ||
-		    seq_geq(lk->lk_seq, f->f_cnxt + be_max_window(f->f_ws_in)) ||
-		    seq_lt(lk->lk_seq, f->f_cnxt - be_max_window(f->f_ws_in))) {
+		if (!be_lookup_fits(f, lk)) {
 			hd->hd_stats.st_be_lookup_blind++;
 			la->la_status = CTL_LK_BUSY;
 		} else {
@@ -1272,6 +1358,7 @@ be_expire(struct hd *hd, struct flow *f)
 	if (f->f_state != BE_LINGER) {
 		hd->hd_stats.st_be_idle++;
 		be_send_close(hd, f, CTL_CLOSE_IDLE);
+		be_reset_client(hd, f);
 		be_kernel_reset(hd, f, 0);
 	}
 	be_close(hd, f, FLOW_END_IDLE);

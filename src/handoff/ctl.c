@@ -13,7 +13,7 @@
 #define CTL_ACK_LEN	36
 #define CTL_CLOSE_LEN	32
 #define CTL_LOAD_LEN	8
-#define CTL_LOOKUP_LEN	28
+#define CTL_LOOKUP_LEN	32
 #define CTL_LACK_LEN	48
 
 static const char *const ctl_type_names[CTL_TYPE_MAX] = {
@@ -218,7 +218,11 @@ ctl_decode_lookup(const uint8_t *p, size_t len, struct ctl_lookup *lk)
 	memcpy(&lk->lk_vport, p + 18, 2);
 	lk->lk_seq = pkt_get32(p + 20);
 	lk->lk_ack = pkt_get32(p + 24);
-	return lk->lk_flow != 0 ? 0 : -1;
+	lk->lk_flags = p[28];
+	if (lk->lk_flow == 0 || (lk->lk_flags & ~CTL_LK_RST) != 0 ||
+	    p[29] != 0 || p[30] != 0 || p[31] != 0)
+		return -1;
+	return 0;
 }
 
 static int
@@ -446,6 +450,8 @@ ctl_encode(uint8_t *buf, size_t cap, const struct ctl_msg *m)
 		memcpy(p + 18, &m->m_u.lookup.lk_vport, 2);
 		pkt_put32(p + 20, m->m_u.lookup.lk_seq);
 		pkt_put32(p + 24, m->m_u.lookup.lk_ack);
+		p[28] = m->m_u.lookup.lk_flags;
+		p[29] = p[30] = p[31] = 0;
 		break;
 	case CTL_LOOKUP_ACK:
 		plen = CTL_LACK_LEN;

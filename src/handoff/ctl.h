@@ -66,6 +66,9 @@ enum ctl_lookup_status {
 	CTL_LK_MAX
 };
 
+/* LOOKUP flags: the segment that asks. */
+#define CTL_LK_RST	0x01	/* a reset: its number must be exact */
+
 /* LOOKUP_ACK flags: where the connection is. */
 #define CTL_LK_LINGER	0x01	/* over, its last packets still rewritten */
 #define CTL_LK_UNSCALED	0x02	/* the stack reads the client's windows
@@ -142,6 +145,7 @@ struct ctl_lookup {
 	uint16_t	 lk_vport;
 	uint32_t	 lk_seq;	/* the segment's sequence number */
 	uint32_t	 lk_ack;	/* ... and acknowledgment */
+	uint8_t		 lk_flags;	/* CTL_LK_RST */
 };
 
 /* Everything a front-end needs to forward the connection, as the member

@@ -311,9 +311,11 @@ fe_close(struct hd *hd, struct flow *f, enum flow_end why)
 {
 	struct fe_conn	*fc = f->f_ctx;
 
+	if (f->f_state == FE_LOOKUP)
+		hd->hd_fe_nlookups--;
 	/* A local relay's flow had its record when the relay started; a
 	 * lookup that found nothing is no connection's. */
-	if (f->f_state != FE_LOCAL && f->f_state != FE_LOOKUP)
+	else if (f->f_state != FE_LOCAL)
 		flowlog_end(hd, f, "fe", f->f_key.k_laddr, f->f_key.k_lport,
 		    fc != NULL ? fc->fc_peer : f->f_peer,
 		    f->f_state == FE_LINGER ? f->f_end : why);
@@ -538,9 +540,10 @@ fe_vip_input(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	if ((p->p_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK &&
 	    fe_cookie_ack(hd, svc, p))
 		return 1;
-	/* lwIP's own, at an lwip VIP: a connection relayed here closing */
+	/* lwIP's own, at an lwip VIP: a connection relayed here closing, or
+	 * in TIME_WAIT */
 	if (svc->cs_handshake != CFG_HS_COOKIE &&
-	    port_tcp_has_active(p->p_daddr, ntohs(p->p_dport), p->p_saddr,
+	    port_tcp_has_pcb(p->p_daddr, ntohs(p->p_dport), p->p_saddr,
 	    ntohs(p->p_sport)))
 		return 0;
 	if (fe_lookup(hd, p))
@@ -656,8 +659,11 @@ fe_forward_learn(struct hd *hd, struct flow *f, const struct pkt *p)
 
 	if (seq_leq(p->p_seq, f->f_cnxt) && seq_gt(end, f->f_cnxt))
 		f->f_cnxt = end;
-	else
+	else if (!(f->f_flags & FLOW_LOOKED_UP))
 		fin = fin && end == f->f_cnxt;	/* again, in order */
+	/* (A looked-up flow's f_cnxt may be behind the client for good: its
+	 * FIN counts wherever it is, and the back-end's kernel confirms it by
+	 * acknowledging it, be_kernel_client_fin().) */
 	if (seq_gt(end, f->f_cmax))
 		f->f_cmax = end;
 	if (seq_gt(f->f_cnxt, f->f_cmax))
@@ -1932,6 +1938,11 @@ fe_adopt(struct hd *hd, struct flow *f, int lost)
 		return 1;
 	}
 	f->f_flags &= ~FLOW_ASSIGNED;
+	/* A lookup's answers went to the last process. */
+	if (f->f_state == FE_LOOKUP) {
+		flow_remove(hd->hd_flows, f);
+		return 0;
+	}
 	if (f->f_state != FE_COLLECT && f->f_state != FE_HANDOFF &&
 	    f->f_state != FE_RESPOND && f->f_state != FE_FORWARD &&
 	    f->f_state != FE_LINGER && f->f_state != FE_DEAD &&
@@ -1978,10 +1989,13 @@ fe_expire(struct hd *hd, struct flow *f)
 		fe_close(hd, f, FLOW_END_RESPONDED);
 		break;
 	case FE_FORWARD:
+		/* Idle here; the back-end, which sees the stack, resets the
+		 * client if the connection is idle there too: another
+		 * front-end may forward it now (one that never looked it up,
+		 * or whose CLOSE moved was lost). */
 		hd->hd_stats.st_fe_idle++;
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
 		    CTL_CLOSE_IDLE, f->f_cmax);
-		fe_reset_client(hd, f);
 		fe_close(hd, f, FLOW_END_IDLE);
 		break;
 	case FE_HANDOFF:
@@ -2062,7 +2076,7 @@ fe_init(struct hd *hd)
 	int			 i;
 
 	hd->hd_vip_input = fe_vip_input;
-	if (fe_pools_start(hd) == -1)
+	if (fe_lookup_init(hd) == -1 || fe_pools_start(hd) == -1)
 		return -1;
 	for (i = 0; i < cfg->cfg_nservices; i++) {
 		const struct cfg_service *svc = &cfg->cfg_services[i];
@@ -2192,4 +2206,5 @@ fe_shutdown(struct hd *hd)
 		pool_state_free(hd->hd_pools[i]);
 		hd->hd_pools[i] = NULL;
 	}
+	fe_lookup_free(hd);
 }

@@ -13,16 +13,27 @@
  * A lookup is a flow in FE_LOOKUP, with no slow-path state: its fields
  * while it asks are
  *   f_cack  the segment's acknowledgment (where a reset must be)
- *   f_cmax  members asked
+ *   f_delta the segment's sequence number
+ *   f_ws_in 1 if the segment is a reset
+ *   f_cmax  members asked, and members that cannot be asked
  *   f_cnxt  members that have no such connection
- *   f_qlen  members that would not say (busy, or a blind segment)
+ *   f_qlen  members that would not say (busy, a blind segment, down)
  * Segments of the connection meanwhile are dropped: the client sends
- * them again.  Lookups are bounded by handoff.lookups a second, so that
- * junk at a VIP costs the members a bounded number of messages.
+ * them again.  A reset is sent on once the connection is found: the
+ * client sends no other.
+ *
+ * Lookups are bounded by handoff.lookups a second, so that junk at a VIP
+ * costs the members a bounded number of messages.  A flood of junk can use
+ * them up; a moved client's segments then come again (its retransmissions,
+ * or its acknowledgments of the server's), where junk from random
+ * addresses does not: a 4-tuple dropped for want of a token is remembered
+ * for FE_LOOKUP_AGAIN_MS, and when it comes again it draws on a second
+ * budget of the same size.
  */
 #include <sys/types.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "btcp.h"
@@ -36,26 +47,79 @@
 #include "handoff/peer.h"
 #include "handoff/fe.h"
 
+#define FE_LOOKUP_SEEN		65536	/* 4-tuples remembered, a power of 2 */
+#define FE_LOOKUP_AGAIN_MS	10000
+
+/* A 4-tuple dropped for want of a token: its hash, and when. */
+struct fe_seen {
+	uint32_t	 s_hash;
+	uint32_t	 s_when;
+};
+
 static struct log_rl fe_rl_lookup;
 
-/* One token a lookup, handoff.lookups of them a second. */
+int
+fe_lookup_init(struct hd *hd)
+{
+	hd->hd_lookup_seen = calloc(FE_LOOKUP_SEEN, sizeof(struct fe_seen));
+	return hd->hd_lookup_seen != NULL ? 0 : -1;
+}
+
+void
+fe_lookup_free(struct hd *hd)
+{
+	free(hd->hd_lookup_seen);
+	hd->hd_lookup_seen = NULL;
+}
+
+/* Fills a budget: rate tokens a second, a second's worth at most. */
+static void
+fe_lookup_fill(struct fe_budget *b, uint32_t rate, uint32_t now)
+{
+	uint64_t	 add;
+
+	add = ((uint64_t)(now - b->b_t) * rate) / 1000;
+	if (add >= rate || b->b_tokens + add >= rate) {
+		b->b_tokens = rate;
+		b->b_t = now;
+	} else if (add > 0) {
+		/* the time the tokens took, not all that passed: no fraction
+		 * of one is lost */
+		b->b_tokens += (uint32_t)add;
+		b->b_t += (uint32_t)(add * 1000 / rate);
+	}
+}
+
+/* One token a lookup, and no more lookups at once than a sixteenth of the
+ * table: lookups must not take the room of connections.  A 4-tuple that
+ * found no token comes again to the second budget. */
 static int
-fe_lookup_token(struct hd *hd)
+fe_lookup_token(struct hd *hd, const struct flow_key *k)
 {
 	uint32_t	 rate = (uint32_t)hd->hd_cfg->cfg_handoff.ch_lookups;
-	uint32_t	 add;
+	uint32_t	 h = flow_key_hash(hd->hd_flows, k) | 1;
+	struct fe_seen	*s;
+	struct fe_budget *b = &hd->hd_lookup_first;
 
-	add = (uint32_t)(((uint64_t)(hd->hd_now - hd->hd_lookup_t) * rate) /
-	    1000);
-	if (add > 0) {
-		hd->hd_lookup_tokens = add >= rate ||
-		    hd->hd_lookup_tokens + add >= rate ? rate :
-		    hd->hd_lookup_tokens + add;
-		hd->hd_lookup_t = hd->hd_now;
-	}
-	if (hd->hd_lookup_tokens == 0)
+	if (hd->hd_fe_nlookups >= flow_capacity(hd->hd_flows) / 16)
 		return 0;
-	hd->hd_lookup_tokens--;
+	fe_lookup_fill(b, rate, hd->hd_now);
+	if (b->b_tokens == 0) {
+		s = &((struct fe_seen *)hd->hd_lookup_seen)[h &
+		    (FE_LOOKUP_SEEN - 1)];
+		if (s->s_hash != h ||
+		    hd->hd_now - s->s_when >= FE_LOOKUP_AGAIN_MS) {
+			s->s_hash = h;
+			s->s_when = hd->hd_now;
+			return 0;
+		}
+		b = &hd->hd_lookup_again;
+		fe_lookup_fill(b, rate, hd->hd_now);
+		if (b->b_tokens == 0)
+			return 0;
+		s->s_hash = 0;
+	}
+	b->b_tokens--;
 	return 1;
 }
 
@@ -73,6 +137,8 @@ fe_lookup_ask(struct hd *hd, struct flow *f, int peer, const struct pkt *p)
 	m.m_u.lookup.lk_vport = p->p_dport;
 	m.m_u.lookup.lk_seq = p->p_seq;
 	m.m_u.lookup.lk_ack = p->p_ack;
+	if (p->p_flags & TH_RST)
+		m.m_u.lookup.lk_flags = CTL_LK_RST;
 	if (peer_send(hd, peer, &m) == 0)
 		f->f_cmax++;
 }
@@ -81,8 +147,12 @@ fe_lookup_ask(struct hd *hd, struct flow *f, int peer, const struct pkt *p)
  * A client segment for a VIP that names no connection here.  Returns 1 if
  * it was taken (asked about, or dropped while the lookups are used up), 0
  * if no lookup is done: handoff.lookups is 0, or the segment is one no
- * connection can have sent (no ACK; a SYN or a reset), which the caller
- * answers as a TCP would.
+ * connection can have sent (a SYN, or neither an ACK nor a reset), which
+ * the caller answers as a TCP would.  A member that is down may have the
+ * connection: it counts as one that would not say, and so no one resets
+ * the client (a front-end just started, whose channels are not up yet,
+ * resets nothing); so does one of an older build, which cannot be asked
+ * (psk.h).
  */
 int
 fe_lookup(struct hd *hd, struct pkt *p)
@@ -92,30 +162,56 @@ fe_lookup(struct hd *hd, struct pkt *p)
 	struct flow		*f;
 	int			 i;
 
-	if (cfg->cfg_handoff.ch_lookups == 0 ||
-	    (p->p_flags & (TH_SYN | TH_RST | TH_ACK)) != TH_ACK)
+	if (cfg->cfg_handoff.ch_lookups == 0 || (p->p_flags & TH_SYN) ||
+	    !(p->p_flags & (TH_RST | TH_ACK)))
 		return 0;
-	if (!fe_lookup_token(hd)) {
+	flow_key_in(&k, p);
+	if (!fe_lookup_token(hd, &k)) {
 		hd->hd_stats.st_lookups_limited++;
 		return 1;
 	}
-	flow_key_in(&k, p);
 	if ((f = flow_insert(hd->hd_flows, &k, hd->hd_now, &fe_flow_ops)) ==
 	    NULL) {
 		hd->hd_stats.st_drop_table_full++;
 		return 1;
 	}
 	f->f_state = FE_LOOKUP;
+	hd->hd_fe_nlookups++;
 	f->f_peer = PEER_LOCAL;
 	f->f_cack = p->p_ack;
+	f->f_delta = p->p_seq;
+	f->f_ws_in = (p->p_flags & TH_RST) != 0;
 	f->f_timeout = cfg->cfg_handoff.ch_timeout_ms;
 	hd->hd_stats.st_lookups++;
 	/* This node's own stack is a member like the others. */
 	fe_lookup_ask(hd, f, PEER_LOCAL, p);
-	for (i = 0; i < cfg->cfg_npeers; i++)
-		if (peer_is_up(hd, i))
+	for (i = 0; i < cfg->cfg_npeers; i++) {
+		if (peer_speaks_lookup(hd, i))
 			fe_lookup_ask(hd, f, i, p);
+		else if (!cfg->cfg_peers[i].cp_retired) {
+			f->f_cmax++;
+			f->f_qlen++;
+		}
+	}
+	/* None up, not even this node's own queue: nothing to wait for. */
+	if (f->f_cnxt + f->f_qlen >= f->f_cmax)
+		fe_close(hd, f, FLOW_END_UNKNOWN);
 	return 1;
+}
+
+/* The client's reset that asked, at seq, which the member found exact:
+ * on to the stack, as any reset of a forwarded flow. */
+static void
+fe_lookup_reset(struct hd *hd, struct flow *f, uint32_t seq)
+{
+	struct pkt	 p;
+	size_t		 n;
+
+	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, f->f_key.k_raddr,
+	    f->f_key.k_rport, f->f_key.k_laddr, f->f_key.k_lport, seq, 0,
+	    TH_RST, 0, NULL, NULL, 0, 0);
+	if (n > 0 && pkt_parse(&p, hd->hd_txbuf, n) == PKT_OK)
+		fe_forward(hd, f, &p);
 }
 
 /* The member serves the connection: it is forwarded from here on. */
@@ -124,7 +220,10 @@ fe_lookup_found(struct hd *hd, struct flow *f, int peer,
     const struct ctl_lookup_ack *la)
 {
 	const struct cfg_handoff *ch = &hd->hd_cfg->cfg_handoff;
+	uint32_t	 seq = f->f_delta;
+	int		 rst = f->f_ws_in;
 
+	hd->hd_fe_nlookups--;
 	f->f_naddr = la->la_saddr;
 	f->f_nport = la->la_sport;
 	f->f_delta = la->la_delta;
@@ -141,6 +240,7 @@ fe_lookup_found(struct hd *hd, struct flow *f, int peer,
 	f->f_chal = 0;
 	f->f_peer = peer;
 	f->f_peer_handle = la->la_bflow;
+	f->f_flags |= FLOW_LOOKED_UP;
 	if (la->la_flags & CTL_LK_UNSCALED)
 		f->f_flags |= FLOW_UNSCALED;
 	if (la->la_flags & CTL_LK_CLIENT_FIN)
@@ -161,6 +261,8 @@ fe_lookup_found(struct hd *hd, struct flow *f, int peer,
 	log_debug("fe: %08x:%u is %s's: forwarded from here on",
 	    ntohl(f->f_key.k_raddr), ntohs(f->f_key.k_rport),
 	    peer_id(hd, peer));
+	if (rst)
+		fe_lookup_reset(hd, f, seq);
 }
 
 /* A member's answer to a lookup. */
@@ -202,8 +304,8 @@ fe_on_lookup_ack(struct hd *hd, int peer, const struct ctl_lookup_ack *la)
 	if (f->f_cnxt + f->f_qlen < f->f_cmax)
 		return;
 	/* Every member answered.  No one has it: the reset a TCP sends a
-	 * segment of no connection. */
-	if (f->f_qlen == 0) {
+	 * segment of no connection (none for a reset). */
+	if (f->f_qlen == 0 && !f->f_ws_in) {
 		hd->hd_stats.st_lookups_unknown++;
 		btcp_rst(hd, f->f_key.k_laddr, f->f_key.k_lport,
 		    f->f_key.k_raddr, f->f_key.k_rport, f->f_cack, 0, 0);

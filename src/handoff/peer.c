@@ -251,6 +251,18 @@ peer_conn(struct hd *hd, int idx)
 	return NULL;
 }
 
+/* Whether peer idx is up and reads LOOKUP and CLOSE moved (psk.h). */
+int
+peer_speaks_lookup(struct hd *hd, int idx)
+{
+	const struct ctl_conn *c;
+
+	if (idx == PEER_LOCAL)
+		return 1;
+	c = peer_conn(hd, idx);
+	return c != NULL && c->cc_link.pl_lookup;
+}
+
 int
 peer_send(struct hd *hd, int idx, const struct ctl_msg *m)
 {

@@ -182,6 +182,24 @@ psk_set_cfg(struct psk *k, const struct cfg *cfg)
 	k->k_cfg = cfg;
 }
 
+/* A server selects PSK_ALPN if the client offers it, and goes on without
+ * ALPN if not (an older build). */
+static int
+psk_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	unsigned char	*sel;
+
+	(void)ssl;
+	(void)arg;
+	if (SSL_select_next_proto(&sel, outlen,
+	    (const unsigned char *)PSK_ALPN, sizeof(PSK_ALPN) - 1, in,
+	    inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
 /* The contexts for a node; NULL if OpenSSL cannot provide them. */
 struct psk *
 psk_new(const struct cfg *cfg)
@@ -218,6 +236,7 @@ psk_new(const struct cfg *cfg)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_psk_use_session_callback(ctx, psk_use_session);
 	SSL_CTX_set_psk_find_session_callback(ctx, psk_find_session);
+	SSL_CTX_set_alpn_select_cb(ctx, psk_alpn_select, NULL);
 	return k;
 fail:
 	psk_free(k);
@@ -255,8 +274,15 @@ psk_ssl(struct psk *k, struct psk_link *pl, int server)
 		SSL_set_accept_state(ssl);
 	} else {
 		SSL_set_verify(ssl, SSL_VERIFY_PEER, psk_refuse_cert);
+		/* (returns 0 on success) */
+		if (SSL_set_alpn_protos(ssl, (const unsigned char *)PSK_ALPN,
+		    sizeof(PSK_ALPN) - 1) != 0) {
+			SSL_free(ssl);
+			return NULL;
+		}
 		SSL_set_connect_state(ssl);
 	}
+	pl->pl_lookup = 0;
 	return ssl;
 }
 
@@ -268,6 +294,8 @@ int
 psk_check(SSL *ssl, struct psk_link *pl)
 {
 	const SSL_CIPHER	*c = SSL_get_current_cipher(ssl);
+	const unsigned char	*alpn;
+	unsigned int		 alpnlen;
 
 	if (SSL_version(ssl) != TLS1_3_VERSION)
 		pl->pl_why = "not TLS 1.3";
@@ -282,7 +310,11 @@ psk_check(SSL *ssl, struct psk_link *pl)
 #endif
 	else if (pl->pl_peer < 0)
 		pl->pl_why = "no peer identity";
-	else
+	else {
+		SSL_get0_alpn_selected(ssl, &alpn, &alpnlen);
+		pl->pl_lookup = alpnlen == sizeof(PSK_ALPN) - 2 &&
+		    memcmp(alpn, PSK_ALPN + 1, alpnlen) == 0;
 		return 0;
+	}
 	return -1;
 }

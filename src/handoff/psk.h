@@ -17,6 +17,11 @@
  * secrecy); no session tickets, no resumption, no early data, no
  * renegotiation (TLS 1.3 has none).
  *
+ * ALPN says what frames a peer's build reads beyond version 2's first set:
+ * a client offers PSK_ALPN, a server that knows it selects it, and a node
+ * sends LOOKUP and CLOSE moved only to peers that did (an older build
+ * closes the connection on a frame it does not know).
+ *
  * psk.c owns the SSL_CTX and the callbacks; peer.c owns the connections.
  */
 #ifndef HANDOFFD_PSK_H
@@ -33,6 +38,8 @@
 #define PSK_SALT	"handoffd control v2"
 #define PSK_INFO	"tls13 psk"
 #define PSK_CIPHERS	"TLS_AES_128_GCM_SHA256"
+/* ALPN's wire form: one protocol, length first. */
+#define PSK_ALPN	"\017handoffd/lookup"
 
 struct cfg;
 struct psk;
@@ -43,6 +50,7 @@ struct psk_link {
 	int		 pl_peer;	/* dialled, or named by the identity */
 	const char	*pl_why;	/* why this side refused, for the log */
 	char		 pl_identity[CTL_ID_MAX + 1]; /* what the client said */
+	int		 pl_lookup;	/* both sides speak PSK_ALPN */
 };
 
 struct psk	*psk_new(const struct cfg *);

@@ -78,6 +78,7 @@ fill_msgs(struct ctl_msg *m, int *n)
 	m[i].m_u.lookup.lk_vport = htons(80);
 	m[i].m_u.lookup.lk_seq = 0xfffffffe;
 	m[i].m_u.lookup.lk_ack = 0x80000000;
+	m[i].m_u.lookup.lk_flags = CTL_LK_RST;
 	i++;
 	m[i].m_type = CTL_LOOKUP_ACK;
 	m[i].m_u.lack.la_flow = 0x1122334455667788ULL;
@@ -284,10 +285,16 @@ test_bad_frames(void)
 	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), 1);
 	CHECK_INTEQ(d.m_u.close.cl_reason, CTL_CLOSE_MOVED);
 
-	/* LOOKUP: no asker's handle. */
+	/* LOOKUP: no asker's handle, unknown flags, reserved bytes. */
 	len = ctl_encode(buf, sizeof(buf), &m[5]);
 	memcpy(b, buf, len);
 	memset(b + CTL_HDR_LEN, 0, 8);
+	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
+	memcpy(b, buf, len);
+	b[CTL_HDR_LEN + 28] |= 0x02;
+	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
+	memcpy(b, buf, len);
+	b[CTL_HDR_LEN + 31] = 1;
 	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
 
 	/* LOOKUP_ACK: status, flags, shifts, reserved bytes, and a handle

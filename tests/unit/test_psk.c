@@ -225,6 +225,9 @@ test_good(struct psk *k1, struct psk *k2, const struct cfg *c1,
 	CHECK_INTEQ(l1.pl_peer, cfg_peer_by_id(c1, "n2"));
 	CHECK_INTEQ(l2.pl_peer, cfg_peer_by_id(c2, "n1"));
 	CHECK_STREQ(l2.pl_identity, "n1");
+	/* Both builds read LOOKUP (ALPN). */
+	CHECK_INTEQ(l1.pl_lookup, 1);
+	CHECK_INTEQ(l2.pl_lookup, 1);
 	CHECK_INTEQ(SSL_version(s), TLS1_3_VERSION);
 	CHECK_STREQ(SSL_CIPHER_get_name(SSL_get_current_cipher(s)),
 	    "TLS_AES_128_GCM_SHA256");
@@ -248,6 +251,30 @@ test_good(struct psk *k1, struct psk *k2, const struct cfg *c1,
 	CHECK_INTEQ(SSL_get_max_proto_version(s), TLS1_3_VERSION);
 	/* TLS 1.3 has no renegotiation. */
 	CHECK_INTEQ(SSL_renegotiate(c), 0);
+	pipe_free(&p);
+}
+
+/* A client of an older build offers no ALPN: the handshake succeeds, and
+ * neither side may send it LOOKUP or CLOSE moved. */
+static void
+test_older_peer(struct psk *k1, struct psk *k2, const struct cfg *c1)
+{
+	struct psk_link	 l1, l2;
+	struct pipe	 p;
+	SSL		*c, *s;
+
+	l1.pl_peer = cfg_peer_by_id(c1, "n2");
+	c = psk_ssl(k1, &l1, 0);
+	s = psk_ssl(k2, &l2, 1);
+	CHECK(c != NULL && s != NULL);
+	CHECK_INTEQ(SSL_set_alpn_protos(c, NULL, 0), 0);
+	pipe_init(&p, c, s);
+	CHECK(pipe_handshake(&p));
+	CHECK_INTEQ(psk_check(c, &l1), 0);
+	CHECK_INTEQ(psk_check(s, &l2), 0);
+	CHECK_INTEQ(l1.pl_lookup, 0);
+	CHECK_INTEQ(l2.pl_lookup, 0);
+	CHECK(pipe_data(&p, c, s, "HD hello from an older n1"));
 	pipe_free(&p);
 }
 
@@ -467,6 +494,7 @@ main(void)
 	CHECK(k1 && k2 && k3 && k2other && k9);
 
 	test_good(k1, k2, c1, c2);
+	test_older_peer(k1, k2, c1);
 	/* Another key. */
 	expect_refused(k1, c1, "n2", k2other, &ls, "binder");
 	CHECK_STREQ(ls.pl_identity, "n1");
