@@ -1989,11 +1989,14 @@ fe_expire(struct hd *hd, struct flow *f)
 		fe_close(hd, f, FLOW_END_RESPONDED);
 		break;
 	case FE_FORWARD:
-		/* Idle here; the back-end, which sees the stack, resets the
-		 * client if the connection is idle there too: another
-		 * front-end may forward it now (one that never looked it up,
-		 * or whose CLOSE moved was lost). */
+		/* Idle here; a back-end that hears of it now, and sees the
+		 * stack, resets the client if the connection is idle there
+		 * too: another front-end may forward it now (one that never
+		 * looked it up, or whose CLOSE moved was lost).  One that is
+		 * down, or of an older build, leaves the reset to us. */
 		hd->hd_stats.st_fe_idle++;
+		if (!peer_speaks_lookup(hd, f->f_peer))
+			fe_reset_client(hd, f);
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
 		    CTL_CLOSE_IDLE, f->f_cmax);
 		fe_close(hd, f, FLOW_END_IDLE);

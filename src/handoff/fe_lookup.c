@@ -152,7 +152,8 @@ fe_lookup_ask(struct hd *hd, struct flow *f, int peer, const struct pkt *p)
  * connection: it counts as one that would not say, and so no one resets
  * the client (a front-end just started, whose channels are not up yet,
  * resets nothing); so does one of an older build, which cannot be asked
- * (psk.h).
+ * (psk.h).  One down for control.dead_after is gone with its connections
+ * (their clients were reset, fe_on_peer_gone): it has none to say.
  */
 int
 fe_lookup(struct hd *hd, struct pkt *p)
@@ -188,7 +189,7 @@ fe_lookup(struct hd *hd, struct pkt *p)
 	for (i = 0; i < cfg->cfg_npeers; i++) {
 		if (peer_speaks_lookup(hd, i))
 			fe_lookup_ask(hd, f, i, p);
-		else if (!cfg->cfg_peers[i].cp_retired) {
+		else if (!cfg->cfg_peers[i].cp_retired && !peer_gone(hd, i)) {
 			f->f_cmax++;
 			f->f_qlen++;
 		}

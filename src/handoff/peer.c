@@ -87,6 +87,7 @@ struct peer {
 						 * up (the first peer there) */
 	uint32_t		 p_load_flows;
 	uint32_t		 p_load_capacity;
+	uint32_t		 p_down_ms;	/* went down (or we started), ms */
 };
 
 struct peer_set {
@@ -249,6 +250,20 @@ peer_conn(struct hd *hd, int idx)
 	if (conn_usable(p->p_in))
 		return p->p_in;
 	return NULL;
+}
+
+/* Whether peer idx has been down for control.dead_after (since this node
+ * started, if it never was up): what it served is given up. */
+int
+peer_gone(const struct hd *hd, int idx)
+{
+	const struct peer *p;
+
+	if (idx == PEER_LOCAL || peer_is_up(hd, idx))
+		return 0;
+	p = &hd->hd_peers->ps_peers[idx];
+	return port_now_ms() - p->p_down_ms >=
+	    (uint32_t)hd->hd_cfg->cfg_control.cc_dead_ms;
 }
 
 /* Whether peer idx is up and reads LOOKUP and CLOSE moved (psk.h). */
@@ -870,6 +885,7 @@ conn_close(struct ctl_conn *c, const char *why, int protocol_error)
 
 		log_info("peer %s down", p->p_cfg->cp_id);
 		p->p_was_up = 0;
+		p->p_down_ms = port_now_ms();
 		evtimer_add(p->p_gone, &tv);
 		ps->ps_handlers.ph_down(ps->ps_hd, idx);
 	}
@@ -1236,6 +1252,7 @@ peer_add(struct peer_set *ps, int i)
 	p->p_set = ps;
 	p->p_idx = i;
 	p->p_backoff_ms = hd->hd_cfg->cfg_control.cc_reconnect_min_ms;
+	p->p_down_ms = port_now_ms();
 	p->p_redial = evtimer_new(hd->hd_base, peer_on_redial, p);
 	p->p_gone = evtimer_new(hd->hd_base, peer_on_gone, p);
 	p->p_later = evbuffer_new();
