@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "btcp.h"
+#include "budget.h"
 #include "conf.h"
 #include "pkt.h"
 #include "tun.h"
@@ -175,11 +176,8 @@ struct hd {
 	}			 hd_fe_left[CFG_MAX_SERVICES];
 	int			 hd_fe_nleft;
 	/* fe_lookup.c's budgets: first asks, and 4-tuples that come again */
-	struct fe_budget {
-		uint32_t	 b_tokens;
-		uint32_t	 b_t;		/* ms, last filled */
-	}			 hd_lookup_first, hd_lookup_again;
-	void			*hd_lookup_seen; /* fe_lookup.c's */
+	struct budget		 hd_lookup_first, hd_lookup_again;
+	void			*hd_lookup_seen; /* fe_lookup.c's, or NULL */
 	uint32_t		 hd_fe_nlookups; /* flows in FE_LOOKUP */
 	struct tcp_pcb		*hd_fe_listen[CFG_MAX_SERVICES];
 	struct tcp_pcb		*hd_be_listen[HD_MAX_BE_PORTS];

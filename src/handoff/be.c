@@ -1054,9 +1054,9 @@ be_move(struct hd *hd, struct flow *f, int peer, uint64_t h)
 	if (f->f_peer == peer && f->f_peer_handle == h)
 		return;
 	/* Only to a front-end that is up and reads it (psk.h): one that is
-	 * down, or of an older build, keeps a stale copy, which forwards
-	 * what reaches it as well as the new one and, idle, resets no one
-	 * (be_on_close). */
+	 * down keeps a stale copy, which forwards what reaches it as well as
+	 * the new one and, idle, resets no one (be_on_close); one of an
+	 * older build resets the client when its copy idles. */
 	if (!(f->f_flags & FLOW_ORPHAN) && peer_speaks_lookup(hd, f->f_peer))
 		be_tell(hd, f, CTL_CLOSE_MOVED);
 	hd->hd_stats.st_be_moved++;
@@ -1114,7 +1114,7 @@ be_on_close(struct hd *hd, int peer, struct flow *f,
 			break;
 		}
 		be_reset_client(hd, f);
-		be_kernel_reset(hd, f, cl->cl_seq);
+		be_kernel_reset(hd, f, 0);
 		be_close(hd, f, FLOW_END_IDLE);
 		break;
 	default:

@@ -1869,10 +1869,13 @@ fe_on_peer_gone(struct hd *hd, int peer)
 void
 fe_resend(struct hd *hd, struct flow *f)
 {
+	/* (A looked-up flow's FIN is where the client's stream ends, f_cmax:
+	 * its f_cnxt may trail.) */
 	if (f->f_ctx == NULL && f->f_state == FE_FORWARD &&
 	    (f->f_flags & FLOW_CLIENT_FIN))
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
-		    CTL_CLOSE_FIN, f->f_cnxt - 1);
+		    CTL_CLOSE_FIN, (f->f_flags & FLOW_LOOKED_UP) ?
+		    f->f_cmax - 1 : f->f_cnxt - 1);
 }
 
 /* A peer's control channel is gone: what it did with the handoffs in
@@ -2079,7 +2082,7 @@ fe_init(struct hd *hd)
 	int			 i;
 
 	hd->hd_vip_input = fe_vip_input;
-	if (fe_lookup_init(hd) == -1 || fe_pools_start(hd) == -1)
+	if (fe_pools_start(hd) == -1)
 		return -1;
 	for (i = 0; i < cfg->cfg_nservices; i++) {
 		const struct cfg_service *svc = &cfg->cfg_services[i];

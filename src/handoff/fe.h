@@ -124,7 +124,6 @@ void	fe_on_timer(int, short, void *);
 int	fe_stack_is(const struct hd *, int, uint16_t, uint32_t);
 
 /* fe_lookup.c */
-int	fe_lookup_init(struct hd *);
 void	fe_lookup_free(struct hd *);
 int	fe_lookup(struct hd *, struct pkt *);
 

@@ -27,8 +27,9 @@
  * them up; a moved client's segments then come again (its retransmissions,
  * or its acknowledgments of the server's), where junk from random
  * addresses does not: a 4-tuple dropped for want of a token is remembered
- * for FE_LOOKUP_AGAIN_MS, and when it comes again it draws on a second
- * budget of the same size.
+ * for FE_LOOKUP_AGAIN_MS, and when it comes again (not at once) it draws
+ * on a second budget of the same size.  A spoofer who sends each 4-tuple
+ * twice, a while apart, can spend that one too.
  */
 #include <sys/types.h>
 #include <arpa/inet.h>
@@ -49,6 +50,7 @@
 
 #define FE_LOOKUP_SEEN		65536	/* 4-tuples remembered, a power of 2 */
 #define FE_LOOKUP_AGAIN_MS	10000
+#define FE_LOOKUP_AGAIN_MIN_MS	200
 
 /* A 4-tuple dropped for want of a token: its hash, and when. */
 struct fe_seen {
@@ -58,13 +60,6 @@ struct fe_seen {
 
 static struct log_rl fe_rl_lookup;
 
-int
-fe_lookup_init(struct hd *hd)
-{
-	hd->hd_lookup_seen = calloc(FE_LOOKUP_SEEN, sizeof(struct fe_seen));
-	return hd->hd_lookup_seen != NULL ? 0 : -1;
-}
-
 void
 fe_lookup_free(struct hd *hd)
 {
@@ -72,55 +67,42 @@ fe_lookup_free(struct hd *hd)
 	hd->hd_lookup_seen = NULL;
 }
 
-/* Fills a budget: rate tokens a second, a second's worth at most. */
-static void
-fe_lookup_fill(struct fe_budget *b, uint32_t rate, uint32_t now)
-{
-	uint64_t	 add;
-
-	add = ((uint64_t)(now - b->b_t) * rate) / 1000;
-	if (add >= rate || b->b_tokens + add >= rate) {
-		b->b_tokens = rate;
-		b->b_t = now;
-	} else if (add > 0) {
-		/* the time the tokens took, not all that passed: no fraction
-		 * of one is lost */
-		b->b_tokens += (uint32_t)add;
-		b->b_t += (uint32_t)(add * 1000 / rate);
-	}
-}
-
-/* One token a lookup, and no more lookups at once than a sixteenth of the
+/*
+ * One token a lookup, and no more lookups at once than a sixteenth of the
  * table: lookups must not take the room of connections.  A 4-tuple that
- * found no token comes again to the second budget. */
+ * found no token is remembered (not over one remembered less than a
+ * second ago), and draws on the second budget when it comes again at
+ * least FE_LOOKUP_AGAIN_MIN_MS later: junk sent twice at once does not.
+ * The table is allocated the first time the budget runs out.
+ */
 static int
 fe_lookup_token(struct hd *hd, const struct flow_key *k)
 {
 	uint32_t	 rate = (uint32_t)hd->hd_cfg->cfg_handoff.ch_lookups;
-	uint32_t	 h = flow_key_hash(hd->hd_flows, k) | 1;
+	uint32_t	 h, age;
 	struct fe_seen	*s;
-	struct fe_budget *b = &hd->hd_lookup_first;
 
 	if (hd->hd_fe_nlookups >= flow_capacity(hd->hd_flows) / 16)
 		return 0;
-	fe_lookup_fill(b, rate, hd->hd_now);
-	if (b->b_tokens == 0) {
-		s = &((struct fe_seen *)hd->hd_lookup_seen)[h &
-		    (FE_LOOKUP_SEEN - 1)];
-		if (s->s_hash != h ||
-		    hd->hd_now - s->s_when >= FE_LOOKUP_AGAIN_MS) {
-			s->s_hash = h;
-			s->s_when = hd->hd_now;
-			return 0;
-		}
-		b = &hd->hd_lookup_again;
-		fe_lookup_fill(b, rate, hd->hd_now);
-		if (b->b_tokens == 0)
-			return 0;
+	if (budget_take(&hd->hd_lookup_first, rate, hd->hd_now))
+		return 1;
+	if (hd->hd_lookup_seen == NULL && (hd->hd_lookup_seen =
+	    calloc(FE_LOOKUP_SEEN, sizeof(struct fe_seen))) == NULL)
+		return 0;
+	h = flow_key_hash(hd->hd_flows, k) | 1;
+	s = &((struct fe_seen *)hd->hd_lookup_seen)[h & (FE_LOOKUP_SEEN - 1)];
+	age = hd->hd_now - s->s_when;
+	if (s->s_hash == h && age >= FE_LOOKUP_AGAIN_MIN_MS &&
+	    age < FE_LOOKUP_AGAIN_MS &&
+	    budget_take(&hd->hd_lookup_again, rate, hd->hd_now)) {
 		s->s_hash = 0;
+		return 1;
 	}
-	b->b_tokens--;
-	return 1;
+	if (s->s_hash != h && (s->s_hash == 0 || age >= 1000)) {
+		s->s_hash = h;
+		s->s_when = hd->hd_now;
+	}
+	return 0;
 }
 
 static void
