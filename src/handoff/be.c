@@ -1018,11 +1018,13 @@ be_reset_client(struct hd *hd, const struct flow *f)
 }
 
 /*
- * The front-end saw the client's FIN at seq.  The kernel has it once its
+ * A front-end saw the client's FIN at seq.  The kernel has it once its
  * acknowledgment is exactly seq + 1 (f_cnxt); till then it waits, in
  * f_cack (FLOW_FIN_WAIT), and be_output() sees the acknowledgment.  A
- * front-end that looked the flow up cannot tell a FIN in order from one
- * after a gap: the kernel's word is the one that counts.
+ * front-end cannot always tell the client's FIN (one after a gap it never
+ * saw filled, or after a lookup) from one a blind sender guessed into the
+ * window: the kernel's word is the one that counts, and a later FIN
+ * replaces an earlier candidate.
  */
 static void
 be_kernel_client_fin(struct hd *hd, struct flow *f, uint32_t seq)
@@ -1070,23 +1072,17 @@ void
 be_on_close(struct hd *hd, int peer, struct flow *f,
     const struct ctl_close *cl)
 {
-	/* The kernel's acknowledgment confirms a FIN, whoever saw it: the
-	 * front-end the client was moved from may tell it late. */
-	if (cl->cl_reason == CTL_CLOSE_FIN && be_kernel(hd) &&
-	    be_committed(f)) {
-		be_kernel_client_fin(hd, f, cl->cl_seq);
+	/* The kernel's acknowledgment confirms a FIN, whoever saw it (the
+	 * front-end the client was moved from may tell it late); lwIP sees
+	 * the client's FIN itself (be_input). */
+	if (cl->cl_reason == CTL_CLOSE_FIN) {
+		if (be_kernel(hd) && be_committed(f))
+			be_kernel_client_fin(hd, f, cl->cl_seq);
 		return;
 	}
 	if (f->f_peer != peer || f->f_peer_handle != cl->cl_sflow)
 		return;
 	switch (cl->cl_reason) {
-	case CTL_CLOSE_FIN:
-		/* Only the kernel stack does not see the client's FIN. */
-		if (be_kernel(hd))
-			be_kernel_client_fin(hd, f, cl->cl_seq);
-		else
-			f->f_flags |= FLOW_CLIENT_FIN;
-		break;
 	case CTL_CLOSE_RST:
 		f->f_flags |= FLOW_CLIENT_RST;
 		if (be_kernel(hd) && (f->f_state == BE_ESTAB ||

@@ -656,25 +656,29 @@ fe_forward_learn(struct hd *hd, struct flow *f, const struct pkt *p)
 {
 	int		 fin = (p->p_flags & TH_FIN) != 0;
 	uint32_t	 end = p->p_seq + p->p_paylen + fin;
+	int		 inorder = 1;
 
 	if (seq_leq(p->p_seq, f->f_cnxt) && seq_gt(end, f->f_cnxt))
 		f->f_cnxt = end;
-	else if (!(f->f_flags & FLOW_LOOKED_UP))
-		fin = fin && end == f->f_cnxt;	/* again, in order */
-	/* (A looked-up flow's f_cnxt may be behind the client for good: its
-	 * FIN counts wherever it is, and the back-end's kernel confirms it by
-	 * acknowledging it, be_kernel_client_fin().) */
+	else
+		inorder = end == f->f_cnxt;	/* again, in order */
 	if (seq_gt(end, f->f_cmax))
 		f->f_cmax = end;
 	if (seq_gt(f->f_cnxt, f->f_cmax))
 		f->f_cmax = f->f_cnxt;
 	if (seq_gt(p->p_ack, f->f_cack))
 		f->f_cack = p->p_ack;
-	if (fin && !(f->f_flags & FLOW_CLIENT_FIN)) {
+	if (!fin || (f->f_flags & FLOW_CLIENT_FIN))
+		return;
+	/* A FIN after bytes this front-end never saw in order (lost on the
+	 * way here and sent again straight to the stack, or before a lookup,
+	 * whose f_cnxt is where the stack was) may be the client's too: it is
+	 * told each time, not taken for certain, and the back-end's kernel
+	 * confirms it by acknowledging exactly it (be_kernel_client_fin). */
+	if (inorder)
 		f->f_flags |= FLOW_CLIENT_FIN;
-		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
-		    CTL_CLOSE_FIN, end - 1);
-	}
+	fe_send_close(hd, f, f->f_peer, f->f_peer_handle, CTL_CLOSE_FIN,
+	    end - 1);
 }
 
 /* A client packet of a handed-off flow: judged, then rewritten for the
@@ -1869,13 +1873,10 @@ fe_on_peer_gone(struct hd *hd, int peer)
 void
 fe_resend(struct hd *hd, struct flow *f)
 {
-	/* (A looked-up flow's FIN is where the client's stream ends, f_cmax:
-	 * its f_cnxt may trail.) */
 	if (f->f_ctx == NULL && f->f_state == FE_FORWARD &&
 	    (f->f_flags & FLOW_CLIENT_FIN))
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
-		    CTL_CLOSE_FIN, (f->f_flags & FLOW_LOOKED_UP) ?
-		    f->f_cmax - 1 : f->f_cnxt - 1);
+		    CTL_CLOSE_FIN, f->f_cnxt - 1);
 }
 
 /* A peer's control channel is gone: what it did with the handoffs in

@@ -223,7 +223,6 @@ fe_lookup_found(struct hd *hd, struct flow *f, int peer,
 	f->f_chal = 0;
 	f->f_peer = peer;
 	f->f_peer_handle = la->la_bflow;
-	f->f_flags |= FLOW_LOOKED_UP;
 	if (la->la_flags & CTL_LK_UNSCALED)
 		f->f_flags |= FLOW_UNSCALED;
 	if (la->la_flags & CTL_LK_CLIENT_FIN)

@@ -46,12 +46,9 @@ struct pkt;
 #define FLOW_ORPHAN	0x0200
 /* BE: the request reached the stack (the commit point) */
 #define FLOW_COMMITTED	0x0400
-/* FE: installed by a lookup (fe_lookup.c): f_cnxt is where the stack was,
- * and the client may be further on. */
-#define FLOW_LOOKED_UP	0x0800
 /* BE, kernel stack: the front-end saw the client's FIN, at f_cack; the
  * kernel has not acknowledged it yet. */
-#define FLOW_FIN_WAIT	0x1000
+#define FLOW_FIN_WAIT	0x0800
 /* A restart's lost flow (FE_DEAD, BE_DEAD) is reset from the first client
  * segment, which names the exact sequence number; it probes the client
  * this often, FLOW_DEAD_PROBES times, then ends. */
