@@ -1055,11 +1055,14 @@ be_move(struct hd *hd, struct flow *f, int peer, uint64_t h)
 {
 	if (f->f_peer == peer && f->f_peer_handle == h)
 		return;
-	/* Only to a front-end that is up and reads it (psk.h): one that is
-	 * down keeps a stale copy, which forwards what reaches it as well as
-	 * the new one and, idle, resets no one (be_on_close); one of an
-	 * older build resets the client when its copy idles. */
-	if (!(f->f_flags & FLOW_ORPHAN) && peer_speaks_lookup(hd, f->f_peer))
+	/* Only to a front-end that reads it (psk.h), waiting while it is
+	 * down (a restart that keeps its flows finds it).  One that never
+	 * hears of it (of an older build, or back as a new process after
+	 * control.dead_after) keeps a stale copy, which forwards what reaches
+	 * it as well as the new one and, idle, resets no one (be_on_close);
+	 * one of an older build resets the client when its copy idles. */
+	if (!(f->f_flags & FLOW_ORPHAN) &&
+	    peer_speaks_lookup(hd, f->f_peer, 1))
 		be_tell(hd, f, CTL_CLOSE_MOVED);
 	hd->hd_stats.st_be_moved++;
 	f->f_flags &= ~FLOW_ORPHAN;

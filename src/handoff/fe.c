@@ -1999,7 +1999,7 @@ fe_expire(struct hd *hd, struct flow *f)
 		 * looked it up, or whose CLOSE moved was lost).  One that is
 		 * down, or of an older build, leaves the reset to us. */
 		hd->hd_stats.st_fe_idle++;
-		if (!peer_speaks_lookup(hd, f->f_peer))
+		if (!peer_speaks_lookup(hd, f->f_peer, 0))
 			fe_reset_client(hd, f);
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
 		    CTL_CLOSE_IDLE, f->f_cmax);

@@ -88,6 +88,7 @@ struct peer {
 	uint32_t		 p_load_flows;
 	uint32_t		 p_load_capacity;
 	uint32_t		 p_down_ms;	/* went down (or we started), ms */
+	int			 p_lookup;	/* read LOOKUP when last up */
 };
 
 struct peer_set {
@@ -266,16 +267,18 @@ peer_gone(const struct hd *hd, int idx)
 	    (uint32_t)hd->hd_cfg->cfg_control.cc_dead_ms;
 }
 
-/* Whether peer idx is up and reads LOOKUP and CLOSE moved (psk.h). */
+/* Whether peer idx is up and reads LOOKUP and CLOSE moved (psk.h); with
+ * down_too, whether it did when it was last up (a CLOSE waits for it). */
 int
-peer_speaks_lookup(struct hd *hd, int idx)
+peer_speaks_lookup(struct hd *hd, int idx, int down_too)
 {
 	const struct ctl_conn *c;
 
 	if (idx == PEER_LOCAL)
 		return 1;
-	c = peer_conn(hd, idx);
-	return c != NULL && c->cc_link.pl_lookup;
+	if ((c = peer_conn(hd, idx)) != NULL)
+		return c->cc_link.pl_lookup;
+	return down_too && hd->hd_peers->ps_peers[idx].p_lookup;
 }
 
 int
@@ -381,6 +384,7 @@ conn_up(struct ctl_conn *c)
 	if (p->p_later != NULL && evbuffer_get_length(p->p_later) > 0 &&
 	    bufferevent_write_buffer(c->cc_bev, p->p_later) == -1)
 		log_warnx("peer %s: cannot queue what waited", conn_name(c));
+	p->p_lookup = c->cc_link.pl_lookup;
 	if (!p->p_was_up)
 		log_info("peer %s up (%s)", p->p_cfg->cp_id, c->cc_addr);
 	p->p_was_up = 1;
