@@ -945,6 +945,9 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 		f->f_cnxt = p->p_ack;
 		if ((f->f_flags & FLOW_FIN_WAIT) && f->f_cnxt == f->f_cack + 1)
 			be_kernel_client_fin(hd, f, f->f_cack);
+		else if ((f->f_flags & FLOW_FIN_WAIT2) &&
+		    f->f_cnxt == f->f_chal + 1)
+			be_kernel_client_fin(hd, f, f->f_chal);
 	}
 	if ((p->p_flags & TH_FIN) && !(f->f_flags & FLOW_STACK_FIN)) {
 		f->f_flags |= FLOW_STACK_FIN;
@@ -1019,12 +1022,15 @@ be_reset_client(struct hd *hd, const struct flow *f)
 
 /*
  * A front-end saw the client's FIN at seq.  The kernel has it once its
- * acknowledgment is exactly seq + 1 (f_cnxt); till then it waits, in
- * f_cack (FLOW_FIN_WAIT), and be_output() sees the acknowledgment.  A
- * front-end cannot always tell the client's FIN (one after a gap it never
- * saw filled, or after a lookup) from one a blind sender guessed into the
- * window: the kernel's word is the one that counts, and a later FIN
- * replaces an earlier candidate.
+ * acknowledgment is exactly seq + 1 (f_cnxt); till then it waits as a
+ * candidate, and be_output() sees the acknowledgment.  A front-end cannot
+ * always tell the client's FIN (one after a gap it never saw filled, or
+ * after a lookup) from one a blind sender guessed into the window: the
+ * kernel's word is the one that counts.  Two candidates wait, in f_cack
+ * (FLOW_FIN_WAIT) and f_chal (FLOW_FIN_WAIT2); one the kernel's
+ * acknowledgment went past was data, and makes room; with both still
+ * ahead, a new one replaces the further, which is the likelier guess (the
+ * client's FIN is at the end of what it sent).
  */
 static void
 be_kernel_client_fin(struct hd *hd, struct flow *f, uint32_t seq)
@@ -1032,13 +1038,27 @@ be_kernel_client_fin(struct hd *hd, struct flow *f, uint32_t seq)
 	if (f->f_flags & FLOW_CLIENT_FIN)
 		return;
 	if (f->f_cnxt == seq + 1) {
-		f->f_flags &= ~FLOW_FIN_WAIT;
+		f->f_flags &= ~(FLOW_FIN_WAIT | FLOW_FIN_WAIT2);
 		f->f_flags |= FLOW_CLIENT_FIN;
 		be_kernel_fin(hd, f);
 		return;
 	}
-	f->f_flags |= FLOW_FIN_WAIT;
-	f->f_cack = seq;
+	if (seq_gt(f->f_cnxt, seq + 1))
+		return;		/* the kernel took data there */
+	if ((f->f_flags & FLOW_FIN_WAIT) &&
+	    seq_gt(f->f_cnxt, f->f_cack + 1))
+		f->f_flags &= ~FLOW_FIN_WAIT;
+	if ((f->f_flags & FLOW_FIN_WAIT2) &&
+	    seq_gt(f->f_cnxt, f->f_chal + 1))
+		f->f_flags &= ~FLOW_FIN_WAIT2;
+	if (!(f->f_flags & FLOW_FIN_WAIT) || ((f->f_flags & FLOW_FIN_WAIT2) &&
+	    seq_gt(f->f_cack, f->f_chal))) {
+		f->f_flags |= FLOW_FIN_WAIT;
+		f->f_cack = seq;
+	} else {
+		f->f_flags |= FLOW_FIN_WAIT2;
+		f->f_chal = seq;
+	}
 }
 
 /* The largest window a shift lets a TCP offer, in bytes. */

@@ -673,10 +673,16 @@ fe_forward_learn(struct hd *hd, struct flow *f, const struct pkt *p)
 	/* A FIN after bytes this front-end never saw in order (lost on the
 	 * way here and sent again straight to the stack, or before a lookup,
 	 * whose f_cnxt is where the stack was) may be the client's too: it is
-	 * told each time, not taken for certain, and the back-end's kernel
-	 * confirms it by acknowledging exactly it (be_kernel_client_fin). */
+	 * told, not taken for certain, and the back-end's kernel confirms it
+	 * by acknowledging exactly it (be_kernel_client_fin).  A few times a
+	 * flow, and only to a back-end that is up: they are guesses, which
+	 * must not fill what waits for one that is down. */
 	if (inorder)
 		f->f_flags |= FLOW_CLIENT_FIN;
+	else if (f->f_qlen >= FE_FIN_REPORTS || !peer_is_up(hd, f->f_peer))
+		return;
+	else
+		f->f_qlen++;
 	fe_send_close(hd, f, f->f_peer, f->f_peer_handle, CTL_CLOSE_FIN,
 	    end - 1);
 }
@@ -1993,11 +1999,16 @@ fe_expire(struct hd *hd, struct flow *f)
 		fe_close(hd, f, FLOW_END_RESPONDED);
 		break;
 	case FE_FORWARD:
-		/* Idle here; a back-end that hears of it now, and sees the
-		 * stack, resets the client if the connection is idle there
-		 * too: another front-end may forward it now (one that never
-		 * looked it up, or whose CLOSE moved was lost).  One that is
-		 * down, or of an older build, leaves the reset to us. */
+		/* Idle here; the back-end, which sees the stack, resets the
+		 * client if the connection is idle there too: another
+		 * front-end may forward it now (one that never looked it up,
+		 * or was never told it moved).  A back-end that is down is
+		 * waited for (gone, its clients are reset: fe_on_peer_gone);
+		 * one of an older build leaves the reset to us. */
+		if (!peer_is_up(hd, f->f_peer)) {
+			flow_touch(f, hd->hd_now);
+			break;
+		}
 		hd->hd_stats.st_fe_idle++;
 		if (!peer_speaks_lookup(hd, f->f_peer, 0))
 			fe_reset_client(hd, f);

@@ -46,9 +46,13 @@ struct pkt;
 #define FLOW_ORPHAN	0x0200
 /* BE: the request reached the stack (the commit point) */
 #define FLOW_COMMITTED	0x0400
-/* BE, kernel stack: the front-end saw the client's FIN, at f_cack; the
- * kernel has not acknowledged it yet. */
+/* BE, kernel stack: a front-end saw the client's FIN, at f_cack (and
+ * another, at f_chal); the kernel has not acknowledged it yet. */
 #define FLOW_FIN_WAIT	0x0800
+#define FLOW_FIN_WAIT2	0x1000
+/* FE: how many FINs out of order one flow may tell its back-end of (in
+ * f_qlen, which a forwarded flow does not use otherwise). */
+#define FE_FIN_REPORTS	4
 /* A restart's lost flow (FE_DEAD, BE_DEAD) is reset from the first client
  * segment, which names the exact sequence number; it probes the client
  * this often, FLOW_DEAD_PROBES times, then ends. */
