@@ -306,6 +306,13 @@ topo_start() {
 	topo_die "daemon on n$i did not start"
 }
 
+# topo_kill I: SIGKILL node I's daemon, as a crash would.
+topo_kill() {
+	kill -KILL "${TOPO_PIDS[$1]}"
+	wait "${TOPO_PIDS[$1]}" 2>/dev/null
+	TOPO_PIDS[$1]=
+}
+
 # topo_stop I: SIGTERM, then the exit status (non-zero on a sanitizer
 # report or an unclean exit).
 topo_stop() {

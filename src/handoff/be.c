@@ -1061,13 +1061,6 @@ be_kernel_client_fin(struct hd *hd, struct flow *f, uint32_t seq)
 	}
 }
 
-/* The largest window a shift lets a TCP offer, in bytes. */
-static uint32_t
-be_max_window(uint8_t ws)
-{
-	return (uint32_t)0xffff << (ws > 14 ? 14 : ws);
-}
-
 /* Front-end peer, with its handle h, forwards f's client from now on; the
  * one before forgets it.  What it said last (a FIN) stands. */
 static void
@@ -1211,12 +1204,12 @@ static int
 be_lookup_fits(const struct flow *f, const struct ctl_lookup *lk)
 {
 	uint32_t	 snxt = be_client_edge(f);
-	uint32_t	 rwnd = be_max_window(f->f_ws_in);
+	uint32_t	 rwnd = rw_max_window(f->f_ws_in);
 
 	if (lk->lk_flags & CTL_LK_RST)
 		return lk->lk_seq == f->f_cnxt;
 	return !seq_gt(lk->lk_ack, snxt) &&
-	    !seq_lt(lk->lk_ack, snxt - be_max_window(f->f_cws)) &&
+	    !seq_lt(lk->lk_ack, snxt - rw_max_window(f->f_cws)) &&
 	    seq_lt(lk->lk_seq, f->f_cnxt + rwnd) &&
 	    !seq_lt(lk->lk_seq, f->f_cnxt - rwnd);
 }

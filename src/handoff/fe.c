@@ -555,13 +555,6 @@ fe_vip_input(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	return 0;
 }
 
-/* The largest window a shift lets a peer offer, in bytes. */
-static uint32_t
-fe_max_window(uint8_t ws)
-{
-	return (uint32_t)0xffff << (ws > 14 ? 14 : ws);
-}
-
 /*
  * Whether a client segment of a forwarded flow is one the client can have
  * sent (RFC 5961, as far as a front-end sees): it lies within the window
@@ -577,8 +570,8 @@ fe_max_window(uint8_t ws)
 static int
 fe_acceptable(const struct flow *f, const struct pkt *p)
 {
-	uint32_t	 rwnd = fe_max_window(f->f_ws_in);
-	uint32_t	 cwnd = fe_max_window(f->f_ws_out);
+	uint32_t	 rwnd = rw_max_window(f->f_ws_in);
+	uint32_t	 cwnd = rw_max_window(f->f_ws_out);
 	uint32_t	 end = p->p_seq + p->p_paylen + !!(p->p_flags & TH_FIN);
 
 	/* RFC 793: a synchronized connection takes nothing without ACK. */
@@ -619,7 +612,7 @@ fe_challenge_ok(struct hd *hd, struct flow *f)
 static int
 fe_forward_rst(struct hd *hd, struct flow *f, struct pkt *p)
 {
-	uint32_t	 rwnd = fe_max_window(f->f_ws_in);
+	uint32_t	 rwnd = rw_max_window(f->f_ws_in);
 
 	if (p->p_seq == f->f_cnxt) {
 		if (!(f->f_flags & FLOW_CLIENT_RST) &&

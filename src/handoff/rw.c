@@ -23,6 +23,14 @@ rw_window(uint16_t win, unsigned int ws_in, unsigned int ws_out)
 	return bytes > 0xffff ? 0xffff : (uint16_t)bytes;
 }
 
+/* The largest window a shift lets a TCP offer, in bytes: what RFC 5961's
+ * checks at either role allow for. */
+uint32_t
+rw_max_window(uint8_t ws)
+{
+	return (uint32_t)0xffff << (ws > 14 ? 14 : ws);
+}
+
 /* The option area's TS and SACK, translated by the given offsets.  The
  * common case, NOP NOP TS and nothing else, skips the general parser. */
 static void

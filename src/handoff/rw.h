@@ -19,5 +19,6 @@ struct pkt;
 void	rw_to_stack(const struct flow *, struct pkt *);
 void	rw_to_client(const struct flow *, struct pkt *);
 uint16_t rw_window(uint16_t, unsigned int, unsigned int);
+uint32_t rw_max_window(uint8_t);
 
 #endif

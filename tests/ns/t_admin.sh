@@ -167,9 +167,7 @@ chmod 600 "$sock"
 
 # 7. A socket left by a killed daemon is replaced at start; one a running
 # daemon answers on is not taken over.
-kill -KILL "${TOPO_PIDS[2]}"
-wait "${TOPO_PIDS[2]}" 2>/dev/null
-TOPO_PIDS[2]=
+topo_kill 2
 t_check "n2 killed: its socket is left" [ -S "$TOPO_STATE/n2.sock" ]
 topo_start 2
 t_check "n2 restarts over its old socket" \

@@ -128,9 +128,7 @@ t_check "n3 is back in the pool when its checks pass" \
 # Kill n3's daemon mid-run: later requests all succeed on the others.
 out=$(served_by $(printf "http://$TOPO_VIP/dyn.txt?before=%d " $(seq 1 6)))
 t_check "before the kill, n3 serves" [ "$(count n3 "$out")" -gt 0 ]
-kill -KILL "${TOPO_PIDS[3]}"
-wait "${TOPO_PIDS[3]}" 2>/dev/null
-TOPO_PIDS[3]=
+topo_kill 3
 out=$(served_by $(printf "http://$TOPO_VIP/dyn.txt?killed=%d " $(seq 1 30)))
 t_check "after the kill: 30 requests, none lost" [ "$(count fail "$out")" -eq 0 ]
 t_check "... all served by n1" [ "$(count n1 "$out")" -eq 30 ]

@@ -57,9 +57,7 @@ phase() {
 	t_check "$name: the twenty downloads are handed off" t_until handed_off
 	sleep 1
 
-	kill -KILL "${TOPO_PIDS[1]}"
-	wait "${TOPO_PIDS[1]}" 2>/dev/null
-	TOPO_PIDS[1]=
+	topo_kill 1
 	topo_exec r ip route replace 10.9.0.0/24 via 10.1.2.2
 	t_check "$name: n2 forwards connections n1 handed off (lookups)" \
 	    t_wait_stat "$TOPO_STATE/n2.status" lookups_found 1

@@ -42,9 +42,7 @@ t_check "n1 serves a share itself" \
     t_wait_stat "$TOPO_STATE/n1.status" be_accepted 1
 sleep 1
 
-kill -KILL "${TOPO_PIDS[1]}"
-wait "${TOPO_PIDS[1]}" 2>/dev/null
-TOPO_PIDS[1]=
+topo_kill 1
 topo_exec r ip route replace 10.9.0.0/24 via 10.1.2.2
 sleep 1
 topo_start 1

@@ -57,9 +57,7 @@ kill9() {
 	c curl -s -m 60 --limit-rate 1M -o /dev/null "http://$TOPO_VIP2/big.bin" &
 	dl=$!
 	sleep 2
-	kill -KILL "${TOPO_PIDS[2]}"
-	wait "${TOPO_PIDS[2]}" 2>/dev/null
-	TOPO_PIDS[2]=
+	topo_kill 2
 	t0=$(date +%s%N)
 	[ "$1" = 1 ] && topo_start 2
 	wait "$dl"

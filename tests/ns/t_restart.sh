@@ -43,9 +43,7 @@ sleep 2
 # say it went on with the twenty.
 restart() {
 	local i=$1
-	kill -KILL "${TOPO_PIDS[$i]}"
-	wait "${TOPO_PIDS[$i]}" 2>/dev/null
-	TOPO_PIDS[$i]=
+	topo_kill "$i"
 	topo_start "$i"
 	t_check "n$i: back, going on with all twenty" \
 	    t_wait_grep "$TOPO_STATE/n$i.log" "^state: .*: 20 connections go on, 0 were lost"

@@ -62,9 +62,7 @@ t_check "the ten downloads are handed off by n1" \
     t_wait_stat "$TOPO_STATE/n1.status" handoffs_acked 10
 sleep 1
 
-kill -KILL "${TOPO_PIDS[1]}"
-wait "${TOPO_PIDS[1]}" 2>/dev/null
-TOPO_PIDS[1]=
+topo_kill 1
 t_check "n2 takes the address over" t_until holds 2
 t_check "n2 forwards the connections n1 handed off" \
     t_wait_stat "$TOPO_STATE/n2.status" lookups_found 1

@@ -204,6 +204,24 @@ test_derive(void)
 	    out), -1);
 }
 
+/* n1 (k1, c1) dials n2 (k2) over p; an older build's client offers no
+ * ALPN. */
+static void
+dial_n2(struct psk *k1, const struct cfg *c1, struct psk *k2,
+    struct psk_link *l1, struct psk_link *l2, struct pipe *p, int older)
+{
+	SSL	*c, *s;
+
+	l1->pl_peer = cfg_peer_by_id(c1, "n2");
+	c = psk_ssl(k1, l1, 0);
+	s = psk_ssl(k2, l2, 1);
+	CHECK(c != NULL && s != NULL);
+	if (older)
+		CHECK_INTEQ(SSL_set_alpn_protos(c, NULL, 0), 0);
+	pipe_init(p, c, s);
+	CHECK(pipe_handshake(p));
+}
+
 /* n1 dials n2: both learn who they talk to, data flows, and the session
  * can never be resumed or carry early data. */
 static void
@@ -214,12 +232,9 @@ test_good(struct psk *k1, struct psk *k2, const struct cfg *c1,
 	struct pipe	 p;
 	SSL		*c, *s;
 
-	l1.pl_peer = cfg_peer_by_id(c1, "n2");
-	c = psk_ssl(k1, &l1, 0);
-	s = psk_ssl(k2, &l2, 1);
-	CHECK(c != NULL && s != NULL);
-	pipe_init(&p, c, s);
-	CHECK(pipe_handshake(&p));
+	dial_n2(k1, c1, k2, &l1, &l2, &p, 0);
+	c = p.p_c;
+	s = p.p_s;
 	CHECK_INTEQ(psk_check(c, &l1), 0);
 	CHECK_INTEQ(psk_check(s, &l2), 0);
 	CHECK_INTEQ(l1.pl_peer, cfg_peer_by_id(c1, "n2"));
@@ -261,20 +276,13 @@ test_older_peer(struct psk *k1, struct psk *k2, const struct cfg *c1)
 {
 	struct psk_link	 l1, l2;
 	struct pipe	 p;
-	SSL		*c, *s;
 
-	l1.pl_peer = cfg_peer_by_id(c1, "n2");
-	c = psk_ssl(k1, &l1, 0);
-	s = psk_ssl(k2, &l2, 1);
-	CHECK(c != NULL && s != NULL);
-	CHECK_INTEQ(SSL_set_alpn_protos(c, NULL, 0), 0);
-	pipe_init(&p, c, s);
-	CHECK(pipe_handshake(&p));
-	CHECK_INTEQ(psk_check(c, &l1), 0);
-	CHECK_INTEQ(psk_check(s, &l2), 0);
+	dial_n2(k1, c1, k2, &l1, &l2, &p, 1);
+	CHECK_INTEQ(psk_check(p.p_c, &l1), 0);
+	CHECK_INTEQ(psk_check(p.p_s, &l2), 0);
 	CHECK_INTEQ(l1.pl_lookup, 0);
 	CHECK_INTEQ(l2.pl_lookup, 0);
-	CHECK(pipe_data(&p, c, s, "HD hello from an older n1"));
+	CHECK(pipe_data(&p, p.p_c, p.p_s, "HD hello from an older n1"));
 	pipe_free(&p);
 }
 
