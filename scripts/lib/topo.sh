@@ -218,6 +218,14 @@ topo_config() {
 	} >"$f"
 }
 
+# topo_nofile N: N, or the hard limit of open files if that is lower (a
+# process without CAP_SYS_RESOURCE cannot raise it).
+topo_nofile() {
+	local hard
+	hard=$(ulimit -Hn)
+	if [ "$hard" = unlimited ] || [ "$1" -le "$hard" ]; then echo "$1"; else echo "$hard"; fi
+}
+
 # topo_nginx I: nginx on node I's TUN address, serving $TOPO_STATE/www-nI
 # (an index naming the node), logging the client's address, and storing
 # request bodies POSTed to /upload in files named in its access log.
@@ -225,7 +233,9 @@ topo_config() {
 # TOPO_NGINX_LISTEN_OPTS: more parameters of the TUN address's listen line
 # (node.server), such as proxy_protocol.
 # TOPO_NGINX_SERVERS: more server blocks, @NODE@ too and @TUN@ as node I's
-# TUN address.
+# TUN address.  TOPO_NGINX_CONNS: connections a worker may hold (4096);
+# TOPO_NGINX_WORKERS: worker processes (1).  An nginx already running on
+# node I is given the new configuration (reload).
 topo_nginx() {
 	local i=$1 d="$TOPO_STATE/nginx-n$1" servers=${TOPO_NGINX_SERVERS:-}
 	local locations=${TOPO_NGINX_LOCATIONS:-}
@@ -235,11 +245,12 @@ topo_nginx() {
 	echo "node n$i" >"$TOPO_STATE/www-n$i/index.html"
 	cat >"$d/nginx.conf" <<NGINX
 user root;
-worker_processes 1;
+worker_processes ${TOPO_NGINX_WORKERS:-1};
+worker_rlimit_nofile $(topo_nofile $((${TOPO_NGINX_CONNS:-4096} * 2 + 64)));
 daemon on;
 pid $d/nginx.pid;
 error_log $d/error.log warn;
-events { worker_connections 4096; }
+events { worker_connections ${TOPO_NGINX_CONNS:-4096}; }
 http {
 	log_format hoff '\$remote_addr "\$request" \$status \$body_bytes_sent '
 	    'body=\$request_body_file';
@@ -271,6 +282,11 @@ http {
 	$servers
 }
 NGINX
+	if [ -s "$d/nginx.pid" ] && kill -0 "$(cat "$d/nginx.pid")" 2>/dev/null; then
+		topo_exec "n$i" nginx -c "$d/nginx.conf" -p "$d" -s reload ||
+		    topo_die "nginx on n$i did not reload"
+		return
+	fi
 	topo_exec "n$i" nginx -c "$d/nginx.conf" -p "$d" ||
 	    topo_die "nginx on n$i did not start"
 }

@@ -1,6 +1,7 @@
 /* The lwIP <-> server socket relay; see relay.h. */
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
@@ -20,16 +21,21 @@
 #include "handoff/pp.h"
 #include "handoff/relay.h"
 
-/* Bytes held for the server before lwIP's window stops opening, and bytes
- * read from the server before reading pauses for lwIP's send buffer. */
+/* Bytes held for the server before lwIP's window stops opening; bytes
+ * read from the server at once (libevent 2.1's bufferevents read at most
+ * 4 KB a call, after an ioctl, so the relay reads the server itself); and
+ * bytes handed to lwIP in one tcp_write. */
 #define RELAY_HIGH	(256 * 1024)
+#define RELAY_READ	(64 * 1024)
 #define RELAY_CHUNK	(16 * 1024)
 
 struct relay {
 	TAILQ_ENTRY(relay)	 r_entry;
 	struct hd		*r_hd;
 	struct tcp_pcb		*r_pcb;		/* NULL once lwIP freed it */
-	struct bufferevent	*r_bev;		/* the server */
+	struct bufferevent	*r_bev;		/* the server, written */
+	struct event		*r_rd;		/* the server, read; NULL
+						   until connected */
 	struct event		*r_kick;	/* deferred close decisions */
 	relay_done_cb		 r_done;
 	void			(*r_on_connect)(void *);
@@ -150,20 +156,64 @@ relay_pump_to_client(struct relay *r)
 	}
 	if (wrote)
 		tcp_output(r->r_pcb);
-	if (evbuffer_get_length(in) > 0)
-		bufferevent_disable(r->r_bev, EV_READ);
-	else if (!r->r_srv_eof)
-		bufferevent_enable(r->r_bev, EV_READ);
+	if (r->r_rd != NULL) {
+		if (evbuffer_get_length(in) > 0 || r->r_srv_eof)
+			event_del(r->r_rd);
+		else
+			event_add(r->r_rd, NULL);
+	}
 	if (r->r_srv_eof && evbuffer_get_length(in) == 0)
 		relay_kick(r);
 }
 
+/* The server sent: one read of up to RELAY_READ into the input buffer,
+ * straight from the socket, then on to lwIP. */
 static void
-relay_srv_read(struct bufferevent *bev, void *arg)
+relay_on_srv_readable(int fd, short ev, void *arg)
 {
 	struct relay	*r = arg;
+	struct evbuffer	*in = bufferevent_get_input(r->r_bev);
+	struct evbuffer_iovec v[2];
+	struct iovec	 iov[2];
+	ssize_t		 n;
+	int		 i, nv;
 
+	if (r->r_pcb == NULL || r->r_cl_shut) {
+		event_del(r->r_rd);	/* nowhere to put the bytes */
+		return;
+	}
+	if ((nv = evbuffer_reserve_space(in, RELAY_READ, v, 2)) <= 0) {
+		r->r_failed = 1;
+		relay_kick(r);
+		return;
+	}
+	for (i = 0; i < nv; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len;
+	}
+	if ((n = readv(fd, iov, nv)) == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		log_debug("relay: server connection lost: %s",
+		    strerror(errno));
+		r->r_failed = 1;
+		relay_kick(r);
+		return;
+	}
 	r->r_last = r->r_hd->hd_now;
+	if (n == 0) {
+		r->r_srv_eof = 1;
+		event_del(r->r_rd);
+		relay_pump_to_client(r);
+		relay_kick(r);
+		return;
+	}
+	for (i = 0; i < nv && n > 0; i++) {
+		if ((size_t)n < v[i].iov_len)
+			v[i].iov_len = (size_t)n;
+		n -= (ssize_t)v[i].iov_len;
+	}
+	evbuffer_commit_space(in, v, i);
 	relay_pump_to_client(r);
 }
 
@@ -189,18 +239,18 @@ relay_srv_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		r->r_connected = 1;
 		sock_nodelay(bufferevent_getfd(bev));
+		r->r_rd = event_new(r->r_hd->hd_base, bufferevent_getfd(bev),
+		    EV_READ | EV_PERSIST, relay_on_srv_readable, r);
+		if (r->r_rd == NULL || event_add(r->r_rd, NULL) == -1) {
+			r->r_failed = 1;
+			relay_kick(r);
+			return;
+		}
 		if (r->r_on_connect != NULL)
 			r->r_on_connect(r->r_arg);
 		/* The client may have finished before the server answered. */
 		if (r->r_cl_eof)
 			relay_kick(r);
-		return;
-	}
-	if (what & BEV_EVENT_EOF) {
-		r->r_srv_eof = 1;
-		bufferevent_disable(bev, EV_READ);
-		relay_pump_to_client(r);
-		relay_kick(r);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -271,6 +321,8 @@ relay_finish(struct relay *r, enum relay_end how)
 		r->r_pcb = NULL;
 	}
 	TAILQ_REMOVE(&r->r_hd->hd_relays, r, r_entry);
+	if (r->r_rd != NULL)
+		event_free(r->r_rd);
 	bufferevent_free(r->r_bev);
 	event_free(r->r_kick);
 	free(r);
@@ -334,9 +386,8 @@ relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
 	r->r_kick = event_new(hd->hd_base, -1, 0, relay_on_kick, r);
 	if (r->r_bev == NULL || r->r_kick == NULL)
 		goto fail;
-	bufferevent_setcb(r->r_bev, relay_srv_read, relay_srv_write,
-	    relay_srv_event, r);
-	bufferevent_setwatermark(r->r_bev, EV_READ, 0, RELAY_HIGH);
+	bufferevent_setcb(r->r_bev, NULL, relay_srv_write, relay_srv_event,
+	    r);
 	bufferevent_setwatermark(r->r_bev, EV_WRITE, 0, 0);
 	if (relay_add_pp(r, pcb, vaddr, vport) == -1)
 		goto fail;
@@ -352,7 +403,7 @@ relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
 		log_warn("relay: connect to the server");
 		goto fail;
 	}
-	bufferevent_enable(r->r_bev, EV_READ | EV_WRITE);
+	bufferevent_enable(r->r_bev, EV_WRITE);
 	tcp_arg(pcb, r);
 	tcp_recv(pcb, relay_lwip_recv);
 	tcp_sent(pcb, relay_lwip_sent);
