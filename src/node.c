@@ -120,6 +120,9 @@ node_on_expire_tick(int fd, short events, void *arg)
 	unsigned int	 budget = flow_capacity(hd->hd_flows) / 10;
 
 	node_expire(hd, budget < 256 ? 256 : budget);
+	if (hd->hd_lwip != NULL)
+		hd->hd_stats.st_lwip_tw_cut +=
+		    port_tcp_trim_timewait(PORT_TIMEWAIT_MAX);
 }
 
 static void

@@ -55,7 +55,9 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 #define LWIP_SINGLE_NETIF		0
 
 /* Input is untrusted: verify every checksum; output checksums are generated
- * once here and then only updated incrementally by the rewrite. */
+ * once here and then only updated incrementally by the rewrite.  With
+ * offloads, TCP's are left to tunif.c and the kernel (tunif_gso). */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF	1
 #define CHECKSUM_CHECK_IP		1
 #define CHECKSUM_CHECK_TCP		1
 #define CHECKSUM_CHECK_ICMP		1
@@ -105,14 +107,16 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 #define LWIP_TCP_KEEPALIVE		0
 /* Flows are bounded by the daemon's flow table, not by a backlog. */
 #define TCP_LISTEN_BACKLOG		0
-/* TIME_WAIT lasts 2*MSL: 30 s instead of 2 min keeps closed relays cheap. */
+/* TIME_WAIT lasts 2*MSL: 30 s instead of 2 min keeps closed relays cheap;
+ * past PORT_TIMEWAIT_MAX of them the oldest end sooner (port.h). */
 #define TCP_MSL				15000UL
 /* The fast timer (delayed ACKs, loss detection by time, tail loss
  * probes) runs every 5 ms, so that a tail loss on a LAN is repaired within
  * milliseconds; it walks the active pcbs.  The slow one (RTOs, persist,
- * TIME_WAIT) walks the TIME_WAIT pcbs too, tens of thousands on a busy
- * node, and runs every 100 ms by the clock (our patch 0001-tcp-slow-timer),
- * also when the daemon wakes lwIP less often because it has no connection.
+ * TIME_WAIT) walks the TIME_WAIT pcbs too (up to PORT_TIMEWAIT_MAX, and
+ * as many more as close in 100 ms), and runs every 100 ms by the clock
+ * (our patch 0001-tcp-slow-timer), also when the daemon wakes lwIP less
+ * often because it has no connection.
  * lwIP's RTT estimate, in its ticks, then puts the RTO at 300 ms or more on
  * a LAN, above the 40 ms a Linux client may delay an ACK. */
 #define TCP_TMR_INTERVAL		5

@@ -176,6 +176,24 @@ port_tcp_forget_timewait(uint32_t laddr, uint16_t lport, uint32_t raddr,
 	return 0;
 }
 
+/* Ends all but the newest keep TIME_WAIT connections (lwIP adds each at
+ * the head of its list).  Returns how many it ended. */
+unsigned int
+port_tcp_trim_timewait(unsigned int keep)
+{
+	struct tcp_pcb	*pcb, *next;
+	unsigned int	 n = 0, cut = 0;
+
+	for (pcb = tcp_tw_pcbs; pcb != NULL; pcb = next) {
+		next = pcb->next;
+		if (++n > keep) {
+			tcp_abort(pcb);		/* no RST from TIME_WAIT */
+			cut++;
+		}
+	}
+	return cut;
+}
+
 /* Whether lwIP has a connection on the 4-tuple (ports in host order),
  * live or in TIME_WAIT. */
 int

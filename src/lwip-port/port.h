@@ -12,12 +12,23 @@
 struct flow_key;
 struct tcp_pcb;
 
+/*
+ * lwIP keeps its TIME_WAIT connections in a list it walks for every
+ * segment of no live connection (each handed-off SYN among them), and so
+ * do the lookups below: past this many, the oldest are ended early (as
+ * Linux does past tcp_max_tw_buckets).  A handed-off connection that
+ * reuses a 4-tuple ends its TIME_WAIT anyway, so what is lost is only
+ * the re-ACK of a client's retransmitted FIN, which a RST then answers.
+ */
+#define PORT_TIMEWAIT_MAX	1024
+
 void		port_init(void);
 uint32_t	port_now_ms(void);
 void		port_set_clock(uint32_t (*)(void));
 void		port_pcb_key(const struct tcp_pcb *, struct flow_key *);
 int		port_tcp_forget_timewait(uint32_t, uint16_t, uint32_t, uint16_t);
 int		port_tcp_has_pcb(uint32_t, uint16_t, uint32_t, uint16_t);
+unsigned int	port_tcp_trim_timewait(unsigned int);
 int		port_tcp_has_active(uint32_t, uint16_t, uint32_t, uint16_t);
 void		port_tcp_recved(struct tcp_pcb *, uint32_t);
 void		port_set_limits(size_t, uint32_t);

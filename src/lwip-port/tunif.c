@@ -13,6 +13,20 @@
 #include "pkt.h"
 #include "tunif.h"
 
+/* Sends one packet as it is, but for the TCP checksum, which lwIP leaves to
+ * us when segments may be joined (tunif_gso): summed here for a packet that
+ * goes alone.  Each segment's sum is done once, where it is needed. */
+static void
+tunif_out_whole(struct tunif *ti, uint8_t *buf, size_t len)
+{
+	struct pkt	 p;
+
+	if (ti->ti_gso && pkt_parse(&p, buf, len) == PKT_OK &&
+	    p.p_tcp != NULL)
+		pkt_tcp_csum_set(&p);
+	ti->ti_out(ti->ti_arg, buf, len, NULL);
+}
+
 /* Sends the super-packet being joined, if any: its IP length and checksum
  * for the whole, its TCP checksum left to the kernel (partial, over the
  * pseudo-header alone), which sums each segment as it cuts them. */
@@ -28,7 +42,7 @@ tunif_flush(struct tunif *ti)
 		return;
 	ti->ti_glen = 0;
 	if (ti->ti_gsegs == 1) {
-		ti->ti_out(ti->ti_arg, g, len, NULL);
+		tunif_out_whole(ti, g, len);
 		return;
 	}
 	pkt_put16(g + IP_OFF_TOTLEN, (uint16_t)len);
@@ -112,7 +126,7 @@ tunif_output(struct netif *nif, struct pbuf *p, const ip4_addr_t *nexthop)
 	if (ti->ti_gso && tunif_join(ti, ti->ti_scratch, len))
 		return ERR_OK;
 	tunif_flush(ti);
-	ti->ti_out(ti->ti_arg, ti->ti_scratch, len, NULL);
+	tunif_out_whole(ti, ti->ti_scratch, len);
 	return ERR_OK;
 }
 
@@ -129,6 +143,8 @@ tunif_netif_init(struct netif *nif)
 	return ERR_OK;
 }
 
+static void	tunif_csum_later(struct netif *);
+
 static void
 tunif_add(struct tunif *ti, struct netif *nif, in_addr_t addr, int mtu)
 {
@@ -142,6 +158,8 @@ tunif_add(struct tunif *ti, struct netif *nif, in_addr_t addr, int mtu)
 	    ip4_input) == NULL)
 		fatalx("lwip: netif_add failed");
 	nif->mtu = mtu;
+	if (ti->ti_gso)
+		tunif_csum_later(nif);
 	netif_set_up(nif);
 	netif_set_link_up(nif);
 }
@@ -163,11 +181,26 @@ tunif_init(struct tunif *ti, in_addr_t stack_addr, int mtu,
 	netif_set_default(&ti->ti_stack);
 }
 
-/* The owner's TUN device takes super-packets: join lwIP's segments. */
+/* lwIP sums what it sends but TCP: tunif_out_whole or the kernel does. */
+static void
+tunif_csum_later(struct netif *nif)
+{
+	NETIF_SET_CHECKSUM_CTRL(nif,
+	    NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_GEN_TCP);
+}
+
+/* The owner's TUN device takes super-packets: join lwIP's segments, and
+ * leave their TCP checksums to the kernel, which sums each segment as it
+ * cuts them (and never, for a receiver on this machine). */
 void
 tunif_gso(struct tunif *ti)
 {
+	int	 i;
+
 	ti->ti_gso = 1;
+	tunif_csum_later(&ti->ti_stack);
+	for (i = 0; i < ti->ti_nvips; i++)
+		tunif_csum_later(&ti->ti_vips[i]);
 }
 
 /* Lets lwIP own a VIP: its ip4_input accepts any of its netifs' addresses. */

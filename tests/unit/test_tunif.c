@@ -2,7 +2,8 @@
  * lwIP's output on the TUN netif: segments that continue each other are
  * joined into a super-packet whose partial checksum completes like the
  * kernel completes it, anything else goes out after what is held, and
- * without offloads every packet goes out alone and at once.
+ * without offloads every packet goes out alone and at once.  Also the
+ * port's cap on lwIP's TIME_WAIT connections.
  */
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
 
 #include "lwip-port/port.h"
 #include "lwip-port/tunif.h"
@@ -200,6 +202,35 @@ test_ooseq_limits(void)
 	port_set_limits((size_t)-1, TCP_OOSEQ_MAX_BYTES);
 }
 
+/* Past PORT_TIMEWAIT_MAX, the oldest TIME_WAITs go and the newest stay. */
+static void
+test_timewait_cap(void)
+{
+	uint32_t	 vip = inet_addr("10.9.0.1"), cl = inet_addr("10.0.0.2");
+	struct tcp_pcb	*pcb;
+	int		 i, n = PORT_TIMEWAIT_MAX + 76;
+
+	for (i = 0; i < n; i++) {
+		if ((pcb = tcp_new()) == NULL)
+			break;
+		pcb->state = TIME_WAIT;
+		ip4_addr_set_u32(&pcb->local_ip, vip);
+		pcb->local_port = 80;
+		ip4_addr_set_u32(&pcb->remote_ip, cl);
+		pcb->remote_port = (u16_t)(10000 + i);
+		TCP_REG(&tcp_tw_pcbs, pcb);	/* at the head, as lwIP does */
+	}
+	CHECK_INTEQ(i, n);
+	CHECK_INTEQ(port_tcp_trim_timewait(PORT_TIMEWAIT_MAX), 76);
+	CHECK(port_tcp_has_pcb(vip, 80, cl, 10000 + n - 1));
+	CHECK(port_tcp_has_pcb(vip, 80, cl, 10000 + 76));
+	CHECK(!port_tcp_has_pcb(vip, 80, cl, 10000 + 75));
+	CHECK(!port_tcp_has_pcb(vip, 80, cl, 10000));
+	CHECK_INTEQ(port_tcp_trim_timewait(PORT_TIMEWAIT_MAX), 0);
+	CHECK_INTEQ(port_tcp_trim_timewait(0), PORT_TIMEWAIT_MAX);
+	CHECK(tcp_tw_pcbs == NULL);
+}
+
 int
 main(void)
 {
@@ -216,6 +247,7 @@ main(void)
 	test_joined();
 	test_breaks();
 	test_ooseq_limits();
+	test_timewait_cap();
 	tunif_shutdown(&ti);
 	return t_done("test_tunif");
 }
