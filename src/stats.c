@@ -42,7 +42,7 @@ static const struct stats_counter {
 	ST(to_lwip, "lwip_packets_total", NULL,
 	    "Packets given to the embedded lwIP stack."),
 	ST(lwip_tw_cut, "lwip_timewait_cut_total", NULL,
-	    "lwIP TIME_WAIT connections ended early, past 1024 at once."),
+	    "lwIP TIME_WAIT connections ended early, past 256 at once."),
 	ST(fe_syns, "frontend_syns_total", NULL,
 	    "SYNs for a VIP that lwIP answered (lwip handshake)."),
 	ST(fe_local, "frontend_local_total", NULL,

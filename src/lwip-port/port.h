@@ -20,7 +20,7 @@ struct tcp_pcb;
  * reuses a 4-tuple ends its TIME_WAIT anyway, so what is lost is only
  * the re-ACK of a client's retransmitted FIN, which a RST then answers.
  */
-#define PORT_TIMEWAIT_MAX	1024
+#define PORT_TIMEWAIT_MAX	256
 
 void		port_init(void);
 uint32_t	port_now_ms(void);
