@@ -114,15 +114,21 @@ node_lwip_kick(void *arg)
 }
 
 static void
+node_trim_timewait(struct hd *hd)
+{
+	if (hd->hd_lwip != NULL)
+		hd->hd_stats.st_lwip_tw_cut +=
+		    port_tcp_trim_timewait(PORT_TIMEWAIT_MAX);
+}
+
+static void
 node_on_expire_tick(int fd, short events, void *arg)
 {
 	struct hd	*hd = arg;
 	unsigned int	 budget = flow_capacity(hd->hd_flows) / 10;
 
 	node_expire(hd, budget < 256 ? 256 : budget);
-	if (hd->hd_lwip != NULL)
-		hd->hd_stats.st_lwip_tw_cut +=
-		    port_tcp_trim_timewait(PORT_TIMEWAIT_MAX);
+	node_trim_timewait(hd);
 }
 
 static void
@@ -154,6 +160,7 @@ node_tick(struct hd *hd)
 {
 	sys_check_timeouts();
 	node_expire(hd, flow_capacity(hd->hd_flows));
+	node_trim_timewait(hd);
 }
 
 /* lwIP keeps out-of-order data while it holds less than 64 MB and 1 KB per

@@ -34,8 +34,8 @@ struct relay {
 	struct hd		*r_hd;
 	struct tcp_pcb		*r_pcb;		/* NULL once lwIP freed it */
 	struct bufferevent	*r_bev;		/* the server, written */
-	struct event		*r_rd;		/* the server, read; NULL
-						   until connected */
+	struct event		*r_rd;		/* the server, read; added
+						   once connected */
 	struct event		*r_kick;	/* deferred close decisions */
 	relay_done_cb		 r_done;
 	void			(*r_on_connect)(void *);
@@ -85,6 +85,13 @@ relay_lwip_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	r->r_last = r->r_hd->hd_now;
 	if (p == NULL) {
 		r->r_cl_eof = 1;
+		/* Both FINs are out: the pcb goes to TIME_WAIT, which lwIP
+		 * frees without a word (at its timer, or when trimmed), and
+		 * nothing more can go to the client.  Let go of it now. */
+		if (r->r_cl_shut) {
+			relay_detach_pcb(r);
+			r->r_pcb = NULL;
+		}
 		relay_kick(r);
 		return ERR_OK;
 	}
@@ -126,8 +133,19 @@ relay_lwip_err(void *arg, err_t err)
 	relay_kick(r);
 }
 
+/* Bytes lwIP takes now: its send buffer's room, none once its segment
+ * queue is nearly full. */
+static size_t
+relay_room(const struct relay *r)
+{
+	if (r->r_pcb == NULL ||
+	    tcp_sndqueuelen(r->r_pcb) >= TCP_SND_QUEUELEN - 4)
+		return 0;
+	return tcp_sndbuf(r->r_pcb);
+}
+
 /* Moves the server's bytes into lwIP while its send buffer has room;
- * pauses reading the server when it has none. */
+ * reads the server only while all it read is in lwIP and lwIP has room. */
 static void
 relay_pump_to_client(struct relay *r)
 {
@@ -139,8 +157,7 @@ relay_pump_to_client(struct relay *r)
 		return;
 	in = bufferevent_get_input(r->r_bev);
 	while ((len = evbuffer_get_length(in)) > 0) {
-		n = tcp_sndbuf(r->r_pcb);
-		if (n == 0 || tcp_sndqueuelen(r->r_pcb) >= TCP_SND_QUEUELEN - 4)
+		if ((n = relay_room(r)) == 0)
 			break;
 		if (n > len)
 			n = len;
@@ -156,8 +173,9 @@ relay_pump_to_client(struct relay *r)
 	}
 	if (wrote)
 		tcp_output(r->r_pcb);
-	if (r->r_rd != NULL) {
-		if (evbuffer_get_length(in) > 0 || r->r_srv_eof)
+	if (r->r_connected) {
+		if (evbuffer_get_length(in) > 0 || r->r_srv_eof ||
+		    relay_room(r) == 0)
 			event_del(r->r_rd);
 		else
 			event_add(r->r_rd, NULL);
@@ -166,8 +184,9 @@ relay_pump_to_client(struct relay *r)
 		relay_kick(r);
 }
 
-/* The server sent: one read of up to RELAY_READ into the input buffer,
- * straight from the socket, then on to lwIP. */
+/* The server sent: one read into the input buffer, straight from the
+ * socket, of no more than lwIP takes now (up to RELAY_READ), then on to
+ * lwIP.  What the server sends beyond waits in its socket. */
 static void
 relay_on_srv_readable(int fd, short ev, void *arg)
 {
@@ -176,20 +195,25 @@ relay_on_srv_readable(int fd, short ev, void *arg)
 	struct evbuffer_iovec v[2];
 	struct iovec	 iov[2];
 	ssize_t		 n;
+	size_t		 want, k;
 	int		 i, nv;
 
-	if (r->r_pcb == NULL || r->r_cl_shut) {
+	if (r->r_cl_shut || (want = relay_room(r)) == 0) {
 		event_del(r->r_rd);	/* nowhere to put the bytes */
 		return;
 	}
-	if ((nv = evbuffer_reserve_space(in, RELAY_READ, v, 2)) <= 0) {
+	if (want > RELAY_READ)
+		want = RELAY_READ;
+	/* The space may come larger than asked: read only want. */
+	if ((nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2)) <= 0) {
 		r->r_failed = 1;
 		relay_kick(r);
 		return;
 	}
-	for (i = 0; i < nv; i++) {
+	for (i = 0, k = want; i < nv; i++) {
 		iov[i].iov_base = v[i].iov_base;
-		iov[i].iov_len = v[i].iov_len;
+		iov[i].iov_len = v[i].iov_len < k ? v[i].iov_len : k;
+		k -= iov[i].iov_len;
 	}
 	if ((n = readv(fd, iov, nv)) == -1) {
 		if (errno == EAGAIN || errno == EINTR)
@@ -239,21 +263,22 @@ relay_srv_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		r->r_connected = 1;
 		sock_nodelay(bufferevent_getfd(bev));
-		r->r_rd = event_new(r->r_hd->hd_base, bufferevent_getfd(bev),
-		    EV_READ | EV_PERSIST, relay_on_srv_readable, r);
-		if (r->r_rd == NULL || event_add(r->r_rd, NULL) == -1) {
+		/* The request leaves for the server from here on: the owner
+		 * commits first, so that a failure below ends the client's
+		 * connection rather than send the request to another. */
+		if (r->r_on_connect != NULL)
+			r->r_on_connect(r->r_arg);
+		if (event_add(r->r_rd, NULL) == -1) {
 			r->r_failed = 1;
 			relay_kick(r);
 			return;
 		}
-		if (r->r_on_connect != NULL)
-			r->r_on_connect(r->r_arg);
 		/* The client may have finished before the server answered. */
 		if (r->r_cl_eof)
 			relay_kick(r);
 		return;
 	}
-	if (what & BEV_EVENT_ERROR) {
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
 		log_debug("relay: server %s: %s", r->r_connected ?
 		    "connection lost" : "connect failed",
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -321,8 +346,7 @@ relay_finish(struct relay *r, enum relay_end how)
 		r->r_pcb = NULL;
 	}
 	TAILQ_REMOVE(&r->r_hd->hd_relays, r, r_entry);
-	if (r->r_rd != NULL)
-		event_free(r->r_rd);
+	event_free(r->r_rd);
 	bufferevent_free(r->r_bev);
 	event_free(r->r_kick);
 	free(r);
@@ -403,6 +427,11 @@ relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
 		log_warn("relay: connect to the server");
 		goto fail;
 	}
+	/* Added once connected: the input buffer takes bytes only then. */
+	r->r_rd = event_new(hd->hd_base, bufferevent_getfd(r->r_bev),
+	    EV_READ | EV_PERSIST, relay_on_srv_readable, r);
+	if (r->r_rd == NULL)
+		goto fail;
 	bufferevent_enable(r->r_bev, EV_WRITE);
 	tcp_arg(pcb, r);
 	tcp_recv(pcb, relay_lwip_recv);
@@ -411,6 +440,8 @@ relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
 	TAILQ_INSERT_TAIL(&hd->hd_relays, r, r_entry);
 	return r;
 fail:
+	if (r->r_rd != NULL)
+		event_free(r->r_rd);
 	if (r->r_bev != NULL)
 		bufferevent_free(r->r_bev);
 	if (r->r_kick != NULL)

@@ -16,9 +16,11 @@ struct tcp_pcb;
  * lwIP keeps its TIME_WAIT connections in a list it walks for every
  * segment of no live connection (each handed-off SYN among them), and so
  * do the lookups below: past this many, the oldest are ended early (as
- * Linux does past tcp_max_tw_buckets).  A handed-off connection that
- * reuses a 4-tuple ends its TIME_WAIT anyway, so what is lost is only
- * the re-ACK of a client's retransmitted FIN, which a RST then answers.
+ * Linux does past tcp_max_tw_buckets).  A connection that reuses a
+ * 4-tuple ends its TIME_WAIT anyway, so what is lost is only the re-ACK
+ * of a client's retransmitted FIN: at a VIP lwIP answers, that FIN is then
+ * a segment of no connection, looked up among the members (fe_lookup.c)
+ * and answered with a RST.
  */
 #define PORT_TIMEWAIT_MAX	256
 

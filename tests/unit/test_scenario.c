@@ -79,6 +79,7 @@
 #include "handoffd.h"
 #include "log.h"
 #include "lwip-port/port.h"
+#include "lwip-port/tunif.h"
 #include "pkt.h"
 #include "handoff/cookie.h"
 #include "handoff/peer.h"
@@ -143,6 +144,9 @@ static struct sc {
 	struct sc_var	 s_vars[SC_VARS];
 	int		 s_nvars;
 	int		 s_servers;		/* web servers started */
+	int		 s_gso;			/* TUNs with offloads: lwIP's
+						   segments joined, their TCP
+						   sums left to tunif */
 } sc;
 
 static uint32_t	sc_now = 1000000;
@@ -201,6 +205,18 @@ sc_tun_write(void *arg, const uint8_t *pkt, size_t len,
 		sc_fail("out of memory");
 	memcpy(sp->sp_data, pkt, len);
 	sp->sp_len = len;
+	/* What the kernel does with a checksum left partial (offloads): sums
+	 * from csum_start on, the field (the pseudo-header's sum) included,
+	 * and stores the complement; the match then checks the result. */
+	if (m != NULL && m->pm_csum_partial) {
+		struct pkt	 p;
+
+		if (pkt_parse(&p, sp->sp_data, len) == PKT_OK &&
+		    p.p_tcp != NULL && m->pm_csum_start == p.p_iphl &&
+		    m->pm_csum_offset == TCP_OFF_CSUM)
+			pkt_put16(p.p_tcp + TCP_OFF_CSUM, pkt_csum_partial(
+			    p.p_tcp, p.p_len - p.p_iphl, 0));
+	}
 	return (ssize_t)len;
 }
 
@@ -366,6 +382,8 @@ sc_start_node(struct sc_node *n)
 	hd->hd_dial_arg = n;
 	hd->hd_manual_clock = 1;
 	node_start(hd);
+	if (sc.s_gso && hd->hd_lwip != NULL)
+		tunif_gso(hd->hd_lwip);
 	n->n_started = 1;
 	for (i = 0; i < n->n_npending; i++)
 		peer_accept_bev(hd, n->n_pending[i].pa_bev,
@@ -1501,14 +1519,16 @@ sc_is_scn(const struct dirent *d)
 	return l > 4 && strcmp(d->d_name + l - 4, ".scn") == 0;
 }
 
-/* Each scenario in a child of its own: lwIP's state is per process. */
+/* Each scenario in a child of its own (lwIP's state is per process), and
+ * twice: on TUNs without offloads, then with them, where lwIP leaves its
+ * TCP checksums to tunif and the harness checks every packet's. */
 int
 main(int argc, char *argv[])
 {
 	struct dirent	**ents = NULL;
 	char		 dir[512], path[1024];
 	const char	*src = getenv("TESTS_SRCDIR");
-	int		 i, n, status, failed = 0, ran = 0;
+	int		 i, n, status, failed = 0, ran = 0, gso;
 	pid_t		 pid;
 
 	t_start(600);
@@ -1527,21 +1547,26 @@ main(int argc, char *argv[])
 		else
 			snprintf(path, sizeof(path), "%s/%s", dir,
 			    ents[i]->d_name);
-		fflush(stdout);
-		if ((pid = fork()) == -1)
-			return 1;
-		if (pid == 0) {
-			alarm(60);
-			sc_run(path);
-			exit(0);	/* LeakSanitizer checks at exit */
+		for (gso = 0; gso < 2; gso++) {
+			fflush(stdout);
+			if ((pid = fork()) == -1)
+				return 1;
+			if (pid == 0) {
+				alarm(60);
+				sc.s_gso = gso;
+				sc_run(path);
+				exit(0);	/* LeakSanitizer checks at exit */
+			}
+			waitpid(pid, &status, 0);
+			ran++;
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+				failed++;
+				printf("FAIL %s%s\n", path,
+				    gso ? " (offloads)" : "");
+			} else
+				printf("ok   %s%s\n", path,
+				    gso ? " (offloads)" : "");
 		}
-		waitpid(pid, &status, 0);
-		ran++;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			failed++;
-			printf("FAIL %s\n", path);
-		} else
-			printf("ok   %s\n", path);
 		if (ents != NULL)
 			free(ents[i]);
 	}

@@ -73,6 +73,9 @@ send_seg(uint16_t sport, uint32_t seq, size_t len, uint8_t flags)
 	    htons(sport), inet_addr("10.0.0.2"), htons(40000), seq, 9000,
 	    flags, 2047, &o, pay, len, 1);
 	CHECK(n > 0);
+	/* With offloads lwIP leaves the TCP checksum to tunif (zero). */
+	if (ti.ti_gso)
+		pkt_put16(buf + 20 + TCP_OFF_CSUM, 0);
 	CHECK((p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM)) != NULL);
 	memcpy(p->payload, buf, n);
 	ti.ti_stack.output(&ti.ti_stack, p, NULL);
