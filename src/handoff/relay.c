@@ -66,6 +66,20 @@ relay_detach_pcb(struct relay *r)
 	tcp_err(r->r_pcb, NULL);
 }
 
+/*
+ * Both FINs are out: nothing more goes to the client, and lwIP frees the
+ * pcb on its own, with no callback (from TIME_WAIT at its timer or when
+ * trimmed; from LAST_ACK when the client acknowledges, where it would call
+ * the error callback and reset what the server still has to read).  The
+ * relay lets go of it and finishes with the server alone.
+ */
+static void
+relay_let_go(struct relay *r)
+{
+	relay_detach_pcb(r);
+	r->r_pcb = NULL;
+}
+
 static void
 relay_kick(struct relay *r)
 {
@@ -85,13 +99,8 @@ relay_lwip_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	r->r_last = r->r_hd->hd_now;
 	if (p == NULL) {
 		r->r_cl_eof = 1;
-		/* Both FINs are out: the pcb goes to TIME_WAIT, which lwIP
-		 * frees without a word (at its timer, or when trimmed), and
-		 * nothing more can go to the client.  Let go of it now. */
-		if (r->r_cl_shut) {
-			relay_detach_pcb(r);
-			r->r_pcb = NULL;
-		}
+		if (r->r_cl_shut)
+			relay_let_go(r);
 		relay_kick(r);
 		return ERR_OK;
 	}
@@ -173,9 +182,12 @@ relay_pump_to_client(struct relay *r)
 	}
 	if (wrote)
 		tcp_output(r->r_pcb);
+	/* Reading waits for RELAY_CHUNK of room: less means bytes in flight,
+	 * whose acknowledgment calls here again, and a read per ACK of a few
+	 * KB would cost two epoll_ctl calls each. */
 	if (r->r_connected) {
 		if (evbuffer_get_length(in) > 0 || r->r_srv_eof ||
-		    relay_room(r) == 0)
+		    relay_room(r) < RELAY_CHUNK)
 			event_del(r->r_rd);
 		else
 			event_add(r->r_rd, NULL);
@@ -316,6 +328,8 @@ relay_on_kick(int fd, short ev, void *arg)
 			return;
 		}
 		r->r_cl_shut = 1;
+		if (r->r_cl_eof)
+			relay_let_go(r);
 	}
 	if (r->r_srv_shut && r->r_cl_shut)
 		relay_finish(r, RELAY_DONE);

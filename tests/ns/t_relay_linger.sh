@@ -1,12 +1,17 @@
 #!/bin/bash
-# An lwIP-stack back-end's relay to a server that answers, half-closes
-# and stops reading (a "lingering close") while the client is still
-# uploading: the relay sends the client its FIN, the client's rest and
-# FIN come in and wait for the server, and the client's connection goes
-# to lwIP's TIME_WAIT.  More than 256 connections after it end that
-# TIME_WAIT early (lwip_tw_cut), and the relay, when it idles out later,
-# must not touch the connection lwIP freed (a sanitizer report, or a
-# dead daemon, fails the test).
+# An lwIP-stack back-end's relay when both FINs are out before the server
+# has all of the client's bytes, in either order:
+# 1. A server that answers, half-closes and stops reading (a "lingering
+#    close") while the client is still uploading: the relay sends the
+#    client its FIN, the client's rest and FIN come in and wait for the
+#    server, and the client's connection goes to lwIP's TIME_WAIT.  More
+#    than 256 connections after it end that TIME_WAIT early (lwip_tw_cut),
+#    and the relay, when it idles out later, must not touch the connection
+#    lwIP freed (a sanitizer report, or a dead daemon, fails the test).
+# 2. A client that uploads and half-closes first, and a server that answers
+#    and half-closes before it has read the upload: the relay's FIN puts
+#    the connection in LAST_ACK, the client acknowledges it, and lwIP frees
+#    it; the server must still get every byte of the upload.
 TOPO_HS=lwip TOPO_STACK=lwip
 . "$(dirname "$0")/lib.sh"
 
@@ -29,6 +34,7 @@ s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", 80))	# node.server, and the health checks
 s.listen(512)
+ok = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nok\n"
 def serve(c):
     head = b""
     while b"\r\n\r\n" not in head:
@@ -36,19 +42,33 @@ def serve(c):
         if not b:
             break
         head += b
-    # no length: the body ends with the FIN, which so comes first from
-    # lwIP, whose connection then goes to TIME_WAIT
-    c.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nok\n")
-    if b"POST" in head[:5]:
+    if head.startswith(b"POST /up "):
+        c.sendall(ok)
         c.shutdown(socket.SHUT_WR)	# the answer is out; read no more
         time.sleep(30)
+    elif head.startswith(b"POST /last "):
+        got = len(head.split(b"\r\n\r\n", 1)[1])
+        time.sleep(2)	# the client's rest and FIN reach the relay
+        c.sendall(ok)
+        c.shutdown(socket.SHUT_WR)
+        time.sleep(2)	# the client acknowledges our FIN
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            got += len(b)
+        open(sys.argv[1], "w").write(str(got))
+    else:
+        # no length: the body ends with the FIN, which so comes first
+        # from lwIP, whose connection then goes to TIME_WAIT
+        c.sendall(ok)
     c.close()
 while True:
     c, _ = s.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 EOF
 # not through topo_exec: $! must be the server itself
-ip netns exec "$(topo_ns n2)" python3 "$TOPO_STATE/linger.py" &
+ip netns exec "$(topo_ns n2)" python3 "$TOPO_STATE/linger.py" "$TOPO_STATE/got" &
 srv=$!
 trap 'kill $srv 2>/dev/null; topo_cleanup' EXIT
 for i in $(seq 1 50); do
@@ -77,6 +97,26 @@ sleep 6
 out=$(c curl -s -m 10 -H 'Connection: close' "$vip/")
 t_check "n2 still answers" [ "$out" = ok ]
 t_check "n2's daemon is alive" kill -0 "${TOPO_PIDS[2]}"
+
+# 4. The client half-closes first; the server answers and half-closes
+# before reading the upload.
+cat >"$TOPO_STATE/last.py" <<EOF
+import socket
+body = b"x" * 200000
+s = socket.create_connection(("$TOPO_VIP", 80))
+s.sendall(b"POST /last HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+s.shutdown(socket.SHUT_WR)
+r = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    r += b
+print(r.split(b"\r\n")[0].decode(), flush=True)
+EOF
+out=$(c timeout 20 python3 "$TOPO_STATE/last.py")
+t_check "the half-closed upload is answered" [ "$out" = "HTTP/1.1 200 OK" ]
+t_check "the server got all 200000 bytes of it" t_wait_grep "$TOPO_STATE/got" "^200000$"
 
 kill "$srv" 2>/dev/null
 t_finish
