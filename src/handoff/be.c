@@ -84,7 +84,6 @@ struct be_conn {
 	struct event		*bc_timer;	/* injection retries */
 	uint32_t		 bc_start;
 	struct relay		*bc_relay;
-	struct tcp_pcb		*bc_pcb;	/* lwIP's, once accepted */
 	uint32_t		 bc_sent;	/* request bytes injected */
 	uint32_t		 bc_acked;	/* ... and acknowledged */
 	uint32_t		 bc_wnd;	/* the stack's window, bytes */
@@ -355,7 +354,6 @@ be_relay_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 	struct hd	*hd = bc->bc_hd;
 
 	bc->bc_relay = NULL;
-	bc->bc_pcb = NULL;
 	if (!bc->bc_committed) {
 		/* The server never had the request (it refused, or lwIP's
 		 * connection died first): another member may. */
@@ -389,7 +387,6 @@ be_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		return ERR_ABRT;
 	}
 	tcp_nagle_disable(pcb);
-	bc->bc_pcb = pcb;
 	/* lwIP listens on the VIP's port: its server is that port's. */
 	bc->bc_relay = relay_new(hd, pcb, cfg_server_for(hd->hd_cfg, k.k_lport),
 	    f->f_naddr, f->f_nport, NULL, be_relay_done, bc);
@@ -508,10 +505,12 @@ be_stack_acked(struct be_conn *bc, uint32_t acked)
 static void
 be_stack_progress(struct be_conn *bc)
 {
-	if (bc->bc_pcb == NULL)
+	const struct tcp_pcb *pcb;
+
+	if (bc->bc_relay == NULL || (pcb = relay_pcb(bc->bc_relay)) == NULL)
 		return;
-	be_stack_acked(bc, bc->bc_pcb->rcv_nxt - bc->bc_ho.ho_irs - 1);
-	bc->bc_wnd = bc->bc_pcb->rcv_wnd;
+	be_stack_acked(bc, pcb->rcv_nxt - bc->bc_ho.ho_irs - 1);
+	bc->bc_wnd = pcb->rcv_wnd;
 }
 
 /*

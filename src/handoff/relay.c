@@ -480,6 +480,14 @@ relay_on_connect(struct relay *r, void (*cb)(void *))
 	r->r_on_connect = cb;
 }
 
+/* lwIP's connection to the client, NULL once lwIP freed it or the relay
+ * let go of it (both FINs out): the only pointer to it worth keeping. */
+const struct tcp_pcb *
+relay_pcb(const struct relay *r)
+{
+	return r->r_pcb;
+}
+
 /* The client finished sending before the relay took over. */
 void
 relay_client_eof(struct relay *r)

@@ -45,6 +45,7 @@ struct relay	*relay_new(struct hd *, struct tcp_pcb *,
 void		 relay_abort(struct relay *);
 void		 relay_on_connect(struct relay *, void (*)(void *));
 void		 relay_client_eof(struct relay *);
+const struct tcp_pcb *relay_pcb(const struct relay *);
 void		 relay_expire(struct hd *, uint32_t, uint32_t);
 
 #endif
