@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -63,7 +62,9 @@ struct ctl_conn {
 	in_addr_t		 cc_src;	/* the peer's address */
 	struct psk_link		 cc_link;	/* the handshake's findings */
 	struct event		*cc_deadline;	/* to be up by */
-	uint32_t		 cc_last_rx;
+	uint32_t		 cc_last_rx;	/* port_real_ms(): heartbeats run
+						   on real time, whatever the
+						   flow clock says */
 	char			 cc_addr[INET_ADDRSTRLEN + 8];
 };
 
@@ -358,20 +359,6 @@ conn_pending_end(struct ctl_conn *c)
 	ps->ps_peers[c->cc_slot].p_pending--;
 }
 
-/*
- * When a connection last spoke, in ms.  Heartbeats leave on libevent's
- * timers, by real time, so silence is measured by real time too, not by
- * the flow clock (port_now_ms), which a test may move on its own.
- */
-static uint32_t
-peer_rx_clock(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint32_t)((uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* The peer is authenticated: the connection carries handoffs. */
 static void
 conn_up(struct ctl_conn *c)
@@ -382,7 +369,7 @@ conn_up(struct ctl_conn *c)
 	int		 was_up = peer_is_up(hd, c->cc_peer);
 
 	c->cc_state = CONN_UP;
-	c->cc_last_rx = peer_rx_clock();
+	c->cc_last_rx = port_real_ms();
 	evtimer_del(c->cc_deadline);
 	conn_pending_end(c);
 	if (c->cc_outgoing) {
@@ -526,7 +513,7 @@ conn_read(struct bufferevent *bev, void *arg)
 	frame_max = c->cc_state == CONN_UP ?
 	    (size_t)c->cc_set->ps_hd->hd_cfg->cfg_control.cc_frame_max :
 	    CTL_HELLO_MAX;
-	c->cc_last_rx = peer_rx_clock();
+	c->cc_last_rx = port_real_ms();
 	while ((len = evbuffer_get_length(in)) >= CTL_HDR_LEN) {
 		evbuffer_copyout(in, hdr, sizeof(hdr));
 		/* Let the codec judge the header before pulling a frame up. */
@@ -633,7 +620,7 @@ conn_on_tls(struct ctl_conn *c)
 	}
 	c->cc_peer = c->cc_link.pl_peer;
 	c->cc_state = CONN_HELLO;
-	c->cc_last_rx = peer_rx_clock();
+	c->cc_last_rx = port_real_ms();
 	conn_send_hello(c);
 }
 
@@ -792,7 +779,7 @@ conn_new(struct peer_set *ps, struct bufferevent *bev, int peer, int outgoing,
 	c->cc_state = CONN_CONNECTING;
 	c->cc_outgoing = outgoing;
 	c->cc_src = sin->sin_addr.s_addr;
-	c->cc_last_rx = peer_rx_clock();
+	c->cc_last_rx = port_real_ms();
 	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
 	snprintf(c->cc_addr, sizeof(c->cc_addr), "%s:%u", ip,
 	    ntohs(sin->sin_port));
@@ -1154,7 +1141,7 @@ peer_on_heartbeat(int fd, short ev, void *arg)
 	struct hd	*hd = ps->ps_hd;
 	struct ctl_conn	*c, *next;
 	struct ctl_msg	 m;
-	uint32_t	 now = peer_rx_clock();
+	uint32_t	 now = port_real_ms();
 	size_t		 out_max;
 
 	memset(&m, 0, sizeof(m));

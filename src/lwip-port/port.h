@@ -26,6 +26,7 @@ struct tcp_pcb;
 
 void		port_init(void);
 uint32_t	port_now_ms(void);
+uint32_t	port_real_ms(void);
 void		port_set_clock(uint32_t (*)(void));
 void		port_pcb_key(const struct tcp_pcb *, struct flow_key *);
 int		port_tcp_forget_timewait(uint32_t, uint16_t, uint32_t, uint16_t);
