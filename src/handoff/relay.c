@@ -23,11 +23,16 @@
 
 /* Bytes held for the server before lwIP's window stops opening; bytes
  * read from the server at once (libevent 2.1's bufferevents read at most
- * 4 KB a call, after an ioctl, so the relay reads the server itself); and
- * bytes handed to lwIP in one tcp_write. */
+ * 4 KB a call, after an ioctl, so the relay reads the server itself); room
+ * in lwIP's send buffer that reading the server again waits for; and
+ * bytes handed to lwIP in one tcp_write (its length is a u16_t). */
 #define RELAY_HIGH	(256 * 1024)
 #define RELAY_READ	(64 * 1024)
+#define RELAY_WAKE	(64 * 1024)
 #define RELAY_CHUNK	(16 * 1024)
+#if RELAY_CHUNK > 0xffff || RELAY_WAKE > TCP_SND_BUF
+#error "relay: tcp_write takes at most 64 KB - 1; reading waits for room lwIP can have"
+#endif
 
 struct relay {
 	TAILQ_ENTRY(relay)	 r_entry;
@@ -142,15 +147,16 @@ relay_lwip_err(void *arg, err_t err)
 	relay_kick(r);
 }
 
-/* Bytes lwIP takes now: its send buffer's room, none once its segment
- * queue is nearly full. */
+/* Bytes lwIP takes now: its send buffer's room (snd_buf itself:
+ * tcp_sndbuf() stops at 64 KB - 1), none once its segment queue is nearly
+ * full. */
 static size_t
 relay_room(const struct relay *r)
 {
 	if (r->r_pcb == NULL ||
 	    tcp_sndqueuelen(r->r_pcb) >= TCP_SND_QUEUELEN - 4)
 		return 0;
-	return tcp_sndbuf(r->r_pcb);
+	return r->r_pcb->snd_buf;
 }
 
 /* Moves the server's bytes into lwIP while its send buffer has room;
@@ -182,12 +188,12 @@ relay_pump_to_client(struct relay *r)
 	}
 	if (wrote)
 		tcp_output(r->r_pcb);
-	/* Reading waits for RELAY_CHUNK of room: less means bytes in flight,
+	/* Reading waits for RELAY_WAKE of room: less means bytes in flight,
 	 * whose acknowledgment calls here again, and a read per ACK of a few
-	 * KB would cost two epoll_ctl calls each. */
+	 * KB would cost a read and two epoll_ctl calls each. */
 	if (r->r_connected) {
 		if (evbuffer_get_length(in) > 0 || r->r_srv_eof ||
-		    relay_room(r) < RELAY_CHUNK)
+		    relay_room(r) < RELAY_WAKE)
 			event_del(r->r_rd);
 		else
 			event_add(r->r_rd, NULL);
