@@ -187,6 +187,8 @@ struct hd {
 	struct hd_stats		 hd_stats;
 	uint8_t			*hd_rxbuf;		/* one TUN read */
 	uint8_t			*hd_txbuf;		/* one built packet */
+	uint8_t			*hd_relaybuf;		/* one relay read
+							   (RELAY_READ) */
 };
 
 /* node.c */

@@ -229,7 +229,8 @@ node_start(struct hd *hd)
 		hd->hd_kstack_addr = cfg->cfg_node.cn_server.ep_addr;
 	hd->hd_now = port_now_ms();
 	if ((hd->hd_rxbuf = malloc(PKT_MAXLEN)) == NULL ||
-	    (hd->hd_txbuf = malloc(PKT_MAXLEN)) == NULL)
+	    (hd->hd_txbuf = malloc(PKT_MAXLEN)) == NULL ||
+	    (hd->hd_relaybuf = malloc(RELAY_READ)) == NULL)
 		fatal("malloc");
 	if (cfg->cfg_node.cn_state_file[0] != '\0') {
 		if ((hd->hd_state = state_open(cfg->cfg_node.cn_state_file, cfg,
@@ -447,6 +448,7 @@ node_stop(struct hd *hd)
 	replay_free(hd->hd_replay);
 	free(hd->hd_rxbuf);
 	free(hd->hd_txbuf);
+	free(hd->hd_relaybuf);
 	/* Last: the flows' ends above are logged. */
 	alog_free(hd->hd_alog);
 }

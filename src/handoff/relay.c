@@ -1,12 +1,12 @@
 /* The lwIP <-> server socket relay; see relay.h. */
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -21,13 +21,10 @@
 #include "handoff/pp.h"
 #include "handoff/relay.h"
 
-/* Bytes held for the server before lwIP's window stops opening; bytes
- * read from the server at once (libevent 2.1's bufferevents read at most
- * 4 KB a call, after an ioctl, so the relay reads the server itself); room
- * in lwIP's send buffer that reading the server again waits for; and
- * bytes handed to lwIP in one tcp_write (its length is a u16_t). */
+/* Bytes held for the server before lwIP's window stops opening; room in
+ * lwIP's send buffer that reading the server again waits for; and bytes
+ * handed to lwIP in one tcp_write (its length is a u16_t). */
 #define RELAY_HIGH	(256 * 1024)
-#define RELAY_READ	(64 * 1024)
 #define RELAY_WAKE	(64 * 1024)
 #define RELAY_CHUNK	(16 * 1024)
 #if RELAY_CHUNK > 0xffff || RELAY_WAKE > TCP_SND_BUF
@@ -159,32 +156,47 @@ relay_room(const struct relay *r)
 	return r->r_pcb->snd_buf;
 }
 
-/* Moves the server's bytes into lwIP while its send buffer has room;
- * reads the server only while all it read is in lwIP and lwIP has room. */
+/* Hands lwIP what it takes of len bytes at p (more: others follow, no
+ * PSH yet); returns how many it took. */
+static size_t
+relay_give(struct relay *r, const uint8_t *p, size_t len, int more)
+{
+	size_t	 done = 0, n;
+
+	while (done < len && (n = relay_room(r)) > 0) {
+		if (n > len - done)
+			n = len - done;
+		if (n > RELAY_CHUNK)
+			n = RELAY_CHUNK;
+		if (tcp_write(r->r_pcb, p + done, (u16_t)n, TCP_WRITE_FLAG_COPY |
+		    (more || done + n < len ? TCP_WRITE_FLAG_MORE : 0)) != ERR_OK)
+			break;
+		done += n;
+	}
+	r->r_sum.rs_sent += done;
+	return done;
+}
+
+/* Moves what lwIP did not take before into lwIP while its send buffer has
+ * room; reads the server only once all it read is in lwIP and lwIP has
+ * room. */
 static void
 relay_pump_to_client(struct relay *r)
 {
 	struct evbuffer	*in;
-	size_t		 len, n;
+	size_t		 len, n, k;
 	int		 wrote = 0;
 
 	if (r->r_pcb == NULL || r->r_cl_shut)
 		return;
 	in = bufferevent_get_input(r->r_bev);
 	while ((len = evbuffer_get_length(in)) > 0) {
-		if ((n = relay_room(r)) == 0)
+		n = len < RELAY_CHUNK ? len : RELAY_CHUNK;
+		k = relay_give(r, evbuffer_pullup(in, (ev_ssize_t)n), n, n < len);
+		evbuffer_drain(in, k);
+		wrote |= k > 0;
+		if (k < n)
 			break;
-		if (n > len)
-			n = len;
-		if (n > RELAY_CHUNK)
-			n = RELAY_CHUNK;
-		if (tcp_write(r->r_pcb, evbuffer_pullup(in, n), (u16_t)n,
-		    TCP_WRITE_FLAG_COPY | (n < len ? TCP_WRITE_FLAG_MORE : 0)) !=
-		    ERR_OK)
-			break;
-		evbuffer_drain(in, n);
-		r->r_sum.rs_sent += n;
-		wrote = 1;
 	}
 	if (wrote)
 		tcp_output(r->r_pcb);
@@ -202,19 +214,18 @@ relay_pump_to_client(struct relay *r)
 		relay_kick(r);
 }
 
-/* The server sent: one read into the input buffer, straight from the
- * socket, of no more than lwIP takes now (up to RELAY_READ), then on to
- * lwIP.  What the server sends beyond waits in its socket. */
+/* The server sent: one read, straight from the socket into the node's
+ * relay buffer, of no more than lwIP takes now (up to RELAY_READ), and on
+ * into lwIP; what lwIP still refuses waits in the input buffer, what the
+ * server sends beyond in its socket.  The server is read only while that
+ * buffer is empty, so its bytes stay in order. */
 static void
 relay_on_srv_readable(int fd, short ev, void *arg)
 {
 	struct relay	*r = arg;
-	struct evbuffer	*in = bufferevent_get_input(r->r_bev);
-	struct evbuffer_iovec v[2];
-	struct iovec	 iov[2];
+	uint8_t		*buf = r->r_hd->hd_relaybuf;
 	ssize_t		 n;
 	size_t		 want, k;
-	int		 i, nv;
 
 	if (r->r_cl_shut || (want = relay_room(r)) == 0) {
 		event_del(r->r_rd);	/* nowhere to put the bytes */
@@ -222,18 +233,7 @@ relay_on_srv_readable(int fd, short ev, void *arg)
 	}
 	if (want > RELAY_READ)
 		want = RELAY_READ;
-	/* The space may come larger than asked: read only want. */
-	if ((nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2)) <= 0) {
-		r->r_failed = 1;
-		relay_kick(r);
-		return;
-	}
-	for (i = 0, k = want; i < nv; i++) {
-		iov[i].iov_base = v[i].iov_base;
-		iov[i].iov_len = v[i].iov_len < k ? v[i].iov_len : k;
-		k -= iov[i].iov_len;
-	}
-	if ((n = readv(fd, iov, nv)) == -1) {
+	if ((n = read(fd, buf, want)) == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
 		log_debug("relay: server connection lost: %s",
@@ -250,12 +250,14 @@ relay_on_srv_readable(int fd, short ev, void *arg)
 		relay_kick(r);
 		return;
 	}
-	for (i = 0; i < nv && n > 0; i++) {
-		if ((size_t)n < v[i].iov_len)
-			v[i].iov_len = (size_t)n;
-		n -= (ssize_t)v[i].iov_len;
+	if ((k = relay_give(r, buf, (size_t)n, 0)) > 0)
+		tcp_output(r->r_pcb);
+	if (k < (size_t)n && evbuffer_add(bufferevent_get_input(r->r_bev),
+	    buf + k, (size_t)n - k) == -1) {
+		r->r_failed = 1;
+		relay_kick(r);
+		return;
 	}
-	evbuffer_commit_space(in, v, i);
 	relay_pump_to_client(r);
 }
 

@@ -15,6 +15,10 @@
 
 #include <stdint.h>
 
+/* The most a relay reads from its server at once, into the node's
+ * hd_relaybuf (node.c allocates it). */
+#define RELAY_READ	(64 * 1024)
+
 struct evbuffer;
 struct hd;
 struct relay;
