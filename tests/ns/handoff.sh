@@ -8,6 +8,8 @@
 topo_init "handoff-${TOPO_HS:-lwip}-${TOPO_STACK:-lwip}"
 topo_cluster 3
 export TOPO_YAML_HANDOFF="  linger: 1s"
+# Corked answers (section 6) reach the relay whole, with the server's FIN.
+export TOPO_NGINX_LOCATIONS="location ^~ /corked/ { tcp_nopush on; }"
 t_configure_all
 t_start_cluster
 
@@ -85,11 +87,23 @@ fi
 # its segment queue takes: the relay keeps what lwIP refuses of a read.
 head -c 2M /dev/urandom >"$TOPO_STATE/www-n2/small-mss.bin"
 want=$(sha256sum <"$TOPO_STATE/www-n2/small-mss.bin" | cut -d' ' -f1)
+mkdir -p "$TOPO_STATE/www-n2/corked"
+head -c 63K /dev/urandom >"$TOPO_STATE/www-n2/corked/63k.bin"
+want63=$(sha256sum <"$TOPO_STATE/www-n2/corked/63k.bin" | cut -d' ' -f1)
 c ip route add "$TOPO_VIP2/32" via 10.0.0.1 advmss 88
 c curl -s -m 120 -o "$TOPO_STATE/small-mss.got" "$vip2/small-mss.bin"
+# Answers that reach the relay whole with the server's close (corked),
+# more segments than lwIP queues and nothing in flight yet: what lwIP
+# takes must leave at once, not wait for the FIN after the rest.
+ok63=0
+for i in 1 2 3 4 5; do
+	c curl -s -m 20 -H 'Connection: close' -o "$TOPO_STATE/small-mss-63k.got" "$vip2/corked/63k.bin"
+	[ "$(sha256sum <"$TOPO_STATE/small-mss-63k.got" | cut -d' ' -f1)" = "$want63" ] && ok63=$((ok63 + 1))
+done
 c ip route del "$TOPO_VIP2/32"
 got=$(sha256sum <"$TOPO_STATE/small-mss.got" | cut -d' ' -f1)
 t_check "2 MB to a client whose MSS is 88: sha256 matches" [ "$got" = "$want" ]
+t_check "5 answers of 63 KB then the server's close, to it: all intact" [ "$ok63" -eq 5 ]
 
 # 7. Every flow is gone once the connections are over.
 t_finish
