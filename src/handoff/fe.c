@@ -1205,6 +1205,7 @@ fe_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	f = fc->fc_flow;
 	fc->fc_synpcb = NULL;
 	fc->fc_pcb = pcb;
+	port_tcp_clamp_mss(pcb);
 	tcp_recv(pcb, fe_recv);
 	tcp_err(pcb, fe_err);
 	tcp_nagle_disable(pcb);

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
 
 #include "handoffd.h"
 #include "log.h"
@@ -27,6 +28,9 @@
 #define RELAY_HIGH	(256 * 1024)
 #define RELAY_WAKE	(64 * 1024)
 #define RELAY_CHUNK	(16 * 1024)
+/* Segments of lwIP's queue kept free: for the FIN, and the one pbuf a
+ * write may add to the last segment */
+#define RELAY_QSPARE	6
 #if RELAY_CHUNK > 0xffff || RELAY_WAKE > TCP_SND_BUF
 #error "relay: tcp_write takes at most 64 KB - 1; reading waits for room lwIP can have"
 #endif
@@ -128,6 +132,7 @@ relay_lwip_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
 	struct relay	*r = arg;
 
+	r->r_last = r->r_hd->hd_now;	/* the client is still taking bytes */
 	relay_pump_to_client(r);
 	return ERR_OK;
 }
@@ -144,16 +149,50 @@ relay_lwip_err(void *arg, err_t err)
 	relay_kick(r);
 }
 
+/* Bytes of the server's stream lwIP puts in one segment to this client,
+ * as tcp_write() cuts them: the MSS, or half the largest window seen,
+ * less the timestamp option. */
+static size_t
+relay_seg_bytes(const struct tcp_pcb *pcb)
+{
+	size_t	 m = pcb->mss, w = pcb->snd_wnd_max / 2;
+
+	if (w > 0 && w < m)
+		m = w;
+	if (pcb->flags & TF_TIMESTAMP) {
+		if (m <= LWIP_TCP_OPT_LEN_TS_OUT)
+			return 1;
+		m -= LWIP_TCP_OPT_LEN_TS_OUT;
+	}
+	return m > 0 ? m : 1;
+}
+
 /* Bytes lwIP takes now: its send buffer's room (snd_buf itself:
- * tcp_sndbuf() stops at 64 KB - 1), none once its segment queue is nearly
- * full. */
+ * tcp_sndbuf() stops at 64 KB - 1), and what its segment queue still
+ * holds, each segment a pbuf and a write adding at most one more to the
+ * last: a client with a small MSS fills the queue long before the
+ * buffer. */
 static size_t
 relay_room(const struct relay *r)
 {
+	size_t	 q, room;
+
 	if (r->r_pcb == NULL ||
-	    tcp_sndqueuelen(r->r_pcb) >= TCP_SND_QUEUELEN - 4)
+	    (q = tcp_sndqueuelen(r->r_pcb)) + RELAY_QSPARE >= TCP_SND_QUEUELEN)
 		return 0;
-	return r->r_pcb->snd_buf;
+	room = (TCP_SND_QUEUELEN - RELAY_QSPARE - q) * relay_seg_bytes(r->r_pcb);
+	return room < r->r_pcb->snd_buf ? room : r->r_pcb->snd_buf;
+}
+
+/* Room that reading the server again waits for: RELAY_WAKE, or half what
+ * the segment queue holds for a client with a small MSS. */
+static size_t
+relay_wake(const struct relay *r)
+{
+	size_t	 half = (TCP_SND_QUEUELEN - RELAY_QSPARE) *
+		    relay_seg_bytes(r->r_pcb) / 2;
+
+	return half < RELAY_WAKE ? half : RELAY_WAKE;
 }
 
 /* Hands lwIP what it takes of len bytes at p (more: others follow, no
@@ -169,8 +208,18 @@ relay_give(struct relay *r, const uint8_t *p, size_t len, int more)
 		if (n > RELAY_CHUNK)
 			n = RELAY_CHUNK;
 		if (tcp_write(r->r_pcb, p + done, (u16_t)n, TCP_WRITE_FLAG_COPY |
-		    (more || done + n < len ? TCP_WRITE_FLAG_MORE : 0)) != ERR_OK)
+		    (more || done + n < len ? TCP_WRITE_FLAG_MORE : 0)) !=
+		    ERR_OK) {
+			/* With nothing queued no ACK comes to try again. */
+			if (r->r_pcb->unsent == NULL &&
+			    r->r_pcb->unacked == NULL) {
+				log_warnx("relay: lwIP takes none of the "
+				    "server's bytes");
+				r->r_failed = 1;
+				relay_kick(r);
+			}
 			break;
+		}
 		done += n;
 	}
 	r->r_sum.rs_sent += done;
@@ -205,7 +254,7 @@ relay_pump_to_client(struct relay *r)
 	 * KB would cost a read and two epoll_ctl calls each. */
 	if (r->r_connected) {
 		if (evbuffer_get_length(in) > 0 || r->r_srv_eof ||
-		    relay_room(r) < RELAY_WAKE)
+		    relay_room(r) < relay_wake(r))
 			event_del(r->r_rd);
 		else
 			event_add(r->r_rd, NULL);

@@ -230,6 +230,15 @@ port_tcp_recved(struct tcp_pcb *pcb, uint32_t len)
 	}
 }
 
+/* Called as lwIP hands over an accepted connection, before it carries
+ * data: raises the client's MSS to PORT_MSS_MIN. */
+void
+port_tcp_clamp_mss(struct tcp_pcb *pcb)
+{
+	if (pcb->mss < PORT_MSS_MIN)
+		pcb->mss = PORT_MSS_MIN;
+}
+
 void *
 port_mem_malloc(size_t n)
 {

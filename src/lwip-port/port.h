@@ -24,6 +24,14 @@ struct tcp_pcb;
  */
 #define PORT_TIMEWAIT_MAX	256
 
+/*
+ * The smallest MSS lwIP sends with, whatever a client's SYN says (Linux's
+ * tcp_min_snd_mss): lwIP cannot cut segments no larger than its
+ * timestamp option (it asserts, or its segment length wraps to 64 KB), and
+ * a tiny MSS only multiplies the packets a client makes a node send.
+ */
+#define PORT_MSS_MIN		48
+
 void		port_init(void);
 uint32_t	port_now_ms(void);
 uint32_t	port_real_ms(void);
@@ -34,6 +42,7 @@ int		port_tcp_has_pcb(uint32_t, uint16_t, uint32_t, uint16_t);
 unsigned int	port_tcp_trim_timewait(unsigned int);
 int		port_tcp_has_active(uint32_t, uint16_t, uint32_t, uint16_t);
 void		port_tcp_recved(struct tcp_pcb *, uint32_t);
+void		port_tcp_clamp_mss(struct tcp_pcb *);
 void		port_set_limits(size_t, uint32_t);
 size_t		port_mem_used(void);
 
