@@ -200,13 +200,18 @@ relay_wake(const struct relay *r)
 static size_t
 relay_give(struct relay *r, const uint8_t *p, size_t len, int more)
 {
-	size_t	 done = 0, n;
+	size_t	 done = 0, n, seg;
 
 	while (done < len && (n = relay_room(r)) > 0) {
 		if (n > len - done)
 			n = len - done;
 		if (n > RELAY_CHUNK)
 			n = RELAY_CHUNK;
+		/* Whole segments while more follows: room is counted in
+		 * them, and a part-filled one would take a slot for less. */
+		seg = relay_seg_bytes(r->r_pcb);
+		if (done + n < len && n > seg)
+			n -= n % seg;
 		if (tcp_write(r->r_pcb, p + done, (u16_t)n, TCP_WRITE_FLAG_COPY |
 		    (more || done + n < len ? TCP_WRITE_FLAG_MORE : 0)) !=
 		    ERR_OK) {

@@ -83,8 +83,8 @@ if [ "$(topo_stack 2)" = lwip ]; then
 fi
 
 # 6. A client offering an MSS of 88 bytes: 2 MB from n2, intact.  An lwIP
-# stack then holds its send buffer in thousands of segments, more than
-# its segment queue takes: the relay keeps what lwIP refuses of a read.
+# stack would hold its send buffer in thousands of segments, more than its
+# segment queue takes: the relay reads and gives only what the queue holds.
 head -c 2M /dev/urandom >"$TOPO_STATE/www-n2/small-mss.bin"
 want=$(sha256sum <"$TOPO_STATE/www-n2/small-mss.bin" | cut -d' ' -f1)
 mkdir -p "$TOPO_STATE/www-n2/corked"
@@ -93,8 +93,8 @@ want63=$(sha256sum <"$TOPO_STATE/www-n2/corked/63k.bin" | cut -d' ' -f1)
 c ip route add "$TOPO_VIP2/32" via 10.0.0.1 advmss 88
 c curl -s -m 120 -o "$TOPO_STATE/small-mss.got" "$vip2/small-mss.bin"
 # Answers that reach the relay whole with the server's close (corked),
-# more segments than lwIP queues and nothing in flight yet: what lwIP
-# takes must leave at once, not wait for the FIN after the rest.
+# more segments than lwIP queues and nothing in flight yet: the FIN waits
+# for the rest, and what lwIP took must leave at once.
 ok63=0
 for i in 1 2 3 4 5; do
 	c curl -s -m 20 -H 'Connection: close' -o "$TOPO_STATE/small-mss-63k.got" "$vip2/corked/63k.bin"
