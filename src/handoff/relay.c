@@ -304,18 +304,7 @@ relay_on_srv_readable(int fd, short ev, void *arg)
 		relay_kick(r);
 		return;
 	}
-	/* The server's FIN came before this read (EV_CLOSED, where the
-	 * backend reports it) and the read emptied the socket. */
-	if ((ev & EV_CLOSED) && (size_t)n < want) {
-		r->r_srv_eof = 1;
-		event_del(r->r_rd);
-	}
-	k = relay_give(r, buf, (size_t)n, 0);
-	/* If lwIP took all of it, the FIN follows at once (relay_on_kick),
-	 * and lwIP sends both together: it rides on the last segment, a
-	 * packet less each way.  Otherwise send now: the rest waits for
-	 * ACKs, which need bytes in flight. */
-	if (k > 0 && !(r->r_srv_eof && k == (size_t)n))
+	if ((k = relay_give(r, buf, (size_t)n, 0)) > 0)
 		tcp_output(r->r_pcb);
 	if (k < (size_t)n && evbuffer_add(bufferevent_get_input(r->r_bev),
 	    buf + k, (size_t)n - k) == -1) {
@@ -516,7 +505,7 @@ relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
 	}
 	/* Added once connected: the input buffer takes bytes only then. */
 	r->r_rd = event_new(hd->hd_base, bufferevent_getfd(r->r_bev),
-	    EV_READ | EV_PERSIST | EV_CLOSED, relay_on_srv_readable, r);
+	    EV_READ | EV_PERSIST, relay_on_srv_readable, r);
 	if (r->r_rd == NULL)
 		goto fail;
 	bufferevent_enable(r->r_bev, EV_WRITE);
