@@ -231,12 +231,16 @@ port_tcp_recved(struct tcp_pcb *pcb, uint32_t len)
 }
 
 /* Called as lwIP hands over an accepted connection, before it carries
- * data: raises the client's MSS to PORT_MSS_MIN. */
+ * data: raises the client's MSS to PORT_MSS_MIN, and the largest window
+ * it has announced to twice that, since lwIP cuts segments at half of it
+ * too (Linux's tcp_bound_to_half_wnd has a floor as well). */
 void
 port_tcp_clamp_mss(struct tcp_pcb *pcb)
 {
 	if (pcb->mss < PORT_MSS_MIN)
 		pcb->mss = PORT_MSS_MIN;
+	if (pcb->snd_wnd_max < 2 * PORT_MSS_MIN)
+		pcb->snd_wnd_max = 2 * PORT_MSS_MIN;
 }
 
 void *

@@ -26,9 +26,11 @@ struct tcp_pcb;
 
 /*
  * The smallest MSS lwIP sends with, whatever a client's SYN says (Linux's
- * tcp_min_snd_mss): lwIP cannot cut segments no larger than its
- * timestamp option (it asserts, or its segment length wraps to 64 KB), and
- * a tiny MSS only multiplies the packets a client makes a node send.
+ * tcp_min_snd_mss), also when its window is smaller (lwIP cuts segments
+ * at half the largest window too): lwIP cannot cut segments no larger
+ * than its timestamp option (it asserts, or its segment length wraps to
+ * 64 KB), and a tiny MSS only multiplies the packets a client makes a
+ * node send.
  */
 #define PORT_MSS_MIN		48
 

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""A TCP client through raw sockets: it announces what it likes (a tiny
+window, timestamps), sends one request and acknowledges what arrives,
+keeping its window as announced.  The kernel's own resets for the port
+must be dropped (nftables) by the caller.
+
+usage: rawclient.py SRC DST PORT SPORT WINDOW REQUEST SECONDS
+prints: "bytes N fin F rst R" when SECONDS are up or the connection ended
+"""
+import os, select, socket, struct, sys, time
+
+src, dst, dport, sport, win = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+req = sys.argv[6].encode().decode("unicode_escape").encode()
+secs = float(sys.argv[7])
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+S, D = socket.inet_aton(src), socket.inet_aton(dst)
+tx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+rx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+t0 = time.time()
+
+
+def tsval():
+    return int((time.time() - t0) * 1000) + 1000
+
+
+def send(seq, ack, flags, data=b"", syn=False, tsecr=0):
+    opts = b""
+    if syn:
+        opts += struct.pack("!BBH", 2, 4, 1460)
+    opts += struct.pack("!BBBBII", 1, 1, 8, 10, tsval(), tsecr)
+    th = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xffffffff, ack & 0xffffffff,
+                     (5 + len(opts) // 4) << 4, flags, win, 0, 0) + opts
+    ph = S + D + struct.pack("!BBH", 0, 6, len(th) + len(data))
+    th = th[:16] + struct.pack("!H", csum(ph + th + data)) + th[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(th) + len(data), 0, 0x4000, 64, 6, 0, S, D)
+    tx.sendto(ip + th + data, (dst, 0))
+
+
+def recv(timeout):
+    end = time.time() + timeout
+    while True:
+        left = end - time.time()
+        if left <= 0 or not select.select([rx], [], [], left)[0]:
+            return None
+        pkt = rx.recv(65535)
+        ihl = (pkt[0] & 15) * 4
+        if pkt[12:16] != D:
+            continue
+        sp, dp, seq, ack, off, flags, w = struct.unpack("!HHIIBBH", pkt[ihl:ihl + 16])
+        if sp != dport or dp != sport:
+            continue
+        hl = (off >> 4) * 4
+        o, tsv = pkt[ihl + 20:ihl + hl], 0
+        i = 0
+        while i < len(o):
+            if o[i] == 0:
+                break
+            if o[i] == 1:
+                i += 1
+                continue
+            if o[i] == 8:
+                tsv = struct.unpack("!I", o[i + 2:i + 6])[0]
+            i += o[i + 1]
+        return seq, ack, flags, pkt[ihl + hl:], tsv
+
+
+isn = 1000
+send(isn, 0, 0x02, syn=True)
+r = None
+while True:
+    r = recv(5)
+    if r is None or r[2] & 0x12 == 0x12:
+        break
+if r is None:
+    print("no SYN/ACK")
+    sys.exit(1)
+rnxt, tsr = r[0] + 1, r[4]
+send(isn + 1, rnxt, 0x10, tsecr=tsr)
+send(isn + 1, rnxt, 0x18, req, tsecr=tsr)
+got, fin, rst = 0, 0, 0
+end = time.time() + secs
+while time.time() < end:
+    r = recv(end - time.time())
+    if r is None:
+        break
+    seq, ack, flags, data, tsv = r
+    if flags & 0x04:
+        rst = 1
+        break
+    if data and seq == rnxt:
+        rnxt += len(data)
+        got += len(data)
+    if flags & 0x01 and seq + len(data) == rnxt:
+        rnxt += 1
+        fin = 1
+    if tsv:
+        tsr = tsv
+    send(isn + 1 + len(req), rnxt, 0x10, tsecr=tsr)
+    if fin:
+        send(isn + 1 + len(req), rnxt, 0x11, tsecr=tsr)
+        break
+print("bytes %d fin %d rst %d" % (got, fin, rst))
