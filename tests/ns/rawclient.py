@@ -2,9 +2,11 @@
 """A TCP client through raw sockets: it announces what it likes (a tiny
 window, timestamps), sends one request and acknowledges what arrives,
 keeping its window as announced.  The kernel's own resets for the port
-must be dropped (nftables) by the caller.
+must be dropped (nftables) by the caller.  With "half-fin", it also sends
+a FIN half the sequence space (2^31) past its next byte: once before the
+request and once when the first answer bytes arrive.
 
-usage: rawclient.py SRC DST PORT SPORT WINDOW REQUEST SECONDS
+usage: rawclient.py SRC DST PORT SPORT WINDOW REQUEST SECONDS [half-fin]
 prints: "bytes N fin F rst R" when SECONDS are up or the connection ended
 """
 import os, select, socket, struct, sys, time
@@ -12,6 +14,7 @@ import os, select, socket, struct, sys, time
 src, dst, dport, sport, win = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 req = sys.argv[6].encode().decode("unicode_escape").encode()
 secs = float(sys.argv[7])
+half_fin = sys.argv[8:] == ["half-fin"]
 
 
 def csum(b):
@@ -86,6 +89,8 @@ if r is None:
     sys.exit(1)
 rnxt, tsr = r[0] + 1, r[4]
 send(isn + 1, rnxt, 0x10, tsecr=tsr)
+if half_fin:
+    send(isn + 1 + 2**31, rnxt, 0x11, tsecr=tsr)
 send(isn + 1, rnxt, 0x18, req, tsecr=tsr)
 got, fin, rst = 0, 0, 0
 end = time.time() + secs
@@ -98,6 +103,8 @@ while time.time() < end:
         rst = 1
         break
     if data and seq == rnxt:
+        if half_fin and got == 0:
+            send(isn + 1 + len(req) + 2**31, rnxt, 0x11, tsecr=tsr)
         rnxt += len(data)
         got += len(data)
     if flags & 0x01 and seq + len(data) == rnxt:
