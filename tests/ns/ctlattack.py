@@ -46,6 +46,8 @@ import struct
 import sys
 import time
 
+from rawtcp import csum
+
 
 def hostport(s):
     h, p = s.rsplit(":", 1)
@@ -399,15 +401,6 @@ def pcap_packets(path):
                     socket.inet_ntoa(ip[16:20]), dport, seq, ack, tcp[13],
                     win, tcp[20:doff], tcp[doff:]))
     return out
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
 
 
 def cmd_inject(a):

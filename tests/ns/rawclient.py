@@ -11,19 +11,12 @@ prints: "bytes N fin F rst R" when SECONDS are up or the connection ended
 """
 import os, select, socket, struct, sys, time
 
+from rawtcp import csum
+
 src, dst, dport, sport, win = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 req = sys.argv[6].encode().decode("unicode_escape").encode()
 secs = float(sys.argv[7])
 half_fin = sys.argv[8:] == ["half-fin"]
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
 
 
 S, D = socket.inet_aton(src), socket.inet_aton(dst)

@@ -23,18 +23,13 @@ st="$TOPO_STATE/n1.status"
 c curl -s -m 5 -o /dev/null "http://$TOPO_VIP/?[1-50]" -H 'Connection: close'
 sleep 1
 rss0=$(rss)
-c python3 - "$TOPO_VIP" 300 "$TOPO_STATE/ooseq.ready" >"$TOPO_STATE/ooseq.out" 2>&1 <<'PY' &
+c python3 - "$TOPO_VIP" 300 "$TOPO_STATE/ooseq.ready" "$T_DIR" >"$TOPO_STATE/ooseq.out" 2>&1 <<'PY' &
 import socket, struct, sys, time
+sys.path.insert(0, sys.argv[4])
+from rawtcp import csum
 vip, n, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 TCP_REPAIR, TCP_REPAIR_QUEUE, TCP_QUEUE_SEQ = 19, 20, 21
 RECV, SEND = 1, 2
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
 raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
 src = socket.inet_aton("10.0.0.2")
 dst = socket.inet_aton(vip)
