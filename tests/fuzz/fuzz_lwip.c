@@ -20,7 +20,8 @@
  * Whatever the client sends, lwIP must not assert or touch memory it does
  * not own, everything it sends must be a well-formed IPv4/TCP packet of the
  * connection whose data is the server's stream, byte for byte, in
- * segments no longer than the MSS, the scoreboard must hold together, and
+ * segments no longer than the MSS, what the server reads must be the
+ * client's stream, byte for byte, the scoreboard must hold together, and
  * once everything is closed lwIP must hold no more memory than before the
  * input.  tests/fuzz/lwip_seeds.py writes the seed corpus.
  */
@@ -96,6 +97,8 @@ static struct {
 	int		 shut;		/* FIN asked for: no more writes */
 	int		 hold;		/* reads not tcp_recved */
 	uint32_t	 held;
+	uint32_t	 c_read;	/* the client's stream it has read, from */
+	uint32_t	 c_irs;		/* the sequence number before it */
 	size_t		 written;	/* the stream handed to lwIP */
 	size_t		 target;	/* what the server has to send */
 	size_t		 chunk;		/* bytes per tcp_write */
@@ -154,6 +157,15 @@ static const uint8_t *
 fz_stream_at(size_t off)
 {
 	return fz_stream + off % FZ_PERIOD;
+}
+
+/* The client's stream: the byte at sequence number seq, whichever
+ * connection, so that what the server reads is checked against its
+ * place (a SYN carrying data counts one before its first byte). */
+static uint8_t
+fz_client_byte(uint32_t seq)
+{
+	return (uint8_t)((seq * 2654435761u) >> 24);
 }
 
 /*
@@ -312,7 +324,8 @@ fz_detach(struct tcp_pcb *pcb)
 static err_t
 fz_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
-	u16_t	 n;
+	struct pbuf	*q;
+	u16_t		 n;
 
 	if (p == NULL) {
 		/* The client's FIN.  After the server's, lwIP frees the pcb
@@ -325,6 +338,14 @@ fz_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		return ERR_OK;
 	}
 	n = p->tot_len;
+	for (q = p; q != NULL; q = q->next) {
+		const uint8_t *b = q->payload;
+		u16_t i;
+
+		for (i = 0; i < q->len; i++, fz.c_read++)
+			if (b[i] != fz_client_byte(fz.c_irs + 1 + fz.c_read))
+				fz_fail("client data not at its place");
+	}
 	pbuf_free(p);
 	if (fz.hold)
 		fz.held += n;		/* as the relay, its server behind */
@@ -369,6 +390,8 @@ fz_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	fz.fresh = 1;
 	fz.hold = 0;
 	fz.held = 0;
+	fz.c_read = 0;
+	fz.c_irs = pcb->rcv_nxt - 1;	/* the accept comes before any data */
 	fz.mss_max = pcb->mss;
 	return ERR_OK;
 }
@@ -441,7 +464,7 @@ fz_send(uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
 	static uint8_t	 buf[PKT_MAXLEN];
 	struct pkt	 p;
 	uint8_t		*ip = buf, *th = buf + PKT_IP_HLEN;
-	size_t		 thl = PKT_TCP_HLEN + optlen, total;
+	size_t		 thl = PKT_TCP_HLEN + optlen, total, i;
 
 	total = PKT_IP_HLEN + thl + paylen;
 	memset(buf, 0, PKT_IP_HLEN + thl);
@@ -461,8 +484,9 @@ fz_send(uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
 	th[TCP_OFF_FLAGS] = flags;
 	pkt_put16(th + TCP_OFF_WIN, win);
 	memcpy(th + PKT_TCP_HLEN, opts, optlen);
-	/* The client's bytes matter to lwIP only by their number. */
-	memset(th + thl, 'c', paylen);
+	for (i = 0; i < paylen; i++)
+		th[thl + i] = fz_client_byte(seq + ((flags & TH_SYN) ? 1 : 0) +
+		    (uint32_t)i);
 	if (pkt_parse(&p, buf, total) != PKT_OK)
 		fz_fail("harness built a bad packet");
 	pkt_tcp_csum_set(&p);
@@ -830,7 +854,8 @@ fz_init(void)
 /*
  * The client's SYN, options from the input:
  *   what:  MSS (bit 0), tiny MSS (1), window scale (2), SACK-permitted
- *          (3), timestamps (4), raw options instead (5)
+ *          (3), timestamps (4), raw options instead (5), up to three
+ *          segments of any flags while lwIP is in SYN_RCVD (7)
  * then the MSS, the shift, the client's ISN and window, the server's ISN,
  * answer size and write size, the client's first timestamp.
  */
@@ -880,6 +905,22 @@ fz_connect(struct fz_in *in)
 	fz_send(fz.c_isn, 0, TH_SYN, fz.c_win, opts, n, 0);
 	if (fz_pcb() == NULL)
 		return -1;		/* options lwIP refuses */
+	if (what & 0x80) {
+		/* Before the handshake's ACK: flags, sequence and ack numbers
+		 * near the handshake's, a few bytes of data. */
+		unsigned int k = fz_u8(in) % 4;
+
+		while (k-- > 0 && fz_pcb() != NULL && fz.conn == NULL) {
+			uint8_t fl = fz_u8(in);
+			uint32_t ds = (uint32_t)(int32_t)(int16_t)fz_u16(in);
+			uint32_t da = (uint32_t)(int32_t)(int8_t)fz_u8(in);
+
+			fz_send(fz.c_isn + ds, fz.s_iss + 1 + da, fl, fz.c_win,
+			    NULL, 0, fz_u8(in) % 64);
+		}
+		if (fz_pcb() == NULL)
+			return -1;
+	}
 	n = (what & 0x10) ? fz_put_ts(opts, 0, ++fz.c_tsval, fz.s_tsval) : 0;
 	fz_send(fz.c_isn + 1, fz.s_iss + 1, TH_ACK, fz.c_win, opts, n, 0);
 	return fz.conn != NULL ? 0 : -1;

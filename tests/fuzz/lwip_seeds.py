@@ -27,8 +27,9 @@ def u32(v):
     return struct.pack(">I", v & 0xffffffff)
 
 
-# SYN options (fz_connect's "what").
-MSS, TINY, WS, SACK, TS = 1, 2, 4, 8, 0x10
+# SYN options (fz_connect's "what"), and segments before the handshake's
+# ACK (EARLY, with early()).
+MSS, TINY, WS, SACK, TS, EARLY = 1, 2, 4, 8, 0x10, 0x80
 
 
 def header(what, mss=1460, ws=7, win=0xffff, kb=256, chunk=16384,
@@ -37,6 +38,15 @@ def header(what, mss=1460, ws=7, win=0xffff, kb=256, chunk=16384,
     return (u32(clock) + u8(what) + u16(mss) + u8(ws) + u32(c_isn) +
             u16(win) + u32(isn) + u8(kb // 2 - 1) + u16(chunk - 1) +
             u32(tsval))
+
+
+def early(*segs):
+    """Segments lwIP gets in SYN_RCVD: (flags, seq - client ISN, ack -
+    (server ISN + 1), payload length) each."""
+    out = u8(len(segs))
+    for fl, ds, da, n in segs:
+        out += u8(fl) + u16(ds) + u8(da) + u8(n)
+    return out
 
 
 # SACK edges (fz_edge).
@@ -180,6 +190,18 @@ def seeds():
         seg(a_una(), seq=(3, u32(0x7fff0000)), ctl=SYN, raw=synopts) +
         seg(a_nxt()) + seg(a_bnd(2), sacks=[(bnd(3), bnd(4))]) +
         ticks(10, 40))
+    # A SYN-ACK with the request, and one with a FIN too, in place of the
+    # handshake's ACK: the SYN takes a sequence number of its own.
+    s["synrcvd-syn-data"] = (
+        header(EARLY | MSS | WS | SACK | TS) +
+        early((0x12, 0, 0, 27), (0x13, 0, 0, 28), (0x12, 10, 0, 10)) +
+        seg(a_nxt(), pay=(4, u8(9))) + seg(a_nxt()))
+    # No SACK: a fast retransmit into a shut window, then the RTO, then a
+    # window of 65536: the retransmission starts where the client is.
+    s["rto-after-rexmit"] = (
+        header(MSS | WS, kb=8) + seg(a_bnd(1), win=0) + seg(a_una()) +
+        seg(a_una()) + seg(a_una()) + ticks(60, 20) +
+        seg(a_una(), win=512) + ticks(20, 20) + seg(a_nxt()))
     return s
 
 

@@ -36,7 +36,9 @@
  *                            in its low byte) n1 would answer the SYN PACKET
  *                            with now: the ACK a forger hits by chance
  *   wait MS                  the flow clock moves on; expiry and lwIP's
- *                            timers run
+ *                            timers run (once: lwIP runs a late timer once)
+ *   wait MS by STEP          the same, STEP ms at a time (lwIP's slow timer
+ *                            ticks every 100 ms)
  *   sleep MS                 the same, in real time too (libevent timers)
  *   hold A B / release A B   what A sends B on the control links stalls
  *                            / goes on
@@ -1424,13 +1426,24 @@ sc_line(FILE *fp, char *line)
 		sc_cmd_start();
 	else if (strcmp(w, "wait") == 0 || strcmp(w, "sleep") == 0) {
 		char *a = sc_word(&rest), *end;
+		long step;
 
 		if (a == NULL || (ms = strtol(a, &end, 0)) < 0 || *end != '\0')
 			sc_fail("%s MS", w);
+		step = ms;
+		if (w[0] == 'w' && (a = sc_word(&rest)) != NULL &&
+		    (strcmp(a, "by") || (a = sc_word(&rest)) == NULL ||
+		    (step = strtol(a, &end, 0)) <= 0 || *end != '\0'))
+			sc_fail("wait MS by STEP");
 		if (w[0] == 's')
 			sc_run_for((int)ms);
 		else
-			sc_advance((uint32_t)ms);
+			do {
+				long d = ms < step ? ms : step;
+
+				sc_advance((uint32_t)d);
+				ms -= d;
+			} while (ms > 0);
 	} else if (strcmp(w, "hold") == 0 || strcmp(w, "release") == 0 ||
 	    strcmp(w, "cut") == 0)
 		sc_cmd_link(w, rest);
