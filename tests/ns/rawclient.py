@@ -4,9 +4,13 @@ window, timestamps), sends one request and acknowledges what arrives,
 keeping its window as announced.  The kernel's own resets for the port
 must be dropped (nftables) by the caller.  With "half-fin", it also sends
 a FIN half the sequence space (2^31) past its next byte: once before the
-request and once when the first answer bytes arrive.
+request and once when the first answer bytes arrive.  With "synack-req",
+its first answer to the SYN/ACK is a SYN/ACK/FIN carrying another request
+(for /synack-req, one byte early: the SYN's sequence number is its own),
+then the handshake's ACK and REQUEST.
 
-usage: rawclient.py SRC DST PORT SPORT WINDOW REQUEST SECONDS [half-fin]
+usage: rawclient.py SRC DST PORT SPORT WINDOW REQUEST SECONDS
+       [half-fin | synack-req]
 prints: "bytes N fin F rst R" when SECONDS are up or the connection ended
 """
 import os, select, socket, struct, sys, time
@@ -17,6 +21,7 @@ src, dst, dport, sport, win = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sy
 req = sys.argv[6].encode().decode("unicode_escape").encode()
 secs = float(sys.argv[7])
 half_fin = sys.argv[8:] == ["half-fin"]
+synack_req = sys.argv[8:] == ["synack-req"]
 
 
 S, D = socket.inet_aton(src), socket.inet_aton(dst)
@@ -81,6 +86,8 @@ if r is None:
     print("no SYN/ACK")
     sys.exit(1)
 rnxt, tsr = r[0] + 1, r[4]
+if synack_req:
+    send(isn, rnxt, 0x13, b"GGET /synack-req HTTP/1.1\r\nHost: a\r\n\r\n", tsecr=tsr)
 send(isn + 1, rnxt, 0x10, tsecr=tsr)
 if half_fin:
     send(isn + 1 + 2**31, rnxt, 0x11, tsecr=tsr)

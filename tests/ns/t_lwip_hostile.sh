@@ -1,0 +1,46 @@
+#!/bin/bash
+# Hostile clients of lwIP nodes (raw sockets), each with a connection of
+# its own; a lwip-handshake front-end hands the request to an lwIP-stack
+# back-end.  Both must serve the whole answer, and survive.
+# 1. A FIN half the sequence space (2^31) from the next byte lwIP expects:
+#    once at the front-end before the request, once at the back-end with
+#    the answer arriving.  lwIP 2.1.3 took the next byte expected for
+#    inside that FIN, "trimmed" 2^31 bytes off and asserted: one packet
+#    aborted either daemon (our lwIP patch 0011).
+# 2. A SYN/ACK/FIN carrying another request, in place of the handshake's
+#    ACK: lwIP 2.1.3 took it for that ACK and the SYN for a byte of data,
+#    and handed off that request, a byte shifted (patch 0012: a challenge
+#    ACK, the segment dropped).
+TOPO_HS=lwip TOPO_STACK=lwip
+. "$(dirname "$0")/lib.sh"
+
+topo_init lwip-hostile
+topo_cluster 2
+export TOPO_MEMBERS="n1" TOPO_REMOTE="n2" TOPO_YAML_HANDOFF="  linger: 1s"
+t_configure_all
+t_start_cluster
+c() { topo_exec c "$@"; }
+head -c 200K /dev/urandom >"$TOPO_STATE/www-n2/f.bin"
+c nft -f - <<NFT
+table ip rawc {
+	chain out {
+		type filter hook output priority 0; policy accept;
+		tcp sport { 41000-41001 } tcp flags & rst == rst drop
+	}
+}
+NFT
+raw() { c timeout 30 python3 "$T_DIR/rawclient.py" 10.0.0.2 "$TOPO_VIP2" 80 "$1" 65535 \
+    'GET /f.bin HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' 10 "$2"; }
+
+len=$(c curl -s -m 5 -H "Connection: close" "http://$TOPO_VIP2/f.bin" -D - -o /dev/null | wc -c)
+want=$((len + 200 * 1024))
+out=$(raw 41000 half-fin)
+echo "1. two FINs 2^31 away, $want bytes due: $out"
+t_check "1. the whole answer, then the FIN" [ "$out" = "bytes $want fin 1 rst 0" ]
+out=$(raw 41001 synack-req)
+echo "2. a SYN/ACK/FIN with another request first, $want bytes due: $out"
+t_check "2. the whole answer to the request sent after it" [ "$out" = "bytes $want fin 1 rst 0" ]
+t_check "the front-end survives" kill -0 "${TOPO_PIDS[1]}"
+t_check "the back-end survives" kill -0 "${TOPO_PIDS[2]}"
+t_check "served afterwards" [ "$(c curl -s -m 5 -o /dev/null -w '%{http_code}' "http://$TOPO_VIP2/")" = 200 ]
+t_finish
