@@ -730,8 +730,8 @@ fe_queue(struct hd *hd, struct fe_conn *fc, struct pkt *p)
 /*
  * A client packet while lwIP owns the connection.  lwIP judges it (RFC 5961
  * included); what it would answer with a challenge ACK, a SYN with another
- * ISN or a reset not at its next sequence number, reaches it at most once
- * per FE_CHALLENGE_MS.
+ * ISN or with ACK, or a reset not at its next sequence number, reaches it
+ * at most once per FE_CHALLENGE_MS.
  */
 static void
 fe_to_lwip(struct hd *hd, struct flow *f, struct pkt *p)
@@ -739,7 +739,8 @@ fe_to_lwip(struct hd *hd, struct flow *f, struct pkt *p)
 	struct fe_conn	*fc = f->f_ctx;
 	int		 challenge;
 
-	challenge = (p->p_flags & TH_SYN) ? p->p_seq != fc->fc_irs :
+	challenge = (p->p_flags & TH_SYN) ? p->p_seq != fc->fc_irs ||
+	    (p->p_flags & TH_ACK) :
 	    (p->p_flags & TH_RST) && (fc->fc_pcb == NULL ||
 	    p->p_seq != fc->fc_pcb->rcv_nxt);
 	if (challenge && !fe_challenge_ok(hd, f))
