@@ -68,7 +68,10 @@ get() {
 	t_check "GET $want: 200" [ "$code" = 200 ]
 	t_check "GET $want: the front-end's line" t_wait_grep "$fe_log" \
 	    "^$ts n1 fe 10\.0\.0\.2:$port $vip:80 GET $want www\.example\.com [a-z]+ n[123] (local|handoff) [0-9]+\$"
-	member=$(grep -E " fe 10\.0\.0\.2:$port " "$fe_log" | awk '{ print $10 }')
+	# This request's line: the client's port alone may have served an
+	# earlier request to another VIP.
+	member=$(grep -E " fe 10\.0\.0\.2:$port $vip:80 GET $want " "$fe_log" |
+	    awk '{ print $10 }' | tail -n 1)
 	t_check "GET $want: the serving node's line ($member), $((hsz + dsz)) bytes" \
 	    t_wait_grep "$(srv_log "$member")" \
 	    " $member be 10\.0\.0\.2:$port $vip:80 n1 done [0-9]+ $((hsz + dsz))\$"
