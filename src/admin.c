@@ -107,15 +107,6 @@ admin_json_str(struct evbuffer *b, const char *s)
 	evbuffer_add(b, "\"", 1);
 }
 
-static void
-admin_endpoint(char *buf, size_t len, uint32_t addr, uint16_t port)
-{
-	char	 a[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &addr, a, sizeof(a));
-	snprintf(buf, len, "%s:%u", a, ntohs(port));
-}
-
 /* Appends a row of t_ncols cells, which hold no tab or newline. */
 static void
 admin_table_add(struct admin_table *t, const char *const *cells)
@@ -247,7 +238,8 @@ admin_peers(struct admin *a, struct admin_out *o)
 	struct hd		*hd = a->a_hd;
 	const struct cfg	*cfg = hd->hd_cfg;
 	struct admin_table	 t;
-	char			 ctl[32], sa[INET_ADDRSTRLEN], load[16], n[16];
+	char			 ctl[ADDR_PORT_STRLEN], sa[INET_ADDRSTRLEN];
+	char			 load[16], n[16];
 	int			 i;
 
 	if (o->o_json)
@@ -259,8 +251,8 @@ admin_peers(struct admin *a, struct admin_out *o)
 
 		if (cp->cp_retired)
 			continue;
-		admin_endpoint(ctl, sizeof(ctl), cp->cp_control.ep_addr,
-		    cp->cp_control.ep_port);
+		addr_port_str(&cp->cp_control.ep_addr, cp->cp_control.ep_port,
+		    ctl, sizeof(ctl));
 		inet_ntop(AF_INET, &cp->cp_stack_addr, sa, sizeof(sa));
 		snprintf(load, sizeof(load), "%u", peer_load(hd, i));
 		snprintf(n, sizeof(n), "%u", health_assigned(hd, i));
@@ -380,19 +372,20 @@ admin_flow_one(struct flow *f, void *arg)
 	struct admin_flows	*af = arg;
 	struct admin_out	*o = af->af_out;
 	struct hd		*hd = af->af_admin->a_hd;
-	char			 c[32], vip[32], state[16], age[24], bytes[24];
+	char			 c[ADDR_PORT_STRLEN], vip[ADDR_PORT_STRLEN];
+	char			 state[16], age[24], bytes[24];
 	const char		*peer = NULL;
 	int			 fe = f->f_ops == &fe_flow_ops;
 	uint32_t		 ms = af->af_now - f->f_start;
 
 	if (af->af_shown >= af->af_max)
 		return;
-	admin_endpoint(c, sizeof(c), f->f_key.k_raddr, f->f_key.k_rport);
+	addr_port_str(&f->f_key.k_raddr, f->f_key.k_rport, c, sizeof(c));
 	if (fe)
-		admin_endpoint(vip, sizeof(vip), f->f_key.k_laddr,
-		    f->f_key.k_lport);
+		addr_port_str(&f->f_key.k_laddr, f->f_key.k_lport, vip,
+		    sizeof(vip));
 	else
-		admin_endpoint(vip, sizeof(vip), f->f_naddr, f->f_nport);
+		addr_port_str(&f->f_naddr, f->f_nport, vip, sizeof(vip));
 	if (!fe || (f->f_flags & FLOW_ASSIGNED) || f->f_ctx == NULL)
 		peer = peer_id(hd, f->f_peer);
 	if (f->f_state < f->f_ops->fo_nstates)

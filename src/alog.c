@@ -127,26 +127,17 @@ alog_req(const char *method, const char *target, size_t tlen,
 	return s;
 }
 
-static void
-alog_ep(char *buf, size_t len, uint32_t addr, uint16_t port)
-{
-	char	 a[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &addr, a, sizeof(a));
-	snprintf(buf, len, "%s:%u", a, ntohs(port));
-}
-
 /* One line, newline included; returns its length, or -1 if it did not
  * fit (it always does: every field is bounded). */
 int
 alog_format_fe(char *buf, size_t len, const char *stamp, const char *node,
     const struct alog_fe *a)
 {
-	char	 c[32], v[32], lat[24];
+	char	 c[ADDR_PORT_STRLEN], v[ADDR_PORT_STRLEN], lat[24];
 	int	 n;
 
-	alog_ep(c, sizeof(c), a->af_caddr, a->af_cport);
-	alog_ep(v, sizeof(v), a->af_vaddr, a->af_vport);
+	addr_port_str(&a->af_caddr, a->af_cport, c, sizeof(c));
+	addr_port_str(&a->af_vaddr, a->af_vport, v, sizeof(v));
 	if (a->af_latency_us < 0)
 		memcpy(lat, "-", 2);
 	else
@@ -162,11 +153,11 @@ int
 alog_format_srv(char *buf, size_t len, const char *stamp, const char *node,
     const struct alog_srv *a)
 {
-	char	 c[32], v[32];
+	char	 c[ADDR_PORT_STRLEN], v[ADDR_PORT_STRLEN];
 	int	 n;
 
-	alog_ep(c, sizeof(c), a->as_caddr, a->as_cport);
-	alog_ep(v, sizeof(v), a->as_vaddr, a->as_vport);
+	addr_port_str(&a->as_caddr, a->as_cport, c, sizeof(c));
+	addr_port_str(&a->as_vaddr, a->as_vport, v, sizeof(v));
 	n = snprintf(buf, len, "%s %s be %s %s %s %s %u %llu\n", stamp, node,
 	    c, v, a->as_frontend, a->as_end, a->as_ms,
 	    (unsigned long long)a->as_bytes);

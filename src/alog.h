@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
+
 struct alog;
 struct event_base;
 
@@ -27,9 +29,9 @@ struct event_base;
 
 /* What a front-end decided about one connection. */
 struct alog_fe {
-	uint32_t	 af_caddr;	/* network order, as are the ports */
+	struct ipaddr	 af_caddr;	/* ports in network order */
 	uint16_t	 af_cport;
-	uint32_t	 af_vaddr;
+	struct ipaddr	 af_vaddr;
 	uint16_t	 af_vport;
 	const char	*af_req;	/* alog_req()'s, or NULL: "- - -" */
 	const char	*af_pool;	/* NULL: "-" */
@@ -40,9 +42,9 @@ struct alog_fe {
 
 /* A connection this node served, at its end. */
 struct alog_srv {
-	uint32_t	 as_caddr;
+	struct ipaddr	 as_caddr;
 	uint16_t	 as_cport;
-	uint32_t	 as_vaddr;
+	struct ipaddr	 as_vaddr;
 	uint16_t	 as_vport;
 	const char	*as_frontend;	/* the node that handed it here */
 	const char	*as_end;	/* flow_end_name() */

@@ -51,8 +51,9 @@ btcp_to_lwip(struct hd *hd, struct pkt *p)
 
 /* Sends a bare reset; addresses and ports in network order. */
 void
-btcp_rst(struct hd *hd, uint32_t saddr, uint16_t sport, uint32_t daddr,
-    uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags)
+btcp_rst(struct hd *hd, const struct ipaddr *saddr, uint16_t sport,
+    const struct ipaddr *daddr, uint16_t dport, uint32_t seq, uint32_t ack,
+    uint8_t flags)
 {
 	size_t	 n;
 
@@ -66,8 +67,8 @@ btcp_rst(struct hd *hd, uint32_t saddr, uint16_t sport, uint32_t daddr,
  * ACK naming where it is (RFC 793's "unacceptable segment"): what a reset
  * must say to be taken (RFC 5961), learnt from the client itself. */
 void
-btcp_probe(struct hd *hd, uint32_t saddr, uint16_t sport, uint32_t daddr,
-    uint16_t dport, uint32_t seq, uint32_t ack)
+btcp_probe(struct hd *hd, const struct ipaddr *saddr, uint16_t sport,
+    const struct ipaddr *daddr, uint16_t dport, uint32_t seq, uint32_t ack)
 {
 	size_t	 n;
 
@@ -87,18 +88,18 @@ btcp_reply_rst(struct hd *hd, const struct pkt *p)
 	if (p->p_flags & TH_RST)
 		return;
 	if (p->p_flags & TH_ACK) {
-		btcp_rst(hd, p->p_daddr, p->p_dport, p->p_saddr, p->p_sport,
+		btcp_rst(hd, &p->p_daddr, p->p_dport, &p->p_saddr, p->p_sport,
 		    p->p_ack, 0, 0);
 		return;
 	}
 	len = p->p_paylen + !!(p->p_flags & TH_SYN) + !!(p->p_flags & TH_FIN);
-	btcp_rst(hd, p->p_daddr, p->p_dport, p->p_saddr, p->p_sport, 0,
+	btcp_rst(hd, &p->p_daddr, p->p_dport, &p->p_saddr, p->p_sport, 0,
 	    p->p_seq + len, TH_ACK);
 }
 
 /* The service listening on a VIP:port, or NULL. */
 const struct cfg_service *
-btcp_service(const struct hd *hd, uint32_t addr, uint16_t port)
+btcp_service(const struct hd *hd, const struct ipaddr *addr, uint16_t port)
 {
 	int	 i = cfg_service_at(hd->hd_cfg, addr, port);
 
@@ -117,7 +118,7 @@ btcp_icmp(struct hd *hd, struct pkt *p)
 	if (pkt_icmp_parse(p, &ic) == -1)
 		return 0;
 	/* The quoted segment went from our side to the client. */
-	flow_key_set(&k, ic.ic_idst, ic.ic_idport, ic.ic_isrc, ic.ic_isport);
+	flow_key_set(&k, &ic.ic_idst, ic.ic_idport, &ic.ic_isrc, ic.ic_isport);
 	if ((f = flow_lookup(hd->hd_flows, &k)) == NULL ||
 	    f->f_ops->fo_icmp == NULL)
 		return 0;
@@ -149,7 +150,7 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 	p.p_meta = *m;
 	/* The kernel stack's packets, brought into the TUN by policy
 	 * routing: the flow is keyed from the client's side. */
-	if (p.p_saddr == hd->hd_kstack_addr) {
+	if (addr_eq(&p.p_saddr, &hd->hd_kstack_addr)) {
 		flow_key_out(&k, &p);
 		if ((f = flow_lookup(hd->hd_flows, &k)) != NULL) {
 			if (f->f_ops->fo_output(hd, f, &p))
@@ -165,12 +166,12 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 		f->f_ops->fo_input(hd, f, &p);
 		return;
 	}
-	if ((svc = btcp_service(hd, p.p_daddr, p.p_dport)) != NULL &&
+	if ((svc = btcp_service(hd, &p.p_daddr, p.p_dport)) != NULL &&
 	    hd->hd_vip_input(hd, svc, &p))
 		return;
 	/* lwIP's stack address takes only the connections injected into it:
 	 * a segment of no flow there (a spoofed SYN) never reaches it. */
-	if (p.p_daddr == hd->hd_cfg->cfg_lwip.cl_addr) {
+	if (addr_eq4(&p.p_daddr, hd->hd_cfg->cfg_lwip.cl_addr)) {
 		hd->hd_stats.st_drop_no_flow++;
 		return;
 	}
@@ -230,7 +231,7 @@ btcp_lwip_output(void *arg, uint8_t *buf, size_t len,
 		flow_key_out(&k, &p);
 		if ((f = flow_lookup(hd->hd_flows, &k)) != NULL)
 			send = f->f_ops->fo_output(hd, f, &p);
-		else if (p.p_saddr == hd->hd_cfg->cfg_lwip.cl_addr) {
+		else if (addr_eq4(&p.p_saddr, hd->hd_cfg->cfg_lwip.cl_addr)) {
 			hd->hd_stats.st_drop_stale++;
 			send = 0;
 		}

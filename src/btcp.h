@@ -24,6 +24,7 @@
 
 struct cfg_service;
 struct hd;
+struct ipaddr;
 struct pkt;
 struct pkt_meta;
 
@@ -47,11 +48,12 @@ void	btcp_lwip_output(void *, uint8_t *, size_t, const struct pkt_meta *);
 void	btcp_tun_send(struct hd *, const uint8_t *, size_t,
 	    const struct pkt_meta *);
 void	btcp_to_lwip(struct hd *, struct pkt *);
-void	btcp_rst(struct hd *, uint32_t, uint16_t, uint32_t, uint16_t, uint32_t,
-	    uint32_t, uint8_t);
+void	btcp_rst(struct hd *, const struct ipaddr *, uint16_t,
+	    const struct ipaddr *, uint16_t, uint32_t, uint32_t, uint8_t);
 void	btcp_reply_rst(struct hd *, const struct pkt *);
-void	btcp_probe(struct hd *, uint32_t, uint16_t, uint32_t, uint16_t,
-	    uint32_t, uint32_t);
-const struct cfg_service *btcp_service(const struct hd *, uint32_t, uint16_t);
+void	btcp_probe(struct hd *, const struct ipaddr *, uint16_t,
+	    const struct ipaddr *, uint16_t, uint32_t, uint32_t);
+const struct cfg_service *btcp_service(const struct hd *,
+	    const struct ipaddr *, uint16_t);
 
 #endif

@@ -677,15 +677,17 @@ cfg_set_endpoint(struct cfg_ctx *x, const struct cfg_key *k, void *base,
 	struct cfg_endpoint	 ep;
 	const char		*colon = strrchr(s, ':');
 	long long		 port;
+	in_addr_t		 a;
 	int			 r;
 
-	if (colon == NULL || cfg_inet(s, (size_t)(colon - s), &ep.ep_addr) ||
+	if (colon == NULL || cfg_inet(s, (size_t)(colon - s), &a) ||
 	    (r = cfg_uint(colon + 1, 1, 65535, &port)) == -1)
 		return cfg_why(x, "%s is not an IPv4 address:port",
 		    cfg_quote(x, s));
 	if (r != 0)
 		return cfg_why(x, "%s: port %s is out of range 1..65535",
 		    cfg_quote(x, s), colon + 1);
+	ep.ep_addr = addr4(a);
 	ep.ep_port = htons((in_port_t)port);
 	memcpy(cfg_field(base, k), &ep, sizeof(ep));
 	return 0;
@@ -1340,6 +1342,12 @@ cfg_map(struct cfg_ctx *x, const struct cfg_schema *s, void *base,
 	return 0;
 }
 
+static int
+cfg_ep_ne(const struct cfg_endpoint *a, const struct cfg_endpoint *b)
+{
+	return !addr_eq(&a->ep_addr, &b->ep_addr) || a->ep_port != b->ep_port;
+}
+
 /*
  * A duplicate among n strings (or endpoints) stride bytes apart: blamed on
  * the later one, naming where the first was.
@@ -1351,7 +1359,7 @@ cfg_unique(struct cfg_ctx *x, const void *first, int n, size_t stride,
 	const struct cfg_endpoint	*ea, *eb;
 	const struct cfg_mark		*ma, *mb;
 	const char			*a, *b;
-	char				 addr[INET_ADDRSTRLEN];
+	char				 addr[ADDR_STRLEN];
 	int				 i, j;
 
 	for (i = 1; i < n; i++)
@@ -1360,14 +1368,12 @@ cfg_unique(struct cfg_ctx *x, const void *first, int n, size_t stride,
 			b = (const char *)first + (size_t)i * stride;
 			ea = (const void *)a;
 			eb = (const void *)b;
-			if (endpoint ? ea->ep_addr != eb->ep_addr ||
-			    ea->ep_port != eb->ep_port : strcmp(a, b) != 0)
+			if (endpoint ? cfg_ep_ne(ea, eb) : strcmp(a, b) != 0)
 				continue;
 			ma = cfg_mark_find(x, a, 0);
 			mb = cfg_mark_find(x, b, 0);
 			if (endpoint) {
-				inet_ntop(AF_INET, &eb->ep_addr, addr,
-				    sizeof(addr));
+				addr_str(&eb->ep_addr, addr, sizeof(addr));
 				return cfg_fail_mark(x, mb, "duplicate %s "
 				    "%s:%u (first at %d:%d)", what, addr,
 				    ntohs(eb->ep_port), ma ? ma->m_pos.pos_line :
@@ -1550,7 +1556,7 @@ cfg_check_servers(struct cfg_ctx *x)
 {
 	const struct cfg_node	*cn = &x->x_cfg->cfg_node;
 	const struct cfg_mark	*mk;
-	char			 a[INET_ADDRSTRLEN];
+	char			 a[ADDR_STRLEN];
 	int			 i, j;
 
 	for (i = 0; i < cn->cn_nservers; i++) {
@@ -1566,10 +1572,10 @@ cfg_check_servers(struct cfg_ctx *x)
 			    mk ? mk->m_pos.pos_col : 0);
 		}
 		if (x->x_cfg->cfg_handoff.ch_stack != CFG_STACK_KERNEL ||
-		    ps->ps_server.ep_addr == cn->cn_server.ep_addr)
+		    addr_eq(&ps->ps_server.ep_addr, &cn->cn_server.ep_addr))
 			continue;
 		mk = cfg_mark_find(x, &ps->ps_server, 0);
-		inet_ntop(AF_INET, &cn->cn_server.ep_addr, a, sizeof(a));
+		addr_str(&cn->cn_server.ep_addr, a, sizeof(a));
 		return cfg_fail_mark(x, mk, "with handoff.stack kernel, every "
 		    "server must be on node.server's address %s", a);
 	}
@@ -2166,12 +2172,13 @@ cfg_peer_by_id(const struct cfg *c, const char *id)
 /* The index of the service at a VIP's address and port (network order),
  * or -1. */
 int
-cfg_service_at(const struct cfg *c, uint32_t addr, uint16_t port)
+cfg_service_at(const struct cfg *c, const struct ipaddr *addr,
+    uint16_t port)
 {
 	int	 i;
 
 	for (i = 0; i < c->cfg_nservices; i++)
-		if (c->cfg_services[i].cs_vip.ep_addr == addr &&
+		if (addr_eq(&c->cfg_services[i].cs_vip.ep_addr, addr) &&
 		    c->cfg_services[i].cs_vip.ep_port == port)
 			return i;
 	return -1;
@@ -2199,11 +2206,6 @@ cfg_fixed_note(char *buf, size_t len, int *n, const char *name, int changed)
 	snprintf(buf + used, len - used, "%s%s", (*n)++ ? ", " : "", name);
 }
 
-static int
-cfg_ep_ne(const struct cfg_endpoint *a, const struct cfg_endpoint *b)
-{
-	return a->ep_addr != b->ep_addr || a->ep_port != b->ep_port;
-}
 
 /*
  * The settings a running daemon cannot change (handoffd(8) RELOAD): they
@@ -2326,7 +2328,7 @@ cfg_format(char *buf, size_t len, const struct cfg_key *k, const void *base)
 	const struct cfg_endpoint *ep = fld;
 	const struct cfg_tun	*t = base;
 	const struct cfg_pool	*p = base;
-	char			 a[INET_ADDRSTRLEN];
+	char			 a[ADDR_STRLEN];
 	const char		*s;
 	int			 v;
 
@@ -2337,8 +2339,8 @@ cfg_format(char *buf, size_t len, const struct cfg_key *k, const void *base)
 		break;
 	case T_ENDPOINT:
 		if (ep->ep_port != 0)
-			snprintf(buf, len, "%s:%u", inet_ntop(AF_INET,
-			    &ep->ep_addr, a, sizeof(a)), ntohs(ep->ep_port));
+			snprintf(buf, len, "%s:%u", addr_str(&ep->ep_addr, a,
+			    sizeof(a)), ntohs(ep->ep_port));
 		break;
 	case T_PREFIX:
 		if (t->ct_has_addr)

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "addr.h"
+
 #define CFG_ID_MAX	32	/* node, peer, pool and service names, NUL included */
 #define CFG_USER_MAX	33	/* user and group names as useradd(8) takes them */
 #define CFG_MAX_PEERS	64
@@ -70,9 +72,10 @@ enum cfg_hash_key {
 	CFG_HASH_HEADER,	/* cp_hash_header names it */
 };
 
-/* An IPv4 endpoint; addresses and ports in network byte order. */
+/* An endpoint; the port in network byte order.  Only IPv4 addresses are
+ * configured today (mapped, addr.h). */
 struct cfg_endpoint {
-	in_addr_t	 ep_addr;
+	struct ipaddr	 ep_addr;
 	in_port_t	 ep_port;
 };
 
@@ -249,7 +252,8 @@ const char	*cfg_policy_name(enum cfg_policy);
 int		 cfg_peer_by_id(const struct cfg *, const char *);
 int		 cfg_active_peers(const struct cfg *);
 int		 cfg_pool_by_name(const struct cfg *, const char *);
-int		 cfg_service_at(const struct cfg *, uint32_t, uint16_t);
+int		 cfg_service_at(const struct cfg *, const struct ipaddr *,
+		    uint16_t);
 int		 cfg_fixed_changes(const struct cfg *, const struct cfg *,
 		    char *, size_t);
 int		 cfg_keep_peers(struct cfg *, const struct cfg *, char *,

@@ -20,19 +20,35 @@ struct flow_table {
 	uint64_t	 ft_seed[2];
 };
 
-/* A keyed mix of the 4-tuple (wyhash's multiply-fold): spoofed addresses and
- * ports cannot steer flows into one chain without knowing the seed.  All 32
+/* wyhash's multiply-fold. */
+static inline uint64_t
+flow_mix(uint64_t a, uint64_t b)
+{
+	__uint128_t	 r = (__uint128_t)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* A keyed mix of the 4-tuple: spoofed addresses and ports cannot steer
+ * flows into one chain without knowing the seed.  An IPv4 key mixes its
+ * two address words and the ports once (the mapped prefix is the same in
+ * every IPv4 key); an IPv6 key first folds in the other words.  All 32
  * bits, for tables of a caller's own. */
 uint32_t
 flow_key_hash(const struct flow_table *t, const struct flow_key *k)
 {
+	const uint32_t	*r = k->k_raddr.a_w, *l = k->k_laddr.a_w;
 	uint64_t	 a, b;
-	__uint128_t	 r;
 
-	a = ((uint64_t)k->k_raddr << 32 | k->k_laddr) ^ t->ft_seed[0];
+	a = ((uint64_t)r[3] << 32 | l[3]) ^ t->ft_seed[0];
 	b = ((uint64_t)k->k_rport << 16 | k->k_lport) ^ t->ft_seed[1];
-	r = (__uint128_t)a * (b | 1);
-	a = (uint64_t)r ^ (uint64_t)(r >> 64);
+	if (!addr_is4(&k->k_raddr) || !addr_is4(&k->k_laddr)) {
+		a ^= flow_mix(((uint64_t)r[0] << 32 | r[1]) ^ t->ft_seed[1],
+		    ((uint64_t)r[2] << 32 | l[2]) ^ t->ft_seed[0]);
+		b ^= flow_mix(((uint64_t)l[0] << 32 | l[1]) ^ t->ft_seed[0],
+		    t->ft_seed[1] | 1);
+	}
+	a = flow_mix(a, b | 1);
 	return (uint32_t)(a ^ (a >> 32));
 }
 
@@ -45,7 +61,8 @@ flow_hash(const struct flow_table *t, const struct flow_key *k)
 static inline int
 flow_key_eq(const struct flow_key *a, const struct flow_key *b)
 {
-	return a->k_raddr == b->k_raddr && a->k_laddr == b->k_laddr &&
+	return addr_eq(&a->k_raddr, &b->k_raddr) &&
+	    addr_eq(&a->k_laddr, &b->k_laddr) &&
 	    a->k_rport == b->k_rport && a->k_lport == b->k_lport;
 }
 

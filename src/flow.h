@@ -24,8 +24,8 @@
 
 /* All in network byte order: keys are compared, never computed with. */
 struct flow_key {
-	uint32_t	 k_raddr;	/* the client */
-	uint32_t	 k_laddr;	/* our side */
+	struct ipaddr	 k_raddr;	/* the client */
+	struct ipaddr	 k_laddr;	/* our side */
 	uint16_t	 k_rport;
 	uint16_t	 k_lport;
 };
@@ -103,7 +103,8 @@ struct flow {
 	uint64_t	 f_sbytes;	/* back-end: payload its stack sent */
 
 	/* The rewrite, set up once per flow and applied to every packet. */
-	uint32_t	 f_naddr;	/* replaces the address on our side */
+	struct ipaddr	 f_naddr;	/* replaces the address on our
+					   side */
 	uint16_t	 f_nport;
 	uint8_t		 f_ws_in;	/* window rescale: shift of the stack */
 	uint8_t		 f_ws_out;	/* ... and shift the client expects */
@@ -164,12 +165,12 @@ flow_touch(struct flow *f, uint32_t now)
 
 /* A key from the client's endpoint and ours, as the fields lie. */
 static inline void
-flow_key_set(struct flow_key *k, uint32_t raddr, uint16_t rport,
-    uint32_t laddr, uint16_t lport)
+flow_key_set(struct flow_key *k, const struct ipaddr *raddr, uint16_t rport,
+    const struct ipaddr *laddr, uint16_t lport)
 {
-	k->k_raddr = raddr;
+	k->k_raddr = *raddr;
 	k->k_rport = rport;
-	k->k_laddr = laddr;
+	k->k_laddr = *laddr;
 	k->k_lport = lport;
 }
 
@@ -177,14 +178,14 @@ flow_key_set(struct flow_key *k, uint32_t raddr, uint16_t rport,
 static inline void
 flow_key_in(struct flow_key *k, const struct pkt *p)
 {
-	flow_key_set(k, p->p_saddr, p->p_sport, p->p_daddr, p->p_dport);
+	flow_key_set(k, &p->p_saddr, p->p_sport, &p->p_daddr, p->p_dport);
 }
 
 /* The key of a packet to the client (a stack's). */
 static inline void
 flow_key_out(struct flow_key *k, const struct pkt *p)
 {
-	flow_key_set(k, p->p_daddr, p->p_dport, p->p_saddr, p->p_sport);
+	flow_key_set(k, &p->p_daddr, p->p_dport, &p->p_saddr, p->p_sport);
 }
 
 #endif

@@ -139,7 +139,7 @@ struct hd {
 	struct tun_info		 hd_tun;
 
 	uint32_t		 hd_now;	/* ms, the flow clock */
-	uint32_t		 hd_kstack_addr; /* the kernel stack's, or 0 */
+	struct ipaddr		 hd_kstack_addr; /* kernel stack; or 0.0.0.0 */
 	btcp_vip_fn		 hd_vip_input;	/* the front-end's */
 	TAILQ_HEAD(, fe_conn)	 hd_fe_young;	/* not handed off yet */
 	uint32_t		 hd_fe_nyoung;
@@ -171,7 +171,7 @@ struct hd {
 	/* VIP:ports whose lwip handshake a reload took away while lwIP may
 	 * still hold connections there (fe.c) */
 	struct hd_vip_left {
-		uint32_t	 vl_addr;
+		struct ipaddr	 vl_addr;
 		uint16_t	 vl_port;
 		uint32_t	 vl_checked;	/* ms, lwIP last looked at */
 	}			 hd_fe_left[CFG_MAX_SERVICES];

@@ -200,8 +200,9 @@ hostcheck_vip(struct hostcheck_ctx *hc, const struct cfg_service *cs,
 	char	 vip[INET_ADDRSTRLEN], out[IF_NAMESIZE];
 	int	 oif, type;
 
-	inet_ntop(AF_INET, &cs->cs_vip.ep_addr, vip, sizeof(vip));
-	if (hostcheck_route(cs->cs_vip.ep_addr, 0, &oif, &type) == -1)
+	addr_str(&cs->cs_vip.ep_addr, vip, sizeof(vip));
+	if (hostcheck_route(addr_get4(&cs->cs_vip.ep_addr), 0, &oif, &type)
+	    == -1)
 		hostcheck_warn(hc, "service %s: %s is not routed: %s, so this "
 		    "node front-ends none of its clients (ip route add %s/32 "
 		    "dev %s)", cs->cs_name, vip, strerror(errno), vip, dev);
@@ -222,7 +223,7 @@ static void
 hostcheck_kernel(struct hostcheck_ctx *hc, const struct cfg *cfg,
     const char *dev, int idx)
 {
-	in_addr_t	 srv = cfg->cfg_node.cn_server.ep_addr;
+	in_addr_t	 srv = addr_get4(&cfg->cfg_node.cn_server.ep_addr);
 	char		 s[INET_ADDRSTRLEN], out[IF_NAMESIZE];
 	int		 oif = 0, type;
 

@@ -90,7 +90,8 @@ metrics_flow(struct flow *f, void *arg)
 	}
 	mf->mf_fe++;
 	for (i = 0; i < cfg->cfg_nservices; i++)
-		if (cfg->cfg_services[i].cs_vip.ep_addr == f->f_key.k_laddr &&
+		if (addr_eq(&cfg->cfg_services[i].cs_vip.ep_addr,
+		    &f->f_key.k_laddr) &&
 		    cfg->cfg_services[i].cs_vip.ep_port == f->f_key.k_lport)
 			mf->mf_service[i]++;
 }
@@ -336,18 +337,16 @@ metrics_on_other(struct evhttp_request *req, void *arg)
 static int
 metrics_listen(const struct cfg_endpoint *ep)
 {
-	struct sockaddr_in	 sin;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
 	int			 fd, one = 1;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = ep->ep_addr;
-	sin.sin_port = ep->ep_port;
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1)
+	sslen = (socklen_t)addr_sockaddr(&ep->ep_addr, ep->ep_port, &ss);
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
 		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
-	    -1 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    -1 || bind(fd, (struct sockaddr *)&ss, sslen) == -1 ||
 	    listen(fd, 16) == -1) {
 		close(fd);
 		return -1;
@@ -361,12 +360,12 @@ metrics_start(struct hd *hd)
 {
 	const struct cfg_endpoint *ep = &hd->hd_cfg->cfg_metrics.cm_listen;
 	struct metrics		*m;
-	char			 addr[INET_ADDRSTRLEN];
+	char			 addr[ADDR_STRLEN];
 	int			 fd;
 
 	if (ep->ep_port == 0)
 		return 0;
-	inet_ntop(AF_INET, &ep->ep_addr, addr, sizeof(addr));
+	addr_str(&ep->ep_addr, addr, sizeof(addr));
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return -1;
 	hd->hd_metrics = m;

@@ -227,6 +227,8 @@ node_start(struct hd *hd)
 	hd->hd_reload = node_reload;
 	if (cfg->cfg_handoff.ch_stack == CFG_STACK_KERNEL)
 		hd->hd_kstack_addr = cfg->cfg_node.cn_server.ep_addr;
+	else
+		hd->hd_kstack_addr = addr4(0);
 	hd->hd_now = port_now_ms();
 	if ((hd->hd_rxbuf = malloc(PKT_MAXLEN)) == NULL ||
 	    (hd->hd_txbuf = malloc(PKT_MAXLEN)) == NULL ||
@@ -265,7 +267,7 @@ node_start(struct hd *hd)
 		tunif_gso(hd->hd_lwip);
 	for (i = 0; i < cfg->cfg_nservices; i++)
 		if (tunif_add_vip(hd->hd_lwip,
-		    cfg->cfg_services[i].cs_vip.ep_addr) == -1)
+		    addr_get4(&cfg->cfg_services[i].cs_vip.ep_addr)) == -1)
 			fatalx("too many VIPs for lwIP");
 
 	if (fe_init(hd) == -1)
@@ -335,7 +337,7 @@ node_reload(struct hd *hd, char *err, size_t errlen)
 	 * may still be going. */
 	for (i = 0; i < cfg->cfg_nservices; i++)
 		if (tunif_add_vip(hd->hd_lwip,
-		    cfg->cfg_services[i].cs_vip.ep_addr) == -1) {
+		    addr_get4(&cfg->cfg_services[i].cs_vip.ep_addr)) == -1) {
 			snprintf(err, errlen, "%s: service %s: more than %d "
 			    "VIP addresses since the daemon started (restart "
 			    "it to apply this configuration)", cfg->cfg_path,

@@ -5,6 +5,24 @@
 
 #include "pkt.h"
 
+/* An IPv4 address field, as the network-order word struct ipaddr keeps. */
+static uint32_t
+pkt_ip4(const uint8_t *p)
+{
+	uint32_t	 net;
+
+	memcpy(&net, p, 4);
+	return net;
+}
+
+static void
+pkt_put_ip4(uint8_t *p, const struct ipaddr *a)
+{
+	uint32_t	 net = addr_get4(a);
+
+	memcpy(p, &net, 4);
+}
+
 static const char *const pkt_verdict_names[PKT_VERDICT_MAX] = {
 	[PKT_OK] = "ok",
 	[PKT_NOT_IPV4] = "not-ipv4",
@@ -65,8 +83,8 @@ pkt_parse(struct pkt *p, uint8_t *buf, size_t len)
 	p->p_len = totlen;
 	p->p_iphl = ihl;
 	p->p_proto = buf[IP_OFF_PROTO];
-	memcpy(&p->p_saddr, buf + IP_OFF_SRC, 4);
-	memcpy(&p->p_daddr, buf + IP_OFF_DST, 4);
+	p->p_saddr = addr4(pkt_ip4(buf + IP_OFF_SRC));
+	p->p_daddr = addr4(pkt_ip4(buf + IP_OFF_DST));
 	if (p->p_proto != PKT_IPPROTO_TCP)
 		return PKT_NOT_TCP;
 
@@ -115,8 +133,8 @@ pkt_icmp_parse(const struct pkt *p, struct pkt_icmp *ic)
 		return -1;
 	ic->ic_inner = p->p_ip + p->p_iphl + 8;
 	ic->ic_inner_hl = (uint8_t)ihl;
-	memcpy(&ic->ic_isrc, in + IP_OFF_SRC, 4);
-	memcpy(&ic->ic_idst, in + IP_OFF_DST, 4);
+	ic->ic_isrc = addr4(pkt_ip4(in + IP_OFF_SRC));
+	ic->ic_idst = addr4(pkt_ip4(in + IP_OFF_DST));
 	memcpy(&ic->ic_isport, in + ihl + TCP_OFF_SPORT, 2);
 	memcpy(&ic->ic_idport, in + ihl + TCP_OFF_DPORT, 2);
 	ic->ic_iseq = pkt_get32(in + ihl + TCP_OFF_SEQ);
@@ -130,22 +148,23 @@ pkt_icmp_parse(const struct pkt *p, struct pkt_icmp *ic)
  * stack checks it), and sets the three checksums it does have.
  */
 void
-pkt_icmp_rewrite(struct pkt *p, const struct pkt_icmp *ic, uint32_t src,
-    uint32_t dst, uint32_t isrc, uint16_t isport, uint32_t iseq)
+pkt_icmp_rewrite(struct pkt *p, const struct pkt_icmp *ic,
+    const struct ipaddr *src, const struct ipaddr *dst,
+    const struct ipaddr *isrc, uint16_t isport, uint32_t iseq)
 {
 	uint8_t		*icmp = p->p_ip + p->p_iphl, *in = ic->ic_inner;
 	size_t		 len = p->p_len - p->p_iphl;
 
-	memcpy(in + IP_OFF_SRC, &isrc, 4);
+	pkt_put_ip4(in + IP_OFF_SRC, isrc);
 	memcpy(in + ic->ic_inner_hl + TCP_OFF_SPORT, &isport, 2);
 	pkt_put32(in + ic->ic_inner_hl + TCP_OFF_SEQ, iseq);
 	pkt_put16(in + IP_OFF_CSUM, pkt_ip_csum(in, ic->ic_inner_hl));
 	pkt_put16(icmp + 2, 0);
 	pkt_put16(icmp + 2, pkt_csum_partial(icmp, len, 0));
-	memcpy(p->p_ip + IP_OFF_SRC, &src, 4);
-	memcpy(p->p_ip + IP_OFF_DST, &dst, 4);
-	p->p_saddr = src;
-	p->p_daddr = dst;
+	pkt_put_ip4(p->p_ip + IP_OFF_SRC, src);
+	pkt_put_ip4(p->p_ip + IP_OFF_DST, dst);
+	p->p_saddr = *src;
+	p->p_daddr = *dst;
 	pkt_put16(p->p_ip + IP_OFF_CSUM, pkt_ip_csum(p->p_ip, p->p_iphl));
 }
 
@@ -406,9 +425,9 @@ pkt_csum_finish(struct pkt *p)
  * fit.
  */
 size_t
-pkt_build_tcp(uint8_t *buf, size_t buflen, uint32_t saddr, uint16_t sport,
-    uint32_t daddr, uint16_t dport, uint32_t seq, uint32_t ack,
-    uint8_t flags, uint16_t win, const struct pkt_opts *o,
+pkt_build_tcp(uint8_t *buf, size_t buflen, const struct ipaddr *saddr,
+    uint16_t sport, const struct ipaddr *daddr, uint16_t dport, uint32_t seq,
+    uint32_t ack, uint8_t flags, uint16_t win, const struct pkt_opts *o,
     const void *payload, size_t paylen, uint16_t ipid)
 {
 	struct pkt	 p;
@@ -431,8 +450,8 @@ pkt_build_tcp(uint8_t *buf, size_t buflen, uint32_t saddr, uint16_t sport,
 	pkt_put16(ip + IP_OFF_FRAG, 0x4000);	/* DF */
 	ip[IP_OFF_TTL] = 64;
 	ip[IP_OFF_PROTO] = PKT_IPPROTO_TCP;
-	memcpy(ip + IP_OFF_SRC, &saddr, 4);
-	memcpy(ip + IP_OFF_DST, &daddr, 4);
+	pkt_put_ip4(ip + IP_OFF_SRC, saddr);
+	pkt_put_ip4(ip + IP_OFF_DST, daddr);
 	pkt_put16(ip + IP_OFF_CSUM, pkt_ip_csum(ip, PKT_IP_HLEN));
 
 	th = ip + PKT_IP_HLEN;

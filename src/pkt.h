@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "addr.h"
+
 #define PKT_IP_HLEN	20
 #define PKT_TCP_HLEN	20
 #define PKT_TCP_OPTMAX	40
@@ -83,8 +85,8 @@ struct pkt {
 	uint8_t		 p_thl;		/* TCP header bytes, options included */
 	uint8_t		 p_flags;	/* TCP flags */
 	uint16_t	 p_paylen;	/* TCP payload bytes */
-	uint32_t	 p_saddr;
-	uint32_t	 p_daddr;
+	struct ipaddr	 p_saddr;
+	struct ipaddr	 p_daddr;
 	uint16_t	 p_sport;
 	uint16_t	 p_dport;
 	uint32_t	 p_seq;
@@ -106,8 +108,8 @@ struct pkt_icmp {
 	uint8_t		 ic_code;
 	uint8_t		*ic_inner;	/* the inner IPv4 header */
 	uint8_t		 ic_inner_hl;
-	uint32_t	 ic_isrc;
-	uint32_t	 ic_idst;
+	struct ipaddr	 ic_isrc;
+	struct ipaddr	 ic_idst;
 	uint16_t	 ic_isport;
 	uint16_t	 ic_idport;
 	uint32_t	 ic_iseq;	/* host order */
@@ -143,8 +145,9 @@ int	 pkt_opts_parse_raw(const uint8_t *, size_t, size_t, struct pkt_opts *);
 size_t	 pkt_opts_build(uint8_t *, size_t, const struct pkt_opts *, int);
 const char *pkt_verdict_name(enum pkt_verdict);
 int	 pkt_icmp_parse(const struct pkt *, struct pkt_icmp *);
-void	 pkt_icmp_rewrite(struct pkt *, const struct pkt_icmp *, uint32_t,
-	    uint32_t, uint32_t, uint16_t, uint32_t);
+void	 pkt_icmp_rewrite(struct pkt *, const struct pkt_icmp *,
+	    const struct ipaddr *, const struct ipaddr *,
+	    const struct ipaddr *, uint16_t, uint32_t);
 
 uint16_t pkt_csum_partial(const void *, size_t, uint32_t);
 uint16_t pkt_ip_csum(const uint8_t *, size_t);
@@ -152,9 +155,9 @@ uint16_t pkt_tcp_csum(const struct pkt *);
 void	 pkt_tcp_csum_set(struct pkt *);
 int	 pkt_tcp_csum_ok(const struct pkt *);
 void	 pkt_csum_finish(struct pkt *);
-size_t	 pkt_build_tcp(uint8_t *, size_t, uint32_t, uint16_t, uint32_t,
-	    uint16_t, uint32_t, uint32_t, uint8_t, uint16_t,
-	    const struct pkt_opts *, const void *, size_t, uint16_t);
+size_t	 pkt_build_tcp(uint8_t *, size_t, const struct ipaddr *, uint16_t,
+	    const struct ipaddr *, uint16_t, uint32_t, uint32_t, uint8_t,
+	    uint16_t, const struct pkt_opts *, const void *, size_t, uint16_t);
 
 /* Big-endian field access without alignment assumptions. */
 static inline uint16_t
@@ -270,15 +273,14 @@ pkt_set32_at(struct csum_acc *a, uint8_t *base, size_t off, uint32_t v)
 		pkt_set32(a, base + off, v);
 }
 
-/* Rewrites an IPv4 address field (given in network order): it is covered
- * by the IP header checksum and by the TCP pseudo-header, so both
- * accumulators take the change. */
+/* Rewrites an IPv4 address field: it is covered by the IP header checksum
+ * and by the TCP pseudo-header, so both accumulators take the change. */
 static inline void
 pkt_set_addr(struct csum_acc *ipa, struct csum_acc *tha, uint8_t *p,
-    uint32_t net)
+    const struct ipaddr *a)
 {
 	uint8_t	 b[4];
-	uint32_t old = pkt_get32(p), v;
+	uint32_t old = pkt_get32(p), v, net = addr_get4(a);
 
 	memcpy(b, &net, 4);
 	v = pkt_get32(b);

@@ -129,7 +129,7 @@ be_kernel(const struct hd *hd)
  * endpoint of the web server for that port with the kernel (node.servers,
  * else node.server), lwIP's address otherwise. */
 static void
-be_stack_endpoint(const struct hd *hd, uint16_t vport, uint32_t *addr,
+be_stack_endpoint(const struct hd *hd, uint16_t vport, struct ipaddr *addr,
     uint16_t *port)
 {
 	const struct cfg_endpoint *srv;
@@ -139,9 +139,20 @@ be_stack_endpoint(const struct hd *hd, uint16_t vport, uint32_t *addr,
 		*addr = srv->ep_addr;
 		*port = srv->ep_port;
 	} else {
-		*addr = hd->hd_cfg->cfg_lwip.cl_addr;
+		*addr = addr4(hd->hd_cfg->cfg_lwip.cl_addr);
 		*port = vport;
 	}
+}
+
+/* The key of the flow of the client caddr:cport to the VIP's port vport
+ * (network order) at this node's stack. */
+static void
+be_key(const struct hd *hd, struct flow_key *k, const struct ipaddr *caddr,
+    uint16_t cport, uint16_t vport)
+{
+	k->k_raddr = *caddr;
+	k->k_rport = cport;
+	be_stack_endpoint(hd, vport, &k->k_laddr, &k->k_lport);
 }
 
 /* The injection state is not needed once the stack has the connection
@@ -238,7 +249,7 @@ be_close(struct hd *hd, struct flow *f, enum flow_end why)
 
 	if (f->f_state == BE_LINGER)
 		why = f->f_end;
-	flowlog_end(hd, f, "be", f->f_naddr, f->f_nport, f->f_peer, why);
+	flowlog_end(hd, f, "be", &f->f_naddr, f->f_nport, f->f_peer, why);
 	/* Before the commit point the front-end still decides. */
 	if (hd->hd_alog != NULL && be_committed(f))
 		be_alog(hd, f, why);
@@ -307,7 +318,7 @@ be_dead_probe(struct hd *hd, struct flow *f)
 	f->f_timeout = FLOW_DEAD_MS;
 	flow_touch(f, hd->hd_now);
 	f->f_qlen++;
-	btcp_probe(hd, f->f_naddr, f->f_nport, f->f_key.k_raddr,
+	btcp_probe(hd, &f->f_naddr, f->f_nport, &f->f_key.k_raddr,
 	    f->f_key.k_rport, be_client_edge(f) - 0x40000000, f->f_cnxt);
 }
 
@@ -390,7 +401,7 @@ be_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	port_tcp_clamp_mss(pcb);
 	/* lwIP listens on the VIP's port: its server is that port's. */
 	bc->bc_relay = relay_new(hd, pcb, cfg_server_for(hd->hd_cfg, k.k_lport),
-	    f->f_naddr, f->f_nport, NULL, be_relay_done, bc);
+	    &f->f_naddr, f->f_nport, NULL, be_relay_done, bc);
 	if (bc->bc_relay == NULL) {
 		tcp_abort(pcb);
 		return ERR_ABRT;
@@ -436,8 +447,8 @@ be_inject(struct be_conn *bc, uint32_t seq, uint32_t ack, uint8_t flags,
 	struct flow	*f = bc->bc_flow;
 	size_t		 n;
 
-	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, f->f_key.k_raddr,
-	    f->f_key.k_rport, f->f_key.k_laddr, f->f_key.k_lport, seq, ack,
+	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, &f->f_key.k_raddr,
+	    f->f_key.k_rport, &f->f_key.k_laddr, f->f_key.k_lport, seq, ack,
 	    flags, flags & TH_SYN ? 0xffff : f->f_flags & FLOW_UNSCALED ?
 	    rw_window(bc->bc_ho.ho_cwin, bc->bc_ho.ho_cws, 0) :
 	    bc->bc_ho.ho_cwin, o, data, len, 0);
@@ -656,8 +667,8 @@ be_kernel_reset(struct hd *hd, struct flow *f, uint32_t seq)
 
 	if (!be_kernel(hd) || f->f_state == BE_LINGER)
 		return;
-	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, f->f_key.k_raddr,
-	    f->f_key.k_rport, f->f_key.k_laddr, f->f_key.k_lport,
+	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, &f->f_key.k_raddr,
+	    f->f_key.k_rport, &f->f_key.k_laddr, f->f_key.k_lport,
 	    seq != 0 ? seq : f->f_cnxt, 0, TH_RST, 0, NULL, NULL, 0, 0);
 	if (n > 0)
 		btcp_tun_send(hd, hd->hd_txbuf, n, NULL);
@@ -739,12 +750,12 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 	struct flow_key	 k;
 	struct flow	*f;
 	struct be_conn	*bc;
-	char		 a[INET_ADDRSTRLEN];
+	char		 a[ADDR_STRLEN];
 
 	/* Only this node's own services: a peer's word is no licence to
 	 * make the web server's answers come from any address. */
-	if (btcp_service(hd, ho->ho_vaddr, ho->ho_vport) == NULL) {
-		inet_ntop(AF_INET, &ho->ho_vaddr, a, sizeof(a));
+	if (btcp_service(hd, &ho->ho_vaddr, ho->ho_vport) == NULL) {
+		addr_str(&ho->ho_vaddr, a, sizeof(a));
 		log_ratelim(&be_rl_vip, "be: %s handed off a connection to "
 		    "%s:%u, which is none of this node's services: refused",
 		    peer_id(hd, peer), a, ntohs(ho->ho_vport));
@@ -753,8 +764,7 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 		be_send_ack(hd, peer, ho, NULL, CTL_BAD_HANDOFF);
 		return;
 	}
-	flow_key_set(&k, ho->ho_caddr, ho->ho_cport, 0, 0);
-	be_stack_endpoint(hd, ho->ho_vport, &k.k_laddr, &k.k_lport);
+	be_key(hd, &k, &ho->ho_caddr, ho->ho_cport, ho->ho_vport);
 	if ((f = flow_lookup(hd->hd_flows, &k)) != NULL) {
 		if (f->f_ops == &be_flow_ops && f->f_peer == peer &&
 		    f->f_peer_handle == ho->ho_flow) {
@@ -786,8 +796,8 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 	}
 	/* lwIP would answer the SYN from TIME_WAIT with the old ACK. */
 	if (!be_kernel(hd))
-		port_tcp_forget_timewait(k.k_laddr, ntohs(k.k_lport),
-		    k.k_raddr, ntohs(k.k_rport));
+		port_tcp_forget_timewait(&k.k_laddr, ntohs(k.k_lport),
+		    &k.k_raddr, ntohs(k.k_rport));
 	if (!be_kernel(hd) && be_listen(hd, ho->ho_vport) == -1) {
 		be_send_ack(hd, peer, ho, NULL, CTL_NO_RESOURCES);
 		return;
@@ -994,7 +1004,7 @@ be_input(struct hd *hd, struct flow *f, struct pkt *p)
 		/* Its ACK, in our sequence space, says where the reset must
 		 * be in the client's. */
 		if ((p->p_flags & (TH_RST | TH_ACK)) == TH_ACK)
-			btcp_rst(hd, f->f_naddr, f->f_nport, f->f_key.k_raddr,
+			btcp_rst(hd, &f->f_naddr, f->f_nport, &f->f_key.k_raddr,
 			    f->f_key.k_rport, p->p_ack + f->f_delta, 0, 0);
 		if (p->p_flags & (TH_RST | TH_ACK))
 			be_dead_end(hd, f);
@@ -1016,7 +1026,7 @@ be_input(struct hd *hd, struct flow *f, struct pkt *p)
 static void
 be_reset_client(struct hd *hd, const struct flow *f)
 {
-	btcp_rst(hd, f->f_naddr, f->f_nport, f->f_key.k_raddr,
+	btcp_rst(hd, &f->f_naddr, f->f_nport, &f->f_key.k_raddr,
 	    f->f_key.k_rport, be_client_edge(f), f->f_cnxt, TH_ACK);
 }
 
@@ -1146,8 +1156,7 @@ be_flow_of(struct hd *hd, int peer, const struct ctl_close *cl)
 	struct flow_key	 k;
 	struct flow	*f;
 
-	flow_key_set(&k, cl->cl_caddr, cl->cl_cport, 0, 0);
-	be_stack_endpoint(hd, cl->cl_vport, &k.k_laddr, &k.k_lport);
+	be_key(hd, &k, &cl->cl_caddr, cl->cl_cport, cl->cl_vport);
 	f = flow_lookup(hd->hd_flows, &k);
 	if (f == NULL || f->f_ops != &be_flow_ops || f->f_peer != peer ||
 	    f->f_peer_handle != cl->cl_sflow)
@@ -1240,11 +1249,10 @@ be_on_lookup(struct hd *hd, int peer, const struct ctl_lookup *lk)
 	m.m_type = CTL_LOOKUP_ACK;
 	la->la_flow = lk->lk_flow;
 	la->la_status = CTL_LK_UNKNOWN;
-	flow_key_set(&k, lk->lk_caddr, lk->lk_cport, 0, 0);
-	be_stack_endpoint(hd, lk->lk_vport, &k.k_laddr, &k.k_lport);
+	be_key(hd, &k, &lk->lk_caddr, lk->lk_cport, lk->lk_vport);
 	f = flow_lookup(hd->hd_flows, &k);
 	if (f != NULL && (f->f_ops != &be_flow_ops || f->f_state == BE_DEAD ||
-	    f->f_naddr != lk->lk_vaddr || f->f_nport != lk->lk_vport))
+	    !addr_eq(&f->f_naddr, &lk->lk_vaddr) || f->f_nport != lk->lk_vport))
 		f = NULL;
 	/* Not while its front-end may still be waiting for our HANDOFF_ACK:
 	 * it would ask to cancel (CLOSE CANCEL), and only its own flow is
@@ -1307,7 +1315,7 @@ be_adopt(struct hd *hd, struct flow *f, int lost)
 	 * lingering ones too (their last bytes and FIN were its). */
 	if (!lost && be_kernel(hd) && (f->f_state == BE_ESTAB ||
 	    f->f_state == BE_LINGER) &&
-	    cfg_service_at(hd->hd_cfg, f->f_naddr, f->f_nport) >= 0) {
+	    cfg_service_at(hd->hd_cfg, &f->f_naddr, f->f_nport) >= 0) {
 		/* No longer than this configuration says (the file could be
 		 * another's), and not counting the time the daemon was down. */
 		flow_touch(f, hd->hd_now);
@@ -1333,8 +1341,8 @@ be_adopt(struct hd *hd, struct flow *f, int lost)
 	 * with resets, which go to the client rewritten (be_output). */
 	be_kernel_reset(hd, f, 0);
 	f->f_state = BE_DEAD;
-	btcp_rst(hd, f->f_naddr, f->f_nport, f->f_key.k_raddr, f->f_key.k_rport,
-	    be_client_edge(f), 0, 0);
+	btcp_rst(hd, &f->f_naddr, f->f_nport, &f->f_key.k_raddr,
+	    f->f_key.k_rport, be_client_edge(f), 0, 0);
 	f->f_qlen = 0;
 	be_dead_probe(hd, f);
 	return 0;

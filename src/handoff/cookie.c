@@ -83,21 +83,22 @@ cookie_key_free(struct cookie_key *k)
  * bytes of which go to h64 if not NULL, and the first 4 to h.  Returns -1
  * if the MAC cannot be computed. */
 static int
-cookie_mac(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
+cookie_mac(const struct cookie_key *k, const struct ipaddr *saddr,
+    const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t t, uint8_t opts,
     enum cookie_form form, uint32_t *h, uint64_t *h64)
 {
-	uint8_t		 msg[22], out[8];
+	uint8_t		 msg[46], out[8];
 	size_t		 outl = 0;
 
-	memcpy(msg, &saddr, 4);
-	memcpy(msg + 4, &daddr, 4);
-	memcpy(msg + 8, &sport, 2);
-	memcpy(msg + 10, &dport, 2);
-	pkt_put32(msg + 12, cisn);
-	pkt_put32(msg + 16, t & 0xffff);
-	msg[20] = opts;
-	msg[21] = (uint8_t)form;
+	addr_to16(saddr, msg);
+	addr_to16(daddr, msg + 16);
+	memcpy(msg + 32, &sport, 2);
+	memcpy(msg + 34, &dport, 2);
+	pkt_put32(msg + 36, cisn);
+	pkt_put32(msg + 40, t & 0xffff);
+	msg[44] = opts;
+	msg[45] = (uint8_t)form;
 	/* A NULL key restarts the MAC with the key it has. */
 	if (EVP_MAC_init(k->ck_ctx, NULL, 0, NULL) != 1 ||
 	    EVP_MAC_update(k->ck_ctx, msg, sizeof(msg)) != 1 ||
@@ -111,7 +112,8 @@ cookie_mac(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
 }
 
 static int
-cookie_hash(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
+cookie_hash(const struct cookie_key *k, const struct ipaddr *saddr,
+    const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t t, uint8_t opts,
     enum cookie_form form, uint32_t *h)
 {
@@ -129,7 +131,8 @@ cookie_period(uint32_t now_ms)
 /* The id of the connection a cookie opens (replay.h): a keyed hash of its
  * endpoints and the client's ISN.  -1 if it cannot be computed. */
 int
-cookie_id(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
+cookie_id(const struct cookie_key *k, const struct ipaddr *saddr,
+    const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint64_t *id)
 {
 	uint32_t	 h;
@@ -170,7 +173,8 @@ cookie_unpack(uint8_t b, struct cookie_opts *o)
  * when the MAC fails.
  */
 int
-cookie_make(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
+cookie_make(const struct cookie_key *k, const struct ipaddr *saddr,
+    const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t now_ms,
     const struct cookie_opts *o, uint32_t *isn, uint32_t *tsval)
 {
@@ -196,7 +200,8 @@ cookie_make(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
 
 /* Whether h of this period or the last one is the cookie. */
 static int
-cookie_match(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
+cookie_match(const struct cookie_key *k, const struct ipaddr *saddr,
+    const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t isn,
     uint32_t now_ms, uint8_t opts, enum cookie_form form)
 {
@@ -217,7 +222,8 @@ cookie_match(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
  * the client's SYN offered, or -1.
  */
 int
-cookie_check(const struct cookie_key *k, uint32_t saddr, uint32_t daddr,
+cookie_check(const struct cookie_key *k, const struct ipaddr *saddr,
+    const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t isn,
     uint32_t now_ms, const uint32_t *tsecr, struct cookie_opts *o)
 {

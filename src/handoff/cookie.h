@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "addr.h"
+
 /* What a client's SYN offered, as far as a cookie remembers it. */
 struct cookie_opts {
 	uint16_t	 co_mss;	/* rounded down to the cookie's table */
@@ -30,13 +32,16 @@ struct cookie_key;
 
 struct cookie_key *cookie_key_new(void);
 void		 cookie_key_free(struct cookie_key *);
-int		 cookie_make(const struct cookie_key *, uint32_t, uint32_t,
+int		 cookie_make(const struct cookie_key *,
+		    const struct ipaddr *, const struct ipaddr *,
 		    uint16_t, uint16_t, uint32_t, uint32_t,
 		    const struct cookie_opts *, uint32_t *, uint32_t *);
-int		 cookie_check(const struct cookie_key *, uint32_t, uint32_t,
+int		 cookie_check(const struct cookie_key *,
+		    const struct ipaddr *, const struct ipaddr *,
 		    uint16_t, uint16_t, uint32_t, uint32_t, uint32_t,
 		    const uint32_t *, struct cookie_opts *);
-int		 cookie_id(const struct cookie_key *, uint32_t, uint32_t,
+int		 cookie_id(const struct cookie_key *,
+		    const struct ipaddr *, const struct ipaddr *,
 		    uint16_t, uint16_t, uint32_t, uint64_t *);
 uint16_t	 cookie_period(uint32_t);
 

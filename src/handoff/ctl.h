@@ -5,6 +5,10 @@
  * frame that is not exactly the size its type says.
  *
  * Frame: "HD" magic, version, type, payload length (32 bits), payload.
+ * Version 2 frames carry IPv4 addresses in 4 bytes; a frame that names an
+ * IPv6 address says version 3 and carries every address in 16 (an IPv4
+ * one never: each address has one encoding).  A node of an older build
+ * refuses version 3, and only IPv6 flows use it.
  * Frames travel inside TLS (psk.h), which authenticates, protects and
  * orders them; version 1 carried them in clear with a home-made HMAC
  * handshake, and is not spoken any more.
@@ -15,7 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
+
 #define CTL_VERSION	2
+#define CTL_VERSION_ADDR16 3	/* ... with 16-byte addresses */
 #define CTL_HDR_LEN	8
 #define CTL_ID_MAX	31
 /* The largest HELLO: before it, nothing larger is read. */
@@ -88,9 +95,9 @@ struct ctl_hello {
 
 struct ctl_handoff {
 	uint64_t	 ho_flow;	/* the front-end's handle */
-	uint32_t	 ho_caddr;	/* client, network order */
+	struct ipaddr	 ho_caddr;	/* client */
 	uint16_t	 ho_cport;	/* network order */
-	uint32_t	 ho_vaddr;	/* VIP, network order */
+	struct ipaddr	 ho_vaddr;	/* VIP */
 	uint16_t	 ho_vport;	/* network order */
 	uint32_t	 ho_irs;	/* client's ISN */
 	uint32_t	 ho_iss;	/* front-end's ISN */
@@ -114,7 +121,7 @@ struct ctl_handoff_ack {
 	uint16_t	 ha_mss;
 	uint32_t	 ha_iss;	/* back-end stack's ISN */
 	uint32_t	 ha_ts_delta;	/* added to the stack's TSval */
-	uint32_t	 ha_saddr;	/* stack endpoint, network order */
+	struct ipaddr	 ha_saddr;	/* stack endpoint */
 	uint16_t	 ha_sport;
 	uint8_t		 ha_opts;	/* CTL_OPT_WS: the stack agreed to
 					 * window scaling */
@@ -128,7 +135,7 @@ struct ctl_close {
 	uint64_t	 cl_sflow;	/* the sender's handle */
 	uint8_t		 cl_reason;	/* enum ctl_reason */
 	uint32_t	 cl_seq;	/* CTL_CLOSE_FIN: the FIN's sequence */
-	uint32_t	 cl_caddr;	/* client, network order */
+	struct ipaddr	 cl_caddr;	/* client */
 	uint16_t	 cl_cport;	/* network order */
 	uint16_t	 cl_vport;	/* the VIP's port, network order */
 };
@@ -139,9 +146,9 @@ struct ctl_close {
  * would, so that a blind one moves nothing. */
 struct ctl_lookup {
 	uint64_t	 lk_flow;	/* the asker's handle */
-	uint32_t	 lk_caddr;	/* client, network order */
+	struct ipaddr	 lk_caddr;	/* client */
 	uint16_t	 lk_cport;
-	uint32_t	 lk_vaddr;	/* VIP, network order */
+	struct ipaddr	 lk_vaddr;	/* VIP */
 	uint16_t	 lk_vport;
 	uint32_t	 lk_seq;	/* the segment's sequence number */
 	uint32_t	 lk_ack;	/* ... and acknowledgment */
@@ -163,7 +170,7 @@ struct ctl_lookup_ack {
 	uint32_t	 la_cnxt;	/* the client's next sequence number, as
 					   the stack acknowledged it */
 	uint32_t	 la_snxt;	/* the stack's furthest, client's space */
-	uint32_t	 la_saddr;	/* stack endpoint, network order */
+	struct ipaddr	 la_saddr;	/* stack endpoint */
 	uint16_t	 la_sport;
 };
 
@@ -194,7 +201,8 @@ const char *ctl_status_name(int);
 const char *ctl_reason_name(int);
 const char *ctl_lookup_status_name(int);
 
-#define CTL_HANDOFF_FIXED	50	/* HANDOFF payload before the data */
+/* The most a HANDOFF carries before its data (with IPv6 addresses). */
+#define CTL_HANDOFF_FIXED	74
 #define CTL_FRAME_MIN_MAX	4096	/* no frame_max may be smaller */
 
 #endif

@@ -91,8 +91,10 @@ const struct flow_ops fe_flow_ops = {
 void
 fe_set_state(struct flow *f, enum fe_state st)
 {
-	log_trace("fe: flow %08x:%u %s -> %s", ntohl(f->f_key.k_raddr),
-	    ntohs(f->f_key.k_rport), fe_state_names[f->f_state],
+	char	 c[ADDR_PORT_STRLEN];
+
+	log_trace("fe: flow %s %s -> %s", addr_port_str(&f->f_key.k_raddr,
+	    f->f_key.k_rport, c, sizeof(c)), fe_state_names[f->f_state],
 	    fe_state_names[st]);
 	f->f_state = st;
 	if (st != FE_SYN && st != FE_COLLECT && f->f_ctx != NULL)
@@ -222,7 +224,7 @@ struct fe_gone {
 static void
 fe_reset_client(struct hd *hd, const struct flow *f)
 {
-	btcp_rst(hd, f->f_key.k_laddr, f->f_key.k_lport, f->f_key.k_raddr,
+	btcp_rst(hd, &f->f_key.k_laddr, f->f_key.k_lport, &f->f_key.k_raddr,
 	    f->f_key.k_rport, f->f_cack, f->f_cmax, TH_ACK);
 }
 
@@ -316,7 +318,7 @@ fe_close(struct hd *hd, struct flow *f, enum flow_end why)
 	/* A local relay's flow had its record when the relay started; a
 	 * lookup that found nothing is no connection's. */
 	else if (f->f_state != FE_LOCAL)
-		flowlog_end(hd, f, "fe", f->f_key.k_laddr, f->f_key.k_lport,
+		flowlog_end(hd, f, "fe", &f->f_key.k_laddr, f->f_key.k_lport,
 		    fc != NULL ? fc->fc_peer : f->f_peer,
 		    f->f_state == FE_LINGER ? f->f_end : why);
 	if (fc != NULL)
@@ -409,16 +411,16 @@ fe_lwip_left(struct hd *hd, const struct pkt *p)
 
 	for (i = 0; i < hd->hd_fe_nleft; i++) {
 		vl = &hd->hd_fe_left[i];
-		if (vl->vl_addr != p->p_daddr || vl->vl_port != port)
+		if (!addr_eq(&vl->vl_addr, &p->p_daddr) || vl->vl_port != port)
 			continue;
 		if (hd->hd_now - vl->vl_checked >= 1000) {
 			vl->vl_checked = hd->hd_now;
-			if (!port_tcp_has_active(vl->vl_addr, port, 0, 0)) {
+			if (!port_tcp_has_active(&vl->vl_addr, port, NULL, 0)) {
 				*vl = hd->hd_fe_left[--hd->hd_fe_nleft];
 				return 0;
 			}
 		}
-		return port_tcp_has_active(p->p_daddr, port, p->p_saddr,
+		return port_tcp_has_active(&p->p_daddr, port, &p->p_saddr,
 		    ntohs(p->p_sport));
 	}
 	return 0;
@@ -431,7 +433,7 @@ fe_lwip_find(const struct hd *hd, const struct cfg_endpoint *vip)
 	int	 i;
 
 	for (i = 0; i < hd->hd_fe_nleft; i++)
-		if (hd->hd_fe_left[i].vl_addr == vip->ep_addr &&
+		if (addr_eq(&hd->hd_fe_left[i].vl_addr, &vip->ep_addr) &&
 		    hd->hd_fe_left[i].vl_port == ntohs(vip->ep_port))
 			return i;
 	return -1;
@@ -490,7 +492,7 @@ fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	flow_key_in(&k, p);
 	/* A client reusing its port within lwIP's TIME_WAIT is a new
 	 * connection, and lwIP must answer it as one. */
-	port_tcp_forget_timewait(p->p_daddr, ntohs(p->p_dport), p->p_saddr,
+	port_tcp_forget_timewait(&p->p_daddr, ntohs(p->p_dport), &p->p_saddr,
 	    ntohs(p->p_sport));
 	if (fe_make_room(hd) == -1)
 		return;
@@ -543,7 +545,7 @@ fe_vip_input(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	/* lwIP's own, at an lwip VIP: a connection relayed here closing, or
 	 * in TIME_WAIT */
 	if (svc->cs_handshake != CFG_HS_COOKIE &&
-	    port_tcp_has_pcb(p->p_daddr, ntohs(p->p_dport), p->p_saddr,
+	    port_tcp_has_pcb(&p->p_daddr, ntohs(p->p_dport), &p->p_saddr,
 	    ntohs(p->p_sport)))
 		return 0;
 	if (fe_lookup(hd, p))
@@ -754,7 +756,7 @@ fe_syn_again(struct hd *hd, struct pkt *p)
 {
 	const struct cfg_service *svc;
 
-	if ((svc = btcp_service(hd, p->p_daddr, p->p_dport)) != NULL)
+	if ((svc = btcp_service(hd, &p->p_daddr, p->p_dport)) != NULL)
 		fe_syn(hd, svc, p);
 }
 
@@ -820,10 +822,10 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 			 * new connection, whose handshake needs its own. */
 			if (!fe_challenge_ok(hd, f))
 				break;
-			if (!port_tcp_has_active(f->f_key.k_laddr,
-			    f->f_key.k_lport, f->f_key.k_raddr,
+			if (!port_tcp_has_active(&f->f_key.k_laddr,
+			    f->f_key.k_lport, &f->f_key.k_raddr,
 			    f->f_key.k_rport) &&
-			    btcp_service(hd, p->p_daddr, p->p_dport) != NULL) {
+			    btcp_service(hd, &p->p_daddr, p->p_dport) != NULL) {
 				flow_remove(hd->hd_flows, f);
 				fe_syn_again(hd, p);
 				break;
@@ -834,8 +836,9 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 	case FE_DEAD:
 		/* Its ACK says where the reset must be. */
 		if ((p->p_flags & (TH_RST | TH_ACK)) == TH_ACK)
-			btcp_rst(hd, f->f_key.k_laddr, f->f_key.k_lport,
-			    f->f_key.k_raddr, f->f_key.k_rport, p->p_ack, 0, 0);
+			btcp_rst(hd, &f->f_key.k_laddr, f->f_key.k_lport,
+			    &f->f_key.k_raddr, f->f_key.k_rport, p->p_ack,
+			    0, 0);
 		if (p->p_flags & (TH_RST | TH_ACK))
 			fe_close(hd, f, FLOW_END_RESTART);
 		break;
@@ -863,7 +866,7 @@ fe_icmp(struct hd *hd, struct flow *f, struct pkt *p,
 {
 	if (f->f_state != FE_FORWARD && f->f_state != FE_LINGER)
 		return 0;
-	pkt_icmp_rewrite(p, ic, f->f_key.k_laddr, f->f_naddr, f->f_naddr,
+	pkt_icmp_rewrite(p, ic, &f->f_key.k_laddr, &f->f_naddr, &f->f_naddr,
 	    f->f_nport, ic->ic_iseq - f->f_delta);
 	hd->hd_stats.st_icmp_fwd++;
 	btcp_tun_send(hd, p->p_ip, p->p_len, NULL);
@@ -1520,7 +1523,7 @@ fe_handoff(struct fe_conn *fc, int peer)
 static void
 fe_local(struct hd *hd, struct flow *f)
 {
-	flowlog_end(hd, f, "fe", f->f_key.k_laddr, f->f_key.k_lport,
+	flowlog_end(hd, f, "fe", &f->f_key.k_laddr, f->f_key.k_lport,
 	    PEER_LOCAL, FLOW_END_LOCAL);
 	fe_conn_free(f);
 	fe_set_state(f, FE_LOCAL);
@@ -1542,7 +1545,7 @@ fe_on_local_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 
 	health_assign(hd, PEER_LOCAL, -1);
 	hd->hd_served--;
-	flow_key_set(&k, sum->rs_caddr, sum->rs_cport, sum->rs_vaddr,
+	flow_key_set(&k, &sum->rs_caddr, sum->rs_cport, &sum->rs_vaddr,
 	    sum->rs_vport);
 	if ((f = flow_lookup(hd->hd_flows, &k)) != NULL &&
 	    f->f_ops == &fe_flow_ops && f->f_state == FE_LOCAL)
@@ -1606,7 +1609,7 @@ fe_dispatch(struct fe_conn *fc)
 			tcp_setprio(fc->fc_pcb, TCP_PRIO_NORMAL);
 			if ((r = relay_new(hd, fc->fc_pcb,
 			    cfg_server_for(cfg, fc->fc_svc->cs_vip.ep_port),
-			    fc->fc_svc->cs_vip.ep_addr,
+			    &fc->fc_svc->cs_vip.ep_addr,
 			    fc->fc_svc->cs_vip.ep_port, fc->fc_req,
 			    fe_on_local_done, hd)) == NULL) {
 				fe_respond(fc, 503);
@@ -1711,9 +1714,9 @@ static void
 fe_on_wrong_stack(struct fe_conn *fc, const struct ctl_handoff_ack *ha)
 {
 	struct hd	*hd = fc->fc_hd;
-	char		 got[INET_ADDRSTRLEN], want[INET_ADDRSTRLEN];
+	char		 got[ADDR_STRLEN], want[INET_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &ha->ha_saddr, got, sizeof(got));
+	addr_str(&ha->ha_saddr, got, sizeof(got));
 	inet_ntop(AF_INET, &hd->hd_cfg->cfg_peers[fc->fc_peer].cp_stack_addr,
 	    want, sizeof(want));
 	log_ratelim(&fe_rl_stack, "fe: %s took a connection at stack address "
@@ -1758,8 +1761,8 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		fe_failover(fc);
 		return;
 	}
-	if (peer != PEER_LOCAL &&
-	    ha->ha_saddr != hd->hd_cfg->cfg_peers[peer].cp_stack_addr) {
+	if (peer != PEER_LOCAL && !addr_eq4(&ha->ha_saddr,
+	    hd->hd_cfg->cfg_peers[peer].cp_stack_addr)) {
 		fe_on_wrong_stack(fc, ha);
 		return;
 	}
@@ -1898,7 +1901,7 @@ fe_dead_probe(struct hd *hd, struct flow *f)
 	f->f_timeout = FLOW_DEAD_MS;
 	flow_touch(f, hd->hd_now);
 	f->f_qlen++;
-	btcp_probe(hd, f->f_key.k_laddr, f->f_key.k_lport, f->f_key.k_raddr,
+	btcp_probe(hd, &f->f_key.k_laddr, f->f_key.k_lport, &f->f_key.k_raddr,
 	    f->f_key.k_rport, f->f_cack - 0x40000000, f->f_cnxt);
 }
 
@@ -1906,15 +1909,16 @@ fe_dead_probe(struct hd *hd, struct flow *f)
  * vport: what a peer's HANDOFF_ACK must say (fe_on_handoff_ack), or what
  * this node's own stack says. */
 int
-fe_stack_is(const struct hd *hd, int peer, uint16_t vport, uint32_t addr)
+fe_stack_is(const struct hd *hd, int peer, uint16_t vport,
+    const struct ipaddr *addr)
 {
 	const struct cfg	*cfg = hd->hd_cfg;
 
 	if (peer != PEER_LOCAL)
-		return addr == cfg->cfg_peers[peer].cp_stack_addr;
+		return addr_eq4(addr, cfg->cfg_peers[peer].cp_stack_addr);
 	if (cfg->cfg_handoff.ch_stack != CFG_STACK_KERNEL)
-		return addr == cfg->cfg_lwip.cl_addr;
-	return addr == cfg_server_for(cfg, vport)->ep_addr;
+		return addr_eq4(addr, cfg->cfg_lwip.cl_addr);
+	return addr_eq(addr, &cfg_server_for(cfg, vport)->ep_addr);
 }
 
 /*
@@ -1933,7 +1937,7 @@ fe_adopt(struct hd *hd, struct flow *f, int lost)
 	/* Packets go where the configuration says the peer takes them, and
 	 * not for longer than it says (the file could be another's). */
 	if (!lost && (f->f_state == FE_FORWARD || f->f_state == FE_LINGER) &&
-	    fe_stack_is(hd, f->f_peer, f->f_key.k_lport, f->f_naddr)) {
+	    fe_stack_is(hd, f->f_peer, f->f_key.k_lport, &f->f_naddr)) {
 		/* the time the daemon was down is not the flow's idleness */
 		flow_touch(f, hd->hd_now);
 		f->f_timeout = f->f_state == FE_FORWARD ? ch->ch_idle_ms :
@@ -1968,8 +1972,8 @@ fe_adopt(struct hd *hd, struct flow *f, int lost)
 	 * probe's answer tells): the reset there is exact. */
 	if ((f->f_state == FE_COLLECT || f->f_state == FE_HANDOFF) &&
 	    f->f_cack != 0)
-		btcp_rst(hd, f->f_key.k_laddr, f->f_key.k_lport,
-		    f->f_key.k_raddr, f->f_key.k_rport, f->f_cack, 0, 0);
+		btcp_rst(hd, &f->f_key.k_laddr, f->f_key.k_lport,
+		    &f->f_key.k_raddr, f->f_key.k_rport, f->f_cack, 0, 0);
 	fe_set_state(f, FE_DEAD);
 	f->f_qlen = 0;
 	fe_dead_probe(hd, f);
@@ -2041,7 +2045,7 @@ fe_listen(struct hd *hd, const struct cfg_service *svc)
 	struct tcp_pcb	*pcb, *lpcb;
 	ip4_addr_t	 a;
 
-	ip4_addr_set_u32(&a, svc->cs_vip.ep_addr);
+	ip4_addr_set_u32(&a, addr_get4(&svc->cs_vip.ep_addr));
 	if ((pcb = tcp_new()) == NULL)
 		return NULL;
 	/* Inherited by what it accepts, so that after a reload a new
@@ -2118,7 +2122,7 @@ fe_conn_reload(struct fe_conn *fc, const struct cfg *old)
 
 	/* Another protocol or handshake on the VIP is another service: this
 	 * connection's parser and TCP are the old one's. */
-	svc = cfg_service_at(hd->hd_cfg, fc->fc_svc->cs_vip.ep_addr,
+	svc = cfg_service_at(hd->hd_cfg, &fc->fc_svc->cs_vip.ep_addr,
 	    fc->fc_svc->cs_vip.ep_port);
 	if (svc >= 0 && (hd->hd_cfg->cfg_services[svc].cs_protocol !=
 	    fc->fc_svc->cs_protocol || hd->hd_cfg->cfg_services[svc].cs_handshake
@@ -2174,7 +2178,7 @@ fe_reload(struct hd *hd, const struct cfg *old)
 	for (i = 0; i < old->cfg_nservices; i++) {
 		if (hd->hd_fe_listen[i] == NULL)
 			continue;
-		j = cfg_service_at(cfg, old->cfg_services[i].cs_vip.ep_addr,
+		j = cfg_service_at(cfg, &old->cfg_services[i].cs_vip.ep_addr,
 		    old->cfg_services[i].cs_vip.ep_port);
 		if (j >= 0 && cfg->cfg_services[j].cs_handshake == CFG_HS_LWIP)
 			listen[j] = hd->hd_fe_listen[i];

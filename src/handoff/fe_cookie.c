@@ -80,8 +80,8 @@ fe_cookie_send(struct fe_conn *fc, uint32_t seq, uint8_t flags,
 		o.o_tsecr = fc->fc_ctsval;
 		fc->fc_ftsval = o.o_tsval;
 	}
-	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, f->f_key.k_laddr,
-	    f->f_key.k_lport, f->f_key.k_raddr, f->f_key.k_rport, seq,
+	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, &f->f_key.k_laddr,
+	    f->f_key.k_lport, &f->f_key.k_raddr, f->f_key.k_rport, seq,
 	    fc->fc_rcv_nxt, flags, fe_cookie_window(fc), &o, data, len, 0);
 	if (n > 0)
 		btcp_tun_send(hd, hd->hd_txbuf, n, NULL);
@@ -111,7 +111,7 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	fe_offer(hd->hd_cfg, svc, &of);
 	co.co_sack = in.o_sack_ok && of.fo_sack;
 	co.co_ts = in.o_has_ts && of.fo_ts;
-	if (cookie_make(hd->hd_cookie, p->p_saddr, p->p_daddr, p->p_sport,
+	if (cookie_make(hd->hd_cookie, &p->p_saddr, &p->p_daddr, p->p_sport,
 	    p->p_dport, p->p_seq, hd->hd_now, &co, &isn, &tsval) == -1) {
 		/* No MAC, no cookie: nothing is answered. */
 		hd->hd_stats.st_drop_nomem++;
@@ -130,8 +130,8 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 		out.o_tsval = tsval;
 		out.o_tsecr = in.o_tsval;
 	}
-	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, p->p_daddr, p->p_dport,
-	    p->p_saddr, p->p_sport, isn, p->p_seq + 1, TH_SYN | TH_ACK, 0xffff,
+	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, &p->p_daddr, p->p_dport,
+	    &p->p_saddr, p->p_sport, isn, p->p_seq + 1, TH_SYN | TH_ACK, 0xffff,
 	    &out, NULL, 0, 0);
 	if (n > 0) {
 		hd->hd_stats.st_cookie_syns++;
@@ -170,7 +170,7 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	}
 	if ((p->p_flags & (TH_ACK | TH_SYN | TH_RST)) != TH_ACK ||
 	    pkt_opts_parse(p, &o) == -1 ||
-	    cookie_check(hd->hd_cookie, p->p_saddr, p->p_daddr, p->p_sport,
+	    cookie_check(hd->hd_cookie, &p->p_saddr, &p->p_daddr, p->p_sport,
 	    p->p_dport, p->p_seq - 1, p->p_ack - 1, hd->hd_now,
 	    o.o_has_ts ? &o.o_tsecr : NULL, &co) == -1) {
 		hd->hd_stats.st_cookie_bad++;
@@ -179,12 +179,12 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	/* One of lwIP's connections whose numbers happen to make a cookie
 	 * (one ACK in 2^24): lwIP's still. */
 	if (svc->cs_handshake != CFG_HS_COOKIE &&
-	    port_tcp_has_pcb(p->p_daddr, ntohs(p->p_dport), p->p_saddr,
+	    port_tcp_has_pcb(&p->p_daddr, ntohs(p->p_dport), &p->p_saddr,
 	    ntohs(p->p_sport)))
 		return 0;
 	/* A cookie opens one connection: its ACK and request, replayed once
 	 * that connection is over, would run the request again. */
-	if (cookie_id(hd->hd_cookie, p->p_saddr, p->p_daddr, p->p_sport,
+	if (cookie_id(hd->hd_cookie, &p->p_saddr, &p->p_daddr, p->p_sport,
 	    p->p_dport, p->p_seq - 1, &id) == -1)
 		return 1;
 	switch (replay_check(hd->hd_replay, id, cookie_period(hd->hd_now))) {

@@ -190,8 +190,8 @@ fe_lookup_reset(struct hd *hd, struct flow *f, uint32_t seq)
 	struct pkt	 p;
 	size_t		 n;
 
-	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, f->f_key.k_raddr,
-	    f->f_key.k_rport, f->f_key.k_laddr, f->f_key.k_lport, seq, 0,
+	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, &f->f_key.k_raddr,
+	    f->f_key.k_rport, &f->f_key.k_laddr, f->f_key.k_lport, seq, 0,
 	    TH_RST, 0, NULL, NULL, 0, 0);
 	if (n > 0 && pkt_parse(&p, hd->hd_txbuf, n) == PKT_OK)
 		fe_forward(hd, f, &p);
@@ -205,6 +205,7 @@ fe_lookup_found(struct hd *hd, struct flow *f, int peer,
 	const struct cfg_handoff *ch = &hd->hd_cfg->cfg_handoff;
 	uint32_t	 seq = f->f_delta;
 	int		 rst = f->f_ws_in;
+	char		 c[ADDR_PORT_STRLEN];
 
 	hd->hd_fe_nlookups--;
 	f->f_naddr = la->la_saddr;
@@ -240,8 +241,8 @@ fe_lookup_found(struct hd *hd, struct flow *f, int peer,
 		f->f_timeout = ch->ch_idle_ms;
 	}
 	hd->hd_stats.st_lookups_found++;
-	log_debug("fe: %08x:%u is %s's: forwarded from here on",
-	    ntohl(f->f_key.k_raddr), ntohs(f->f_key.k_rport),
+	log_debug("fe: %s is %s's: forwarded from here on",
+	    addr_port_str(&f->f_key.k_raddr, f->f_key.k_rport, c, sizeof(c)),
 	    peer_id(hd, peer));
 	if (rst)
 		fe_lookup_reset(hd, f, seq);
@@ -252,6 +253,7 @@ void
 fe_on_lookup_ack(struct hd *hd, int peer, const struct ctl_lookup_ack *la)
 {
 	struct flow	*f = flow_by_handle(hd->hd_flows, la->la_flow);
+	char		 c[ADDR_PORT_STRLEN];
 
 	if (f == NULL || f->f_ops != &fe_flow_ops || f->f_state != FE_LOOKUP) {
 		/* Answered already, or given up on: the member's next CLOSE
@@ -260,12 +262,12 @@ fe_on_lookup_ack(struct hd *hd, int peer, const struct ctl_lookup_ack *la)
 		hd->hd_stats.st_ctl_stale++;
 		return;
 	}
-	log_trace("fe: lookup of %08x:%u: %s says %s",
-	    ntohl(f->f_key.k_raddr), ntohs(f->f_key.k_rport),
+	log_trace("fe: lookup of %s: %s says %s",
+	    addr_port_str(&f->f_key.k_raddr, f->f_key.k_rport, c, sizeof(c)),
 	    peer_id(hd, peer), ctl_lookup_status_name(la->la_status));
 	switch (la->la_status) {
 	case CTL_LK_FOUND:
-		if (fe_stack_is(hd, peer, f->f_key.k_lport, la->la_saddr)) {
+		if (fe_stack_is(hd, peer, f->f_key.k_lport, &la->la_saddr)) {
 			fe_lookup_found(hd, f, peer, la);
 			return;
 		}
@@ -289,8 +291,8 @@ fe_on_lookup_ack(struct hd *hd, int peer, const struct ctl_lookup_ack *la)
 	 * segment of no connection (none for a reset). */
 	if (f->f_qlen == 0 && !f->f_ws_in) {
 		hd->hd_stats.st_lookups_unknown++;
-		btcp_rst(hd, f->f_key.k_laddr, f->f_key.k_lport,
-		    f->f_key.k_raddr, f->f_key.k_rport, f->f_cack, 0, 0);
+		btcp_rst(hd, &f->f_key.k_laddr, f->f_key.k_lport,
+		    &f->f_key.k_raddr, f->f_key.k_rport, f->f_cack, 0, 0);
 	}
 	fe_close(hd, f, FLOW_END_UNKNOWN);
 }

@@ -16,16 +16,16 @@
  */
 void
 flowlog_end(const struct hd *hd, const struct flow *f, const char *role,
-    uint32_t vaddr, uint16_t vport, int peer, enum flow_end why)
+    const struct ipaddr *vaddr, uint16_t vport, int peer, enum flow_end why)
 {
-	char	 c[INET_ADDRSTRLEN], v[INET_ADDRSTRLEN];
+	char	 c[ADDR_PORT_STRLEN], v[ADDR_PORT_STRLEN];
 
 	if (log_getverbose() < 1)
 		return;
-	inet_ntop(AF_INET, &f->f_key.k_raddr, c, sizeof(c));
-	inet_ntop(AF_INET, &vaddr, v, sizeof(v));
-	log_info("flow: %s client %s:%u vip %s:%u %s %s bytes %llu ms %u "
-	    "end %s", role, c, ntohs(f->f_key.k_rport), v, ntohs(vport),
+	addr_port_str(&f->f_key.k_raddr, f->f_key.k_rport, c, sizeof(c));
+	addr_port_str(vaddr, vport, v, sizeof(v));
+	log_info("flow: %s client %s vip %s %s %s bytes %llu ms %u "
+	    "end %s", role, c, v,
 	    role[0] == 'f' ? "member" : "frontend",
 	    peer >= 0 ? peer_id(hd, peer) : "-",
 	    (unsigned long long)f->f_bytes, hd->hd_now - f->f_start,

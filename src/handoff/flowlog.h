@@ -14,6 +14,6 @@
 struct hd;
 
 void	flowlog_end(const struct hd *, const struct flow *, const char *,
-	    uint32_t, uint16_t, int, enum flow_end);
+	    const struct ipaddr *, uint16_t, int, enum flow_end);
 
 #endif

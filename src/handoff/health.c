@@ -410,14 +410,14 @@ health_on_timer(int fd, short ev, void *arg)
 	const struct cfg_pool	*cp = &hd->hd_cfg->cfg_pools[c->hc_pool];
 	const struct cfg_endpoint *ep;
 	struct evhttp_request	*req;
-	char			 host[INET_ADDRSTRLEN];
+	char			 host[ADDR_STRLEN];
 
 	(void)fd;
 	(void)ev;
 	if (c->hc_busy)
 		return;		/* the connection's timeout will answer */
 	ep = health_server(hd, &cp->cp_members[c->hc_member]);
-	inet_ntop(AF_INET, &ep->ep_addr, host, sizeof(host));
+	addr_str(&ep->ep_addr, host, sizeof(host));
 	if (c->hc_conn == NULL) {
 		struct timeval tv;
 		int ms = cp->cp_check_interval_ms;

@@ -315,14 +315,14 @@ peer_send_handoff(struct hd *hd, int idx, const struct ctl_handoff *ho,
 
 	if (idx != PEER_LOCAL && (c = peer_conn(hd, idx)) == NULL)
 		return -1;
-	if (CTL_HDR_LEN + CTL_HANDOFF_FIXED + (size_t)ho->ho_datalen >
+	if ((len = ctl_encode_handoff_head(head, sizeof(head), ho)) == 0)
+		return -1;
+	if (len + (size_t)ho->ho_datalen >
 	    (size_t)hd->hd_cfg->cfg_control.cc_frame_max) {
 		log_warnx("peer %s: a HANDOFF of %u bytes exceeds frame_max",
 		    peer_id(hd, idx), ho->ho_datalen);
 		return -1;
 	}
-	if ((len = ctl_encode_handoff_head(head, sizeof(head), ho)) == 0)
-		return -1;
 	if (idx == PEER_LOCAL)
 		return peer_local_write(hd, head, len) == -1 ||
 		    (ho->ho_datalen &&
@@ -605,8 +605,8 @@ conn_on_tls(struct ctl_conn *c)
 	}
 	/* Every node can derive every pair's key from the cluster's: a
 	 * peer is who it says only from its own address. */
-	if (!c->cc_outgoing && c->cc_set->ps_hd->hd_cfg->cfg_peers[
-	    c->cc_link.pl_peer].cp_control.ep_addr != c->cc_src) {
+	if (!c->cc_outgoing && !addr_eq4(&c->cc_set->ps_hd->hd_cfg->cfg_peers[
+	    c->cc_link.pl_peer].cp_control.ep_addr, c->cc_src)) {
 		conn_auth_failed(c, "the PSK identity names a peer whose "
 		    "control address is another", 0);
 		return;
@@ -912,7 +912,7 @@ peer_dial(struct peer_set *ps, int idx)
 		return;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = p->p_cfg->cp_control.ep_addr;
+	sin.sin_addr.s_addr = addr_get4(&p->p_cfg->cp_control.ep_addr);
 	sin.sin_port = p->p_cfg->cp_control.ep_port;
 	if (hd->hd_dial != NULL) {
 		if ((bev = hd->hd_dial(hd->hd_dial_arg, hd, idx)) == NULL ||
@@ -925,8 +925,8 @@ peer_dial(struct peer_set *ps, int idx)
 		conn_start_tls(p->p_out);
 		return;
 	}
-	if ((fd = sock_dialer(hd->hd_cfg->cfg_node.cn_control.ep_addr)) ==
-	    -1) {
+	if ((fd = sock_dialer(addr_get4(
+	    &hd->hd_cfg->cfg_node.cn_control.ep_addr))) == -1) {
 		log_ratelim(&p->p_rl, "peer %s: cannot dial from this node's "
 		    "control address: %s", p->p_cfg->cp_id, strerror(errno));
 		peer_redial_later(p);
@@ -983,8 +983,8 @@ peer_admit(struct peer_set *ps, const struct sockaddr_in *sin)
 	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
 	for (slot = 0; slot < ps->ps_npeers; slot++)
 		if (!ps->ps_peers[slot].p_cfg->cp_retired &&
-		    ps->ps_peers[slot].p_cfg->cp_control.ep_addr ==
-		    sin->sin_addr.s_addr)
+		    addr_eq4(&ps->ps_peers[slot].p_cfg->cp_control.ep_addr,
+		    sin->sin_addr.s_addr))
 			break;
 	if (slot == ps->ps_npeers) {
 		st->st_ctl_refused_addr++;
@@ -1181,7 +1181,7 @@ peer_listen(struct peer_set *ps)
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = cfg->cfg_node.cn_control.ep_addr;
+	sin.sin_addr.s_addr = addr_get4(&cfg->cfg_node.cn_control.ep_addr);
 	sin.sin_port = cfg->cfg_node.cn_control.ep_port;
 	ps->ps_listener = evconnlistener_new_bind(ps->ps_hd->hd_base,
 	    peer_on_accept, ps, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
@@ -1311,8 +1311,8 @@ peer_reload(struct hd *hd)
 		}
 		if (p->p_cfg->cp_retired)
 			continue;
-		moved = old[i] != NULL && (old[i]->cp_control.ep_addr !=
-		    p->p_cfg->cp_control.ep_addr ||
+		moved = old[i] != NULL && (!addr_eq(&old[i]->cp_control.ep_addr,
+		    &p->p_cfg->cp_control.ep_addr) ||
 		    old[i]->cp_control.ep_port != p->p_cfg->cp_control.ep_port);
 		/* The connection it dialled keeps it up meanwhile: what
 		 * is under way with it goes on. */

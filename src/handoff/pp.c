@@ -6,27 +6,28 @@
 #include "handoff/pp.h"
 
 /* v2: the signature, chosen by the spec to be rejected by servers that do
- * not expect it; then version 2 with the PROXY command (0x21), TCP over
- * IPv4 (0x11), and 12 bytes of addresses and ports. */
-static const uint8_t pp_v2_head[16] = {
+ * not expect it; then version 2 with the PROXY command (0x21).  The family
+ * byte and the length of the addresses follow: TCP over IPv4 (0x11) with
+ * 12 bytes of addresses and ports, or TCP over IPv6 (0x21) with 36. */
+static const uint8_t pp_v2_sig[13] = {
 	0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51,
-	0x55, 0x49, 0x54, 0x0a, 0x21, 0x11, 0x00, 0x0c,
+	0x55, 0x49, 0x54, 0x0a, 0x21,
 };
-#define PP_V2_LEN	(sizeof(pp_v2_head) + 12)
+#define PP_V2_HEAD	16
 
-/* v1: one line of text, decimal without leading zeros. */
+/* v1: one line of text; inet_ntop's forms are the spec's (IPv4 dotted
+ * decimal without leading zeros, IPv6 as RFC 4291 allows). */
 static size_t
 pp_encode_v1(const struct pp_conn *c, uint8_t *buf, size_t len)
 {
 	char	 line[PP_MAX + 1];	/* snprintf's NUL is no part of it */
-	uint8_t	 s[4], d[4];
+	char	 s[ADDR_STRLEN], d[ADDR_STRLEN];
 	int	 n;
 
-	memcpy(s, &c->pc_saddr, sizeof(s));
-	memcpy(d, &c->pc_daddr, sizeof(d));
-	n = snprintf(line, sizeof(line),
-	    "PROXY TCP4 %u.%u.%u.%u %u.%u.%u.%u %u %u\r\n",
-	    s[0], s[1], s[2], s[3], d[0], d[1], d[2], d[3],
+	n = snprintf(line, sizeof(line), "PROXY %s %s %s %u %u\r\n",
+	    addr_is4(&c->pc_saddr) ? "TCP4" : "TCP6",
+	    addr_str(&c->pc_saddr, s, sizeof(s)),
+	    addr_str(&c->pc_daddr, d, sizeof(d)),
 	    ntohs(c->pc_sport), ntohs(c->pc_dport));
 	if (n < 0 || (size_t)n >= sizeof(line) || (size_t)n > len)
 		return 0;
@@ -38,23 +39,40 @@ pp_encode_v1(const struct pp_conn *c, uint8_t *buf, size_t len)
 static size_t
 pp_encode_v2(const struct pp_conn *c, uint8_t *buf, size_t len)
 {
-	uint8_t	*p = buf + sizeof(pp_v2_head);
+	int		 v4 = addr_is4(&c->pc_saddr);
+	size_t		 alen = v4 ? 4 : 16;
+	size_t		 total = PP_V2_HEAD + 2 * alen + 4;
+	uint8_t		*p = buf + PP_V2_HEAD;
 
-	if (len < PP_V2_LEN)
+	if (len < total)
 		return 0;
-	memcpy(buf, pp_v2_head, sizeof(pp_v2_head));
-	memcpy(p, &c->pc_saddr, 4);
-	memcpy(p + 4, &c->pc_daddr, 4);
-	memcpy(p + 8, &c->pc_sport, 2);
-	memcpy(p + 10, &c->pc_dport, 2);
-	return PP_V2_LEN;
+	memcpy(buf, pp_v2_sig, sizeof(pp_v2_sig));
+	buf[13] = v4 ? 0x11 : 0x21;
+	buf[14] = 0;
+	buf[15] = (uint8_t)(2 * alen + 4);
+	if (v4) {
+		uint32_t s = addr_get4(&c->pc_saddr);
+		uint32_t d = addr_get4(&c->pc_daddr);
+
+		memcpy(p, &s, 4);
+		memcpy(p + 4, &d, 4);
+	} else {
+		addr_to16(&c->pc_saddr, p);
+		addr_to16(&c->pc_daddr, p + 16);
+	}
+	memcpy(p + 2 * alen, &c->pc_sport, 2);
+	memcpy(p + 2 * alen + 2, &c->pc_dport, 2);
+	return total;
 }
 
 /* Writes version's header for c into buf; returns its length, or 0 for an
- * unknown version or a buffer too short (PP_MAX always suffices). */
+ * unknown version, a buffer too short (PP_MAX always suffices), or
+ * endpoints of two families. */
 size_t
 pp_encode(int version, const struct pp_conn *c, uint8_t *buf, size_t len)
 {
+	if (addr_is4(&c->pc_saddr) != addr_is4(&c->pc_daddr))
+		return 0;
 	switch (version) {
 	case 1:
 		return pp_encode_v1(c, buf, len);

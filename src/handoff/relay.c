@@ -436,8 +436,8 @@ relay_finish(struct relay *r, enum relay_end how)
  * server's output before any of the client's bytes: nothing is written
  * before the connection is up, so it leaves first, and only once. */
 static int
-relay_add_pp(struct relay *r, const struct tcp_pcb *pcb, uint32_t vaddr,
-    uint16_t vport)
+relay_add_pp(struct relay *r, const struct tcp_pcb *pcb,
+    const struct ipaddr *vaddr, uint16_t vport)
 {
 	int		 v = r->r_hd->hd_cfg->cfg_handoff.ch_proxy_protocol;
 	struct pp_conn	 c;
@@ -446,9 +446,9 @@ relay_add_pp(struct relay *r, const struct tcp_pcb *pcb, uint32_t vaddr,
 
 	if (v == CFG_PP_OFF)
 		return 0;
-	c.pc_saddr = ip4_addr_get_u32(&pcb->remote_ip);
+	c.pc_saddr = addr4(ip4_addr_get_u32(&pcb->remote_ip));
 	c.pc_sport = htons(pcb->remote_port);
-	c.pc_daddr = vaddr;
+	c.pc_daddr = *vaddr;
 	c.pc_dport = vport;
 	if ((n = pp_encode(v, &c, buf, sizeof(buf))) == 0)
 		return -1;
@@ -463,20 +463,21 @@ relay_add_pp(struct relay *r, const struct tcp_pcb *pcb, uint32_t vaddr,
  */
 struct relay *
 relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
-    uint32_t vaddr, uint16_t vport, struct evbuffer *initial,
+    const struct ipaddr *vaddr, uint16_t vport, struct evbuffer *initial,
     relay_done_cb done, void *arg)
 {
 	struct relay		*r;
-	struct sockaddr_in	 sin;
+	struct sockaddr_storage	 ss;
+	size_t			 sslen;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	r->r_hd = hd;
 	r->r_pcb = pcb;
 	r->r_last = hd->hd_now;
-	r->r_sum.rs_caddr = ip4_addr_get_u32(&pcb->remote_ip);
+	r->r_sum.rs_caddr = addr4(ip4_addr_get_u32(&pcb->remote_ip));
 	r->r_sum.rs_cport = htons(pcb->remote_port);
-	r->r_sum.rs_vaddr = vaddr;
+	r->r_sum.rs_vaddr = *vaddr;
 	r->r_sum.rs_vport = vport;
 	r->r_sum.rs_ms = hd->hd_now;	/* its start, until the end */
 	r->r_done = done;
@@ -494,12 +495,9 @@ relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
 	if (initial != NULL &&
 	    evbuffer_add_buffer(bufferevent_get_output(r->r_bev), initial) == -1)
 		goto fail;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = srv->ep_addr;
-	sin.sin_port = srv->ep_port;
-	if (bufferevent_socket_connect(r->r_bev, (struct sockaddr *)&sin,
-	    sizeof(sin)) == -1) {
+	sslen = addr_sockaddr(&srv->ep_addr, srv->ep_port, &ss);
+	if (bufferevent_socket_connect(r->r_bev, (struct sockaddr *)&ss,
+	    (int)sslen) == -1) {
 		log_warn("relay: connect to the server");
 		goto fail;
 	}

@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include "addr.h"
+
 /* The most a relay reads from its server at once, into the node's
  * hd_relaybuf (node.c allocates it). */
 #define RELAY_READ	(64 * 1024)
@@ -32,9 +34,9 @@ enum relay_end {
 
 /* What the done callback learns of the connection. */
 struct relay_summary {
-	uint32_t	 rs_caddr;	/* network order, as are the ports */
+	struct ipaddr	 rs_caddr;	/* ports in network order */
 	uint16_t	 rs_cport;
-	uint32_t	 rs_vaddr;
+	struct ipaddr	 rs_vaddr;
 	uint16_t	 rs_vport;
 	uint32_t	 rs_ms;		/* from relay_new() */
 	uint64_t	 rs_sent;	/* the server's bytes into lwIP */
@@ -44,7 +46,8 @@ typedef void	(*relay_done_cb)(void *, enum relay_end,
 		    const struct relay_summary *);
 
 struct relay	*relay_new(struct hd *, struct tcp_pcb *,
-		    const struct cfg_endpoint *, uint32_t, uint16_t,
+		    const struct cfg_endpoint *, const struct ipaddr *,
+		    uint16_t,
 		    struct evbuffer *, relay_done_cb, void *);
 void		 relay_abort(struct relay *);
 void		 relay_on_connect(struct relay *, void (*)(void *));

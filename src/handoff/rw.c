@@ -108,7 +108,7 @@ rw_to_stack(const struct flow *f, struct pkt *p)
 	uint8_t		*ip = p->p_ip, *th = p->p_tcp;
 
 	rw_sums_init(&rs, p);
-	pkt_set_addr(&rs.rs_ip, &rs.rs_pseudo, ip + IP_OFF_DST, f->f_naddr);
+	pkt_set_addr(&rs.rs_ip, &rs.rs_pseudo, ip + IP_OFF_DST, &f->f_naddr);
 	if (p->p_dport != f->f_nport) {
 		uint8_t np[2];
 
@@ -125,7 +125,7 @@ rw_to_stack(const struct flow *f, struct pkt *p)
 			rw_opts(rs.rs_hdr, p, -f->f_ts_delta, 0, -f->f_delta);
 	}
 	rw_sums_store(&rs, p);
-	memcpy(&p->p_daddr, &f->f_naddr, 4);
+	p->p_daddr = f->f_naddr;
 	p->p_dport = f->f_nport;
 }
 
@@ -137,7 +137,7 @@ rw_to_client(const struct flow *f, struct pkt *p)
 	uint8_t		*ip = p->p_ip, *th = p->p_tcp;
 
 	rw_sums_init(&rs, p);
-	pkt_set_addr(&rs.rs_ip, &rs.rs_pseudo, ip + IP_OFF_SRC, f->f_naddr);
+	pkt_set_addr(&rs.rs_ip, &rs.rs_pseudo, ip + IP_OFF_SRC, &f->f_naddr);
 	if (p->p_sport != f->f_nport) {
 		uint8_t np[2];
 
@@ -151,6 +151,6 @@ rw_to_client(const struct flow *f, struct pkt *p)
 	if (p->p_thl > PKT_TCP_HLEN)
 		rw_opts(rs.rs_hdr, p, f->f_ts_delta, 1, 0);
 	rw_sums_store(&rs, p);
-	memcpy(&p->p_saddr, &f->f_naddr, 4);
+	p->p_saddr = f->f_naddr;
 	p->p_sport = f->f_nport;
 }

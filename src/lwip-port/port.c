@@ -83,8 +83,10 @@ port_set_clock(uint32_t (*clock)(void))
 void
 port_pcb_key(const struct tcp_pcb *pcb, struct flow_key *k)
 {
-	flow_key_set(k, ip4_addr_get_u32(&pcb->remote_ip),
-	    htons(pcb->remote_port), ip4_addr_get_u32(&pcb->local_ip),
+	struct ipaddr	 r = addr4(ip4_addr_get_u32(&pcb->remote_ip));
+	struct ipaddr	 l = addr4(ip4_addr_get_u32(&pcb->local_ip));
+
+	flow_key_set(k, &r, htons(pcb->remote_port), &l,
 	    htons(pcb->local_port));
 }
 
@@ -155,22 +157,29 @@ port_tcp_isn(const ip4_addr_t *lip, u16_t lport, const ip4_addr_t *rip,
 	return m + f;
 }
 
+/* lwIP here speaks IPv4 only: an IPv6 address is none of its. */
+static int
+port_ip_is(const ip4_addr_t *ip, const struct ipaddr *a)
+{
+	return addr_eq4(a, ip4_addr_get_u32(ip));
+}
+
 /*
- * Forgets lwIP's TIME_WAIT pcb for a 4-tuple (addresses in network order,
- * ports in host order).  A new connection on the tuple must be answered
- * with a SYN/ACK, and lwIP would answer its SYN from TIME_WAIT with the
- * old connection's ACK instead.  Returns 1 if there was one.
+ * Forgets lwIP's TIME_WAIT pcb for a 4-tuple (ports in host order).  A
+ * new connection on the tuple must be answered with a SYN/ACK, and lwIP
+ * would answer its SYN from TIME_WAIT with the old connection's ACK
+ * instead.  Returns 1 if there was one.
  */
 int
-port_tcp_forget_timewait(uint32_t laddr, uint16_t lport, uint32_t raddr,
-    uint16_t rport)
+port_tcp_forget_timewait(const struct ipaddr *laddr, uint16_t lport,
+    const struct ipaddr *raddr, uint16_t rport)
 {
 	struct tcp_pcb	*pcb;
 
 	for (pcb = tcp_tw_pcbs; pcb != NULL; pcb = pcb->next)
 		if (pcb->local_port == lport && pcb->remote_port == rport &&
-		    ip4_addr_get_u32(&pcb->local_ip) == laddr &&
-		    ip4_addr_get_u32(&pcb->remote_ip) == raddr) {
+		    port_ip_is(&pcb->local_ip, laddr) &&
+		    port_ip_is(&pcb->remote_ip, raddr)) {
 			tcp_abort(pcb);
 			return 1;
 		}
@@ -198,8 +207,8 @@ port_tcp_trim_timewait(unsigned int keep)
 /* Whether lwIP has a connection on the 4-tuple (ports in host order),
  * live or in TIME_WAIT. */
 int
-port_tcp_has_pcb(uint32_t laddr, uint16_t lport, uint32_t raddr,
-    uint16_t rport)
+port_tcp_has_pcb(const struct ipaddr *laddr, uint16_t lport,
+    const struct ipaddr *raddr, uint16_t rport)
 {
 	struct tcp_pcb	*lists[2] = { tcp_active_pcbs, tcp_tw_pcbs }, *pcb;
 	int		 i;
@@ -208,8 +217,8 @@ port_tcp_has_pcb(uint32_t laddr, uint16_t lport, uint32_t raddr,
 		for (pcb = lists[i]; pcb != NULL; pcb = pcb->next)
 			if (pcb->local_port == lport &&
 			    pcb->remote_port == rport &&
-			    ip4_addr_get_u32(&pcb->local_ip) == laddr &&
-			    ip4_addr_get_u32(&pcb->remote_ip) == raddr)
+			    port_ip_is(&pcb->local_ip, laddr) &&
+			    port_ip_is(&pcb->remote_ip, raddr))
 				return 1;
 	return 0;
 }
@@ -325,20 +334,19 @@ port_ooseq_pbufs(const struct tcp_pcb *pcb)
 	    TCP_OOSEQ_MAX_PBUFS;
 }
 
-/* Whether lwIP has a connection, not in TIME_WAIT, at laddr:lport (network
- * order address, host order port) with raddr:rport, or with anyone when
- * raddr is 0. */
+/* Whether lwIP has a connection, not in TIME_WAIT, at laddr:lport (host
+ * order port) with raddr:rport, or with anyone when raddr is NULL. */
 int
-port_tcp_has_active(uint32_t laddr, uint16_t lport, uint32_t raddr,
-    uint16_t rport)
+port_tcp_has_active(const struct ipaddr *laddr, uint16_t lport,
+    const struct ipaddr *raddr, uint16_t rport)
 {
 	struct tcp_pcb	*pcb;
 
 	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next)
 		if (pcb->local_port == lport &&
-		    ip4_addr_get_u32(&pcb->local_ip) == laddr &&
-		    (raddr == 0 || (pcb->remote_port == rport &&
-		    ip4_addr_get_u32(&pcb->remote_ip) == raddr)))
+		    port_ip_is(&pcb->local_ip, laddr) &&
+		    (raddr == NULL || (pcb->remote_port == rport &&
+		    port_ip_is(&pcb->remote_ip, raddr))))
 			return 1;
 	return 0;
 }

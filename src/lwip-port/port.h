@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
+
 struct flow_key;
 struct tcp_pcb;
 
@@ -39,10 +41,13 @@ uint32_t	port_now_ms(void);
 uint32_t	port_real_ms(void);
 void		port_set_clock(uint32_t (*)(void));
 void		port_pcb_key(const struct tcp_pcb *, struct flow_key *);
-int		port_tcp_forget_timewait(uint32_t, uint16_t, uint32_t, uint16_t);
-int		port_tcp_has_pcb(uint32_t, uint16_t, uint32_t, uint16_t);
+int		port_tcp_forget_timewait(const struct ipaddr *, uint16_t,
+		    const struct ipaddr *, uint16_t);
+int		port_tcp_has_pcb(const struct ipaddr *, uint16_t,
+		    const struct ipaddr *, uint16_t);
 unsigned int	port_tcp_trim_timewait(unsigned int);
-int		port_tcp_has_active(uint32_t, uint16_t, uint32_t, uint16_t);
+int		port_tcp_has_active(const struct ipaddr *, uint16_t,
+		    const struct ipaddr *, uint16_t);
 void		port_tcp_recved(struct tcp_pcb *, uint32_t);
 void		port_tcp_clamp_mss(struct tcp_pcb *);
 void		port_set_limits(size_t, uint32_t);

@@ -225,8 +225,9 @@ fz_output(void *arg, uint8_t *buf, size_t len, const struct pkt_meta *m)
 	if (pkt_ip_csum(p.p_ip, p.p_iphl) != pkt_get16(p.p_ip + IP_OFF_CSUM) ||
 	    !pkt_tcp_csum_ok(&p))
 		fz_fail("bad checksum");
-	if (p.p_saddr != fz.saddr || p.p_daddr != fz.caddr ||
-	    p.p_sport != htons(FZ_SPORT) || p.p_dport != htons(FZ_CPORT))
+	if (!addr_eq4(&p.p_saddr, fz.saddr) ||
+	    !addr_eq4(&p.p_daddr, fz.caddr) || p.p_sport != htons(FZ_SPORT) ||
+	    p.p_dport != htons(FZ_CPORT))
 		fz_fail("a packet of no connection of the client's");
 	if (pkt_opts_parse(&p, &o) != 0)
 		fz_fail("malformed TCP options");

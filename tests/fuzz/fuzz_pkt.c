@@ -35,9 +35,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ic.ic_inner < p.p_ip + p.p_iphl + 8 ||
 		    ic.ic_inner + ic.ic_inner_hl + 8 > p.p_ip + p.p_len)
 			abort();
-		pkt_icmp_rewrite(&p, &ic, 0x0a090001, 0x0a020201, 0x0a020201,
-		    0x5000, ic.ic_iseq - 7);
-		if (pkt_icmp_parse(&p, &ic) != 0 || ic.ic_isrc != 0x0a020201)
+		struct ipaddr vip = addr4(0x0a090001), st = addr4(0x0a020201);
+
+		pkt_icmp_rewrite(&p, &ic, &vip, &st, &st, 0x5000,
+		    ic.ic_iseq - 7);
+		if (pkt_icmp_parse(&p, &ic) != 0 || !addr_eq(&ic.ic_isrc, &st))
 			abort();
 	}
 	if (v == PKT_OK) {

@@ -56,10 +56,11 @@ send_tcp(uint32_t seq, uint32_t ack, uint8_t flags, const char *data,
 {
 	uint8_t		 pkt[256];
 	size_t		 n;
+	struct ipaddr	 sa = addr4(src.sin_addr.s_addr);
+	struct ipaddr	 da = addr4(dst.sin_addr.s_addr);
 
-	n = pkt_build_tcp(pkt, sizeof(pkt), src.sin_addr.s_addr, src.sin_port,
-	    dst.sin_addr.s_addr, dst.sin_port, seq, ack, flags, 502, NULL,
-	    data, len, 1);
+	n = pkt_build_tcp(pkt, sizeof(pkt), &sa, src.sin_port, &da,
+	    dst.sin_port, seq, ack, flags, 502, NULL, data, len, 1);
 	if (n == 0 || sendto(s, pkt, n, 0, (struct sockaddr *)&dst,
 	    sizeof(dst)) != (ssize_t)n) {
 		perror("blindtcp: sendto");

@@ -94,7 +94,7 @@ main(int argc, char *argv[])
 			continue;	/* router solicitations and the like */
 		p.p_meta = m;
 		/* The rewrite to a client, to what the packet already says. */
-		memcpy(&f.f_naddr, &p.p_saddr, 4);
+		f.f_naddr = p.p_saddr;
 		f.f_nport = p.p_sport;
 		rw_to_client(&f, &p);
 		if (tun_write(fd, p.p_ip, p.p_len, &p.p_meta) == -1 &&

@@ -13,6 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
+#include "addr.h"
+
 static unsigned long t_checks;
 
 #define CHECK(cond) do {						\
@@ -63,6 +67,16 @@ t_start(unsigned int seconds)
 	signal(SIGALRM, t_watchdog);
 	alarm(seconds);
 }
+
+/* The IPv4 address s, as the daemon holds it (mapped, addr.h); T_IPP(s)
+ * points at one. */
+static inline struct ipaddr
+t_ip(const char *s)
+{
+	return addr4(inet_addr(s));
+}
+
+#define T_IPP(s)	((const struct ipaddr[1]){ t_ip(s) })
 
 static inline int
 t_done(const char *name)

@@ -57,9 +57,9 @@ test_lines(void)
 	    15);
 	CHECK_STREQ(req, "GET /static/a\\x20b.css?x=1 www.example.com");
 	memset(&fe, 0, sizeof(fe));
-	fe.af_caddr = inet_addr("10.0.0.2");
+	fe.af_caddr = t_ip("10.0.0.2");
 	fe.af_cport = htons(41234);
-	fe.af_vaddr = inet_addr("10.9.0.2");
+	fe.af_vaddr = t_ip("10.9.0.2");
 	fe.af_vport = htons(80);
 	fe.af_req = req;
 	fe.af_pool = "static";
@@ -94,9 +94,9 @@ test_lines(void)
 	free(req);
 
 	memset(&srv, 0, sizeof(srv));
-	srv.as_caddr = inet_addr("10.0.0.2");
+	srv.as_caddr = t_ip("10.0.0.2");
 	srv.as_cport = htons(41234);
-	srv.as_vaddr = inet_addr("10.9.0.2");
+	srv.as_vaddr = t_ip("10.9.0.2");
 	srv.as_vport = htons(80);
 	srv.as_frontend = "n1";
 	srv.as_end = "done";
@@ -129,6 +129,7 @@ one_srv(struct alog *al, const char *frontend)
 	struct alog_srv	 srv;
 
 	memset(&srv, 0, sizeof(srv));
+	srv.as_caddr = srv.as_vaddr = addr4(0);
 	srv.as_frontend = frontend;
 	srv.as_end = "done";
 	alog_srv(al, &srv);

@@ -442,7 +442,7 @@ test_defaults(void)
 	CHECK(c != NULL);
 	CHECK_STREQ(c->cfg_path, name);
 	CHECK_STREQ(c->cfg_node.cn_id, "n1");
-	CHECK_INTEQ(c->cfg_node.cn_control.ep_addr, inet_addr("10.1.1.1"));
+	CHECK(addr_eq4(&c->cfg_node.cn_control.ep_addr, inet_addr("10.1.1.1")));
 	CHECK_INTEQ(c->cfg_node.cn_control.ep_port, htons(7100));
 	CHECK_INTEQ(c->cfg_node.cn_server.ep_port, htons(80));
 	CHECK_STREQ(c->cfg_node.cn_status_file, "");
@@ -595,7 +595,8 @@ test_full(void)
 	CHECK_INTEQ(c->cfg_peers[0].cp_pos.pos_line, 10);
 	CHECK_INTEQ(c->cfg_peers[0].cp_pos.pos_col, 5);
 	CHECK_INTEQ(c->cfg_peers[1].cp_stack, CFG_STACK_LWIP);
-	CHECK_INTEQ(c->cfg_peers[1].cp_server.ep_addr, inet_addr("10.2.3.1"));
+	CHECK(addr_eq4(&c->cfg_peers[1].cp_server.ep_addr,
+	    inet_addr("10.2.3.1")));
 	CHECK_INTEQ(cfg_peer_by_id(c, "n3"), 1);
 	CHECK_INTEQ(cfg_peer_by_id(c, "n1"), -1);
 
@@ -738,7 +739,8 @@ test_reload(void)
 	CHECK_INTEQ(c->cfg_peers[0].cp_retired, 1);
 	CHECK_STREQ(c->cfg_peers[1].cp_id, "n3");
 	CHECK_INTEQ(c->cfg_peers[1].cp_retired, 0);
-	CHECK_INTEQ(c->cfg_peers[1].cp_control.ep_addr, inet_addr("10.1.2.2"));
+	CHECK(addr_eq4(&c->cfg_peers[1].cp_control.ep_addr,
+	    inet_addr("10.1.2.2")));
 	CHECK_STREQ(c->cfg_peers[2].cp_id, "n4");
 	CHECK_INTEQ(cfg_peer_by_id(c, "n2"), -1);
 	CHECK_INTEQ(cfg_peer_by_id(c, "n3"), 1);

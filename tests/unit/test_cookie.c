@@ -29,14 +29,14 @@ static int
 roundtrip(struct cookie_key *k, uint32_t cisn, const struct cookie_opts *o,
     uint32_t made, uint32_t checked, struct cookie_opts *got)
 {
-	uint32_t	 c = inet_addr("10.0.0.2"), v = inet_addr("10.9.0.1");
+	struct ipaddr	 c = t_ip("10.0.0.2"), v = t_ip("10.9.0.1");
 	uint32_t	 isn, tsval = 0;
 
-	CHECK_INTEQ(cookie_make(k, c, v, htons(40000), htons(80), cisn, made,
+	CHECK_INTEQ(cookie_make(k, &c, &v, htons(40000), htons(80), cisn, made,
 	    o, &isn, &tsval), 0);
 	if (o->co_ts)
 		CHECK(seq_gt(tsval, made));	/* a clock, ahead if at all */
-	return cookie_check(k, c, v, htons(40000), htons(80), cisn, isn,
+	return cookie_check(k, &c, &v, htons(40000), htons(80), cisn, isn,
 	    checked, o->co_ts ? &tsval : NULL, got);
 }
 
@@ -97,7 +97,9 @@ main(void)
 {
 	struct cookie_key	*k, *k2;
 	struct cookie_opts	 o, got;
-	uint32_t		 c = inet_addr("10.0.0.2"), v = inet_addr("10.9.0.1");
+	struct ipaddr		 c = t_ip("10.0.0.2"), c1 = t_ip("10.0.0.3");
+	struct ipaddr		 v = t_ip("10.9.0.1"), v1 = t_ip("10.9.0.2");
+	struct ipaddr		 c6 = c;
 	uint16_t		 cp = htons(40000), vp = htons(80);
 	uint32_t		 isn, tsval, now = 100000, t;
 	int			 i, passed = 0;
@@ -110,38 +112,44 @@ main(void)
 
 	memset(&o, 0, sizeof(o));
 	o.co_mss = 1460;
-	CHECK_INTEQ(cookie_make(k, c, v, cp, vp, 777, now, &o, &isn, &tsval),
+	CHECK_INTEQ(cookie_make(k, &c, &v, cp, vp, 777, now, &o, &isn, &tsval),
 	    0);
 	/* Any other tuple, client ISN, or key: refused. */
-	CHECK_INTEQ(cookie_check(k, c + 1, v, cp, vp, 777, isn, now, NULL,
+	CHECK_INTEQ(cookie_check(k, &c1, &v, cp, vp, 777, isn, now, NULL,
 	    &got), -1);
-	CHECK_INTEQ(cookie_check(k, c, v + 1, cp, vp, 777, isn, now, NULL,
+	/* The whole address counts: an IPv6 client whose last word is the
+	 * IPv4 client's. */
+	c6.a_w[0] = htonl(0x20010db8);
+	CHECK_INTEQ(cookie_check(k, &c6, &v, cp, vp, 777, isn, now, NULL,
 	    &got), -1);
-	CHECK_INTEQ(cookie_check(k, c, v, cp + 1, vp, 777, isn, now, NULL,
+	CHECK_INTEQ(cookie_check(k, &c, &v1, cp, vp, 777, isn, now, NULL,
 	    &got), -1);
-	CHECK_INTEQ(cookie_check(k, c, v, cp, vp + 1, 777, isn, now, NULL,
+	CHECK_INTEQ(cookie_check(k, &c, &v, cp + 1, vp, 777, isn, now, NULL,
 	    &got), -1);
-	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 778, isn, now, NULL, &got),
+	CHECK_INTEQ(cookie_check(k, &c, &v, cp, vp + 1, 777, isn, now, NULL,
+	    &got), -1);
+	CHECK_INTEQ(cookie_check(k, &c, &v, cp, vp, 778, isn, now, NULL, &got),
 	    -1);
-	CHECK_INTEQ(cookie_check(k2, c, v, cp, vp, 777, isn, now, NULL, &got),
+	CHECK_INTEQ(cookie_check(k2, &c, &v, cp, vp, 777, isn, now, NULL, &got),
 	    -1);
 	/* Tampered option bits are caught like any other change; a TSecr
 	 * the client makes up does not move options out of the ISN. */
-	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 777, isn ^ 0x40, now, NULL,
+	CHECK_INTEQ(cookie_check(k, &c, &v, cp, vp, 777, isn ^ 0x40, now, NULL,
 	    &got), -1);
 	t = rnd() | 0x80;
-	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 777, isn, now, &t, &got), 0);
+	CHECK_INTEQ(cookie_check(k, &c, &v, cp, vp, 777, isn, now, &t, &got),
+	    0);
 	CHECK_INTEQ(got.co_ts, 0);
 	/* An ISN that claims timestamps was never made without them. */
-	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 777, isn | 0x80, now, NULL,
+	CHECK_INTEQ(cookie_check(k, &c, &v, cp, vp, 777, isn | 0x80, now, NULL,
 	    &got), -1);
 	o.co_ts = 1;
-	CHECK_INTEQ(cookie_make(k, c, v, cp, vp, 777, now, &o, &isn, &tsval),
+	CHECK_INTEQ(cookie_make(k, &c, &v, cp, vp, 777, now, &o, &isn, &tsval),
 	    0);
 	t = tsval ^ 0x40;
-	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 777, isn, now, &t, &got),
+	CHECK_INTEQ(cookie_check(k, &c, &v, cp, vp, 777, isn, now, &t, &got),
 	    -1);
-	CHECK_INTEQ(cookie_check(k, c, v, cp, vp, 777, isn, now, NULL, &got),
+	CHECK_INTEQ(cookie_check(k, &c, &v, cp, vp, 777, isn, now, NULL, &got),
 	    -1);
 	/*
 	 * Guesses: each passes with 1 chance in 2^24 (in the ISN) or 2^32
@@ -150,11 +158,11 @@ main(void)
 	 * runs; a weaker MAC passes hundreds.
 	 */
 	for (i = 0; i < 20000; i++) {
-		if (cookie_check(k, c, v, cp, vp, 777, rnd(), now, NULL,
+		if (cookie_check(k, &c, &v, cp, vp, 777, rnd(), now, NULL,
 		    &got) == 0)
 			passed++;
 		t = tsval;
-		if (cookie_check(k, c, v, cp, vp, 777, rnd(), now, &t,
+		if (cookie_check(k, &c, &v, cp, vp, 777, rnd(), now, &t,
 		    &got) == 0)
 			passed++;
 	}

@@ -29,9 +29,9 @@ fill_msgs(struct ctl_msg *m, int *n)
 	i++;
 	m[i].m_type = CTL_HANDOFF;
 	m[i].m_u.handoff.ho_flow = 0x0102030405060708ULL;
-	m[i].m_u.handoff.ho_caddr = inet_addr("10.0.0.2");
+	m[i].m_u.handoff.ho_caddr = t_ip("10.0.0.2");
 	m[i].m_u.handoff.ho_cport = htons(40000);
-	m[i].m_u.handoff.ho_vaddr = inet_addr("10.9.0.1");
+	m[i].m_u.handoff.ho_vaddr = t_ip("10.9.0.1");
 	m[i].m_u.handoff.ho_vport = htons(80);
 	m[i].m_u.handoff.ho_irs = 0xfffffff0;
 	m[i].m_u.handoff.ho_iss = 0x12345678;
@@ -54,7 +54,7 @@ fill_msgs(struct ctl_msg *m, int *n)
 	m[i].m_u.ack.ha_mss = 1460;
 	m[i].m_u.ack.ha_iss = 99;
 	m[i].m_u.ack.ha_ts_delta = 0x80000001;
-	m[i].m_u.ack.ha_saddr = inet_addr("10.2.2.2");
+	m[i].m_u.ack.ha_saddr = t_ip("10.2.2.2");
 	m[i].m_u.ack.ha_sport = htons(80);
 	i++;
 	m[i].m_type = CTL_CLOSE;
@@ -62,7 +62,7 @@ fill_msgs(struct ctl_msg *m, int *n)
 	m[i].m_u.close.cl_sflow = 8;
 	m[i].m_u.close.cl_reason = CTL_CLOSE_FIN;
 	m[i].m_u.close.cl_seq = 0xabcdef01;
-	m[i].m_u.close.cl_caddr = inet_addr("10.0.0.2");
+	m[i].m_u.close.cl_caddr = t_ip("10.0.0.2");
 	m[i].m_u.close.cl_cport = htons(1234);
 	m[i].m_u.close.cl_vport = htons(80);
 	i++;
@@ -72,9 +72,9 @@ fill_msgs(struct ctl_msg *m, int *n)
 	i++;
 	m[i].m_type = CTL_LOOKUP;
 	m[i].m_u.lookup.lk_flow = 0x1122334455667788ULL;
-	m[i].m_u.lookup.lk_caddr = inet_addr("10.0.0.2");
+	m[i].m_u.lookup.lk_caddr = t_ip("10.0.0.2");
 	m[i].m_u.lookup.lk_cport = htons(40000);
-	m[i].m_u.lookup.lk_vaddr = inet_addr("10.9.0.1");
+	m[i].m_u.lookup.lk_vaddr = t_ip("10.9.0.1");
 	m[i].m_u.lookup.lk_vport = htons(80);
 	m[i].m_u.lookup.lk_seq = 0xfffffffe;
 	m[i].m_u.lookup.lk_ack = 0x80000000;
@@ -93,7 +93,7 @@ fill_msgs(struct ctl_msg *m, int *n)
 	m[i].m_u.lack.la_ts_delta = 3;
 	m[i].m_u.lack.la_cnxt = 4;
 	m[i].m_u.lack.la_snxt = 5;
-	m[i].m_u.lack.la_saddr = inet_addr("10.2.3.1");
+	m[i].m_u.lack.la_saddr = t_ip("10.2.3.1");
 	m[i].m_u.lack.la_sport = htons(8080);
 	i++;
 	*n = i;
@@ -112,8 +112,9 @@ check_same(const struct ctl_msg *a, const struct ctl_msg *b)
 		    *y = &b->m_u.handoff;
 
 		CHECK(x->ho_flow == y->ho_flow);
-		CHECK(x->ho_caddr == y->ho_caddr && x->ho_cport == y->ho_cport);
-		CHECK(x->ho_vaddr == y->ho_vaddr && x->ho_vport == y->ho_vport);
+		CHECK(addr_eq(&x->ho_caddr, &y->ho_caddr));
+		CHECK(addr_eq(&x->ho_vaddr, &y->ho_vaddr));
+		CHECK(x->ho_cport == y->ho_cport && x->ho_vport == y->ho_vport);
 		CHECK(x->ho_irs == y->ho_irs && x->ho_iss == y->ho_iss);
 		CHECK(x->ho_cmss == y->ho_cmss && x->ho_cws == y->ho_cws);
 		CHECK(x->ho_opts == y->ho_opts && x->ho_cwin == y->ho_cwin);
@@ -385,12 +386,82 @@ test_names(void)
 	CHECK_STREQ(ctl_lookup_status_name(CTL_LK_MAX), "unknown");
 }
 
+static struct ipaddr
+ip6(const char *s)
+{
+	struct in6_addr	 a6;
+	struct ipaddr	 a;
+
+	CHECK(inet_pton(AF_INET6, s, &a6) == 1);
+	memcpy(a.a_w, &a6, 16);
+	return a;
+}
+
+/* A frame naming an IPv6 address is version 3, with every address in 16
+ * bytes; it round-trips, and nothing else is taken as version 3. */
+static void
+test_ipv6_frames(void)
+{
+	static const size_t	 plen[8] = {
+		[1] = 74 + 16, [2] = 48, [3] = 44, [5] = 56, [6] = 60,
+	};
+	struct ctl_msg	 m[8], d;
+	uint8_t		 buf[8192], b[8192];
+	size_t		 len, used;
+	const char	*why;
+	int		 n, i;
+
+	fill_msgs(m, &n);
+	m[1].m_u.handoff.ho_caddr = ip6("2001:db8::2");
+	m[1].m_u.handoff.ho_vaddr = ip6("2001:db8:9::1");
+	m[1].m_u.handoff.ho_datalen = 16;
+	m[2].m_u.ack.ha_saddr = ip6("2001:db8:2::2");
+	m[3].m_u.close.cl_caddr = ip6("2001:db8::2");
+	m[5].m_u.lookup.lk_caddr = ip6("2001:db8::2");
+	m[5].m_u.lookup.lk_vaddr = ip6("2001:db8:9::1");
+	m[6].m_u.lack.la_saddr = ip6("2001:db8:2::1");
+	for (i = 0; i < n; i++) {
+		len = ctl_encode(buf, sizeof(buf), &m[i]);
+		CHECK(len > CTL_HDR_LEN);
+		CHECK_INTEQ(buf[2], plen[i] ? CTL_VERSION_ADDR16 : CTL_VERSION);
+		if (plen[i])
+			CHECK_INTEQ(len, CTL_HDR_LEN + plen[i]);
+		CHECK_INTEQ(ctl_decode(buf, len, FRAME_MAX, &d, &used, &why),
+		    1);
+		CHECK_INTEQ(used, len);
+		check_same(&m[i], &d);
+		/* Not the other version's: the lengths disagree (HELLO and
+		 * LOAD name no address, and are version 2 only). */
+		memcpy(b, buf, len);
+		b[2] = b[2] == CTL_VERSION ? CTL_VERSION_ADDR16 : CTL_VERSION;
+		CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
+	}
+	/* A connection has one family: a client and a VIP of two cannot
+	 * be said. */
+	m[1].m_u.handoff.ho_caddr = t_ip("10.0.0.2");
+	m[1].m_u.handoff.ho_vaddr = ip6("2001:db8:9::1");
+	CHECK_INTEQ(ctl_encode(buf, sizeof(buf), &m[1]), 0);
+	m[5].m_u.lookup.lk_caddr = t_ip("10.0.0.2");
+	CHECK_INTEQ(ctl_encode(buf, sizeof(buf), &m[5]), 0);
+	/* An IPv4 address in version 3 (mapped) is refused: no address has
+	 * two encodings. */
+	m[1].m_u.handoff.ho_caddr = ip6("2001:db8::2");
+	len = ctl_encode(buf, sizeof(buf), &m[1]);
+	CHECK_INTEQ(ctl_decode(buf, len, FRAME_MAX, &d, &used, &why), 1);
+	memcpy(b, buf, len);
+	memcpy(b + CTL_HDR_LEN + 8, &m[1].m_u.handoff.ho_vaddr, 16);
+	b[CTL_HDR_LEN + 8 + 10] = b[CTL_HDR_LEN + 8 + 11] = 0xff;
+	memset(b + CTL_HDR_LEN + 8, 0, 10);
+	CHECK_INTEQ(ctl_decode(b, len, FRAME_MAX, &d, &used, &why), -1);
+}
+
 int
 main(void)
 {
 	t_start(60);
 	test_roundtrip_and_truncation();
 	test_bad_frames();
+	test_ipv6_frames();
 	test_hello_limit();
 	test_names();
 	return t_done("test_ctl");

@@ -17,9 +17,9 @@ key(uint32_t i)
 	struct flow_key k;
 
 	memset(&k, 0, sizeof(k));
-	k.k_raddr = 0x0a000000u + (i >> 10);	/* many clients, many ports */
+	k.k_raddr = addr4(0x0a000000u + (i >> 10)); /* many clients, ports */
 	k.k_rport = (uint16_t)(1024 + (i & 1023));
-	k.k_laddr = 0x0a090001u;
+	k.k_laddr = addr4(0x0a090001u);
 	k.k_lport = 80;
 	return k;
 }

@@ -291,9 +291,9 @@ test_up(void)
 
 	memset(&ho, 0, sizeof(ho));
 	ho.ho_flow = 5;
-	ho.ho_caddr = inet_addr("10.0.0.2");
+	ho.ho_caddr = t_ip("10.0.0.2");
 	ho.ho_cport = htons(40000);
-	ho.ho_vaddr = inet_addr("10.9.0.1");
+	ho.ho_vaddr = t_ip("10.9.0.1");
 	ho.ho_vport = htons(80);
 	ho.ho_cmss = ho.ho_fmss = 1460;
 	ho.ho_datalen = sizeof(req) - 1;

@@ -41,8 +41,8 @@ build_sample(uint8_t *buf, size_t cap, int syn, size_t paylen)
 	}
 	for (i = 0; i < paylen && i < sizeof(pay); i++)
 		pay[i] = (uint8_t)i;
-	return pkt_build_tcp(buf, cap, inet_addr("10.0.0.2"), htons(40000),
-	    inet_addr("10.9.0.1"), htons(80), 1000, syn ? 0 : 5000,
+	return pkt_build_tcp(buf, cap, T_IPP("10.0.0.2"), htons(40000),
+	    T_IPP("10.9.0.1"), htons(80), 1000, syn ? 0 : 5000,
 	    syn ? TH_SYN : TH_ACK | TH_PUSH, 502, &o, pay, paylen, 7);
 }
 
@@ -62,8 +62,8 @@ test_parse_good(void)
 	CHECK_INTEQ(p.p_thl, 40);
 	CHECK_INTEQ(p.p_paylen, 0);
 	CHECK_INTEQ(p.p_flags, TH_SYN);
-	CHECK(p.p_saddr == inet_addr("10.0.0.2"));
-	CHECK(p.p_daddr == inet_addr("10.9.0.1"));
+	CHECK(addr_eq4(&p.p_saddr, inet_addr("10.0.0.2")));
+	CHECK(addr_eq4(&p.p_daddr, inet_addr("10.9.0.1")));
 	CHECK(p.p_sport == htons(40000));
 	CHECK(p.p_dport == htons(80));
 	CHECK_INTEQ(p.p_seq, 1000);
@@ -296,6 +296,7 @@ test_csum_incremental(void)
 
 	for (iter = 0; iter < 20000; iter++) {
 		struct csum_acc	 ipa, tha;
+		struct ipaddr	 a;
 		size_t		 len, k;
 
 		len = build_sample(buf, sizeof(buf), 0, rnd() % 1461);
@@ -311,9 +312,12 @@ test_csum_incremental(void)
 
 		csum_acc_init(&ipa, pkt_get16(buf + IP_OFF_CSUM));
 		csum_acc_init(&tha, pkt_get16(p.p_tcp + TCP_OFF_CSUM));
-		if (rnd() & 1)
-			pkt_set_addr(&ipa, &tha, buf + IP_OFF_DST, rnd());
-		pkt_set_addr(&ipa, &tha, buf + IP_OFF_SRC, rnd());
+		if (rnd() & 1) {
+			a = addr4(rnd());
+			pkt_set_addr(&ipa, &tha, buf + IP_OFF_DST, &a);
+		}
+		a = addr4(rnd());
+		pkt_set_addr(&ipa, &tha, buf + IP_OFF_SRC, &a);
 		if (rnd() & 1)
 			pkt_set16(&tha, p.p_tcp + TCP_OFF_DPORT, rnd());
 		pkt_set32(&tha, p.p_tcp + TCP_OFF_SEQ,
@@ -403,25 +407,25 @@ test_icmp(void)
 	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), 0);
 	CHECK_INTEQ(ic.ic_type, ICMP_UNREACH);
 	CHECK_INTEQ(ic.ic_code, 4);
-	CHECK(ic.ic_isrc == inet_addr("10.9.0.1"));
-	CHECK(ic.ic_idst == inet_addr("10.0.0.2"));
+	CHECK(addr_eq4(&ic.ic_isrc, inet_addr("10.9.0.1")));
+	CHECK(addr_eq4(&ic.ic_idst, inet_addr("10.0.0.2")));
 	CHECK(ic.ic_isport == htons(80) && ic.ic_idport == htons(40000));
 	CHECK_INTEQ(ic.ic_iseq, 1000);
 
 	/* Readdressed to the stack, about its own segment. */
-	pkt_icmp_rewrite(&p, &ic, inet_addr("10.9.0.1"), inet_addr("10.2.2.1"),
-	    inet_addr("10.2.2.1"), htons(8080), (uint32_t)(1000 - 4242));
+	pkt_icmp_rewrite(&p, &ic, T_IPP("10.9.0.1"), T_IPP("10.2.2.1"),
+	    T_IPP("10.2.2.1"), htons(8080), (uint32_t)(1000 - 4242));
 	CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_NOT_TCP);
-	CHECK(p.p_saddr == inet_addr("10.9.0.1"));
-	CHECK(p.p_daddr == inet_addr("10.2.2.1"));
+	CHECK(addr_eq4(&p.p_saddr, inet_addr("10.9.0.1")));
+	CHECK(addr_eq4(&p.p_daddr, inet_addr("10.2.2.1")));
 	CHECK(csum_ok(buf, 20));
 	CHECK(csum_ok(buf + 20, len - 20));
 	CHECK(csum_ok(buf + 28, 20));
 	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), 0);
-	CHECK(ic.ic_isrc == inet_addr("10.2.2.1"));
+	CHECK(addr_eq4(&ic.ic_isrc, inet_addr("10.2.2.1")));
 	CHECK(ic.ic_isport == htons(8080));
 	CHECK(ic.ic_iseq == (uint32_t)(1000 - 4242));
-	CHECK(ic.ic_idst == inet_addr("10.0.0.2"));
+	CHECK(addr_eq4(&ic.ic_idst, inet_addr("10.0.0.2")));
 
 	/* Quoted IP options are skipped by their length. */
 	len = build_icmp(buf, 24, 8);

@@ -41,8 +41,8 @@ build(uint8_t *buf, int li, uint8_t flags)
 	size_t		 len, optlen = (layouts[li].len + 3) & ~3u;
 
 	memset(pay, 'x', sizeof(pay));
-	len = pkt_build_tcp(buf, 2048, inet_addr("10.0.0.2"), htons(40000),
-	    inet_addr("10.9.0.1"), htons(80), 5000, 70000, flags, 1000, NULL,
+	len = pkt_build_tcp(buf, 2048, T_IPP("10.0.0.2"), htons(40000),
+	    T_IPP("10.9.0.1"), htons(80), 5000, 70000, flags, 1000, NULL,
 	    NULL, 0, 1);
 	/* Splice in the option area, then the payload. */
 	memset(buf + 40, 0, optlen);
@@ -57,6 +57,16 @@ build(uint8_t *buf, int li, uint8_t flags)
 	return len;
 }
 
+/* An IPv4 address field, as struct ipaddr keeps the word. */
+static uint32_t
+pkt_ip4(const uint8_t *p)
+{
+	uint32_t	 net;
+
+	memcpy(&net, p, 4);
+	return net;
+}
+
 static void
 test_layouts(void)
 {
@@ -67,7 +77,7 @@ test_layouts(void)
 	int		 li, dir;
 
 	memset(&f, 0, sizeof(f));
-	f.f_naddr = inet_addr("10.2.2.2");
+	f.f_naddr = t_ip("10.2.2.2");
 	f.f_nport = htons(8080);
 	f.f_delta = 0x10000001;
 	f.f_ts_delta = 0x01000003;
@@ -89,13 +99,15 @@ test_layouts(void)
 			CHECK_INTEQ(pkt_ip_csum(buf, 20),
 			    pkt_get16(buf + IP_OFF_CSUM));
 			if (dir == 0) {
-				CHECK(memcmp(buf + IP_OFF_DST, &f.f_naddr, 4) == 0);
+				CHECK(addr_eq4(&f.f_naddr,
+				    pkt_ip4(buf + IP_OFF_DST)));
 				CHECK_INTEQ(pkt_get16(th + TCP_OFF_DPORT), 8080);
 				CHECK_INTEQ(pkt_get32(th + TCP_OFF_ACK),
 				    70000 - 0x10000001u);
 				CHECK_INTEQ(pkt_get32(th + TCP_OFF_SEQ), 5000);
 			} else {
-				CHECK(memcmp(buf + IP_OFF_SRC, &f.f_naddr, 4) == 0);
+				CHECK(addr_eq4(&f.f_naddr,
+				    pkt_ip4(buf + IP_OFF_SRC)));
 				CHECK_INTEQ(pkt_get16(th + TCP_OFF_SPORT), 8080);
 				CHECK_INTEQ(pkt_get32(th + TCP_OFF_SEQ),
 				    5000 + 0x10000001u);
@@ -146,7 +158,7 @@ test_window_rewrite(void)
 	size_t		 len;
 
 	memset(&f, 0, sizeof(f));
-	f.f_naddr = inet_addr("10.9.0.1");
+	f.f_naddr = t_ip("10.9.0.1");
 	f.f_nport = htons(80);
 	f.f_ws_in = 9;
 	f.f_ws_out = 7;
@@ -172,7 +184,7 @@ test_partial(void)
 	int		 dir;
 
 	memset(&f, 0, sizeof(f));
-	f.f_naddr = inet_addr("10.2.2.1");
+	f.f_naddr = t_ip("10.2.2.1");
 	f.f_nport = htons(80);
 	f.f_delta = 12345;
 	f.f_ts_delta = 77;

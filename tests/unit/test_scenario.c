@@ -285,7 +285,7 @@ sc_dial(void *arg, struct hd *hd, int idx)
 	bufferevent_enable(l->l_b, EV_READ | EV_WRITE);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = hd->hd_cfg->cfg_node.cn_control.ep_addr;
+	sin.sin_addr.s_addr = addr_get4(&hd->hd_cfg->cfg_node.cn_control.ep_addr);
 	sin.sin_port = htons(40000 + sc.s_nlinks);
 	if (to->n_started)
 		peer_accept_bev(&to->n_hd, p2[1], &sin);
@@ -467,7 +467,7 @@ struct sc_opt {
 };
 
 struct sc_spec {
-	uint32_t	 s_saddr, s_daddr;	/* network order */
+	struct ipaddr	 s_saddr, s_daddr;
 	uint16_t	 s_sport, s_dport;	/* host order */
 	uint8_t		 s_flags;
 	struct sc_val	 s_seq, s_ack, s_win;
@@ -578,7 +578,7 @@ sc_match(const struct sc_val *v, uint32_t actual)
 }
 
 static void
-sc_parse_endpoint(const char *w, uint32_t *addr, uint16_t *port)
+sc_parse_endpoint(const char *w, struct ipaddr *addr, uint16_t *port)
 {
 	char		 buf[64], *colon;
 	struct in_addr	 a;
@@ -591,7 +591,7 @@ sc_parse_endpoint(const char *w, uint32_t *addr, uint16_t *port)
 	*colon = '\0';
 	if (inet_pton(AF_INET, buf, &a) != 1)
 		sc_fail("bad address \"%s\"", buf);
-	*addr = a.s_addr;
+	*addr = addr4(a.s_addr);
 	*port = (uint16_t)atoi(colon + 1);
 }
 
@@ -832,8 +832,8 @@ sc_build(const struct sc_spec *sp, uint8_t *buf, size_t max)
 		sc_fail("packet too long");
 	if (sp->s_pay_part != 0)
 		sc_fail("a packet to send has its whole payload");
-	len = pkt_build_tcp(buf, max, sp->s_saddr, htons(sp->s_sport),
-	    sp->s_daddr, htons(sp->s_dport), sc_eval(&sp->s_seq),
+	len = pkt_build_tcp(buf, max, &sp->s_saddr, htons(sp->s_sport),
+	    &sp->s_daddr, htons(sp->s_dport), sc_eval(&sp->s_seq),
 	    sp->s_ack.v_kind != SC_NONE ? sc_eval(&sp->s_ack) : 0, sp->s_flags,
 	    sp->s_win.v_kind != SC_NONE ? (uint16_t)sc_eval(&sp->s_win) :
 	    65535, NULL, NULL, 0, 0);
@@ -863,7 +863,7 @@ static void
 sc_format(uint8_t *buf, size_t len, char *out, size_t outlen)
 {
 	struct pkt	 p;
-	char		 a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], fl[12];
+	char		 a[ADDR_STRLEN], b[ADDR_STRLEN], fl[12];
 	const uint8_t	*o;
 	size_t		 n = 0, i, olen;
 	int		 k = 0;
@@ -872,8 +872,8 @@ sc_format(uint8_t *buf, size_t len, char *out, size_t outlen)
 		snprintf(out, outlen, "(%zu bytes, not TCP/IPv4)", len);
 		return;
 	}
-	inet_ntop(AF_INET, &p.p_saddr, a, sizeof(a));
-	inet_ntop(AF_INET, &p.p_daddr, b, sizeof(b));
+	addr_str(&p.p_saddr, a, sizeof(a));
+	addr_str(&p.p_daddr, b, sizeof(b));
 	if (p.p_flags & TH_SYN) fl[k++] = 'S';
 	if (p.p_flags & TH_FIN) fl[k++] = 'F';
 	if (p.p_flags & TH_RST) fl[k++] = 'R';
@@ -1000,7 +1000,8 @@ sc_match_packet(const struct sc_spec *sp, uint8_t *buf, size_t len,
 	if (!pkt_tcp_csum_ok(&p))
 		return *why = "bad TCP checksum", 0;
 	*why = "fields differ";
-	if (p.p_saddr != sp->s_saddr || p.p_daddr != sp->s_daddr ||
+	if (!addr_eq(&p.p_saddr, &sp->s_saddr) ||
+	    !addr_eq(&p.p_daddr, &sp->s_daddr) ||
 	    ntohs(p.p_sport) != sp->s_sport ||
 	    ntohs(p.p_dport) != sp->s_dport || p.p_flags != sp->s_flags)
 		return 0;
@@ -1344,7 +1345,7 @@ sc_cmd_cookie(struct sc_node *n, char *rest)
 	co.co_has_ws = o.o_has_ws;
 	co.co_ws = o.o_ws;
 	co.co_sack = o.o_sack_ok;
-	if (cookie_make(n->n_hd.hd_cookie, p.p_saddr, p.p_daddr, p.p_sport,
+	if (cookie_make(n->n_hd.hd_cookie, &p.p_saddr, &p.p_daddr, p.p_sport,
 	    p.p_dport, p.p_seq, sc_now, &co, &isn, &tsval) == -1)
 		sc_fail("cookie: no MAC");
 	sc_parse_val(name, &v);

@@ -69,8 +69,8 @@ send_seg(uint16_t sport, uint32_t seq, size_t len, uint8_t flags)
 	o.o_has_ts = 1;
 	o.o_tsval = 1000;
 	o.o_tsecr = 2000;
-	n = pkt_build_tcp(buf, sizeof(buf), inet_addr("10.2.2.2"),
-	    htons(sport), inet_addr("10.0.0.2"), htons(40000), seq, 9000,
+	n = pkt_build_tcp(buf, sizeof(buf), T_IPP("10.2.2.2"),
+	    htons(sport), T_IPP("10.0.0.2"), htons(40000), seq, 9000,
 	    flags, 2047, &o, pay, len, 1);
 	CHECK(n > 0);
 	/* With offloads lwIP leaves the TCP checksum to tunif (zero). */
@@ -210,6 +210,7 @@ static void
 test_timewait_cap(void)
 {
 	uint32_t	 vip = inet_addr("10.9.0.1"), cl = inet_addr("10.0.0.2");
+	struct ipaddr	 vipa = addr4(vip), cla = addr4(cl);
 	struct tcp_pcb	*pcb;
 	int		 i, n = PORT_TIMEWAIT_MAX + 76;
 
@@ -225,10 +226,10 @@ test_timewait_cap(void)
 	}
 	CHECK_INTEQ(i, n);
 	CHECK_INTEQ(port_tcp_trim_timewait(PORT_TIMEWAIT_MAX), 76);
-	CHECK(port_tcp_has_pcb(vip, 80, cl, 10000 + n - 1));
-	CHECK(port_tcp_has_pcb(vip, 80, cl, 10000 + 76));
-	CHECK(!port_tcp_has_pcb(vip, 80, cl, 10000 + 75));
-	CHECK(!port_tcp_has_pcb(vip, 80, cl, 10000));
+	CHECK(port_tcp_has_pcb(&vipa, 80, &cla, 10000 + n - 1));
+	CHECK(port_tcp_has_pcb(&vipa, 80, &cla, 10000 + 76));
+	CHECK(!port_tcp_has_pcb(&vipa, 80, &cla, 10000 + 75));
+	CHECK(!port_tcp_has_pcb(&vipa, 80, &cla, 10000));
 	CHECK_INTEQ(port_tcp_trim_timewait(PORT_TIMEWAIT_MAX), 0);
 	CHECK_INTEQ(port_tcp_trim_timewait(0), PORT_TIMEWAIT_MAX);
 	CHECK(tcp_tw_pcbs == NULL);
