@@ -139,6 +139,12 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 	if (v == PKT_NOT_TCP) {
 		if (btcp_icmp(hd, &p))
 			return;
+		/* lwIP speaks IPv4 only (router solicitations, the
+		 * kernel's neighbour discovery on the device, end here). */
+		if (p.p_v6) {
+			hd->hd_stats.st_drop[v]++;
+			return;
+		}
 		hd->hd_stats.st_to_lwip++;
 		tunif_input(hd->hd_lwip, buf, p.p_len);
 		return;
@@ -175,8 +181,12 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 		hd->hd_stats.st_drop_no_flow++;
 		return;
 	}
-	/* No flow: lwIP answers as any TCP would (a RST, or nothing). */
-	btcp_to_lwip(hd, &p);
+	/* No flow: lwIP answers as any TCP would (a RST, or nothing); for
+	 * IPv6, which lwIP does not speak, we do. */
+	if (p.p_v6)
+		btcp_reply_rst(hd, &p);
+	else
+		btcp_to_lwip(hd, &p);
 }
 
 /* The TUN is readable: drain up to a batch of packets. */
@@ -201,7 +211,7 @@ btcp_tun_readable(int fd, short events, void *arg)
 		hd->hd_stats.st_tun_rx_pkts++;
 		hd->hd_stats.st_tun_rx_bytes += n;
 		if (n == 0) {
-			hd->hd_stats.st_drop[PKT_NOT_IPV4]++;
+			hd->hd_stats.st_drop[PKT_NOT_IP]++;
 			continue;
 		}
 		btcp_input(hd, hd->hd_rxbuf, (size_t)n, &m);

@@ -23,9 +23,12 @@ pkt_put_ip4(uint8_t *p, const struct ipaddr *a)
 	memcpy(p, &net, 4);
 }
 
+static uint32_t	 pkt_csum_add(uint32_t, const uint8_t *, size_t);
+static uint16_t	 pkt_csum_fold(uint32_t);
+
 static const char *const pkt_verdict_names[PKT_VERDICT_MAX] = {
 	[PKT_OK] = "ok",
-	[PKT_NOT_IPV4] = "not-ipv4",
+	[PKT_NOT_IP] = "not-ip",
 	[PKT_TRUNCATED] = "truncated",
 	[PKT_BAD_IHL] = "bad-ihl",
 	[PKT_BAD_TOTLEN] = "bad-total-length",
@@ -34,6 +37,7 @@ static const char *const pkt_verdict_names[PKT_VERDICT_MAX] = {
 	[PKT_NOT_TCP] = "not-tcp",
 	[PKT_BAD_TCP_OFF] = "bad-tcp-offset",
 	[PKT_BAD_TCP_OPTS] = "bad-tcp-options",
+	[PKT_IPV6_EXT] = "ipv6-ext-header",
 };
 
 const char *
@@ -44,23 +48,92 @@ pkt_verdict_name(enum pkt_verdict v)
 	return pkt_verdict_names[v];
 }
 
+/* The fixed TCP header after an IP header of ihl bytes, in totlen. */
+static enum pkt_verdict
+pkt_parse_tcp(struct pkt *p, unsigned int ihl, unsigned int totlen)
+{
+	unsigned int	 thl;
+
+	if (totlen - ihl < PKT_TCP_HLEN)
+		return PKT_TRUNCATED;
+	p->p_tcp = p->p_ip + ihl;
+	thl = (p->p_tcp[TCP_OFF_DOFF] >> 4) * 4u;
+	if (thl < PKT_TCP_HLEN || thl > totlen - ihl) {
+		p->p_tcp = NULL;
+		return PKT_BAD_TCP_OFF;
+	}
+	p->p_thl = thl;
+	p->p_paylen = totlen - ihl - thl;
+	p->p_flags = p->p_tcp[TCP_OFF_FLAGS];
+	memcpy(&p->p_sport, p->p_tcp + TCP_OFF_SPORT, 2);
+	memcpy(&p->p_dport, p->p_tcp + TCP_OFF_DPORT, 2);
+	p->p_seq = pkt_get32(p->p_tcp + TCP_OFF_SEQ);
+	p->p_ack = pkt_get32(p->p_tcp + TCP_OFF_ACK);
+	p->p_win = pkt_get16(p->p_tcp + TCP_OFF_WIN);
+	return PKT_OK;
+}
+
+/* Whether an IPv6 next-header value names an extension header (RFC 8200
+ * 4, and those IANA lists since: ESP, AH, mobility, HIP, shim6, and the
+ * two for experiments).  No TCP stack behind the TUN needs one; a
+ * fragment would make the TCP header's place conditional. */
+static int
+pkt_ip6_ext(uint8_t nh)
+{
+	switch (nh) {
+	case 0: case 43: case 44: case 50: case 51: case 60:
+	case 135: case 139: case 140: case 253: case 254:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The IPv6 header: a TCP segment must follow it directly. */
+static enum pkt_verdict
+pkt_parse6(struct pkt *p, uint8_t *buf, size_t len)
+{
+	unsigned int	 totlen;
+
+	if (len < PKT_IP6_HLEN)
+		return PKT_TRUNCATED;
+	totlen = PKT_IP6_HLEN + pkt_get16(buf + IP6_OFF_PLEN);
+	if (totlen > len || totlen > PKT_MAXLEN)
+		return PKT_TRUNCATED;
+	p->p_ip = buf;
+	p->p_len = (uint16_t)totlen;
+	p->p_iphl = PKT_IP6_HLEN;
+	p->p_v6 = 1;
+	p->p_proto = buf[IP6_OFF_NH];
+	addr_from16(&p->p_saddr, buf + IP6_OFF_SRC);
+	addr_from16(&p->p_daddr, buf + IP6_OFF_DST);
+	if (pkt_ip6_ext(p->p_proto))
+		return PKT_IPV6_EXT;
+	if (p->p_proto != PKT_IPPROTO_TCP)
+		return PKT_NOT_TCP;
+	return pkt_parse_tcp(p, PKT_IP6_HLEN, totlen);
+}
+
 /*
- * Parses the IPv4 header and, for TCP, the fixed TCP header.  The total
+ * Parses the IP header and, for TCP, the fixed TCP header.  The total
  * length is trusted only when it fits the buffer; trailing bytes beyond it
- * are ignored.  Fragments and IP options are refused: no TCP stack behind
- * the TUN needs them, and both would make every later offset conditional.
- * Non-TCP packets come back as PKT_NOT_TCP with the IP fields filled in.
+ * are ignored.  Fragments, IPv4 options and IPv6 extension headers are
+ * refused: no TCP stack behind the TUN needs them, and they would make
+ * every later offset conditional.  Non-TCP packets come back as
+ * PKT_NOT_TCP with the IP fields filled in.
  */
 enum pkt_verdict
 pkt_parse(struct pkt *p, uint8_t *buf, size_t len)
 {
-	unsigned int	 ihl, totlen, thl, frag;
+	unsigned int	 ihl, totlen, frag;
 
 	memset(p, 0, sizeof(*p));
 	if (len < 1)
 		return PKT_TRUNCATED;
+	if ((buf[0] >> 4) == 6)
+		return pkt_parse6(p, buf, len);
 	if ((buf[0] >> 4) != 4)
-		return PKT_NOT_IPV4;
+		return PKT_NOT_IP;
 	if (len < PKT_IP_HLEN)
 		return PKT_TRUNCATED;
 	ihl = (buf[0] & 0x0f) * 4u;
@@ -87,30 +160,14 @@ pkt_parse(struct pkt *p, uint8_t *buf, size_t len)
 	p->p_daddr = addr4(pkt_ip4(buf + IP_OFF_DST));
 	if (p->p_proto != PKT_IPPROTO_TCP)
 		return PKT_NOT_TCP;
-
-	if (totlen - ihl < PKT_TCP_HLEN)
-		return PKT_TRUNCATED;
-	p->p_tcp = buf + ihl;
-	thl = (p->p_tcp[TCP_OFF_DOFF] >> 4) * 4u;
-	if (thl < PKT_TCP_HLEN || thl > totlen - ihl) {
-		p->p_tcp = NULL;
-		return PKT_BAD_TCP_OFF;
-	}
-	p->p_thl = thl;
-	p->p_paylen = totlen - ihl - thl;
-	p->p_flags = p->p_tcp[TCP_OFF_FLAGS];
-	memcpy(&p->p_sport, p->p_tcp + TCP_OFF_SPORT, 2);
-	memcpy(&p->p_dport, p->p_tcp + TCP_OFF_DPORT, 2);
-	p->p_seq = pkt_get32(p->p_tcp + TCP_OFF_SEQ);
-	p->p_ack = pkt_get32(p->p_tcp + TCP_OFF_ACK);
-	p->p_win = pkt_get16(p->p_tcp + TCP_OFF_WIN);
-	return PKT_OK;
+	return pkt_parse_tcp(p, ihl, totlen);
 }
 
 /*
- * Finds, in an IPv4 packet that pkt_parse found not TCP, an ICMP error
- * whose quoted packet is TCP with at least the 8 bytes of ports and
- * sequence number every ICMP error must quote.  -1: anything else.
+ * Finds, in a packet that pkt_parse found not TCP, an ICMP error (ICMPv6's
+ * destination unreachable or packet too big) whose quoted packet is TCP
+ * with at least the 8 bytes of ports and sequence number every ICMP error
+ * must quote.  -1: anything else.
  */
 int
 pkt_icmp_parse(const struct pkt *p, struct pkt_icmp *ic)
@@ -119,22 +176,34 @@ pkt_icmp_parse(const struct pkt *p, struct pkt_icmp *ic)
 	size_t		 len = p->p_len - p->p_iphl, ihl;
 
 	memset(ic, 0, sizeof(*ic));
-	if (p->p_proto != PKT_IPPROTO_ICMP || len < 8 + PKT_IP_HLEN + 8)
+	if (p->p_proto != (p->p_v6 ? PKT_IPPROTO_ICMPV6 : PKT_IPPROTO_ICMP) ||
+	    len < 8 + 1)
 		return -1;
 	ic->ic_type = icmp[0];
 	ic->ic_code = icmp[1];
-	if (ic->ic_type != ICMP_UNREACH)
-		return -1;
 	in = icmp + 8;
 	len -= 8;
-	ihl = (in[0] & 0x0f) * 4u;
-	if ((in[0] >> 4) != 4 || ihl < PKT_IP_HLEN || ihl + 8 > len ||
-	    in[IP_OFF_PROTO] != PKT_IPPROTO_TCP)
-		return -1;
+	if (p->p_v6) {
+		if ((ic->ic_type != ICMP6_UNREACH &&
+		    ic->ic_type != ICMP6_PACKET_TOO_BIG) ||
+		    len < PKT_IP6_HLEN + 8 || (in[0] >> 4) != 6 ||
+		    in[IP6_OFF_NH] != PKT_IPPROTO_TCP)
+			return -1;
+		ihl = PKT_IP6_HLEN;
+		addr_from16(&ic->ic_isrc, in + IP6_OFF_SRC);
+		addr_from16(&ic->ic_idst, in + IP6_OFF_DST);
+	} else {
+		if (ic->ic_type != ICMP_UNREACH || len < PKT_IP_HLEN + 8)
+			return -1;
+		ihl = (in[0] & 0x0f) * 4u;
+		if ((in[0] >> 4) != 4 || ihl < PKT_IP_HLEN || ihl + 8 > len ||
+		    in[IP_OFF_PROTO] != PKT_IPPROTO_TCP)
+			return -1;
+		ic->ic_isrc = addr4(pkt_ip4(in + IP_OFF_SRC));
+		ic->ic_idst = addr4(pkt_ip4(in + IP_OFF_DST));
+	}
 	ic->ic_inner = p->p_ip + p->p_iphl + 8;
 	ic->ic_inner_hl = (uint8_t)ihl;
-	ic->ic_isrc = addr4(pkt_ip4(in + IP_OFF_SRC));
-	ic->ic_idst = addr4(pkt_ip4(in + IP_OFF_DST));
 	memcpy(&ic->ic_isport, in + ihl + TCP_OFF_SPORT, 2);
 	memcpy(&ic->ic_idport, in + ihl + TCP_OFF_DPORT, 2);
 	ic->ic_iseq = pkt_get32(in + ihl + TCP_OFF_SEQ);
@@ -145,7 +214,9 @@ pkt_icmp_parse(const struct pkt *p, struct pkt_icmp *ic)
  * Readdresses an ICMP error (pkt_icmp_parse's) from src to dst, its quoted
  * segment as the one isrc:isport sent with sequence number iseq (the
  * quoted TCP checksum cannot be mended: the quote is cut short, and no
- * stack checks it), and sets the three checksums it does have.
+ * stack checks it), and sets the checksums it does have: ICMPv6's covers
+ * a pseudo-header of the outer addresses (RFC 4443 2.3), ICMP's does not,
+ * and IPv4's headers have their own.
  */
 void
 pkt_icmp_rewrite(struct pkt *p, const struct pkt_icmp *ic,
@@ -154,18 +225,31 @@ pkt_icmp_rewrite(struct pkt *p, const struct pkt_icmp *ic,
 {
 	uint8_t		*icmp = p->p_ip + p->p_iphl, *in = ic->ic_inner;
 	size_t		 len = p->p_len - p->p_iphl;
+	struct csum_acc	 sink;
+	uint32_t	 s = 0;
+	uint8_t		 ph[8];
 
-	pkt_put_ip4(in + IP_OFF_SRC, isrc);
+	csum_acc_init(&sink, 0);
 	memcpy(in + ic->ic_inner_hl + TCP_OFF_SPORT, &isport, 2);
 	pkt_put32(in + ic->ic_inner_hl + TCP_OFF_SEQ, iseq);
-	pkt_put16(in + IP_OFF_CSUM, pkt_ip_csum(in, ic->ic_inner_hl));
+	pkt_set_addr(&sink, &sink, p, 0, src);
+	pkt_set_addr(&sink, &sink, p, 1, dst);
+	if (p->p_v6) {
+		addr_to16(isrc, in + IP6_OFF_SRC);
+		s = pkt_csum_add(0, p->p_ip + IP6_OFF_SRC, 32);
+		pkt_put32(ph, (uint32_t)len);
+		ph[4] = ph[5] = ph[6] = 0;
+		ph[7] = PKT_IPPROTO_ICMPV6;
+		s = pkt_csum_add(s, ph, sizeof(ph));
+	} else {
+		pkt_put_ip4(in + IP_OFF_SRC, isrc);
+		pkt_put16(in + IP_OFF_CSUM, pkt_ip_csum(in, ic->ic_inner_hl));
+		pkt_put16(p->p_ip + IP_OFF_CSUM, pkt_ip_csum(p->p_ip,
+		    p->p_iphl));
+	}
 	pkt_put16(icmp + 2, 0);
-	pkt_put16(icmp + 2, pkt_csum_partial(icmp, len, 0));
-	pkt_put_ip4(p->p_ip + IP_OFF_SRC, src);
-	pkt_put_ip4(p->p_ip + IP_OFF_DST, dst);
-	p->p_saddr = *src;
-	p->p_daddr = *dst;
-	pkt_put16(p->p_ip + IP_OFF_CSUM, pkt_ip_csum(p->p_ip, p->p_iphl));
+	pkt_put16(icmp + 2, (uint16_t)~pkt_csum_fold(pkt_csum_add(s, icmp,
+	    len)));
 }
 
 /* Parses the options of a parsed TCP packet. */
@@ -363,12 +447,21 @@ pkt_ip_csum(const uint8_t *ip, size_t ihl)
 	return (uint16_t)~pkt_csum_fold(s);
 }
 
+/* The sum of the TCP pseudo-header: RFC 793's, or RFC 8200 8.1's. */
 static uint32_t
 pkt_tcp_pseudo(const struct pkt *p)
 {
 	uint8_t	 ph[12];
 	uint16_t tcplen = p->p_len - p->p_iphl;
+	uint32_t s;
 
+	if (p->p_v6) {
+		s = pkt_csum_add(0, p->p_ip + IP6_OFF_SRC, 32);
+		pkt_put32(ph, tcplen);
+		ph[4] = ph[5] = ph[6] = 0;
+		ph[7] = PKT_IPPROTO_TCP;
+		return pkt_csum_add(s, ph, 8);
+	}
 	memcpy(ph, p->p_ip + IP_OFF_SRC, 8);
 	ph[8] = 0;
 	ph[9] = PKT_IPPROTO_TCP;
@@ -420,9 +513,9 @@ pkt_csum_finish(struct pkt *p)
 }
 
 /*
- * Builds a whole IPv4/TCP packet with fresh checksums into buf.  Addresses
- * and ports in network order.  Returns the packet length, 0 if it does not
- * fit.
+ * Builds a whole IPv4/TCP or IPv6/TCP packet (the addresses' family) with
+ * fresh checksums into buf; ports in network order.  Returns the packet
+ * length, 0 if it does not fit or the addresses are of two families.
  */
 size_t
 pkt_build_tcp(uint8_t *buf, size_t buflen, const struct ipaddr *saddr,
@@ -432,29 +525,42 @@ pkt_build_tcp(uint8_t *buf, size_t buflen, const struct ipaddr *saddr,
 {
 	struct pkt	 p;
 	uint8_t		 opts[PKT_TCP_OPTMAX];
-	size_t		 optlen = 0, thl, total;
+	size_t		 optlen = 0, thl, total, iphl;
 	uint8_t		*ip = buf, *th;
+	int		 v6 = !addr_is4(saddr);
 
+	if (v6 == addr_is4(daddr))
+		return 0;
 	if (o != NULL)
 		optlen = pkt_opts_build(opts, sizeof(opts), o,
 		    (flags & TH_SYN) != 0);
+	iphl = v6 ? PKT_IP6_HLEN : PKT_IP_HLEN;
 	thl = PKT_TCP_HLEN + optlen;
-	total = PKT_IP_HLEN + thl + paylen;
+	total = iphl + thl + paylen;
 	if (total > PKT_MAXLEN || total > buflen)
 		return 0;
 
-	memset(ip, 0, PKT_IP_HLEN + thl);
-	ip[0] = 0x45;
-	pkt_put16(ip + IP_OFF_TOTLEN, total);
-	pkt_put16(ip + IP_OFF_ID, ipid);
-	pkt_put16(ip + IP_OFF_FRAG, 0x4000);	/* DF */
-	ip[IP_OFF_TTL] = 64;
-	ip[IP_OFF_PROTO] = PKT_IPPROTO_TCP;
-	pkt_put_ip4(ip + IP_OFF_SRC, saddr);
-	pkt_put_ip4(ip + IP_OFF_DST, daddr);
-	pkt_put16(ip + IP_OFF_CSUM, pkt_ip_csum(ip, PKT_IP_HLEN));
+	memset(ip, 0, iphl + thl);
+	if (v6) {
+		ip[0] = 0x60;
+		pkt_put16(ip + IP6_OFF_PLEN, (uint16_t)(thl + paylen));
+		ip[IP6_OFF_NH] = PKT_IPPROTO_TCP;
+		ip[IP6_OFF_HLIM] = 64;
+		addr_to16(saddr, ip + IP6_OFF_SRC);
+		addr_to16(daddr, ip + IP6_OFF_DST);
+	} else {
+		ip[0] = 0x45;
+		pkt_put16(ip + IP_OFF_TOTLEN, total);
+		pkt_put16(ip + IP_OFF_ID, ipid);
+		pkt_put16(ip + IP_OFF_FRAG, 0x4000);	/* DF */
+		ip[IP_OFF_TTL] = 64;
+		ip[IP_OFF_PROTO] = PKT_IPPROTO_TCP;
+		pkt_put_ip4(ip + IP_OFF_SRC, saddr);
+		pkt_put_ip4(ip + IP_OFF_DST, daddr);
+		pkt_put16(ip + IP_OFF_CSUM, pkt_ip_csum(ip, PKT_IP_HLEN));
+	}
 
-	th = ip + PKT_IP_HLEN;
+	th = ip + iphl;
 	memcpy(th + TCP_OFF_SPORT, &sport, 2);
 	memcpy(th + TCP_OFF_DPORT, &dport, 2);
 	pkt_put32(th + TCP_OFF_SEQ, seq);

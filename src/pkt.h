@@ -16,6 +16,7 @@
 #include "addr.h"
 
 #define PKT_IP_HLEN	20
+#define PKT_IP6_HLEN	40
 #define PKT_TCP_HLEN	20
 #define PKT_TCP_OPTMAX	40
 #define PKT_MAXLEN	65535
@@ -23,6 +24,7 @@
 
 #define PKT_IPPROTO_ICMP 1
 #define PKT_IPPROTO_TCP	6
+#define PKT_IPPROTO_ICMPV6 58
 
 #define TH_FIN		0x01
 #define TH_SYN		0x02
@@ -44,15 +46,16 @@
 /* Why a packet was refused; also the index of its drop counter. */
 enum pkt_verdict {
 	PKT_OK = 0,
-	PKT_NOT_IPV4,		/* version != 4 (IPv6 router solicitations...) */
+	PKT_NOT_IP,		/* neither IPv4 nor IPv6 */
 	PKT_TRUNCATED,		/* shorter than its headers claim */
 	PKT_BAD_IHL,
 	PKT_BAD_TOTLEN,
 	PKT_FRAGMENT,
 	PKT_IP_OPTIONS,
-	PKT_NOT_TCP,		/* valid IPv4, another protocol */
+	PKT_NOT_TCP,		/* valid IP, another protocol */
 	PKT_BAD_TCP_OFF,
 	PKT_BAD_TCP_OPTS,
+	PKT_IPV6_EXT,		/* an IPv6 extension header */
 	PKT_VERDICT_MAX
 };
 
@@ -73,14 +76,15 @@ struct pkt_meta {
 	uint16_t	 pm_csum_offset;
 };
 
-/* A parsed IPv4/TCP packet.  Addresses and ports are in network byte order
+/* A parsed IPv4/TCP or IPv6/TCP packet.  Ports are in network byte order
  * (they are compared and copied, never computed with); sequence numbers are
  * in host order. */
 struct pkt {
-	uint8_t		*p_ip;		/* IPv4 header */
+	uint8_t		*p_ip;		/* IP header */
 	uint8_t		*p_tcp;		/* TCP header, NULL unless TCP */
-	uint16_t	 p_len;		/* IPv4 total length */
-	uint8_t		 p_iphl;	/* IPv4 header bytes */
+	uint16_t	 p_len;		/* IP total length, header included */
+	uint8_t		 p_iphl;	/* IP header bytes */
+	uint8_t		 p_v6;		/* an IPv6 packet */
 	uint8_t		 p_proto;
 	uint8_t		 p_thl;		/* TCP header bytes, options included */
 	uint8_t		 p_flags;	/* TCP flags */
@@ -96,17 +100,19 @@ struct pkt {
 };
 
 /*
- * An ICMP error about a TCP segment (RFC 792): where its inner IPv4 header
- * and the first 8 bytes of that segment's TCP header are, inside the
- * packet that carries it.  Addresses and ports in network order, like a
+ * An ICMP error about a TCP segment (RFC 792, RFC 4443): where its inner
+ * IP header and the first 8 bytes of that segment's TCP header are,
+ * inside the packet that carries it.  Ports in network order, like a
  * struct pkt's; the inner segment went from isrc:isport to idst:idport.
  */
 #define ICMP_UNREACH	3
+#define ICMP6_UNREACH	1
+#define ICMP6_PACKET_TOO_BIG 2
 
 struct pkt_icmp {
 	uint8_t		 ic_type;
 	uint8_t		 ic_code;
-	uint8_t		*ic_inner;	/* the inner IPv4 header */
+	uint8_t		*ic_inner;	/* the inner IP header */
 	uint8_t		 ic_inner_hl;
 	struct ipaddr	 ic_isrc;
 	struct ipaddr	 ic_idst;
@@ -273,20 +279,38 @@ pkt_set32_at(struct csum_acc *a, uint8_t *base, size_t off, uint32_t v)
 		pkt_set32(a, base + off, v);
 }
 
-/* Rewrites an IPv4 address field: it is covered by the IP header checksum
- * and by the TCP pseudo-header, so both accumulators take the change. */
+/* Rewrites the packet's source or destination address (dst says which)
+ * to a, of the packet's family.  IPv4's is covered by the IP header
+ * checksum and by the TCP pseudo-header, so both accumulators take the
+ * change; IPv6 has no header checksum, and ipa is left alone. */
 static inline void
-pkt_set_addr(struct csum_acc *ipa, struct csum_acc *tha, uint8_t *p,
-    const struct ipaddr *a)
+pkt_set_addr(struct csum_acc *ipa, struct csum_acc *tha, struct pkt *p,
+    int dst, const struct ipaddr *a)
 {
-	uint8_t	 b[4];
-	uint32_t old = pkt_get32(p), v, net = addr_get4(a);
+	uint8_t		 b[16], *f;
+	size_t		 i, n;
 
-	memcpy(b, &net, 4);
-	v = pkt_get32(b);
-	csum_acc32(ipa, old, v);
-	csum_acc32(tha, old, v);
-	pkt_put32(p, v);
+	if (p->p_v6) {
+		f = p->p_ip + (dst ? 24 : 8);
+		n = 16;
+		addr_to16(a, b);
+	} else {
+		uint32_t net = addr_get4(a);
+
+		f = p->p_ip + (dst ? 16 : 12);
+		n = 4;
+		memcpy(b, &net, 4);
+	}
+	for (i = 0; i < n; i += 2) {
+		if (!p->p_v6)
+			csum_acc16(ipa, pkt_get16(f + i), pkt_get16(b + i));
+		csum_acc16(tha, pkt_get16(f + i), pkt_get16(b + i));
+	}
+	memcpy(f, b, n);
+	if (dst)
+		p->p_daddr = *a;
+	else
+		p->p_saddr = *a;
 }
 
 /* Serial-number arithmetic (RFC 1982) for 32-bit TCP sequence space. */
@@ -329,6 +353,11 @@ seq_max(uint32_t a, uint32_t b)
 #define IP_OFF_CSUM	10
 #define IP_OFF_SRC	12
 #define IP_OFF_DST	16
+#define IP6_OFF_PLEN	4
+#define IP6_OFF_NH	6
+#define IP6_OFF_HLIM	7
+#define IP6_OFF_SRC	8
+#define IP6_OFF_DST	24
 #define TCP_OFF_SPORT	0
 #define TCP_OFF_DPORT	2
 #define TCP_OFF_SEQ	4

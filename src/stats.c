@@ -236,8 +236,6 @@ stats_foreach(const struct hd *hd, stats_fn fn, void *arg)
 		    sc->sc_off));
 	}
 	for (v = 1; v < PKT_VERDICT_MAX; v++) {
-		if (v == PKT_NOT_TCP)
-			continue;
 		snprintf(name, sizeof(name), "drop_%s", pkt_verdict_name(v));
 		snprintf(label, sizeof(label), "reason=\"%s\"",
 		    pkt_verdict_name(v));

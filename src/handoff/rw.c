@@ -84,7 +84,8 @@ rw_sums_init(struct rw_sums *rs, const struct pkt *p)
 	uint16_t	 check = pkt_get16(p->p_tcp + TCP_OFF_CSUM);
 
 	rs->rs_partial = p->p_meta.pm_csum_partial;
-	csum_acc_init(&rs->rs_ip, pkt_get16(p->p_ip + IP_OFF_CSUM));
+	csum_acc_init(&rs->rs_ip, p->p_v6 ? 0 : pkt_get16(p->p_ip +
+	    IP_OFF_CSUM));
 	csum_acc_init(&rs->rs_pseudo, rs->rs_partial ? (uint16_t)~check :
 	    check);
 	csum_acc_init(&rs->rs_sink, 0);
@@ -96,7 +97,8 @@ rw_sums_store(struct rw_sums *rs, struct pkt *p)
 {
 	uint16_t	 v = csum_acc_fold(&rs->rs_pseudo);
 
-	pkt_put16(p->p_ip + IP_OFF_CSUM, csum_acc_fold(&rs->rs_ip));
+	if (!p->p_v6)
+		pkt_put16(p->p_ip + IP_OFF_CSUM, csum_acc_fold(&rs->rs_ip));
 	pkt_put16(p->p_tcp + TCP_OFF_CSUM, rs->rs_partial ? (uint16_t)~v : v);
 }
 
@@ -105,10 +107,10 @@ void
 rw_to_stack(const struct flow *f, struct pkt *p)
 {
 	struct rw_sums	 rs;
-	uint8_t		*ip = p->p_ip, *th = p->p_tcp;
+	uint8_t		*th = p->p_tcp;
 
 	rw_sums_init(&rs, p);
-	pkt_set_addr(&rs.rs_ip, &rs.rs_pseudo, ip + IP_OFF_DST, &f->f_naddr);
+	pkt_set_addr(&rs.rs_ip, &rs.rs_pseudo, p, 1, &f->f_naddr);
 	if (p->p_dport != f->f_nport) {
 		uint8_t np[2];
 
@@ -125,7 +127,6 @@ rw_to_stack(const struct flow *f, struct pkt *p)
 			rw_opts(rs.rs_hdr, p, -f->f_ts_delta, 0, -f->f_delta);
 	}
 	rw_sums_store(&rs, p);
-	p->p_daddr = f->f_naddr;
 	p->p_dport = f->f_nport;
 }
 
@@ -134,10 +135,10 @@ void
 rw_to_client(const struct flow *f, struct pkt *p)
 {
 	struct rw_sums	 rs;
-	uint8_t		*ip = p->p_ip, *th = p->p_tcp;
+	uint8_t		*th = p->p_tcp;
 
 	rw_sums_init(&rs, p);
-	pkt_set_addr(&rs.rs_ip, &rs.rs_pseudo, ip + IP_OFF_SRC, &f->f_naddr);
+	pkt_set_addr(&rs.rs_ip, &rs.rs_pseudo, p, 0, &f->f_naddr);
 	if (p->p_sport != f->f_nport) {
 		uint8_t np[2];
 
@@ -151,6 +152,5 @@ rw_to_client(const struct flow *f, struct pkt *p)
 	if (p->p_thl > PKT_TCP_HLEN)
 		rw_opts(rs.rs_hdr, p, f->f_ts_delta, 1, 0);
 	rw_sums_store(&rs, p);
-	p->p_saddr = f->f_naddr;
 	p->p_sport = f->f_nport;
 }

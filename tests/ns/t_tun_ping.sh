@@ -2,7 +2,8 @@
 # The TUN netif both ways: lwIP answers a ping to its address through the
 # daemon's TUN device, whether the daemon attaches to a persistent device,
 # creates its own, or attaches unprivileged to a device its user owns.
-# Malformed packets routed into the TUN are dropped and counted, and the
+# Malformed packets routed into the TUN are dropped and counted, IPv6 with
+# no service there is answered as a TCP would or counted, and the
 # daemon exits cleanly on SIGTERM (ASan: no leaks).
 . "$(dirname "$0")/lib.sh"
 
@@ -28,6 +29,28 @@ t_check "fragment counted" t_wait_stat "$TOPO_STATE/n1.status" drop_fragment 1
 t_check "bad data offset counted" t_wait_stat "$TOPO_STATE/n1.status" drop_bad-tcp-offset 1
 t_check "truncated TCP counted" t_wait_stat "$TOPO_STATE/n1.status" drop_truncated 1
 t_check "still answers after bad packets" topo_exec n1 ping -c 1 -W 2 10.2.1.2
+
+# IPv6 into the device, no service there: a SYN gets the reset any TCP
+# sends (the kernel takes it only with a right IPv6 checksum); lwIP has no
+# IPv6, so other IPv6 packets are dropped and counted, and so is any with
+# an extension header (a fragment).
+topo_exec n1 sysctl -qw net.ipv6.conf.all.disable_ipv6=0 \
+    net.ipv6.conf.lo.disable_ipv6=0 "net.ipv6.conf.$TOPO_TUN.disable_ipv6=0"
+topo_exec n1 ip -6 addr add fd00:1::1/128 dev lo
+topo_exec n1 ip -6 route add fd00:99::/64 dev "$TOPO_TUN" src fd00:1::1
+t_check "IPv6 SYN of no service: reset" topo_exec n1 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6)
+s.settimeout(5)
+try:
+    s.connect(("fd00:99::1", 80))
+except ConnectionRefusedError:
+    sys.exit(0)
+sys.exit(1)'
+topo_exec n1 ping -6 -c 1 -W 1 fd00:99::1 >/dev/null 2>&1
+t_check "IPv6 echo counted as not TCP" t_wait_stat "$TOPO_STATE/n1.status" drop_not-tcp 1
+topo_exec n1 ping -6 -c 1 -W 1 -s 3000 fd00:99::1 >/dev/null 2>&1
+t_check "IPv6 fragment counted" t_wait_stat "$TOPO_STATE/n1.status" drop_ipv6-ext-header 1
 t_check "SIGTERM: clean exit, no leaks" topo_stop 1
 t_check "daemon logged its stop" grep -q "stopped" "$TOPO_STATE/n1.log"
 t_check "persistent tun survives the daemon" topo_exec n1 ip link show "$TOPO_TUN"

@@ -121,10 +121,10 @@ test_parse_malformed(void)
 	len = build_sample(buf, sizeof(buf), 1, 0);
 
 	memcpy(b, buf, len);
-	b[0] = 0x65;				/* IPv6-looking version */
-	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_NOT_IPV4);
+	b[0] = 0x55;				/* neither 4 nor 6 */
+	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_NOT_IP);
 	b[0] = 0x60;
-	CHECK_INTEQ(pkt_parse(&p, b, 1), PKT_NOT_IPV4);
+	CHECK_INTEQ(pkt_parse(&p, b, 1), PKT_TRUNCATED);
 
 	memcpy(b, buf, len);
 	b[0] = 0x44;				/* IHL 16 bytes */
@@ -314,10 +314,10 @@ test_csum_incremental(void)
 		csum_acc_init(&tha, pkt_get16(p.p_tcp + TCP_OFF_CSUM));
 		if (rnd() & 1) {
 			a = addr4(rnd());
-			pkt_set_addr(&ipa, &tha, buf + IP_OFF_DST, &a);
+			pkt_set_addr(&ipa, &tha, &p, 1, &a);
 		}
 		a = addr4(rnd());
-		pkt_set_addr(&ipa, &tha, buf + IP_OFF_SRC, &a);
+		pkt_set_addr(&ipa, &tha, &p, 0, &a);
 		if (rnd() & 1)
 			pkt_set16(&tha, p.p_tcp + TCP_OFF_DPORT, rnd());
 		pkt_set32(&tha, p.p_tcp + TCP_OFF_SEQ,
@@ -492,12 +492,187 @@ test_serial(void)
 	}
 }
 
+static struct ipaddr
+ip6(const char *s)
+{
+	struct in6_addr	 a6;
+	struct ipaddr	 a;
+
+	CHECK(inet_pton(AF_INET6, s, &a6) == 1);
+	memcpy(a.a_w, &a6, 16);
+	return a;
+}
+
+/* RFC 8200's pseudo-header, summed here independently of pkt.c. */
+static int
+tcp6_csum_ok(const uint8_t *ip)
+{
+	uint32_t	 s = 0;
+	size_t		 plen = pkt_get16(ip + 4), i;
+	uint8_t		 last[2] = { 0, 0 };
+
+	for (i = 8; i < 40; i += 2)
+		s += pkt_get16(ip + i);
+	s += (uint32_t)plen + PKT_IPPROTO_TCP;
+	for (i = 0; i + 1 < plen; i += 2)
+		s += pkt_get16(ip + 40 + i);
+	if (plen & 1) {
+		last[0] = ip[40 + plen - 1];
+		s += pkt_get16(last);
+	}
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return s == 0xffff;
+}
+
+/* IPv6: built and parsed back; a TCP segment must follow the fixed
+ * header, extension headers are their own verdict, lengths are checked. */
+static void
+test_ipv6(void)
+{
+	struct ipaddr	 c = ip6("2001:db8::2"), v = ip6("2001:db8:9::1");
+	struct ipaddr	 s = ip6("fd00:2::1"), v4 = t_ip("10.0.0.2");
+	struct pkt_opts	 o;
+	uint8_t		 buf[512], b[512];
+	struct pkt	 p;
+	size_t		 len;
+
+	memset(&o, 0, sizeof(o));
+	o.o_mss = 1440;
+	len = pkt_build_tcp(buf, sizeof(buf), &c, htons(40000), &v, htons(80),
+	    1000, 0, TH_SYN, 65535, &o, "hello", 5, 0);
+	CHECK_INTEQ(len, 40 + 24 + 5);
+	CHECK_INTEQ(buf[0] >> 4, 6);
+	CHECK_INTEQ(pkt_get16(buf + 4), 24 + 5);
+	CHECK_INTEQ(buf[6], PKT_IPPROTO_TCP);
+	CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_OK);
+	CHECK(p.p_v6);
+	CHECK_INTEQ(p.p_iphl, 40);
+	CHECK_INTEQ(p.p_len, len);
+	CHECK_INTEQ(p.p_thl, 24);
+	CHECK_INTEQ(p.p_paylen, 5);
+	CHECK(addr_eq(&p.p_saddr, &c) && addr_eq(&p.p_daddr, &v));
+	CHECK(p.p_sport == htons(40000) && p.p_dport == htons(80));
+	CHECK(pkt_tcp_csum_ok(&p));
+	CHECK(tcp6_csum_ok(buf));
+	/* Families do not mix. */
+	CHECK_INTEQ(pkt_build_tcp(b, sizeof(b), &c, 1, &v4, 2, 0, 0, TH_ACK,
+	    0, NULL, NULL, 0, 0), 0);
+
+	/* The rewrite of an address keeps the checksum right, and leaves
+	 * the (absent) IP header checksum's accumulator alone. */
+	{
+		struct csum_acc	 ipa, tha;
+
+		csum_acc_init(&ipa, 0x1234);
+		csum_acc_init(&tha, pkt_get16(p.p_tcp + TCP_OFF_CSUM));
+		pkt_set_addr(&ipa, &tha, &p, 1, &s);
+		pkt_put16(p.p_tcp + TCP_OFF_CSUM, csum_acc_fold(&tha));
+		CHECK_INTEQ(csum_acc_fold(&ipa), 0x1234);
+		CHECK(addr_eq(&p.p_daddr, &s));
+		CHECK(memcmp(buf + 24, s.a_w, 16) == 0);
+		CHECK(tcp6_csum_ok(buf));
+		CHECK(pkt_tcp_csum_ok(&p));
+	}
+
+	/* Lengths: the payload length must fit what was read; bytes after
+	 * it are ignored. */
+	CHECK_INTEQ(pkt_parse(&p, buf, len - 1), PKT_TRUNCATED);
+	CHECK_INTEQ(pkt_parse(&p, buf, 39), PKT_TRUNCATED);
+	CHECK_INTEQ(pkt_parse(&p, buf, len + 3), PKT_OK);
+	CHECK_INTEQ(p.p_len, len);
+	memcpy(b, buf, len);
+	pkt_put16(b + 4, 19);				/* shorter than TCP */
+	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_TRUNCATED);
+	memcpy(b, buf, len);
+	b[40 + TCP_OFF_DOFF] = 0xf0;			/* past the segment */
+	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_BAD_TCP_OFF);
+
+	/* Every extension header, fragments included, is refused. */
+	{
+		static const uint8_t ext[] = { 0, 43, 44, 50, 51, 60, 135,
+		    139, 140, 253, 254 };
+		size_t	 i;
+
+		for (i = 0; i < sizeof(ext); i++) {
+			memcpy(b, buf, len);
+			b[6] = ext[i];
+			CHECK_INTEQ(pkt_parse(&p, b, len), PKT_IPV6_EXT);
+		}
+		memcpy(b, buf, len);
+		b[6] = 17;				/* UDP */
+		CHECK_INTEQ(pkt_parse(&p, b, len), PKT_NOT_TCP);
+		CHECK(addr_eq(&p.p_saddr, &c));
+	}
+}
+
+/* ICMPv6 packet too big about a segment the VIP sent to the client,
+ * readdressed to the stack about the stack's segment (RFC 4443: its
+ * checksum covers the outer addresses). */
+static void
+test_icmp6(void)
+{
+	struct ipaddr	 c = ip6("2001:db8::2"), v = ip6("2001:db8:9::1");
+	struct ipaddr	 r = ip6("2001:db8:ff::1"), s = ip6("fd00:2::1");
+	uint8_t		 seg[128], buf[256];
+	struct pkt	 p;
+	struct pkt_icmp	 ic;
+	size_t		 n, len, i;
+	uint32_t	 sum;
+
+	n = pkt_build_tcp(seg, sizeof(seg), &v, htons(80), &c, htons(40000),
+	    5000, 1, TH_ACK, 100, NULL, "0123456789", 10, 0);
+	CHECK(n > 0);
+	memset(buf, 0, sizeof(buf));
+	buf[0] = 0x60;
+	pkt_put16(buf + 4, (uint16_t)(8 + n));
+	buf[6] = PKT_IPPROTO_ICMPV6;
+	buf[7] = 64;
+	memcpy(buf + 8, r.a_w, 16);
+	memcpy(buf + 24, v.a_w, 16);
+	buf[40] = ICMP6_PACKET_TOO_BIG;
+	pkt_put32(buf + 44, 1280);
+	memcpy(buf + 48, seg, n);
+	len = 48 + n;
+	CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_NOT_TCP);
+	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), 0);
+	CHECK_INTEQ(ic.ic_type, ICMP6_PACKET_TOO_BIG);
+	CHECK(addr_eq(&ic.ic_isrc, &v) && addr_eq(&ic.ic_idst, &c));
+	CHECK(ic.ic_isport == htons(80) && ic.ic_idport == htons(40000));
+	CHECK_INTEQ(ic.ic_iseq, 5000);
+
+	pkt_icmp_rewrite(&p, &ic, &v, &s, &s, htons(8080), 5000 - 77);
+	CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_NOT_TCP);
+	CHECK(addr_eq(&p.p_saddr, &v) && addr_eq(&p.p_daddr, &s));
+	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), 0);
+	CHECK(addr_eq(&ic.ic_isrc, &s) && ic.ic_isport == htons(8080));
+	CHECK_INTEQ(ic.ic_iseq, 5000 - 77);
+	CHECK_INTEQ(pkt_get32(buf + 44), 1280);		/* the MTU kept */
+	sum = (uint32_t)(len - 40) + PKT_IPPROTO_ICMPV6;
+	for (i = 8; i < len; i += 2)
+		sum += i + 1 < len ? pkt_get16(buf + i) :
+		    (uint32_t)buf[i] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	CHECK_INTEQ(sum, 0xffff);
+
+	/* Not an error about TCP, or an echo: nothing. */
+	buf[40] = 128;
+	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), -1);
+	buf[40] = ICMP6_UNREACH;
+	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), 0);
+	buf[48 + 6] = 17;
+	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), -1);
+}
+
 int
 main(void)
 {
 	t_start(60);
 	test_parse_good();
 	test_icmp();
+	test_ipv6();
+	test_icmp6();
 	test_parse_truncated();
 	test_parse_malformed();
 	test_opts_malformed();

@@ -57,6 +57,28 @@ build(uint8_t *buf, int li, uint8_t flags)
 	return len;
 }
 
+/* Checksums that differ only by the two forms of zero. */
+static int
+csum_same(uint16_t a, uint16_t b)
+{
+	return a == b || ((a == 0 || a == 0xffff) && (b == 0 || b == 0xffff));
+}
+
+/* The folded sum of an IPv6/TCP packet's pseudo-header (RFC 8200 8.1). */
+static uint16_t
+pkt_pseudo6(const uint8_t *ip)
+{
+	uint32_t	 s = 0;
+	size_t		 i;
+
+	for (i = 8; i < 40; i += 2)
+		s += pkt_get16(ip + i);
+	s += pkt_get16(ip + 4) + (uint32_t)PKT_IPPROTO_TCP;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
 /* An IPv4 address field, as struct ipaddr keeps the word. */
 static uint32_t
 pkt_ip4(const uint8_t *p)
@@ -214,11 +236,99 @@ test_partial(void)
 	}
 }
 
+static struct ipaddr
+ip6(const char *s)
+{
+	struct in6_addr	 a6;
+	struct ipaddr	 a;
+
+	CHECK(inet_pton(AF_INET6, s, &a6) == 1);
+	memcpy(a.a_w, &a6, 16);
+	return a;
+}
+
+/* IPv6: the same rewrite, with the addresses in the pseudo-header only,
+ * for a whole checksum and for a partial one (offload). */
+static void
+test_ipv6(void)
+{
+	struct ipaddr	 c = ip6("2001:db8::2"), v = ip6("2001:db8:9::1");
+	struct ipaddr	 s = ip6("fd00:2::2");
+	struct pkt_opts	 o;
+	uint8_t		 buf[512];
+	struct flow	 f;
+	struct pkt	 p;
+	size_t		 len;
+	int		 dir, partial;
+
+	memset(&f, 0, sizeof(f));
+	f.f_delta = 0x10000001;
+	f.f_ts_delta = 0x01000003;
+	for (partial = 0; partial < 2; partial++)
+	for (dir = 0; dir < 2; dir++) {
+		memset(&o, 0, sizeof(o));
+		o.o_has_ts = 1;
+		o.o_tsval = 1;
+		o.o_tsecr = 2;
+		o.o_nsack = 1;
+		o.o_sack[0].s_left = 100000;
+		o.o_sack[0].s_right = 200000;
+		/* A front-end's flow names the stack, a back-end's the VIP. */
+		f.f_naddr = dir == 0 ? s : v;
+		f.f_nport = htons(dir == 0 ? 8080 : 80);
+		if (dir == 0)
+			len = pkt_build_tcp(buf, sizeof(buf), &c, htons(40000),
+			    &v, htons(80), 5000, 70000, TH_ACK, 1000, &o,
+			    "payload", 7, 0);
+		else
+			len = pkt_build_tcp(buf, sizeof(buf), &s, htons(8080),
+			    &c, htons(40000), 5000, 70000, TH_ACK, 1000, &o,
+			    "payload", 7, 0);
+		CHECK(len > 0);
+		CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_OK);
+		if (partial) {
+			/* The field holds the pseudo-header's sum only. */
+			p.p_meta.pm_csum_partial = 1;
+			pkt_put16(p.p_tcp + TCP_OFF_CSUM, pkt_pseudo6(buf));
+		}
+		if (dir == 0)
+			rw_to_stack(&f, &p);
+		else
+			rw_to_client(&f, &p);
+		if (partial) {
+			/* Finish as the kernel would, from the new fields. */
+			uint16_t ph = pkt_get16(p.p_tcp + TCP_OFF_CSUM);
+
+			pkt_put16(p.p_tcp + TCP_OFF_CSUM, 0);
+			CHECK(csum_same(ph, pkt_pseudo6(buf)));
+			pkt_tcp_csum_set(&p);
+		}
+		CHECK(pkt_tcp_csum_ok(&p));
+		CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_OK);
+		if (dir == 0) {
+			CHECK(addr_eq(&p.p_daddr, &s));
+			CHECK(addr_eq(&p.p_saddr, &c));
+			CHECK(p.p_dport == htons(8080));
+			CHECK_INTEQ(p.p_ack, 70000 - 0x10000001u);
+		} else {
+			CHECK(addr_eq(&p.p_saddr, &v));
+			CHECK(p.p_sport == f.f_nport);
+			CHECK_INTEQ(p.p_seq, 5000 + 0x10000001u);
+		}
+		CHECK_INTEQ(pkt_opts_parse(&p, &o), 0);
+		CHECK_INTEQ(dir == 0 ? o.o_tsecr : o.o_tsval,
+		    dir == 0 ? 2 - 0x01000003u : 1 + 0x01000003u);
+		if (dir == 0)
+			CHECK_INTEQ(o.o_sack[0].s_left, 100000 - 0x10000001u);
+	}
+}
+
 int
 main(void)
 {
 	t_start(30);
 	test_layouts();
+	test_ipv6();
 	test_window();
 	test_window_rewrite();
 	test_partial();
