@@ -65,12 +65,12 @@ addr_eq4(const struct ipaddr *a, uint32_t net)
 	return addr_is4(a) && a->a_w[3] == net;
 }
 
-/* The unspecified address of IPv4 (0.0.0.0, mapped): "none" where the
- * configuration leaves an address out. */
+/* All zeros (::): no address, where the configuration leaves an IPv6
+ * one out. */
 static inline int
-addr_is_any4(const struct ipaddr *a)
+addr_is_none(const struct ipaddr *a)
 {
-	return addr_is4(a) && a->a_w[3] == 0;
+	return (a->a_w[0] | a->a_w[1] | a->a_w[2] | a->a_w[3]) == 0;
 }
 
 /* From and to the 16 bytes a packet or a frame carries. */

@@ -156,7 +156,9 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 	p.p_meta = *m;
 	/* The kernel stack's packets, brought into the TUN by policy
 	 * routing: the flow is keyed from the client's side. */
-	if (addr_eq(&p.p_saddr, &hd->hd_kstack_addr)) {
+	if (p.p_v6 ? !addr_is_none(&hd->hd_kstack_addr6) &&
+	    addr_eq(&p.p_saddr, &hd->hd_kstack_addr6) :
+	    addr_eq(&p.p_saddr, &hd->hd_kstack_addr)) {
 		flow_key_out(&k, &p);
 		if ((f = flow_lookup(hd->hd_flows, &k)) != NULL) {
 			if (f->f_ops->fo_output(hd, f, &p))

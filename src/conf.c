@@ -59,6 +59,8 @@ enum cfg_type {
 	T_IFNAME,	/* the same, IFNAMSIZ */
 	T_ADDR,		/* a.b.c.d */
 	T_ENDPOINT,	/* a.b.c.d:port */
+	T_VIP,		/* a.b.c.d:port or [v6]:port */
+	T_ADDR6,	/* an IPv6 address into a struct ipaddr */
 	T_PREFIX,	/* a.b.c.d/len into struct cfg_tun */
 	T_INT,		/* k_min .. k_max */
 	T_DURATION,	/* 500ms, 2s, 1m, 1h, stored in ms */
@@ -164,6 +166,7 @@ static const struct cfg_key cfg_node_keys[] = {
 	N(cn_id,	  "id",		 T_ID,	     0, 0, NULL, K_REQ, NULL),
 	N(cn_control,	  "control",	 T_ENDPOINT, 0, 0, NULL, K_REQ, NULL),
 	N(cn_server,	  "server",	 T_ENDPOINT, 0, 0, NULL, K_REQ, NULL),
+	N(cn_server6,	  "server_address6", T_ADDR6, 0, 0, NULL, 0, NULL),
 	N(cn_servers,	  "servers",	 T_SEQ,	     0, 0, NULL, 0,
 	    &cfg_port_server_schema),
 	N(cn_status_file, "status_file", T_PATH,     0, 0, NULL, 0, NULL),
@@ -201,6 +204,7 @@ static const struct cfg_key cfg_peer_keys[] = {
 	P(cp_id,	 "id",		  T_ID,	      0, 0, NULL, K_REQ, NULL),
 	P(cp_control,	 "control",	  T_ENDPOINT, 0, 0, NULL, K_REQ, NULL),
 	P(cp_stack_addr, "stack_address", T_ADDR,     0, 0, NULL, K_REQ, NULL),
+	P(cp_stack_addr6, "stack_address6", T_ADDR6,  0, 0, NULL, 0, NULL),
 	P(cp_server,	 "server",	  T_ENDPOINT, 0, 0, NULL, K_REQ, NULL),
 	P(cp_stack,	 "stack",	  T_ENUM,     0, 0, "lwip", 0, cfg_stacks),
 };
@@ -236,7 +240,7 @@ CFG_SCHEMA(cfg_rule_schema, cfg_rule_keys, sizeof(struct cfg_rule),
 #define S(f, ...)	KEY(struct cfg_service, f, __VA_ARGS__)
 static const struct cfg_key cfg_service_keys[] = {
 	S(cs_name,	"name",	     T_ID,	 0, 0, NULL, K_REQ, NULL),
-	S(cs_vip,	"listen",    T_ENDPOINT, 0, 0, NULL, K_REQ, NULL),
+	S(cs_vip,	"listen",    T_VIP,	 0, 0, NULL, K_REQ, NULL),
 	S(cs_handshake,	"handshake", T_ENUM,	 0, 0, NULL, 0, cfg_handshakes),
 	S(cs_protocol,	"protocol",  T_ENUM,	 0, 0, "http", 0, cfg_protocols),
 	S(cs_pool,	"pool",	     T_ID,	 0, 0, NULL, K_REQ, NULL),
@@ -360,6 +364,8 @@ static int	cfg_set_name(struct cfg_ctx *, const struct cfg_key *, void *,
 		    const char *);
 static int	cfg_set_addr(struct cfg_ctx *, const struct cfg_key *, void *,
 		    const char *);
+static int	cfg_set_addr6(struct cfg_ctx *, const struct cfg_key *,
+		    void *, const char *);
 static int	cfg_set_endpoint(struct cfg_ctx *, const struct cfg_key *,
 		    void *, const char *);
 static int	cfg_set_prefix(struct cfg_ctx *, const struct cfg_key *,
@@ -389,6 +395,8 @@ static const struct cfg_typeinfo {
 	[T_IFNAME] =	{ "an interface name", cfg_set_name },
 	[T_ADDR] =	{ "an IPv4 address", cfg_set_addr },
 	[T_ENDPOINT] =	{ "an IPv4 address:port", cfg_set_endpoint },
+	[T_VIP] =	{ "an address:port", cfg_set_endpoint },
+	[T_ADDR6] =	{ "an IPv6 address", cfg_set_addr6 },
 	[T_PREFIX] =	{ "an IPv4 prefix", cfg_set_prefix },
 	[T_INT] =	{ "a number", cfg_set_number },
 	[T_DURATION] =	{ "a duration", cfg_set_number },
@@ -669,7 +677,47 @@ cfg_set_addr(struct cfg_ctx *x, const struct cfg_key *k, void *base,
 	return 0;
 }
 
-/* T_ENDPOINT: a.b.c.d:port, both in network byte order. */
+/*
+ * An IPv6 address as a host on the Internet or a private network has
+ * one: inet_pton's forms, but not unspecified, loopback, IPv4-mapped,
+ * link-local (it would need a zone) or multicast.
+ */
+static int
+cfg_inet6(const char *s, size_t len, struct ipaddr *a)
+{
+	char		 buf[INET6_ADDRSTRLEN];
+	struct in6_addr	 in;
+
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET6, buf, &in) != 1 ||
+	    IN6_IS_ADDR_UNSPECIFIED(&in) || IN6_IS_ADDR_LOOPBACK(&in) ||
+	    IN6_IS_ADDR_V4MAPPED(&in) || IN6_IS_ADDR_V4COMPAT(&in) ||
+	    IN6_IS_ADDR_LINKLOCAL(&in) || IN6_IS_ADDR_MULTICAST(&in))
+		return -1;
+	memcpy(a->a_w, &in, 16);
+	return 0;
+}
+
+/* T_ADDR6: an IPv6 address; :: stands for none. */
+static int
+cfg_set_addr6(struct cfg_ctx *x, const struct cfg_key *k, void *base,
+    const char *s)
+{
+	struct ipaddr	 a;
+
+	if (cfg_inet6(s, strlen(s), &a) == -1)
+		return cfg_why(x, "%s is not an IPv6 address of a host (no "
+		    "brackets, zone, loopback, link-local, multicast or IPv4 "
+		    "form)", cfg_quote(x, s));
+	memcpy(cfg_field(base, k), &a, sizeof(a));
+	return 0;
+}
+
+/* T_ENDPOINT: a.b.c.d:port, both in network byte order; T_VIP also
+ * [IPv6 address]:port. */
 static int
 cfg_set_endpoint(struct cfg_ctx *x, const struct cfg_key *k, void *base,
     const char *s)
@@ -678,16 +726,29 @@ cfg_set_endpoint(struct cfg_ctx *x, const struct cfg_key *k, void *base,
 	const char		*colon = strrchr(s, ':');
 	long long		 port;
 	in_addr_t		 a;
-	int			 r;
+	int			 r, bad;
 
-	if (colon == NULL || cfg_inet(s, (size_t)(colon - s), &a) ||
-	    (r = cfg_uint(colon + 1, 1, 65535, &port)) == -1)
-		return cfg_why(x, "%s is not an IPv4 address:port",
-		    cfg_quote(x, s));
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (k->k_type != T_VIP)
+			return cfg_why(x, "%s: only a service's listen "
+			    "address may be IPv6", cfg_quote(x, s));
+		bad = close == NULL || close[1] != ':' ||
+		    cfg_inet6(s + 1, (size_t)(close - s - 1), &ep.ep_addr);
+		colon = close != NULL ? close + 1 : NULL;
+	} else {
+		bad = colon == NULL || cfg_inet(s, (size_t)(colon - s), &a);
+		if (!bad)
+			ep.ep_addr = addr4(a);
+	}
+	if (bad || (r = cfg_uint(colon + 1, 1, 65535, &port)) == -1)
+		return cfg_why(x, "%s is not %s", cfg_quote(x, s),
+		    k->k_type == T_VIP ? "an IPv4 address:port or [IPv6 "
+		    "address]:port" : "an IPv4 address:port");
 	if (r != 0)
 		return cfg_why(x, "%s: port %s is out of range 1..65535",
 		    cfg_quote(x, s), colon + 1);
-	ep.ep_addr = addr4(a);
 	ep.ep_port = htons((in_port_t)port);
 	memcpy(cfg_field(base, k), &ep, sizeof(ep));
 	return 0;
@@ -1790,6 +1851,52 @@ cfg_check_state_file(struct cfg_ctx *x)
 	return 0;
 }
 
+/*
+ * IPv6 services: lwIP here speaks IPv4 only, so their connections are
+ * answered with cookies and served by kernel stacks, each with an IPv6
+ * address for them (this node's server_address6, each peer's
+ * stack_address6).
+ */
+static int
+cfg_check_ipv6(struct cfg_ctx *x)
+{
+	struct cfg		*c = x->x_cfg;
+	const struct cfg_service *s = NULL;
+	int			 i;
+
+	for (i = 0; i < c->cfg_nservices; i++) {
+		if (addr_is4(&c->cfg_services[i].cs_vip.ep_addr))
+			continue;
+		s = &c->cfg_services[i];
+		if (s->cs_handshake != CFG_HS_COOKIE)
+			return cfg_fail_mark(x, cfg_mark_find(x, &s->cs_vip,
+			    0), "service %s: an IPv6 VIP needs handshake "
+			    "cookie (lwIP speaks IPv4 only)", s->cs_name);
+	}
+	if (s == NULL)
+		return 0;
+	if (c->cfg_handoff.ch_stack != CFG_STACK_KERNEL)
+		return cfg_fail_mark(x, cfg_mark_find(x, &s->cs_vip, 0),
+		    "service %s: an IPv6 VIP needs handoff.stack kernel on "
+		    "every node (lwIP speaks IPv4 only)", s->cs_name);
+	if (addr_is_none(&c->cfg_node.cn_server6))
+		return cfg_fail_mark(x, cfg_mark_find(x, &s->cs_vip, 0),
+		    "service %s: an IPv6 VIP needs node.server_address6, "
+		    "the web server's IPv6 address on the TUN device",
+		    s->cs_name);
+	for (i = 0; i < c->cfg_npeers; i++) {
+		const struct cfg_peer *p = &c->cfg_peers[i];
+
+		if (p->cp_stack != CFG_STACK_KERNEL ||
+		    addr_is_none(&p->cp_stack_addr6))
+			return cfg_fail_mark(x, cfg_mark_find(x, p->cp_id, 0),
+			    "peer %s: with an IPv6 service (%s), every peer "
+			    "needs stack kernel and a stack_address6",
+			    p->cp_id, s->cs_name);
+	}
+	return 0;
+}
+
 /* What the tables cannot say: references, uniqueness, orderings. */
 static int
 cfg_check(struct cfg_ctx *x)
@@ -1820,6 +1927,8 @@ cfg_check(struct cfg_ctx *x)
 	for (i = 0; i < c->cfg_nservices; i++)
 		if (cfg_check_service(x, &c->cfg_services[i]) == -1)
 			return -1;
+	if (cfg_check_ipv6(x) == -1)
+		return -1;
 	/* A back-end takes a handoff to its own services only, so a node
 	 * without any would refuse its peers every one. */
 	if (c->cfg_npeers > 0 && c->cfg_nservices == 0)
@@ -2227,6 +2336,8 @@ cfg_fixed_changes(const struct cfg *o, const struct cfg *c, char *buf,
 	    cfg_ep_ne(&on->cn_control, &cn->cn_control));
 	cfg_fixed_note(buf, len, &n, "node.server",
 	    cfg_ep_ne(&on->cn_server, &cn->cn_server));
+	cfg_fixed_note(buf, len, &n, "node.server_address6",
+	    !addr_eq(&on->cn_server6, &cn->cn_server6));
 	cfg_fixed_note(buf, len, &n, "node.status_file",
 	    strcmp(on->cn_status_file, cn->cn_status_file));
 	cfg_fixed_note(buf, len, &n, "node.state_file",
@@ -2338,9 +2449,13 @@ cfg_format(char *buf, size_t len, const struct cfg_key *k, const void *base)
 		inet_ntop(AF_INET, fld, buf, (socklen_t)len);
 		break;
 	case T_ENDPOINT:
+	case T_VIP:
 		if (ep->ep_port != 0)
-			snprintf(buf, len, "%s:%u", addr_str(&ep->ep_addr, a,
-			    sizeof(a)), ntohs(ep->ep_port));
+			addr_port_str(&ep->ep_addr, ep->ep_port, buf, len);
+		break;
+	case T_ADDR6:
+		if (!addr_is_none(fld))
+			addr_str(fld, buf, len);
 		break;
 	case T_PREFIX:
 		if (t->ct_has_addr)

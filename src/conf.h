@@ -72,8 +72,8 @@ enum cfg_hash_key {
 	CFG_HASH_HEADER,	/* cp_hash_header names it */
 };
 
-/* An endpoint; the port in network byte order.  Only IPv4 addresses are
- * configured today (mapped, addr.h). */
+/* An endpoint; the port in network byte order.  IPv6 only where a key
+ * says so (services[].listen); IPv4 mapped (addr.h). */
 struct cfg_endpoint {
 	struct ipaddr	 ep_addr;
 	in_port_t	 ep_port;
@@ -96,6 +96,7 @@ struct cfg_node {
 	char			 cn_id[CFG_ID_MAX];
 	struct cfg_endpoint	 cn_control;	/* control channel listen */
 	struct cfg_endpoint	 cn_server;	/* local web server */
+	struct ipaddr		 cn_server6;	/* ... its IPv6 address */
 	struct cfg_port_server	 cn_servers[CFG_MAX_SERVERS]; /* by VIP port */
 	int			 cn_nservers;
 	char			 cn_status_file[4096]; /* "" = none */
@@ -129,6 +130,7 @@ struct cfg_peer {
 	char			 cp_id[CFG_ID_MAX];
 	struct cfg_endpoint	 cp_control;
 	in_addr_t		 cp_stack_addr;	/* where its handed-off flows go */
+	struct ipaddr		 cp_stack_addr6; /* ... IPv6 ones, or :: */
 	struct cfg_endpoint	 cp_server;
 	enum cfg_stack		 cp_stack;
 	struct cfg_pos		 cp_pos;

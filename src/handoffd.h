@@ -140,6 +140,7 @@ struct hd {
 
 	uint32_t		 hd_now;	/* ms, the flow clock */
 	struct ipaddr		 hd_kstack_addr; /* kernel stack; or 0.0.0.0 */
+	struct ipaddr		 hd_kstack_addr6; /* ... IPv6; or :: */
 	btcp_vip_fn		 hd_vip_input;	/* the front-end's */
 	TAILQ_HEAD(, fe_conn)	 hd_fe_young;	/* not handed off yet */
 	uint32_t		 hd_fe_nyoung;

@@ -16,9 +16,10 @@
 #include "conf.h"
 #include "hostcheck.h"
 
-/* Where the kernel stack's answers are tried: an address of TEST-NET-1,
- * as far from any client as any other. */
+/* Where the kernel stack's answers are tried: an address of TEST-NET-1
+ * (of IPv6's documentation prefix), as far from any client as any other. */
 #define HOSTCHECK_CLIENT	"192.0.2.1"
+#define HOSTCHECK_CLIENT6	"2001:db8::1"
 
 struct hostcheck_ctx {
 	hostcheck_fn	 hc_fn;
@@ -39,16 +40,16 @@ hostcheck_warn(struct hostcheck_ctx *hc, const char *fmt, ...)
 	hc->hc_n++;
 }
 
-/* A number of /proc/sys/net/ipv4/ (a device's, under conf/DEV/ if dev
+/* A number of /proc/sys/net/FAMILY/ (a device's, under conf/DEV/ if dev
  * is set), -1 if it cannot be read. */
 static int
-hostcheck_sysctl(const char *dev, const char *name)
+hostcheck_sysctl_af(const char *family, const char *dev, const char *name)
 {
 	char	 path[128];
 	FILE	*fp;
 	int	 v;
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/%s%s%s%s",
+	snprintf(path, sizeof(path), "/proc/sys/net/%s/%s%s%s%s", family,
 	    dev != NULL ? "conf/" : "", dev != NULL ? dev : "",
 	    dev != NULL ? "/" : "", name);
 	if ((fp = fopen(path, "r")) == NULL)
@@ -57,6 +58,14 @@ hostcheck_sysctl(const char *dev, const char *name)
 		v = -1;
 	fclose(fp);
 	return v;
+}
+
+/* A number of /proc/sys/net/ipv4/ (a device's, under conf/DEV/ if dev
+ * is set), -1 if it cannot be read. */
+static int
+hostcheck_sysctl(const char *dev, const char *name)
+{
+	return hostcheck_sysctl_af("ipv4", dev, name);
 }
 
 /* The device's flags; -1 when there is no such device. */
@@ -76,26 +85,28 @@ hostcheck_ifflags(const char *name, short *flags)
 	return rc;
 }
 
-/* Appends an IPv4 address attribute to a netlink request. */
+/* Appends an address attribute (of a's family) to a netlink request. */
 static void
-hostcheck_rta(struct nlmsghdr *nh, int type, in_addr_t a)
+hostcheck_rta(struct nlmsghdr *nh, int type, const struct ipaddr *a)
 {
 	struct rtattr	*rta = (struct rtattr *)(void *)((char *)nh +
 			    NLMSG_ALIGN(nh->nlmsg_len));
+	size_t		 n = addr_is4(a) ? 4 : 16;
 
 	rta->rta_type = (unsigned short)type;
-	rta->rta_len = RTA_LENGTH(sizeof(a));
-	memcpy(RTA_DATA(rta), &a, sizeof(a));
+	rta->rta_len = (unsigned short)RTA_LENGTH(n);
+	memcpy(RTA_DATA(rta), addr_is4(a) ? &a->a_w[3] : a->a_w, n);
 	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
 }
 
 /*
- * The route the kernel takes to dst, from src if not 0, as "ip route get"
- * asks for it: its output device and its type (RTN_LOCAL for an address
- * of this host).  -1 with errno when there is none.
+ * The route the kernel takes to dst, from src if not NULL, as "ip route
+ * get" asks for it: its output device and its type (RTN_LOCAL for an
+ * address of this host).  -1 with errno when there is none.
  */
 static int
-hostcheck_route(in_addr_t dst, in_addr_t src, int *oif, int *type)
+hostcheck_route(const struct ipaddr *dst, const struct ipaddr *src,
+    int *oif, int *type)
 {
 	struct {
 		struct nlmsghdr	 nh;
@@ -115,11 +126,11 @@ hostcheck_route(in_addr_t dst, in_addr_t src, int *oif, int *type)
 	req.nh.nlmsg_type = RTM_GETROUTE;
 	req.nh.nlmsg_flags = NLM_F_REQUEST;
 	req.nh.nlmsg_seq = 1;
-	req.rt.rtm_family = AF_INET;
-	req.rt.rtm_dst_len = 32;
+	req.rt.rtm_family = addr_is4(dst) ? AF_INET : AF_INET6;
+	req.rt.rtm_dst_len = addr_is4(dst) ? 32 : 128;
 	hostcheck_rta(&req.nh, RTA_DST, dst);
-	if (src != 0) {
-		req.rt.rtm_src_len = 32;
+	if (src != NULL) {
+		req.rt.rtm_src_len = req.rt.rtm_dst_len;
 		hostcheck_rta(&req.nh, RTA_SRC, src);
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -197,24 +208,27 @@ static void
 hostcheck_vip(struct hostcheck_ctx *hc, const struct cfg_service *cs,
     const char *dev, int idx)
 {
-	char	 vip[INET_ADDRSTRLEN], out[IF_NAMESIZE];
-	int	 oif, type;
+	char		 vip[ADDR_STRLEN], out[IF_NAMESIZE];
+	const char	*ip = addr_is4(&cs->cs_vip.ep_addr) ? "ip" : "ip -6";
+	int		 len = addr_is4(&cs->cs_vip.ep_addr) ? 32 : 128;
+	int		 oif, type;
 
 	addr_str(&cs->cs_vip.ep_addr, vip, sizeof(vip));
-	if (hostcheck_route(addr_get4(&cs->cs_vip.ep_addr), 0, &oif, &type)
-	    == -1)
+	if (hostcheck_route(&cs->cs_vip.ep_addr, NULL, &oif, &type) == -1)
 		hostcheck_warn(hc, "service %s: %s is not routed: %s, so this "
-		    "node front-ends none of its clients (ip route add %s/32 "
-		    "dev %s)", cs->cs_name, vip, strerror(errno), vip, dev);
+		    "node front-ends none of its clients (%s route add %s/%d "
+		    "dev %s)", cs->cs_name, vip, strerror(errno), ip, vip, len,
+		    dev);
 	else if (type == RTN_LOCAL)
 		hostcheck_warn(hc, "service %s: %s is an address of this host, "
-		    "so its packets never reach %s (remove it, and ip route add "
-		    "%s/32 dev %s)", cs->cs_name, vip, dev, vip, dev);
+		    "so its packets never reach %s (remove it, and %s route "
+		    "add %s/%d dev %s)", cs->cs_name, vip, dev, ip, vip, len,
+		    dev);
 	else if (oif != idx)
 		hostcheck_warn(hc, "service %s: %s is routed to %s, not into %s, "
-		    "so this node front-ends none of its clients (ip route "
-		    "add %s/32 dev %s)", cs->cs_name, vip,
-		    hostcheck_ifname(oif, out), dev, vip, dev);
+		    "so this node front-ends none of its clients (%s route "
+		    "add %s/%d dev %s)", cs->cs_name, vip,
+		    hostcheck_ifname(oif, out), dev, ip, vip, len, dev);
 }
 
 /* With the kernel stack, what the web server sends to a client from its
@@ -223,8 +237,9 @@ static void
 hostcheck_kernel(struct hostcheck_ctx *hc, const struct cfg *cfg,
     const char *dev, int idx)
 {
-	in_addr_t	 srv = addr_get4(&cfg->cfg_node.cn_server.ep_addr);
-	char		 s[INET_ADDRSTRLEN], out[IF_NAMESIZE];
+	const struct ipaddr *srv6 = &cfg->cfg_node.cn_server6;
+	struct ipaddr	 client;
+	char		 s[ADDR_STRLEN], out[IF_NAMESIZE];
 	int		 oif = 0, type;
 
 	/* The front-end promised timestamps to clients that offered them;
@@ -235,15 +250,28 @@ hostcheck_kernel(struct hostcheck_ctx *hc, const struct cfg *cfg,
 		    "front-end get segments without them, which a client that "
 		    "follows RFC 7323 strictly drops (sysctl -w "
 		    "net.ipv4.tcp_timestamps=1)");
-	inet_ntop(AF_INET, &srv, s, sizeof(s));
-	if (hostcheck_route(inet_addr(HOSTCHECK_CLIENT), srv, &oif, &type) ==
-	    0 && oif == idx)
+	client = addr4(inet_addr(HOSTCHECK_CLIENT));
+	addr_str(&cfg->cfg_node.cn_server.ep_addr, s, sizeof(s));
+	if (hostcheck_route(&client, &cfg->cfg_node.cn_server.ep_addr, &oif,
+	    &type) == -1 || oif != idx)
+		hostcheck_warn(hc, "handoff.stack kernel: what the web server "
+		    "at %s sends to clients goes %s%s, not back into %s (ip "
+		    "rule add from %s lookup %d; ip route add default dev %s "
+		    "table %d)", s, oif != 0 ? "to " : "",
+		    hostcheck_ifname(oif, out), dev, s, cfg->cfg_tun.ct_table,
+		    dev, cfg->cfg_tun.ct_table);
+	if (addr_is_none(srv6))
 		return;
-	hostcheck_warn(hc, "handoff.stack kernel: what the web server at %s "
-	    "sends to clients goes %s%s, not back into %s (ip rule add from "
-	    "%s lookup %d; ip route add default dev %s table %d)", s,
-	    oif != 0 ? "to " : "", hostcheck_ifname(oif, out), dev, s,
-	    cfg->cfg_tun.ct_table, dev, cfg->cfg_tun.ct_table);
+	oif = 0;
+	inet_pton(AF_INET6, HOSTCHECK_CLIENT6, client.a_w);
+	addr_str(srv6, s, sizeof(s));
+	if (hostcheck_route(&client, srv6, &oif, &type) == -1 || oif != idx)
+		hostcheck_warn(hc, "handoff.stack kernel: what the web server "
+		    "at %s sends to IPv6 clients goes %s%s, not back into %s "
+		    "(ip -6 rule add from %s lookup %d; ip -6 route add "
+		    "default dev %s table %d)", s, oif != 0 ? "to " : "",
+		    hostcheck_ifname(oif, out), dev, s, cfg->cfg_tun.ct_table,
+		    dev, cfg->cfg_tun.ct_table);
 }
 
 /* Calls fn for everything on this host that contradicts cfg; returns how
@@ -261,6 +289,16 @@ hostcheck(const struct cfg *cfg, hostcheck_fn fn, void *arg)
 		    "forwards neither clients' packets into %s nor the "
 		    "daemon's out of it (sysctl -w net.ipv4.ip_forward=1)",
 		    dev);
+	for (i = 0; i < cfg->cfg_nservices; i++)
+		if (!addr_is4(&cfg->cfg_services[i].cs_vip.ep_addr))
+			break;
+	if (i < cfg->cfg_nservices &&
+	    hostcheck_sysctl_af("ipv6", "all", "forwarding") != 1)
+		hostcheck_warn(&hc, "net.ipv6.conf.all.forwarding is not 1, "
+		    "and service %s is IPv6: the kernel forwards neither its "
+		    "clients' packets into %s nor the daemon's out of it "
+		    "(sysctl -w net.ipv6.conf.all.forwarding=1)",
+		    cfg->cfg_services[i].cs_name, dev);
 	if (hostcheck_ifflags(dev, &flags) == -1) {
 		hostcheck_warn(&hc, "tun %s does not exist: the daemon creates "
 		    "it, but no route leads into it yet (handoffd-setup up "

@@ -9,10 +9,17 @@
 #   client 10.0.0.2 ── router ── 10.1.i.2 node i (i = 1..N)
 #                                  hoff0 10.2.i.1/24, lwIP 10.2.i.2
 #   VIPs 10.9.0.0/24 are routed by the router to node 1, the front-end.
+#
+# With TOPO_IPV6=1 (kernel stacks and cookies only: lwIP speaks IPv4 only)
+# every link, TUN and VIP also has an IPv6 address, the same plan in
+# fd00::/16: client fd00::2, node i fd00:1:i::2, its TUN fd00:2:i::1 (its
+# server_address6), VIPs fd00:9::1 and fd00:9::2 (services web6, remote6).
 
 TOPO_VIP=10.9.0.1		# service "web", pool "all" (TOPO_MEMBERS)
 TOPO_VIP2=10.9.0.2		# service "remote", pool "remote" (TOPO_REMOTE)
 TOPO_VIP3=10.9.0.3		# service "cookie", pool "remote", cookie handshake
+TOPO_VIP6=fd00:9::1		# service "web6", pool "all" (TOPO_IPV6=1)
+TOPO_VIP6_2=fd00:9::2		# service "remote6", pool "remote"
 TOPO_VIP_PORT=80
 TOPO_CONTROL_PORT=7100
 TOPO_TUN=hoff0
@@ -55,8 +62,28 @@ topo_ns_add() {
 	TOPO_NS+=("$ns")
 	ip -n "$ns" link set lo up
 	ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
-	    net.ipv4.conf.default.rp_filter=0 net.ipv6.conf.all.disable_ipv6=1 \
-	    net.ipv6.conf.default.disable_ipv6=1 >/dev/null
+	    net.ipv4.conf.default.rp_filter=0 >/dev/null
+	# No duplicate address detection: addresses are usable at once.
+	if [ "${TOPO_IPV6:-0}" = 1 ]; then
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+		    net.ipv6.conf.default.accept_dad=0 >/dev/null
+	else
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		    net.ipv6.conf.default.disable_ipv6=1 >/dev/null
+	fi
+}
+
+# topo_addr6 ROLE DEV ADDR: an IPv6 address, with TOPO_IPV6=1.
+topo_addr6() {
+	[ "${TOPO_IPV6:-0}" = 1 ] || return 0
+	ip -n "$(topo_ns "$1")" -6 addr add "$3" dev "$2" nodad ||
+	    topo_die "cannot add $3 to $2 in $1"
+}
+
+# topo_exec6 ROLE CMD...: CMD with TOPO_IPV6=1.
+topo_exec6() {
+	[ "${TOPO_IPV6:-0}" = 1 ] || return 0
+	topo_exec "$@"
 }
 
 # topo_link A IFA ADDRA B IFB ADDRB: a veth pair between two namespaces.
@@ -95,11 +122,14 @@ topo_tun() {
 	    name "$TOPO_TUN" ||
 	    topo_die "cannot create $TOPO_TUN in $ns"
 	ip -n "$ns" addr add "10.2.$i.1/24" dev "$TOPO_TUN"
+	topo_addr6 "n$i" "$TOPO_TUN" "fd00:2:$i::1/64"
 	ip -n "$ns" link set "$TOPO_TUN" up
 	ip netns exec "$ns" sysctl -qw "net.ipv4.conf.$TOPO_TUN.rp_filter=0"
 	if [ "$(topo_stack "$i")" = kernel ]; then
 		ip -n "$ns" rule add from "10.2.$i.1" lookup "$TOPO_KERNEL_TABLE"
 		ip -n "$ns" route add default dev "$TOPO_TUN" table "$TOPO_KERNEL_TABLE"
+		topo_exec6 "n$i" ip -6 rule add from "fd00:2:$i::1" lookup "$TOPO_KERNEL_TABLE"
+		topo_exec6 "n$i" ip -6 route add default dev "$TOPO_TUN" table "$TOPO_KERNEL_TABLE"
 	fi
 }
 
@@ -110,18 +140,29 @@ topo_cluster() {
 	topo_ns_add c
 	topo_ns_add r
 	topo_link c eth0 10.0.0.2/24 r c0 10.0.0.1/24
+	topo_addr6 c eth0 fd00::2/64
+	topo_addr6 r c0 fd00::1/64
 	topo_exec c ip route add default via 10.0.0.1
+	topo_exec6 c ip -6 route add default via fd00::1
 	topo_exec r sysctl -qw net.ipv4.ip_forward=1
+	topo_exec6 r sysctl -qw net.ipv6.conf.all.forwarding=1
 	for i in $(seq 1 "$n"); do
 		topo_ns_add "n$i"
 		topo_link r "n$i" "10.1.$i.1/24" "n$i" eth0 "10.1.$i.2/24"
+		topo_addr6 r "n$i" "fd00:1:$i::1/64"
+		topo_addr6 "n$i" eth0 "fd00:1:$i::2/64"
 		topo_exec "n$i" ip route add default via "10.1.$i.1"
+		topo_exec6 "n$i" ip -6 route add default via "fd00:1:$i::1"
 		topo_exec "n$i" sysctl -qw net.ipv4.ip_forward=1
+		topo_exec6 "n$i" sysctl -qw net.ipv6.conf.all.forwarding=1
 		topo_exec r ip route add "10.2.$i.0/24" via "10.1.$i.2"
+		topo_exec6 r ip -6 route add "fd00:2:$i::/64" via "fd00:1:$i::2"
 		topo_tun "$i"
 	done
 	topo_exec r ip route add 10.9.0.0/24 via 10.1.1.2
 	topo_exec n1 ip route add 10.9.0.0/24 dev "$TOPO_TUN"
+	topo_exec6 r ip -6 route add fd00:9::/64 via fd00:1:1::2
+	topo_exec6 n1 ip -6 route add fd00:9::/64 dev "$TOPO_TUN"
 }
 
 # topo_offload on|off: segmentation offloads (TSO, GSO, GRO) on every veth
@@ -181,6 +222,7 @@ topo_config() {
 	{
 		printf 'node:\n  id: n%s\n  control: 10.1.%s.2:%s\n' "$i" "$i" "$TOPO_CONTROL_PORT"
 		printf '  server: 10.2.%s.1:80\n  status_file: %s/n%s.status\n' "$i" "$TOPO_STATE" "$i"
+		[ "${TOPO_IPV6:-0}" = 1 ] && printf '  server_address6: fd00:2:%s::1\n' "$i"
 		printf '  admin_socket: %s/n%s.sock\n' "$TOPO_STATE" "$i"
 		[ -n "${TOPO_YAML_NODE:-}" ] && printf '%s\n' "$TOPO_YAML_NODE"
 		printf 'tun:\n  name: %s\nlwip:\n  address: 10.2.%s.2\n' "$TOPO_TUN" "$i"
@@ -194,6 +236,7 @@ topo_config() {
 				# through the peer's daemon
 				printf '    stack_address: %s\n    server: 10.1.%s.2:80\n' "$(topo_stack_addr "$j")" "$j"
 				printf '    stack: %s\n' "$(topo_stack "$j")"
+				[ "${TOPO_IPV6:-0}" = 1 ] && printf '    stack_address6: fd00:2:%s::1\n' "$j"
 			done
 		fi
 		if [ -n "${TOPO_SERVICES_FILE:-}" ]; then
@@ -203,6 +246,11 @@ topo_config() {
 			printf '  - name: web\n    listen: %s:%s\n    pool: all\n' "$TOPO_VIP" "$TOPO_VIP_PORT"
 			printf '  - name: remote\n    listen: %s:%s\n    pool: remote\n' "$TOPO_VIP2" "$TOPO_VIP_PORT"
 			printf '  - name: cookie\n    listen: %s:%s\n    pool: remote\n    handshake: cookie\n' "$TOPO_VIP3" "$TOPO_VIP_PORT"
+			if [ "${TOPO_IPV6:-0}" = 1 ]; then
+				# quoted: a bare [ starts a YAML sequence
+				printf '  - name: web6\n    listen: "[%s]:%s"\n    pool: all\n    handshake: cookie\n' "$TOPO_VIP6" "$TOPO_VIP_PORT"
+				printf '  - name: remote6\n    listen: "[%s]:%s"\n    pool: remote\n    handshake: cookie\n' "$TOPO_VIP6_2" "$TOPO_VIP_PORT"
+			fi
 			printf 'pools:\n  - name: all\n    members:\n'
 			for m in ${TOPO_MEMBERS:-$(seq -f 'n%g' 1 "$TOPO_NODES")}; do
 				printf '      - %s\n' "$m"
@@ -265,6 +313,7 @@ http {
 	sendfile on;
 	server {
 		listen 10.2.$i.1:80 reuseport${TOPO_NGINX_LISTEN_OPTS:+ $TOPO_NGINX_LISTEN_OPTS};
+		$([ "${TOPO_IPV6:-0}" = 1 ] && echo "listen [fd00:2:$i::1]:80 reuseport;")
 		# direct access for the benchmark: the TUN address is reserved
 		# for handed-off connections on a kernel-stack node
 		listen 10.1.$i.2:80 reuseport;

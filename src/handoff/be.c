@@ -125,34 +125,35 @@ be_kernel(const struct hd *hd)
 	return hd->hd_cfg->cfg_handoff.ch_stack == CFG_STACK_KERNEL;
 }
 
-/* Where this node's stack takes a handed-off connection to vport: the
- * endpoint of the web server for that port with the kernel (node.servers,
- * else node.server), lwIP's address otherwise. */
-static void
-be_stack_endpoint(const struct hd *hd, uint16_t vport, struct ipaddr *addr,
-    uint16_t *port)
-{
-	const struct cfg_endpoint *srv;
-
-	if (be_kernel(hd)) {
-		srv = cfg_server_for(hd->hd_cfg, vport);
-		*addr = srv->ep_addr;
-		*port = srv->ep_port;
-	} else {
-		*addr = addr4(hd->hd_cfg->cfg_lwip.cl_addr);
-		*port = vport;
-	}
-}
-
-/* The key of the flow of the client caddr:cport to the VIP's port vport
- * (network order) at this node's stack. */
+/*
+ * The key of the flow of the client caddr:cport to the VIP's port vport
+ * (network order) at this node's stack, which takes it at the endpoint of
+ * the web server for that port with the kernel (node.servers, else
+ * node.server; for an IPv6 client node.server_address6 at that port),
+ * at lwIP's address otherwise (IPv4 only: an IPv6 client's key names ::,
+ * no flow's).
+ */
 static void
 be_key(const struct hd *hd, struct flow_key *k, const struct ipaddr *caddr,
     uint16_t cport, uint16_t vport)
 {
+	const struct cfg_endpoint *srv;
+
 	k->k_raddr = *caddr;
 	k->k_rport = cport;
-	be_stack_endpoint(hd, vport, &k->k_laddr, &k->k_lport);
+	memset(&k->k_laddr, 0, sizeof(k->k_laddr));
+	if (be_kernel(hd)) {
+		srv = cfg_server_for(hd->hd_cfg, vport);
+		if (addr_is4(caddr))
+			k->k_laddr = srv->ep_addr;
+		else
+			k->k_laddr = hd->hd_cfg->cfg_node.cn_server6;
+		k->k_lport = srv->ep_port;
+	} else {
+		if (addr_is4(caddr))
+			k->k_laddr = addr4(hd->hd_cfg->cfg_lwip.cl_addr);
+		k->k_lport = vport;
+	}
 }
 
 /* The injection state is not needed once the stack has the connection
@@ -765,6 +766,13 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 		return;
 	}
 	be_key(hd, &k, &ho->ho_caddr, ho->ho_cport, ho->ho_vport);
+	/* An IPv6 client, and no stack here for IPv6 (a peer configured
+	 * otherwise). */
+	if (addr_is_none(&k.k_laddr)) {
+		hd->hd_stats.st_be_refused++;
+		be_send_ack(hd, peer, ho, NULL, CTL_BAD_HANDOFF);
+		return;
+	}
 	if ((f = flow_lookup(hd->hd_flows, &k)) != NULL) {
 		if (f->f_ops == &be_flow_ops && f->f_peer == peer &&
 		    f->f_peer_handle == ho->ho_flow) {

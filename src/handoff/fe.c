@@ -76,6 +76,8 @@ static void	fe_cancel(struct fe_conn *);
 static void	fe_give_up(struct fe_conn *, uint64_t);
 static void	fe_young_leave(struct fe_conn *);
 static void	fe_syn_watch(struct hd *, struct flow *, struct fe_conn *);
+static int	fe_stack_addr(const struct hd *, int, uint16_t,
+		    const struct ipaddr *, struct ipaddr *);
 
 static const char *const fe_state_names[] = {
 	"none", "syn", "collect", "handoff", "forward", "linger", "respond",
@@ -1714,14 +1716,20 @@ static void
 fe_on_wrong_stack(struct fe_conn *fc, const struct ctl_handoff_ack *ha)
 {
 	struct hd	*hd = fc->fc_hd;
-	char		 got[ADDR_STRLEN], want[INET_ADDRSTRLEN];
+	struct flow	*f = fc->fc_flow;
+	struct ipaddr	 a;
+	char		 got[ADDR_STRLEN], want[ADDR_STRLEN];
 
 	addr_str(&ha->ha_saddr, got, sizeof(got));
-	inet_ntop(AF_INET, &hd->hd_cfg->cfg_peers[fc->fc_peer].cp_stack_addr,
-	    want, sizeof(want));
+	if (fe_stack_addr(hd, fc->fc_peer, f->f_key.k_lport, &f->f_key.k_laddr,
+	    &a) == -1)
+		snprintf(want, sizeof(want), "none");
+	else
+		addr_str(&a, want, sizeof(want));
 	log_ratelim(&fe_rl_stack, "fe: %s took a connection at stack address "
-	    "%s, but its peers[].stack_address is %s: client reset (correct "
-	    "the configuration)", peer_id(hd, fc->fc_peer), got, want);
+	    "%s, but its peers[].stack_address%s is %s: client reset (correct "
+	    "the configuration)", peer_id(hd, fc->fc_peer), got,
+	    addr_is4(&f->f_key.k_laddr) ? "" : "6", want);
 	hd->hd_stats.st_handoffs_bad_stack++;
 	health_refused(hd, fc->fc_peer);
 	fe_give_up(fc, ha->ha_bflow);
@@ -1761,8 +1769,8 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		fe_failover(fc);
 		return;
 	}
-	if (peer != PEER_LOCAL && !addr_eq4(&ha->ha_saddr,
-	    hd->hd_cfg->cfg_peers[peer].cp_stack_addr)) {
+	if (peer != PEER_LOCAL && !fe_stack_is(hd, peer, f->f_key.k_lport,
+	    &f->f_key.k_laddr, &ha->ha_saddr)) {
 		fe_on_wrong_stack(fc, ha);
 		return;
 	}
@@ -1905,20 +1913,40 @@ fe_dead_probe(struct hd *hd, struct flow *f)
 	    f->f_key.k_rport, f->f_cack - 0x40000000, f->f_cnxt);
 }
 
-/* Whether addr is where member peer takes handed-off connections to
- * vport: what a peer's HANDOFF_ACK must say (fe_on_handoff_ack), or what
- * this node's own stack says. */
-int
-fe_stack_is(const struct hd *hd, int peer, uint16_t vport,
-    const struct ipaddr *addr)
+/* Where member peer (PEER_LOCAL: this node) takes handed-off connections
+ * to a VIP of vip's family on port vport: 0, or -1 when it takes none
+ * (lwIP speaks IPv4 only). */
+static int
+fe_stack_addr(const struct hd *hd, int peer, uint16_t vport,
+    const struct ipaddr *vip, struct ipaddr *a)
 {
 	const struct cfg	*cfg = hd->hd_cfg;
+	int			 v4 = addr_is4(vip);
 
+	memset(a, 0, sizeof(*a));
 	if (peer != PEER_LOCAL)
-		return addr_eq4(addr, cfg->cfg_peers[peer].cp_stack_addr);
-	if (cfg->cfg_handoff.ch_stack != CFG_STACK_KERNEL)
-		return addr_eq4(addr, cfg->cfg_lwip.cl_addr);
-	return addr_eq(addr, &cfg_server_for(cfg, vport)->ep_addr);
+		*a = v4 ? addr4(cfg->cfg_peers[peer].cp_stack_addr) :
+		    cfg->cfg_peers[peer].cp_stack_addr6;
+	else if (cfg->cfg_handoff.ch_stack != CFG_STACK_KERNEL) {
+		if (v4)
+			*a = addr4(cfg->cfg_lwip.cl_addr);
+	} else
+		*a = v4 ? cfg_server_for(cfg, vport)->ep_addr :
+		    cfg->cfg_node.cn_server6;
+	return addr_is_none(a) ? -1 : 0;
+}
+
+/* Whether addr is where member peer takes handed-off connections to
+ * vip's port vport: what a peer's HANDOFF_ACK must say
+ * (fe_on_handoff_ack), or what this node's own stack says. */
+int
+fe_stack_is(const struct hd *hd, int peer, uint16_t vport,
+    const struct ipaddr *vip, const struct ipaddr *addr)
+{
+	struct ipaddr	 a;
+
+	return fe_stack_addr(hd, peer, vport, vip, &a) == 0 &&
+	    addr_eq(&a, addr);
 }
 
 /*
@@ -1937,7 +1965,8 @@ fe_adopt(struct hd *hd, struct flow *f, int lost)
 	/* Packets go where the configuration says the peer takes them, and
 	 * not for longer than it says (the file could be another's). */
 	if (!lost && (f->f_state == FE_FORWARD || f->f_state == FE_LINGER) &&
-	    fe_stack_is(hd, f->f_peer, f->f_key.k_lport, &f->f_naddr)) {
+	    fe_stack_is(hd, f->f_peer, f->f_key.k_lport, &f->f_key.k_laddr,
+	    &f->f_naddr)) {
 		/* the time the daemon was down is not the flow's idleness */
 		flow_touch(f, hd->hd_now);
 		f->f_timeout = f->f_state == FE_FORWARD ? ch->ch_idle_ms :

@@ -121,7 +121,8 @@ int	fe_decide(struct fe_conn *, int);
 void	fe_dispatch(struct fe_conn *);
 int	fe_respond(struct fe_conn *, int);
 void	fe_on_timer(int, short, void *);
-int	fe_stack_is(const struct hd *, int, uint16_t, const struct ipaddr *);
+int	fe_stack_is(const struct hd *, int, uint16_t, const struct ipaddr *,
+	    const struct ipaddr *);
 
 /* fe_lookup.c */
 void	fe_lookup_free(struct hd *);

@@ -267,7 +267,8 @@ fe_on_lookup_ack(struct hd *hd, int peer, const struct ctl_lookup_ack *la)
 	    peer_id(hd, peer), ctl_lookup_status_name(la->la_status));
 	switch (la->la_status) {
 	case CTL_LK_FOUND:
-		if (fe_stack_is(hd, peer, f->f_key.k_lport, &la->la_saddr)) {
+		if (fe_stack_is(hd, peer, f->f_key.k_lport, &f->f_key.k_laddr,
+		    &la->la_saddr)) {
 			fe_lookup_found(hd, f, peer, la);
 			return;
 		}

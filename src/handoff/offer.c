@@ -59,7 +59,10 @@ fe_offer(const struct cfg *cfg, const struct cfg_service *svc,
 
 	local = svc->cs_handshake == CFG_HS_LWIP ? CFG_STACK_LWIP :
 	    cfg->cfg_handoff.ch_stack;
-	o->fo_mss = cfg->cfg_handoff.ch_mss;
+	/* An IPv6 header is 20 bytes longer: the same MTU carries 20
+	 * bytes less of a segment. */
+	o->fo_mss = cfg->cfg_handoff.ch_mss -
+	    (addr_is4(&svc->cs_vip.ep_addr) ? 0 : 20);
 	o->fo_ws = cfg->cfg_handoff.ch_window_scale;
 	o->fo_sack = 1;
 	o->fo_ts = 1;

@@ -1,11 +1,12 @@
 # shellcheck shell=bash
 #
 # The end-to-end handoff checks, shared by the t_handoff_* tests, which set
-# TOPO_HS and TOPO_STACK before sourcing this file.  Three nodes: n1 is the
-# front-end and serves too, n2 and n3 are back-ends, nginx on each.
+# TOPO_HS and TOPO_STACK before sourcing this file (and TOPO_IPV6=1 for the
+# same checks over IPv6).  Three nodes: n1 is the front-end and serves
+# too, n2 and n3 are back-ends, nginx on each.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-topo_init "handoff-${TOPO_HS:-lwip}-${TOPO_STACK:-lwip}"
+topo_init "handoff-${TOPO_HS:-lwip}-${TOPO_STACK:-lwip}${TOPO_IPV6:+-v6}"
 topo_cluster 3
 export TOPO_YAML_HANDOFF="  linger: 1s"
 # Corked answers (section 6) reach the relay whole, with the server's FIN.
@@ -14,8 +15,15 @@ t_configure_all
 t_start_cluster
 
 c() { topo_exec c "$@"; }
-vip="http://$TOPO_VIP"
-vip2="http://$TOPO_VIP2"
+if [ "${TOPO_IPV6:-0}" = 1 ]; then
+	vip="http://[$TOPO_VIP6]"
+	vip2="http://[$TOPO_VIP6_2]"
+	small_mss_route=("$TOPO_VIP6_2/128" via fd00::1)
+else
+	vip="http://$TOPO_VIP"
+	vip2="http://$TOPO_VIP2"
+	small_mss_route=("$TOPO_VIP2/32" via 10.0.0.1)
+fi
 
 # 1. Pages through the VIP; round-robin reaches every node, n1 included.
 out=$(c curl -s -m 5 -H 'Connection: close' "$vip/?[1-6]")
@@ -26,6 +34,13 @@ for n in n1 n2 n3; do
 done
 t_check "the front-end served some itself (local case)" \
     t_wait_stat "$TOPO_STATE/n1.status" fe_local 1
+if [ "${TOPO_IPV6:-0}" = 1 ]; then
+	# Mixed: the IPv4 VIPs of the same nodes beside the IPv6 ones.
+	out=$(c curl -s -m 5 -H 'Connection: close' "http://$TOPO_VIP/?v4=[1-6]")
+	for n in n1 n2 n3; do
+		t_check "node $n served a page through the IPv4 VIP too" grep -q "node $n" <<<"$out"
+	done
+fi
 
 # 2. 1000 sequential connections, then 200 with 8 at a time.
 codes=$(c curl -s -m 60 -o /dev/null -w '%{http_code}\n' -H 'Connection: close' "$vip/?seq=[1-1000]")
@@ -90,7 +105,7 @@ want=$(sha256sum <"$TOPO_STATE/www-n2/small-mss.bin" | cut -d' ' -f1)
 mkdir -p "$TOPO_STATE/www-n2/corked"
 head -c 63K /dev/urandom >"$TOPO_STATE/www-n2/corked/63k.bin"
 want63=$(sha256sum <"$TOPO_STATE/www-n2/corked/63k.bin" | cut -d' ' -f1)
-c ip route add "$TOPO_VIP2/32" via 10.0.0.1 advmss 88
+c ip route add "${small_mss_route[@]}" advmss 88
 c curl -s -m 120 -o "$TOPO_STATE/small-mss.got" "$vip2/small-mss.bin"
 # Answers that reach the relay whole with the server's close (corked),
 # more segments than lwIP queues and nothing in flight yet: the FIN waits
@@ -100,7 +115,7 @@ for i in 1 2 3 4 5; do
 	c curl -s -m 20 -H 'Connection: close' -o "$TOPO_STATE/small-mss-63k.got" "$vip2/corked/63k.bin"
 	[ "$(sha256sum <"$TOPO_STATE/small-mss-63k.got" | cut -d' ' -f1)" = "$want63" ] && ok63=$((ok63 + 1))
 done
-c ip route del "$TOPO_VIP2/32"
+c ip route del "${small_mss_route[0]}"
 got=$(sha256sum <"$TOPO_STATE/small-mss.got" | cut -d' ' -f1)
 t_check "2 MB to a client whose MSS is 88: sha256 matches" [ "$got" = "$want" ]
 t_check "5 answers of 63 KB then the server's close, to it: all intact" [ "$ok63" -eq 5 ]

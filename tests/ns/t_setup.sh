@@ -8,7 +8,10 @@
 # nothing to say, a second "up" changes nothing, and the daemon, started
 # as root and running as node.user, serves the VIP with the cookie
 # handshake and the kernel stack; handoffd-setup down removes all of it
-# and puts the sysctls back.
+# and puts the sysctls back.  The same for an IPv6 VIP beside the IPv4 one
+# and the server's IPv6 address: IPv6 forwarding, the address on the
+# device, the VIP's route, the rule and the table's default route.
+TOPO_IPV6=1
 . "$(dirname "$0")/lib.sh"
 
 user=handoffd-test
@@ -26,11 +29,19 @@ topo_ns_add r
 topo_ns_add n1
 topo_link c eth0 10.0.0.2/24 r c0 10.0.0.1/24
 topo_link r n1 10.1.1.1/24 n1 eth0 10.1.1.2/24
+topo_addr6 c eth0 fd00::2/64
+topo_addr6 r c0 fd00::1/64
+topo_addr6 r n1 fd00:1:1::1/64
+topo_addr6 n1 eth0 fd00:1:1::2/64
 topo_exec c ip route add default via 10.0.0.1
-topo_exec r sysctl -qw net.ipv4.ip_forward=1
+topo_exec c ip -6 route add default via fd00::1
+topo_exec r sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 # What the upstream router needs: the VIPs routed to the front-end.
 topo_exec r ip route add "$TOPO_VIP/32" via 10.1.1.2
+topo_exec r ip -6 route add "$TOPO_VIP6/128" via fd00:1:1::2
 topo_exec n1 ip route add default via 10.1.1.1
+topo_exec n1 ip -6 route add default via fd00:1:1::1
+topo_exec n1 sysctl -qw net.ipv6.conf.all.forwarding=0
 topo_exec n1 sysctl -qw net.ipv4.ip_forward=0 net.ipv4.conf.all.rp_filter=1 \
     net.ipv4.conf.default.rp_filter=1
 topo_key
@@ -41,6 +52,7 @@ node:
   id: n1
   control: 10.1.1.2:7100
   server: 10.2.1.1:80
+  server_address6: fd00:2:1::1
   status_file: $TOPO_STATE/n1.status
   admin_socket: $TOPO_STATE/n1.sock
   user: $user
@@ -53,6 +65,10 @@ lwip:
 services:
   - name: web
     listen: $TOPO_VIP:80
+    pool: local
+    handshake: cookie
+  - name: web6
+    listen: "[$TOPO_VIP6]:80"
     pool: local
     handshake: cookie
 pools:
@@ -74,6 +90,8 @@ t_check "-n warns: forwarding off" grep -q '^warning: net.ipv4.ip_forward is 0' 
 t_check "-n warns: no device" grep -q "^warning: tun $tun does not exist" "$TOPO_STATE/warn"
 t_check "-n warns: strict reverse-path filtering" \
     grep -q '^warning: reverse-path filtering is strict .*rp_filter 1' "$TOPO_STATE/warn"
+t_check "-n warns: IPv6 forwarding off" \
+    grep -q '^warning: net.ipv6.conf.all.forwarding is not 1, and service web6 is IPv6' "$TOPO_STATE/warn"
 out=$(hsetup -n up 2>&1)
 t_check "up -n shows what it would do" grep -q "^\[#\] ip tuntap add mode tun user $user name $tun" <<<"$out"
 t_check "... and does nothing" sh -c "! ip -n '$(topo_ns n1)' link show dev '$tun' 2>/dev/null"
@@ -94,6 +112,15 @@ t_check "the policy rule of the kernel stack, table 200" \
     sh -c "ip -n '$(topo_ns n1)' rule show | grep -q 'from 10.2.1.1 lookup 200'"
 t_check "... and its default route into the device" \
     sh -c "ip -n '$(topo_ns n1)' route show table 200 | grep -q '^default dev $tun '"
+t_check "IPv6 forwarding on" [ "$(n1 cat /proc/sys/net/ipv6/conf/all/forwarding)" = 1 ]
+t_check "the IPv6 VIP is routed into the device" \
+    sh -c "ip -n '$(topo_ns n1)' -6 route get $TOPO_VIP6 | grep -q ' dev $tun '"
+t_check "the device has the server's IPv6 address" \
+    sh -c "ip -n '$(topo_ns n1)' -o -6 addr show dev '$tun' | grep -q ' inet6 fd00:2:1::1/128 '"
+t_check "the IPv6 policy rule, table 200" \
+    sh -c "ip -n '$(topo_ns n1)' -6 rule show | grep -q 'from fd00:2:1::1 lookup 200'"
+t_check "... and its IPv6 default route into the device" \
+    sh -c "ip -n '$(topo_ns n1)' -6 route show table 200 | grep -q '^default dev $tun '"
 n1 "$HANDOFFD" -n -c "$conf" 2>"$TOPO_STATE/warn" >/dev/null
 cat "$TOPO_STATE/warn"
 t_check "-n has nothing to say now" [ ! -s "$TOPO_STATE/warn" ]
@@ -112,6 +139,9 @@ t_check "... on the prepared device" grep -q "tun $tun attached" "$TOPO_STATE/n1
 t_check "... and finds nothing wrong with the host" sh -c "! grep -q '^host: ' '$TOPO_STATE/n1.log'"
 out=$(topo_exec c curl -sf -m 10 "http://$TOPO_VIP/")
 t_check "the VIP serves" [ "$out" = "node n1" ]
+out=$(topo_exec c curl -sf -m 10 "http://[$TOPO_VIP6]/")
+t_check "the IPv6 VIP serves" [ "$out" = "node n1" ]
+t_check "... to the client's IPv6 address" grep -q '^fd00::2 ' "$TOPO_STATE/nginx-n1/access.log"
 t_check "... through the kernel stack" t_wait_stat "$TOPO_STATE/n1.status" injected 1
 t_check "n1: flow table empty" t_wait_flows "$TOPO_STATE/n1.status" 0
 t_check "n1: clean exit (no leaks)" topo_stop 1
@@ -125,6 +155,11 @@ t_check "the policy rule is gone" sh -c "! ip -n '$(topo_ns n1)' rule show | gre
 t_check "table 200 is empty" [ -z "$(ip -n "$(topo_ns n1)" route show table 200 2>/dev/null)" ]
 t_check "the VIP is routed as before" sh -c "! ip -n '$(topo_ns n1)' route get $TOPO_VIP | grep -q ' dev $tun '"
 t_check "forwarding off again" [ "$(n1 cat /proc/sys/net/ipv4/ip_forward)" = 0 ]
+t_check "IPv6 forwarding off again" [ "$(n1 cat /proc/sys/net/ipv6/conf/all/forwarding)" = 0 ]
+t_check "the IPv6 policy rule is gone" sh -c "! ip -n '$(topo_ns n1)' -6 rule show | grep -q 'lookup 200'"
+t_check "IPv6 table 200 is empty" [ -z "$(ip -n "$(topo_ns n1)" -6 route show table 200 2>/dev/null)" ]
+t_check "the IPv6 VIP is routed as before" \
+    sh -c "! ip -n '$(topo_ns n1)' -6 route get $TOPO_VIP6 2>/dev/null | grep -q ' dev $tun '"
 t_check "rp_filter strict again" [ "$(n1 cat /proc/sys/net/ipv4/conf/all/rp_filter)" = 1 ]
 t_check "the record is gone" [ ! -e "$state" ]
 n1 "$HANDOFFD" -n -c "$conf" 2>"$TOPO_STATE/warn" >/dev/null

@@ -113,6 +113,51 @@ static const struct bad bad[] = {
 	  "handoff.request_head_max: \"8q\" is not a size (like 512, 8k, 1m)" },
 	{ BASE "handoff:\n  request_head_max: 2m\n", "10:21",
 	  "2m is out of range 256..1m" },
+	/* IPv6: a service's listen address only, quoted, a host's address;
+	 * kernel stacks with their IPv6 addresses and cookies only. */
+	{ BASE POOL "services:\n  - name: web\n    listen: \"[fd00:9::1]80\"\n"
+	  "    pool: all\n", "14:13", "services[0].listen: \"[fd00:9::1]80\" "
+	  "is not an IPv4 address:port or [IPv6 address]:port" },
+	{ BASE POOL "services:\n  - name: web\n    listen: \"[fd00:9::1:80\"\n"
+	  "    pool: all\n", "14:13", "is not an IPv4 address:port or [IPv6" },
+	{ BASE POOL "services:\n  - name: web\n    listen: \"[10.9.0.1]:80\"\n"
+	  "    pool: all\n", "14:13", "is not an IPv4 address:port or [IPv6" },
+	{ BASE POOL "services:\n  - name: web\n    listen: \"[fe80::1]:80\"\n"
+	  "    pool: all\n", "14:13", "is not an IPv4 address:port or [IPv6" },
+	{ BASE POOL "services:\n  - name: web\n"
+	  "    listen: \"[::ffff:10.9.0.1]:80\"\n    pool: all\n", "14:13", "is not an IPv4 address:port or [IPv6" },
+	{ BASE POOL "services:\n  - name: web\n    listen: \"[fd00:9::1]:0\"\n"
+	  "    pool: all\n", "14:13", "port 0 is out of range 1..65535" },
+	{ BASE POOL "services:\n  - name: web\n    listen: fd00:9::1:80\n"
+	  "    pool: all\n", "14:13", "is not an IPv4 address:port or [IPv6" },
+	/* Unquoted, YAML reads a sequence. */
+	{ BASE POOL "services:\n  - name: web\n    listen: [fd00:9::1]:80\n"
+	  "    pool: all\n", "14:24", "YAML syntax" },
+	{ "node:\n  id: n1\n  control: \"[fd00:1::1]:7100\"\n", "3:12",
+	  "node.control: \"[fd00:1::1]:7100\": only a service's listen "
+	  "address may be IPv6" },
+	{ NODE "  server_address6: \"[fd00:2::1]\"\n" LWIP CTL, "5:20",
+	  "node.server_address6: \"[fd00:2::1]\" is not an IPv6 address of a "
+	  "host" },
+	{ NODE "  server_address6: 10.2.1.1\n" LWIP CTL, "5:20",
+	  "is not an IPv6 address of a host" },
+	{ NODE "  server_address6: ::1\n" LWIP CTL, "5:20",
+	  "is not an IPv6 address of a host" },
+	{ BASE POOL "services:\n  - name: web\n    listen: \"[fd00:9::1]:80\"\n"
+	  "    pool: all\n", "14:13", "service web: an IPv6 VIP needs "
+	  "handshake cookie (lwIP speaks IPv4 only)" },
+	{ BASE POOL "services:\n  - name: web\n    listen: \"[fd00:9::1]:80\"\n"
+	  "    pool: all\n    handshake: cookie\n", "14:13",
+	  "service web: an IPv6 VIP needs handoff.stack kernel on every node" },
+	{ BASE POOL "services:\n  - name: web\n    listen: \"[fd00:9::1]:80\"\n"
+	  "    pool: all\n    handshake: cookie\nhandoff:\n  stack: kernel\n",
+	  "14:13", "service web: an IPv6 VIP needs node.server_address6" },
+	{ NODE "  server_address6: fd00:2:1::1\n" LWIP CTL PEER
+	  "    stack: kernel\n" POOL "services:\n  - name: web\n"
+	  "    listen: \"[fd00:9::1]:80\"\n    pool: all\n"
+	  "    handshake: cookie\nhandoff:\n  stack: kernel\n", "11:9",
+	  "peer n2: with an IPv6 service (web), every peer needs stack kernel "
+	  "and a stack_address6" },
 	/* Addresses, ports, prefixes, names. */
 	{ NODE CTL "lwip:\n  address: 10.2.1.300\n", "8:12",
 	  "lwip.address: \"10.2.1.300\" is not an IPv4 address" },
@@ -1261,6 +1306,41 @@ test_print(void)
 	cfg_free(c);
 }
 
+/* IPv6 services beside IPv4 ones, on kernel stacks with cookies. */
+static void
+test_ipv6(void)
+{
+	static const char y[] = NODE "  server_address6: fd00:2:1::1\n"
+	    LWIP CTL PEER "    stack: kernel\n    stack_address6: fd00:2:2::1\n"
+	    POOL "services:\n  - name: web6\n    listen: \"[fd00:9::1]:443\"\n"
+	    "    pool: all\n  - name: web\n    listen: 10.9.0.1:80\n"
+	    "    pool: all\nhandoff:\n  stack: kernel\n  handshake: cookie\n";
+	struct ipaddr	 a;
+	struct cfg	*c;
+	char		 err[512];
+
+	c = cfg_parse(name, y, strlen(y), err, sizeof(err));
+	if (c == NULL)
+		fprintf(stderr, "%s\n", err);
+	CHECK(c != NULL);
+	CHECK(inet_pton(AF_INET6, "fd00:9::1", a.a_w) == 1);
+	CHECK(addr_eq(&c->cfg_services[0].cs_vip.ep_addr, &a));
+	CHECK_INTEQ(c->cfg_services[0].cs_vip.ep_port, htons(443));
+	CHECK(addr_eq4(&c->cfg_services[1].cs_vip.ep_addr,
+	    inet_addr("10.9.0.1")));
+	CHECK(inet_pton(AF_INET6, "fd00:2:1::1", a.a_w) == 1);
+	CHECK(addr_eq(&c->cfg_node.cn_server6, &a));
+	CHECK(inet_pton(AF_INET6, "fd00:2:2::1", a.a_w) == 1);
+	CHECK(addr_eq(&c->cfg_peers[0].cp_stack_addr6, &a));
+	CHECK_INTEQ(cfg_service_at(c, &c->cfg_services[0].cs_vip.ep_addr,
+	    htons(443)), 0);
+	CHECK_INTEQ(cfg_service_at(c, &a, htons(443)), -1);
+	CHECK_STREQ(print_key(c, "services[0].listen"), "[fd00:9::1]:443\n");
+	CHECK_STREQ(print_key(c, "node.server_address6"), "fd00:2:1::1\n");
+	CHECK_STREQ(print_key(c, "peers[0].stack_address6"), "fd00:2:2::1\n");
+	cfg_free(c);
+}
+
 int
 main(void)
 {
@@ -1275,6 +1355,7 @@ main(void)
 		check_bad(&bad[i], i);
 	test_too_many();
 	test_defaults();
+	test_ipv6();
 	test_full();
 	test_print();
 	test_proxy_protocol();
