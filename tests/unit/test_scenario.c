@@ -589,6 +589,14 @@ sc_parse_endpoint(const char *w, struct ipaddr *addr, uint16_t *port)
 	if ((colon = strrchr(buf, ':')) == NULL)
 		sc_fail("bad endpoint \"%s\"", w);
 	*colon = '\0';
+	/* [IPv6 address]:port */
+	if (buf[0] == '[' && colon > buf + 1 && colon[-1] == ']') {
+		colon[-1] = '\0';
+		if (inet_pton(AF_INET6, buf + 1, addr->a_w) != 1)
+			sc_fail("bad address \"%s\"", buf + 1);
+		*port = (uint16_t)atoi(colon + 1);
+		return;
+	}
 	if (inet_pton(AF_INET, buf, &a) != 1)
 		sc_fail("bad address \"%s\"", buf);
 	*addr = addr4(a.s_addr);
@@ -823,12 +831,12 @@ static size_t
 sc_build(const struct sc_spec *sp, uint8_t *buf, size_t max)
 {
 	uint8_t		 opts[64];
-	size_t		 optlen = sc_build_opts(sp, opts), paylen, len;
+	size_t		 optlen = sc_build_opts(sp, opts), paylen, len, iphl;
 	struct pkt	 p;
 
 	paylen = sp->s_payload != NULL ? sp->s_paylen :
 	    sp->s_has_len ? sp->s_len : 0;
-	if (PKT_IP_HLEN + PKT_TCP_HLEN + optlen + paylen > max)
+	if (PKT_IP6_HLEN + PKT_TCP_HLEN + optlen + paylen > max)
 		sc_fail("packet too long");
 	if (sp->s_pay_part != 0)
 		sc_fail("a packet to send has its whole payload");
@@ -845,16 +853,19 @@ sc_build(const struct sc_spec *sp, uint8_t *buf, size_t max)
 	else
 		memset(buf + len + optlen, 'x', paylen);
 	memcpy(buf + len, opts, optlen);
-	buf[PKT_IP_HLEN + TCP_OFF_DOFF] = (uint8_t)((PKT_TCP_HLEN + optlen) /
-	    4 << 4);
+	iphl = addr_is4(&sp->s_saddr) ? PKT_IP_HLEN : PKT_IP6_HLEN;
+	buf[iphl + TCP_OFF_DOFF] = (uint8_t)((PKT_TCP_HLEN + optlen) / 4 << 4);
 	len += optlen + paylen;
-	pkt_put16(buf + IP_OFF_TOTLEN, (uint16_t)len);
-	pkt_put16(buf + IP_OFF_CSUM, pkt_ip_csum(buf, PKT_IP_HLEN));
+	if (iphl == PKT_IP_HLEN) {
+		pkt_put16(buf + IP_OFF_TOTLEN, (uint16_t)len);
+		pkt_put16(buf + IP_OFF_CSUM, pkt_ip_csum(buf, PKT_IP_HLEN));
+	} else
+		pkt_put16(buf + IP6_OFF_PLEN, (uint16_t)(len - iphl));
 	if (pkt_parse(&p, buf, len) != PKT_OK)
 		sc_fail("built a packet that does not parse");
 	pkt_tcp_csum_set(&p);
 	if (sp->s_bad_csum)
-		buf[PKT_IP_HLEN + TCP_OFF_CSUM] ^= 0x5a;
+		buf[iphl + TCP_OFF_CSUM] ^= 0x5a;
 	return len;
 }
 
@@ -863,26 +874,25 @@ static void
 sc_format(uint8_t *buf, size_t len, char *out, size_t outlen)
 {
 	struct pkt	 p;
-	char		 a[ADDR_STRLEN], b[ADDR_STRLEN], fl[12];
+	char		 a[ADDR_PORT_STRLEN], b[ADDR_PORT_STRLEN], fl[12];
 	const uint8_t	*o;
 	size_t		 n = 0, i, olen;
 	int		 k = 0;
 
 	if (pkt_parse(&p, buf, len) != PKT_OK) {
-		snprintf(out, outlen, "(%zu bytes, not TCP/IPv4)", len);
+		snprintf(out, outlen, "(%zu bytes, not TCP)", len);
 		return;
 	}
-	addr_str(&p.p_saddr, a, sizeof(a));
-	addr_str(&p.p_daddr, b, sizeof(b));
+	addr_port_str(&p.p_saddr, p.p_sport, a, sizeof(a));
+	addr_port_str(&p.p_daddr, p.p_dport, b, sizeof(b));
 	if (p.p_flags & TH_SYN) fl[k++] = 'S';
 	if (p.p_flags & TH_FIN) fl[k++] = 'F';
 	if (p.p_flags & TH_RST) fl[k++] = 'R';
 	if (p.p_flags & TH_PUSH) fl[k++] = 'P';
 	if (p.p_flags & TH_ACK) fl[k++] = '.';
 	fl[k] = '\0';
-	n += snprintf(out + n, outlen - n, "%s:%u > %s:%u %s seq %u ack %u "
-	    "win %u", a, ntohs(p.p_sport), b, ntohs(p.p_dport), fl, p.p_seq,
-	    p.p_ack, p.p_win);
+	n += snprintf(out + n, outlen - n, "%s > %s %s seq %u ack %u win %u", a,
+	    b, fl, p.p_seq, p.p_ack, p.p_win);
 	o = p.p_tcp + PKT_TCP_HLEN;
 	olen = p.p_thl - PKT_TCP_HLEN;
 	if (olen > 0)
@@ -994,8 +1004,9 @@ sc_match_packet(const struct sc_spec *sp, uint8_t *buf, size_t len,
 	struct pkt	 p;
 
 	if (pkt_parse(&p, buf, len) != PKT_OK)
-		return *why = "not a TCP/IPv4 packet", 0;
-	if (pkt_ip_csum(buf, p.p_iphl) != pkt_get16(buf + IP_OFF_CSUM))
+		return *why = "not a TCP packet", 0;
+	if (!p.p_v6 && pkt_ip_csum(buf, p.p_iphl) !=
+	    pkt_get16(buf + IP_OFF_CSUM))
 		return *why = "bad IP checksum", 0;
 	if (!pkt_tcp_csum_ok(&p))
 		return *why = "bad TCP checksum", 0;
