@@ -231,17 +231,39 @@ hostcheck_vip(struct hostcheck_ctx *hc, const struct cfg_service *cs,
 		    hostcheck_ifname(oif, out), dev, ip, vip, len, dev);
 }
 
+/* What the web server sends from srv to a client (a documentation address
+ * of srv's family) must come back into the device. */
+static void
+hostcheck_kernel_route(struct hostcheck_ctx *hc, const struct cfg *cfg,
+    const struct ipaddr *srv, const char *dev, int idx)
+{
+	struct ipaddr	 client = addr4(inet_addr(HOSTCHECK_CLIENT));
+	const char	*ip = "ip", *who = "clients";
+	char		 s[ADDR_STRLEN], out[IF_NAMESIZE];
+	int		 oif = 0, type;
+
+	if (!addr_is4(srv)) {
+		inet_pton(AF_INET6, HOSTCHECK_CLIENT6, client.a_w);
+		ip = "ip -6";
+		who = "IPv6 clients";
+	}
+	if (hostcheck_route(&client, srv, &oif, &type) == 0 && oif == idx)
+		return;
+	addr_str(srv, s, sizeof(s));
+	hostcheck_warn(hc, "handoff.stack kernel: what the web server at %s "
+	    "sends to %s goes %s%s, not back into %s (%s rule add from %s "
+	    "lookup %d; %s route add default dev %s table %d)", s, who,
+	    oif != 0 ? "to " : "", hostcheck_ifname(oif, out), dev, ip, s,
+	    cfg->cfg_tun.ct_table, ip, dev, cfg->cfg_tun.ct_table);
+}
+
 /* With the kernel stack, what the web server sends to a client from its
- * address must come back into the device, for the daemon to rewrite. */
+ * address (and its IPv6 one) must come back into the device, for the
+ * daemon to rewrite. */
 static void
 hostcheck_kernel(struct hostcheck_ctx *hc, const struct cfg *cfg,
     const char *dev, int idx)
 {
-	const struct ipaddr *srv6 = &cfg->cfg_node.cn_server6;
-	struct ipaddr	 client;
-	char		 s[ADDR_STRLEN], out[IF_NAMESIZE];
-	int		 oif = 0, type;
-
 	/* The front-end promised timestamps to clients that offered them;
 	 * a kernel without them sends its segments bare. */
 	if (hostcheck_sysctl(NULL, "tcp_timestamps") == 0)
@@ -250,28 +272,11 @@ hostcheck_kernel(struct hostcheck_ctx *hc, const struct cfg *cfg,
 		    "front-end get segments without them, which a client that "
 		    "follows RFC 7323 strictly drops (sysctl -w "
 		    "net.ipv4.tcp_timestamps=1)");
-	client = addr4(inet_addr(HOSTCHECK_CLIENT));
-	addr_str(&cfg->cfg_node.cn_server.ep_addr, s, sizeof(s));
-	if (hostcheck_route(&client, &cfg->cfg_node.cn_server.ep_addr, &oif,
-	    &type) == -1 || oif != idx)
-		hostcheck_warn(hc, "handoff.stack kernel: what the web server "
-		    "at %s sends to clients goes %s%s, not back into %s (ip "
-		    "rule add from %s lookup %d; ip route add default dev %s "
-		    "table %d)", s, oif != 0 ? "to " : "",
-		    hostcheck_ifname(oif, out), dev, s, cfg->cfg_tun.ct_table,
-		    dev, cfg->cfg_tun.ct_table);
-	if (addr_is_none(srv6))
-		return;
-	oif = 0;
-	inet_pton(AF_INET6, HOSTCHECK_CLIENT6, client.a_w);
-	addr_str(srv6, s, sizeof(s));
-	if (hostcheck_route(&client, srv6, &oif, &type) == -1 || oif != idx)
-		hostcheck_warn(hc, "handoff.stack kernel: what the web server "
-		    "at %s sends to IPv6 clients goes %s%s, not back into %s "
-		    "(ip -6 rule add from %s lookup %d; ip -6 route add "
-		    "default dev %s table %d)", s, oif != 0 ? "to " : "",
-		    hostcheck_ifname(oif, out), dev, s, cfg->cfg_tun.ct_table,
-		    dev, cfg->cfg_tun.ct_table);
+	hostcheck_kernel_route(hc, cfg, &cfg->cfg_node.cn_server.ep_addr, dev,
+	    idx);
+	if (!addr_is_none(&cfg->cfg_node.cn_server6))
+		hostcheck_kernel_route(hc, cfg, &cfg->cfg_node.cn_server6, dev,
+		    idx);
 }
 
 /* Calls fn for everything on this host that contradicts cfg; returns how

@@ -7,11 +7,21 @@
 # about that segment as the stack knows it.  4 MB downloads from every
 # member, through both handshakes (the cookie one hands n1's own share to
 # its own kernel), are sha256-correct.  lwIP sends without DF: its
-# segments are fragmented on the way instead.
+# segments are fragmented on the way instead.  PMTU_IPV6=1 does the same
+# over IPv6 (t_pmtu_ipv6), where only the ends may fragment: kernel stacks
+# and cookies, ICMPv6 "packet too big", whose checksum covers the new
+# addresses.
 . "$(dirname "$0")/lib.sh"
 
-TOPO_STACKS="kernel kernel lwip"
-topo_init pmtu
+if [ "${PMTU_IPV6:-0}" = 1 ]; then
+	TOPO_STACK=kernel TOPO_HS=cookie TOPO_IPV6=1
+	vips=("[$TOPO_VIP6_2]") tags=(v6) client=fd00::2 stack2=fd00:2:2::1
+else
+	TOPO_STACKS="kernel kernel lwip"
+	vips=("$TOPO_VIP" "$TOPO_VIP3") tags=(lwip cookie) client=10.0.0.2
+	stack2=10.2.2.1
+fi
+topo_init "pmtu${TOPO_IPV6:+-v6}"
 topo_cluster 3
 export TOPO_MEMBERS="n1 n2 n3" TOPO_REMOTE="n1 n2 n3"
 export TOPO_YAML_HANDOFF="  linger: 1s"
@@ -35,14 +45,15 @@ get() {
 		t_check "$2 download $i: 4 MB through a 1280-byte link, sha256 matches" [ "$got" = "$want" ]
 	done
 }
-get "$TOPO_VIP" lwip
-get "$TOPO_VIP3" cookie
+for k in "${!vips[@]}"; do
+	get "${vips[$k]}" "${tags[$k]}"
+done
 for i in 1 2 3; do
-	for tag in lwip cookie; do
+	for tag in "${tags[@]}"; do
 		t_check "n$i served a $tag download whole" \
 		    grep -qE "GET /big.bin\?$tag[0-9] HTTP/1.1\" 200 4194304" "$TOPO_STATE/nginx-n$i/access.log"
 	done
 done
 t_check "the front-end sent ICMP errors on to the stacks" t_wait_stat "$TOPO_STATE/n1.status" icmp_fwd 1
-t_check "n2's kernel learnt the path MTU" bash -c "ip netns exec $(topo_ns n2) ip route get 10.0.0.2 from 10.2.2.1 | grep -q 'mtu 1280'"
+t_check "n2's kernel learnt the path MTU" bash -c "ip netns exec $(topo_ns n2) ip route get $client from $stack2 | grep -q 'mtu 1280'"
 t_finish

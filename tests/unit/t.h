@@ -78,6 +78,19 @@ t_ip(const char *s)
 
 #define T_IPP(s)	((const struct ipaddr[1]){ t_ip(s) })
 
+/* The IPv6 address s. */
+static inline struct ipaddr
+t_ip6(const char *s)
+{
+	struct ipaddr	 a;
+
+	if (inet_pton(AF_INET6, s, a.a_w) != 1) {
+		fprintf(stderr, "t_ip6: bad address %s\n", s);
+		exit(1);
+	}
+	return a;
+}
+
 static inline int
 t_done(const char *name)
 {

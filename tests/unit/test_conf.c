@@ -1323,14 +1323,14 @@ test_ipv6(void)
 	if (c == NULL)
 		fprintf(stderr, "%s\n", err);
 	CHECK(c != NULL);
-	CHECK(inet_pton(AF_INET6, "fd00:9::1", a.a_w) == 1);
+	a = t_ip6("fd00:9::1");
 	CHECK(addr_eq(&c->cfg_services[0].cs_vip.ep_addr, &a));
 	CHECK_INTEQ(c->cfg_services[0].cs_vip.ep_port, htons(443));
 	CHECK(addr_eq4(&c->cfg_services[1].cs_vip.ep_addr,
 	    inet_addr("10.9.0.1")));
-	CHECK(inet_pton(AF_INET6, "fd00:2:1::1", a.a_w) == 1);
+	a = t_ip6("fd00:2:1::1");
 	CHECK(addr_eq(&c->cfg_node.cn_server6, &a));
-	CHECK(inet_pton(AF_INET6, "fd00:2:2::1", a.a_w) == 1);
+	a = t_ip6("fd00:2:2::1");
 	CHECK(addr_eq(&c->cfg_peers[0].cp_stack_addr6, &a));
 	CHECK_INTEQ(cfg_service_at(c, &c->cfg_services[0].cs_vip.ep_addr,
 	    htons(443)), 0);

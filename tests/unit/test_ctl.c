@@ -386,16 +386,6 @@ test_names(void)
 	CHECK_STREQ(ctl_lookup_status_name(CTL_LK_MAX), "unknown");
 }
 
-static struct ipaddr
-ip6(const char *s)
-{
-	struct in6_addr	 a6;
-	struct ipaddr	 a;
-
-	CHECK(inet_pton(AF_INET6, s, &a6) == 1);
-	memcpy(a.a_w, &a6, 16);
-	return a;
-}
 
 /* A frame naming an IPv6 address is version 3, with every address in 16
  * bytes; it round-trips, and nothing else is taken as version 3. */
@@ -412,14 +402,14 @@ test_ipv6_frames(void)
 	int		 n, i;
 
 	fill_msgs(m, &n);
-	m[1].m_u.handoff.ho_caddr = ip6("2001:db8::2");
-	m[1].m_u.handoff.ho_vaddr = ip6("2001:db8:9::1");
+	m[1].m_u.handoff.ho_caddr = t_ip6("2001:db8::2");
+	m[1].m_u.handoff.ho_vaddr = t_ip6("2001:db8:9::1");
 	m[1].m_u.handoff.ho_datalen = 16;
-	m[2].m_u.ack.ha_saddr = ip6("2001:db8:2::2");
-	m[3].m_u.close.cl_caddr = ip6("2001:db8::2");
-	m[5].m_u.lookup.lk_caddr = ip6("2001:db8::2");
-	m[5].m_u.lookup.lk_vaddr = ip6("2001:db8:9::1");
-	m[6].m_u.lack.la_saddr = ip6("2001:db8:2::1");
+	m[2].m_u.ack.ha_saddr = t_ip6("2001:db8:2::2");
+	m[3].m_u.close.cl_caddr = t_ip6("2001:db8::2");
+	m[5].m_u.lookup.lk_caddr = t_ip6("2001:db8::2");
+	m[5].m_u.lookup.lk_vaddr = t_ip6("2001:db8:9::1");
+	m[6].m_u.lack.la_saddr = t_ip6("2001:db8:2::1");
 	for (i = 0; i < n; i++) {
 		len = ctl_encode(buf, sizeof(buf), &m[i]);
 		CHECK(len > CTL_HDR_LEN);
@@ -439,13 +429,13 @@ test_ipv6_frames(void)
 	/* A connection has one family: a client and a VIP of two cannot
 	 * be said. */
 	m[1].m_u.handoff.ho_caddr = t_ip("10.0.0.2");
-	m[1].m_u.handoff.ho_vaddr = ip6("2001:db8:9::1");
+	m[1].m_u.handoff.ho_vaddr = t_ip6("2001:db8:9::1");
 	CHECK_INTEQ(ctl_encode(buf, sizeof(buf), &m[1]), 0);
 	m[5].m_u.lookup.lk_caddr = t_ip("10.0.0.2");
 	CHECK_INTEQ(ctl_encode(buf, sizeof(buf), &m[5]), 0);
 	/* An IPv4 address in version 3 (mapped) is refused: no address has
 	 * two encodings. */
-	m[1].m_u.handoff.ho_caddr = ip6("2001:db8::2");
+	m[1].m_u.handoff.ho_caddr = t_ip6("2001:db8::2");
 	len = ctl_encode(buf, sizeof(buf), &m[1]);
 	CHECK_INTEQ(ctl_decode(buf, len, FRAME_MAX, &d, &used, &why), 1);
 	memcpy(b, buf, len);

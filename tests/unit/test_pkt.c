@@ -492,16 +492,6 @@ test_serial(void)
 	}
 }
 
-static struct ipaddr
-ip6(const char *s)
-{
-	struct in6_addr	 a6;
-	struct ipaddr	 a;
-
-	CHECK(inet_pton(AF_INET6, s, &a6) == 1);
-	memcpy(a.a_w, &a6, 16);
-	return a;
-}
 
 /* RFC 8200's pseudo-header, summed here independently of pkt.c. */
 static int
@@ -530,8 +520,8 @@ tcp6_csum_ok(const uint8_t *ip)
 static void
 test_ipv6(void)
 {
-	struct ipaddr	 c = ip6("2001:db8::2"), v = ip6("2001:db8:9::1");
-	struct ipaddr	 s = ip6("fd00:2::1"), v4 = t_ip("10.0.0.2");
+	struct ipaddr	 c = t_ip6("2001:db8::2"), v = t_ip6("2001:db8:9::1");
+	struct ipaddr	 s = t_ip6("fd00:2::1"), v4 = t_ip("10.0.0.2");
 	struct pkt_opts	 o;
 	uint8_t		 buf[512], b[512];
 	struct pkt	 p;
@@ -612,8 +602,8 @@ test_ipv6(void)
 static void
 test_icmp6(void)
 {
-	struct ipaddr	 c = ip6("2001:db8::2"), v = ip6("2001:db8:9::1");
-	struct ipaddr	 r = ip6("2001:db8:ff::1"), s = ip6("fd00:2::1");
+	struct ipaddr	 c = t_ip6("2001:db8::2"), v = t_ip6("2001:db8:9::1");
+	struct ipaddr	 r = t_ip6("2001:db8:ff::1"), s = t_ip6("fd00:2::1");
 	uint8_t		 seg[128], buf[256];
 	struct pkt	 p;
 	struct pkt_icmp	 ic;

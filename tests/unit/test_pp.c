@@ -13,14 +13,7 @@
 static struct ipaddr
 ip(const char *s)
 {
-	struct in6_addr	 a6;
-	struct ipaddr	 a;
-
-	if (strchr(s, ':') == NULL)
-		return t_ip(s);
-	CHECK(inet_pton(AF_INET6, s, &a6) == 1);
-	memcpy(a.a_w, &a6, 16);
-	return a;
+	return strchr(s, ':') == NULL ? t_ip(s) : t_ip6(s);
 }
 
 static struct pp_conn
