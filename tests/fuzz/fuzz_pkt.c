@@ -1,15 +1,45 @@
 /*
  * libFuzzer harness for the packet parser: whatever the bytes, parsing
- * stays inside the buffer, lengths add up, and an incremental rewrite keeps
- * a valid checksum valid.
+ * stays inside the buffer, lengths add up, and an incremental rewrite (a
+ * few fields, then a handed-off flow's whole rewrite both ways, IPv4 or
+ * IPv6) keeps a valid checksum valid and an invalid one invalid.
  */
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "flow.h"
 #include "pkt.h"
+#include "handoff/rw.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* A flow's rewrite to the stack and back to the client, with every
+ * offset and a window rescale, to an address of the packet's family. */
+static void
+fuzz_rw(struct pkt *p, int valid)
+{
+	struct flow	 f;
+
+	memset(&f, 0, sizeof(f));
+	if (p->p_v6) {
+		f.f_naddr.a_w[0] = htonl(0xfd000002);
+		f.f_naddr.a_w[3] = htonl(0x2);
+	} else
+		f.f_naddr = addr4(htonl(0x0a020202));
+	f.f_nport = htons(8080);
+	f.f_delta = 0x10000001;
+	f.f_ts_delta = 0x01000003;
+	f.f_ws_in = 7;
+	f.f_ws_out = 2;
+	rw_to_stack(&f, p);
+	if (pkt_tcp_csum_ok(p) != valid)
+		abort();
+	rw_to_client(&f, p);
+	if (pkt_tcp_csum_ok(p) != valid)
+		abort();
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -61,6 +91,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pkt_put16(p.p_tcp + TCP_OFF_CSUM, csum_acc_fold(&a));
 		if (pkt_tcp_csum_ok(&p) != valid)
 			abort();
+		fuzz_rw(&p, valid);
 	}
 	free(buf);
 	return 0;
