@@ -122,6 +122,7 @@ struct hd_stats {
 	uint64_t	 st_ctl_handshake_timeout;
 	uint64_t	 st_ctl_bad_frames;
 	uint64_t	 st_ctl_stale;
+	uint64_t	 st_ctl_not_ipv6;	/* an IPv6 frame held back */
 	/* node.state_file */
 	uint64_t	 st_state_adopted;	/* went on after a restart */
 	uint64_t	 st_state_lost;		/* died with the last process */

@@ -251,10 +251,11 @@ hostcheck_kernel_route(struct hostcheck_ctx *hc, const struct cfg *cfg,
 		return;
 	addr_str(srv, s, sizeof(s));
 	hostcheck_warn(hc, "handoff.stack kernel: what the web server at %s "
-	    "sends to %s goes %s%s, not back into %s (%s rule add from %s "
+	    "sends to %s goes %s%s, not back into %s (%s rule add from %s%s "
 	    "lookup %d; %s route add default dev %s table %d)", s, who,
 	    oif != 0 ? "to " : "", hostcheck_ifname(oif, out), dev, ip, s,
-	    cfg->cfg_tun.ct_table, ip, dev, cfg->cfg_tun.ct_table);
+	    addr_is4(srv) ? "" : " iif lo", cfg->cfg_tun.ct_table, ip, dev,
+	    cfg->cfg_tun.ct_table);
 }
 
 /* With the kernel stack, what the web server sends to a client from its

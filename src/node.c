@@ -269,7 +269,7 @@ node_start(struct hd *hd)
 		tunif_gso(hd->hd_lwip);
 	for (i = 0; i < cfg->cfg_nservices; i++)
 		if (tunif_add_vip(hd->hd_lwip,
-		    addr_get4(&cfg->cfg_services[i].cs_vip.ep_addr)) == -1)
+		    &cfg->cfg_services[i].cs_vip.ep_addr) == -1)
 			fatalx("too many VIPs for lwIP");
 
 	if (fe_init(hd) == -1)
@@ -339,7 +339,7 @@ node_reload(struct hd *hd, char *err, size_t errlen)
 	 * may still be going. */
 	for (i = 0; i < cfg->cfg_nservices; i++)
 		if (tunif_add_vip(hd->hd_lwip,
-		    addr_get4(&cfg->cfg_services[i].cs_vip.ep_addr)) == -1) {
+		    &cfg->cfg_services[i].cs_vip.ep_addr) == -1) {
 			snprintf(err, errlen, "%s: service %s: more than %d "
 			    "VIP addresses since the daemon started (restart "
 			    "it to apply this configuration)", cfg->cfg_path,

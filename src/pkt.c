@@ -38,6 +38,7 @@ static const char *const pkt_verdict_names[PKT_VERDICT_MAX] = {
 	[PKT_BAD_TCP_OFF] = "bad-tcp-offset",
 	[PKT_BAD_TCP_OPTS] = "bad-tcp-options",
 	[PKT_IPV6_EXT] = "ipv6-ext-header",
+	[PKT_BAD_ADDR] = "bad-address",
 };
 
 const char *
@@ -89,6 +90,22 @@ pkt_ip6_ext(uint8_t nh)
 	}
 }
 
+/*
+ * Whether an IPv6 packet's addresses are ones a TCP connection may have:
+ * not IPv4-mapped (the daemon holds IPv4 addresses so, and would take the
+ * packet for an IPv4 one's), not a multicast or unspecified destination,
+ * not a multicast source.
+ */
+static int
+pkt_ip6_addrs_ok(const struct ipaddr *src, const struct ipaddr *dst)
+{
+	uint8_t	 s0 = (uint8_t)(ntohl(src->a_w[0]) >> 24);
+	uint8_t	 d0 = (uint8_t)(ntohl(dst->a_w[0]) >> 24);
+
+	return !addr_is4(src) && !addr_is4(dst) && s0 != 0xff && d0 != 0xff &&
+	    !addr_is_none(dst);
+}
+
 /* The IPv6 header: a TCP segment must follow it directly. */
 static enum pkt_verdict
 pkt_parse6(struct pkt *p, uint8_t *buf, size_t len)
@@ -107,6 +124,8 @@ pkt_parse6(struct pkt *p, uint8_t *buf, size_t len)
 	p->p_proto = buf[IP6_OFF_NH];
 	addr_from16(&p->p_saddr, buf + IP6_OFF_SRC);
 	addr_from16(&p->p_daddr, buf + IP6_OFF_DST);
+	if (!pkt_ip6_addrs_ok(&p->p_saddr, &p->p_daddr))
+		return PKT_BAD_ADDR;
 	if (pkt_ip6_ext(p->p_proto))
 		return PKT_IPV6_EXT;
 	if (p->p_proto != PKT_IPPROTO_TCP)
@@ -192,6 +211,8 @@ pkt_icmp_parse(const struct pkt *p, struct pkt_icmp *ic)
 		ihl = PKT_IP6_HLEN;
 		addr_from16(&ic->ic_isrc, in + IP6_OFF_SRC);
 		addr_from16(&ic->ic_idst, in + IP6_OFF_DST);
+		if (!pkt_ip6_addrs_ok(&ic->ic_isrc, &ic->ic_idst))
+			return -1;
 	} else {
 		if (ic->ic_type != ICMP_UNREACH || len < PKT_IP_HLEN + 8)
 			return -1;

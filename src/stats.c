@@ -174,6 +174,9 @@ static const struct stats_counter {
 	    "Malformed or oversized control frames."),
 	ST(ctl_stale, "control_stale_messages_total", NULL,
 	    "Control messages about flows that no longer exist."),
+	ST(ctl_not_ipv6, "control_not_ipv6_total", NULL,
+	    "Control messages about IPv6 connections not sent to a peer "
+	    "whose build reads none."),
 	ST(cookie_syns, "syn_cookies_sent_total", NULL,
 	    "SYN/ACKs sent with a SYN cookie."),
 	ST(cookie_acks, "syn_cookies_accepted_total", NULL,

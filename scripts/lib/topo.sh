@@ -128,7 +128,7 @@ topo_tun() {
 	if [ "$(topo_stack "$i")" = kernel ]; then
 		ip -n "$ns" rule add from "10.2.$i.1" lookup "$TOPO_KERNEL_TABLE"
 		ip -n "$ns" route add default dev "$TOPO_TUN" table "$TOPO_KERNEL_TABLE"
-		topo_exec6 "n$i" ip -6 rule add from "fd00:2:$i::1" lookup "$TOPO_KERNEL_TABLE"
+		topo_exec6 "n$i" ip -6 rule add from "fd00:2:$i::1" iif lo lookup "$TOPO_KERNEL_TABLE"
 		topo_exec6 "n$i" ip -6 route add default dev "$TOPO_TUN" table "$TOPO_KERNEL_TABLE"
 	fi
 }

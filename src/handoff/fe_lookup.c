@@ -169,6 +169,10 @@ fe_lookup(struct hd *hd, struct pkt *p)
 	/* This node's own stack is a member like the others. */
 	fe_lookup_ask(hd, f, PEER_LOCAL, p);
 	for (i = 0; i < cfg->cfg_npeers; i++) {
+		/* A build that reads no IPv6 frame holds no IPv6 flow. */
+		if (p->p_v6 && peer_speaks_lookup(hd, i, 0) &&
+		    !peer_speaks_ipv6(hd, i, 0))
+			continue;
 		if (peer_speaks_lookup(hd, i, 0))
 			fe_lookup_ask(hd, f, i, p);
 		else if (!cfg->cfg_peers[i].cp_retired && !peer_gone(hd, i)) {

@@ -90,7 +90,7 @@ struct peer {
 	uint32_t		 p_load_flows;
 	uint32_t		 p_load_capacity;
 	uint32_t		 p_down_ms;	/* went down (or we started), ms */
-	int			 p_lookup;	/* read LOOKUP when last up */
+	int			 p_caps;	/* PSK_CAP_* when last up */
 };
 
 struct peer_set {
@@ -114,6 +114,7 @@ struct peer_set {
 	struct log_rl		 ps_rl_busy;	/* refused: over the caps */
 	struct log_rl		 ps_rl_slow;	/* past the deadline */
 	struct log_rl		 ps_rl_anon;	/* failed, peer unknown */
+	struct log_rl		 ps_rl_frame;	/* a frame not sent */
 };
 
 static void	peer_dial(struct peer_set *, int);
@@ -269,18 +270,46 @@ peer_gone(const struct hd *hd, int idx)
 	    (uint32_t)hd->hd_cfg->cfg_control.cc_dead_ms;
 }
 
-/* Whether peer idx is up and reads LOOKUP and CLOSE moved (psk.h); with
+/* Whether peer idx is up and reads what cap says (PSK_CAP_*, psk.h); with
  * down_too, whether it did when it was last up (a CLOSE waits for it). */
-int
-peer_speaks_lookup(struct hd *hd, int idx, int down_too)
+static int
+peer_speaks(struct hd *hd, int idx, int cap, int down_too)
 {
 	const struct ctl_conn *c;
 
 	if (idx == PEER_LOCAL)
 		return 1;
 	if ((c = peer_conn(hd, idx)) != NULL)
-		return c->cc_link.pl_lookup;
-	return down_too && hd->hd_peers->ps_peers[idx].p_lookup;
+		return (c->cc_link.pl_caps & cap) != 0;
+	return down_too && (hd->hd_peers->ps_peers[idx].p_caps & cap) != 0;
+}
+
+/* ... LOOKUP and CLOSE moved. */
+int
+peer_speaks_lookup(struct hd *hd, int idx, int down_too)
+{
+	return peer_speaks(hd, idx, PSK_CAP_LOOKUP, down_too);
+}
+
+/* ... version-3 frames: an IPv6 connection's HANDOFF, LOOKUP and CLOSE. */
+int
+peer_speaks_ipv6(struct hd *hd, int idx, int down_too)
+{
+	return peer_speaks(hd, idx, PSK_CAP_IPV6, down_too);
+}
+
+/* A version-3 frame (IPv6 addresses) goes to a peer that reads it only:
+ * an older build would close the connection (psk.h).  1 if refused. */
+static int
+peer_refuse_v3(struct hd *hd, int idx, const uint8_t *frame, int type)
+{
+	if (frame[2] != CTL_VERSION_ADDR16 || peer_speaks_ipv6(hd, idx, 0))
+		return 0;
+	hd->hd_stats.st_ctl_not_ipv6++;
+	log_ratelim(&hd->hd_peers->ps_rl_frame, "peer %s: an IPv6 %s not "
+	    "sent: its build reads no IPv6 frame", peer_id(hd, idx),
+	    ctl_type_name(type));
+	return 1;
 }
 
 int
@@ -291,10 +320,12 @@ peer_send(struct hd *hd, int idx, const struct ctl_msg *m)
 	size_t		 len;
 
 	if ((len = ctl_encode(buf, sizeof(buf), m)) == 0) {
-		log_warnx("peer %s: cannot encode %s", peer_id(hd, idx),
-		    ctl_type_name(m->m_type));
+		log_ratelim(&hd->hd_peers->ps_rl_frame, "peer %s: cannot "
+		    "encode %s", peer_id(hd, idx), ctl_type_name(m->m_type));
 		return -1;
 	}
+	if (peer_refuse_v3(hd, idx, buf, m->m_type))
+		return -1;
 	if (idx == PEER_LOCAL)
 		return peer_local_write(hd, buf, len);
 	if ((c = peer_conn(hd, idx)) == NULL)
@@ -315,7 +346,8 @@ peer_send_handoff(struct hd *hd, int idx, const struct ctl_handoff *ho,
 
 	if (idx != PEER_LOCAL && (c = peer_conn(hd, idx)) == NULL)
 		return -1;
-	if ((len = ctl_encode_handoff_head(head, sizeof(head), ho)) == 0)
+	if ((len = ctl_encode_handoff_head(head, sizeof(head), ho)) == 0 ||
+	    peer_refuse_v3(hd, idx, head, CTL_HANDOFF))
 		return -1;
 	if (len + (size_t)ho->ho_datalen >
 	    (size_t)hd->hd_cfg->cfg_control.cc_frame_max) {
@@ -386,7 +418,7 @@ conn_up(struct ctl_conn *c)
 	if (p->p_later != NULL && evbuffer_get_length(p->p_later) > 0 &&
 	    bufferevent_write_buffer(c->cc_bev, p->p_later) == -1)
 		log_warnx("peer %s: cannot queue what waited", conn_name(c));
-	p->p_lookup = c->cc_link.pl_lookup;
+	p->p_caps = c->cc_link.pl_caps;
 	if (!p->p_was_up)
 		log_info("peer %s up (%s)", p->p_cfg->cp_id, c->cc_addr);
 	p->p_was_up = 1;

@@ -77,6 +77,7 @@ void	 peer_shutdown(struct hd *);
 int	 peer_reload(struct hd *);
 int	 peer_is_up(const struct hd *, int);
 int	 peer_speaks_lookup(struct hd *, int, int);
+int	 peer_speaks_ipv6(struct hd *, int, int);
 int	 peer_gone(const struct hd *, int);
 int	 peer_send(struct hd *, int, const struct ctl_msg *);
 int	 peer_send_handoff(struct hd *, int, const struct ctl_handoff *,

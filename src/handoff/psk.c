@@ -182,8 +182,8 @@ psk_set_cfg(struct psk *k, const struct cfg *cfg)
 	k->k_cfg = cfg;
 }
 
-/* A server selects PSK_ALPN if the client offers it, and goes on without
- * ALPN if not (an older build). */
+/* A server selects the first of PSK_ALPN's protocols the client offers,
+ * and goes on without ALPN if none (an older build). */
 static int
 psk_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     const unsigned char *in, unsigned int inlen, void *arg)
@@ -282,7 +282,7 @@ psk_ssl(struct psk *k, struct psk_link *pl, int server)
 		}
 		SSL_set_connect_state(ssl);
 	}
-	pl->pl_lookup = 0;
+	pl->pl_caps = 0;
 	return ssl;
 }
 
@@ -312,8 +312,12 @@ psk_check(SSL *ssl, struct psk_link *pl)
 		pl->pl_why = "no peer identity";
 	else {
 		SSL_get0_alpn_selected(ssl, &alpn, &alpnlen);
-		pl->pl_lookup = alpnlen == sizeof(PSK_ALPN) - 2 &&
-		    memcmp(alpn, PSK_ALPN + 1, alpnlen) == 0;
+		if (alpnlen == sizeof(PSK_ALPN_IPV6) - 2 &&
+		    memcmp(alpn, PSK_ALPN_IPV6 + 1, alpnlen) == 0)
+			pl->pl_caps = PSK_CAP_LOOKUP | PSK_CAP_IPV6;
+		else if (alpnlen == sizeof(PSK_ALPN_LOOKUP) - 2 &&
+		    memcmp(alpn, PSK_ALPN_LOOKUP + 1, alpnlen) == 0)
+			pl->pl_caps = PSK_CAP_LOOKUP;
 		return 0;
 	}
 	return -1;

@@ -18,9 +18,11 @@
  * renegotiation (TLS 1.3 has none).
  *
  * ALPN says what frames a peer's build reads beyond version 2's first set:
- * a client offers PSK_ALPN, a server that knows it selects it, and a node
- * sends LOOKUP and CLOSE moved only to peers that did (an older build
- * closes the connection on a frame it does not know).
+ * a client offers PSK_ALPN (its protocols, best first), a server selects
+ * the best it knows, and a node sends LOOKUP and CLOSE moved only to peers
+ * that selected one (handoffd/lookup or better), and version-3 frames
+ * (IPv6 addresses) only to those that selected handoffd/ipv6: an older
+ * build closes the connection on a frame it does not know.
  *
  * psk.c owns the SSL_CTX and the callbacks; peer.c owns the connections.
  */
@@ -38,8 +40,14 @@
 #define PSK_SALT	"handoffd control v2"
 #define PSK_INFO	"tls13 psk"
 #define PSK_CIPHERS	"TLS_AES_128_GCM_SHA256"
-/* ALPN's wire form: one protocol, length first. */
-#define PSK_ALPN	"\017handoffd/lookup"
+/* ALPN's wire form: each protocol, length first, the best first. */
+#define PSK_ALPN_IPV6	"\015handoffd/ipv6"
+#define PSK_ALPN_LOOKUP	"\017handoffd/lookup"
+#define PSK_ALPN	PSK_ALPN_IPV6 PSK_ALPN_LOOKUP
+
+/* What a peer reads (struct psk_link's pl_caps). */
+#define PSK_CAP_LOOKUP	0x01	/* LOOKUP, LOOKUP_ACK, CLOSE moved */
+#define PSK_CAP_IPV6	0x02	/* version-3 frames */
 
 struct cfg;
 struct psk;
@@ -50,7 +58,7 @@ struct psk_link {
 	int		 pl_peer;	/* dialled, or named by the identity */
 	const char	*pl_why;	/* why this side refused, for the log */
 	char		 pl_identity[CTL_ID_MAX + 1]; /* what the client said */
-	int		 pl_lookup;	/* both sides speak PSK_ALPN */
+	int		 pl_caps;	/* PSK_CAP_*, as ALPN agreed */
 };
 
 struct psk	*psk_new(const struct cfg *);

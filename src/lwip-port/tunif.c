@@ -203,12 +203,16 @@ tunif_gso(struct tunif *ti)
 		tunif_csum_later(&ti->ti_vips[i]);
 }
 
-/* Lets lwIP own a VIP: its ip4_input accepts any of its netifs' addresses. */
+/* Lets lwIP own a VIP: its ip4_input accepts any of its netifs' addresses.
+ * An IPv6 VIP is none of lwIP's (it speaks IPv4 only). */
 int
-tunif_add_vip(struct tunif *ti, in_addr_t vip)
+tunif_add_vip(struct tunif *ti, const struct ipaddr *a)
 {
-	int	 i;
+	in_addr_t	 vip = addr_get4(a);
+	int		 i;
 
+	if (!addr_is4(a))
+		return 0;
 	for (i = 0; i < ti->ti_nvips; i++)
 		if (ip4_addr_get_u32(netif_ip4_addr(&ti->ti_vips[i])) == vip)
 			return 0;

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
 #include "lwip/netif.h"
 
 #define TUNIF_MAX_VIPS	32
@@ -58,7 +59,7 @@ void	tunif_init(struct tunif *, in_addr_t, int, tunif_output_cb,
 	    tunif_after_cb, void *);
 void	tunif_gso(struct tunif *);
 void	tunif_flush(struct tunif *);
-int	tunif_add_vip(struct tunif *, in_addr_t);
+int	tunif_add_vip(struct tunif *, const struct ipaddr *);
 void	tunif_input(struct tunif *, const uint8_t *, size_t);
 int	tunif_owns(const struct tunif *, in_addr_t);
 struct netif *tunif_netif(struct tunif *);

@@ -118,7 +118,7 @@ t_check "the IPv6 VIP is routed into the device" \
 t_check "the device has the server's IPv6 address" \
     sh -c "ip -n '$(topo_ns n1)' -o -6 addr show dev '$tun' | grep -q ' inet6 fd00:2:1::1/128 '"
 t_check "the IPv6 policy rule, table 200" \
-    sh -c "ip -n '$(topo_ns n1)' -6 rule show | grep -q 'from fd00:2:1::1 lookup 200'"
+    sh -c "ip -n '$(topo_ns n1)' -6 rule show | grep -q 'from fd00:2:1::1 iif lo lookup 200'"
 t_check "... and its IPv6 default route into the device" \
     sh -c "ip -n '$(topo_ns n1)' -6 route show table 200 | grep -q '^default dev $tun '"
 n1 "$HANDOFFD" -n -c "$conf" 2>"$TOPO_STATE/warn" >/dev/null

@@ -578,6 +578,28 @@ test_ipv6(void)
 	b[40 + TCP_OFF_DOFF] = 0xf0;			/* past the segment */
 	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_BAD_TCP_OFF);
 
+	/* Addresses no TCP peer has: IPv4-mapped either way (the daemon
+	 * holds IPv4 addresses so: the packet would pass for an IPv4 one),
+	 * a multicast or unspecified destination, a multicast source. */
+	{
+		static const struct {
+			int		 off;
+			const char	*a;
+		} bad[] = {
+			{ 8, "::ffff:10.0.0.2" }, { 24, "::ffff:10.9.0.1" },
+			{ 24, "ff02::1" }, { 24, "::" }, { 8, "ff0e::1" },
+		};
+		struct ipaddr	 x;
+		size_t		 i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			memcpy(b, buf, len);
+			x = t_ip6(bad[i].a);
+			memcpy(b + bad[i].off, x.a_w, 16);
+			CHECK_INTEQ(pkt_parse(&p, b, len), PKT_BAD_ADDR);
+		}
+	}
+
 	/* Every extension header, fragments included, is refused. */
 	{
 		static const uint8_t ext[] = { 0, 43, 44, 50, 51, 60, 135,
@@ -645,6 +667,19 @@ test_icmp6(void)
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	CHECK_INTEQ(sum, 0xffff);
+
+	/* A quote of an IPv4-mapped address: nothing (it would name an
+	 * IPv4 flow). */
+	{
+		uint8_t		 q[256];
+		struct ipaddr	 m = t_ip6("::ffff:10.9.0.1");
+
+		memcpy(q, buf, len);
+		memcpy(q + 48 + 8, m.a_w, 16);
+		CHECK_INTEQ(pkt_parse(&p, q, len), PKT_NOT_TCP);
+		CHECK_INTEQ(pkt_icmp_parse(&p, &ic), -1);
+		CHECK_INTEQ(pkt_parse(&p, buf, len), PKT_NOT_TCP);
+	}
 
 	/* Not an error about TCP, or an echo: nothing. */
 	buf[40] = 128;
