@@ -239,7 +239,8 @@ admin_peers(struct admin *a, struct admin_out *o)
 	const struct cfg	*cfg = hd->hd_cfg;
 	struct admin_table	 t;
 	char			 ctl[ADDR_PORT_STRLEN], sa[INET_ADDRSTRLEN];
-	char			 load[16], n[16];
+	char			 sa6[ADDR_STRLEN], both[INET_ADDRSTRLEN +
+				    ADDR_STRLEN], load[16], n[16];
 	int			 i;
 
 	if (o->o_json)
@@ -254,11 +255,16 @@ admin_peers(struct admin *a, struct admin_out *o)
 		addr_port_str(&cp->cp_control.ep_addr, cp->cp_control.ep_port,
 		    ctl, sizeof(ctl));
 		inet_ntop(AF_INET, &cp->cp_stack_addr, sa, sizeof(sa));
+		sa6[0] = '\0';
+		if (!addr_is_none(&cp->cp_stack_addr6))
+			addr_str(&cp->cp_stack_addr6, sa6, sizeof(sa6));
+		snprintf(both, sizeof(both), "%s%s%s", sa, sa6[0] ? "," : "",
+		    sa6);
 		snprintf(load, sizeof(load), "%u", peer_load(hd, i));
 		snprintf(n, sizeof(n), "%u", health_assigned(hd, i));
 		if (!o->o_json) {
 			admin_table_add(&t, (const char *[]){ cp->cp_id, ctl,
-			    cfg_stack_name(cp->cp_stack), sa,
+			    cfg_stack_name(cp->cp_stack), both,
 			    peer_is_up(hd, i) ? "up" : "down", load, n });
 			continue;
 		}
@@ -266,8 +272,9 @@ admin_peers(struct admin *a, struct admin_out *o)
 		admin_json_str(o->o_body, cp->cp_id);
 		evbuffer_add_printf(o->o_body, ",\"control\":\"%s\","
 		    "\"stack\":\"%s\",\"stack_address\":\"%s\","
+		    "\"stack_address6\":\"%s\","
 		    "\"up\":%s,\"load\":%s,\"flows\":%s}", ctl,
-		    cfg_stack_name(cp->cp_stack), sa,
+		    cfg_stack_name(cp->cp_stack), sa, sa6,
 		    peer_is_up(hd, i) ? "true" : "false", load, n);
 	}
 	if (o->o_json) {

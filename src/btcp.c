@@ -184,11 +184,14 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 		return;
 	}
 	/* No flow: lwIP answers as any TCP would (a RST, or nothing); for
-	 * IPv6, which lwIP does not speak, we do. */
-	if (p.p_v6)
-		btcp_reply_rst(hd, &p);
-	else
+	 * IPv6, which lwIP does not speak, we do, to a segment whose
+	 * checksum holds (RFC 9293 3.1: one that fails is discarded). */
+	if (!p.p_v6)
 		btcp_to_lwip(hd, &p);
+	else if (!p.p_meta.pm_csum_partial && !pkt_tcp_csum_ok(&p))
+		hd->hd_stats.st_drop_bad_csum++;
+	else
+		btcp_reply_rst(hd, &p);
 }
 
 /* The TUN is readable: drain up to a batch of packets. */

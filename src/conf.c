@@ -1875,6 +1875,11 @@ cfg_check_ipv6(struct cfg_ctx *x)
 	}
 	if (s == NULL)
 		return 0;
+	if (c->cfg_tun.ct_mtu < 1280)
+		return cfg_fail_mark(x, cfg_mark_find(x, &s->cs_vip, 0),
+		    "service %s: an IPv6 VIP needs tun.mtu 1280 or more, "
+		    "IPv6's minimum (Linux takes IPv6 off a smaller device)",
+		    s->cs_name);
 	if (c->cfg_handoff.ch_stack != CFG_STACK_KERNEL)
 		return cfg_fail_mark(x, cfg_mark_find(x, &s->cs_vip, 0),
 		    "service %s: an IPv6 VIP needs handoff.stack kernel on "

@@ -70,6 +70,7 @@ enum pkt_verdict {
 struct pkt_meta {
 	uint8_t		 pm_csum_partial;
 	uint8_t		 pm_gso_tcp4;	/* a TCP/IPv4 super-packet */
+	uint8_t		 pm_gso_tcp6;	/* ... TCP/IPv6 */
 	uint8_t		 pm_gso_ecn;
 	uint16_t	 pm_gso_size;	/* segment size when cut */
 	uint16_t	 pm_hdr_len;	/* IP + TCP header bytes */

@@ -29,7 +29,8 @@
 int
 tun_open(const char *name, int offload, struct tun_info *ti)
 {
-	unsigned int	 feat = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN;
+	unsigned int	 feat = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 |
+			    TUN_F_TSO_ECN;
 	int		 hdrsz = sizeof(struct virtio_net_hdr);
 	struct ifreq	 ifr;
 	int		 fd, existed;
@@ -149,6 +150,7 @@ tun_read(int fd, void *buf, size_t len, struct pkt_meta *m)
 	struct virtio_net_hdr	 vh;
 	struct iovec		 iov[2];
 	ssize_t			 n;
+	unsigned int		 gso;
 
 	if (m == NULL)
 		return read(fd, buf, len);
@@ -164,9 +166,10 @@ tun_read(int fd, void *buf, size_t len, struct pkt_meta *m)
 	m->pm_csum_partial = (vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0;
 	m->pm_csum_start = vh.csum_start;
 	m->pm_csum_offset = vh.csum_offset;
-	if ((vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) ==
-	    VIRTIO_NET_HDR_GSO_TCPV4) {
-		m->pm_gso_tcp4 = 1;
+	gso = vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+	if (gso == VIRTIO_NET_HDR_GSO_TCPV4 || gso == VIRTIO_NET_HDR_GSO_TCPV6) {
+		m->pm_gso_tcp4 = gso == VIRTIO_NET_HDR_GSO_TCPV4;
+		m->pm_gso_tcp6 = gso == VIRTIO_NET_HDR_GSO_TCPV6;
 		m->pm_gso_ecn = (vh.gso_type & VIRTIO_NET_HDR_GSO_ECN) != 0;
 		m->pm_gso_size = vh.gso_size;
 		m->pm_hdr_len = vh.hdr_len;
@@ -191,8 +194,9 @@ tun_write(int fd, const void *buf, size_t len, const struct pkt_meta *m)
 		vh.csum_start = m->pm_csum_start;
 		vh.csum_offset = m->pm_csum_offset;
 	}
-	if (m->pm_gso_tcp4) {
-		vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4 |
+	if (m->pm_gso_tcp4 || m->pm_gso_tcp6) {
+		vh.gso_type = (m->pm_gso_tcp4 ? VIRTIO_NET_HDR_GSO_TCPV4 :
+		    VIRTIO_NET_HDR_GSO_TCPV6) |
 		    (m->pm_gso_ecn ? VIRTIO_NET_HDR_GSO_ECN : 0);
 		vh.gso_size = m->pm_gso_size;
 		vh.hdr_len = m->pm_hdr_len;

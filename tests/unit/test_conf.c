@@ -150,6 +150,9 @@ static const struct bad bad[] = {
 	  "    pool: all\n    handshake: cookie\n", "14:13",
 	  "service web: an IPv6 VIP needs handoff.stack kernel on every node" },
 	{ BASE POOL "services:\n  - name: web\n    listen: \"[fd00:9::1]:80\"\n"
+	  "    pool: all\n    handshake: cookie\ntun:\n  mtu: 1279\n", "14:13",
+	  "service web: an IPv6 VIP needs tun.mtu 1280 or more" },
+	{ BASE POOL "services:\n  - name: web\n    listen: \"[fd00:9::1]:80\"\n"
 	  "    pool: all\n    handshake: cookie\nhandoff:\n  stack: kernel\n",
 	  "14:13", "service web: an IPv6 VIP needs node.server_address6" },
 	{ NODE "  server_address6: fd00:2:1::1\n" LWIP CTL PEER
