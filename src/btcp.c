@@ -106,6 +106,18 @@ btcp_service(const struct hd *hd, const struct ipaddr *addr, uint16_t port)
 	return i >= 0 ? &hd->hd_cfg->cfg_services[i] : NULL;
 }
 
+/* Whether addr is one of this node's VIPs, on any port. */
+static int
+btcp_is_vip(const struct hd *hd, const struct ipaddr *addr)
+{
+	int	 i;
+
+	for (i = 0; i < hd->hd_cfg->cfg_nservices; i++)
+		if (addr_eq(&hd->hd_cfg->cfg_services[i].cs_vip.ep_addr, addr))
+			return 1;
+	return 0;
+}
+
 /* An ICMP error about a flow's segment, for the flow's owner; 1 if it
  * took the packet. */
 static int
@@ -139,8 +151,7 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 	if (v == PKT_NOT_TCP) {
 		if (btcp_icmp(hd, &p))
 			return;
-		/* lwIP speaks IPv4 only (router solicitations, the
-		 * kernel's neighbour discovery on the device, end here). */
+		/* lwIP speaks IPv4 only. */
 		if (p.p_v6) {
 			hd->hd_stats.st_drop[v]++;
 			return;
@@ -164,8 +175,12 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 			if (f->f_ops->fo_output(hd, f, &p))
 				btcp_tun_send(hd, p.p_ip, p.p_len, &p.p_meta);
 		} else {
+			/* No client has a VIP's address: from the server's
+			 * address to a VIP is a LAN host's spoof (IPv6 routes
+			 * it here as a VIP's packet), which gets no reset. */
 			hd->hd_stats.st_drop_stale++;
-			btcp_reply_rst(hd, &p);
+			if (!btcp_is_vip(hd, &p.p_daddr))
+				btcp_reply_rst(hd, &p);
 		}
 		return;
 	}

@@ -1873,13 +1873,16 @@ cfg_check_ipv6(struct cfg_ctx *x)
 			    0), "service %s: an IPv6 VIP needs handshake "
 			    "cookie (lwIP speaks IPv4 only)", s->cs_name);
 	}
+	/* A back-end with an IPv6 address takes IPv6 handoffs too. */
+	if ((s != NULL || !addr_is_none(&c->cfg_node.cn_server6)) &&
+	    c->cfg_tun.ct_mtu < 1280)
+		return cfg_fail_mark(x, s != NULL ? cfg_mark_find(x,
+		    &s->cs_vip, 0) : cfg_mark_find(x, &c->cfg_node.cn_server6,
+		    0), "%s needs tun.mtu 1280 or more, IPv6's minimum (Linux "
+		    "takes IPv6 off a smaller device)", s != NULL ?
+		    "an IPv6 service" : "an IPv6 address");
 	if (s == NULL)
 		return 0;
-	if (c->cfg_tun.ct_mtu < 1280)
-		return cfg_fail_mark(x, cfg_mark_find(x, &s->cs_vip, 0),
-		    "service %s: an IPv6 VIP needs tun.mtu 1280 or more, "
-		    "IPv6's minimum (Linux takes IPv6 off a smaller device)",
-		    s->cs_name);
 	if (c->cfg_handoff.ch_stack != CFG_STACK_KERNEL)
 		return cfg_fail_mark(x, cfg_mark_find(x, &s->cs_vip, 0),
 		    "service %s: an IPv6 VIP needs handoff.stack kernel on "

@@ -235,6 +235,32 @@ peer_later(struct hd *hd, int idx, int type, const void *buf, size_t len)
 	return 0;
 }
 
+/* A peer back with a build that reads no version-3 frame held no IPv6
+ * flow: what waited for it of theirs goes (the frames are our own, whole,
+ * one after another). */
+static void
+peer_later_v3(struct hd *hd, struct peer *p)
+{
+	size_t		 len = evbuffer_get_length(p->p_later), off = 0, n;
+	struct evbuffer	*keep;
+	const uint8_t	*b;
+
+	if (len == 0 || (keep = evbuffer_new()) == NULL)
+		return;
+	b = evbuffer_pullup(p->p_later, -1);
+	while (b != NULL && len - off >= CTL_HDR_LEN &&
+	    (n = CTL_HDR_LEN + pkt_get32(b + off + 4)) <= len - off) {
+		if (b[off + 2] == CTL_VERSION_ADDR16)
+			hd->hd_stats.st_ctl_not_ipv6++;
+		else if (evbuffer_add(keep, b + off, n) == -1)
+			break;
+		off += n;
+	}
+	evbuffer_drain(p->p_later, len);
+	evbuffer_add_buffer(p->p_later, keep);
+	evbuffer_free(keep);
+}
+
 /* What waited for a peer that has forgotten its flows. */
 static void
 peer_later_drop(struct peer *p)
@@ -299,11 +325,13 @@ peer_speaks_ipv6(struct hd *hd, int idx, int down_too)
 }
 
 /* A version-3 frame (IPv6 addresses) goes to a peer that reads it only:
- * an older build would close the connection (psk.h).  1 if refused. */
+ * an older build would close the connection (psk.h).  1 if refused.  A
+ * peer that is down is judged when it is back (peer_later_v3). */
 static int
 peer_refuse_v3(struct hd *hd, int idx, const uint8_t *frame, int type)
 {
-	if (frame[2] != CTL_VERSION_ADDR16 || peer_speaks_ipv6(hd, idx, 0))
+	if (frame[2] != CTL_VERSION_ADDR16 || idx == PEER_LOCAL ||
+	    peer_conn(hd, idx) == NULL || peer_speaks_ipv6(hd, idx, 0))
 		return 0;
 	hd->hd_stats.st_ctl_not_ipv6++;
 	log_ratelim(&hd->hd_peers->ps_rl_frame, "peer %s: an IPv6 %s not "
@@ -415,6 +443,8 @@ conn_up(struct ctl_conn *c)
 		if (old != NULL && old != c)
 			conn_close(old, "replaced by a new connection", 0);
 	}
+	if (p->p_later != NULL && !(c->cc_link.pl_caps & PSK_CAP_IPV6))
+		peer_later_v3(hd, p);
 	if (p->p_later != NULL && evbuffer_get_length(p->p_later) > 0 &&
 	    bufferevent_write_buffer(c->cc_bev, p->p_later) == -1)
 		log_warnx("peer %s: cannot queue what waited", conn_name(c));

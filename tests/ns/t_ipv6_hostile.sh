@@ -10,7 +10,9 @@
 # 3. A host of the LAN sends IPv6 segments from a back-end's
 #    server_address6, which Linux, unlike IPv4, forwards: the kernel
 #    stack's policy rule takes only what the host sends (iif lo), so none
-#    reaches the back-end's daemon, which would take it for its kernel's.
+#    reaches the back-end's daemon, which would take it for its kernel's;
+# 4. the same aimed at a VIP, which a node routes into its device: it
+#    reaches the daemon, which sends no reset to it.
 . "$(dirname "$0")/lib.sh"
 
 TOPO_STACK=kernel TOPO_HS=cookie TOPO_IPV6=1
@@ -71,4 +73,16 @@ spoofed_out() {
 t_check "n2 routed the 5 spoofed segments out again" t_until spoofed_out 5
 t_check "... none reached n2's daemon" [ "$(t_stat "$st2" drop_stale)" = 0 ]
 topo_exec n2 nft delete table inet hoffspoof
+
+# 4. The same spoof aimed at a VIP, which n2 routes into its device as a
+# front-end does: the daemon sees them as its server's, to no client (no
+# client has a VIP's address), and answers none with a reset.
+topo_exec n2 ip -6 route add fd00:9::/64 dev "$TOPO_TUN"
+tx=$(t_stat "$st2" tun_tx_pkts)
+for i in $(seq 1 5); do
+	topo_exec r python3 "$raw6" tcp fd00:2:2::1 80 "$TOPO_VIP6" 4444 A $((99999 + i)) 1 --dev n2 --mac "$mac"
+done
+t_check "the spoofs to a VIP reached n2's daemon" t_wait_stat "$st2" drop_stale 5
+t_check "... which sent no reset" [ "$(t_stat "$st2" tun_tx_pkts)" = "$tx" ]
+topo_exec n2 ip -6 route del fd00:9::/64 dev "$TOPO_TUN"
 t_finish

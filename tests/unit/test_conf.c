@@ -151,7 +151,9 @@ static const struct bad bad[] = {
 	  "service web: an IPv6 VIP needs handoff.stack kernel on every node" },
 	{ BASE POOL "services:\n  - name: web\n    listen: \"[fd00:9::1]:80\"\n"
 	  "    pool: all\n    handshake: cookie\ntun:\n  mtu: 1279\n", "14:13",
-	  "service web: an IPv6 VIP needs tun.mtu 1280 or more" },
+	  "an IPv6 service needs tun.mtu 1280 or more" },
+	{ NODE "  server_address6: fd00:2:1::1\n" LWIP CTL "tun:\n  mtu: 1200\n",
+	  "5:20", "node.server_address6: an IPv6 address needs tun.mtu 1280" },
 	{ BASE POOL "services:\n  - name: web\n    listen: \"[fd00:9::1]:80\"\n"
 	  "    pool: all\n    handshake: cookie\nhandoff:\n  stack: kernel\n",
 	  "14:13", "service web: an IPv6 VIP needs node.server_address6" },
