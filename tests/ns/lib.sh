@@ -108,6 +108,19 @@ t_until() {
 	return 1
 }
 
+# t_client_port DST: the client's port of its connection to DST, once it
+# is established (waits up to 10 s); empty if none.
+t_client_port() {
+	local i port
+	for i in $(seq 1 100); do
+		port=$(topo_exec c ss -Htn state established dst "$1" |
+		    awk '{ sub(/.*:/, "", $3); print $3; exit }')
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	echo "$port"
+}
+
 # t_wait_grep FILE REGEX [SECONDS]: waits (bounded, default 15 s) until a
 # line of FILE matches REGEX (grep -E).
 t_wait_grep() {

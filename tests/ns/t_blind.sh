@@ -20,12 +20,7 @@ c() { topo_exec c "$@"; }
 # 1. A download at 2 MB/s, and its client port.
 c curl -s -m 120 --limit-rate 2M -o "$TOPO_STATE/big.got" "http://$TOPO_VIP2/big.bin" &
 dl=$!
-port=
-for i in $(seq 1 100); do
-	port=$(c ss -Htn state established dst "$TOPO_VIP2" | awk '{ sub(/.*:/, "", $3); print $3; exit }')
-	[ -n "$port" ] && break
-	sleep 0.1
-done
+port=$(t_client_port "$TOPO_VIP2")
 t_check "the download runs (client port $port)" [ -n "$port" ]
 sleep 1
 blind() { c "$HANDOFFD_TOOLS/blindtcp" "10.0.0.2:$port" "$TOPO_VIP2:80" "$@"; }

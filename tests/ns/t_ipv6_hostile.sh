@@ -38,12 +38,7 @@ t_check "... nothing logged for them" sh -c "! grep -q 'cannot encode' '$TOPO_ST
 head -c 4M /dev/urandom >"$TOPO_STATE/www-n2/slow.bin"
 c curl -s -m 60 --limit-rate 200k -o /dev/null "http://$TOPO_VIP2/slow.bin" &
 dl=$!
-port=
-for _ in $(seq 1 50); do
-	port=$(c ss -Htn state established dst "$TOPO_VIP2" | awk '{ split($3, a, ":"); print a[2]; exit }')
-	[ -n "$port" ] && break
-	sleep 0.1
-done
+port=$(t_client_port "$TOPO_VIP2")
 t_check "the IPv4 download is under way" [ -n "$port" ]
 before=$(t_stat "$st1" drop_not-tcp)
 c python3 "$raw6" ptb fd00::2 "$TOPO_VIP6" "::ffff:$TOPO_VIP2" 80 ::ffff:10.0.0.2 "$port" 1280
