@@ -67,6 +67,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		struct ipaddr vip = addr4(0x0a090001), st = addr4(0x0a020201);
 
+		/* Addresses of the packet's family, as a flow's are. */
+		if (p.p_v6) {
+			vip.a_w[0] = st.a_w[0] = htonl(0xfd000000);
+			vip.a_w[2] = st.a_w[2] = 0;
+		}
 		pkt_icmp_rewrite(&p, &ic, &vip, &st, &st, 0x5000,
 		    ic.ic_iseq - 7);
 		if (pkt_icmp_parse(&p, &ic) != 0 || !addr_eq(&ic.ic_isrc, &st))
