@@ -37,7 +37,7 @@ check_format() {
 		return n
 	}
 	/^# HELP / {
-		if ($3 !~ /^handoffd_[a-z_]+$/) fail("bad name")
+		if ($3 !~ /^handoffd_[a-z][a-z0-9_]*$/) fail("bad name")
 		if (help[$3]++) fail("second HELP")
 		next
 	}
@@ -60,7 +60,7 @@ check_format() {
 			labels = substr(name, RSTART + 1, RLENGTH - 2)
 			name = substr(name, 1, RSTART - 1)
 		}
-		if (name !~ /^handoffd_[a-z_]+$/) fail("bad name")
+		if (name !~ /^handoffd_[a-z][a-z0-9_]*$/) fail("bad name")
 		if (labels != "" && labels !~ /^[a-z_]+="[^"\\]*"(,[a-z_]+="[^"\\]*")*$/) fail("bad labels")
 		f = family(name)
 		if (type[f] == "") fail("no HELP and TYPE before the sample")
