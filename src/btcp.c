@@ -118,6 +118,32 @@ btcp_is_vip(const struct hd *hd, const struct ipaddr *addr)
 	return 0;
 }
 
+/* Whether addr is one of lwIP's stack addresses (lwip.address,
+ * lwip.address6). */
+static int
+btcp_is_lwip_stack(const struct hd *hd, const struct ipaddr *addr)
+{
+	const struct cfg_lwip	*cl = &hd->hd_cfg->cfg_lwip;
+
+	return addr_eq4(addr, cl->cl_addr) ||
+	    (!addr_is_none(&cl->cl_addr6) && addr_eq(addr, &cl->cl_addr6));
+}
+
+/*
+ * The ICMPv6 lwIP may see: echo requests, which it answers at its
+ * addresses as it does for IPv4.  Not neighbour discovery, redirects or
+ * router advertisements: no one on a TUN link has a say in lwIP's routes;
+ * nor a packet too big that is no flow's (btcp_icmp): lwIP's TCP takes
+ * none, as it takes no IPv4 fragmentation-needed.
+ */
+static int
+btcp_icmp6_for_lwip(const struct pkt *p)
+{
+	return p->p_proto == PKT_IPPROTO_ICMPV6 &&
+	    p->p_len >= PKT_IP6_HLEN + 8 &&
+	    p->p_ip[PKT_IP6_HLEN] == ICMP6_ECHO_REQ;
+}
+
 /* An ICMP error about a flow's segment, for the flow's owner; 1 if it
  * took the packet. */
 static int
@@ -151,8 +177,7 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 	if (v == PKT_NOT_TCP) {
 		if (btcp_icmp(hd, &p))
 			return;
-		/* lwIP speaks IPv4 only. */
-		if (p.p_v6) {
+		if (p.p_v6 && !btcp_icmp6_for_lwip(&p)) {
 			hd->hd_stats.st_drop[v]++;
 			return;
 		}
@@ -192,21 +217,15 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 	if ((svc = btcp_service(hd, &p.p_daddr, p.p_dport)) != NULL &&
 	    hd->hd_vip_input(hd, svc, &p))
 		return;
-	/* lwIP's stack address takes only the connections injected into it:
-	 * a segment of no flow there (a spoofed SYN) never reaches it. */
-	if (addr_eq4(&p.p_daddr, hd->hd_cfg->cfg_lwip.cl_addr)) {
+	/* lwIP's stack addresses take only the connections injected into
+	 * them: a segment of no flow there (a spoofed SYN) never reaches
+	 * them. */
+	if (btcp_is_lwip_stack(hd, &p.p_daddr)) {
 		hd->hd_stats.st_drop_no_flow++;
 		return;
 	}
-	/* No flow: lwIP answers as any TCP would (a RST, or nothing); for
-	 * IPv6, which lwIP does not speak, we do, to a segment whose
-	 * checksum holds (RFC 9293 3.1: one that fails is discarded). */
-	if (!p.p_v6)
-		btcp_to_lwip(hd, &p);
-	else if (!p.p_meta.pm_csum_partial && !pkt_tcp_csum_ok(&p))
-		hd->hd_stats.st_drop_bad_csum++;
-	else
-		btcp_reply_rst(hd, &p);
+	/* No flow: lwIP answers as any TCP would (a RST, or nothing). */
+	btcp_to_lwip(hd, &p);
 }
 
 /* The TUN is readable: drain up to a batch of packets. */
@@ -261,7 +280,7 @@ btcp_lwip_output(void *arg, uint8_t *buf, size_t len,
 		flow_key_out(&k, &p);
 		if ((f = flow_lookup(hd->hd_flows, &k)) != NULL)
 			send = f->f_ops->fo_output(hd, f, &p);
-		else if (addr_eq4(&p.p_saddr, hd->hd_cfg->cfg_lwip.cl_addr)) {
+		else if (btcp_is_lwip_stack(hd, &p.p_saddr)) {
 			hd->hd_stats.st_drop_stale++;
 			send = 0;
 		}

@@ -196,6 +196,8 @@ CFG_SCHEMA(cfg_tun_schema, cfg_tun_keys, 0, 0, 0, 0, -1, NULL);
 static const struct cfg_key cfg_lwip_keys[] = {
 	KEY(struct cfg_lwip, cl_addr, "address", T_ADDR, 0, 0, NULL, K_REQ,
 	    NULL),
+	KEY(struct cfg_lwip, cl_addr6, "address6", T_ADDR6, 0, 0, NULL, 0,
+	    NULL),
 };
 CFG_SCHEMA(cfg_lwip_schema, cfg_lwip_keys, 0, 0, 0, 0, -1, NULL);
 
@@ -1852,55 +1854,49 @@ cfg_check_state_file(struct cfg_ctx *x)
 }
 
 /*
- * IPv6 services: lwIP here speaks IPv4 only, so their connections are
- * answered with cookies and served by kernel stacks, each with an IPv6
- * address for them (this node's server_address6, each peer's
- * stack_address6).
+ * IPv6 services: every node that may take their connections has an IPv6
+ * address where its stack takes them (this node's server_address6 or
+ * lwip.address6, by its stack; each peer's stack_address6).
  */
 static int
 cfg_check_ipv6(struct cfg_ctx *x)
 {
 	struct cfg		*c = x->x_cfg;
 	const struct cfg_service *s = NULL;
-	int			 i;
+	const struct ipaddr	*own, *any = NULL;
+	int			 i, kernel;
 
-	for (i = 0; i < c->cfg_nservices; i++) {
-		if (addr_is4(&c->cfg_services[i].cs_vip.ep_addr))
-			continue;
-		s = &c->cfg_services[i];
-		if (s->cs_handshake != CFG_HS_COOKIE)
-			return cfg_fail_mark(x, cfg_mark_find(x, &s->cs_vip,
-			    0), "service %s: an IPv6 VIP needs handshake "
-			    "cookie (lwIP speaks IPv4 only)", s->cs_name);
-	}
+	for (i = 0; i < c->cfg_nservices && s == NULL; i++)
+		if (!addr_is4(&c->cfg_services[i].cs_vip.ep_addr))
+			s = &c->cfg_services[i];
+	kernel = c->cfg_handoff.ch_stack == CFG_STACK_KERNEL;
+	own = kernel ? &c->cfg_node.cn_server6 : &c->cfg_lwip.cl_addr6;
+	if (!addr_is_none(&c->cfg_node.cn_server6))
+		any = &c->cfg_node.cn_server6;
+	else if (!addr_is_none(&c->cfg_lwip.cl_addr6))
+		any = &c->cfg_lwip.cl_addr6;
 	/* A back-end with an IPv6 address takes IPv6 handoffs too. */
-	if ((s != NULL || !addr_is_none(&c->cfg_node.cn_server6)) &&
-	    c->cfg_tun.ct_mtu < 1280)
+	if ((s != NULL || any != NULL) && c->cfg_tun.ct_mtu < 1280)
 		return cfg_fail_mark(x, s != NULL ? cfg_mark_find(x,
-		    &s->cs_vip, 0) : cfg_mark_find(x, &c->cfg_node.cn_server6,
-		    0), "%s needs tun.mtu 1280 or more, IPv6's minimum (Linux "
-		    "takes IPv6 off a smaller device)", s != NULL ?
-		    "an IPv6 service" : "an IPv6 address");
+		    &s->cs_vip, 0) : cfg_mark_find(x, any, 0), "%s needs "
+		    "tun.mtu 1280 or more, IPv6's minimum (Linux takes IPv6 "
+		    "off a smaller device)", s != NULL ? "an IPv6 service" :
+		    "an IPv6 address");
 	if (s == NULL)
 		return 0;
-	if (c->cfg_handoff.ch_stack != CFG_STACK_KERNEL)
+	if (addr_is_none(own))
 		return cfg_fail_mark(x, cfg_mark_find(x, &s->cs_vip, 0),
-		    "service %s: an IPv6 VIP needs handoff.stack kernel on "
-		    "every node (lwIP speaks IPv4 only)", s->cs_name);
-	if (addr_is_none(&c->cfg_node.cn_server6))
-		return cfg_fail_mark(x, cfg_mark_find(x, &s->cs_vip, 0),
-		    "service %s: an IPv6 VIP needs node.server_address6, "
-		    "the web server's IPv6 address on the TUN device",
-		    s->cs_name);
+		    "service %s: an IPv6 VIP needs %s, where this node's "
+		    "stack (handoff.stack %s) takes IPv6 connections",
+		    s->cs_name, kernel ? "node.server_address6" :
+		    "lwip.address6", kernel ? "kernel" : "lwip");
 	for (i = 0; i < c->cfg_npeers; i++) {
 		const struct cfg_peer *p = &c->cfg_peers[i];
 
-		if (p->cp_stack != CFG_STACK_KERNEL ||
-		    addr_is_none(&p->cp_stack_addr6))
+		if (addr_is_none(&p->cp_stack_addr6))
 			return cfg_fail_mark(x, cfg_mark_find(x, p->cp_id, 0),
 			    "peer %s: with an IPv6 service (%s), every peer "
-			    "needs stack kernel and a stack_address6",
-			    p->cp_id, s->cs_name);
+			    "needs a stack_address6", p->cp_id, s->cs_name);
 	}
 	return 0;
 }
@@ -2364,6 +2360,8 @@ cfg_fixed_changes(const struct cfg *o, const struct cfg *c, char *buf,
 	    ot->ct_offload != ct->ct_offload || ot->ct_table != ct->ct_table);
 	cfg_fixed_note(buf, len, &n, "lwip.address",
 	    o->cfg_lwip.cl_addr != c->cfg_lwip.cl_addr);
+	cfg_fixed_note(buf, len, &n, "lwip.address6",
+	    !addr_eq(&o->cfg_lwip.cl_addr6, &c->cfg_lwip.cl_addr6));
 	cfg_fixed_note(buf, len, &n, "handoff.stack",
 	    o->cfg_handoff.ch_stack != c->cfg_handoff.ch_stack);
 	cfg_fixed_note(buf, len, &n, "handoff.max_flows",

@@ -124,6 +124,7 @@ struct cfg_tun {
 
 struct cfg_lwip {
 	in_addr_t		 cl_addr;	/* lwIP's side of the TUN */
+	struct ipaddr		 cl_addr6;	/* ... for IPv6, or :: */
 };
 
 struct cfg_peer {

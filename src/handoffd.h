@@ -183,7 +183,8 @@ struct hd {
 	void			*hd_lookup_seen; /* fe_lookup.c's, or NULL */
 	uint32_t		 hd_fe_nlookups; /* flows in FE_LOOKUP */
 	struct tcp_pcb		*hd_fe_listen[CFG_MAX_SERVICES];
-	struct tcp_pcb		*hd_be_listen[HD_MAX_BE_PORTS];
+	/* lwIP's listeners at its IPv4 and IPv6 (NULL: none) addresses */
+	struct tcp_pcb		*hd_be_listen[HD_MAX_BE_PORTS][2];
 	uint16_t		 hd_be_listen_port[HD_MAX_BE_PORTS];
 	int			 hd_be_nlisten;
 	struct hd_stats		 hd_stats;

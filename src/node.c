@@ -263,8 +263,8 @@ node_start(struct hd *hd)
 	if ((hd->hd_lwip_after = event_new(hd->hd_base, -1, 0,
 	    node_on_lwip_after, hd)) == NULL)
 		fatalx("cannot add an event");
-	tunif_init(hd->hd_lwip, cfg->cfg_lwip.cl_addr, cfg->cfg_tun.ct_mtu,
-	    btcp_lwip_output, node_lwip_kick, hd);
+	tunif_init(hd->hd_lwip, cfg->cfg_lwip.cl_addr, &cfg->cfg_lwip.cl_addr6,
+	    cfg->cfg_tun.ct_mtu, btcp_lwip_output, node_lwip_kick, hd);
 	if (hd->hd_tun_out.bt_offload)
 		tunif_gso(hd->hd_lwip);
 	for (i = 0; i < cfg->cfg_nservices; i++)
@@ -398,14 +398,15 @@ static void
 node_lwip_drop(struct hd *hd)
 {
 	struct tcp_pcb	*pcb, *next;
+	struct ipaddr	 a;
 	int		 tw;
 
 	for (tw = 0; tw < 2; tw++)
 		for (pcb = tw ? tcp_tw_pcbs : tcp_active_pcbs; pcb != NULL;
 		    pcb = next) {
 			next = pcb->next;
-			if (!tunif_owns(hd->hd_lwip,
-			    ip4_addr_get_u32(&pcb->local_ip)))
+			a = port_addr(&pcb->local_ip);
+			if (!tunif_owns(hd->hd_lwip, &a))
 				continue;
 			tcp_arg(pcb, NULL);
 			tcp_recv(pcb, NULL);

@@ -509,6 +509,18 @@ pkt_tcp_csum_set(struct pkt *p)
 	pkt_put16(p->p_tcp + TCP_OFF_CSUM, pkt_tcp_csum(p));
 }
 
+/* Leaves the TCP checksum to whoever cuts or sends the packet (offload):
+ * the field holds the pseudo-header's sum alone, not complemented. */
+void
+pkt_tcp_csum_seed(struct pkt *p)
+{
+	pkt_put16(p->p_tcp + TCP_OFF_CSUM,
+	    (uint16_t)pkt_csum_fold(pkt_tcp_pseudo(p)));
+	p->p_meta.pm_csum_partial = 1;
+	p->p_meta.pm_csum_start = p->p_iphl;
+	p->p_meta.pm_csum_offset = TCP_OFF_CSUM;
+}
+
 /* Verifies the TCP checksum of a packet we are about to consume. */
 int
 pkt_tcp_csum_ok(const struct pkt *p)

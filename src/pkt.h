@@ -110,6 +110,7 @@ struct pkt {
 #define ICMP_UNREACH	3
 #define ICMP6_UNREACH	1
 #define ICMP6_PACKET_TOO_BIG 2
+#define ICMP6_ECHO_REQ	128
 
 struct pkt_icmp {
 	uint8_t		 ic_type;
@@ -161,6 +162,7 @@ uint16_t pkt_csum_partial(const void *, size_t, uint32_t);
 uint16_t pkt_ip_csum(const uint8_t *, size_t);
 uint16_t pkt_tcp_csum(const struct pkt *);
 void	 pkt_tcp_csum_set(struct pkt *);
+void	 pkt_tcp_csum_seed(struct pkt *);
 int	 pkt_tcp_csum_ok(const struct pkt *);
 void	 pkt_csum_finish(struct pkt *);
 size_t	 pkt_build_tcp(uint8_t *, size_t, const struct ipaddr *, uint16_t,

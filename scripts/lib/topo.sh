@@ -10,16 +10,17 @@
 #                                  hoff0 10.2.i.1/24, lwIP 10.2.i.2
 #   VIPs 10.9.0.0/24 are routed by the router to node 1, the front-end.
 #
-# With TOPO_IPV6=1 (kernel stacks and cookies only: lwIP speaks IPv4 only)
-# every link, TUN and VIP also has an IPv6 address, the same plan in
-# fd00::/16: client fd00::2, node i fd00:1:i::2, its TUN fd00:2:i::1 (its
-# server_address6), VIPs fd00:9::1 and fd00:9::2 (services web6, remote6).
+# With TOPO_IPV6=1 every link, TUN and VIP also has an IPv6 address, the
+# same plan in fd00::/16: client fd00::2, node i fd00:1:i::2, its TUN
+# fd00:2:i::1 (a kernel stack's server_address6), lwIP fd00:2:i::2 (an
+# lwIP stack's lwip.address6), VIPs fd00:9::1 and fd00:9::2 (services
+# web6, with the cluster's handshake, and remote6, with cookies).
 
 TOPO_VIP=10.9.0.1		# service "web", pool "all" (TOPO_MEMBERS)
 TOPO_VIP2=10.9.0.2		# service "remote", pool "remote" (TOPO_REMOTE)
 TOPO_VIP3=10.9.0.3		# service "cookie", pool "remote", cookie handshake
 TOPO_VIP6=fd00:9::1		# service "web6", pool "all" (TOPO_IPV6=1)
-TOPO_VIP6_2=fd00:9::2		# service "remote6", pool "remote"
+TOPO_VIP6_2=fd00:9::2		# service "remote6", pool "remote", cookies
 TOPO_VIP_PORT=80
 TOPO_CONTROL_PORT=7100
 TOPO_TUN=hoff0
@@ -109,6 +110,11 @@ topo_stack() {
 # topo_stack_addr I: where node I takes handed-off connections.
 topo_stack_addr() {
 	if [ "$(topo_stack "$1")" = kernel ]; then echo "10.2.$1.1"; else echo "10.2.$1.2"; fi
+}
+
+# topo_stack_addr6 I: the same for IPv6 connections.
+topo_stack_addr6() {
+	if [ "$(topo_stack "$1")" = kernel ]; then echo "fd00:2:$1::1"; else echo "fd00:2:$1::2"; fi
 }
 
 # topo_tun I: node I's persistent TUN device, prepared so the daemon can be
@@ -222,10 +228,13 @@ topo_config() {
 	{
 		printf 'node:\n  id: n%s\n  control: 10.1.%s.2:%s\n' "$i" "$i" "$TOPO_CONTROL_PORT"
 		printf '  server: 10.2.%s.1:80\n  status_file: %s/n%s.status\n' "$i" "$TOPO_STATE" "$i"
-		[ "${TOPO_IPV6:-0}" = 1 ] && printf '  server_address6: fd00:2:%s::1\n' "$i"
+		[ "${TOPO_IPV6:-0}" = 1 ] && [ "$(topo_stack "$i")" = kernel ] &&
+		    printf '  server_address6: fd00:2:%s::1\n' "$i"
 		printf '  admin_socket: %s/n%s.sock\n' "$TOPO_STATE" "$i"
 		[ -n "${TOPO_YAML_NODE:-}" ] && printf '%s\n' "$TOPO_YAML_NODE"
 		printf 'tun:\n  name: %s\nlwip:\n  address: 10.2.%s.2\n' "$TOPO_TUN" "$i"
+		[ "${TOPO_IPV6:-0}" = 1 ] && [ "$(topo_stack "$i")" = lwip ] &&
+		    printf '  address6: fd00:2:%s::2\n' "$i"
 		if [ "$TOPO_NODES" -gt 1 ]; then
 			printf 'peers:\n'
 			for j in $(seq 1 "$TOPO_NODES"); do
@@ -236,7 +245,7 @@ topo_config() {
 				# through the peer's daemon
 				printf '    stack_address: %s\n    server: 10.1.%s.2:80\n' "$(topo_stack_addr "$j")" "$j"
 				printf '    stack: %s\n' "$(topo_stack "$j")"
-				[ "${TOPO_IPV6:-0}" = 1 ] && printf '    stack_address6: fd00:2:%s::1\n' "$j"
+				[ "${TOPO_IPV6:-0}" = 1 ] && printf '    stack_address6: %s\n' "$(topo_stack_addr6 "$j")"
 			done
 		fi
 		if [ -n "${TOPO_SERVICES_FILE:-}" ]; then
@@ -248,7 +257,7 @@ topo_config() {
 			printf '  - name: cookie\n    listen: %s:%s\n    pool: remote\n    handshake: cookie\n' "$TOPO_VIP3" "$TOPO_VIP_PORT"
 			if [ "${TOPO_IPV6:-0}" = 1 ]; then
 				# quoted: a bare [ starts a YAML sequence
-				printf '  - name: web6\n    listen: "[%s]:%s"\n    pool: all\n    handshake: cookie\n' "$TOPO_VIP6" "$TOPO_VIP_PORT"
+				printf '  - name: web6\n    listen: "[%s]:%s"\n    pool: all\n' "$TOPO_VIP6" "$TOPO_VIP_PORT"
 				printf '  - name: remote6\n    listen: "[%s]:%s"\n    pool: remote\n    handshake: cookie\n' "$TOPO_VIP6_2" "$TOPO_VIP_PORT"
 			fi
 			printf 'pools:\n  - name: all\n    members:\n'

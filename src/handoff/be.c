@@ -130,8 +130,9 @@ be_kernel(const struct hd *hd)
  * (network order) at this node's stack, which takes it at the endpoint of
  * the web server for that port with the kernel (node.servers, else
  * node.server; for an IPv6 client node.server_address6 at that port),
- * at lwIP's address otherwise (IPv4 only: an IPv6 client's key names ::,
- * no flow's).
+ * at lwIP's address of the client's family otherwise (lwip.address or
+ * lwip.address6).  Without an address of that family the key names ::,
+ * no flow's.
  */
 static void
 be_key(const struct hd *hd, struct flow_key *k, const struct ipaddr *caddr,
@@ -152,6 +153,8 @@ be_key(const struct hd *hd, struct flow_key *k, const struct ipaddr *caddr,
 	} else {
 		if (addr_is4(caddr))
 			k->k_laddr = addr4(hd->hd_cfg->cfg_lwip.cl_addr);
+		else
+			k->k_laddr = hd->hd_cfg->cfg_lwip.cl_addr6;
 		k->k_lport = vport;
 	}
 }
@@ -411,30 +414,49 @@ be_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	return ERR_OK;
 }
 
-/* A listener on the stack address for every VIP port handed to us. */
+/* lwIP's listener at a:port (host order), or NULL. */
+static struct tcp_pcb *
+be_listen_at(struct hd *hd, const struct ipaddr *a, uint16_t port)
+{
+	struct tcp_pcb	*pcb, *lpcb;
+	ip_addr_t	 ip;
+
+	port_to_ip(a, &ip);
+	if ((pcb = tcp_new_ip_type(IP_GET_TYPE(&ip))) == NULL)
+		return NULL;
+	if (tcp_bind(pcb, &ip, port) != ERR_OK ||
+	    (lpcb = tcp_listen(pcb)) == NULL) {
+		tcp_abort(pcb);
+		return NULL;
+	}
+	tcp_arg(lpcb, hd);
+	tcp_accept(lpcb, be_accept);
+	return lpcb;
+}
+
+/* A listener on the stack addresses for every VIP port handed to us. */
 static int
 be_listen(struct hd *hd, uint16_t port)
 {
-	struct tcp_pcb	*pcb, *lpcb;
-	ip4_addr_t	 a;
-	int		 i;
+	const struct cfg_lwip	*cl = &hd->hd_cfg->cfg_lwip;
+	struct tcp_pcb		**l;
+	struct ipaddr		 a = addr4(cl->cl_addr);
+	int			 i;
 
 	for (i = 0; i < hd->hd_be_nlisten; i++)
 		if (hd->hd_be_listen_port[i] == port)
 			return 0;
 	if (hd->hd_be_nlisten == HD_MAX_BE_PORTS)
 		return -1;
-	ip4_addr_set_u32(&a, hd->hd_cfg->cfg_lwip.cl_addr);
-	if ((pcb = tcp_new()) == NULL)
+	l = hd->hd_be_listen[hd->hd_be_nlisten];
+	if ((l[0] = be_listen_at(hd, &a, ntohs(port))) == NULL)
 		return -1;
-	if (tcp_bind(pcb, &a, ntohs(port)) != ERR_OK ||
-	    (lpcb = tcp_listen(pcb)) == NULL) {
-		tcp_abort(pcb);
+	l[1] = NULL;
+	if (!addr_is_none(&cl->cl_addr6) &&
+	    (l[1] = be_listen_at(hd, &cl->cl_addr6, ntohs(port))) == NULL) {
+		tcp_close(l[0]);
 		return -1;
 	}
-	tcp_arg(lpcb, hd);
-	tcp_accept(lpcb, be_accept);
-	hd->hd_be_listen[hd->hd_be_nlisten] = lpcb;
 	hd->hd_be_listen_port[hd->hd_be_nlisten++] = port;
 	return 0;
 }
@@ -1399,7 +1421,10 @@ be_shutdown(struct hd *hd)
 {
 	int	 i;
 
-	for (i = 0; i < hd->hd_be_nlisten; i++)
-		tcp_close(hd->hd_be_listen[i]);
+	for (i = 0; i < hd->hd_be_nlisten; i++) {
+		tcp_close(hd->hd_be_listen[i][0]);
+		if (hd->hd_be_listen[i][1] != NULL)
+			tcp_close(hd->hd_be_listen[i][1]);
+	}
 	hd->hd_be_nlisten = 0;
 }

@@ -1915,7 +1915,7 @@ fe_dead_probe(struct hd *hd, struct flow *f)
 
 /* Where member peer (PEER_LOCAL: this node) takes handed-off connections
  * to a VIP of vip's family on port vport: 0, or -1 when it takes none
- * (lwIP speaks IPv4 only). */
+ * (it has no address of that family). */
 static int
 fe_stack_addr(const struct hd *hd, int peer, uint16_t vport,
     const struct ipaddr *vip, struct ipaddr *a)
@@ -1927,10 +1927,9 @@ fe_stack_addr(const struct hd *hd, int peer, uint16_t vport,
 	if (peer != PEER_LOCAL)
 		*a = v4 ? addr4(cfg->cfg_peers[peer].cp_stack_addr) :
 		    cfg->cfg_peers[peer].cp_stack_addr6;
-	else if (cfg->cfg_handoff.ch_stack != CFG_STACK_KERNEL) {
-		if (v4)
-			*a = addr4(cfg->cfg_lwip.cl_addr);
-	} else
+	else if (cfg->cfg_handoff.ch_stack != CFG_STACK_KERNEL)
+		*a = v4 ? addr4(cfg->cfg_lwip.cl_addr) : cfg->cfg_lwip.cl_addr6;
+	else
 		*a = v4 ? cfg_server_for(cfg, vport)->ep_addr :
 		    cfg->cfg_node.cn_server6;
 	return addr_is_none(a) ? -1 : 0;
@@ -2072,10 +2071,10 @@ static struct tcp_pcb *
 fe_listen(struct hd *hd, const struct cfg_service *svc)
 {
 	struct tcp_pcb	*pcb, *lpcb;
-	ip4_addr_t	 a;
+	ip_addr_t	 a;
 
-	ip4_addr_set_u32(&a, addr_get4(&svc->cs_vip.ep_addr));
-	if ((pcb = tcp_new()) == NULL)
+	port_to_ip(&svc->cs_vip.ep_addr, &a);
+	if ((pcb = tcp_new_ip_type(IP_GET_TYPE(&a))) == NULL)
 		return NULL;
 	/* Inherited by what it accepts, so that after a reload a new
 	 * listener binds beside them. */

@@ -446,7 +446,7 @@ relay_add_pp(struct relay *r, const struct tcp_pcb *pcb,
 
 	if (v == CFG_PP_OFF)
 		return 0;
-	c.pc_saddr = addr4(ip4_addr_get_u32(&pcb->remote_ip));
+	c.pc_saddr = port_addr(&pcb->remote_ip);
 	c.pc_sport = htons(pcb->remote_port);
 	c.pc_daddr = *vaddr;
 	c.pc_dport = vport;
@@ -475,7 +475,7 @@ relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
 	r->r_hd = hd;
 	r->r_pcb = pcb;
 	r->r_last = hd->hd_now;
-	r->r_sum.rs_caddr = addr4(ip4_addr_get_u32(&pcb->remote_ip));
+	r->r_sum.rs_caddr = port_addr(&pcb->remote_ip);
 	r->r_sum.rs_cport = htons(pcb->remote_port);
 	r->r_sum.rs_vaddr = *vaddr;
 	r->r_sum.rs_vport = vport;

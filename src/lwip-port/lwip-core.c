@@ -21,3 +21,7 @@
 #include "core/ipv4/icmp.c"
 #include "core/ipv4/ip4.c"
 #include "core/ipv4/ip4_addr.c"
+#include "core/ipv6/icmp6.c"
+#include "core/ipv6/ip6.c"
+#include "core/ipv6/ip6_addr.c"
+#include "core/ipv6/nd6.c"

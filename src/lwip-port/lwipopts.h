@@ -2,9 +2,10 @@
  * lwIP compile-time options for handoffd.
  *
  * lwIP runs inside the daemon's single libevent loop (NO_SYS=1, raw API) and
- * sees only IPv4/TCP and ICMP on a point-to-point TUN link: every option here
- * either serves that or keeps the stack's TCP consistent with the kernel
- * stacks it shares connections with (window scale, SACK, timestamps).
+ * sees only TCP, ICMP and ICMPv6 echo on a point-to-point TUN link (btcp.c
+ * lets no other IPv6 reach it): every option here either serves that or
+ * keeps the stack's TCP consistent with the kernel stacks it shares
+ * connections with (window scale, SACK, timestamps).
  */
 #ifndef HANDOFFD_LWIPOPTS_H
 #define HANDOFFD_LWIPOPTS_H
@@ -32,11 +33,26 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 #define mem_clib_calloc			port_mem_calloc
 #define mem_clib_free			port_mem_free
 
-/* A TUN link carries bare IPv4 packets: no link layer, no ARP, no IPv6. */
+/* A TUN link carries bare IP packets: no link layer, no ARP, no neighbour
+ * discovery, no multicast, no autoconfiguration; every address is set by
+ * the configuration. */
 #define LWIP_ARP			0
 #define LWIP_ETHERNET			0
 #define LWIP_IPV4			1
-#define LWIP_IPV6			0
+#define LWIP_IPV6			1
+#define LWIP_IPV6_NUM_ADDRESSES		1
+#define LWIP_IPV6_SCOPES		0
+#define LWIP_IPV6_FORWARD		0
+#define LWIP_IPV6_FRAG			0
+#define LWIP_IPV6_REASS			0
+#define LWIP_IPV6_MLD			0
+#define LWIP_IPV6_AUTOCONFIG		0
+#define LWIP_IPV6_SEND_ROUTER_SOLICIT	0
+#define LWIP_IPV6_DUP_DETECT_ATTEMPTS	0
+#define LWIP_ND6_QUEUEING		0
+#define LWIP_ND6_ALLOW_RA_UPDATES	0
+#define LWIP_ND6_TCP_REACHABILITY_HINTS	0
+#define LWIP_ICMP6			1
 #define LWIP_RAW			0
 #define LWIP_UDP			0
 #define LWIP_DHCP			0
@@ -45,7 +61,8 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 #define LWIP_DNS			0
 #define LWIP_ICMP			1
 #define PBUF_LINK_HLEN			0
-/* The BTCP drops fragments and IP options before lwIP sees them. */
+/* The BTCP drops fragments, IP options and IPv6 extension headers before
+ * lwIP sees them. */
 #define IP_REASSEMBLY			0
 #define IP_FRAG				0
 #define IP_OPTIONS_ALLOWED		0
@@ -141,5 +158,6 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 /* Packets leave by the netif of their source address: each node's reach
  * its own TUN, even with two nodes in one process (the scenario tests). */
 #define LWIP_HOOK_IP4_ROUTE_SRC(src, dest)	tunif_route_src((src), (dest))
+#define LWIP_HOOK_IP6_ROUTE(src, dest)		tunif_route_src6((src), (dest))
 
 #endif

@@ -79,12 +79,36 @@ port_set_clock(uint32_t (*clock)(void))
 	port_clock = clock;
 }
 
+/* lwIP's address as ours: IPv4 held IPv4-mapped, as everywhere. */
+struct ipaddr
+port_addr(const ip_addr_t *ip)
+{
+	struct ipaddr	 a;
+
+	if (IP_IS_V4(ip))
+		return addr4(ip4_addr_get_u32(ip_2_ip4(ip)));
+	memcpy(a.a_w, ip_2_ip6(ip)->addr, sizeof(a.a_w));
+	return a;
+}
+
+/* Ours as lwIP's. */
+void
+port_to_ip(const struct ipaddr *a, ip_addr_t *ip)
+{
+	if (addr_is4(a)) {
+		ip_addr_set_ip4_u32_val(*ip, addr_get4(a));
+		return;
+	}
+	IP_SET_TYPE_VAL(*ip, IPADDR_TYPE_V6);
+	memcpy(ip_2_ip6(ip)->addr, a->a_w, sizeof(a->a_w));
+}
+
 /* The key of the flow a pcb belongs to, as the BTCP sees it. */
 void
 port_pcb_key(const struct tcp_pcb *pcb, struct flow_key *k)
 {
-	struct ipaddr	 r = addr4(ip4_addr_get_u32(&pcb->remote_ip));
-	struct ipaddr	 l = addr4(ip4_addr_get_u32(&pcb->local_ip));
+	struct ipaddr	 r = port_addr(&pcb->remote_ip);
+	struct ipaddr	 l = port_addr(&pcb->local_ip);
 
 	flow_key_set(k, &r, htons(pcb->remote_port), &l,
 	    htons(pcb->local_port));
@@ -136,18 +160,19 @@ port_rand(void)
  * into connections our lwIP owns.
  */
 u32_t
-port_tcp_isn(const ip4_addr_t *lip, u16_t lport, const ip4_addr_t *rip,
+port_tcp_isn(const ip_addr_t *lip, u16_t lport, const ip_addr_t *rip,
     u16_t rport)
 {
-	uint8_t		 msg[12], md[EVP_MAX_MD_SIZE];
+	struct ipaddr	 l = port_addr(lip), r = port_addr(rip);
+	uint8_t		 msg[36], md[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen = 0;
 	struct timespec	 ts;
 	uint32_t	 f, m;
 
-	memcpy(msg, &lip->addr, 4);
-	memcpy(msg + 4, &rip->addr, 4);
-	memcpy(msg + 8, &lport, 2);
-	memcpy(msg + 10, &rport, 2);
+	memcpy(msg, l.a_w, 16);
+	memcpy(msg + 16, r.a_w, 16);
+	memcpy(msg + 32, &lport, 2);
+	memcpy(msg + 34, &rport, 2);
 	if (HMAC(EVP_sha256(), port_isn_key, sizeof(port_isn_key), msg,
 	    sizeof(msg), md, &mdlen) == NULL || mdlen < 4)
 		fatalx("HMAC failed");
@@ -157,11 +182,12 @@ port_tcp_isn(const ip4_addr_t *lip, u16_t lport, const ip4_addr_t *rip,
 	return m + f;
 }
 
-/* lwIP here speaks IPv4 only: an IPv6 address is none of its. */
 static int
-port_ip_is(const ip4_addr_t *ip, const struct ipaddr *a)
+port_ip_is(const ip_addr_t *ip, const struct ipaddr *a)
 {
-	return addr_eq4(a, ip4_addr_get_u32(ip));
+	struct ipaddr	 b = port_addr(ip);
+
+	return addr_eq(&b, a);
 }
 
 /*

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "lwip/ip_addr.h"
 
 struct flow_key;
 struct tcp_pcb;
@@ -40,6 +41,8 @@ void		port_init(void);
 uint32_t	port_now_ms(void);
 uint32_t	port_real_ms(void);
 void		port_set_clock(uint32_t (*)(void));
+struct ipaddr	port_addr(const ip_addr_t *);
+void		port_to_ip(const struct ipaddr *, ip_addr_t *);
 void		port_pcb_key(const struct tcp_pcb *, struct flow_key *);
 int		port_tcp_forget_timewait(const struct ipaddr *, uint16_t,
 		    const struct ipaddr *, uint16_t);

@@ -5,12 +5,15 @@
 #include "lwip/ip.h"
 #include "lwip/ip4.h"
 #include "lwip/ip4_addr.h"
+#include "lwip/ip6.h"
+#include "lwip/ip6_addr.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 
 #include "log.h"
 #include "lwip_hooks.h"
 #include "pkt.h"
+#include "port.h"
 #include "tunif.h"
 
 /* Sends one packet as it is, but for the TCP checksum, which lwIP leaves to
@@ -27,16 +30,16 @@ tunif_out_whole(struct tunif *ti, uint8_t *buf, size_t len)
 	ti->ti_out(ti->ti_arg, buf, len, NULL);
 }
 
-/* Sends the super-packet being joined, if any: its IP length and checksum
- * for the whole, its TCP checksum left to the kernel (partial, over the
- * pseudo-header alone), which sums each segment as it cuts them. */
+/* Sends the super-packet being joined, if any: its IP length (and IPv4
+ * checksum) for the whole, its TCP checksum left to the kernel (partial,
+ * over the pseudo-header alone), which sums each segment as it cuts them. */
 void
 tunif_flush(struct tunif *ti)
 {
-	struct pkt_meta	 m;
-	uint8_t		*g = ti->ti_gbuf, ph[12];
+	struct pkt	 p;
+	uint8_t		*g = ti->ti_gbuf;
 	size_t		 len = ti->ti_glen;
-	uint16_t	 iphl = (g[0] & 0x0f) * 4;
+	int		 v6 = (g[0] >> 4) == 6;
 
 	if (len == 0)
 		return;
@@ -45,23 +48,36 @@ tunif_flush(struct tunif *ti)
 		tunif_out_whole(ti, g, len);
 		return;
 	}
-	pkt_put16(g + IP_OFF_TOTLEN, (uint16_t)len);
-	pkt_put16(g + IP_OFF_CSUM, 0);
-	pkt_put16(g + IP_OFF_CSUM, pkt_ip_csum(g, iphl));
-	memcpy(ph, g + IP_OFF_SRC, 8);
-	ph[8] = 0;
-	ph[9] = IPPROTO_TCP;
-	pkt_put16(ph + 10, (uint16_t)(len - iphl));
-	pkt_put16(g + iphl + TCP_OFF_CSUM,
-	    (uint16_t)~pkt_csum_partial(ph, sizeof(ph), 0));
-	memset(&m, 0, sizeof(m));
-	m.pm_csum_partial = 1;
-	m.pm_csum_start = iphl;
-	m.pm_csum_offset = TCP_OFF_CSUM;
-	m.pm_gso_tcp4 = 1;
-	m.pm_gso_size = ti->ti_gsize;
-	m.pm_hdr_len = ti->ti_ghlen;
-	ti->ti_out(ti->ti_arg, g, len, &m);
+	if (v6)
+		pkt_put16(g + IP6_OFF_PLEN, (uint16_t)(len - PKT_IP6_HLEN));
+	else {
+		pkt_put16(g + IP_OFF_TOTLEN, (uint16_t)len);
+		pkt_put16(g + IP_OFF_CSUM, 0);
+		pkt_put16(g + IP_OFF_CSUM, pkt_ip_csum(g, (g[0] & 0x0f) * 4));
+	}
+	/* What tunif_join built parses: it was two such packets. */
+	if (pkt_parse(&p, g, len) != PKT_OK || p.p_tcp == NULL)
+		fatalx("tunif: a joined super-packet does not parse");
+	pkt_tcp_csum_seed(&p);
+	p.p_meta.pm_gso_tcp4 = !v6;
+	p.p_meta.pm_gso_tcp6 = v6;
+	p.p_meta.pm_gso_size = ti->ti_gsize;
+	p.p_meta.pm_hdr_len = ti->ti_ghlen;
+	ti->ti_out(ti->ti_arg, g, len, &p.p_meta);
+}
+
+/* Whether two packets' IP headers are the same but for their lengths, IDs
+ * and checksums (IPv4) or payload lengths (IPv6). */
+static int
+tunif_same_ip(const uint8_t *a, const uint8_t *b, const struct pkt *p)
+{
+	if (p->p_v6)
+		return (a[0] >> 4) == 6 && memcmp(a, b, 4) == 0 &&
+		    memcmp(a + IP6_OFF_NH, b + IP6_OFF_NH,
+		    PKT_IP6_HLEN - IP6_OFF_NH) == 0;
+	return (a[0] >> 4) == 4 && a[1] == b[1] &&	/* TOS and ECN */
+	    memcmp(a + IP_OFF_TTL, b + IP_OFF_TTL, 2) == 0 &&
+	    memcmp(a + IP_OFF_SRC, b + IP_OFF_SRC, 8) == 0;
 }
 
 /*
@@ -86,9 +102,7 @@ tunif_join(struct tunif *ti, uint8_t *buf, size_t len)
 	    p.p_seq == ti->ti_gnext && ti->ti_glast == ti->ti_gsize &&
 	    p.p_paylen <= ti->ti_gsize &&
 	    ti->ti_glen + p.p_paylen <= sizeof(ti->ti_gbuf) - 1 &&
-	    g[1] == buf[1] &&		/* TOS and ECN */
-	    memcmp(g + IP_OFF_TTL, buf + IP_OFF_TTL, 2) == 0 &&
-	    memcmp(g + IP_OFF_SRC, buf + IP_OFF_SRC, 8) == 0 &&
+	    tunif_same_ip(g, buf, &p) &&
 	    memcmp(g + p.p_iphl, p.p_tcp, TCP_OFF_SEQ) == 0 &&
 	    memcmp(g + p.p_iphl + TCP_OFF_ACK, p.p_tcp + TCP_OFF_ACK, 5) == 0 &&
 	    memcmp(g + p.p_iphl + TCP_OFF_WIN, p.p_tcp + TCP_OFF_WIN, 2) == 0 &&
@@ -115,9 +129,9 @@ tunif_join(struct tunif *ti, uint8_t *buf, size_t len)
 	return 1;
 }
 
-/* netif->output: lwIP hands over a finished IPv4 packet, possibly chained. */
+/* lwIP hands over a finished packet, possibly chained. */
 static err_t
-tunif_output(struct netif *nif, struct pbuf *p, const ip4_addr_t *nexthop)
+tunif_send(struct netif *nif, struct pbuf *p)
 {
 	struct tunif	*ti = nif->state;
 	u16_t		 len;
@@ -130,6 +144,20 @@ tunif_output(struct netif *nif, struct pbuf *p, const ip4_addr_t *nexthop)
 	return ERR_OK;
 }
 
+/* netif->output: no next hop on a point-to-point link. */
+static err_t
+tunif_output(struct netif *nif, struct pbuf *p, const ip4_addr_t *nexthop)
+{
+	return tunif_send(nif, p);
+}
+
+/* netif->output_ip6: nor neighbour discovery. */
+static err_t
+tunif_output6(struct netif *nif, struct pbuf *p, const ip6_addr_t *dest)
+{
+	return tunif_send(nif, p);
+}
+
 static err_t
 tunif_netif_init(struct netif *nif)
 {
@@ -138,6 +166,7 @@ tunif_netif_init(struct netif *nif)
 	nif->name[0] = 't';
 	nif->name[1] = 'u';
 	nif->output = tunif_output;
+	nif->output_ip6 = tunif_output6;
 	nif->mtu = ti->ti_stack.mtu;
 	nif->flags = 0;		/* no link layer, no broadcast */
 	return ERR_OK;
@@ -145,19 +174,35 @@ tunif_netif_init(struct netif *nif)
 
 static void	tunif_csum_later(struct netif *);
 
+/* Gives a netif its IPv6 address, at once usable (no duplicate address
+ * detection on a link of two). */
 static void
-tunif_add(struct tunif *ti, struct netif *nif, in_addr_t addr, int mtu)
+tunif_set6(struct netif *nif, const struct ipaddr *a)
 {
-	ip4_addr_t	 a, mask, gw;
+	ip_addr_t	 ip;
 
-	ip4_addr_set_u32(&a, addr);
-	ip4_addr_set_u32(&mask, 0xffffffff);
+	port_to_ip(a, &ip);
+	netif_ip6_addr_set(nif, 0, ip_2_ip6(&ip));
+	netif_ip6_addr_set_state(nif, 0, IP6_ADDR_PREFERRED);
+}
+
+/* A netif for address a, IPv4 or IPv6. */
+static void
+tunif_add(struct tunif *ti, struct netif *nif, const struct ipaddr *a,
+    int mtu)
+{
+	ip4_addr_t	 a4, mask, gw;
+
+	ip4_addr_set_u32(&a4, addr_is4(a) ? addr_get4(a) : 0);
+	ip4_addr_set_u32(&mask, addr_is4(a) ? 0xffffffff : 0);
 	ip4_addr_set_zero(&gw);
 	nif->mtu = mtu;
-	if (netif_add(nif, &a, &mask, &gw, ti, tunif_netif_init,
-	    ip4_input) == NULL)
+	if (netif_add(nif, &a4, &mask, &gw, ti, tunif_netif_init,
+	    ip_input) == NULL)
 		fatalx("lwip: netif_add failed");
 	nif->mtu = mtu;
+	if (!addr_is4(a))
+		tunif_set6(nif, a);
 	if (ti->ti_gso)
 		tunif_csum_later(nif);
 	netif_set_up(nif);
@@ -165,19 +210,25 @@ tunif_add(struct tunif *ti, struct netif *nif, in_addr_t addr, int mtu)
 }
 
 /*
- * Starts lwIP with its stack address.  Every netif is a /32: lwIP routes
- * everything through the default netif, whose output is the TUN.
+ * Starts lwIP with its stack addresses (stack6: none, or IPv6).  Every
+ * netif is a single address: lwIP routes everything through the netif of
+ * its source address (tunif_route_src), whose output is the TUN.
  */
 void
-tunif_init(struct tunif *ti, in_addr_t stack_addr, int mtu,
-    tunif_output_cb out, tunif_after_cb after, void *arg)
+tunif_init(struct tunif *ti, in_addr_t stack_addr,
+    const struct ipaddr *stack6, int mtu, tunif_output_cb out,
+    tunif_after_cb after, void *arg)
 {
+	struct ipaddr	 a = addr4(stack_addr);
+
 	memset(ti, 0, sizeof(*ti));
 	ti->ti_out = out;
 	ti->ti_after = after;
 	ti->ti_arg = arg;
 	ti->ti_stack.mtu = mtu;
-	tunif_add(ti, &ti->ti_stack, stack_addr, mtu);
+	tunif_add(ti, &ti->ti_stack, &a, mtu);
+	if (!addr_is_none(stack6))
+		tunif_set6(&ti->ti_stack, stack6);
 	netif_set_default(&ti->ti_stack);
 }
 
@@ -203,26 +254,19 @@ tunif_gso(struct tunif *ti)
 		tunif_csum_later(&ti->ti_vips[i]);
 }
 
-/* Lets lwIP own a VIP: its ip4_input accepts any of its netifs' addresses.
- * An IPv6 VIP is none of lwIP's (it speaks IPv4 only). */
+/* Lets lwIP own a VIP: its input accepts any of its netifs' addresses. */
 int
 tunif_add_vip(struct tunif *ti, const struct ipaddr *a)
 {
-	in_addr_t	 vip = addr_get4(a);
-	int		 i;
-
-	if (!addr_is4(a))
+	if (tunif_owns(ti, a))
 		return 0;
-	for (i = 0; i < ti->ti_nvips; i++)
-		if (ip4_addr_get_u32(netif_ip4_addr(&ti->ti_vips[i])) == vip)
-			return 0;
 	if (ti->ti_nvips == TUNIF_MAX_VIPS)
 		return -1;
-	tunif_add(ti, &ti->ti_vips[ti->ti_nvips++], vip, ti->ti_stack.mtu);
+	tunif_add(ti, &ti->ti_vips[ti->ti_nvips++], a, ti->ti_stack.mtu);
 	return 0;
 }
 
-/* Feeds one IPv4 packet to lwIP; lwIP verifies its checksums itself. */
+/* Feeds one IP packet to lwIP; lwIP verifies its checksums itself. */
 void
 tunif_input(struct tunif *ti, const uint8_t *pkt, size_t len)
 {
@@ -253,16 +297,31 @@ tunif_shutdown(struct tunif *ti)
 	netif_remove(&ti->ti_stack);
 }
 
-/* Whether addr is one of ti's netifs (network order). */
+/* Whether nif has address a. */
+static int
+tunif_has(const struct netif *nif, const struct ipaddr *a)
+{
+	ip_addr_t	 ip;
+
+	port_to_ip(a, &ip);
+	if (IP_IS_V4(&ip))
+		return ip4_addr_cmp(netif_ip4_addr(nif), ip_2_ip4(&ip));
+	return ip6_addr_isvalid(netif_ip6_addr_state(nif, 0)) &&
+	    ip6_addr_cmp(netif_ip6_addr(nif, 0), ip_2_ip6(&ip));
+}
+
+/* Whether a is the address of one of ti's netifs. */
 int
-tunif_owns(const struct tunif *ti, in_addr_t addr)
+tunif_owns(const struct tunif *ti, const struct ipaddr *a)
 {
 	int	 i;
 
-	if (ip4_addr_get_u32(netif_ip4_addr(&ti->ti_stack)) == addr)
+	if (addr_is_none(a) || addr_eq4(a, 0))
+		return 0;
+	if (tunif_has(&ti->ti_stack, a))
 		return 1;
 	for (i = 0; i < ti->ti_nvips; i++)
-		if (ip4_addr_get_u32(netif_ip4_addr(&ti->ti_vips[i])) == addr)
+		if (tunif_has(&ti->ti_vips[i], a))
 			return 1;
 	return 0;
 }
@@ -273,6 +332,21 @@ struct netif *
 tunif_netif(struct tunif *ti)
 {
 	return &ti->ti_stack;
+}
+
+/* The netif of src for a packet lwIP sends: the node's whose packet lwIP
+ * is reading if it has that address, else the first that has it. */
+static struct netif *
+tunif_route(const struct ipaddr *src)
+{
+	struct netif	*in = ip_current_input_netif(), *nif;
+
+	if (in != NULL && in->state != NULL && tunif_owns(in->state, src))
+		return in;
+	NETIF_FOREACH(nif)
+		if (tunif_has(nif, src))
+			return nif;
+	return NULL;
 }
 
 /*
@@ -286,15 +360,22 @@ tunif_netif(struct tunif *ti)
 struct netif *
 tunif_route_src(const ip4_addr_t *src, const ip4_addr_t *dest)
 {
-	struct netif	*in = ip_current_input_netif(), *nif;
+	struct ipaddr	 a;
 
 	if (src == NULL || ip4_addr_isany(src))
 		return NULL;
-	if (in != NULL && in->state != NULL &&
-	    tunif_owns(in->state, ip4_addr_get_u32(src)))
-		return in;
-	NETIF_FOREACH(nif)
-		if (ip4_addr_cmp(netif_ip4_addr(nif), src))
-			return nif;
-	return NULL;
+	a = addr4(ip4_addr_get_u32(src));
+	return tunif_route(&a);
+}
+
+/* LWIP_HOOK_IP6_ROUTE: the same for IPv6. */
+struct netif *
+tunif_route_src6(const ip6_addr_t *src, const ip6_addr_t *dest)
+{
+	struct ipaddr	 a;
+
+	if (src == NULL || ip6_addr_isany(src))
+		return NULL;
+	memcpy(a.a_w, src->addr, sizeof(a.a_w));
+	return tunif_route(&a);
 }

@@ -1,6 +1,7 @@
 /*
  * lwIP's network interfaces on the TUN link: one netif for the stack
- * address and one per VIP, all sending through one output callback.
+ * addresses (IPv4, and IPv6 if the node has one) and one per VIP, all
+ * sending through one output callback.
  *
  * tunif.c owns the netifs and a scratch buffer: each packet lwIP sends is
  * copied there whole and handed to the callback, which may rewrite it in
@@ -36,7 +37,7 @@ typedef void	(*tunif_output_cb)(void *, uint8_t *, size_t,
 typedef void	(*tunif_after_cb)(void *);
 
 struct tunif {
-	struct netif	 ti_stack;		/* the lwIP address */
+	struct netif	 ti_stack;		/* lwIP's addresses */
 	struct netif	 ti_vips[TUNIF_MAX_VIPS];
 	int		 ti_nvips;
 	tunif_output_cb	 ti_out;
@@ -55,13 +56,13 @@ struct tunif {
 	uint8_t		 ti_gbuf[65536];
 };
 
-void	tunif_init(struct tunif *, in_addr_t, int, tunif_output_cb,
-	    tunif_after_cb, void *);
+void	tunif_init(struct tunif *, in_addr_t, const struct ipaddr *, int,
+	    tunif_output_cb, tunif_after_cb, void *);
 void	tunif_gso(struct tunif *);
 void	tunif_flush(struct tunif *);
 int	tunif_add_vip(struct tunif *, const struct ipaddr *);
 void	tunif_input(struct tunif *, const uint8_t *, size_t);
-int	tunif_owns(const struct tunif *, in_addr_t);
+int	tunif_owns(const struct tunif *, const struct ipaddr *);
 struct netif *tunif_netif(struct tunif *);
 void	tunif_shutdown(struct tunif *);
 

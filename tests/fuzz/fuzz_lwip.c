@@ -62,7 +62,7 @@
 #define FZ_QSPARE	6
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-u32_t	__wrap_port_tcp_isn(const ip4_addr_t *, u16_t, const ip4_addr_t *,
+u32_t	__wrap_port_tcp_isn(const ip_addr_t *, u16_t, const ip_addr_t *,
 	    u16_t);
 
 /* The input, read from the front; past its end every byte reads 0. */
@@ -176,7 +176,7 @@ fz_client_byte(uint32_t seq)
  * a SYN: a new stream starts.
  */
 u32_t
-__wrap_port_tcp_isn(const ip4_addr_t *lip, u16_t lport, const ip4_addr_t *rip,
+__wrap_port_tcp_isn(const ip_addr_t *lip, u16_t lport, const ip_addr_t *rip,
     u16_t rport)
 {
 	fz.s_iss = fz.isn;
@@ -801,9 +801,9 @@ static void
 fz_listen(void)
 {
 	struct tcp_pcb	*pcb;
-	ip4_addr_t	 a;
+	ip_addr_t	 a;
 
-	ip4_addr_set_u32(&a, fz.saddr);
+	ip_addr_set_ip4_u32_val(a, fz.saddr);
 	if ((pcb = tcp_new()) == NULL || tcp_bind(pcb, &a, FZ_SPORT) !=
 	    ERR_OK || (fz.listener = tcp_listen(pcb)) == NULL)
 		fz_fail("cannot listen");
@@ -825,7 +825,9 @@ fz_teardown(void)
 	port_tcp_trim_timewait(0);
 	tcp_close(fz.listener);
 	fz.listener = NULL;
-	while (sys_timeouts_sleeptime() != SYS_TIMEOUTS_SLEEPTIME_INFINITE) {
+	/* The TCP timer runs every TCP_TMR_INTERVAL until it stops; the
+	 * IPv6 neighbour cache's, every second for ever. */
+	while (sys_timeouts_sleeptime() <= TCP_TMR_INTERVAL) {
 		fz.now += TCP_TMR_INTERVAL;
 		sys_check_timeouts();
 	}
@@ -848,7 +850,8 @@ fz_init(void)
 	fz.caddr = inet_addr(FZ_CADDR);
 	port_set_clock(fz_clock);
 	port_init();
-	tunif_init(&fz.ti, fz.saddr, FZ_MTU, fz_output, fz_after, NULL);
+	tunif_init(&fz.ti, fz.saddr, &(struct ipaddr){ { 0 } }, FZ_MTU,
+	    fz_output, fz_after, NULL);
 	fz.mem_base = port_mem_used();
 }
 

@@ -2,9 +2,9 @@
 # The TUN netif both ways: lwIP answers a ping to its address through the
 # daemon's TUN device, whether the daemon attaches to a persistent device,
 # creates its own, or attaches unprivileged to a device its user owns.
-# Malformed packets routed into the TUN are dropped and counted, IPv6 with
-# no service there is answered as a TCP would or counted, and the
-# daemon exits cleanly on SIGTERM (ASan: no leaks).
+# Malformed packets routed into the TUN are dropped and counted; lwIP
+# answers a ping at its IPv6 address too, and takes no other ICMPv6 than
+# echo; the daemon exits cleanly on SIGTERM (ASan: no leaks).
 . "$(dirname "$0")/lib.sh"
 
 topo_init tun-ping
@@ -13,6 +13,7 @@ topo_ns_add n1
 # 1. Attach to a persistent device prepared by the administrator.
 topo_tun 1
 t_node_config 1
+sed -i 's/^  address: 10.2.1.2$/&\n  address6: fd00:99::2/' "$TOPO_STATE/n1.yaml"
 topo_start 1
 t_check "ping lwIP through an attached tun" topo_exec n1 ping -c 3 -i 0.2 -W 2 10.2.1.2
 t_check "status file counts packets for lwIP" t_wait_stat "$TOPO_STATE/n1.status" to_lwip 3
@@ -30,27 +31,41 @@ t_check "bad data offset counted" t_wait_stat "$TOPO_STATE/n1.status" drop_bad-t
 t_check "truncated TCP counted" t_wait_stat "$TOPO_STATE/n1.status" drop_truncated 1
 t_check "still answers after bad packets" topo_exec n1 ping -c 1 -W 2 10.2.1.2
 
-# IPv6 into the device, no service there: a SYN gets the reset any TCP
-# sends (the kernel takes it only with a right IPv6 checksum); lwIP has no
-# IPv6, so other IPv6 packets are dropped and counted, and so is any with
-# an extension header (a fragment).
+# IPv6 into the device: lwIP answers a ping at its IPv6 address
+# (lwip.address6); a SYN there, of no connection handed to it, never
+# reaches it; ICMPv6 other than echo (a router advertisement that would
+# move lwIP's routes), non-TCP IPv6 and any packet with an extension header
+# (a fragment) are dropped and counted.
 topo_exec n1 sysctl -qw net.ipv6.conf.all.disable_ipv6=0 \
     net.ipv6.conf.lo.disable_ipv6=0 "net.ipv6.conf.$TOPO_TUN.disable_ipv6=0"
 topo_exec n1 ip -6 addr add fd00:1::1/128 dev lo
 topo_exec n1 ip -6 route add fd00:99::/64 dev "$TOPO_TUN" src fd00:1::1
-t_check "IPv6 SYN of no service: reset" topo_exec n1 python3 -c '
+t_check "ping lwIP's IPv6 address through the tun" \
+    topo_exec n1 ping -6 -c 3 -i 0.2 -W 2 fd00:99::2
+t_check "IPv6 SYN to lwIP's address of no flow: no answer" topo_exec n1 python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_INET6)
-s.settimeout(5)
+s.settimeout(1)
 try:
-    s.connect(("fd00:99::1", 80))
-except ConnectionRefusedError:
+    s.connect(("fd00:99::2", 80))
+except socket.timeout:
     sys.exit(0)
 sys.exit(1)'
-topo_exec n1 ping -6 -c 1 -W 1 fd00:99::1 >/dev/null 2>&1
-t_check "IPv6 echo counted as not TCP" t_wait_stat "$TOPO_STATE/n1.status" drop_not-tcp 1
-topo_exec n1 ping -6 -c 1 -W 1 -s 3000 fd00:99::1 >/dev/null 2>&1
+t_check "... dropped and counted" t_wait_stat "$TOPO_STATE/n1.status" drop_no_flow 1
+topo_exec n1 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
+# type 134, code 0, checksum (the kernel sums it), hop limit 64, flags,
+# router lifetime 1800 s, reachable and retransmission times
+s.sendto(bytes([134, 0, 0, 0, 64, 0, 7, 8]) + bytes(8), ("fd00:99::2", 0))
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u.sendto(b"x", ("fd00:99::2", 9))'
+t_check "IPv6 router advertisement and UDP counted as not TCP" \
+    t_wait_stat "$TOPO_STATE/n1.status" drop_not-tcp 2
+topo_exec n1 ping -6 -c 1 -W 1 -s 3000 fd00:99::2 >/dev/null 2>&1
 t_check "IPv6 fragment counted" t_wait_stat "$TOPO_STATE/n1.status" drop_ipv6-ext-header 1
+t_check "still answers an IPv6 ping" topo_exec n1 ping -6 -c 1 -W 2 fd00:99::2
 t_check "SIGTERM: clean exit, no leaks" topo_stop 1
 t_check "daemon logged its stop" grep -q "stopped" "$TOPO_STATE/n1.log"
 t_check "persistent tun survives the daemon" topo_exec n1 ip link show "$TOPO_TUN"

@@ -91,6 +91,8 @@ t_ip6(const char *s)
 	return a;
 }
 
+#define T_IP6P(s)	((const struct ipaddr[1]){ t_ip6(s) })
+
 static inline int
 t_done(const char *name)
 {

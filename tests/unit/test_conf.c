@@ -114,7 +114,7 @@ static const struct bad bad[] = {
 	{ BASE "handoff:\n  request_head_max: 2m\n", "10:21",
 	  "2m is out of range 256..1m" },
 	/* IPv6: a service's listen address only, quoted, a host's address;
-	 * kernel stacks with their IPv6 addresses and cookies only. */
+	 * every stack with an IPv6 address of its own. */
 	{ BASE POOL "services:\n  - name: web\n    listen: \"[fd00:9::1]80\"\n"
 	  "    pool: all\n", "14:13", "services[0].listen: \"[fd00:9::1]80\" "
 	  "is not an IPv4 address:port or [IPv6 address]:port" },
@@ -144,11 +144,18 @@ static const struct bad bad[] = {
 	{ NODE "  server_address6: ::1\n" LWIP CTL, "5:20",
 	  "is not an IPv6 address of a host" },
 	{ BASE POOL "services:\n  - name: web\n    listen: \"[fd00:9::1]:80\"\n"
-	  "    pool: all\n", "14:13", "service web: an IPv6 VIP needs "
-	  "handshake cookie (lwIP speaks IPv4 only)" },
+	  "    pool: all\n", "14:13", "services[0].listen: service web: an "
+	  "IPv6 VIP needs lwip.address6, where this node's stack "
+	  "(handoff.stack lwip) takes IPv6 connections" },
 	{ BASE POOL "services:\n  - name: web\n    listen: \"[fd00:9::1]:80\"\n"
 	  "    pool: all\n    handshake: cookie\n", "14:13",
-	  "service web: an IPv6 VIP needs handoff.stack kernel on every node" },
+	  "service web: an IPv6 VIP needs lwip.address6" },
+	{ NODE LWIP "  address6: 10.2.1.3\n" CTL, "7:13",
+	  "lwip.address6: \"10.2.1.3\" is not an IPv6 address of a host" },
+	{ NODE LWIP "  address6: ff02::1\n" CTL, "7:13",
+	  "is not an IPv6 address of a host" },
+	{ NODE LWIP "  address6: fd00:2:1::2\n" CTL "tun:\n  mtu: 1279\n",
+	  "7:13", "lwip.address6: an IPv6 address needs tun.mtu 1280" },
 	{ BASE POOL "services:\n  - name: web\n    listen: \"[fd00:9::1]:80\"\n"
 	  "    pool: all\n    handshake: cookie\ntun:\n  mtu: 1279\n", "14:13",
 	  "an IPv6 service needs tun.mtu 1280 or more" },
@@ -161,8 +168,8 @@ static const struct bad bad[] = {
 	  "    stack: kernel\n" POOL "services:\n  - name: web\n"
 	  "    listen: \"[fd00:9::1]:80\"\n    pool: all\n"
 	  "    handshake: cookie\nhandoff:\n  stack: kernel\n", "11:9",
-	  "peer n2: with an IPv6 service (web), every peer needs stack kernel "
-	  "and a stack_address6" },
+	  "peer n2: with an IPv6 service (web), every peer needs a "
+	  "stack_address6" },
 	/* Addresses, ports, prefixes, names. */
 	{ NODE CTL "lwip:\n  address: 10.2.1.300\n", "8:12",
 	  "lwip.address: \"10.2.1.300\" is not an IPv4 address" },
@@ -1346,6 +1353,30 @@ test_ipv6(void)
 	cfg_free(c);
 }
 
+/* The same on lwIP stacks, with lwIP's handshake. */
+static void
+test_ipv6_lwip(void)
+{
+	static const char y[] = NODE LWIP "  address6: fd00:2:1::2\n" CTL
+	    PEER "    stack_address6: fd00:2:2::2\n" POOL
+	    "services:\n  - name: web6\n    listen: \"[fd00:9::1]:80\"\n"
+	    "    pool: all\n";
+	struct ipaddr	 a;
+	struct cfg	*c;
+	char		 err[512];
+
+	c = cfg_parse(name, y, strlen(y), err, sizeof(err));
+	if (c == NULL)
+		fprintf(stderr, "%s\n", err);
+	CHECK(c != NULL);
+	a = t_ip6("fd00:2:1::2");
+	CHECK(addr_eq(&c->cfg_lwip.cl_addr6, &a));
+	CHECK(addr_is_none(&c->cfg_node.cn_server6));
+	CHECK_INTEQ(c->cfg_services[0].cs_handshake, CFG_HS_LWIP);
+	CHECK_STREQ(print_key(c, "lwip.address6"), "fd00:2:1::2\n");
+	cfg_free(c);
+}
+
 int
 main(void)
 {
@@ -1358,6 +1389,7 @@ main(void)
 	snprintf(name, sizeof(name), "%s/t.yaml", tmpdir);
 	for (i = 0; i < nitems(bad); i++)
 		check_bad(&bad[i], i);
+	test_ipv6_lwip();
 	test_too_many();
 	test_defaults();
 	test_ipv6();

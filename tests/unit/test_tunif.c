@@ -28,6 +28,7 @@ static struct {
 } out[8];
 static int	nout, nafter;
 static struct tunif ti;
+static int	v6;		/* send_seg sends IPv6 */
 
 static void
 capture(void *arg, uint8_t *buf, size_t len, const struct pkt_meta *m)
@@ -69,16 +70,20 @@ send_seg(uint16_t sport, uint32_t seq, size_t len, uint8_t flags)
 	o.o_has_ts = 1;
 	o.o_tsval = 1000;
 	o.o_tsecr = 2000;
-	n = pkt_build_tcp(buf, sizeof(buf), T_IPP("10.2.2.2"),
-	    htons(sport), T_IPP("10.0.0.2"), htons(40000), seq, 9000,
-	    flags, 2047, &o, pay, len, 1);
+	n = pkt_build_tcp(buf, sizeof(buf), v6 ? T_IP6P("fd00:2:2::2") :
+	    T_IPP("10.2.2.2"), htons(sport), v6 ? T_IP6P("fd00::2") :
+	    T_IPP("10.0.0.2"), htons(40000), seq, 9000, flags, 2047, &o, pay,
+	    len, 1);
 	CHECK(n > 0);
 	/* With offloads lwIP leaves the TCP checksum to tunif (zero). */
 	if (ti.ti_gso)
-		pkt_put16(buf + 20 + TCP_OFF_CSUM, 0);
+		pkt_put16(buf + (v6 ? 40 : 20) + TCP_OFF_CSUM, 0);
 	CHECK((p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM)) != NULL);
 	memcpy(p->payload, buf, n);
-	ti.ti_stack.output(&ti.ti_stack, p, NULL);
+	if (v6)
+		ti.ti_stack.output_ip6(&ti.ti_stack, p, NULL);
+	else
+		ti.ti_stack.output(&ti.ti_stack, p, NULL);
 	pbuf_free(p);
 }
 
@@ -90,11 +95,14 @@ check_out(int i, uint32_t seq, size_t paylen, uint8_t flags)
 	size_t		 k;
 
 	CHECK_INTEQ(pkt_parse(&p, out[i].buf, out[i].len), PKT_OK);
+	CHECK_INTEQ(p.p_v6, v6);
+	CHECK_INTEQ(p.p_len, out[i].len);
 	CHECK_INTEQ(p.p_seq, seq);
 	CHECK_INTEQ(p.p_paylen, paylen);
 	CHECK_INTEQ(p.p_flags, flags);
-	CHECK_INTEQ(pkt_ip_csum(p.p_ip, p.p_iphl),
-	    pkt_get16(p.p_ip + IP_OFF_CSUM));
+	if (!v6)
+		CHECK_INTEQ(pkt_ip_csum(p.p_ip, p.p_iphl),
+		    pkt_get16(p.p_ip + IP_OFF_CSUM));
 	for (k = 0; k < paylen; k++)
 		if (p.p_tcp[p.p_thl + k] != pay_at(seq + (uint32_t)k))
 			CHECK(!"payload as sent");
@@ -125,10 +133,11 @@ test_joined(void)
 	tunif_flush(&ti);
 	CHECK_INTEQ(nout, 1);
 	CHECK(out[0].gso);
-	CHECK(out[0].m.pm_gso_tcp4);
+	CHECK_INTEQ(out[0].m.pm_gso_tcp4, !v6);
+	CHECK_INTEQ(out[0].m.pm_gso_tcp6, v6);
 	CHECK(out[0].m.pm_csum_partial);
 	CHECK_INTEQ(out[0].m.pm_gso_size, MSS);
-	CHECK_INTEQ(out[0].m.pm_hdr_len, 20 + 32);
+	CHECK_INTEQ(out[0].m.pm_hdr_len, (v6 ? 40 : 20) + 32);
 	check_out(0, 1000, 3 * MSS + 500, TH_ACK | TH_PUSH);
 	tunif_flush(&ti);
 	CHECK_INTEQ(nout, 1);
@@ -178,6 +187,31 @@ test_breaks(void)
 	check_out(1, 1000 + 45 * MSS, 5 * MSS, TH_ACK);
 }
 
+/* The same connection's segments in the other family (same ports,
+ * sequence numbers following) are another connection's. */
+static void
+test_family_breaks(void)
+{
+	nout = 0;
+	v6 = 0;
+	send_seg(80, 1000, MSS, TH_ACK);
+	v6 = 1;
+	send_seg(80, 1000 + MSS, MSS, TH_ACK);
+	send_seg(80, 1000 + 2 * MSS, MSS, TH_ACK);
+	v6 = 0;
+	send_seg(80, 1000 + 3 * MSS, MSS, TH_ACK);
+	tunif_flush(&ti);
+	CHECK_INTEQ(nout, 3);
+	CHECK(!out[0].gso);
+	check_out(0, 1000, MSS, TH_ACK);
+	CHECK(!out[2].gso);
+	check_out(2, 1000 + 3 * MSS, MSS, TH_ACK);
+	v6 = 1;
+	CHECK(out[1].gso);
+	check_out(1, 1000 + MSS, 2 * MSS, TH_ACK);
+	v6 = 0;
+}
+
 /* What a connection may hold out of order: a young one little, nobody
  * anything once lwIP holds its budget; the port counts what lwIP holds. */
 static void
@@ -218,9 +252,9 @@ test_timewait_cap(void)
 		if ((pcb = tcp_new()) == NULL)
 			break;
 		pcb->state = TIME_WAIT;
-		ip4_addr_set_u32(&pcb->local_ip, vip);
+		port_to_ip(&vipa, &pcb->local_ip);
 		pcb->local_port = 80;
-		ip4_addr_set_u32(&pcb->remote_ip, cl);
+		port_to_ip(&cla, &pcb->remote_ip);
 		pcb->remote_port = (u16_t)(10000 + i);
 		TCP_REG(&tcp_tw_pcbs, pcb);	/* at the head, as lwIP does */
 	}
@@ -240,16 +274,24 @@ main(void)
 {
 	t_start(30);
 	port_init();
-	tunif_init(&ti, inet_addr("10.2.2.2"), 1500, capture, after, NULL);
+	tunif_init(&ti, inet_addr("10.2.2.2"), T_IP6P("fd00:2:2::2"), 1500,
+	    capture, after, NULL);
 	/* Without offloads: each packet at once. */
-	send_seg(80, 1000, MSS, TH_ACK);
-	send_seg(80, 1000 + MSS, MSS, TH_ACK);
-	CHECK_INTEQ(nout, 2);
-	check_out(0, 1000, MSS, TH_ACK);
-	check_out(1, 1000 + MSS, MSS, TH_ACK);
+	for (v6 = 0; v6 < 2; v6++) {
+		nout = 0;
+		send_seg(80, 1000, MSS, TH_ACK);
+		send_seg(80, 1000 + MSS, MSS, TH_ACK);
+		CHECK_INTEQ(nout, 2);
+		check_out(0, 1000, MSS, TH_ACK);
+		check_out(1, 1000 + MSS, MSS, TH_ACK);
+	}
 	tunif_gso(&ti);
-	test_joined();
-	test_breaks();
+	for (v6 = 0; v6 < 2; v6++) {
+		test_joined();
+		test_breaks();
+	}
+	v6 = 0;
+	test_family_breaks();
 	test_ooseq_limits();
 	test_timewait_cap();
 	tunif_shutdown(&ti);
