@@ -280,6 +280,36 @@ hostcheck_kernel(struct hostcheck_ctx *hc, const struct cfg *cfg,
 		    idx);
 }
 
+/* With the lwIP stack, lwIP's IPv6 address must be routed into the device
+ * (as its IPv4 one is, by tun.address's prefix), or the client's packets
+ * of the IPv6 connections handed to it never reach it. */
+static void
+hostcheck_lwip6(struct hostcheck_ctx *hc, const struct cfg *cfg,
+    const char *dev, int idx)
+{
+	const struct ipaddr *a = &cfg->cfg_lwip.cl_addr6;
+	char		 s[ADDR_STRLEN], out[IF_NAMESIZE];
+	int		 oif = 0, type = 0;
+
+	if (addr_is_none(a))
+		return;
+	if (hostcheck_route(a, NULL, &oif, &type) == 0 && oif == idx &&
+	    type != RTN_LOCAL)
+		return;
+	addr_str(a, s, sizeof(s));
+	if (type == RTN_LOCAL)
+		hostcheck_warn(hc, "lwip.address6 %s is an address of this "
+		    "host, so the IPv6 connections handed to this node never "
+		    "reach lwIP (remove it, and ip -6 route add %s/128 dev %s)",
+		    s, s, dev);
+	else
+		hostcheck_warn(hc, "lwip.address6 %s is routed %s%s, not into "
+		    "%s, so the IPv6 connections handed to this node never "
+		    "reach lwIP (ip -6 route add %s/128 dev %s)", s,
+		    oif != 0 ? "to " : "", hostcheck_ifname(oif, out), dev, s,
+		    dev);
+}
+
 /* Calls fn for everything on this host that contradicts cfg; returns how
  * many. */
 int
@@ -321,5 +351,7 @@ hostcheck(const struct cfg *cfg, hostcheck_fn fn, void *arg)
 		hostcheck_vip(&hc, &cfg->cfg_services[i], dev, idx);
 	if (cfg->cfg_handoff.ch_stack == CFG_STACK_KERNEL)
 		hostcheck_kernel(&hc, cfg, dev, idx);
+	else
+		hostcheck_lwip6(&hc, cfg, dev, idx);
 	return hc.hc_n;
 }

@@ -10,7 +10,9 @@
 # handshake and the kernel stack; handoffd-setup down removes all of it
 # and puts the sysctls back.  The same for an IPv6 VIP beside the IPv4 one
 # and the server's IPv6 address: IPv6 forwarding, the address on the
-# device, the VIP's route, the rule and the table's default route.
+# device, the VIP's route, the rule and the table's default route.  With
+# the lwIP stack, lwIP's IPv6 address is routed into the device instead
+# (-n warns while it is not), and lwIP serves both VIPs.
 TOPO_IPV6=1
 . "$(dirname "$0")/lib.sh"
 
@@ -167,4 +169,35 @@ t_check "-n warns again" grep -q '^warning: net.ipv4.ip_forward is 0' "$TOPO_STA
 out=$(hsetup down 2>&1)
 t_check "a second down: exit 0" [ $? -eq 0 ]
 t_check "... nothing to take down" grep -q 'nothing to take down' <<<"$out"
+
+# 5. The lwIP stack and the lwip handshake, lwIP with an IPv6 address.
+sed -i -e 's/^  stack: kernel$/  stack: lwip/' -e '/handshake: cookie/d' \
+    -e '/server_address6/d' -e 's/^  address: 10.2.1.2$/&\n  address6: fd00:2:1::2/' "$conf"
+hsetup up 2>"$TOPO_STATE/up.log"
+t_check "lwIP stack: handoffd-setup up: exit 0" [ $? -eq 0 ]
+cat "$TOPO_STATE/up.log"
+t_check "lwIP's IPv6 address is routed into the device" \
+    sh -c "ip -n '$(topo_ns n1)' -6 route get fd00:2:1::2 | grep -q ' dev $tun '"
+t_check "... and no policy rule added" sh -c "! ip -n '$(topo_ns n1)' rule show | grep -q 'lookup 200'"
+n1 "$HANDOFFD" -n -c "$conf" 2>"$TOPO_STATE/warn" >/dev/null
+cat "$TOPO_STATE/warn"
+t_check "-n has nothing to say" [ ! -s "$TOPO_STATE/warn" ]
+n1 ip -6 route del fd00:2:1::2/128 dev "$tun"
+n1 "$HANDOFFD" -n -c "$conf" 2>"$TOPO_STATE/warn" >/dev/null
+t_check "-n warns once lwIP's IPv6 address is not routed into the device" \
+    grep -q "^warning: lwip.address6 fd00:2:1::2 is routed to .*, not into $tun" "$TOPO_STATE/warn"
+n1 ip -6 route add fd00:2:1::2/128 dev "$tun"
+topo_start 1
+out=$(topo_exec c curl -sf -m 10 "http://$TOPO_VIP/")
+t_check "lwIP serves the VIP" [ "$out" = "node n1" ]
+out=$(topo_exec c curl -sf -m 10 "http://[$TOPO_VIP6]/")
+t_check "lwIP serves the IPv6 VIP" [ "$out" = "node n1" ]
+t_check "... relaying it itself" t_wait_stat "$TOPO_STATE/n1.status" fe_local 2
+t_check "lwIP answers a ping at the IPv6 VIP" topo_exec c ping -6 -c 1 -W 2 "$TOPO_VIP6"
+t_check "n1: flow table empty" t_wait_flows "$TOPO_STATE/n1.status" 0
+t_check "n1: clean exit (no leaks)" topo_stop 1
+hsetup down 2>"$TOPO_STATE/down.log"
+t_check "lwIP stack: handoffd-setup down: exit 0" [ $? -eq 0 ]
+t_check "lwIP's IPv6 route is gone" \
+    sh -c "! ip -n '$(topo_ns n1)' -6 route get fd00:2:1::2 2>/dev/null | grep -q ' dev $tun '"
 echo "all checks passed"
