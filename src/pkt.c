@@ -90,20 +90,29 @@ pkt_ip6_ext(uint8_t nh)
 	}
 }
 
+/* :: or ::1: no address, or this host's own. */
+static int
+pkt_ip6_local(const struct ipaddr *a)
+{
+	return (a->a_w[0] | a->a_w[1] | a->a_w[2]) == 0 &&
+	    (a->a_w[3] == 0 || a->a_w[3] == htonl(1));
+}
+
 /*
- * Whether an IPv6 packet's addresses are ones a TCP connection may have:
- * not IPv4-mapped (the daemon holds IPv4 addresses so, and would take the
- * packet for an IPv4 one's), not a multicast or unspecified destination,
- * not a multicast source.
+ * Whether an IPv6 packet's addresses are ones a TCP connection across a
+ * network may have: neither IPv4-mapped (the daemon holds IPv4 addresses
+ * so, and would take the packet for an IPv4 one's), multicast,
+ * unspecified or loopback, nor a link-local destination (no VIP or stack
+ * address is one; a link-local source is left to what the packet is).
  */
 static int
 pkt_ip6_addrs_ok(const struct ipaddr *src, const struct ipaddr *dst)
 {
-	uint8_t	 s0 = (uint8_t)(ntohl(src->a_w[0]) >> 24);
-	uint8_t	 d0 = (uint8_t)(ntohl(dst->a_w[0]) >> 24);
+	uint32_t	 s0 = ntohl(src->a_w[0]), d0 = ntohl(dst->a_w[0]);
 
-	return !addr_is4(src) && !addr_is4(dst) && s0 != 0xff && d0 != 0xff &&
-	    !addr_is_none(dst);
+	return !addr_is4(src) && !addr_is4(dst) && s0 >> 24 != 0xff &&
+	    d0 >> 24 != 0xff && (d0 & 0xffc00000) != 0xfe800000 &&
+	    !pkt_ip6_local(src) && !pkt_ip6_local(dst);
 }
 
 /* The IPv6 header: a TCP segment must follow it directly. */

@@ -268,12 +268,17 @@ port_tcp_recved(struct tcp_pcb *pcb, uint32_t len)
 /* Called as lwIP hands over an accepted connection, before it carries
  * data: raises the client's MSS to PORT_MSS_MIN, and the largest window
  * it has announced to twice that, since lwIP cuts segments at half of it
- * too (Linux's tcp_bound_to_half_wnd has a floor as well). */
+ * too (Linux's tcp_bound_to_half_wnd has a floor as well).  Over IPv6 the
+ * MSS is at most what IPv6's minimum MTU carries: lwIP's TCP has no path
+ * MTU discovery, and IPv6 routers do not fragment (RFC 8200 5), so a
+ * larger segment on a narrower path would be lost every time it is sent. */
 void
 port_tcp_clamp_mss(struct tcp_pcb *pcb)
 {
 	if (pcb->mss < PORT_MSS_MIN)
 		pcb->mss = PORT_MSS_MIN;
+	if (IP_IS_V6(&pcb->remote_ip) && pcb->mss > PORT_MSS_MAX6)
+		pcb->mss = PORT_MSS_MAX6;
 	if (pcb->snd_wnd_max < 2 * PORT_MSS_MIN)
 		pcb->snd_wnd_max = 2 * PORT_MSS_MIN;
 }

@@ -36,6 +36,7 @@ struct tcp_pcb;
  * node send.
  */
 #define PORT_MSS_MIN		48
+#define PORT_MSS_MAX6		1220	/* 1280 - 40 - 20 */
 
 void		port_init(void);
 uint32_t	port_now_ms(void);

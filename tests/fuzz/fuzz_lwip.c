@@ -5,7 +5,8 @@
  * it: through the TUN netif, to a connection lwIP accepted on a listener,
  * as at a back-end (be.c).
  *
- * Each input is one client.  Its first bytes choose the SYN's options
+ * Each input is one client, over IPv4 or IPv6.  Its first bytes choose the
+ * family, the SYN's options
  * (MSS, tiny ones too, window scale, SACK-permitted, timestamps), the ISNs,
  * the clock and how much the server answers; the handshake completes and
  * the server writes its answer as the relay does, so that lwIP holds a
@@ -18,8 +19,8 @@
  * FIN, a close, an abort, a receive window held shut).
  *
  * Whatever the client sends, lwIP must not assert or touch memory it does
- * not own, everything it sends must be a well-formed IPv4/TCP packet of the
- * connection whose data is the server's stream, byte for byte, in
+ * not own, everything it sends must be a well-formed TCP packet of the
+ * client's family and connection whose data is the server's stream, byte for byte, in
  * segments no longer than the MSS, what the server reads must be the
  * client's stream, byte for byte, the scoreboard must hold together, and
  * once everything is closed lwIP must hold no more memory than before the
@@ -43,6 +44,8 @@
 
 #define FZ_SADDR	"10.2.2.2"	/* lwIP's stack address */
 #define FZ_CADDR	"10.0.0.2"	/* the client */
+#define FZ_SADDR6	"fd00:2:2::2"	/* ... for IPv6 */
+#define FZ_CADDR6	"fd00::2"
 #define FZ_SPORT	80
 #define FZ_CPORT	40000
 #define FZ_MTU		1500
@@ -74,10 +77,12 @@ struct fz_in {
 static struct {
 	struct tunif	 ti;
 	uint32_t	 saddr, caddr;	/* network order */
+	struct ipaddr	 saddr6, caddr6;
+	int		 v6;		/* this input's client is IPv6 */
 	size_t		 mem_base;	/* lwIP's memory with nothing open */
 	uint32_t	 now;		/* the clock lwIP reads */
 	uint32_t	 isn;		/* lwIP's next ISN */
-	struct tcp_pcb	*listener;
+	struct tcp_pcb	*listener, *listener6;
 
 	/* The client. */
 	uint32_t	 c_isn;
@@ -220,13 +225,14 @@ fz_output(void *arg, uint8_t *buf, size_t len, const struct pkt_meta *m)
 	if (m != NULL)
 		fz_fail("offload metadata without offloads");
 	if (len > PKT_MAXLEN || pkt_parse(&p, buf, len) != PKT_OK ||
-	    p.p_len != len)
-		fz_fail("not a well-formed IPv4/TCP packet");
-	if (pkt_ip_csum(p.p_ip, p.p_iphl) != pkt_get16(p.p_ip + IP_OFF_CSUM) ||
-	    !pkt_tcp_csum_ok(&p))
+	    p.p_len != len || p.p_tcp == NULL || p.p_v6 != fz.v6)
+		fz_fail("not a well-formed TCP packet of the client's family");
+	if ((!p.p_v6 && pkt_ip_csum(p.p_ip, p.p_iphl) !=
+	    pkt_get16(p.p_ip + IP_OFF_CSUM)) || !pkt_tcp_csum_ok(&p))
 		fz_fail("bad checksum");
-	if (!addr_eq4(&p.p_saddr, fz.saddr) ||
-	    !addr_eq4(&p.p_daddr, fz.caddr) || p.p_sport != htons(FZ_SPORT) ||
+	if (!(fz.v6 ? addr_eq(&p.p_saddr, &fz.saddr6) &&
+	    addr_eq(&p.p_daddr, &fz.caddr6) : addr_eq4(&p.p_saddr, fz.saddr) &&
+	    addr_eq4(&p.p_daddr, fz.caddr)) || p.p_sport != htons(FZ_SPORT) ||
 	    p.p_dport != htons(FZ_CPORT))
 		fz_fail("a packet of no connection of the client's");
 	if (pkt_opts_parse(&p, &o) != 0)
@@ -464,19 +470,31 @@ fz_send(uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
 {
 	static uint8_t	 buf[PKT_MAXLEN];
 	struct pkt	 p;
-	uint8_t		*ip = buf, *th = buf + PKT_IP_HLEN;
+	size_t		 iphl = fz.v6 ? PKT_IP6_HLEN : PKT_IP_HLEN;
+	uint8_t		*ip = buf, *th = buf + iphl;
 	size_t		 thl = PKT_TCP_HLEN + optlen, total, i;
 
-	total = PKT_IP_HLEN + thl + paylen;
-	memset(buf, 0, PKT_IP_HLEN + thl);
-	ip[0] = 0x45;
-	pkt_put16(ip + IP_OFF_TOTLEN, (uint16_t)total);
-	pkt_put16(ip + IP_OFF_FRAG, 0x4000);
-	ip[IP_OFF_TTL] = 64;
-	ip[IP_OFF_PROTO] = PKT_IPPROTO_TCP;
-	memcpy(ip + IP_OFF_SRC, &fz.caddr, 4);
-	memcpy(ip + IP_OFF_DST, &fz.saddr, 4);
-	pkt_put16(ip + IP_OFF_CSUM, pkt_ip_csum(ip, PKT_IP_HLEN));
+	if (paylen > PKT_MAXLEN - iphl - thl)
+		paylen = PKT_MAXLEN - iphl - thl;
+	total = iphl + thl + paylen;
+	memset(buf, 0, iphl + thl);
+	if (fz.v6) {
+		ip[0] = 0x60;
+		pkt_put16(ip + IP6_OFF_PLEN, (uint16_t)(total - iphl));
+		ip[IP6_OFF_NH] = PKT_IPPROTO_TCP;
+		ip[IP6_OFF_HLIM] = 64;
+		memcpy(ip + IP6_OFF_SRC, fz.caddr6.a_w, 16);
+		memcpy(ip + IP6_OFF_DST, fz.saddr6.a_w, 16);
+	} else {
+		ip[0] = 0x45;
+		pkt_put16(ip + IP_OFF_TOTLEN, (uint16_t)total);
+		pkt_put16(ip + IP_OFF_FRAG, 0x4000);
+		ip[IP_OFF_TTL] = 64;
+		ip[IP_OFF_PROTO] = PKT_IPPROTO_TCP;
+		memcpy(ip + IP_OFF_SRC, &fz.caddr, 4);
+		memcpy(ip + IP_OFF_DST, &fz.saddr, 4);
+		pkt_put16(ip + IP_OFF_CSUM, pkt_ip_csum(ip, PKT_IP_HLEN));
+	}
 	pkt_put16(th + TCP_OFF_SPORT, FZ_CPORT);
 	pkt_put16(th + TCP_OFF_DPORT, FZ_SPORT);
 	pkt_put32(th + TCP_OFF_SEQ, seq);
@@ -796,18 +814,30 @@ fz_server(struct fz_in *in, uint8_t op)
 	fz_settle();
 }
 
-/* lwIP as at the daemon's start: one listener, as be_listen() makes it. */
+/* A listener at a, as be_listen() makes it. */
+static struct tcp_pcb *
+fz_listen_at(const struct ipaddr *a)
+{
+	struct tcp_pcb	*pcb, *l;
+	ip_addr_t	 ip;
+
+	port_to_ip(a, &ip);
+	if ((pcb = tcp_new_ip_type(IP_GET_TYPE(&ip))) == NULL ||
+	    tcp_bind(pcb, &ip, FZ_SPORT) != ERR_OK ||
+	    (l = tcp_listen(pcb)) == NULL)
+		fz_fail("cannot listen");
+	tcp_accept(l, fz_accept);
+	return l;
+}
+
+/* lwIP as at the daemon's start: its listeners at the stack addresses. */
 static void
 fz_listen(void)
 {
-	struct tcp_pcb	*pcb;
-	ip_addr_t	 a;
+	struct ipaddr	 a = addr4(fz.saddr);
 
-	ip_addr_set_ip4_u32_val(a, fz.saddr);
-	if ((pcb = tcp_new()) == NULL || tcp_bind(pcb, &a, FZ_SPORT) !=
-	    ERR_OK || (fz.listener = tcp_listen(pcb)) == NULL)
-		fz_fail("cannot listen");
-	tcp_accept(fz.listener, fz_accept);
+	fz.listener = fz_listen_at(&a);
+	fz.listener6 = fz_listen_at(&fz.saddr6);
 }
 
 /* Ends every connection and the listener, lets lwIP's TCP timer see that
@@ -824,7 +854,8 @@ fz_teardown(void)
 	}
 	port_tcp_trim_timewait(0);
 	tcp_close(fz.listener);
-	fz.listener = NULL;
+	tcp_close(fz.listener6);
+	fz.listener = fz.listener6 = NULL;
 	/* The TCP timer runs every TCP_TMR_INTERVAL until it stops; the
 	 * IPv6 neighbour cache's, every second for ever. */
 	while (sys_timeouts_sleeptime() <= TCP_TMR_INTERVAL) {
@@ -848,18 +879,21 @@ fz_init(void)
 	}
 	fz.saddr = inet_addr(FZ_SADDR);
 	fz.caddr = inet_addr(FZ_CADDR);
+	if (inet_pton(AF_INET6, FZ_SADDR6, fz.saddr6.a_w) != 1 ||
+	    inet_pton(AF_INET6, FZ_CADDR6, fz.caddr6.a_w) != 1)
+		fz_fail("bad address");
 	port_set_clock(fz_clock);
 	port_init();
-	tunif_init(&fz.ti, fz.saddr, &(struct ipaddr){ { 0 } }, FZ_MTU,
-	    fz_output, fz_after, NULL);
+	tunif_init(&fz.ti, fz.saddr, &fz.saddr6, FZ_MTU, fz_output, fz_after,
+	    NULL);
 	fz.mem_base = port_mem_used();
 }
 
 /*
  * The client's SYN, options from the input:
  *   what:  MSS (bit 0), tiny MSS (1), window scale (2), SACK-permitted
- *          (3), timestamps (4), raw options instead (5), up to three
- *          segments of any flags while lwIP is in SYN_RCVD (7)
+ *          (3), timestamps (4), raw options instead (5), IPv6 (6), up to
+ *          three segments of any flags while lwIP is in SYN_RCVD (7)
  * then the MSS, the shift, the client's ISN and window, the server's ISN,
  * answer size and write size, the client's first timestamp.
  */
@@ -879,6 +913,7 @@ fz_connect(struct fz_in *in)
 	fz.c_tsval = fz_u32(in);
 	fz.s_tsval = 0;
 	fz.c_nxt = fz.c_isn + 1;
+	fz.v6 = (what & 0x40) != 0;
 
 	if (what & 0x20) {
 		n = fz_raw_opts(in, opts);

@@ -27,9 +27,9 @@ def u32(v):
     return struct.pack(">I", v & 0xffffffff)
 
 
-# SYN options (fz_connect's "what"), and segments before the handshake's
-# ACK (EARLY, with early()).
-MSS, TINY, WS, SACK, TS, EARLY = 1, 2, 4, 8, 0x10, 0x80
+# SYN options (fz_connect's "what"), the client's family (IPV6), and
+# segments before the handshake's ACK (EARLY, with early()).
+MSS, TINY, WS, SACK, TS, IPV6, EARLY = 1, 2, 4, 8, 0x10, 0x40, 0x80
 
 
 def header(what, mss=1460, ws=7, win=0xffff, kb=256, chunk=16384,
@@ -190,6 +190,17 @@ def seeds():
         seg(a_una(), seq=(3, u32(0x7fff0000)), ctl=SYN, raw=synopts) +
         seg(a_nxt()) + seg(a_bnd(2), sacks=[(bnd(3), bnd(4))]) +
         ticks(10, 40))
+    # The same over IPv6: recovery, and a reset and a new connection.
+    s["ipv6-sack-recovery"] = (
+        header(IPV6 | MSS | WS | SACK | TS) + tick(1) +
+        seg(a_bnd(2), sacks=[(bnd(4), bnd(8))]) + tick(30) +
+        seg(a_bnd(3), sacks=[(bnd(2), bnd(20))]) + ticks(10, 4) +
+        seg(a_nxt()) + shut() + seg(a_nxt(), ctl=FIN) + ticks(4, 100))
+    s["ipv6-reconnect"] = (
+        header(IPV6 | MSS | SACK | TS, kb=16) + seg(a_bnd(3)) +
+        seg(a_nxt(), ctl=RST) + tick(10) +
+        seg(a_una(), seq=(3, u32(0x7fff0000)), ctl=SYN, raw=synopts) +
+        seg(a_nxt()) + ticks(10, 40))
     # A SYN-ACK with the request, and one with a FIN too, in place of the
     # handshake's ACK: the SYN takes a sequence number of its own.
     s["synrcvd-syn-data"] = (

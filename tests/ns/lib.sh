@@ -121,6 +121,21 @@ t_client_port() {
 	echo "$port"
 }
 
+# t_tcpdump NODE OUT SECONDS TCPDUMP-ARGS...: tcpdump in NODE's namespace
+# for at most SECONDS, its output in OUT, in the background (its pid in
+# tcpdump_pid); returns once it listens (bounded wait), so that nothing
+# sent after is missed.
+t_tcpdump() {
+	local ns out=$2 secs=$3
+	ns=$(topo_ns "$1")
+	shift 3
+	rm -f "$out.err"
+	ip netns exec "$ns" timeout "$secs" tcpdump --immediate-mode "$@" \
+	    >"$out" 2>"$out.err" &
+	tcpdump_pid=$!
+	t_wait_grep "$out.err" "listening on"
+}
+
 # t_wait_grep FILE REGEX [SECONDS]: waits (bounded, default 15 s) until a
 # line of FILE matches REGEX (grep -E).
 t_wait_grep() {

@@ -24,13 +24,10 @@ t_check "front-end sees the back-end" topo_wait_peers 1 1
 c() { topo_exec c "$@"; }
 
 # The SYN/ACK promises the configured MSS, not the stack's own.
-topo_exec c timeout 10 tcpdump -i eth0 -n -v -c 1 \
-    'tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack)' \
-    >"$TOPO_STATE/synack.txt" 2>/dev/null &
-cap=$!
-sleep 0.5
+t_check "tcpdump listens" t_tcpdump c "$TOPO_STATE/synack.txt" 10 -i eth0 -n -v \
+    -c 1 'tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack)'
 c curl -s -m 5 -o /dev/null "http://$TOPO_VIP/"
-wait "$cap"
+wait "$tcpdump_pid"
 t_check "the SYN/ACK offers handoff.mss" grep -q "mss 1200" "$TOPO_STATE/synack.txt"
 
 # 400: not HTTP at all.

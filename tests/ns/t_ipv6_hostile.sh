@@ -5,14 +5,15 @@
 #    the daemon, holding IPv4 addresses so, would take for IPv4 ones: to
 #    the IPv6 VIP they are dropped and counted (bad-address), not looked
 #    up, and nothing is logged for each.
-# 2. An ICMPv6 packet too big quoting a live IPv4 connection as IPv4-mapped
-#    addresses: nothing is sent on to the back-end.
-# 3. A host of the LAN sends IPv6 segments from a back-end's
+# 2. A host of the LAN sends IPv6 segments from a back-end's
 #    server_address6, which Linux, unlike IPv4, forwards: the kernel
 #    stack's policy rule takes only what the host sends (iif lo), so none
 #    reaches the back-end's daemon, which would take it for its kernel's;
-# 4. the same aimed at a VIP, which a node routes into its device: it
-#    reaches the daemon, which sends no reset to it.
+# 3. the same aimed at a VIP, which a node routes into its device: it
+#    reaches the daemon, which sends no reset to it (before the back-end
+#    carries any connection, so that nothing else moves its counter).
+# 4. An ICMPv6 packet too big quoting a live IPv4 connection as IPv4-mapped
+#    addresses: nothing is sent on to the back-end.
 . "$(dirname "$0")/lib.sh"
 
 TOPO_STACK=kernel TOPO_HS=cookie TOPO_IPV6=1
@@ -34,20 +35,7 @@ t_check "IPv4-mapped IPv6 packets dropped and counted" t_wait_stat "$st1" drop_b
 t_check "... none looked up" [ "$(t_stat "$st1" lookups)" = 0 ]
 t_check "... nothing logged for them" sh -c "! grep -q 'cannot encode' '$TOPO_STATE/n1.log'"
 
-# 2. A packet too big quoting a live IPv4 connection as IPv4-mapped.
-head -c 4M /dev/urandom >"$TOPO_STATE/www-n2/slow.bin"
-c curl -s -m 60 --limit-rate 200k -o /dev/null "http://$TOPO_VIP2/slow.bin" &
-dl=$!
-port=$(t_client_port "$TOPO_VIP2")
-t_check "the IPv4 download is under way" [ -n "$port" ]
-before=$(t_stat "$st1" drop_not-tcp)
-c python3 "$raw6" ptb fd00::2 "$TOPO_VIP6" "::ffff:$TOPO_VIP2" 80 ::ffff:10.0.0.2 "$port" 1280
-t_check "the packet too big reached the front-end" t_wait_stat "$st1" drop_not-tcp $((before + 1))
-t_check "... and went to no back-end" [ "$(t_stat "$st1" icmp_fwd)" = 0 ]
-kill "$dl" 2>/dev/null
-wait "$dl" 2>/dev/null
-
-# 3. The LAN spoofs n2's server_address6: n2 forwards the segments back
+# 2. The LAN spoofs n2's server_address6: n2 forwards the segments back
 # out of eth0 (counted there), and its daemon never sees them.
 topo_exec n2 nft -f - <<'NFT' || t_fail "nftables"
 table inet hoffspoof {
@@ -69,7 +57,7 @@ t_check "n2 routed the 5 spoofed segments out again" t_until spoofed_out 5
 t_check "... none reached n2's daemon" [ "$(t_stat "$st2" drop_stale)" = 0 ]
 topo_exec n2 nft delete table inet hoffspoof
 
-# 4. The same spoof aimed at a VIP, which n2 routes into its device as a
+# 3. The same spoof aimed at a VIP, which n2 routes into its device as a
 # front-end does: the daemon sees them as its server's, to no client (no
 # client has a VIP's address), and answers none with a reset.
 topo_exec n2 ip -6 route add fd00:9::/64 dev "$TOPO_TUN"
@@ -80,4 +68,17 @@ done
 t_check "the spoofs to a VIP reached n2's daemon" t_wait_stat "$st2" drop_stale 5
 t_check "... which sent no reset" [ "$(t_stat "$st2" tun_tx_pkts)" = "$tx" ]
 topo_exec n2 ip -6 route del fd00:9::/64 dev "$TOPO_TUN"
+
+# 4. A packet too big quoting a live IPv4 connection as IPv4-mapped.
+head -c 4M /dev/urandom >"$TOPO_STATE/www-n2/slow.bin"
+c curl -s -m 60 --limit-rate 200k -o /dev/null "http://$TOPO_VIP2/slow.bin" &
+dl=$!
+port=$(t_client_port "$TOPO_VIP2")
+t_check "the IPv4 download is under way" [ -n "$port" ]
+before=$(t_stat "$st1" drop_not-tcp)
+c python3 "$raw6" ptb fd00::2 "$TOPO_VIP6" "::ffff:$TOPO_VIP2" 80 ::ffff:10.0.0.2 "$port" 1280
+t_check "the packet too big reached the front-end" t_wait_stat "$st1" drop_not-tcp $((before + 1))
+t_check "... and went to no back-end" [ "$(t_stat "$st1" icmp_fwd)" = 0 ]
+kill "$dl" 2>/dev/null
+wait "$dl" 2>/dev/null
 t_finish

@@ -8,16 +8,19 @@
 # member, through both handshakes (the cookie one hands n1's own share to
 # its own kernel), are sha256-correct.  lwIP sends without DF: its
 # segments are fragmented on the way instead.  PMTU_IPV6=1 does the same
-# over IPv6 (t_pmtu_ipv6), where only the ends may fragment: kernel stacks
-# and cookies, ICMPv6 "packet too big", whose checksum covers the new
-# addresses.
+# over IPv6 (t_pmtu_ipv6), where only the ends may fragment: ICMPv6
+# "packet too big", whose checksum covers the new addresses, for the
+# kernel stacks; lwIP, which has no path MTU discovery, sends segments
+# that fit IPv6's minimum MTU (n3's lwIP stack, and n1's lwIP relaying its
+# own share of the lwip handshake's VIP).
 . "$(dirname "$0")/lib.sh"
 
+TOPO_STACKS="kernel kernel lwip"
 if [ "${PMTU_IPV6:-0}" = 1 ]; then
-	TOPO_STACK=kernel TOPO_HS=cookie TOPO_IPV6=1
-	vips=("[$TOPO_VIP6_2]") tags=(v6) client=fd00::2 stack2=fd00:2:2::1
+	TOPO_HS=lwip TOPO_IPV6=1
+	vips=("[$TOPO_VIP6_2]" "[$TOPO_VIP6]") tags=(cookie6 lwip6)
+	client=fd00::2 stack2=fd00:2:2::1
 else
-	TOPO_STACKS="kernel kernel lwip"
 	vips=("$TOPO_VIP" "$TOPO_VIP3") tags=(lwip cookie) client=10.0.0.2
 	stack2=10.2.2.1
 fi

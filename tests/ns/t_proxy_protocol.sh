@@ -6,9 +6,13 @@
 # that does not expect the header answers its connection's own request with
 # a 400 and closes; one that expects it and gets none closes without an
 # answer.  Three phases restart the three daemons and their nginx with
-# other pairings, so that each node's VIP meets every case once.
+# other pairings, so that each node's VIP meets every case once.  Each
+# service has an IPv6 VIP too, whose client nginx learns as well (TCP6,
+# or v2's IPv6 addresses), from lwIP at the front-end or at lwIP's IPv6
+# address at a back-end.
 . "$(dirname "$0")/lib.sh"
 
+TOPO_IPV6=1
 topo_init proxy-protocol
 topo_cluster 3
 export TOPO_SERVICES_FILE="$TOPO_STATE/services.yaml"
@@ -17,6 +21,9 @@ services:
   - {name: one, listen: 10.9.0.1:80, pool: one}
   - {name: two, listen: 10.9.0.2:80, pool: two}
   - {name: three, listen: 10.9.0.3:80, pool: three}
+  - {name: one6, listen: "[fd00:9::1]:80", pool: one}
+  - {name: two6, listen: "[fd00:9::2]:80", pool: two}
+  - {name: three6, listen: "[fd00:9::3]:80", pool: three}
 pools:
   - {name: one, members: [n1]}
   - {name: two, members: [n2]}
@@ -54,14 +61,16 @@ nginx_start() {
 	TOPO_NGINX_LISTEN_OPTS=$opts topo_nginx "$1"
 }
 
-# get I [CURL-ARGS...]: GET /pp from node I's VIP on a connection of its
-# own; sets body, code (000: no answer), port (the client's) and rc.
+# get I [CURL-ARGS...]: GET /pp from node I's VIP (its IPv6 one with
+# vip6=1) on a connection of its own; sets body, code (000: no answer),
+# port (the client's) and rc.
 get() {
-	local i=$1 out
+	local i=$1 out host=10.9.0.$1
 	shift
+	[ "${vip6:-0}" = 1 ] && host="[fd00:9::$i]"
 	out=$(c curl -s -m 10 -o "$TOPO_STATE/body" -D "$TOPO_STATE/head" \
 	    -w '%{http_code} %{local_port}' -H 'Connection: close' "$@" \
-	    "http://10.9.0.$i/pp?phase=$phase")
+	    "http://$host/pp?phase=$phase")
 	rc=$?
 	read -r code port <<<"$out"
 	body=$(cat "$TOPO_STATE/body" 2>/dev/null)
@@ -110,6 +119,11 @@ check_header() {
 	t_check "$w: its body intact after the header" same_file "$(grep \
 	    "^10\.0\.0\.2 \"POST /upload?phase=$phase " \
 	    "$TOPO_STATE/nginx-n$i/access.log" | tail -n 1 | sed 's/.*body=//')"
+	vip6=1 get "$i"
+	t_check "$w: nginx saw the IPv6 client and VIP" \
+	    [ "$code $body" = "200 fd00::2 10.2.$i.1 fd00::2:$port fd00:9::$i:80" ]
+	t_check "$w: the access log names the IPv6 client" \
+	    logged "$i" "^fd00::2 \"GET /pp\?phase=$phase HTTP/1\.1\" 200 "
 }
 
 # check_node I: what node I's nginx made of a request to node I's VIP.

@@ -155,15 +155,13 @@ t_check "ClientHellos without a name counted" t_wait_stat "$st" tls_no_sni 2
 
 # One byte per segment, as the client's capture shows.
 for vip in "$VIP" "$VIPC"; do
-	c timeout 30 tcpdump -i eth0 -n -l "tcp dst port 443 and dst host $vip and
-	    ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2) == 1" \
-	    >"$TOPO_STATE/bytes.txt" 2>/dev/null &
-	cap=$!
-	sleep 0.5
+	t_check "tcpdump listens" t_tcpdump c "$TOPO_STATE/bytes.txt" 30 \
+	    -i eth0 -n -l "tcp dst port 443 and dst host $vip and
+	    ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2) == 1"
 	out=$(tc get "$vip" 443 a.test "$certs/a.test.crt" 3)
 	sleep 0.5
-	kill "$cap"
-	wait "$cap"
+	kill "$tcpdump_pid"
+	wait "$tcpdump_pid"
 	t_check "a ClientHello one byte per segment via $vip: n2" [ "$out" = "node n2" ]
 	t_check "... in $(wc -l <"$TOPO_STATE/bytes.txt") one-byte segments" \
 	    [ "$(wc -l <"$TOPO_STATE/bytes.txt")" -ge $((len / 2)) ]

@@ -81,7 +81,6 @@
 #include "handoffd.h"
 #include "log.h"
 #include "lwip-port/port.h"
-#include "lwip-port/tunif.h"
 #include "pkt.h"
 #include "handoff/cookie.h"
 #include "handoff/peer.h"
@@ -147,8 +146,9 @@ static struct sc {
 	int		 s_nvars;
 	int		 s_servers;		/* web servers started */
 	int		 s_gso;			/* TUNs with offloads: lwIP's
-						   segments joined, their TCP
-						   sums left to tunif */
+						   segments joined, sums left
+						   partial, the kernel's part
+						   done by sc_tun_write */
 } sc;
 
 static uint32_t	sc_now = 1000000;
@@ -190,6 +190,71 @@ sc_node(const char *name)
 	return NULL;
 }
 
+/* Queues one packet the node wrote, as the kernel has it. */
+static struct sc_pkt *
+sc_tun_queue(struct sc_node *n, const uint8_t *pkt, size_t len)
+{
+	struct sc_pkt	*sp;
+
+	if (n->n_qlen == SC_QUEUE)
+		sc_fail("%s wrote more than %d packets nobody expected",
+		    n->n_name, SC_QUEUE);
+	sp = &n->n_q[(n->n_qhead + n->n_qlen++) % SC_QUEUE];
+	if ((sp->sp_data = malloc(len)) == NULL)
+		sc_fail("out of memory");
+	memcpy(sp->sp_data, pkt, len);
+	sp->sp_len = len;
+	return sp;
+}
+
+/* What the kernel does with a super-packet (offloads): cuts its data into
+ * segments of gso_size, each with the headers, its sequence number, IP
+ * length, IPv4 ID counted up, FIN and PSH on the last alone, CWR on the
+ * first alone, and its sums. */
+static void
+sc_tun_cut(struct sc_node *n, const uint8_t *pkt, size_t len,
+    const struct pkt_meta *m)
+{
+	static uint8_t	 whole[PKT_MAXLEN], seg[PKT_MAXLEN];
+	struct pkt	 p, q;
+	size_t		 hlen, off, k;
+	uint16_t	 i;
+
+	memcpy(whole, pkt, len);
+	if (pkt_parse(&p, whole, len) != PKT_OK || p.p_tcp == NULL ||
+	    m->pm_gso_size == 0 || m->pm_hdr_len != p.p_iphl + p.p_thl ||
+	    m->pm_gso_tcp6 != p.p_v6)
+		sc_fail("%s wrote a super-packet the kernel refuses",
+		    n->n_name);
+	hlen = m->pm_hdr_len;
+	for (off = 0, i = 0; off < p.p_paylen; off += k, i++) {
+		k = p.p_paylen - off < m->pm_gso_size ? p.p_paylen - off :
+		    m->pm_gso_size;
+		memcpy(seg, whole, hlen);
+		memcpy(seg + hlen, whole + hlen + off, k);
+		if (p.p_v6)
+			pkt_put16(seg + IP6_OFF_PLEN,
+			    (uint16_t)(hlen + k - PKT_IP6_HLEN));
+		else {
+			pkt_put16(seg + IP_OFF_TOTLEN, (uint16_t)(hlen + k));
+			pkt_put16(seg + IP_OFF_ID, (uint16_t)(pkt_get16(whole +
+			    IP_OFF_ID) + i));
+			pkt_put16(seg + IP_OFF_CSUM, 0);
+			pkt_put16(seg + IP_OFF_CSUM, pkt_ip_csum(seg, p.p_iphl));
+		}
+		pkt_put32(seg + p.p_iphl + TCP_OFF_SEQ, p.p_seq + (uint32_t)off);
+		if (off + k < p.p_paylen)
+			seg[p.p_iphl + TCP_OFF_FLAGS] &= ~(TH_FIN | TH_PUSH);
+		if (off > 0)
+			seg[p.p_iphl + TCP_OFF_FLAGS] &= ~TH_CWR;
+		if (pkt_parse(&q, seg, hlen + k) != PKT_OK)
+			sc_fail("%s: a segment of a super-packet does not parse",
+			    n->n_name);
+		pkt_tcp_csum_set(&q);
+		sc_tun_queue(n, seg, hlen + k);
+	}
+}
+
 static ssize_t
 sc_tun_write(void *arg, const uint8_t *pkt, size_t len,
     const struct pkt_meta *m)
@@ -199,14 +264,11 @@ sc_tun_write(void *arg, const uint8_t *pkt, size_t len,
 
 	if (n->n_dead)
 		return (ssize_t)len;
-	if (n->n_qlen == SC_QUEUE)
-		sc_fail("%s wrote more than %d packets nobody expected",
-		    n->n_name, SC_QUEUE);
-	sp = &n->n_q[(n->n_qhead + n->n_qlen++) % SC_QUEUE];
-	if ((sp->sp_data = malloc(len)) == NULL)
-		sc_fail("out of memory");
-	memcpy(sp->sp_data, pkt, len);
-	sp->sp_len = len;
+	if (m != NULL && (m->pm_gso_tcp4 || m->pm_gso_tcp6)) {
+		sc_tun_cut(n, pkt, len, m);
+		return (ssize_t)len;
+	}
+	sp = sc_tun_queue(n, pkt, len);
 	/* What the kernel does with a checksum left partial (offloads): sums
 	 * from csum_start on, the field (the pseudo-header's sum) included,
 	 * and stores the complement; the match then checks the result. */
@@ -301,8 +363,22 @@ sc_http_hello(struct evhttp_request *req, void *arg)
 {
 	struct sc_node	*n = arg;
 	struct evbuffer	*b = evbuffer_new();
+	const char	*uri = evhttp_request_get_uri(req);
+	unsigned long	 size;
+	char		*end;
 
-	evbuffer_add_printf(b, "hello from %s\n", n->n_name);
+	/* /size/N: N bytes (up to 1 MB) of 'b', for segment sizes. */
+	if (strncmp(uri, "/size/", 6) == 0 &&
+	    (size = strtoul(uri + 6, &end, 10)) <= 1 << 20 && *end == '\0') {
+		char	 chunk[1024];
+
+		memset(chunk, 'b', sizeof(chunk));
+		for (; size > 0; size -= size < sizeof(chunk) ? size :
+		    sizeof(chunk))
+			evbuffer_add(b, chunk, size < sizeof(chunk) ? size :
+			    sizeof(chunk));
+	} else
+		evbuffer_add_printf(b, "hello from %s\n", n->n_name);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "text/plain");
 	evhttp_send_reply(req, 200, "OK", b);
@@ -310,7 +386,8 @@ sc_http_hello(struct evhttp_request *req, void *arg)
 }
 
 /* The node's web server: evhttp on a loopback port of the system's
- * choosing, answering every request with one line naming the node. */
+ * choosing, answering every request with one line naming the node, but
+ * /size/N. */
 static void
 sc_http_start(struct sc_node *n)
 {
@@ -380,12 +457,11 @@ sc_start_node(struct sc_node *n)
 	hd->hd_tun_fd = -1;
 	hd->hd_tun_out.bt_write = sc_tun_write;
 	hd->hd_tun_out.bt_arg = n;
+	hd->hd_tun_out.bt_offload = sc.s_gso;
 	hd->hd_dial = sc_dial;
 	hd->hd_dial_arg = n;
 	hd->hd_manual_clock = 1;
 	node_start(hd);
-	if (sc.s_gso && hd->hd_lwip != NULL)
-		tunif_gso(hd->hd_lwip);
 	n->n_started = 1;
 	for (i = 0; i < n->n_npending; i++)
 		peer_accept_bev(hd, n->n_pending[i].pa_bev,
@@ -1503,7 +1579,7 @@ sc_cleanup(void)
 
 /* Runs one scenario; exits non-zero on the first failed line. */
 static void
-sc_run(const char *file)
+sc_run(const char *file, int gso)
 {
 	char	 line[SC_LINE], path[512];
 	FILE	*fp, *key;
@@ -1511,6 +1587,7 @@ sc_run(const char *file)
 
 	memset(&sc, 0, sizeof(sc));
 	sc.s_file = file;
+	sc.s_gso = gso;
 	snprintf(sc.s_dir, sizeof(sc.s_dir), "/tmp/test_scenario-XXXXXX");
 	if (mkdtemp(sc.s_dir) == NULL)
 		sc_fail("mkdtemp: %s", strerror(errno));
@@ -1578,8 +1655,7 @@ main(int argc, char *argv[])
 				return 1;
 			if (pid == 0) {
 				alarm(60);
-				sc.s_gso = gso;
-				sc_run(path);
+				sc_run(path, gso);
 				exit(0);	/* LeakSanitizer checks at exit */
 			}
 			waitpid(pid, &status, 0);

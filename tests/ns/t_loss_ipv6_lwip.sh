@@ -1,0 +1,6 @@
+#!/bin/bash
+# Downloads under loss over IPv6 with lwIP: lwIP's handshake at the IPv6
+# VIP "web6" and lwIP stacks at the back-ends, 3% of the packets dropped
+# each way: ten 20 MB downloads, every one intact and within the bound.
+LOSS_IPV6=1 LOSS_HS=lwip LOSS_STACK=lwip LOSS_RUNS=${LOSS_RUNS:-10} LOSS_PCT=${LOSS_PCT:-3}
+. "$(dirname "$0")/t_loss.sh"
