@@ -90,29 +90,23 @@ pkt_ip6_ext(uint8_t nh)
 	}
 }
 
-/* :: or ::1: no address, or this host's own. */
-static int
-pkt_ip6_local(const struct ipaddr *a)
-{
-	return (a->a_w[0] | a->a_w[1] | a->a_w[2]) == 0 &&
-	    (a->a_w[3] == 0 || a->a_w[3] == htonl(1));
-}
-
 /*
- * Whether an IPv6 packet's addresses are ones a TCP connection across a
- * network may have: neither IPv4-mapped (the daemon holds IPv4 addresses
- * so, and would take the packet for an IPv4 one's), multicast,
- * unspecified or loopback, nor a link-local destination (no VIP or stack
- * address is one; a link-local source is left to what the packet is).
+ * Whether an IPv6 address is one a TCP connection across a network may
+ * have at either end: not IPv4-mapped (the daemon holds IPv4 addresses
+ * so, and would take the packet for an IPv4 one's), multicast, link-local
+ * (Linux forwards no packet from or to one), unspecified or loopback.  The
+ * same test for sources and destinations, so that whatever a stack
+ * answers to a packet taken here is taken too.
  */
 static int
-pkt_ip6_addrs_ok(const struct ipaddr *src, const struct ipaddr *dst)
+pkt_ip6_addr_ok(const struct ipaddr *a)
 {
-	uint32_t	 s0 = ntohl(src->a_w[0]), d0 = ntohl(dst->a_w[0]);
+	uint32_t	 w0 = ntohl(a->a_w[0]);
 
-	return !addr_is4(src) && !addr_is4(dst) && s0 >> 24 != 0xff &&
-	    d0 >> 24 != 0xff && (d0 & 0xffc00000) != 0xfe800000 &&
-	    !pkt_ip6_local(src) && !pkt_ip6_local(dst);
+	if (addr_is4(a) || w0 >> 24 == 0xff || (w0 & 0xffc00000) == 0xfe800000)
+		return 0;
+	return (a->a_w[0] | a->a_w[1] | a->a_w[2]) != 0 ||
+	    (a->a_w[3] != 0 && a->a_w[3] != htonl(1));
 }
 
 /* The IPv6 header: a TCP segment must follow it directly. */
@@ -133,7 +127,7 @@ pkt_parse6(struct pkt *p, uint8_t *buf, size_t len)
 	p->p_proto = buf[IP6_OFF_NH];
 	addr_from16(&p->p_saddr, buf + IP6_OFF_SRC);
 	addr_from16(&p->p_daddr, buf + IP6_OFF_DST);
-	if (!pkt_ip6_addrs_ok(&p->p_saddr, &p->p_daddr))
+	if (!pkt_ip6_addr_ok(&p->p_saddr) || !pkt_ip6_addr_ok(&p->p_daddr))
 		return PKT_BAD_ADDR;
 	if (pkt_ip6_ext(p->p_proto))
 		return PKT_IPV6_EXT;
@@ -220,7 +214,8 @@ pkt_icmp_parse(const struct pkt *p, struct pkt_icmp *ic)
 		ihl = PKT_IP6_HLEN;
 		addr_from16(&ic->ic_isrc, in + IP6_OFF_SRC);
 		addr_from16(&ic->ic_idst, in + IP6_OFF_DST);
-		if (!pkt_ip6_addrs_ok(&ic->ic_isrc, &ic->ic_idst))
+		if (!pkt_ip6_addr_ok(&ic->ic_isrc) ||
+		    !pkt_ip6_addr_ok(&ic->ic_idst))
 			return -1;
 	} else {
 		if (ic->ic_type != ICMP_UNREACH || len < PKT_IP_HLEN + 8)

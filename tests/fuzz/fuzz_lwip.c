@@ -227,6 +227,10 @@ fz_output(void *arg, uint8_t *buf, size_t len, const struct pkt_meta *m)
 	if (len > PKT_MAXLEN || pkt_parse(&p, buf, len) != PKT_OK ||
 	    p.p_len != len || p.p_tcp == NULL || p.p_v6 != fz.v6)
 		fz_fail("not a well-formed TCP packet of the client's family");
+	/* lwIP has no path MTU discovery: over IPv6 nothing it sends may
+	 * exceed IPv6's minimum MTU (port_tcp_clamp_mss). */
+	if (p.p_v6 && p.p_len > 1280)
+		fz_fail("an IPv6 packet larger than 1280 bytes");
 	if ((!p.p_v6 && pkt_ip_csum(p.p_ip, p.p_iphl) !=
 	    pkt_get16(p.p_ip + IP_OFF_CSUM)) || !pkt_tcp_csum_ok(&p))
 		fz_fail("bad checksum");

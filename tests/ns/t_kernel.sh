@@ -23,7 +23,8 @@ t_check "... and only that address" \
 
 # Stop n2's web server: the kernel answers the injected SYN with a RST.
 kill "$(cat "$TOPO_STATE/nginx-n2/nginx.pid")"
-sleep 0.5
+no_listener() { ! topo_exec n2 ss -Hltn 'sport = :80' | grep -q .; }
+t_check "n2's nginx no longer listens" t_until no_listener
 start=$(date +%s%N)
 code=$(c curl -s -m 10 -o /dev/null -w '%{http_code}' "http://$TOPO_VIP2/")
 ms=$(( ($(date +%s%N) - start) / 1000000 ))

@@ -578,19 +578,19 @@ test_ipv6(void)
 	b[40 + TCP_OFF_DOFF] = 0xf0;			/* past the segment */
 	CHECK_INTEQ(pkt_parse(&p, b, len), PKT_BAD_TCP_OFF);
 
-	/* Addresses no TCP peer across a network has: IPv4-mapped either
-	 * way (the daemon holds IPv4 addresses so: the packet would pass for
-	 * an IPv4 one), multicast, unspecified or loopback either way, a
-	 * link-local destination. */
+	/* Addresses no TCP peer across a network has, either way:
+	 * IPv4-mapped (the daemon holds IPv4 addresses so: the packet would
+	 * pass for an IPv4 one), multicast, link-local, unspecified,
+	 * loopback. */
 	{
 		static const struct {
 			int		 off;
 			const char	*a;
 		} bad[] = {
 			{ 8, "::ffff:10.0.0.2" }, { 24, "::ffff:10.9.0.1" },
-			{ 24, "ff02::1" }, { 24, "::" }, { 8, "ff0e::1" },
-			{ 8, "::" }, { 8, "::1" }, { 24, "::1" },
-			{ 24, "fe80::1" }, { 24, "febf::1" },
+			{ 24, "ff02::1" }, { 8, "ff0e::1" },
+			{ 8, "fe80::2" }, { 24, "fe80::1" }, { 24, "febf::1" },
+			{ 8, "::" }, { 24, "::" }, { 8, "::1" }, { 24, "::1" },
 		};
 		struct ipaddr	 x;
 		size_t		 i;
@@ -601,13 +601,12 @@ test_ipv6(void)
 			memcpy(b + bad[i].off, x.a_w, 16);
 			CHECK_INTEQ(pkt_parse(&p, b, len), PKT_BAD_ADDR);
 		}
-		/* ... but a link-local source, and fec0::/10 (just past
-		 * link-local), are parsed. */
+		/* ... but fec0::/10, just past link-local, and ::2, just
+		 * past loopback, are parsed. */
 		memcpy(b, buf, len);
-		x = t_ip6("fe80::2");
-		memcpy(b + 8, x.a_w, 16);
-		CHECK_INTEQ(pkt_parse(&p, b, len), PKT_OK);
 		x = t_ip6("fec0::1");
+		memcpy(b + 8, x.a_w, 16);
+		x = t_ip6("::2");
 		memcpy(b + 24, x.a_w, 16);
 		CHECK_INTEQ(pkt_parse(&p, b, len), PKT_OK);
 	}

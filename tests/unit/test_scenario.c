@@ -207,6 +207,24 @@ sc_tun_queue(struct sc_node *n, const uint8_t *pkt, size_t len)
 	return sp;
 }
 
+/* A segment's TCP checksum as the kernel makes it from a super-packet's
+ * partial one (tcp_gso_segment): the field is taken for the
+ * pseudo-header's sum over the whole's length, moved to the segment's
+ * length, and the segment is summed over it, so that a wrong seed shows. */
+static void
+sc_tun_cut_csum(const uint8_t *whole, const struct pkt *p, struct pkt *q)
+{
+	uint32_t	 s = pkt_get16(whole + p->p_iphl + TCP_OFF_CSUM);
+
+	s += (uint16_t)~(uint16_t)(p->p_len - p->p_iphl);
+	s += (uint16_t)(q->p_len - q->p_iphl);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	pkt_put16(q->p_tcp + TCP_OFF_CSUM, (uint16_t)s);
+	pkt_put16(q->p_tcp + TCP_OFF_CSUM, pkt_csum_partial(q->p_tcp,
+	    q->p_len - q->p_iphl, 0));
+}
+
 /* What the kernel does with a super-packet (offloads): cuts its data into
  * segments of gso_size, each with the headers, its sequence number, IP
  * length, IPv4 ID counted up, FIN and PSH on the last alone, CWR on the
@@ -222,8 +240,8 @@ sc_tun_cut(struct sc_node *n, const uint8_t *pkt, size_t len,
 
 	memcpy(whole, pkt, len);
 	if (pkt_parse(&p, whole, len) != PKT_OK || p.p_tcp == NULL ||
-	    m->pm_gso_size == 0 || m->pm_hdr_len != p.p_iphl + p.p_thl ||
-	    m->pm_gso_tcp6 != p.p_v6)
+	    p.p_paylen == 0 || m->pm_gso_size == 0 ||
+	    m->pm_hdr_len != p.p_iphl + p.p_thl || m->pm_gso_tcp6 != p.p_v6)
 		sc_fail("%s wrote a super-packet the kernel refuses",
 		    n->n_name);
 	hlen = m->pm_hdr_len;
@@ -250,7 +268,10 @@ sc_tun_cut(struct sc_node *n, const uint8_t *pkt, size_t len,
 		if (pkt_parse(&q, seg, hlen + k) != PKT_OK)
 			sc_fail("%s: a segment of a super-packet does not parse",
 			    n->n_name);
-		pkt_tcp_csum_set(&q);
+		if (m->pm_csum_partial)
+			sc_tun_cut_csum(whole, &p, &q);
+		else
+			pkt_tcp_csum_set(&q);
 		sc_tun_queue(n, seg, hlen + k);
 	}
 }
