@@ -742,6 +742,19 @@ test_full(void)
 	cfg_free(c);
 }
 
+/* y parsed, which must succeed (the error printed if not). */
+static struct cfg *
+parse_ok(const char *y)
+{
+	struct cfg	*c;
+	char		 err[512];
+
+	if ((c = cfg_parse(name, y, strlen(y), err, sizeof(err))) == NULL)
+		fprintf(stderr, "%s\n", err);
+	CHECK(c != NULL);
+	return c;
+}
+
 /* A configuration with peers named by ids (n2, n3, ...), a service and a
  * pool of them all (as many as a pool takes). */
 static struct cfg *
@@ -1220,12 +1233,8 @@ test_tls(void)
 	    "handoff:\n  stack: kernel\n";
 	struct cfg		*c;
 	const struct cfg_rule	*r;
-	char			 err[512];
 
-	c = cfg_parse(name, y, strlen(y), err, sizeof(err));
-	if (c == NULL)
-		fprintf(stderr, "%s\n", err);
-	CHECK(c != NULL);
+	c = parse_ok(y);
 	CHECK_INTEQ(c->cfg_node.cn_nservers, 2);
 	CHECK_INTEQ(c->cfg_node.cn_servers[0].ps_port, 443);
 	CHECK_INTEQ(c->cfg_node.cn_servers[1].ps_pos.pos_line, 7);
@@ -1267,10 +1276,7 @@ test_print(void)
 	struct cfg	*c;
 	char		 err[512], text[512], key[1200];
 
-	c = cfg_parse(name, y, strlen(y), err, sizeof(err));
-	if (c == NULL)
-		fprintf(stderr, "%s\n", err);
-	CHECK(c != NULL);
+	c = parse_ok(y);
 	CHECK_STREQ(print_key(c, "node.id"), "n1\n");
 	CHECK_STREQ(print_key(c, "node.user"), "\n");
 	CHECK_STREQ(print_key(c, "node.admin_socket"),
@@ -1329,12 +1335,8 @@ test_ipv6(void)
 	    "    pool: all\nhandoff:\n  stack: kernel\n  handshake: cookie\n";
 	struct ipaddr	 a;
 	struct cfg	*c;
-	char		 err[512];
 
-	c = cfg_parse(name, y, strlen(y), err, sizeof(err));
-	if (c == NULL)
-		fprintf(stderr, "%s\n", err);
-	CHECK(c != NULL);
+	c = parse_ok(y);
 	a = t_ip6("fd00:9::1");
 	CHECK(addr_eq(&c->cfg_services[0].cs_vip.ep_addr, &a));
 	CHECK_INTEQ(c->cfg_services[0].cs_vip.ep_port, htons(443));
@@ -1363,12 +1365,8 @@ test_ipv6_lwip(void)
 	    "    pool: all\n";
 	struct ipaddr	 a;
 	struct cfg	*c;
-	char		 err[512];
 
-	c = cfg_parse(name, y, strlen(y), err, sizeof(err));
-	if (c == NULL)
-		fprintf(stderr, "%s\n", err);
-	CHECK(c != NULL);
+	c = parse_ok(y);
 	a = t_ip6("fd00:2:1::2");
 	CHECK(addr_eq(&c->cfg_lwip.cl_addr6, &a));
 	CHECK(addr_is_none(&c->cfg_node.cn_server6));
