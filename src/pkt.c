@@ -1,4 +1,6 @@
 /* IPv4/TCP parsing, options, checksums; see pkt.h. */
+#include <netinet/in.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -101,12 +103,12 @@ pkt_ip6_ext(uint8_t nh)
 static int
 pkt_ip6_addr_ok(const struct ipaddr *a)
 {
-	uint32_t	 w0 = ntohl(a->a_w[0]);
+	struct in6_addr	 in;
 
-	if (addr_is4(a) || w0 >> 24 == 0xff || (w0 & 0xffc00000) == 0xfe800000)
-		return 0;
-	return (a->a_w[0] | a->a_w[1] | a->a_w[2]) != 0 ||
-	    (a->a_w[3] != 0 && a->a_w[3] != htonl(1));
+	memcpy(&in, a->a_w, sizeof(in));
+	return !IN6_IS_ADDR_V4MAPPED(&in) && !IN6_IS_ADDR_MULTICAST(&in) &&
+	    !IN6_IS_ADDR_LINKLOCAL(&in) && !IN6_IS_ADDR_UNSPECIFIED(&in) &&
+	    !IN6_IS_ADDR_LOOPBACK(&in);
 }
 
 /* The IPv6 header: a TCP segment must follow it directly. */

@@ -23,13 +23,11 @@ secret=/secret-handoff-path-4821
 cookie=session=cookie-f00dfeed-c0ffee
 echo "the secret page" >"$TOPO_STATE/www-n2/${secret#/}"
 
-# From before the daemons start, so the capture has whole connections;
-# not through topo_exec: $! must be tcpdump.
+# From before the daemons start, so the capture has whole connections.
 pcap=$TOPO_STATE/ctl.pcap
-ip netns exec "$(topo_ns n1)" tcpdump -i eth0 -U -Z root -s 0 -w "$pcap" \
-    'tcp port 7100' 2>"$TOPO_STATE/tcpdump.err" &
-dump=$!
-t_check "tcpdump is listening" t_wait_grep "$TOPO_STATE/tcpdump.err" "listening on"
+t_check "tcpdump is listening" t_tcpdump n1 "$TOPO_STATE/tcpdump.out" 600 \
+    -i eth0 -U -Z root -s 0 -w "$pcap" 'tcp port 7100'
+dump=$tcpdump_pid
 topo_start 2
 topo_start 1
 t_check "n1 sees n2" topo_wait_peers 1 1

@@ -392,12 +392,13 @@ sc_http_hello(struct evhttp_request *req, void *arg)
 	if (strncmp(uri, "/size/", 6) == 0 &&
 	    (size = strtoul(uri + 6, &end, 10)) <= 1 << 20 && *end == '\0') {
 		char	 chunk[1024];
+		size_t	 k;
 
 		memset(chunk, 'b', sizeof(chunk));
-		for (; size > 0; size -= size < sizeof(chunk) ? size :
-		    sizeof(chunk))
-			evbuffer_add(b, chunk, size < sizeof(chunk) ? size :
-			    sizeof(chunk));
+		for (; size > 0; size -= k) {
+			k = size < sizeof(chunk) ? size : sizeof(chunk);
+			evbuffer_add(b, chunk, k);
+		}
 	} else
 		evbuffer_add_printf(b, "hello from %s\n", n->n_name);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
