@@ -16,7 +16,8 @@
  * connection's real ones (segment boundaries of lwIP's unacked queue, its
  * SND.UNA and SND.NXT), sometimes wild; clock advances that let the RTO,
  * RACK and TLP timers fire; and the server's own moves (more data, its
- * FIN, a close, an abort, a receive window held shut).
+ * FIN, its last data with its FIN, a close, an abort, a receive window
+ * held shut).
  *
  * Whatever the client sends, lwIP must not assert or touch memory it does
  * not own, everything it sends must be a well-formed TCP packet of the
@@ -794,6 +795,13 @@ fz_server(struct fz_in *in, uint8_t op)
 			fz.held = 0;
 		}
 		break;
+	case 5:		/* the last of the answer and the server's close
+			 * together: the FIN rides on the last segment */
+		if (fz.shut)
+			break;
+		fz.target += (1 + (size_t)fz_u8(in)) * 512;
+		fz_write(pcb);
+		/* FALLTHROUGH */
 	case 2:		/* its server closed: FIN after the answer */
 		if (fz.shut)
 			break;
@@ -1026,7 +1034,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				fz_settle();
 				break;
 			case 15:
-				fz_server(&in, 2 + fz_u8(&in) % 3);
+				fz_server(&in, 2 + fz_u8(&in) % 4);
 				break;
 			default:
 				fz_segment(&in);
