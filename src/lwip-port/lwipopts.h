@@ -117,7 +117,10 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
  * 0002-tcp-sack-recovery): every lost segment retransmitted as soon as
  * the scoreboard shows it, lost retransmissions and tail losses found
  * without waiting for the RTO.  lwIP as released ignores them and waits
- * for a timeout at every second loss in a window. */
+ * for a timeout at every second loss in a window.  A loss episode leaves
+ * in flight the larger of CUBIC's 0.7 and the estimated bandwidth-delay
+ * product (patch 0014-tcp-loss-floor), so random loss does not starve
+ * the path. */
 #define LWIP_TCP_SACK_RECOVERY		1
 #define LWIP_TCP_MAX_SACK_NUM		4
 #define LWIP_TCP_TIMESTAMPS		1

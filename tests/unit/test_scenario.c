@@ -45,8 +45,8 @@
  *   cut A B                  A and B's control links close
  *
  * PACKET: SRC:PORT > DST:PORT FLAGS [seq V] [ack V] [win V] [<OPTIONS>]
- * [len N] ["payload" | "prefix"... | ..."suffix"] where FLAGS are tcpdump's (S F R P and . for ACK),
- * OPTIONS are "mss V", "wscale V", "sackOK", "TS val V ecr V", "sack V:V",
+ * [len N] ["payload" | "prefix"... | ..."suffix"] where FLAGS are tcpdump's (S F R P and . for ACK;
+ * p: PSH or not, which the relay's reads of its server decide), OPTIONS are "mss V", "wscale V", "sackOK", "TS val V ecr V", "sack V:V",
  * "nop", separated by commas, and a value V is a number or $NAME, $NAME+N,
  * $NAME-N: a name is bound the first time it is seen in an expected packet
  * and checked after.  An expected packet checks only the fields it gives,
@@ -568,6 +568,7 @@ struct sc_spec {
 	struct ipaddr	 s_saddr, s_daddr;
 	uint16_t	 s_sport, s_dport;	/* host order */
 	uint8_t		 s_flags;
+	uint8_t		 s_flags_any;	/* not checked: PSH written 'p' */
 	struct sc_val	 s_seq, s_ack, s_win;
 	int		 s_has_opts;
 	struct sc_opt	 s_opts[SC_OPTS];
@@ -701,24 +702,26 @@ sc_parse_endpoint(const char *w, struct ipaddr *addr, uint16_t *port)
 	*port = (uint16_t)atoi(colon + 1);
 }
 
-static uint8_t
-sc_parse_flags(const char *w)
+static void
+sc_parse_flags(const char *w, struct sc_spec *sp)
 {
 	uint8_t	 f = 0;
 
+	sp->s_flags_any = 0;
 	for (; *w != '\0'; w++)
 		switch (*w) {
 		case 'S': f |= TH_SYN; break;
 		case 'F': f |= TH_FIN; break;
 		case 'R': f |= TH_RST; break;
 		case 'P': f |= TH_PUSH; break;
+		case 'p': sp->s_flags_any |= TH_PUSH; break;
 		case 'U': f |= TH_URG; break;
 		case 'E': f |= TH_ECE; break;
 		case 'W': f |= TH_CWR; break;
 		case '.': f |= TH_ACK; break;
 		default: sc_fail("bad flags \"%s\"", w);
 		}
-	return f;
+	sp->s_flags = f;
 }
 
 /* "<mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7>", from after the '<'. */
@@ -828,7 +831,7 @@ sc_parse_packet(char *s, struct sc_spec *sp)
 	sc_parse_endpoint(sc_word(&s), &sp->s_daddr, &sp->s_dport);
 	if ((w = sc_word(&s)) == NULL)
 		sc_fail("flags are missing");
-	sp->s_flags = sc_parse_flags(w);
+	sc_parse_flags(w, sp);
 	for (;;) {
 		while (isspace((unsigned char)*s))
 			s++;
@@ -1112,7 +1115,8 @@ sc_match_packet(const struct sc_spec *sp, uint8_t *buf, size_t len,
 	if (!addr_eq(&p.p_saddr, &sp->s_saddr) ||
 	    !addr_eq(&p.p_daddr, &sp->s_daddr) ||
 	    ntohs(p.p_sport) != sp->s_sport ||
-	    ntohs(p.p_dport) != sp->s_dport || p.p_flags != sp->s_flags)
+	    ntohs(p.p_dport) != sp->s_dport ||
+	    (p.p_flags & ~sp->s_flags_any) != sp->s_flags)
 		return 0;
 	if (!sc_match(&sp->s_seq, p.p_seq) || !sc_match(&sp->s_ack, p.p_ack) ||
 	    !sc_match(&sp->s_win, p.p_win))
