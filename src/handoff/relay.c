@@ -137,7 +137,8 @@ relay_lwip_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 	return ERR_OK;
 }
 
-/* lwIP already freed the pcb (a reset, or too many retransmissions). */
+/* lwIP already freed the pcb (a reset, or too many retransmissions).
+ * lwip_strerr() is empty unless lwIP was built with LWIP_DEBUG. */
 static void
 relay_lwip_err(void *arg, err_t err)
 {
@@ -145,7 +146,9 @@ relay_lwip_err(void *arg, err_t err)
 
 	r->r_pcb = NULL;
 	r->r_failed = 1;
-	log_debug("relay: client connection lost: %s", lwip_strerr(err));
+	log_debug("relay: client connection lost: %s", err == ERR_RST ?
+	    "reset by the client" : err == ERR_ABRT ?
+	    "aborted (retransmissions unanswered, or no memory)" : "closed");
 	relay_kick(r);
 }
 
