@@ -158,6 +158,8 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 #define LWIP_HOOK_FILENAME		"lwip_hooks.h"
 #define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) \
 	port_tcp_isn((lip), (lport), (rip), (rport))
+/* The loss response's RTT and delivery rate (patch 0014), in us. */
+#define LWIP_HOOK_TCP_NOW_US()		port_now_us()
 /* Packets leave by the netif of their source address: each node's reach
  * its own TUN, even with two nodes in one process (the scenario tests). */
 #define LWIP_HOOK_IP4_ROUTE_SRC(src, dest)	tunif_route_src((src), (dest))

@@ -40,7 +40,8 @@ static uint32_t	port_young_ooseq = TCP_OOSEQ_MAX_BYTES;
 static uint8_t	port_isn_key[32];
 static int	port_ready;
 
-static uint32_t	(*port_clock)(void) = port_real_ms;
+static uint64_t	port_real_us(void);
+static uint64_t	(*port_clock)(void) = port_real_us;
 
 /* Starts lwIP, once per process however many nodes run in it. */
 void
@@ -65,16 +66,34 @@ port_real_ms(void)
 	return (uint32_t)((uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+static uint64_t
+port_real_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 /* Milliseconds: lwIP's timers and the flow clock. */
 uint32_t
 port_now_ms(void)
 {
-	return port_clock();
+	return (uint32_t)(port_clock() / 1000);
 }
 
-/* Replaces the clock (a test keeps its own time); before port_init(). */
+/* Microseconds, wrapping: the RTT and delivery rate of lwIP's loss
+ * response (LWIP_HOOK_TCP_NOW_US), finer than a LAN's round trip. */
+u32_t
+port_now_us(void)
+{
+	return (u32_t)port_clock();
+}
+
+/* Replaces the clock, in microseconds (a test keeps its own time);
+ * before port_init(). */
 void
-port_set_clock(uint32_t (*clock)(void))
+port_set_clock(uint64_t (*clock)(void))
 {
 	port_clock = clock;
 }

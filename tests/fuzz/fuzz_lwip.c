@@ -143,10 +143,10 @@ fz_fail(const char *why)
 	abort();
 }
 
-static uint32_t
+static uint64_t
 fz_clock(void)
 {
-	return fz.now;
+	return (uint64_t)fz.now * 1000;
 }
 
 /*

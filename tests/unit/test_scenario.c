@@ -153,10 +153,10 @@ static struct sc {
 
 static uint32_t	sc_now = 1000000;
 
-static uint32_t
+static uint64_t
 sc_clock(void)
 {
-	return sc_now;
+	return (uint64_t)sc_now * 1000;
 }
 
 static void __attribute__((format(printf, 1, 2), noreturn))
