@@ -7,10 +7,13 @@ a FIN half the sequence space (2^31) past its next byte: once before the
 request and once when the first answer bytes arrive.  With "synack-req",
 its first answer to the SYN/ACK is a SYN/ACK/FIN carrying another request
 (for /synack-req, one byte early: the SYN's sequence number is its own),
-then the handshake's ACK and REQUEST.
+then the handshake's ACK and REQUEST.  With "blind-ack", it takes the
+second answer segment for lost and, in a forger's place, acknowledges it
+from a sequence number 2^31 away (an acceptable acknowledgment, an
+unacceptable sequence number).
 
 usage: rawclient.py SRC DST PORT SPORT WINDOW REQUEST SECONDS
-       [half-fin | synack-req]
+       [half-fin | synack-req | blind-ack]
 prints: "bytes N fin F rst R" when SECONDS are up or the connection ended
 """
 import os, select, socket, struct, sys, time
@@ -22,6 +25,7 @@ req = sys.argv[6].encode().decode("unicode_escape").encode()
 secs = float(sys.argv[7])
 half_fin = sys.argv[8:] == ["half-fin"]
 synack_req = sys.argv[8:] == ["synack-req"]
+blind_ack = sys.argv[8:] == ["blind-ack"]
 
 
 S, D = socket.inet_aton(src), socket.inet_aton(dst)
@@ -92,7 +96,7 @@ send(isn + 1, rnxt, 0x10, tsecr=tsr)
 if half_fin:
     send(isn + 1 + 2**31, rnxt, 0x11, tsecr=tsr)
 send(isn + 1, rnxt, 0x18, req, tsecr=tsr)
-got, fin, rst = 0, 0, 0
+got, fin, rst, lost = 0, 0, 0, 0
 end = time.time() + secs
 while time.time() < end:
     r = recv(end - time.time())
@@ -102,6 +106,10 @@ while time.time() < end:
     if flags & 0x04:
         rst = 1
         break
+    if data and seq == rnxt and blind_ack and got > 0 and not lost:
+        lost = 1
+        send(isn + 1 + len(req) + 2**31, seq + len(data), 0x10, tsecr=tsr)
+        data = b""
     if data and seq == rnxt:
         if half_fin and got == 0:
             send(isn + 1 + len(req) + 2**31, rnxt, 0x11, tsecr=tsr)

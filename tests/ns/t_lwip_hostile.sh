@@ -11,6 +11,11 @@
 #    ACK: lwIP 2.1.3 took it for that ACK and the SYN for a byte of data,
 #    and handed off that request, a byte shifted (patch 0012: a challenge
 #    ACK, the segment dropped).
+# 3. A forged ACK of an answer segment the client lost, from a sequence
+#    number 2^31 away: lwIP read the acknowledgment of any segment and
+#    freed the segment, which the client then waited for in vain (patch
+#    0016: a segment outside the receive window gets an ACK and nothing
+#    else).
 TOPO_HS=lwip TOPO_STACK=lwip
 . "$(dirname "$0")/lib.sh"
 
@@ -25,7 +30,7 @@ c nft -f - <<NFT
 table ip rawc {
 	chain out {
 		type filter hook output priority 0; policy accept;
-		tcp sport { 41000-41001 } tcp flags & rst == rst drop
+		tcp sport { 41000-41002 } tcp flags & rst == rst drop
 	}
 }
 NFT
@@ -40,6 +45,9 @@ t_check "1. the whole answer, then the FIN" [ "$out" = "bytes $want fin 1 rst 0"
 out=$(raw 41001 synack-req)
 echo "2. a SYN/ACK/FIN with another request first, $want bytes due: $out"
 t_check "2. the whole answer to the request sent after it" [ "$out" = "bytes $want fin 1 rst 0" ]
+out=$(raw 41002 blind-ack)
+echo "3. a forged ACK of a lost segment, $want bytes due: $out"
+t_check "3. the whole answer, the lost segment sent again" [ "$out" = "bytes $want fin 1 rst 0" ]
 t_check "the front-end survives" kill -0 "${TOPO_PIDS[1]}"
 t_check "the back-end survives" kill -0 "${TOPO_PIDS[2]}"
 t_check "served afterwards" [ "$(c curl -s -m 5 -o /dev/null -w '%{http_code}' "http://$TOPO_VIP2/")" = 200 ]
