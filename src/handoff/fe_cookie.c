@@ -50,11 +50,14 @@ fe_cookie_room(const struct fe_conn *fc)
 	return used < max ? (uint32_t)(max - used) : 0;
 }
 
-/* The window we advertise: the room, scaled. */
+/* The window we advertise: the room, scaled, and no more than an lwIP
+ * back-end's receive window (TCP_WND): a client that sent further would be
+ * past that stack's window after the handoff, where lwIP answers its ACKs
+ * without reading them (our lwIP patch 0016). */
 static uint16_t
 fe_cookie_window(const struct fe_conn *fc)
 {
-	uint32_t room = fe_cookie_room(fc);
+	uint32_t room = LWIP_MIN(fe_cookie_room(fc), TCP_WND);
 
 	if (fe_cookie_ws(fc))
 		room >>= fc->fc_fws;
