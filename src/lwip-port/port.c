@@ -60,10 +60,7 @@ port_init(void)
 uint32_t
 port_real_ms(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint32_t)((uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return (uint32_t)(port_real_us() / 1000);
 }
 
 static uint64_t
