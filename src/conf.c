@@ -2320,6 +2320,32 @@ cfg_fixed_note(char *buf, size_t len, int *n, const char *name, int changed)
 }
 
 
+/* Whether two nodes' servers by VIP port differ.  A back-end finds a
+ * handed-off connection by its stack endpoint, which the port's server
+ * sets: remapped, the live connections could no longer be found by
+ * lookups, cancels and aborts. */
+static int
+cfg_servers_ne(const struct cfg_node *a, const struct cfg_node *b)
+{
+	int	 i, j;
+
+	if (a->cn_nservers != b->cn_nservers)
+		return 1;
+	/* Ports are unique in a list (cfg_check_servers), so equal counts and each
+	 * of a's in b make the same map, in any order. */
+	for (i = 0; i < a->cn_nservers; i++) {
+		for (j = 0; j < b->cn_nservers; j++)
+			if (a->cn_servers[i].ps_port ==
+			    b->cn_servers[j].ps_port &&
+			    !cfg_ep_ne(&a->cn_servers[i].ps_server,
+			    &b->cn_servers[j].ps_server))
+				break;
+		if (j == b->cn_nservers)
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * The settings a running daemon cannot change (handoffd(8) RELOAD): they
  * name this node, its device, its sockets and files, its key, and what its
@@ -2342,6 +2368,8 @@ cfg_fixed_changes(const struct cfg *o, const struct cfg *c, char *buf,
 	    cfg_ep_ne(&on->cn_server, &cn->cn_server));
 	cfg_fixed_note(buf, len, &n, "node.server_address6",
 	    !addr_eq(&on->cn_server6, &cn->cn_server6));
+	cfg_fixed_note(buf, len, &n, "node.servers",
+	    cfg_servers_ne(on, cn));
 	cfg_fixed_note(buf, len, &n, "node.status_file",
 	    strcmp(on->cn_status_file, cn->cn_status_file));
 	cfg_fixed_note(buf, len, &n, "node.state_file",

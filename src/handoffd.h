@@ -112,6 +112,8 @@ struct hd_stats {
 	uint64_t	 st_be_lookup_blind;	/* ... for segments out of window */
 	uint64_t	 st_be_moved;		/* to another front-end */
 	uint64_t	 st_be_idle_alive;	/* idle there, not here */
+	uint64_t	 st_be_superseded;	/* ended for a newer handoff */
+	uint64_t	 st_be_stack_gone;	/* the kernel had lost it */
 	uint64_t	 st_injected;
 	uint64_t	 st_rw_pkts;		/* stack -> client */
 	uint64_t	 st_rw_bytes;

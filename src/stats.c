@@ -146,6 +146,14 @@ static const struct stats_counter {
 	ST(be_idle_alive, "backend_idle_alive_total", NULL,
 	    "CLOSE idle from a front-end for a connection the stack still "
 	    "talks on (another front-end forwards it): kept."),
+	ST(be_superseded, "backend_superseded_total", NULL,
+	    "Connections ended here for a new handoff from their own "
+	    "front-end on the same client endpoint and VIP (its word that "
+	    "the old one was over was lost)."),
+	ST(be_stack_gone, "backend_stack_gone_total", NULL,
+	    "Connections the kernel stack had lost without a word (it "
+	    "answered the client's new SYN as a new connection): reset there "
+	    "and ended, the front-end told."),
 	ST(state_adopted, "state_flows_adopted_total", NULL,
 	    "Connections a restarted daemon took over from node.state_file "
 	    "and went on rewriting."),

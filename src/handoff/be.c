@@ -684,17 +684,23 @@ be_client_next(const struct flow *f)
  * have.
  */
 static void
-be_kernel_reset(struct hd *hd, struct flow *f, uint32_t seq)
+be_kernel_rst(struct hd *hd, const struct flow *f, uint32_t seq)
 {
 	size_t	 n;
 
-	if (!be_kernel(hd) || f->f_state == BE_LINGER)
-		return;
 	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, &f->f_key.k_raddr,
-	    f->f_key.k_rport, &f->f_key.k_laddr, f->f_key.k_lport,
-	    seq != 0 ? seq : f->f_cnxt, 0, TH_RST, 0, NULL, NULL, 0, 0);
+	    f->f_key.k_rport, &f->f_key.k_laddr, f->f_key.k_lport, seq, 0,
+	    TH_RST, 0, NULL, NULL, 0, 0);
 	if (n > 0)
 		btcp_tun_send(hd, hd->hd_txbuf, n, NULL);
+}
+
+static void
+be_kernel_reset(struct hd *hd, struct flow *f, uint32_t seq)
+{
+	if (!be_kernel(hd) || f->f_state == BE_LINGER)
+		return;
+	be_kernel_rst(hd, f, seq != 0 ? seq : f->f_cnxt);
 }
 
 static void
@@ -767,6 +773,24 @@ be_on_inject_timer(int fd, short ev, void *arg)
 }
 
 /* A front-end hands us a connection. */
+/*
+ * Whether a handoff from peer makes f an older connection, over: the
+ * front-end that forwards f's client to the same VIP completed a new
+ * handshake with it (a new ISN), which it does only once it has no
+ * connection of that client endpoint: its word that f ended (a CLOSE) was
+ * lost with a control connection, or never sent (the client's reset only
+ * the stack judged exact).  A client's endpoint to another VIP on the same
+ * port, or from another front-end, is another live connection.
+ */
+static int
+be_superseded(const struct flow *f, int peer, const struct ctl_handoff *ho)
+{
+	return f->f_ops == &be_flow_ops && be_committed(f) &&
+	    f->f_state != BE_LINGER && f->f_peer == peer &&
+	    f->f_irs != ho->ho_irs && f->f_nport == ho->ho_vport &&
+	    addr_eq(&f->f_naddr, &ho->ho_vaddr);
+}
+
 void
 be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 {
@@ -811,6 +835,12 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 		hd->hd_stats.st_be_refused++;
 		be_send_ack(hd, peer, ho, NULL, CTL_REFUSED);
 		return;
+	}
+	if (f != NULL && be_superseded(f, peer, ho)) {
+		hd->hd_stats.st_be_superseded++;
+		be_kernel_reset(hd, f, 0);
+		be_close(hd, f, FLOW_END_ABORT);
+		f = NULL;
 	}
 	if (f != NULL) {
 		/* The stack endpoint holds one connection per client endpoint:
@@ -901,6 +931,26 @@ be_kernel_fin(struct hd *hd, struct flow *f)
 }
 
 /*
+ * The kernel answered the SYN of another connection on f's endpoints (a
+ * front-end sends a client's SYN on for the challenge ACK of RFC 5961
+ * 4.2) with a SYN/ACK: it has no connection there any more.  f's ended
+ * without a word that reached us: a client's reset the front-end could not
+ * judge exact and the kernel did, or a CLOSE lost with a control
+ * connection.  The new half-open connection is reset, and the front-end
+ * told to stop forwarding, so that the client's next SYN gets a handshake
+ * of its own instead of reaching the kernel for good.
+ */
+static void
+be_kernel_forgot(struct hd *hd, struct flow *f, const struct pkt *p)
+{
+	hd->hd_stats.st_be_stack_gone++;
+	be_kernel_rst(hd, f, p->p_ack);
+	if (!(f->f_flags & FLOW_ORPHAN))
+		be_tell(hd, f, CTL_CLOSE_RST);
+	be_close(hd, f, FLOW_END_SERVER_RST);
+}
+
+/*
  * A packet the stack sends for a back-end flow.  While injecting, the
  * SYN/ACK is captured and nothing leaves; afterwards every packet is
  * rewritten for the client.  Returns 0 to drop, 1 to send p.
@@ -978,6 +1028,12 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 			bc->bc_rst = 1;
 			be_refuse(hd, f, CTL_REFUSED);
 		}
+		return 0;
+	}
+	if ((p->p_flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK) &&
+	    p->p_ack != f->f_irs + 1) {
+		if (be_kernel(hd))
+			be_kernel_forgot(hd, f, p);
 		return 0;
 	}
 	/* What the stack acknowledges is where a reset to it must be. */

@@ -1763,7 +1763,12 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		log_info("fe: %s refused a handoff: %s", peer_id(hd, peer),
 		    ctl_status_name(ha->ha_status));
 		hd->hd_stats.st_handoffs_refused++;
-		health_refused(hd, peer);
+		/* A member that cannot take this one connection (another of
+		 * the client's, from the same port to another VIP, holds its
+		 * stack endpoint there) is no less healthy: counted, a client
+		 * choosing its ports took it out of every pool. */
+		if (ha->ha_status != CTL_BAD_HANDOFF)
+			health_refused(hd, peer);
 		health_handoff_done(hd, fe_svc_counted(fc), fc->fc_pool, peer,
 		    HEALTH_HO_REFUSED, fc->fc_sent);
 		fe_failover(fc);

@@ -853,6 +853,30 @@ test_reload(void)
 	    "handoff.max_flows");
 	cfg_free(c);
 	cfg_free(o);
+
+	/* node.servers: the same map in another order is no change; another
+	 * server for a port, or a port more, is. */
+#define SRV(l)	"  servers: [" l "]\n"
+	o = peers_cfg(a, 2, SRV("{port: 443, server: 10.2.1.1:443}, "
+	    "{port: 8080, server: 10.2.1.1:8080}"));
+	c = peers_cfg(a, 2, SRV("{port: 8080, server: 10.2.1.1:8080}, "
+	    "{port: 443, server: 10.2.1.1:443}"));
+	CHECK_INTEQ(cfg_fixed_changes(o, c, err, sizeof(err)), 0);
+	cfg_free(c);
+	c = peers_cfg(a, 2, SRV("{port: 443, server: 10.2.1.1:444}, "
+	    "{port: 8080, server: 10.2.1.1:8080}"));
+	CHECK_INTEQ(cfg_fixed_changes(o, c, err, sizeof(err)), 1);
+	CHECK_STREQ(err, "node.servers");
+	cfg_free(c);
+	c = peers_cfg(a, 2, SRV("{port: 443, server: 10.2.1.1:443}"));
+	CHECK_INTEQ(cfg_fixed_changes(o, c, err, sizeof(err)), 1);
+	CHECK_STREQ(err, "node.servers");
+	cfg_free(c);
+	c = peers_cfg(a, 2, "");
+	CHECK_INTEQ(cfg_fixed_changes(o, c, err, sizeof(err)), 1);
+	cfg_free(c);
+#undef SRV
+	cfg_free(o);
 }
 
 /* node.access_log: a file from the configuration's directory, syslog,
