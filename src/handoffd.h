@@ -66,6 +66,7 @@ struct hd_stats {
 	uint64_t	 st_cookie_bad;		/* ACKs with no valid cookie */
 	uint64_t	 st_cookie_replayed;	/* valid, but used already */
 	uint64_t	 st_cookie_full;	/* valid, no room to remember */
+	uint64_t	 st_cookie_busy;	/* ... its network's share used */
 	/* front-end */
 	uint64_t	 st_fe_syns;
 	uint64_t	 st_fe_local;

@@ -198,6 +198,10 @@ static const struct stats_counter {
 	    "ACKs with a valid SYN cookie refused because the front-end "
 	    "could remember no more cookies this period (four times "
 	    "handoff.max_flows)."),
+	ST(cookie_busy, "syn_cookies_network_busy_total", NULL,
+	    "ACKs with a valid SYN cookie refused because, with the cookies "
+	    "remembered this period half full, the client's network (its /24 "
+	    "or /48) holds a sixteenth of them."),
 	ST(rst_blind, "blind_resets_total", NULL,
 	    "Client resets outside any window a client could have sent: "
 	    "dropped (RFC 5961)."),

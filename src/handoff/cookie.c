@@ -37,6 +37,7 @@ enum cookie_form {
 	COOKIE_IN_ISN,
 	COOKIE_IN_TSVAL,
 	COOKIE_ID,
+	COOKIE_SOURCE,
 };
 
 static const uint16_t cookie_mss[] = { 536, 1220, 1440, 1460 };
@@ -139,6 +140,25 @@ cookie_id(const struct cookie_key *k, const struct ipaddr *saddr,
 
 	return cookie_mac(k, saddr, daddr, sport, dport, cisn, 0, 0,
 	    COOKIE_ID, &h, id);
+}
+
+/* Which of REPLAY_SOURCES a client's network is (replay.h): a keyed hash
+ * of its /24 (IPv4) or /48 (IPv6), so that nobody aims at another's.  -1
+ * if it cannot be computed. */
+int
+cookie_source(const struct cookie_key *k, const struct ipaddr *saddr,
+    uint32_t *src)
+{
+	struct ipaddr	 net = *saddr, none;
+
+	memset(&none, 0, sizeof(none));
+	if (addr_is4(&net))
+		net.a_w[3] &= htonl(0xffffff00);
+	else {
+		net.a_w[1] &= htonl(0xffff0000);
+		net.a_w[2] = net.a_w[3] = 0;
+	}
+	return cookie_hash(k, &net, &none, 0, 0, 0, 0, 0, COOKIE_SOURCE, src);
 }
 
 static uint8_t

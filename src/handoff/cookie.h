@@ -43,6 +43,8 @@ int		 cookie_check(const struct cookie_key *,
 int		 cookie_id(const struct cookie_key *,
 		    const struct ipaddr *, const struct ipaddr *,
 		    uint16_t, uint16_t, uint32_t, uint64_t *);
+int		 cookie_source(const struct cookie_key *,
+		    const struct ipaddr *, uint32_t *);
 uint16_t	 cookie_period(uint32_t);
 
 #endif

@@ -160,6 +160,7 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	struct flow		*f;
 	struct fe_conn		*fc;
 	uint64_t		 id;
+	uint32_t		 src;
 
 	/* An lwip handshake sends cookies only at its bound of half-open
 	 * connections; the rest of the time, the ACKs of no flow at its VIP
@@ -188,14 +189,19 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	/* A cookie opens one connection: its ACK and request, replayed once
 	 * that connection is over, would run the request again. */
 	if (cookie_id(hd->hd_cookie, &p->p_saddr, &p->p_daddr, p->p_sport,
-	    p->p_dport, p->p_seq - 1, &id) == -1)
+	    p->p_dport, p->p_seq - 1, &id) == -1 ||
+	    cookie_source(hd->hd_cookie, &p->p_saddr, &src) == -1)
 		return 1;
-	switch (replay_check(hd->hd_replay, id, cookie_period(hd->hd_now))) {
+	switch (replay_check(hd->hd_replay, id, src,
+	    cookie_period(hd->hd_now))) {
 	case REPLAY_SEEN:
 		hd->hd_stats.st_cookie_replayed++;
 		return 0;
 	case REPLAY_FULL:
 		hd->hd_stats.st_cookie_full++;
+		return 1;
+	case REPLAY_BUSY:
+		hd->hd_stats.st_cookie_busy++;
 		return 1;
 	case REPLAY_NEW:
 		break;
@@ -238,7 +244,7 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	f->f_irs = fc->fc_irs;
 	f->f_cack = fc->fc_iss + 1;	/* where a reset must be (fe_adopt) */
 	f->f_ctx = fc;
-	replay_add(hd->hd_replay, id, cookie_period(hd->hd_now));
+	replay_add(hd->hd_replay, id, src, cookie_period(hd->hd_now));
 	fe_set_state(f, FE_COLLECT);
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_request_timeout_ms;
 	hd->hd_stats.st_cookie_acks++;

@@ -8,6 +8,7 @@
 
 struct replay_gen {
 	uint64_t	*rg_ids;	/* 0: an empty slot */
+	uint32_t	 rg_src[REPLAY_SOURCES];	/* ids by network */
 	uint32_t	 rg_count;
 	uint16_t	 rg_period;
 	int		 rg_live;	/* rg_period means something */
@@ -56,8 +57,10 @@ replay_free(struct replay *r)
 static void
 replay_clear(struct replay *r, struct replay_gen *g)
 {
-	if (g->rg_count > 0)
+	if (g->rg_count > 0) {
 		memset(g->rg_ids, 0, ((size_t)r->r_mask + 1) * sizeof(uint64_t));
+		memset(g->rg_src, 0, sizeof(g->rg_src));
+	}
 	g->rg_count = 0;
 	g->rg_live = 0;
 }
@@ -99,22 +102,29 @@ replay_has(const struct replay *r, const struct replay_gen *g, uint64_t id)
 	return 0;
 }
 
-/* Whether id (of a cookie that checked out in period) may open a
- * connection. */
+/* Whether id (of a cookie that checked out in period, from network src)
+ * may open a connection. */
 enum replay_verdict
-replay_check(struct replay *r, uint64_t id, uint16_t period)
+replay_check(struct replay *r, uint64_t id, uint32_t src, uint16_t period)
 {
+	const struct replay_gen	*g = &r->r_gen[0];
+
 	if (id == 0)
 		id = 1;
 	replay_advance(r, period);
 	if (replay_has(r, &r->r_gen[0], id) || replay_has(r, &r->r_gen[1], id))
 		return REPLAY_SEEN;
-	return r->r_gen[0].rg_count >= r->r_max ? REPLAY_FULL : REPLAY_NEW;
+	if (g->rg_count >= r->r_max)
+		return REPLAY_FULL;
+	if (g->rg_count >= r->r_max / 2 &&
+	    g->rg_src[src % REPLAY_SOURCES] >= r->r_max / 16)
+		return REPLAY_BUSY;
+	return REPLAY_NEW;
 }
 
 /* Remembers id, which replay_check found new in this period. */
 void
-replay_add(struct replay *r, uint64_t id, uint16_t period)
+replay_add(struct replay *r, uint64_t id, uint32_t src, uint16_t period)
 {
 	struct replay_gen	*g = &r->r_gen[0];
 	uint32_t		 i;
@@ -130,5 +140,6 @@ replay_add(struct replay *r, uint64_t id, uint16_t period)
 	if (g->rg_ids[i] == 0) {
 		g->rg_ids[i] = id;
 		g->rg_count++;
+		g->rg_src[src % REPLAY_SOURCES]++;
 	}
 }

@@ -12,6 +12,14 @@
  * holds at most the number of ids it was made for; past that, a new
  * cookie connection is refused until the period ends (it fails closed:
  * never a replay let in).
+ *
+ * So that one network cannot fill a generation and shut everyone out,
+ * each cookie also names its client's network (cookie_source: one of
+ * REPLAY_SOURCES keyed buckets), and once a generation is half full a
+ * bucket that holds a sixteenth of it opens nothing more in that period:
+ * one busy network alone (a benchmark, a large NAT) is never limited
+ * while there is room, and filling the whole set takes sixteen networks'
+ * buckets.
  */
 #ifndef HANDOFFD_REPLAY_H
 #define HANDOFFD_REPLAY_H
@@ -22,13 +30,18 @@ enum replay_verdict {
 	REPLAY_NEW,		/* not seen: may open a connection */
 	REPLAY_SEEN,		/* opened one already */
 	REPLAY_FULL,		/* no room to remember it */
+	REPLAY_BUSY,		/* its network's share is used up */
 };
+
+#define REPLAY_SOURCES	1024
 
 struct replay;
 
 struct replay		*replay_new(uint32_t);
 void			 replay_free(struct replay *);
-enum replay_verdict	 replay_check(struct replay *, uint64_t, uint16_t);
-void			 replay_add(struct replay *, uint64_t, uint16_t);
+enum replay_verdict	 replay_check(struct replay *, uint64_t, uint32_t,
+			    uint16_t);
+void			 replay_add(struct replay *, uint64_t, uint32_t,
+			    uint16_t);
 
 #endif

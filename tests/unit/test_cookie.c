@@ -92,6 +92,43 @@ test_time(struct cookie_key *k)
 	}
 }
 
+/* A client's network for the replay set's shares (replay.h): its /24 or
+ * /48, keyed. */
+static void
+test_source(struct cookie_key *k, struct cookie_key *k2)
+{
+	struct ipaddr	 a = t_ip("10.0.0.2"), b = t_ip("10.0.0.250");
+	struct ipaddr	 d = t_ip("10.0.1.2");
+	struct ipaddr	 a6, b6, d6;
+	uint32_t	 sa, sb, sd, s2;
+	int		 i, same = 0;
+
+	CHECK_INTEQ(cookie_source(k, &a, &sa), 0);
+	CHECK_INTEQ(cookie_source(k, &b, &sb), 0);
+	CHECK_INTEQ(cookie_source(k, &d, &sd), 0);
+	CHECK_INTEQ(cookie_source(k2, &a, &s2), 0);
+	CHECK_INTEQ(sa, sb);
+	CHECK(sa != sd);
+	CHECK(sa != s2);	/* another daemon's key, another bucket */
+	inet_pton(AF_INET6, "2001:db8:1:ffff::1", a6.a_w);
+	inet_pton(AF_INET6, "2001:db8:1:2::99", b6.a_w);
+	inet_pton(AF_INET6, "2001:db8:2::1", d6.a_w);
+	CHECK_INTEQ(cookie_source(k, &a6, &sa), 0);
+	CHECK_INTEQ(cookie_source(k, &b6, &sb), 0);
+	CHECK_INTEQ(cookie_source(k, &d6, &sd), 0);
+	CHECK_INTEQ(sa, sb);
+	CHECK(sa != sd);
+	/* Networks spread over the buckets: 256 /24s, few collisions. */
+	for (i = 1; i < 256; i++) {
+		d = t_ip("10.0.0.0");
+		d.a_w[3] = htonl(0x0a000000u | (uint32_t)i << 8);
+		CHECK_INTEQ(cookie_source(k, &d, &sd), 0);
+		CHECK_INTEQ(cookie_source(k, &a, &sa), 0);
+		same += sd % 1024 == sa % 1024;
+	}
+	CHECK(same < 5);
+}
+
 int
 main(void)
 {
@@ -109,6 +146,7 @@ main(void)
 	CHECK((k2 = cookie_key_new()) != NULL);
 	test_options(k);
 	test_time(k);
+	test_source(k, k2);
 
 	memset(&o, 0, sizeof(o));
 	o.co_mss = 1460;
