@@ -121,6 +121,7 @@ struct cfg_ctx {
 	const char	*x_name;
 	const char	*x_base;	/* where relative paths start */
 	struct cfg	*x_cfg;
+	const struct cfg *x_old;	/* the running one, on a reload */
 	char		*x_err;
 	size_t		 x_errlen;
 	int		 x_failed;
@@ -1645,6 +1646,53 @@ cfg_check_servers(struct cfg_ctx *x)
 	return 0;
 }
 
+/* What says a key file is the one read before, its content unchanged:
+ * its inode, size and modification time (not its change time: a chown or
+ * chmod, as making it root's own after a first start, changes no key). */
+static void
+cfg_key_stamp(struct cfg_control *cc, const struct stat *st)
+{
+	cc->cc_key_dev = st->st_dev;
+	cc->cc_key_ino = st->st_ino;
+	cc->cc_key_size = st->st_size;
+	cc->cc_key_mtime = st->st_mtim;
+}
+
+static int
+cfg_key_same(const struct cfg_control *cc, const struct stat *st)
+{
+	return cc->cc_key_dev == st->st_dev && cc->cc_key_ino == st->st_ino &&
+	    cc->cc_key_size == st->st_size &&
+	    cc->cc_key_mtime.tv_sec == st->st_mtim.tv_sec &&
+	    cc->cc_key_mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/*
+ * A reload by a daemon that gave up root may not read a key file only root
+ * can (handoffd(8) EXAMPLES makes it so).  The key cannot change while the
+ * daemon runs anyway: the running one is kept when the file is the one it
+ * was read from, unchanged (stat(2) needs no right to read it); a file
+ * changed since is an error that says to restart.
+ */
+static int
+cfg_keep_key(struct cfg_ctx *x, const struct cfg_mark *mk)
+{
+	struct cfg_control	*cc = &x->x_cfg->cfg_control;
+	const struct cfg_control *oc = &x->x_old->cfg_control;
+	struct stat		 st;
+
+	if (strcmp(cc->cc_key_file, oc->cc_key_file) == 0 &&
+	    stat(cc->cc_key_file, &st) == 0 && cfg_key_same(oc, &st)) {
+		memcpy(cc->cc_key, oc->cc_key, oc->cc_keylen);
+		cc->cc_keylen = oc->cc_keylen;
+		cfg_key_stamp(cc, &st);
+		return 0;
+	}
+	return cfg_fail_mark(x, mk, "cannot read %s: %s, and it is not the "
+	    "file read at start, unchanged (restart the daemon to use another "
+	    "key)", cfg_quote(x, cc->cc_key_file), strerror(EACCES));
+}
+
 /*
  * Reads the pre-shared key.  Refuses anything but a regular file, so that
  * a mistaken path to a FIFO or a device cannot hang or flood the daemon,
@@ -1664,9 +1712,12 @@ cfg_read_key(struct cfg_ctx *x)
 	int			 fd, rc = -1;
 
 	if ((fd = open(cc->cc_key_file, O_RDONLY | O_NONBLOCK | O_NOCTTY |
-	    O_CLOEXEC)) == -1)
+	    O_CLOEXEC)) == -1) {
+		if (errno == EACCES && x->x_old != NULL)
+			return cfg_keep_key(x, mk);
 		return cfg_fail_mark(x, mk, "cannot read %s: %s",
 		    cfg_quote(x, cc->cc_key_file), strerror(errno));
+	}
 	if (fstat(fd, &st) == -1) {
 		cfg_fail_mark(x, mk, "cannot read %s: %s",
 		    cfg_quote(x, cc->cc_key_file), strerror(errno));
@@ -1709,6 +1760,7 @@ cfg_read_key(struct cfg_ctx *x)
 	else {
 		memcpy(cc->cc_key, buf, len);
 		cc->cc_keylen = len;
+		cfg_key_stamp(cc, &st);
 		rc = 0;
 	}
 done:
@@ -2071,8 +2123,8 @@ cfg_prescan(struct cfg_ctx *x, const char *buf, size_t len, int *docs)
 
 /* Parses buf with relative paths starting at base (a directory). */
 static struct cfg *
-cfg_parse_at(const char *name, const char *base, const char *buf,
-    size_t len, char *err, size_t errlen)
+cfg_parse_at(const char *name, const char *base, const struct cfg *old,
+    const char *buf, size_t len, char *err, size_t errlen)
 {
 	struct cfg_ctx	 x;
 	yaml_parser_t	 p;
@@ -2085,6 +2137,7 @@ cfg_parse_at(const char *name, const char *base, const char *buf,
 	memset(&x, 0, sizeof(x));
 	x.x_name = name;
 	x.x_base = base;
+	x.x_old = old;
 	x.x_err = err;
 	x.x_errlen = errlen;
 	if (err != NULL && errlen > 0)
@@ -2152,15 +2205,17 @@ cfg_parse(const char *name, const char *buf, size_t len, char *err,
 	char	 dir[4096];
 
 	cfg_dirname(dir, sizeof(dir), name);
-	return cfg_parse_at(name, dir, buf, len, err, errlen);
+	return cfg_parse_at(name, dir, NULL, buf, len, err, errlen);
 }
 
 /*
  * Reads and parses a configuration file.  Relative paths in it start at
  * the real directory of the file, so they survive a later chdir("/").
+ * On a reload, old is the running configuration.
  */
-struct cfg *
-cfg_load(const char *path, char *err, size_t errlen)
+static struct cfg *
+cfg_read_file(const char *path, const struct cfg *old, char *err,
+    size_t errlen)
 {
 	struct cfg_ctx	 x;
 	struct cfg	*c = NULL;
@@ -2208,12 +2263,25 @@ cfg_load(const char *path, char *err, size_t errlen)
 	}
 	cfg_dirname(dir, sizeof(dir), path);
 	real = realpath(dir, NULL);
-	c = cfg_parse_at(path, real ? real : dir, buf, len, err, errlen);
+	c = cfg_parse_at(path, real ? real : dir, old, buf, len, err, errlen);
 done:
 	free(real);
 	free(buf);
 	close(fd);
 	return c;
+}
+
+struct cfg *
+cfg_load(const char *path, char *err, size_t errlen)
+{
+	return cfg_read_file(path, NULL, err, errlen);
+}
+
+/* The file of the running configuration old again (handoffd(8) RELOAD). */
+struct cfg *
+cfg_reload(const struct cfg *old, char *err, size_t errlen)
+{
+	return cfg_read_file(old->cfg_path, old, err, errlen);
 }
 
 /* Frees a configuration and what its rules hold; NULL is fine. */

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "addr.h"
 
@@ -213,6 +214,12 @@ struct cfg_control {
 	char			 cc_key_file[4096];
 	uint8_t			 cc_key[CFG_KEY_MAX];
 	size_t			 cc_keylen;
+	/* the key file as read: a reload that may not read it keeps the key
+	 * while these hold */
+	dev_t			 cc_key_dev;
+	ino_t			 cc_key_ino;
+	off_t			 cc_key_size;
+	struct timespec		 cc_key_mtime;
 	int			 cc_key_insecure_ok; /* others may read the key */
 	int			 cc_heartbeat_ms;
 	int			 cc_dead_ms;
@@ -247,6 +254,7 @@ struct cfg {
 };
 
 struct cfg	*cfg_load(const char *, char *, size_t);
+struct cfg	*cfg_reload(const struct cfg *, char *, size_t);
 struct cfg	*cfg_parse(const char *, const char *, size_t, char *, size_t);
 void		 cfg_free(struct cfg *);
 const char	*cfg_stack_name(enum cfg_stack);

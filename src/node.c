@@ -323,7 +323,7 @@ node_reload(struct hd *hd, char *err, size_t errlen)
 	char		 fixed[512];
 	int		 i, rc = 0;
 
-	if ((cfg = cfg_load(old->cfg_path, err, errlen)) == NULL)
+	if ((cfg = cfg_reload(old, err, errlen)) == NULL)
 		return -1;
 	if (cfg_fixed_changes(old, cfg, fixed, sizeof(fixed)) > 0) {
 		snprintf(err, errlen, "%s: cannot change while the daemon runs: "

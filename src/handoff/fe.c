@@ -1295,28 +1295,25 @@ fe_route_hello(struct fe_conn *fc)
 
 /*
  * Reads the request head once per connection for the pool it goes to and
- * the key that pool's policy needs.  A service without rules whose pool
- * needs no key never parses it twice.  Returns -1 after answering the
- * client (400, 431) when the head cannot be routed.
+ * the key that pool's policy needs.  A head that cannot be routed is
+ * answered (400, 431) whether or not the service has rules, so that every
+ * back-end's server sees heads the front-end could read.  Returns -1 after
+ * answering the client.
  */
 static int
 fe_route(struct fe_conn *fc)
 {
 	struct hd		*hd = fc->fc_hd;
 	const struct cfg_service *svc = fc->fc_svc;
-	const struct cfg_pool	*cp = &hd->hd_cfg->cfg_pools[svc->cs_pool_idx];
+	const struct cfg_pool	*cp;
 	size_t			 hlen = req_head_len(fc->fc_rp), klen;
 	struct route_req	*rr;
 	const char		*key;
 	enum route_result	 r;
-	int			 rc = 0, need;
+	int			 rc = 0;
 
-	fc->fc_pool = svc->cs_pool_idx;
 	if (svc->cs_protocol == CFG_PROTO_TLS)
 		return fe_route_hello(fc);
-	need = svc->cs_nrules > 0 || fe_pool_keyed(cp);
-	if (!need && hd->hd_alog == NULL)
-		return 0;
 	if ((rr = malloc(sizeof(*rr))) == NULL)
 		r = ROUTE_NOMEM;
 	else
@@ -1324,10 +1321,6 @@ fe_route(struct fe_conn *fc)
 		    (ev_ssize_t)hlen), hlen, rr);
 	if (r != ROUTE_OK) {
 		free(rr);
-		/* Read for the access log only: what the client gets is what
-		 * it would get without the log. */
-		if (!need)
-			return 0;
 		fe_respond(fc, r == ROUTE_BAD ? 400 :
 		    r == ROUTE_TOO_MANY ? 431 : 503);
 		return -1;

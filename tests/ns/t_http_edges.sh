@@ -37,8 +37,23 @@ t_check "garbage gets 400" grep -q "^HTTP/1.1 400 " <<<"$out"
 big=$(head -c 3000 /dev/zero | tr '\0' 'a')
 code=$(c curl -s -m 10 -o /dev/null -w '%{http_code}' -H "X-Big: $big" "http://$TOPO_VIP/")
 t_check "a head over request_head_max gets 431" [ "$code" = 431 ]
-t_check "400 counted" t_wait_stat "$TOPO_STATE/n1.status" http_400 1
-t_check "431 counted" t_wait_stat "$TOPO_STATE/n1.status" http_431 1
+# What the front-end cannot route is answered whether or not the service
+# has rules (these have none): a bad escape, an encoded NUL, a host with
+# spaces, more than 128 header lines.
+for bad in '/%zz|x' '/a%00b|x' '/|a b'; do
+	out=$(c "$HANDOFFD_TOOLS/halfclose" "$TOPO_VIP2" 80 \
+	    "GET ${bad%%|*} HTTP/1.1"$'\r\n'"Host: ${bad#*|}"$'\r\n\r\n')
+	t_check "path ${bad%%|*}, host '${bad#*|}': 400 from the front-end" \
+	    grep -q "^HTTP/1.1 400 " <<<"$out"
+done
+# (x keeps $(...) from eating the last line ending)
+many=$(for i in $(seq 1 130); do printf 'X-%d: y\r\n' "$i"; done; printf x)
+many=${many%x}
+out=$(c "$HANDOFFD_TOOLS/halfclose" "$TOPO_VIP2" 80 \
+    "GET / HTTP/1.1"$'\r\n'"Host: x"$'\r\n'"$many"$'\r\n')
+t_check "131 header lines get 431" grep -q "^HTTP/1.1 431 " <<<"$out"
+t_check "400 counted" t_wait_stat "$TOPO_STATE/n1.status" http_400 4
+t_check "431 counted" t_wait_stat "$TOPO_STATE/n1.status" http_431 2
 
 # The client's FIN right behind its request, local and handed off.
 for vip in "$TOPO_VIP" "$TOPO_VIP2"; do

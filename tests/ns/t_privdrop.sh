@@ -144,6 +144,24 @@ done
 t_check "n2 counts the handoffs it took" t_wait_stat "$TOPO_STATE/n2.status" be_accepted 1
 t_check "no daemon ran as root" sh -c "! grep -q 'running as root' '$TOPO_STATE'/n?.log"
 
+# 6. A reload, with the key root's own and unreadable to the user (as
+# handoffd(8) EXAMPLES makes it): the daemon cannot read it again, and
+# keeps the key it read at start while the file is that one, unchanged;
+# a file changed since is refused with a word to restart.
+ctl() { "$HANDOFFCTL" -s "$TOPO_STATE/n1.sock" reload 2>&1; }
+chown root "$TOPO_KEY"
+chmod 600 "$TOPO_KEY"
+t_check "reload with a key only root reads: applied" \
+    grep -qx 'configuration reloaded' <<<"$(ctl)"
+touch -m -d '1 minute ago' "$TOPO_KEY"
+t_check "reload after the key file changed: refused, says to restart" \
+    grep -q "cannot read .*Permission denied, and it is not the file read at start, unchanged (restart the daemon to use another key)" <<<"$(ctl)"
+chown "$user" "$TOPO_KEY"
+t_check "reload once the user reads it (the same key): applied" \
+    grep -qx 'configuration reloaded' <<<"$(ctl)"
+out=$(c curl -s -m 10 -H 'Connection: close' "http://$TOPO_VIP2/")
+t_check "handoffs go on after the reloads" grep -q "node n" <<<"$out"
+
 for n in 3 2 1; do
 	t_check "n$n: clean exit (no leaks)" topo_stop "$n"
 done
