@@ -224,12 +224,18 @@ be_committed(const struct flow *f)
 	return bc == NULL || bc->bc_committed;
 }
 
-/* A served connection's line in the access log. */
+/* A served connection's line in the access log, once: when it is over
+ * for its client and server, not after the linger that rewrites their
+ * last packets.  Before the commit point the front-end still decides. */
 static void
-be_alog(struct hd *hd, const struct flow *f, enum flow_end why)
+be_alog(struct hd *hd, struct flow *f, enum flow_end why)
 {
 	struct alog_srv	 a;
 
+	if (hd->hd_alog == NULL || !be_committed(f) ||
+	    (f->f_flags & FLOW_LOGGED))
+		return;
+	f->f_flags |= FLOW_LOGGED;
 	memset(&a, 0, sizeof(a));
 	a.as_caddr = f->f_key.k_raddr;
 	a.as_cport = f->f_key.k_rport;
@@ -254,9 +260,7 @@ be_close(struct hd *hd, struct flow *f, enum flow_end why)
 	if (f->f_state == BE_LINGER)
 		why = f->f_end;
 	flowlog_end(hd, f, "be", &f->f_naddr, f->f_nport, f->f_peer, why);
-	/* Before the commit point the front-end still decides. */
-	if (hd->hd_alog != NULL && be_committed(f))
-		be_alog(hd, f, why);
+	be_alog(hd, f, why);
 	if (bc != NULL) {
 		r = bc->bc_relay;
 		be_conn_free(f);
@@ -378,7 +382,13 @@ be_relay_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 	be_conn_free(f);
 	if (how == RELAY_DONE)
 		be_linger(hd, f, FLOW_END_DONE);
-	else
+	else if (how == RELAY_IDLE) {
+		/* As be_expire: lwIP reset the client, the relay the server;
+		 * the front-end is told why. */
+		hd->hd_stats.st_be_idle++;
+		be_send_close(hd, f, CTL_CLOSE_IDLE);
+		be_linger(hd, f, FLOW_END_IDLE);
+	} else
 		be_linger(hd, f, f->f_flags & FLOW_CLIENT_RST ?
 		    FLOW_END_CLIENT_RST : FLOW_END_SERVER_RST);
 }
@@ -914,6 +924,7 @@ be_linger(struct hd *hd, struct flow *f, enum flow_end why)
 	be_send_close(hd, f, why == FLOW_END_DONE ? CTL_CLOSE_DONE :
 	    CTL_CLOSE_RST);
 	be_unserve(hd, f);
+	be_alog(hd, f, why);
 	f->f_end = why;
 	f->f_state = BE_LINGER;
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_linger_ms;

@@ -1554,7 +1554,7 @@ fe_on_local_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 	a.as_vport = sum->rs_vport;
 	a.as_frontend = peer_id(hd, PEER_LOCAL);
 	a.as_end = flow_end_name(how == RELAY_DONE ? FLOW_END_DONE :
-	    FLOW_END_ABORT);
+	    how == RELAY_IDLE ? FLOW_END_IDLE : FLOW_END_ABORT);
 	a.as_ms = sum->rs_ms;
 	a.as_bytes = sum->rs_sent;
 	alog_srv(hd->hd_alog, &a);

@@ -50,6 +50,8 @@ struct pkt;
  * another, at f_chal); the kernel has not acknowledged it yet. */
 #define FLOW_FIN_WAIT	0x0800
 #define FLOW_FIN_WAIT2	0x1000
+/* BE: its access-log line is written (when it began to linger) */
+#define FLOW_LOGGED	0x2000
 /* FE: how many FINs out of order one flow may tell its back-end of (in
  * f_qlen, which a forwarded flow does not use otherwise). */
 #define FE_FIN_REPORTS	4

@@ -599,7 +599,7 @@ relay_expire(struct hd *hd, uint32_t now, uint32_t idle_ms)
 		next = TAILQ_NEXT(r, r_entry);
 		if ((int32_t)(now - r->r_last) > (int32_t)idle_ms) {
 			log_debug("relay: idle for %u ms: reset", idle_ms);
-			relay_finish(r, RELAY_RESET);
+			relay_finish(r, RELAY_IDLE);
 		}
 	}
 }

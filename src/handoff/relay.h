@@ -30,6 +30,7 @@ struct cfg_endpoint;
 enum relay_end {
 	RELAY_DONE,		/* both directions closed cleanly */
 	RELAY_RESET,		/* either side reset or failed */
+	RELAY_IDLE,		/* silent for handoff.idle: both reset */
 };
 
 /* What the done callback learns of the connection. */

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Nothing hangs.  A kept-alive connection idle past handoff.idle is reset
-# at the client (lwip and cookie handshakes) and at the back-end's kernel,
-# never left to hang in silence.  A back-end daemon killed during a
+# at the client (lwip and cookie handshakes, kernel and lwIP stacks) and
+# at the back-end's kernel, never left to hang in silence.  A back-end daemon killed during a
 # download: its client's curl fails within seconds, not at its own
 # timeout, whether the daemon stays away (control.dead_after) or comes
 # back at once (a new process: its HELLO says so).
@@ -10,7 +10,8 @@
 TOPO_STACKS="lwip kernel lwip"
 topo_init nohang
 topo_cluster 3
-export TOPO_YAML_HANDOFF="  linger: 1s
+export TOPO_MEMBERS="n3" TOPO_YAML_NODE="  access_log: access.log" \
+    TOPO_YAML_HANDOFF="  linger: 1s
   idle: 2s"
 t_configure_all
 head -c 20M /dev/urandom >"$TOPO_STATE/www-n2/big.bin"
@@ -46,6 +47,13 @@ idles() { [ $(( $(t_stat "$TOPO_STATE/n1.status" fe_idle) + $(t_stat "$TOPO_STAT
 t_check "... counted" t_until idles
 no_kernel_conns() { ! topo_exec n2 ss -Htn state established src 10.2.2.1 | grep -q .; }
 t_check "n2's kernel let go of both connections" t_until no_kernel_conns
+# The lwIP stack (n3, pool "all") the same: reset, counted and ended as
+# idle, not as a server's reset.
+out=$(idle "$TOPO_VIP")
+t_check "idle past handoff.idle (lwIP stack): the client is reset ($out)" [ "$out" = reset ]
+t_check "... counted at n3" t_wait_stat "$TOPO_STATE/n3.status" be_idle 1
+t_check "... logged as idle, at once" \
+    t_wait_grep "$TOPO_STATE/access.log" " n3 be [^ ]+ $TOPO_VIP:80 n1 idle [0-9]+ [0-9]+\$" 1
 
 # kill9 RESTART: a download at 1 MB/s from n2, whose daemon is killed
 # after 2 s (and started again at once if RESTART=1); sets rc, curl's exit
