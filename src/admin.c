@@ -861,8 +861,16 @@ admin_mkdir(const char *path)
 	if (slash == NULL || slash == path)
 		return 0;
 	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+	if (mkdir(dir, 0755) == -1) {
+		if (errno == EEXIST)
+			return 0;
 		log_warn("admin socket %s: cannot create %s", path, dir);
+		return -1;
+	}
+	/* 0755 whatever the umask: others find the socket, and the socket's
+	 * own mode and the peer check keep them out. */
+	if (chmod(dir, 0755) == -1) {
+		log_warn("admin socket %s: cannot chmod %s", path, dir);
 		return -1;
 	}
 	return 0;

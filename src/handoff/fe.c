@@ -73,7 +73,7 @@ static int	fe_icmp(struct hd *, struct flow *, struct pkt *,
 static void	fe_expire(struct hd *, struct flow *);
 static int	fe_adopt(struct hd *, struct flow *, int);
 static void	fe_cancel(struct fe_conn *);
-static void	fe_give_up(struct fe_conn *, uint64_t);
+static void	fe_give_up(struct fe_conn *, uint64_t, enum health_ho_result);
 static void	fe_young_leave(struct fe_conn *);
 static void	fe_syn_watch(struct hd *, struct flow *, struct fe_conn *);
 static int	fe_stack_addr(const struct hd *, int, uint16_t,
@@ -1419,7 +1419,7 @@ fe_on_timer(int fd, short ev, void *arg)
 	if (fc->fc_cancel) {
 		log_info("fe: no answer from %s to a cancelled handoff: client "
 		    "reset", peer_id(hd, fc->fc_peer));
-		fe_give_up(fc, 0);
+		fe_give_up(fc, 0, HEALTH_HO_TIMEOUT);
 		return;
 	}
 	log_info("fe: no HANDOFF_ACK from %s within %d ms: cancelling",
@@ -1651,10 +1651,10 @@ fe_cancel(struct fe_conn *fc)
  * hold the connection, so no other may have it, and one client must not
  * get two back-ends' bytes.  The client is reset; the back-end, if it ever
  * hears, lets go too (bflow: its handle, or 0 for it to find the flow by
- * the client's address).
+ * the client's address).  r is what the member's counters call it.
  */
 static void
-fe_give_up(struct fe_conn *fc, uint64_t bflow)
+fe_give_up(struct fe_conn *fc, uint64_t bflow, enum health_ho_result r)
 {
 	struct hd	*hd = fc->fc_hd;
 	struct flow	*f = fc->fc_flow;
@@ -1663,7 +1663,7 @@ fe_give_up(struct fe_conn *fc, uint64_t bflow)
 	hd->hd_stats.st_handoffs_reset++;
 	fe_alog(fc, "reset", fc->fc_peer);
 	health_handoff_done(hd, fe_svc_counted(fc), fc->fc_pool, fc->fc_peer,
-	    HEALTH_HO_FAILED, fc->fc_sent);
+	    r, fc->fc_sent);
 	fe_send_close(hd, f, fc->fc_peer, bflow, CTL_CLOSE_ABORT, 0);
 	/* Out of the frozen state, or the reset would be held back. */
 	fe_set_state(f, FE_COLLECT);
@@ -1725,7 +1725,7 @@ fe_on_wrong_stack(struct fe_conn *fc, const struct ctl_handoff_ack *ha)
 	    addr_is4(&f->f_key.k_laddr) ? "" : "6", want);
 	hd->hd_stats.st_handoffs_bad_stack++;
 	health_refused(hd, fc->fc_peer);
-	fe_give_up(fc, ha->ha_bflow);
+	fe_give_up(fc, ha->ha_bflow, HEALTH_HO_FAILED);
 }
 
 /* The back-end has the connection (or refused it). */
@@ -1851,7 +1851,7 @@ fe_peer_down_one(struct flow *f, void *arg)
 
 	if (f->f_ops == &fe_flow_ops && f->f_state == FE_HANDOFF &&
 	    f->f_peer == *peer)
-		fe_give_up(f->f_ctx, 0);
+		fe_give_up(f->f_ctx, 0, HEALTH_HO_FAILED);
 }
 
 static void

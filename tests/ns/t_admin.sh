@@ -182,6 +182,20 @@ t_check "... says another daemon answers on it" \
     grep -q "admin socket $sock: another daemon answers on it" <<<"$out"
 t_check "n1 still answers" t_until ctl_ok
 
+# 8. A missing socket directory is created with mode 0755 whatever the
+# umask (handoffd.yaml(5)).
+rundir="$TOPO_STATE/rundir"
+sed -e "s|^\(  admin_socket:\).*|\1 $rundir/twin.sock|" "$TOPO_STATE/twin.yaml" \
+    >"$TOPO_STATE/twin2.yaml"
+timeout 10 unshare -n sh -c 'ip link set lo up && umask 077 && exec "$0" -d -c "$1"' \
+    "$HANDOFFD" "$TOPO_STATE/twin2.yaml" >"$TOPO_STATE/twin2.log" 2>&1 &
+twin=$!
+twin_sock() { [ -S "$rundir/twin.sock" ]; }
+t_check "a daemon under umask 077 creates its socket's directory" t_until twin_sock
+t_check "... with mode 755" [ "$(stat -c %a "$rundir")" = 755 ]
+kill "$twin" 2>/dev/null
+wait "$twin"
+
 for n in 1 2; do
 	t_check "n$n: flow table empty" t_wait_flows "$TOPO_STATE/n$n.status" 0
 done

@@ -151,6 +151,14 @@ t_check "n3 stopped: every request served by n1 or reset" \
 t_check "... at most fail_threshold (3) of them reset" [ "$(count fail "$out")" -le 3 ]
 t_check "... the handoffs to n3 timed out" t_wait_stat "$st" handoffs_timeout 1
 t_check "... and their clients were reset" t_wait_stat "$st" handoffs_reset 1
+# handoffctl pools: those handoffs count as TIMEOUT (no answer within
+# handoff.timeout, the channel up), not as FAILED (the channel lost, as
+# it is at last: its heartbeats stop too).
+pools=$("$HANDOFFCTL" -s "$TOPO_STATE/n1.sock" pools)
+echo "$pools"
+t_check "... counted as timed out for n3" \
+    awk '$1 == "dynamic" && $3 == "n3" && $10 > 0 { found = 1 }
+	END { exit !found }' <<<"$pools"
 kill -CONT "${TOPO_PIDS[3]}"
 t_check "n3's server never got the requests of the reset clients" \
     sh -c "! grep -q 'stopped=' '$TOPO_STATE/nginx-n3/access.log'"
