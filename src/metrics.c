@@ -1,5 +1,6 @@
 /* Prometheus metrics over HTTP; see metrics.h and handoffd(8). */
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -9,8 +10,10 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 
 #include "config.h"
 #include "flow.h"
@@ -24,10 +27,36 @@
 
 /* A request head larger than this is no scraper's. */
 #define METRICS_HEADERS_MAX	8192
+/* Connections at once: a scraper needs one, and every descriptor beyond
+ * these would be taken from the flows.  More are closed when accepted. */
+#define METRICS_CONNS_MAX	16
+
+/*
+ * A connection evhttp serves, as we keep it: evhttp frees its connections
+ * when it likes and says nothing of those that never sent a request, so we
+ * hold a reference to each one's bufferevent (set up in
+ * metrics_on_new_conn) until it ends (metrics_on_conn_close) or its
+ * deadline passes, METRICS_TIMEOUT_S after it was accepted however slowly
+ * it trickles (evhttp's own timeout only counts silence), when its socket
+ * is shut down for evhttp to see the end.
+ */
+struct metrics_conn {
+	struct metrics			*mc_m;
+	struct bufferevent		*mc_bev;	/* our reference */
+	struct evhttp_connection	*mc_evcon;	/* once it asked */
+	struct event			*mc_deadline;
+	TAILQ_ENTRY(metrics_conn)	 mc_entry;
+};
 
 struct metrics {
 	struct evhttp		*m_http;
+	struct evconnlistener	*m_listener;
+	struct event		*m_resume;	/* accepting again */
+	TAILQ_HEAD(, metrics_conn) m_conns;
+	int			 m_nconns;
 };
+
+static struct log_rl	metrics_rl_busy, metrics_rl_accept;
 
 /* "# HELP" and "# TYPE" of a family, named without the prefix. */
 static void
@@ -307,21 +336,119 @@ metrics_render(const struct hd *hd, struct evbuffer *b)
 	metrics_handoffs(hd, b, "member");
 }
 
-/* GET /metrics (or HEAD). */
+static void
+metrics_conn_free(struct metrics_conn *mc)
+{
+	struct metrics	*m = mc->mc_m;
+
+	TAILQ_REMOVE(&m->m_conns, mc, mc_entry);
+	m->m_nconns--;
+	if (mc->mc_evcon != NULL)
+		evhttp_connection_set_closecb(mc->mc_evcon, NULL, NULL);
+	event_free(mc->mc_deadline);
+	bufferevent_decref(mc->mc_bev);
+	free(mc);
+}
+
+/* evhttp frees a connection that asked: its last reference is evhttp's. */
+static void
+metrics_on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+	metrics_conn_free(arg);
+}
+
+/* Too slow, or one too many: its socket is shut down, evhttp reads the
+ * end and frees the connection. */
+static void
+metrics_on_deadline(evutil_socket_t fd, short ev, void *arg)
+{
+	struct metrics_conn	*mc = arg;
+	evutil_socket_t		 s = bufferevent_getfd(mc->mc_bev);
+
+	if (s != -1)
+		shutdown(s, SHUT_RDWR);
+	metrics_conn_free(mc);
+}
+
+/* evhttp accepted a connection (evhttp_set_bevcb): its bufferevent, which
+ * we keep a reference to. */
+static struct bufferevent *
+metrics_on_new_conn(struct event_base *base, void *arg)
+{
+	struct metrics		*m = arg;
+	struct metrics_conn	*mc;
+	struct bufferevent	*bev;
+	struct timeval		 tv = { METRICS_TIMEOUT_S, 0 };
+
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
+	    NULL)
+		return NULL;
+	if ((mc = calloc(1, sizeof(*mc))) == NULL ||
+	    (mc->mc_deadline = evtimer_new(base, metrics_on_deadline, mc)) ==
+	    NULL) {
+		/* evhttp makes one of its own: this one goes unkept */
+		free(mc);
+		bufferevent_free(bev);
+		return NULL;
+	}
+	bufferevent_incref(bev);
+	mc->mc_m = m;
+	mc->mc_bev = bev;
+	TAILQ_INSERT_TAIL(&m->m_conns, mc, mc_entry);
+	if (++m->m_nconns > METRICS_CONNS_MAX) {
+		log_ratelim(&metrics_rl_busy, "metrics: more than %d "
+		    "connections at once: closed", METRICS_CONNS_MAX);
+		tv.tv_sec = 0;
+	}
+	evtimer_add(mc->mc_deadline, &tv);
+	return bev;
+}
+
+/* The connection req came on, ours to watch till it ends. */
+static void
+metrics_watch(struct metrics *m, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent	*bev;
+	struct metrics_conn	*mc;
+
+	if (evcon == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL)
+		return;
+	TAILQ_FOREACH(mc, &m->m_conns, mc_entry)
+		if (mc->mc_bev == bev) {
+			if (mc->mc_evcon == NULL) {
+				mc->mc_evcon = evcon;
+				evhttp_connection_set_closecb(evcon,
+				    metrics_on_conn_close, mc);
+			}
+			return;
+		}
+}
+
+/* GET /metrics (or HEAD, its headers alone: evhttp 2.1 sends the body). */
 static void
 metrics_on_request(struct evhttp_request *req, void *arg)
 {
 	const struct hd	*hd = arg;
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	struct evbuffer	*b;
+	char		 len[32];
 
+	metrics_watch(hd->hd_metrics, req);
 	if ((b = evbuffer_new()) == NULL) {
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
 	metrics_render(hd, b);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_send_reply(req, HTTP_OK, "OK", b);
+	evhttp_add_header(out, "Content-Type",
+	    "text/plain; version=0.0.4; charset=utf-8");
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(b));
+		evhttp_add_header(out, "Content-Length", len);
+		evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+	} else
+		evhttp_send_reply(req, HTTP_OK, "OK", b);
 	evbuffer_free(b);
 }
 
@@ -329,7 +456,31 @@ metrics_on_request(struct evhttp_request *req, void *arg)
 static void
 metrics_on_other(struct evhttp_request *req, void *arg)
 {
+	metrics_watch(arg, req);
 	evhttp_send_error(req, HTTP_NOTFOUND, "only /metrics is served here");
+}
+
+static void
+metrics_on_resume(evutil_socket_t fd, short ev, void *arg)
+{
+	struct metrics	*m = arg;
+
+	evconnlistener_enable(m->m_listener);
+}
+
+/* accept() failed: out of descriptors, it would fail again at once (and
+ * libevent's listener would spin), so accepting waits a second. */
+static void
+metrics_on_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct metrics	*m = arg;
+	struct timeval	 tv = { 1, 0 };
+	int		 e = EVUTIL_SOCKET_ERROR();
+
+	log_ratelim(&metrics_rl_accept, "metrics: accept: %s",
+	    evutil_socket_error_to_string(e));
+	evconnlistener_disable(l);
+	evtimer_add(m->m_resume, &tv);
 }
 
 /* The listening socket.  Not evhttp_bind_socket(): its getaddrinfo()
@@ -368,24 +519,34 @@ metrics_start(struct hd *hd)
 	addr_str(&ep->ep_addr, addr, sizeof(addr));
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return -1;
+	TAILQ_INIT(&m->m_conns);
 	hd->hd_metrics = m;
-	if ((m->m_http = evhttp_new(hd->hd_base)) == NULL)
+	if ((m->m_http = evhttp_new(hd->hd_base)) == NULL ||
+	    (m->m_resume = evtimer_new(hd->hd_base, metrics_on_resume, m)) ==
+	    NULL)
 		return -1;
+	evhttp_set_bevcb(m->m_http, metrics_on_new_conn, m);
 	evhttp_set_allowed_methods(m->m_http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 	evhttp_set_max_headers_size(m->m_http, METRICS_HEADERS_MAX);
 	evhttp_set_max_body_size(m->m_http, 0);
 	evhttp_set_timeout(m->m_http, METRICS_TIMEOUT_S);
 	if (evhttp_set_cb(m->m_http, "/metrics", metrics_on_request, hd) != 0)
 		return -1;
-	evhttp_set_gencb(m->m_http, metrics_on_other, NULL);
+	evhttp_set_gencb(m->m_http, metrics_on_other, m);
 	if ((fd = metrics_listen(ep)) == -1 ||
-	    evhttp_accept_socket(m->m_http, fd) != 0) {
+	    (m->m_listener = evconnlistener_new(hd->hd_base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd)) == NULL ||
+	    evhttp_bind_listener(m->m_http, m->m_listener) == NULL) {
 		log_warn("metrics: cannot listen on %s:%u", addr,
 		    ntohs(ep->ep_port));
-		if (fd != -1)
+		if (m->m_listener != NULL)
+			evconnlistener_free(m->m_listener);
+		else if (fd != -1)
 			close(fd);
+		m->m_listener = NULL;
 		return -1;
 	}
+	evconnlistener_set_error_cb(m->m_listener, metrics_on_accept_error);
 	log_debug("metrics on http://%s:%u/metrics", addr, ntohs(ep->ep_port));
 	return 0;
 }
@@ -397,8 +558,16 @@ metrics_stop(struct hd *hd)
 
 	if (m == NULL)
 		return;
+	/* evhttp frees the listener it was given, and its connections: those
+	 * that asked leave our list as they go (metrics_on_conn_close). */
 	if (m->m_http != NULL)
 		evhttp_free(m->m_http);
+	else if (m->m_listener != NULL)
+		evconnlistener_free(m->m_listener);
+	while (!TAILQ_EMPTY(&m->m_conns))
+		metrics_conn_free(TAILQ_FIRST(&m->m_conns));
+	if (m->m_resume != NULL)
+		event_free(m->m_resume);
 	free(m);
 	hd->hd_metrics = NULL;
 }

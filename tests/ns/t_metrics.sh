@@ -78,6 +78,24 @@ t_check "n1: the exposition format holds" check_format <<<"$s"
 t_check "n2: and on n2" sh -c 'ip netns exec "$1" curl -sf -m 10 http://127.0.0.1:9110/metrics | grep -q "^handoffd_build_info{"' sh "$(topo_ns n2)"
 t_check "the content type is Prometheus text 0.0.4" sh -c 'ip netns exec "$1" curl -sf -m 10 -o /dev/null -w "%{content_type}" http://127.0.0.1:9110/metrics | grep -q "^text/plain; version=0.0.4"' sh "$(topo_ns n1)"
 t_check "HEAD works" topo_exec n1 curl -sf -m 10 -I -o /dev/null http://127.0.0.1:9110/metrics
+# HEAD, read to the end: the headers with the body's length, no body.
+head_out=$(topo_exec n1 python3 - <<'PY'
+import socket
+s = socket.create_connection(("127.0.0.1", 9110), timeout=5)
+s.sendall(b"HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+d = b""
+while True:
+    x = s.recv(65536)
+    if not x:
+        break
+    d += x
+h, _, body = d.partition(b"\r\n\r\n")
+n = [int(l.split(b":")[1]) for l in h.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+print("length %s body %d" % (n[0] if n else "none", len(body)))
+PY
+)
+echo "HEAD: $head_out"
+t_check "HEAD: no body, the length it would have" grep -Eq '^length [1-9][0-9]+ body 0$' <<<"$head_out"
 code=$(topo_exec n1 curl -s -m 10 -o /dev/null -w '%{http_code}' http://127.0.0.1:9110/)
 t_check "another path: 404" [ "$code" = 404 ]
 code=$(topo_exec n1 curl -s -m 10 -o /dev/null -w '%{http_code}' -X DELETE http://127.0.0.1:9110/metrics)
@@ -118,6 +136,59 @@ t_check "n2: the download's bytes rewritten to the client" \
 t_check "n1: no drop by a full table" [ "$(metric 1 'handoffd_drops_total{reason="table-full"}')" = 0 ]
 t_check "the format still holds" check_format <<<"$(scrape 1)"
 t_check "... on n2 too" check_format <<<"$(scrape 2)"
+
+# Whoever reaches metrics.listen cannot take the daemon's descriptors:
+# 200 connections held open leave it at most 16 more at once (the rest are
+# closed when accepted), and handoffs go on meanwhile; a client trickling
+# a byte a second is cut 10 s after it came.
+fds() { ls "/proc/${TOPO_PIDS[1]}/fd" | wc -l; }
+fd0=$(fds)
+topo_exec n1 timeout 30 python3 - >"$TOPO_STATE/hold.out" 2>&1 <<'PY' &
+import socket, time
+held = []
+for i in range(200):
+    try:
+        held.append(socket.create_connection(("127.0.0.1", 9110), timeout=5))
+    except OSError as e:
+        print("connect", i, e)
+time.sleep(4)
+PY
+hold=$!
+sleep 2
+fd1=$(fds)
+echo "n1 descriptors: $fd0 before, $fd1 with 200 metrics connections"
+t_check "... at most 16 more descriptors" [ "$fd1" -le $((fd0 + 16)) ]
+out=$(c curl -s -m 10 -H 'Connection: close' "http://$TOPO_VIP2/")
+t_check "... handoffs go on" grep -q "node n2" <<<"$out"
+wait "$hold"
+cat "$TOPO_STATE/hold.out"
+trickle=$(topo_exec n1 timeout 30 python3 - <<'PY'
+import socket, time
+s = socket.create_connection(("127.0.0.1", 9110), timeout=15)
+t0 = time.time()
+end = "open"
+for c in b"GET /metrics HTTP/1.1\r\nHost: " + b"x" * 40:
+    try:
+        s.send(bytes([c]))
+        s.setblocking(False)
+        if s.recv(100) == b"":
+            end = "cut"
+            break
+    except BlockingIOError:
+        pass
+    except OSError:
+        end = "cut"
+        break
+    s.setblocking(True)
+    time.sleep(1)
+    if time.time() - t0 > 25:
+        break
+print("trickle %s after %.0f s" % (end, time.time() - t0))
+PY
+)
+echo "$trickle"
+t_check "a trickling client is cut within 10 s" grep -Eq '^trickle cut after (9|10|11) s$' <<<"$trickle"
+t_check "scrapes are served again" [ -n "$(scrape 1)" ]
 
 # Drained and enabled, as the operator does it.
 "$HANDOFFCTL" -s "$TOPO_STATE/n1.sock" drain all/n2 >/dev/null
