@@ -66,6 +66,9 @@
 /* A stack answering a SYN from TIME_WAIT twice more is not going to let
  * go. */
 #define BE_TW_KILLS	2
+/* A lingering flow waits this long at most for the stack's next
+ * retransmission (TCP_RTO_MAX: Linux's and lwIP's backoff stop there). */
+#define BE_LINGER_REXMIT_MAX	120000
 
 enum be_state {
 	BE_INJECT = 1,
@@ -931,6 +934,25 @@ be_linger(struct hd *hd, struct flow *f, enum flow_end why)
 	flow_touch(f, hd->hd_now);
 }
 
+/*
+ * Data or a FIN from the stack of a lingering flow is sent again: the
+ * client has not acknowledged it, and its path may be down for longer than
+ * the linger.  The stack backs off, each retransmission twice as late as
+ * the last, so the flow waits twice the last gap for the next one, up to
+ * TCP's longest RTO: its client still gets the answer when its path comes
+ * back, instead of a reset into the stack.
+ */
+static void
+be_linger_rexmit(struct hd *hd, struct flow *f)
+{
+	uint32_t	 gap = hd->hd_now - f->f_last;
+
+	if (gap > BE_LINGER_REXMIT_MAX / 2)
+		gap = BE_LINGER_REXMIT_MAX / 2;
+	if (2 * gap > f->f_timeout)
+		f->f_timeout = 2 * gap;
+}
+
 /* The kernel stack sees one direction: a flow is over when the server
  * has sent its FIN and the front-end has seen the client's. */
 static void
@@ -1022,6 +1044,9 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 		be_dead_end(hd, f);
 		return 0;
 	}
+	if (f->f_state == BE_LINGER && (p->p_paylen > 0 || (p->p_flags &
+	    (TH_FIN | TH_SYN | TH_RST)) == TH_FIN))
+		be_linger_rexmit(hd, f);
 	flow_touch(f, hd->hd_now);
 	if (f->f_state == BE_DATA && (p->p_flags & TH_ACK) &&
 	    !(p->p_flags & TH_SYN)) {
