@@ -1103,6 +1103,9 @@ cfg_regex_sane(const char *s)
 					if ((m = cfg_regex_count(&p)) > n)
 						n = m;
 				}
+				/* the "}" is no atom: a{m}{n} repeats a{m} */
+				if (p[1] == '}')
+					p++;
 			}
 			if (n > 1) {
 				sum[d] += last[d] * (n - 1);

@@ -284,6 +284,13 @@ static const struct bad bad[] = {
 	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
 	  "    pool: all\n    rules:\n      - path_regex: '((a{100}){1000})'\n"
 	  "        pool: all\n", "17:21", "repeats too much" },
+	/* A count of a count, without a group (glibc: 213 MB for this). */
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n    rules:\n      - path_regex: 'a{1000}{1000}'\n"
+	  "        pool: all\n", "17:21", "repeats too much" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n    rules:\n      - path_regex: 'a{2,150}+{150}'\n"
+	  "        pool: all\n", "17:21", "repeats too much" },
 	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
 	  "    pool: all\n    rules:\n      - path_regex: '(a)\\1'\n"
 	  "        pool: all\n", "17:21", "uses a back-reference" },
