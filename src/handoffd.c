@@ -267,6 +267,10 @@ main(int argc, char *argv[])
 		cfg_free(hd.hd_cfg);
 		return 0;
 	}
+	/* What the start says (host warnings, limits, root) goes to syslog
+	 * too, where the daemon it becomes logs. */
+	if (!debug)
+		log_init_both(LOG_DAEMON);
 	priv_nofile(hd.hd_cfg);
 
 	memset(&hm, 0, sizeof(hm));

@@ -9,6 +9,7 @@
 #include "log.h"
 
 static int	log_to_stderr = 1;
+static int	log_to_syslog;
 static int	log_verbose;
 
 /* Chooses the destination: stderr in the foreground, syslog otherwise. */
@@ -16,9 +17,20 @@ void
 log_init(int to_stderr, int facility)
 {
 	log_to_stderr = to_stderr;
+	log_to_syslog = !to_stderr;
 	if (!to_stderr)
 		openlog("handoffd", LOG_PID | LOG_NDELAY, facility);
 	tzset();
+}
+
+/* Both, while a daemon to be starts: its messages go where its later ones
+ * will, and to whoever started it. */
+void
+log_init_both(int facility)
+{
+	log_to_stderr = 1;
+	log_to_syslog = 1;
+	openlog("handoffd", LOG_PID | LOG_NDELAY, facility);
 }
 
 void
@@ -36,12 +48,18 @@ log_getverbose(void)
 void
 vlog(int pri, const char *fmt, va_list ap)
 {
+	va_list	 ap2;
+
+	if (log_to_syslog) {
+		va_copy(ap2, ap);
+		vsyslog(pri, fmt, ap2);
+		va_end(ap2);
+	}
 	if (log_to_stderr) {
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);
 		fflush(stderr);
-	} else
-		vsyslog(pri, fmt, ap);
+	}
 }
 
 static void
@@ -63,7 +81,7 @@ vlog_errno(int pri, int saved, const char *fmt, va_list ap)
 	}
 	if (log_to_stderr)
 		fprintf(stderr, "%s\n", buf);
-	else
+	if (log_to_syslog)
 		syslog(pri, "%s", buf);
 }
 

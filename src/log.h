@@ -17,6 +17,7 @@ struct log_rl {
 };
 
 void	log_init(int, int);
+void	log_init_both(int);
 int64_t	log_mono_us(void);
 void	log_setverbose(int);
 int	log_getverbose(void);
