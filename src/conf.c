@@ -1649,6 +1649,21 @@ cfg_check_servers(struct cfg_ctx *x)
 	return 0;
 }
 
+/* A key file others may read or write: whoever holds the key can inject
+ * connections into every back-end. */
+static int
+cfg_key_mode(struct cfg_ctx *x, const struct cfg_mark *mk,
+    const struct stat *st)
+{
+	const struct cfg_control *cc = &x->x_cfg->cfg_control;
+
+	if ((st->st_mode & (S_IRWXG | S_IRWXO)) == 0 || cc->cc_key_insecure_ok)
+		return 0;
+	return cfg_fail_mark(x, mk, "%s is open to group or others (mode "
+	    "%04o): chmod 600 %s", cfg_quote(x, cc->cc_key_file),
+	    (unsigned int)(st->st_mode & 07777), cc->cc_key_file);
+}
+
 /* What says a key file is the one read before, its content unchanged:
  * its inode, size and modification time (not its change time: a chown or
  * chmod, as making it root's own after a first start, changes no key). */
@@ -1686,6 +1701,8 @@ cfg_keep_key(struct cfg_ctx *x, const struct cfg_mark *mk)
 
 	if (strcmp(cc->cc_key_file, oc->cc_key_file) == 0 &&
 	    stat(cc->cc_key_file, &st) == 0 && cfg_key_same(oc, &st)) {
+		if (cfg_key_mode(x, mk, &st) == -1)
+			return -1;
 		memcpy(cc->cc_key, oc->cc_key, oc->cc_keylen);
 		cc->cc_keylen = oc->cc_keylen;
 		cfg_key_stamp(cc, &st);
@@ -1731,13 +1748,8 @@ cfg_read_key(struct cfg_ctx *x)
 		    cfg_quote(x, cc->cc_key_file));
 		goto done;
 	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0 &&
-	    !cc->cc_key_insecure_ok) {
-		cfg_fail_mark(x, mk, "%s is open to group or others (mode "
-		    "%04o): chmod 600 %s", cfg_quote(x, cc->cc_key_file),
-		    (unsigned int)(st.st_mode & 07777), cc->cc_key_file);
+	if (cfg_key_mode(x, mk, &st) == -1)
 		goto done;
-	}
 	while (len < sizeof(buf)) {
 		if ((n = read(fd, buf + len, sizeof(buf) - len)) == -1) {
 			if (errno == EINTR)

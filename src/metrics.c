@@ -49,14 +49,21 @@ struct metrics_conn {
 };
 
 struct metrics {
+	TAILQ_ENTRY(metrics)	 m_entry;	/* in metrics_servers */
 	struct evhttp		*m_http;
 	struct evconnlistener	*m_listener;
 	struct event		*m_resume;	/* accepting again */
 	TAILQ_HEAD(, metrics_conn) m_conns;
 	int			 m_nconns;
+	int			 m_listed;	/* in metrics_servers */
 };
 
 static struct log_rl	metrics_rl_busy, metrics_rl_accept;
+/* Every running server: a listener given to evhttp calls back with the
+ * evhttp, by which its server is found (one per node; the scenario tests
+ * run several nodes in one process). */
+static TAILQ_HEAD(, metrics) metrics_servers =
+    TAILQ_HEAD_INITIALIZER(metrics_servers);
 
 /* "# HELP" and "# TYPE" of a family, named without the prefix. */
 static void
@@ -383,6 +390,9 @@ metrics_on_new_conn(struct event_base *base, void *arg)
 	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
 	    NULL)
 		return NULL;
+	/* Once evhttp has let go of it (an error it answered itself) our
+	 * reference keeps it reading till its deadline: not beyond a head. */
+	bufferevent_setwatermark(bev, EV_READ, 0, 2 * METRICS_HEADERS_MAX);
 	if ((mc = calloc(1, sizeof(*mc))) == NULL ||
 	    (mc->mc_deadline = evtimer_new(base, metrics_on_deadline, mc)) ==
 	    NULL) {
@@ -471,16 +481,20 @@ metrics_on_resume(evutil_socket_t fd, short ev, void *arg)
 /* accept() failed: out of descriptors, it would fail again at once (and
  * libevent's listener would spin), so accepting waits a second. */
 static void
-metrics_on_accept_error(struct evconnlistener *l, void *arg)
+metrics_on_accept_error(struct evconnlistener *l, void *http)
 {
-	struct metrics	*m = arg;
+	struct metrics	*m;
 	struct timeval	 tv = { 1, 0 };
 	int		 e = EVUTIL_SOCKET_ERROR();
 
 	log_ratelim(&metrics_rl_accept, "metrics: accept: %s",
 	    evutil_socket_error_to_string(e));
-	evconnlistener_disable(l);
-	evtimer_add(m->m_resume, &tv);
+	TAILQ_FOREACH(m, &metrics_servers, m_entry)
+		if (m->m_http == http && m->m_listener == l) {
+			evconnlistener_disable(l);
+			evtimer_add(m->m_resume, &tv);
+			return;
+		}
 }
 
 /* The listening socket.  Not evhttp_bind_socket(): its getaddrinfo()
@@ -547,6 +561,8 @@ metrics_start(struct hd *hd)
 		return -1;
 	}
 	evconnlistener_set_error_cb(m->m_listener, metrics_on_accept_error);
+	TAILQ_INSERT_TAIL(&metrics_servers, m, m_entry);
+	m->m_listed = 1;
 	log_debug("metrics on http://%s:%u/metrics", addr, ntohs(ep->ep_port));
 	return 0;
 }
@@ -558,6 +574,8 @@ metrics_stop(struct hd *hd)
 
 	if (m == NULL)
 		return;
+	if (m->m_listed)
+		TAILQ_REMOVE(&metrics_servers, m, m_entry);
 	/* evhttp frees the listener it was given, and its connections: those
 	 * that asked leave our list as they go (metrics_on_conn_close). */
 	if (m->m_http != NULL)

@@ -938,19 +938,24 @@ be_linger(struct hd *hd, struct flow *f, enum flow_end why)
  * Data or a FIN from the stack of a lingering flow is sent again: the
  * client has not acknowledged it, and its path may be down for longer than
  * the linger.  The stack backs off, each retransmission twice as late as
- * the last, so the flow waits twice the last gap for the next one, up to
- * TCP's longest RTO: its client still gets the answer when its path comes
- * back, instead of a reset into the stack.
+ * the last, so the flow waits twice the last gap for the next one and a
+ * margin (a kernel's timers fire up to an eighth late, and the linger at
+ * least), up to TCP's longest RTO and its margin: its client still gets
+ * the answer when its path comes back, instead of a reset into the stack.
  */
 static void
 be_linger_rexmit(struct hd *hd, struct flow *f)
 {
-	uint32_t	 gap = hd->hd_now - f->f_last;
+	uint32_t	 gap = hd->hd_now - f->f_last, want;
+	uint32_t	 linger = (uint32_t)hd->hd_cfg->cfg_handoff.ch_linger_ms;
 
-	if (gap > BE_LINGER_REXMIT_MAX / 2)
-		gap = BE_LINGER_REXMIT_MAX / 2;
-	if (2 * gap > f->f_timeout)
-		f->f_timeout = 2 * gap;
+	if (gap > BE_LINGER_REXMIT_MAX)
+		gap = BE_LINGER_REXMIT_MAX;
+	want = 2 * gap + (gap / 2 > linger ? gap / 2 : linger);
+	if (want > BE_LINGER_REXMIT_MAX + BE_LINGER_REXMIT_MAX / 8)
+		want = BE_LINGER_REXMIT_MAX + BE_LINGER_REXMIT_MAX / 8;
+	if (want > f->f_timeout)
+		f->f_timeout = want;
 }
 
 /* The kernel stack sees one direction: a flow is over when the server

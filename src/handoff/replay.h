@@ -18,8 +18,8 @@
  * REPLAY_SOURCES keyed buckets), and once a generation is half full a
  * bucket that holds a sixteenth of it opens nothing more in that period:
  * one busy network alone (a benchmark, a large NAT) is never limited
- * while there is room, and filling the whole set takes sixteen networks'
- * buckets.
+ * while there is room, and filling the whole set takes nine networks'
+ * buckets (one its first half, eight a sixteenth each).
  */
 #ifndef HANDOFFD_REPLAY_H
 #define HANDOFFD_REPLAY_H

@@ -188,6 +188,45 @@ PY
 )
 echo "$trickle"
 t_check "a trickling client is cut within 10 s" grep -Eq '^trickle cut after (9|10|11) s$' <<<"$trickle"
+# A request evhttp refuses itself (501 for a POST), then 64 MB more: the
+# connection reads no more than a head's worth after it, however much
+# comes (it held all of it in memory until its deadline).
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/${TOPO_PIDS[1]}/status"; }
+rss0=$(rss)
+topo_exec n1 timeout 30 python3 - <<'PY'
+import socket, time
+s = socket.create_connection(("127.0.0.1", 9110), timeout=3)
+s.sendall(b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n")
+chunk = b"x" * 65536
+sent = 0
+t0 = time.time()
+try:
+    while sent < 64 << 20 and time.time() - t0 < 8:
+        sent += s.send(chunk)
+except OSError:
+    pass
+print("sent %d bytes" % sent)
+PY
+rss1=$(rss)
+echo "n1 RSS ${rss0} kB before, ${rss1} kB after"
+t_check "... the daemon did not keep it (RSS grew by less than 8 MB)" \
+    [ $((rss1 - rss0)) -lt 8192 ]
+# Out of descriptors (its limit lowered below all it holds): accept()
+# fails, and the listener waits instead of spinning, or crashing (its
+# error callback took evhttp's argument for its own); with descriptors
+# back it serves again.
+pid=${TOPO_PIDS[1]}
+lim=$(prlimit --pid "$pid" --nofile --output SOFT,HARD --noheadings)
+prlimit --pid "$pid" --nofile=3:"${lim##* }"
+for i in 1 2 3 4; do
+	topo_exec n1 curl -s -m 2 -o /dev/null http://127.0.0.1:9110/metrics
+done
+t_check "... the daemon lives" kill -0 "$pid"
+prlimit --pid "$pid" --nofile="${lim%% *}":"${lim##* }"
+sleep 1.5
+t_check "... and serves again once it has descriptors" [ -n "$(scrape 1)" ]
+t_check "... having logged the failed accept" \
+    t_wait_grep "$TOPO_STATE/n1.log" '^metrics: accept: Too many open files'
 t_check "scrapes are served again" [ -n "$(scrape 1)" ]
 
 # Drained and enabled, as the operator does it.

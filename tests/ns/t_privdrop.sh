@@ -153,6 +153,10 @@ chown root "$TOPO_KEY"
 chmod 600 "$TOPO_KEY"
 t_check "reload with a key only root reads: applied" \
     grep -qx 'configuration reloaded' <<<"$(ctl)"
+chmod 640 "$TOPO_KEY"
+t_check "reload with that key open to its group: refused, says so" \
+    grep -q "is open to group or others (mode 0640): chmod 600" <<<"$(ctl)"
+chmod 600 "$TOPO_KEY"
 touch -m -d '1 minute ago' "$TOPO_KEY"
 t_check "reload after the key file changed: refused, says to restart" \
     grep -q "cannot read .*Permission denied, and it is not the file read at start, unchanged (restart the daemon to use another key)" <<<"$(ctl)"
