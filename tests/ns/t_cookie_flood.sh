@@ -12,7 +12,10 @@
 
 topo_init cookie-flood
 topo_cluster 2
+# The attacker's connections send no request: they end at request_timeout
+# (408), which must pass before the table is empty at the end.
 export TOPO_MEMBERS="n2" TOPO_REMOTE="n2" TOPO_YAML_HANDOFF="  linger: 1s
+  request_timeout: 2s
   max_flows: 256"
 t_configure_all
 t_start_cluster
