@@ -15,12 +15,17 @@
  *   f_cack  the segment's acknowledgment (where a reset must be)
  *   f_delta the segment's sequence number
  *   f_ws_in 1 if the segment is a reset
+ *   f_chal  its window, FIN and whether it has timestamps (FE_LK_*)
+ *   f_peer_handle its timestamps (value, echo)
  *   f_cmax  members asked, and members that cannot be asked
  *   f_cnxt  members that have no such connection
  *   f_qlen  members that would not say (busy, a blind segment, down)
- * Segments of the connection meanwhile are dropped: the client sends
- * them again.  A reset is sent on once the connection is found: the
- * client sends no other.
+ * Once the connection is found, the segment the member judged goes on,
+ * rebuilt from these without its payload: a client whose connection is
+ * over sends nothing but the acknowledgment of each FIN the stack sends
+ * again, further apart each time, and a lingering flow here may not live
+ * to see the next one.  A reset goes on as it came.  Other segments of
+ * the connection meanwhile are dropped: the client sends them again.
  *
  * Lookups are bounded by handoff.lookups a second, so that junk at a VIP
  * costs the members a bounded number of messages.  A flood of junk can use
@@ -52,10 +57,23 @@
 #define FE_LOOKUP_AGAIN_MS	10000
 #define FE_LOOKUP_AGAIN_MIN_MS	200
 
+/* What f_chal holds of a lookup's segment, beside its window. */
+#define FE_LK_FIN		(1U << 16)
+#define FE_LK_TS		(1U << 17)
+
 /* A 4-tuple dropped for want of a token: its hash, and when. */
 struct fe_seen {
 	uint32_t	 s_hash;
 	uint32_t	 s_when;
+};
+
+/* The segment that asked, kept while the members answer. */
+struct fe_lk_seg {
+	uint32_t	 ls_seq;
+	uint32_t	 ls_ack;
+	uint32_t	 ls_what;	/* window, FE_LK_FIN, FE_LK_TS */
+	uint64_t	 ls_ts;		/* value << 32 | echo */
+	int		 ls_rst;
 };
 
 static struct log_rl fe_rl_lookup;
@@ -125,6 +143,24 @@ fe_lookup_ask(struct hd *hd, struct flow *f, int peer, const struct pkt *p)
 		f->f_cmax++;
 }
 
+/* What the segment that asks is, beside its numbers (f_cack, f_delta,
+ * f_ws_in), so that it can go on once found.  A FIN after payload would
+ * lie beyond a gap: the payload's own retransmission brings it. */
+static void
+fe_lookup_keep(struct flow *f, const struct pkt *p)
+{
+	struct pkt_opts	 o;
+
+	f->f_chal = p->p_win;
+	if ((p->p_flags & TH_FIN) && p->p_paylen == 0)
+		f->f_chal |= FE_LK_FIN;
+	f->f_peer_handle = 0;
+	if (pkt_opts_parse(p, &o) == 0 && o.o_has_ts) {
+		f->f_chal |= FE_LK_TS;
+		f->f_peer_handle = (uint64_t)o.o_tsval << 32 | o.o_tsecr;
+	}
+}
+
 /*
  * A client segment for a VIP that names no connection here.  Returns 1 if
  * it was taken (asked about, or dropped while the lookups are used up), 0
@@ -164,6 +200,7 @@ fe_lookup(struct hd *hd, struct pkt *p)
 	f->f_cack = p->p_ack;
 	f->f_delta = p->p_seq;
 	f->f_ws_in = (p->p_flags & TH_RST) != 0;
+	fe_lookup_keep(f, p);
 	f->f_timeout = cfg->cfg_handoff.ch_timeout_ms;
 	hd->hd_stats.st_lookups++;
 	/* This node's own stack is a member like the others. */
@@ -186,17 +223,32 @@ fe_lookup(struct hd *hd, struct pkt *p)
 	return 1;
 }
 
-/* The client's reset that asked, at seq, which the member found exact:
- * on to the stack, as any reset of a forwarded flow. */
+/* The segment that asked (fe_lookup_keep), on to the stack as any of a
+ * forwarded flow: a reset, which the member found exact, or the
+ * acknowledgment (and FIN) with the client's window and timestamps. */
 static void
-fe_lookup_reset(struct hd *hd, struct flow *f, uint32_t seq)
+fe_lookup_replay(struct hd *hd, struct flow *f, const struct fe_lk_seg *ls)
 {
+	struct pkt_opts	 o, *op = NULL;
 	struct pkt	 p;
+	uint8_t		 flags = TH_ACK;
 	size_t		 n;
 
+	memset(&o, 0, sizeof(o));
+	if (ls->ls_rst)
+		flags = TH_RST;
+	else if (ls->ls_what & FE_LK_FIN)
+		flags |= TH_FIN;
+	if (!ls->ls_rst && (ls->ls_what & FE_LK_TS)) {
+		o.o_has_ts = 1;
+		o.o_tsval = (uint32_t)(ls->ls_ts >> 32);
+		o.o_tsecr = (uint32_t)ls->ls_ts;
+		op = &o;
+	}
 	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, &f->f_key.k_raddr,
-	    f->f_key.k_rport, &f->f_key.k_laddr, f->f_key.k_lport, seq, 0,
-	    TH_RST, 0, NULL, NULL, 0, 0);
+	    f->f_key.k_rport, &f->f_key.k_laddr, f->f_key.k_lport, ls->ls_seq,
+	    ls->ls_rst ? 0 : ls->ls_ack, flags,
+	    ls->ls_rst ? 0 : (uint16_t)ls->ls_what, op, NULL, 0, 0);
 	if (n > 0 && pkt_parse(&p, hd->hd_txbuf, n) == PKT_OK)
 		fe_forward(hd, f, &p);
 }
@@ -207,9 +259,14 @@ fe_lookup_found(struct hd *hd, struct flow *f, int peer,
     const struct ctl_lookup_ack *la)
 {
 	const struct cfg_handoff *ch = &hd->hd_cfg->cfg_handoff;
-	uint32_t	 seq = f->f_delta;
-	int		 rst = f->f_ws_in;
+	struct fe_lk_seg ls;
 	char		 c[ADDR_PORT_STRLEN];
+
+	ls.ls_seq = f->f_delta;
+	ls.ls_ack = f->f_cack;
+	ls.ls_what = f->f_chal;
+	ls.ls_ts = f->f_peer_handle;
+	ls.ls_rst = f->f_ws_in;
 
 	hd->hd_fe_nlookups--;
 	f->f_naddr = la->la_saddr;
@@ -248,8 +305,7 @@ fe_lookup_found(struct hd *hd, struct flow *f, int peer,
 	log_debug("fe: %s is %s's: forwarded from here on",
 	    addr_port_str(&f->f_key.k_raddr, f->f_key.k_rport, c, sizeof(c)),
 	    peer_id(hd, peer));
-	if (rst)
-		fe_lookup_reset(hd, f, seq);
+	fe_lookup_replay(hd, f, &ls);
 }
 
 /* A member's answer to a lookup. */

@@ -156,7 +156,8 @@ t_wait_flows() {
 		[ "$v" = "$2" ] && return 0
 		sleep 0.1
 	done
-	echo "flows_active is $v, expected $2" >&2
+	echo "flows_active is $v, expected $2; the flows left:" >&2
+	"$HANDOFFCTL" -s "${1%.status}.sock" flows -n 20 >&2 || true
 	return 1
 }
 
