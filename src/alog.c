@@ -238,7 +238,8 @@ alog_open_syslog(struct alog *al)
 static const char *
 alog_strerror(const struct alog *al, int e)
 {
-	if (!al->al_syslog && e == EINVAL)
+	/* (ENXIO: a FIFO no one reads, which open() finds before fstat) */
+	if (!al->al_syslog && (e == EINVAL || e == ENXIO))
 		return "not a regular file";
 	return strerror(e);
 }

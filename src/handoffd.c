@@ -114,6 +114,34 @@ hd_host_print(void *arg, const char *msg)
 	fprintf(stderr, "warning: %s\n", msg);
 }
 
+/* -n: the access log opens as the daemon would open it at start (a file
+ * it cannot open stops the daemon; it is created, as then); -1 if not. */
+static int
+hd_check_alog(const struct cfg *cfg, char *err, size_t errlen)
+{
+	const struct cfg_node	*cn = &cfg->cfg_node;
+	struct event_base	*base;
+	struct alog		*al;
+	uint64_t		 lines = 0, lost = 0;
+
+	if (cn->cn_access_log[0] == '\0')
+		return 0;
+	if ((base = event_base_new()) == NULL) {
+		snprintf(err, errlen, "event_base_new failed");
+		return -1;
+	}
+	al = alog_open(base, cn->cn_id, cn->cn_access_log,
+	    cn->cn_access_log_facility, cn->cn_user[0] != '\0' ? cn->cn_uid :
+	    (uid_t)-1, cn->cn_gid, &lines, &lost, err, errlen);
+	if (al == NULL) {
+		event_base_free(base);
+		return -1;
+	}
+	alog_free(al);
+	event_base_free(base);
+	return 0;
+}
+
 /* ... and what the daemon finds at start, once its device is open. */
 static void
 hd_host_log(void *arg, const char *msg)
@@ -263,9 +291,13 @@ main(int argc, char *argv[])
 	}
 	if (noaction) {
 		hostcheck(hd.hd_cfg, hd_host_print, NULL);
-		printf("configuration OK\n");
+		ch = hd_check_alog(hd.hd_cfg, err, sizeof(err));
+		if (ch == -1)
+			fprintf(stderr, "%s\n", err);
+		else
+			printf("configuration OK\n");
 		cfg_free(hd.hd_cfg);
-		return 0;
+		return ch == -1 ? 1 : 0;
 	}
 	/* What the start says (host warnings, limits, root) goes to syslog
 	 * too, where the daemon it becomes logs. */

@@ -161,4 +161,23 @@ sed 's|^  access_log: .*|  access_log: syslog:dev/log|' "$TOPO_STATE/n1.yaml" >"
 out=$("$HANDOFFD" -n -c "$bad" 2>&1)
 t_check "access_log: syslog:RELATIVE is refused with file:line:col" \
     grep -qE "^$bad:[0-9]+:[0-9]+: .*must be absolute" <<<"$out"
+# -n opens the access log as the start would: one the daemon cannot open
+# (it would stop at start) is an error, one it can is OK.
+check_n() {	# DEST: runs -n with node.access_log DEST, sets out and rc
+	sed "s|^  access_log: .*|  access_log: $1|" "$TOPO_STATE/n1.yaml" >"$bad"
+	out=$(timeout 10 "$HANDOFFD" -n -c "$bad" 2>&1)
+	rc=$?
+}
+said() { [ "$rc" = "$1" ] && grep -q "$2" <<<"$out"; }
+check_n "$TOPO_STATE/nodir/access.log"
+t_check "-n: an access log in no directory is refused, exit 1" \
+    said 1 "access log $TOPO_STATE/nodir/access.log: No such file or directory"
+mkfifo "$TOPO_STATE/fifo.log"
+check_n "$TOPO_STATE/fifo.log"
+t_check "-n: a FIFO for the access log is refused, exit 1" \
+    said 1 "fifo.log: not a regular file"
+check_n "$TOPO_STATE/new.log"
+t_check "-n: an access log it can create is OK" \
+    said 0 "configuration OK"
+t_check "-n: ... and created, as the start would" [ -f "$TOPO_STATE/new.log" ]
 t_finish
