@@ -15,17 +15,20 @@
  *   f_cack  the segment's acknowledgment (where a reset must be)
  *   f_delta the segment's sequence number
  *   f_ws_in 1 if the segment is a reset
- *   f_chal  its window, FIN and whether it has timestamps (FE_LK_*)
- *   f_peer_handle its timestamps (value, echo)
+ *   f_chal  its window, FIN, whether it has timestamps, whether it goes
+ *           on once found (FE_LK_*)
+ *   f_peer_handle its timestamps (value, echo; no peer's handle yet)
  *   f_cmax  members asked, and members that cannot be asked
  *   f_cnxt  members that have no such connection
  *   f_qlen  members that would not say (busy, a blind segment, down)
  * Once the connection is found, the segment the member judged goes on,
- * rebuilt from these without its payload: a client whose connection is
- * over sends nothing but the acknowledgment of each FIN the stack sends
+ * rebuilt from these, if it carried no payload: a client whose connection
+ * is over sends nothing but the acknowledgment of each FIN the stack sends
  * again, further apart each time, and a lingering flow here may not live
- * to see the next one.  A reset goes on as it came.  Other segments of
- * the connection meanwhile are dropped: the client sends them again.
+ * to see the next one.  One with payload is dropped, as the others of the
+ * connection meanwhile: the client sends them again (without its payload
+ * it would reach the stack as a duplicate ACK, which the client never
+ * sent, towards a fast retransmission).
  *
  * Lookups are bounded by handoff.lookups a second, so that junk at a VIP
  * costs the members a bounded number of messages.  A flood of junk can use
@@ -60,6 +63,7 @@
 /* What f_chal holds of a lookup's segment, beside its window. */
 #define FE_LK_FIN		(1U << 16)
 #define FE_LK_TS		(1U << 17)
+#define FE_LK_REPLAY		(1U << 18)
 
 /* A 4-tuple dropped for want of a token: its hash, and when. */
 struct fe_seen {
@@ -144,17 +148,19 @@ fe_lookup_ask(struct hd *hd, struct flow *f, int peer, const struct pkt *p)
 }
 
 /* What the segment that asks is, beside its numbers (f_cack, f_delta,
- * f_ws_in), so that it can go on once found.  A FIN after payload would
- * lie beyond a gap: the payload's own retransmission brings it. */
+ * f_ws_in), so that it can go on once found: one without payload. */
 static void
 fe_lookup_keep(struct flow *f, const struct pkt *p)
 {
 	struct pkt_opts	 o;
 
 	f->f_chal = p->p_win;
-	if ((p->p_flags & TH_FIN) && p->p_paylen == 0)
-		f->f_chal |= FE_LK_FIN;
 	f->f_peer_handle = 0;
+	if (p->p_paylen > 0)
+		return;
+	f->f_chal |= FE_LK_REPLAY;
+	if (p->p_flags & TH_FIN)
+		f->f_chal |= FE_LK_FIN;
 	if (pkt_opts_parse(p, &o) == 0 && o.o_has_ts) {
 		f->f_chal |= FE_LK_TS;
 		f->f_peer_handle = (uint64_t)o.o_tsval << 32 | o.o_tsecr;
@@ -234,6 +240,8 @@ fe_lookup_replay(struct hd *hd, struct flow *f, const struct fe_lk_seg *ls)
 	uint8_t		 flags = TH_ACK;
 	size_t		 n;
 
+	if (!ls->ls_rst && !(ls->ls_what & FE_LK_REPLAY))
+		return;
 	memset(&o, 0, sizeof(o));
 	if (ls->ls_rst)
 		flags = TH_RST;
