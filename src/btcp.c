@@ -157,8 +157,13 @@ btcp_icmp(struct hd *hd, struct pkt *p)
 		return 0;
 	/* The quoted segment went from our side to the client. */
 	flow_key_set(&k, &ic.ic_idst, ic.ic_idport, &ic.ic_isrc, ic.ic_isport);
-	if ((f = flow_lookup(hd->hd_flows, &k)) == NULL ||
-	    f->f_ops->fo_icmp == NULL)
+	if ((f = flow_lookup(hd->hd_flows, &k)) == NULL) {
+		if (hd->hd_icmp_input != NULL &&
+		    btcp_service(hd, &ic.ic_isrc, ic.ic_isport) != NULL)
+			return hd->hd_icmp_input(hd, p, &ic);
+		return 0;
+	}
+	if (f->f_ops->fo_icmp == NULL)
 		return 0;
 	return f->f_ops->fo_icmp(hd, f, p, &ic);
 }

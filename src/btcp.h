@@ -26,6 +26,7 @@ struct cfg_service;
 struct hd;
 struct ipaddr;
 struct pkt;
+struct pkt_icmp;
 struct pkt_meta;
 
 /* Where the BTCP's packets go.  write returns the bytes written or -1;
@@ -41,6 +42,10 @@ struct btcp_tun {
  * if it took the packet, 0 to let lwIP answer it as any TCP would. */
 typedef int	(*btcp_vip_fn)(struct hd *, const struct cfg_service *,
 		    struct pkt *);
+/* ... and with an ICMP error about a VIP's segment that no flow here
+ * sent: 1 if it took the packet. */
+typedef int	(*btcp_icmp_fn)(struct hd *, struct pkt *,
+		    const struct pkt_icmp *);
 
 void	btcp_input(struct hd *, uint8_t *, size_t, const struct pkt_meta *);
 void	btcp_tun_readable(int, short, void *);

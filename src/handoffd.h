@@ -92,6 +92,8 @@ struct hd_stats {
 	uint64_t	 st_fwd_pkts;		/* client -> back-end */
 	uint64_t	 st_fwd_bytes;
 	uint64_t	 st_icmp_fwd;		/* errors sent on to a stack */
+	uint64_t	 st_icmp_relayed;	/* ... of no flow, to the members */
+	uint64_t	 st_icmp_relay_limited;	/* ... not: handoff.lookups */
 	uint64_t	 st_http_400;
 	uint64_t	 st_http_408;
 	uint64_t	 st_http_431;
@@ -111,6 +113,7 @@ struct hd_stats {
 	uint64_t	 st_be_tw_killed;	/* the kernel's TIME_WAIT reset */
 	uint64_t	 st_be_lookups;		/* LOOKUPs answered */
 	uint64_t	 st_be_lookup_blind;	/* ... for segments out of window */
+	uint64_t	 st_be_icmp;		/* relayed errors sent to the stack */
 	uint64_t	 st_be_moved;		/* to another front-end */
 	uint64_t	 st_be_idle_alive;	/* idle there, not here */
 	uint64_t	 st_be_superseded;	/* ended for a newer handoff */
@@ -146,6 +149,7 @@ struct hd {
 	struct ipaddr		 hd_kstack_addr; /* kernel stack; or 0.0.0.0 */
 	struct ipaddr		 hd_kstack_addr6; /* ... IPv6; or :: */
 	btcp_vip_fn		 hd_vip_input;	/* the front-end's */
+	btcp_icmp_fn		 hd_icmp_input;	/* ... */
 	TAILQ_HEAD(, fe_conn)	 hd_fe_young;	/* not handed off yet */
 	uint32_t		 hd_fe_nyoung;
 	struct event		*hd_lwip_tmr;
@@ -183,6 +187,7 @@ struct hd {
 	int			 hd_fe_nleft;
 	/* fe_lookup.c's budgets: first asks, and 4-tuples that come again */
 	struct budget		 hd_lookup_first, hd_lookup_again;
+	struct budget		 hd_icmp_relay;
 	void			*hd_lookup_seen; /* fe_lookup.c's, or NULL */
 	uint32_t		 hd_fe_nlookups; /* flows in FE_LOOKUP */
 	struct tcp_pcb		*hd_fe_listen[CFG_MAX_SERVICES];

@@ -108,6 +108,7 @@ struct pkt {
  * struct pkt's; the inner segment went from isrc:isport to idst:idport.
  */
 #define ICMP_UNREACH	3
+#define ICMP_UNREACH_NEEDFRAG 4
 #define ICMP6_UNREACH	1
 #define ICMP6_PACKET_TOO_BIG 2
 #define ICMP6_ECHO_REQ	128

@@ -102,6 +102,11 @@ static const struct stats_counter {
 	ST(icmp_fwd, "icmp_forwarded_total", NULL,
 	    "ICMP errors about a handed-off connection's segments sent on to "
 	    "its back-end's stack."),
+	ST(icmp_relayed, "icmp_relayed_total", NULL,
+	    "Fragmentation-needed errors about a VIP's segment of no "
+	    "connection here, sent to the members."),
+	ST(icmp_relay_limited, "icmp_relay_limited_total", NULL,
+	    "Such errors dropped: over handoff.lookups a second."),
 	ST(http_400, "http_responses_total", "code=\"400\"",
 	    "Answers the front-end gave itself, by status code."),
 	ST(http_408, "http_responses_total", "code=\"408\"", NULL),
@@ -137,6 +142,9 @@ static const struct stats_counter {
 	    "client port."),
 	ST(be_lookups, "backend_lookups_total", NULL,
 	    "LOOKUPs this node answered."),
+	ST(be_icmp, "backend_icmp_total", NULL,
+	    "Fragmentation-needed errors another front-end relayed that this "
+	    "node's stack was sent."),
 	ST(be_lookup_blind, "backend_lookups_blind_total", NULL,
 	    "LOOKUPs about a connection here for a segment outside its "
 	    "windows: nothing moved."),

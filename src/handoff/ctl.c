@@ -20,6 +20,7 @@ static const char *const ctl_type_names[CTL_TYPE_MAX] = {
 	[CTL_LOAD] = "LOAD",
 	[CTL_LOOKUP] = "LOOKUP",
 	[CTL_LOOKUP_ACK] = "LOOKUP_ACK",
+	[CTL_ICMP] = "ICMP",
 };
 
 static const char *const ctl_status_names[CTL_STATUS_MAX] = {
@@ -304,6 +305,17 @@ ctl_decode_lookup(struct ctl_rd *r, struct ctl_lookup *lk)
 }
 
 static int
+ctl_decode_icmp(struct ctl_rd *r, struct ctl_icmp *ic)
+{
+	ic->ic_len = ctl_rd16(r);
+	if (ctl_rd16(r) != 0 || ic->ic_len < CTL_ICMP_MIN ||
+	    ic->ic_len > CTL_ICMP_MAX)
+		return -1;
+	ic->ic_pkt = ctl_rd_take(r, ic->ic_len);
+	return ctl_rd_done(r);
+}
+
+static int
 ctl_decode_lack(struct ctl_rd *r, struct ctl_lookup_ack *la)
 {
 	la->la_flow = ctl_rd64(r);
@@ -363,7 +375,7 @@ ctl_decode(const uint8_t *buf, size_t len, size_t frame_max,
 		return -1;
 	}
 	if (buf[2] == CTL_VERSION_ADDR16 && (buf[3] == CTL_HELLO ||
-	    buf[3] == CTL_LOAD)) {
+	    buf[3] == CTL_LOAD || buf[3] == CTL_ICMP)) {
 		*why = "unsupported protocol version";
 		return -1;
 	}
@@ -406,6 +418,9 @@ ctl_decode(const uint8_t *buf, size_t len, size_t frame_max,
 		break;
 	case CTL_LOOKUP_ACK:
 		rc = ctl_decode_lack(&r, &m->m_u.lack);
+		break;
+	case CTL_ICMP:
+		rc = ctl_decode_icmp(&r, &m->m_u.icmp);
 		break;
 	}
 	if (rc == -1) {
@@ -644,6 +659,15 @@ ctl_encode(uint8_t *buf, size_t cap, const struct ctl_msg *m)
 		ctl_wr_addr(&w, &la->la_saddr);
 		ctl_wr_bytes(&w, &la->la_sport, 2);
 		ctl_wr16(&w, 0);
+		break;
+	case CTL_ICMP:
+		if (m->m_u.icmp.ic_len < CTL_ICMP_MIN ||
+		    m->m_u.icmp.ic_len > CTL_ICMP_MAX)
+			return 0;
+		ctl_wr_start(&w, buf, cap, &v4, NULL);
+		ctl_wr16(&w, m->m_u.icmp.ic_len);
+		ctl_wr16(&w, 0);
+		ctl_wr_bytes(&w, m->m_u.icmp.ic_pkt, m->m_u.icmp.ic_len);
 		break;
 	default:
 		return 0;

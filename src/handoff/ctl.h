@@ -37,6 +37,8 @@ enum ctl_type {
 	CTL_LOOKUP,		/* front-end -> member: do you serve this
 				   client's connection? */
 	CTL_LOOKUP_ACK,		/* member -> front-end: how, or why not */
+	CTL_ICMP,		/* front-end -> member: an ICMP error about a
+				   connection not handed off here */
 	CTL_TYPE_MAX
 };
 
@@ -174,6 +176,17 @@ struct ctl_lookup_ack {
 	uint16_t	 la_sport;
 };
 
+/* An ICMP error (fragmentation needed, packet too big) that reached a
+ * front-end with no connection for the segment it quotes, as it came, cut
+ * after the quoted TCP header's first 8 bytes, its outer length mended:
+ * the member that serves the connection sends it on to its stack. */
+#define CTL_ICMP_MIN	(20 + 8 + 20 + 8)
+#define CTL_ICMP_MAX	(60 + 8 + 60 + 8)
+struct ctl_icmp {
+	const uint8_t	*ic_pkt;	/* into the frame */
+	uint16_t	 ic_len;
+};
+
 struct ctl_load {
 	uint32_t	 ld_flows;	/* connections it serves */
 	uint32_t	 ld_capacity;	/* flow table size */
@@ -189,6 +202,7 @@ struct ctl_msg {
 		struct ctl_load		 load;
 		struct ctl_lookup	 lookup;
 		struct ctl_lookup_ack	 lack;
+		struct ctl_icmp		 icmp;
 	} m_u;
 };
 

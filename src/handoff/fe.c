@@ -2119,6 +2119,7 @@ fe_init(struct hd *hd)
 	int			 i;
 
 	hd->hd_vip_input = fe_vip_input;
+	hd->hd_icmp_input = fe_icmp_relay;
 	if (fe_pools_start(hd) == -1)
 		return -1;
 	for (i = 0; i < cfg->cfg_nservices; i++) {

@@ -127,6 +127,7 @@ int	fe_stack_is(const struct hd *, int, uint16_t, const struct ipaddr *,
 /* fe_lookup.c */
 void	fe_lookup_free(struct hd *);
 int	fe_lookup(struct hd *, struct pkt *);
+int	fe_icmp_relay(struct hd *, struct pkt *, const struct pkt_icmp *);
 
 /* fe_cookie.c */
 void	fe_cookie_syn(struct hd *, const struct cfg_service *, struct pkt *);

@@ -365,3 +365,55 @@ fe_on_lookup_ack(struct hd *hd, int peer, const struct ctl_lookup_ack *la)
 	}
 	fe_close(hd, f, FLOW_END_UNKNOWN);
 }
+
+/*
+ * An ICMP error about a segment a VIP sent that no flow here sent: ECMP
+ * hashes a router's error by the router's address, not the connection's,
+ * and so brings it to any front-end.  A fragmentation needed (packet too
+ * big) goes to every member that reads ICMP frames, and to this node's own
+ * stack, cut after the quoted TCP header's first 8 bytes: the member that
+ * serves the connection sends it on to its stack (be_on_icmp), whose path
+ * MTU discovery would otherwise never hear of the smaller path, and whose
+ * connection would hang (a black hole).  Other errors are soft for a
+ * connection that is established, and go where they went before.  At
+ * most handoff.lookups a second: a flood of forged errors costs each
+ * member that many frames, and the stack judges each quoted sequence
+ * number.  Returns 1 if it took the packet.
+ */
+int
+fe_icmp_relay(struct hd *hd, struct pkt *p, const struct pkt_icmp *ic)
+{
+	uint32_t	 rate = (uint32_t)hd->hd_cfg->cfg_handoff.ch_lookups;
+	uint8_t		 buf[CTL_ICMP_MAX];
+	struct ctl_msg	 m;
+	size_t		 n;
+	int		 i;
+
+	if (p->p_v6 ? ic->ic_type != ICMP6_PACKET_TOO_BIG :
+	    ic->ic_code != ICMP_UNREACH_NEEDFRAG)
+		return 0;
+	n = (size_t)p->p_iphl + 8 + ic->ic_inner_hl + 8;
+	if (rate == 0 || n > sizeof(buf) || n > p->p_len)
+		return 0;
+	if (!budget_take(&hd->hd_icmp_relay, rate, hd->hd_now)) {
+		hd->hd_stats.st_icmp_relay_limited++;
+		return 1;
+	}
+	memcpy(buf, p->p_ip, n);
+	if (p->p_v6)
+		pkt_put16(buf + IP6_OFF_PLEN, (uint16_t)(n - PKT_IP6_HLEN));
+	else {
+		pkt_put16(buf + IP_OFF_TOTLEN, (uint16_t)n);
+		pkt_put16(buf + IP_OFF_CSUM, pkt_ip_csum(buf, p->p_iphl));
+	}
+	memset(&m, 0, sizeof(m));
+	m.m_type = CTL_ICMP;
+	m.m_u.icmp.ic_pkt = buf;
+	m.m_u.icmp.ic_len = (uint16_t)n;
+	hd->hd_stats.st_icmp_relayed++;
+	peer_send(hd, PEER_LOCAL, &m);
+	for (i = 0; i < hd->hd_cfg->cfg_npeers; i++)
+		if (peer_speaks_icmp(hd, i, 0))
+			peer_send(hd, i, &m);
+	return 1;
+}

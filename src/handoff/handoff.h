@@ -22,6 +22,7 @@ struct flow_ops;
 struct ctl_close;
 struct ctl_handoff;
 struct ctl_handoff_ack;
+struct ctl_icmp;
 struct ctl_lookup;
 struct ctl_lookup_ack;
 struct cfg_service;
@@ -93,6 +94,7 @@ void	 be_on_abort(struct hd *, int, const struct ctl_close *);
 void	 be_on_cancel(struct hd *, int, const struct ctl_close *);
 void	 be_resend(struct hd *, struct flow *);
 void	 be_on_lookup(struct hd *, int, const struct ctl_lookup *);
+void	 be_on_icmp(struct hd *, int, const struct ctl_icmp *);
 
 /* req.c: just enough HTTP to find the end of a request head; for a TLS
  * service the head is the ClientHello (hello.c). */

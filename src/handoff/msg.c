@@ -45,6 +45,9 @@ msg_on_message(struct hd *hd, int peer, const struct ctl_msg *m)
 	case CTL_LOOKUP_ACK:
 		fe_on_lookup_ack(hd, peer, &m->m_u.lack);
 		break;
+	case CTL_ICMP:
+		be_on_icmp(hd, peer, &m->m_u.icmp);
+		break;
 	}
 }
 

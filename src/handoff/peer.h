@@ -78,6 +78,7 @@ int	 peer_reload(struct hd *);
 int	 peer_is_up(const struct hd *, int);
 int	 peer_speaks_lookup(struct hd *, int, int);
 int	 peer_speaks_ipv6(struct hd *, int, int);
+int	 peer_speaks_icmp(struct hd *, int, int);
 int	 peer_gone(const struct hd *, int);
 int	 peer_send(struct hd *, int, const struct ctl_msg *);
 int	 peer_send_handoff(struct hd *, int, const struct ctl_handoff *,

@@ -312,7 +312,11 @@ psk_check(SSL *ssl, struct psk_link *pl)
 		pl->pl_why = "no peer identity";
 	else {
 		SSL_get0_alpn_selected(ssl, &alpn, &alpnlen);
-		if (alpnlen == sizeof(PSK_ALPN_IPV6) - 2 &&
+		if (alpnlen == sizeof(PSK_ALPN_ICMP) - 2 &&
+		    memcmp(alpn, PSK_ALPN_ICMP + 1, alpnlen) == 0)
+			pl->pl_caps = PSK_CAP_LOOKUP | PSK_CAP_IPV6 |
+			    PSK_CAP_ICMP;
+		else if (alpnlen == sizeof(PSK_ALPN_IPV6) - 2 &&
 		    memcmp(alpn, PSK_ALPN_IPV6 + 1, alpnlen) == 0)
 			pl->pl_caps = PSK_CAP_LOOKUP | PSK_CAP_IPV6;
 		else if (alpnlen == sizeof(PSK_ALPN_LOOKUP) - 2 &&

@@ -96,6 +96,10 @@ fill_msgs(struct ctl_msg *m, int *n)
 	m[i].m_u.lack.la_saddr = t_ip("10.2.3.1");
 	m[i].m_u.lack.la_sport = htons(8080);
 	i++;
+	m[i].m_type = CTL_ICMP;
+	m[i].m_u.icmp.ic_pkt = reqbytes;
+	m[i].m_u.icmp.ic_len = CTL_ICMP_MAX;
+	i++;
 	*n = i;
 }
 
@@ -143,6 +147,11 @@ check_same(const struct ctl_msg *a, const struct ctl_msg *b)
 	case CTL_LOOKUP_ACK:
 		CHECK(memcmp(&a->m_u.lack, &b->m_u.lack,
 		    sizeof(a->m_u.lack)) == 0);
+		break;
+	case CTL_ICMP:
+		CHECK_INTEQ(a->m_u.icmp.ic_len, b->m_u.icmp.ic_len);
+		CHECK(memcmp(a->m_u.icmp.ic_pkt, b->m_u.icmp.ic_pkt,
+		    a->m_u.icmp.ic_len) == 0);
 		break;
 	}
 }
@@ -337,6 +346,42 @@ test_bad_frames(void)
 
 /* Before a peer has said HELLO, the reader allows CTL_HELLO_MAX: the
  * largest HELLO fits, and nothing announcing more is waited for. */
+/* An ICMP frame holds a quoted error of CTL_ICMP_MIN to CTL_ICMP_MAX
+ * bytes, in a version-2 frame (the packet has its own addresses). */
+static void
+test_icmp_frames(void)
+{
+	struct ctl_msg	 m, d;
+	uint8_t		 buf[512];
+	size_t		 len, used;
+	const char	*why;
+
+	memset(&m, 0, sizeof(m));
+	m.m_type = CTL_ICMP;
+	m.m_u.icmp.ic_pkt = reqbytes;
+	m.m_u.icmp.ic_len = CTL_ICMP_MIN - 1;
+	CHECK_INTEQ(ctl_encode(buf, sizeof(buf), &m), 0);
+	m.m_u.icmp.ic_len = CTL_ICMP_MAX + 1;
+	CHECK_INTEQ(ctl_encode(buf, sizeof(buf), &m), 0);
+	m.m_u.icmp.ic_len = CTL_ICMP_MIN;
+	len = ctl_encode(buf, sizeof(buf), &m);
+	CHECK_INTEQ(len, CTL_HDR_LEN + 4 + CTL_ICMP_MIN);
+	CHECK_INTEQ(ctl_decode(buf, len, FRAME_MAX, &d, &used, &why), 1);
+	check_same(&m, &d);
+	/* A length field out of bounds, or a padding that is not zero. */
+	pkt_put16(buf + CTL_HDR_LEN, CTL_ICMP_MIN - 1);
+	CHECK_INTEQ(ctl_decode(buf, len - 1, FRAME_MAX, &d, &used, &why), 0);
+	pkt_put32(buf + 4, CTL_ICMP_MIN - 1 + 4);
+	CHECK_INTEQ(ctl_decode(buf, len - 1, FRAME_MAX, &d, &used, &why), -1);
+	len = ctl_encode(buf, sizeof(buf), &m);
+	buf[CTL_HDR_LEN + 3] = 1;
+	CHECK_INTEQ(ctl_decode(buf, len, FRAME_MAX, &d, &used, &why), -1);
+	/* Not in a version-3 frame. */
+	len = ctl_encode(buf, sizeof(buf), &m);
+	buf[2] = CTL_VERSION_ADDR16;
+	CHECK_INTEQ(ctl_decode(buf, len, FRAME_MAX, &d, &used, &why), -1);
+}
+
 static void
 test_hello_limit(void)
 {
@@ -450,6 +495,7 @@ main(void)
 {
 	t_start(60);
 	test_roundtrip_and_truncation();
+	test_icmp_frames();
 	test_bad_frames();
 	test_ipv6_frames();
 	test_hello_limit();
