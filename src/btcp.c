@@ -153,7 +153,7 @@ btcp_icmp(struct hd *hd, struct pkt *p)
 	struct flow_key	 k;
 	struct flow	*f;
 
-	if (pkt_icmp_parse(p, &ic) == -1)
+	if (pkt_icmp_parse(p, &ic) == -1 || !pkt_icmp_csum_ok(p))
 		return 0;
 	/* The quoted segment went from our side to the client. */
 	flow_key_set(&k, &ic.ic_idst, ic.ic_idport, &ic.ic_isrc, ic.ic_isport);

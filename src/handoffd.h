@@ -187,7 +187,7 @@ struct hd {
 	int			 hd_fe_nleft;
 	/* fe_lookup.c's budgets: first asks, and 4-tuples that come again */
 	struct budget		 hd_lookup_first, hd_lookup_again;
-	struct budget		 hd_icmp_relay;
+	struct budget		 hd_icmp_first, hd_icmp_again;
 	void			*hd_lookup_seen; /* fe_lookup.c's, or NULL */
 	uint32_t		 hd_fe_nlookups; /* flows in FE_LOOKUP */
 	struct tcp_pcb		*hd_fe_listen[CFG_MAX_SERVICES];

@@ -250,33 +250,60 @@ pkt_icmp_rewrite(struct pkt *p, const struct pkt_icmp *ic,
     const struct ipaddr *src, const struct ipaddr *dst,
     const struct ipaddr *isrc, uint16_t isport, uint32_t iseq)
 {
-	uint8_t		*icmp = p->p_ip + p->p_iphl, *in = ic->ic_inner;
-	size_t		 len = p->p_len - p->p_iphl;
+	uint8_t		*in = ic->ic_inner;
 	struct csum_acc	 sink;
-	uint32_t	 s = 0;
-	uint8_t		 ph[8];
 
 	csum_acc_init(&sink, 0);
 	memcpy(in + ic->ic_inner_hl + TCP_OFF_SPORT, &isport, 2);
 	pkt_put32(in + ic->ic_inner_hl + TCP_OFF_SEQ, iseq);
 	pkt_set_addr(&sink, &sink, p, 0, src);
 	pkt_set_addr(&sink, &sink, p, 1, dst);
-	if (p->p_v6) {
+	if (p->p_v6)
 		addr_to16(isrc, in + IP6_OFF_SRC);
-		s = pkt_csum_add(0, p->p_ip + IP6_OFF_SRC, 32);
-		pkt_put32(ph, (uint32_t)len);
-		ph[4] = ph[5] = ph[6] = 0;
-		ph[7] = PKT_IPPROTO_ICMPV6;
-		s = pkt_csum_add(s, ph, sizeof(ph));
-	} else {
+	else {
 		pkt_put_ip4(in + IP_OFF_SRC, isrc);
 		pkt_put16(in + IP_OFF_CSUM, pkt_ip_csum(in, ic->ic_inner_hl));
 		pkt_put16(p->p_ip + IP_OFF_CSUM, pkt_ip_csum(p->p_ip,
 		    p->p_iphl));
 	}
+	pkt_icmp_csum(p);
+}
+
+/* The sum of an ICMP message, ICMPv6's with the pseudo-header of the
+ * outer addresses (RFC 4443 2.3). */
+static uint32_t
+pkt_icmp_sum(const struct pkt *p)
+{
+	size_t		 len = p->p_len - p->p_iphl;
+	uint32_t	 s = 0;
+	uint8_t		 ph[8];
+
+	if (p->p_v6) {
+		s = pkt_csum_add(0, p->p_ip + IP6_OFF_SRC, 32);
+		pkt_put32(ph, (uint32_t)len);
+		ph[4] = ph[5] = ph[6] = 0;
+		ph[7] = PKT_IPPROTO_ICMPV6;
+		s = pkt_csum_add(s, ph, sizeof(ph));
+	}
+	return pkt_csum_add(s, p->p_ip + p->p_iphl, len);
+}
+
+/* Whether an ICMP message's checksum holds: a stack that is sent one
+ * rewritten, with a new checksum, can no longer tell. */
+int
+pkt_icmp_csum_ok(const struct pkt *p)
+{
+	return pkt_csum_fold(pkt_icmp_sum(p)) == 0xffff;
+}
+
+/* Sets an ICMP message's checksum, for its addresses and length now. */
+void
+pkt_icmp_csum(struct pkt *p)
+{
+	uint8_t	*icmp = p->p_ip + p->p_iphl;
+
 	pkt_put16(icmp + 2, 0);
-	pkt_put16(icmp + 2, (uint16_t)~pkt_csum_fold(pkt_csum_add(s, icmp,
-	    len)));
+	pkt_put16(icmp + 2, (uint16_t)~pkt_csum_fold(pkt_icmp_sum(p)));
 }
 
 /* Parses the options of a parsed TCP packet. */

@@ -155,6 +155,8 @@ int	 pkt_opts_parse_raw(const uint8_t *, size_t, size_t, struct pkt_opts *);
 size_t	 pkt_opts_build(uint8_t *, size_t, const struct pkt_opts *, int);
 const char *pkt_verdict_name(enum pkt_verdict);
 int	 pkt_icmp_parse(const struct pkt *, struct pkt_icmp *);
+int	 pkt_icmp_csum_ok(const struct pkt *);
+void	 pkt_icmp_csum(struct pkt *);
 void	 pkt_icmp_rewrite(struct pkt *, const struct pkt_icmp *,
 	    const struct ipaddr *, const struct ipaddr *,
 	    const struct ipaddr *, uint16_t, uint32_t);

@@ -90,23 +90,21 @@ fe_lookup_free(struct hd *hd)
 }
 
 /*
- * One token a lookup, and no more lookups at once than a sixteenth of the
- * table: lookups must not take the room of connections.  A 4-tuple that
- * found no token is remembered (not over one remembered less than a
- * second ago), and draws on the second budget when it comes again at
- * least FE_LOOKUP_AGAIN_MIN_MS later: junk sent twice at once does not.
- * The table is allocated the first time the budget runs out.
+ * A token from first, handoff.lookups a second.  A 4-tuple that found
+ * none is remembered (not over one remembered less than a second ago),
+ * and draws on again when it comes again at least FE_LOOKUP_AGAIN_MIN_MS
+ * later: junk sent twice at once does not.  The table, which lookups and
+ * ICMP relays share, is allocated the first time a budget runs out.
  */
 static int
-fe_lookup_token(struct hd *hd, const struct flow_key *k)
+fe_token(struct hd *hd, const struct flow_key *k, struct budget *first,
+    struct budget *again)
 {
 	uint32_t	 rate = (uint32_t)hd->hd_cfg->cfg_handoff.ch_lookups;
 	uint32_t	 h, age;
 	struct fe_seen	*s;
 
-	if (hd->hd_fe_nlookups >= flow_capacity(hd->hd_flows) / 16)
-		return 0;
-	if (budget_take(&hd->hd_lookup_first, rate, hd->hd_now))
+	if (budget_take(first, rate, hd->hd_now))
 		return 1;
 	if (hd->hd_lookup_seen == NULL && (hd->hd_lookup_seen =
 	    calloc(FE_LOOKUP_SEEN, sizeof(struct fe_seen))) == NULL)
@@ -115,8 +113,7 @@ fe_lookup_token(struct hd *hd, const struct flow_key *k)
 	s = &((struct fe_seen *)hd->hd_lookup_seen)[h & (FE_LOOKUP_SEEN - 1)];
 	age = hd->hd_now - s->s_when;
 	if (s->s_hash == h && age >= FE_LOOKUP_AGAIN_MIN_MS &&
-	    age < FE_LOOKUP_AGAIN_MS &&
-	    budget_take(&hd->hd_lookup_again, rate, hd->hd_now)) {
+	    age < FE_LOOKUP_AGAIN_MS && budget_take(again, rate, hd->hd_now)) {
 		s->s_hash = 0;
 		return 1;
 	}
@@ -125,6 +122,16 @@ fe_lookup_token(struct hd *hd, const struct flow_key *k)
 		s->s_when = hd->hd_now;
 	}
 	return 0;
+}
+
+/* ... for a lookup, and no more lookups at once than a sixteenth of the
+ * table: lookups must not take the room of connections. */
+static int
+fe_lookup_token(struct hd *hd, const struct flow_key *k)
+{
+	if (hd->hd_fe_nlookups >= flow_capacity(hd->hd_flows) / 16)
+		return 0;
+	return fe_token(hd, k, &hd->hd_lookup_first, &hd->hd_lookup_again);
 }
 
 static void
@@ -370,22 +377,27 @@ fe_on_lookup_ack(struct hd *hd, int peer, const struct ctl_lookup_ack *la)
  * An ICMP error about a segment a VIP sent that no flow here sent: ECMP
  * hashes a router's error by the router's address, not the connection's,
  * and so brings it to any front-end.  A fragmentation needed (packet too
- * big) goes to every member that reads ICMP frames, and to this node's own
- * stack, cut after the quoted TCP header's first 8 bytes: the member that
- * serves the connection sends it on to its stack (be_on_icmp), whose path
- * MTU discovery would otherwise never hear of the smaller path, and whose
- * connection would hang (a black hole).  Other errors are soft for a
- * connection that is established, and go where they went before.  At
- * most handoff.lookups a second: a flood of forged errors costs each
- * member that many frames, and the stack judges each quoted sequence
- * number.  Returns 1 if it took the packet.
+ * big), its checksum checked (btcp_icmp), is cut after the quoted TCP
+ * header's first 8 bytes and its checksum mended; this node's own stack
+ * takes it if the connection is its own (be_icmp), else it goes to every
+ * member that reads ICMP frames, and the member that serves the
+ * connection sends it on to its stack, whose path MTU discovery would
+ * otherwise never hear of the smaller path, and whose connection would
+ * hang (a black hole).  Other errors are soft for a connection that is
+ * established, and go where they went before.  Frames are bounded as
+ * lookups are (fe_token): handoff.lookups a second, and a second budget
+ * for a 4-tuple that comes again, as a stuck connection's errors do at
+ * each retransmission and a forger's from random quotes do not.  Each
+ * member's stack judges the quoted sequence number.  Returns 1 if it took
+ * the packet.
  */
 int
 fe_icmp_relay(struct hd *hd, struct pkt *p, const struct pkt_icmp *ic)
 {
-	uint32_t	 rate = (uint32_t)hd->hd_cfg->cfg_handoff.ch_lookups;
 	uint8_t		 buf[CTL_ICMP_MAX];
 	struct ctl_msg	 m;
+	struct flow_key	 k;
+	struct pkt	 q;
 	size_t		 n;
 	int		 i;
 
@@ -393,12 +405,9 @@ fe_icmp_relay(struct hd *hd, struct pkt *p, const struct pkt_icmp *ic)
 	    ic->ic_code != ICMP_UNREACH_NEEDFRAG)
 		return 0;
 	n = (size_t)p->p_iphl + 8 + ic->ic_inner_hl + 8;
-	if (rate == 0 || n > sizeof(buf) || n > p->p_len)
+	if (hd->hd_cfg->cfg_handoff.ch_lookups == 0 || n > sizeof(buf) ||
+	    n > p->p_len)
 		return 0;
-	if (!budget_take(&hd->hd_icmp_relay, rate, hd->hd_now)) {
-		hd->hd_stats.st_icmp_relay_limited++;
-		return 1;
-	}
 	memcpy(buf, p->p_ip, n);
 	if (p->p_v6)
 		pkt_put16(buf + IP6_OFF_PLEN, (uint16_t)(n - PKT_IP6_HLEN));
@@ -406,12 +415,22 @@ fe_icmp_relay(struct hd *hd, struct pkt *p, const struct pkt_icmp *ic)
 		pkt_put16(buf + IP_OFF_TOTLEN, (uint16_t)n);
 		pkt_put16(buf + IP_OFF_CSUM, pkt_ip_csum(buf, p->p_iphl));
 	}
+	if (pkt_parse(&q, buf, n) != PKT_NOT_TCP)
+		return 0;
+	pkt_icmp_csum(&q);
+	if (be_icmp(hd, buf, n))
+		return 1;
+	flow_key_set(&k, &ic->ic_isrc, ic->ic_isport, &ic->ic_idst,
+	    ic->ic_idport);
+	if (!fe_token(hd, &k, &hd->hd_icmp_first, &hd->hd_icmp_again)) {
+		hd->hd_stats.st_icmp_relay_limited++;
+		return 1;
+	}
 	memset(&m, 0, sizeof(m));
 	m.m_type = CTL_ICMP;
 	m.m_u.icmp.ic_pkt = buf;
 	m.m_u.icmp.ic_len = (uint16_t)n;
 	hd->hd_stats.st_icmp_relayed++;
-	peer_send(hd, PEER_LOCAL, &m);
 	for (i = 0; i < hd->hd_cfg->cfg_npeers; i++)
 		if (peer_speaks_icmp(hd, i, 0))
 			peer_send(hd, i, &m);

@@ -95,6 +95,7 @@ void	 be_on_cancel(struct hd *, int, const struct ctl_close *);
 void	 be_resend(struct hd *, struct flow *);
 void	 be_on_lookup(struct hd *, int, const struct ctl_lookup *);
 void	 be_on_icmp(struct hd *, int, const struct ctl_icmp *);
+int	 be_icmp(struct hd *, const uint8_t *, size_t);
 
 /* req.c: just enough HTTP to find the end of a request head; for a TLS
  * service the head is the ClientHello (hello.c). */

@@ -8,9 +8,12 @@
 # relays the error to the members, and n3 sends it on to its kernel about
 # the segment as the kernel sent it.  4 MB downloads through both
 # handshakes are sha256-correct (without the relay they hang: a black
-# hole).  The same over IPv6, with ICMPv6 "packet too big".  Forged errors, quoting the connection at a sequence number the
-# kernel never sent, lower nothing, and a flood of them is bounded by
-# handoff.lookups.
+# hole).  The same over IPv6, with ICMPv6 "packet too big".  Forged
+# errors, quoting the connection at a sequence number the kernel never
+# sent, lower nothing; ones with a wrong checksum are not relayed; a flood
+# of them is bounded by handoff.lookups, and a download started during a
+# flood gets its errors through (a connection's errors come again; forged
+# ones from ever new quotes do not).
 . "$(dirname "$0")/lib.sh"
 
 topo_init pmtuecmp
@@ -64,24 +67,38 @@ port=$(t_client_port "$TOPO_VIP3")
 t_check "the slow download is under way" [ -n "$port" ]
 t_check "n3's kernel learns 1280 again" t_until sh -c "ip netns exec $(topo_ns n3) ip route get 10.0.0.2 from 10.2.3.1 | grep -q 'mtu 1280'"
 relayed=$(t_stat "$TOPO_STATE/n2.status" icmp_relayed)
-topo_exec r python3 - "$port" <<'EOF'
-import socket, struct, sys
+# forge COUNT SECONDS [badsum]: fragmentation-needed errors from the router
+# quoting the slow download's connection at sequence numbers its kernel
+# never sent (MTU 552), COUNT of them spread over SECONDS; badsum: with a
+# wrong ICMP checksum.
+cat >"$TOPO_STATE/forge.py" <<'EOF'
+import socket, struct, sys, time
 def csum(b):
     if len(b) % 2: b += b"\0"
     s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
     while s >> 16: s = (s & 0xffff) + (s >> 16)
     return ~s & 0xffff
-port = int(sys.argv[1])
+port, count, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+bad = len(sys.argv) > 4
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-for k in range(400):
+for k in range(count):
     seq = (k * 2654435761) & 0xffffffff
     inner = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 1500, 0, 0x4000, 64, 6, 0,
                         socket.inet_aton("10.9.0.3"), socket.inet_aton("10.0.0.2"))
-    inner += struct.pack("!HHI", 80, port, seq)
+    inner += struct.pack("!HHI", 80, port if port else 1024 + k % 60000, seq)
     icmp = struct.pack("!BBHHH", 3, 4, 0, 0, 552) + inner
-    icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+    icmp = icmp[:2] + struct.pack("!H", csum(icmp) ^ (1 if bad else 0)) + icmp[4:]
     s.sendto(icmp, ("10.9.0.3", 0))
+    if secs:
+        time.sleep(secs / count)
 EOF
+# (the slow download's own errors may still come: a few)
+topo_exec r python3 "$TOPO_STATE/forge.py" 0 40 0 badsum
+sleep 1.2
+few() { [ "$(t_stat "$TOPO_STATE/n2.status" icmp_relayed)" -lt $((relayed + 10)) ]; }
+t_check "forged errors with a wrong checksum are not relayed" few
+relayed=$(t_stat "$TOPO_STATE/n2.status" icmp_relayed)
+topo_exec r python3 "$TOPO_STATE/forge.py" "$port" 400 0
 t_check "n2 relayed some of the forged errors" t_wait_stat "$TOPO_STATE/n2.status" icmp_relayed $((relayed + 1))
 t_check "... and dropped the flood beyond handoff.lookups" t_wait_stat "$TOPO_STATE/n2.status" icmp_relay_limited 1
 t_check "n2 relayed no more than its budget" \
@@ -91,4 +108,18 @@ t_check "n3's kernel kept the path MTU it learnt" [ "$(mtu)" = "mtu 1280" ]
 wait "$slow"
 got=$(sha256sum <"$TOPO_STATE/slow" | cut -d' ' -f1)
 t_check "the slow download arrived whole" [ "$got" = "$want" ]
+
+# A flood of forged errors, each quoting another connection, faster than
+# handoff.lookups, while a download meets the small link afresh: the
+# router's errors about it quote the same connection at each
+# retransmission, and the second one draws on the second budget.
+topo_exec r python3 "$TOPO_STATE/forge.py" 0 16000 8 &
+flood=$!
+sleep 1
+topo_exec n3 ip route flush cache
+rm -f "$TOPO_STATE/got"
+c curl -s -m 30 -o "$TOPO_STATE/got" "http://$TOPO_VIP3/big.bin"
+got=$(sha256sum <"$TOPO_STATE/got" | cut -d' ' -f1)
+t_check "a download during the flood is sha256-correct" [ "$got" = "$want" ]
+wait "$flood"
 t_finish

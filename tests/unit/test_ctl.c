@@ -344,8 +344,6 @@ test_bad_frames(void)
 	CHECK_INTEQ(ctl_encode(buf, 10, &m[2]), 0);
 }
 
-/* Before a peer has said HELLO, the reader allows CTL_HELLO_MAX: the
- * largest HELLO fits, and nothing announcing more is waited for. */
 /* An ICMP frame holds a quoted error of CTL_ICMP_MIN to CTL_ICMP_MAX
  * bytes, in a version-2 frame (the packet has its own addresses). */
 static void
@@ -382,6 +380,8 @@ test_icmp_frames(void)
 	CHECK_INTEQ(ctl_decode(buf, len, FRAME_MAX, &d, &used, &why), -1);
 }
 
+/* Before a peer has said HELLO, the reader allows CTL_HELLO_MAX: the
+ * largest HELLO fits, and nothing announcing more is waited for. */
 static void
 test_hello_limit(void)
 {

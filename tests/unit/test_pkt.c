@@ -421,6 +421,10 @@ test_icmp(void)
 	CHECK(csum_ok(buf, 20));
 	CHECK(csum_ok(buf + 20, len - 20));
 	CHECK(csum_ok(buf + 28, 20));
+	CHECK(pkt_icmp_csum_ok(&p));
+	buf[30] ^= 1;
+	CHECK(!pkt_icmp_csum_ok(&p));
+	buf[30] ^= 1;
 	CHECK_INTEQ(pkt_icmp_parse(&p, &ic), 0);
 	CHECK(addr_eq4(&ic.ic_isrc, inet_addr("10.2.2.1")));
 	CHECK(ic.ic_isport == htons(8080));
@@ -678,6 +682,13 @@ test_icmp6(void)
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	CHECK_INTEQ(sum, 0xffff);
+	CHECK(pkt_icmp_csum_ok(&p));
+	buf[60] ^= 0x80;
+	CHECK(!pkt_icmp_csum_ok(&p));
+	pkt_icmp_csum(&p);
+	CHECK(pkt_icmp_csum_ok(&p));
+	buf[60] ^= 0x80;
+	pkt_icmp_csum(&p);
 
 	/* A quote of an IPv4-mapped address: nothing (it would name an
 	 * IPv4 flow). */
