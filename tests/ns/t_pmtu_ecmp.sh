@@ -66,6 +66,7 @@ slow=$!
 port=$(t_client_port "$TOPO_VIP3")
 t_check "the slow download is under way" [ -n "$port" ]
 t_check "n3's kernel learns 1280 again" t_until sh -c "ip netns exec $(topo_ns n3) ip route get 10.0.0.2 from 10.2.3.1 | grep -q 'mtu 1280'"
+sleep 1.2	# (the status file is a second old at most)
 relayed=$(t_stat "$TOPO_STATE/n2.status" icmp_relayed)
 # forge COUNT SECONDS [badsum]: fragmentation-needed errors from the router
 # quoting the slow download's connection at sequence numbers its kernel
@@ -95,14 +96,16 @@ EOF
 # (the slow download's own errors may still come: a few)
 topo_exec r python3 "$TOPO_STATE/forge.py" 0 40 0 badsum
 sleep 1.2
-few() { [ "$(t_stat "$TOPO_STATE/n2.status" icmp_relayed)" -lt $((relayed + 10)) ]; }
+few() { [ "$(t_stat "$TOPO_STATE/n2.status" icmp_relayed)" -lt $((relayed + 20)) ]; }
 t_check "forged errors with a wrong checksum are not relayed" few
 relayed=$(t_stat "$TOPO_STATE/n2.status" icmp_relayed)
 topo_exec r python3 "$TOPO_STATE/forge.py" "$port" 400 0
 t_check "n2 relayed some of the forged errors" t_wait_stat "$TOPO_STATE/n2.status" icmp_relayed $((relayed + 1))
 t_check "... and dropped the flood beyond handoff.lookups" t_wait_stat "$TOPO_STATE/n2.status" icmp_relay_limited 1
-t_check "n2 relayed no more than its budget" \
-    [ "$(t_stat "$TOPO_STATE/n2.status" icmp_relayed)" -le $((relayed + 100)) ]
+# (50 a second, and 50 more for a quote that comes again, as these do: at
+# most 200 while the 400 are sent, if that takes up to half a second)
+t_check "n2 relayed no more than its budgets" \
+    [ "$(t_stat "$TOPO_STATE/n2.status" icmp_relayed)" -le $((relayed + 200)) ]
 sleep 1
 t_check "n3's kernel kept the path MTU it learnt" [ "$(mtu)" = "mtu 1280" ]
 wait "$slow"
