@@ -123,6 +123,7 @@ hd_check_alog(const struct cfg *cfg, char *err, size_t errlen)
 	struct event_base	*base;
 	struct alog		*al;
 	uint64_t		 lines = 0, lost = 0;
+	int			 rc;
 
 	if (cn->cn_access_log[0] == '\0')
 		return 0;
@@ -133,13 +134,10 @@ hd_check_alog(const struct cfg *cfg, char *err, size_t errlen)
 	al = alog_open(base, cn->cn_id, cn->cn_access_log,
 	    cn->cn_access_log_facility, cn->cn_user[0] != '\0' ? cn->cn_uid :
 	    (uid_t)-1, cn->cn_gid, &lines, &lost, err, errlen);
-	if (al == NULL) {
-		event_base_free(base);
-		return -1;
-	}
+	rc = al != NULL ? 0 : -1;
 	alog_free(al);
 	event_base_free(base);
-	return 0;
+	return rc;
 }
 
 /* ... and what the daemon finds at start, once its device is open. */

@@ -1476,48 +1476,53 @@ be_adopt(struct hd *hd, struct flow *f, int lost)
 }
 
 /*
- * An ICMP error a front-end had no connection for (fe_icmp_relay), len
- * bytes, its checksum mended after the cut.  If it quotes a segment of one
- * of ours, as the client saw it (from the VIP), it goes to the stack as a
- * front-end with the flow sends it (fe_icmp): about the segment as the
- * stack sent it, whose sequence number the stack judges against what it
- * has in flight (RFC 5927), as for any.  The kernel stack only: lwIP takes
- * no fragmentation needed.  Returns 1 if the stack was sent it.
+ * An ICMP error about a VIP's segment that a front-end had no flow for
+ * (fe_icmp_relay: this node's, or a peer's, relayed).  If it quotes a
+ * segment of one of ours, as the client saw it (from the VIP), it goes to
+ * the stack as a front-end with the flow sends it (fe_icmp): about the
+ * segment as the stack sent it, whose sequence number the stack judges
+ * against what it has in flight (RFC 5927), as for any.  The kernel stack
+ * only: lwIP takes no fragmentation needed.  Returns 1 if the stack was
+ * sent it (p rewritten), 0 if p is untouched.
  */
 int
-be_icmp(struct hd *hd, const uint8_t *pkt, size_t len)
+be_icmp(struct hd *hd, struct pkt *p, const struct pkt_icmp *ic)
+{
+	struct flow_key	 k;
+	struct flow	*f;
+
+	if (!be_kernel(hd))
+		return 0;
+	be_key(hd, &k, &ic->ic_idst, ic->ic_idport, ic->ic_isport);
+	f = flow_lookup(hd->hd_flows, &k);
+	if (f == NULL || f->f_ops != &be_flow_ops || !be_committed(f) ||
+	    (f->f_state != BE_ESTAB && f->f_state != BE_LINGER) ||
+	    !addr_eq(&f->f_naddr, &ic->ic_isrc) || f->f_nport != ic->ic_isport)
+		return 0;
+	pkt_icmp_rewrite(p, ic, &f->f_naddr, &f->f_key.k_laddr,
+	    &f->f_key.k_laddr, f->f_key.k_lport, ic->ic_iseq - f->f_delta);
+	hd->hd_stats.st_be_icmp++;
+	btcp_tun_send(hd, p->p_ip, p->p_len, NULL);
+	return 1;
+}
+
+/* A peer's relayed error, cut after the quote, its checksum mended. */
+void
+be_on_icmp(struct hd *hd, int peer, const struct ctl_icmp *ci)
 {
 	uint8_t		 buf[CTL_ICMP_MAX];
 	struct pkt	 p;
 	struct pkt_icmp	 ic;
-	struct flow_key	 k;
-	struct flow	*f;
 
-	if (!be_kernel(hd) || len > sizeof(buf))
-		return 0;
-	memcpy(buf, pkt, len);
-	if (pkt_parse(&p, buf, len) != PKT_NOT_TCP ||
+	if (!be_kernel(hd) || ci->ic_len > sizeof(buf))
+		return;
+	memcpy(buf, ci->ic_pkt, ci->ic_len);
+	if (pkt_parse(&p, buf, ci->ic_len) != PKT_NOT_TCP ||
 	    pkt_icmp_parse(&p, &ic) == -1 || !pkt_icmp_csum_ok(&p)) {
 		hd->hd_stats.st_ctl_bad_frames++;
-		return 0;
+		return;
 	}
-	be_key(hd, &k, &ic.ic_idst, ic.ic_idport, ic.ic_isport);
-	f = flow_lookup(hd->hd_flows, &k);
-	if (f == NULL || f->f_ops != &be_flow_ops || !be_committed(f) ||
-	    (f->f_state != BE_ESTAB && f->f_state != BE_LINGER) ||
-	    !addr_eq(&f->f_naddr, &ic.ic_isrc) || f->f_nport != ic.ic_isport)
-		return 0;
-	pkt_icmp_rewrite(&p, &ic, &f->f_naddr, &f->f_key.k_laddr,
-	    &f->f_key.k_laddr, f->f_key.k_lport, ic.ic_iseq - f->f_delta);
-	hd->hd_stats.st_be_icmp++;
-	btcp_tun_send(hd, p.p_ip, p.p_len, NULL);
-	return 1;
-}
-
-void
-be_on_icmp(struct hd *hd, int peer, const struct ctl_icmp *ci)
-{
-	be_icmp(hd, ci->ic_pkt, ci->ic_len);
+	be_icmp(hd, &p, &ic);
 }
 
 /* The peer is back (msg.c): what ended a flow, said again. */

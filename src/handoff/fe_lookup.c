@@ -377,9 +377,9 @@ fe_on_lookup_ack(struct hd *hd, int peer, const struct ctl_lookup_ack *la)
  * An ICMP error about a segment a VIP sent that no flow here sent: ECMP
  * hashes a router's error by the router's address, not the connection's,
  * and so brings it to any front-end.  A fragmentation needed (packet too
- * big), its checksum checked (btcp_icmp), is cut after the quoted TCP
- * header's first 8 bytes and its checksum mended; this node's own stack
- * takes it if the connection is its own (be_icmp), else it goes to every
+ * big), its checksum checked (btcp_icmp), goes to this node's own stack
+ * if the connection is its own (be_icmp); else it is cut after the quoted
+ * TCP header's first 8 bytes, its checksum mended, and goes to every
  * member that reads ICMP frames, and the member that serves the
  * connection sends it on to its stack, whose path MTU discovery would
  * otherwise never hear of the smaller path, and whose connection would
@@ -404,6 +404,8 @@ fe_icmp_relay(struct hd *hd, struct pkt *p, const struct pkt_icmp *ic)
 	if (p->p_v6 ? ic->ic_type != ICMP6_PACKET_TOO_BIG :
 	    ic->ic_code != ICMP_UNREACH_NEEDFRAG)
 		return 0;
+	if (be_icmp(hd, p, ic))
+		return 1;
 	n = (size_t)p->p_iphl + 8 + ic->ic_inner_hl + 8;
 	if (hd->hd_cfg->cfg_handoff.ch_lookups == 0 || n > sizeof(buf) ||
 	    n > p->p_len)
@@ -418,8 +420,6 @@ fe_icmp_relay(struct hd *hd, struct pkt *p, const struct pkt_icmp *ic)
 	if (pkt_parse(&q, buf, n) != PKT_NOT_TCP)
 		return 0;
 	pkt_icmp_csum(&q);
-	if (be_icmp(hd, buf, n))
-		return 1;
 	flow_key_set(&k, &ic->ic_isrc, ic->ic_isport, &ic->ic_idst,
 	    ic->ic_idport);
 	if (!fe_token(hd, &k, &hd->hd_icmp_first, &hd->hd_icmp_again)) {

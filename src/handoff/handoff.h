@@ -29,6 +29,7 @@ struct cfg_service;
 struct flow;
 struct hd;
 struct pkt;
+struct pkt_icmp;
 
 /* flow.f_flags, shared by both roles */
 #define FLOW_CLIENT_FIN	0x0001	/* the client sent FIN */
@@ -95,7 +96,7 @@ void	 be_on_cancel(struct hd *, int, const struct ctl_close *);
 void	 be_resend(struct hd *, struct flow *);
 void	 be_on_lookup(struct hd *, int, const struct ctl_lookup *);
 void	 be_on_icmp(struct hd *, int, const struct ctl_icmp *);
-int	 be_icmp(struct hd *, const uint8_t *, size_t);
+int	 be_icmp(struct hd *, struct pkt *, const struct pkt_icmp *);
 
 /* req.c: just enough HTTP to find the end of a request head; for a TLS
  * service the head is the ClientHello (hello.c). */
