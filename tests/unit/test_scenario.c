@@ -106,6 +106,7 @@ struct sc_node {
 	int		 n_started;
 	int		 n_dead;	/* being killed: writes nothing */
 	int		 n_killed;	/* killed, not started again */
+	char		 n_state[4096];	/* a killed node's state file */
 	struct sc_pkt	 n_q[SC_QUEUE];	/* written to its TUN */
 	int		 n_qhead;
 	int		 n_qlen;
@@ -1422,6 +1423,7 @@ sc_cmd_kill(struct sc_node *n, int clean)
 	n->n_started = 0;
 	n->n_dead = 0;
 	n->n_killed = 1;
+	snprintf(n->n_state, sizeof(n->n_state), "%s", path);
 	if (snap != NULL) {
 		if ((fp = fopen(path, "w")) == NULL ||
 		    fwrite(snap, 1, len, fp) != len || fclose(fp) == EOF)
@@ -1581,7 +1583,8 @@ sc_cleanup(void)
 			if (n->n_hd.hd_cfg->cfg_node.cn_state_file[0] != '\0')
 				unlink(n->n_hd.hd_cfg->cfg_node.cn_state_file);
 			cfg_free(n->n_hd.hd_cfg);
-		}
+		} else if (n->n_killed && n->n_state[0] != '\0')
+			unlink(n->n_state);
 		while (n->n_qlen > 0)
 			sc_pop(n);
 		if (n->n_http != NULL)
@@ -1589,6 +1592,9 @@ sc_cleanup(void)
 		free(n->n_yaml);
 		snprintf(path, sizeof(path), "%s/%s.status", sc.s_dir,
 		    n->n_name);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/%s.yaml", sc.s_dir,
+		    n->n_name);	/* what "reload" wrote */
 		unlink(path);
 	}
 	for (i = 0; i < sc.s_nlinks; i++)
