@@ -289,7 +289,7 @@ be_tell(struct hd *hd, const struct flow *f, enum ctl_reason why)
 	m.m_u.close.cl_cport = f->f_key.k_rport;
 	m.m_u.close.cl_vport = f->f_nport;
 	if (peer_send(hd, f->f_peer, &m) == -1)
-		log_debug("be: CLOSE to %s lost: control channel down",
+		log_debug("be: CLOSE to %s not sent: control channel down",
 		    peer_id(hd, f->f_peer));
 }
 
@@ -1537,6 +1537,21 @@ be_resend(struct hd *hd, struct flow *f)
 	    CTL_CLOSE_RST);
 }
 
+/*
+ * A lingering flow whose front-end's control connection is down: the CLOSE
+ * may not have reached it, and a front-end that never hears it forwards
+ * the 4-tuple here until its idle timeout, a client's new connection on it
+ * included.  The flow waits for the peer, which hears it again when it is
+ * back (be_resend), or is gone after control.dead_after and forgets its
+ * copy itself.
+ */
+static int
+be_close_unheard(const struct hd *hd, const struct flow *f)
+{
+	return f->f_state == BE_LINGER && !(f->f_flags & FLOW_ORPHAN) &&
+	    !peer_is_up(hd, f->f_peer) && !peer_gone(hd, f->f_peer);
+}
+
 /* The flow clock says a back-end flow has been idle too long. */
 static void
 be_expire(struct hd *hd, struct flow *f)
@@ -1548,8 +1563,8 @@ be_expire(struct hd *hd, struct flow *f)
 			be_dead_end(hd, f);
 		return;
 	}
-	if (!be_committed(f)) {
-		flow_touch(f, hd->hd_now);	/* its timer decides */
+	if (!be_committed(f) || be_close_unheard(hd, f)) {
+		flow_touch(f, hd->hd_now);	/* its timer, the peer decide */
 		return;
 	}
 	if (f->f_state != BE_LINGER) {
