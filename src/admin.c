@@ -665,7 +665,7 @@ admin_run(struct admin *a, struct admin_out *o, int argc, char **argv)
 /* Splits a request line into its words and runs it; the answer goes to
  * out, status line first. */
 static void
-admin_request(struct admin *a, char *line, struct evbuffer *out)
+admin_request(struct admin *a, char *line, size_t len, struct evbuffer *out)
 {
 	struct admin_out	 o;
 	char			*argv[ADMIN_WORDS_MAX], *w, *save;
@@ -678,10 +678,11 @@ admin_request(struct admin *a, char *line, struct evbuffer *out)
 		evbuffer_add_printf(out, "error: out of memory\n\n");
 		return;
 	}
-	for (i = 0; line[i] != '\0'; i++)
+	/* A NUL would cut the line short without a word. */
+	for (i = 0; i < len; i++)
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 			break;
-	if (line[i] != '\0')
+	if (i < len)
 		admin_fail(&o, "the request is not a line of text");
 	else {
 		while ((w = strtok_r(argc == 0 ? line : NULL, " ", &save)) !=
@@ -751,7 +752,7 @@ admin_on_read(struct bufferevent *bev, void *arg)
 		evbuffer_add_printf(out, "error: the request is longer than "
 		    "%d bytes\n\n", ADMIN_LINE_MAX - 1);
 	else
-		admin_request(c->ac_admin, line, out);
+		admin_request(c->ac_admin, line, n, out);
 	free(line);
 	bufferevent_disable(bev, EV_READ);
 	bufferevent_setcb(bev, NULL, admin_on_written, admin_on_event, c);

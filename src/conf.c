@@ -2460,10 +2460,12 @@ cfg_fixed_changes(const struct cfg *o, const struct cfg *c, char *buf,
 	cfg_fixed_note(buf, len, &n, "node.admin_socket",
 	    strcmp(on->cn_admin_socket, cn->cn_admin_socket));
 	cfg_fixed_note(buf, len, &n, "node.access_log",
-	    strcmp(on->cn_access_log, cn->cn_access_log) ||
+	    strcmp(on->cn_access_log, cn->cn_access_log));
+	cfg_fixed_note(buf, len, &n, "node.access_log_facility",
 	    on->cn_access_log_facility != cn->cn_access_log_facility);
 	cfg_fixed_note(buf, len, &n, "node.user",
-	    strcmp(on->cn_user, cn->cn_user) ||
+	    strcmp(on->cn_user, cn->cn_user));
+	cfg_fixed_note(buf, len, &n, "node.group",
 	    strcmp(on->cn_group, cn->cn_group));
 	cfg_fixed_note(buf, len, &n, "tun", strcmp(ot->ct_name, ct->ct_name) ||
 	    ot->ct_has_addr != ct->ct_has_addr || ot->ct_addr != ct->ct_addr ||

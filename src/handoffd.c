@@ -288,6 +288,7 @@ main(int argc, char *argv[])
 		return ch == -1 ? 1 : 0;
 	}
 	if (noaction) {
+		log_setwarnprefix("warning: ");
 		hostcheck(hd.hd_cfg, hd_host_print, NULL);
 		ch = hd_check_alog(hd.hd_cfg, err, sizeof(err));
 		if (ch == -1)

@@ -11,6 +11,7 @@
 static int	log_to_stderr = 1;
 static int	log_to_syslog;
 static int	log_verbose;
+static const char *log_warn_prefix = "";	/* before warnings on stderr */
 
 /* Chooses the destination: stderr in the foreground, syslog otherwise. */
 void
@@ -45,6 +46,14 @@ log_getverbose(void)
 	return log_verbose;
 }
 
+/* What stderr's warnings start with ("warning: " for -n, whose own
+ * findings are said so). */
+void
+log_setwarnprefix(const char *prefix)
+{
+	log_warn_prefix = prefix;
+}
+
 void
 vlog(int pri, const char *fmt, va_list ap)
 {
@@ -56,6 +65,8 @@ vlog(int pri, const char *fmt, va_list ap)
 		va_end(ap2);
 	}
 	if (log_to_stderr) {
+		if (LOG_PRI(pri) == LOG_ERR)
+			fputs(log_warn_prefix, stderr);
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);
 		fflush(stderr);
@@ -80,7 +91,8 @@ vlog_errno(int pri, int saved, const char *fmt, va_list ap)
 		}
 	}
 	if (log_to_stderr)
-		fprintf(stderr, "%s\n", buf);
+		fprintf(stderr, "%s%s\n", LOG_PRI(pri) == LOG_ERR ?
+		    log_warn_prefix : "", buf);
 	if (log_to_syslog)
 		syslog(pri, "%s", buf);
 }

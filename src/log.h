@@ -21,6 +21,7 @@ void	log_init_both(int);
 int64_t	log_mono_us(void);
 void	log_setverbose(int);
 int	log_getverbose(void);
+void	log_setwarnprefix(const char *);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

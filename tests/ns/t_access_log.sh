@@ -180,4 +180,9 @@ check_n "$TOPO_STATE/new.log"
 t_check "-n: an access log it can create is OK" \
     said 0 "configuration OK"
 t_check "-n: ... and created, as the start would" [ -f "$TOPO_STATE/new.log" ]
+# A syslog socket that is not there: the daemon would start and try it
+# again; -n warns, as for what it finds on the host.
+check_n "syslog:$TOPO_STATE/nosuch.sock"
+t_check "-n: a missing syslog socket is a warning, exit 0" \
+    said 0 "^warning: access log: syslog socket $TOPO_STATE/nosuch.sock: No such file or directory"
 t_finish

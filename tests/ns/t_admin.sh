@@ -125,6 +125,12 @@ t_check "3000 bytes without a newline: refused as too long" \
 out=$(printf 'status\001\002\377\n' | raw)
 t_check "control characters: not a line of text" \
     grep -q '^error: the request is not a line of text' <<<"$out"
+# A NUL would cut the line short: "drain n2" must not drain n2.
+out=$(printf 'drain n2\000x\n' | raw)
+t_check "a NUL: not a line of text" \
+    grep -q '^error: the request is not a line of text' <<<"$out"
+t_check "... and nothing drained" \
+    sh -c "! \"$HANDOFFCTL\" -s \"$sock\" pools | grep -q drained"
 out=$(printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | raw)
 t_check "an HTTP request: unknown command" grep -q '^error: unknown command "GET"' <<<"$out"
 out=$(printf 'a b c d e f g h i j\n' | raw)

@@ -859,6 +859,11 @@ test_reload(void)
 	CHECK_STREQ(err, "node.status_file, node.access_log, tun, "
 	    "handoff.max_flows");
 	cfg_free(c);
+	/* Each key by its own name. */
+	c = peers_cfg(a, 2, "  access_log_facility: local3\n");
+	CHECK_INTEQ(cfg_fixed_changes(o, c, err, sizeof(err)), 1);
+	CHECK_STREQ(err, "node.access_log_facility");
+	cfg_free(c);
 	cfg_free(o);
 
 	/* node.servers: the same map in another order is no change; another
