@@ -26,6 +26,8 @@ btcp_tun_send(struct hd *hd, const uint8_t *pkt, size_t len,
 {
 	const struct btcp_tun *bt = &hd->hd_tun_out;
 
+	if (bt->bt_write == NULL)	/* a stopping node's last words */
+		return;
 	if (!bt->bt_offload)
 		m = NULL;
 	else if (m == NULL)
@@ -120,7 +122,7 @@ btcp_is_vip(const struct hd *hd, const struct ipaddr *addr)
 
 /* Whether addr is one of lwIP's stack addresses (lwip.address,
  * lwip.address6). */
-static int
+int
 btcp_is_lwip_stack(const struct hd *hd, const struct ipaddr *addr)
 {
 	const struct cfg_lwip	*cl = &hd->hd_cfg->cfg_lwip;

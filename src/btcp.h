@@ -56,6 +56,7 @@ void	btcp_to_lwip(struct hd *, struct pkt *);
 void	btcp_rst(struct hd *, const struct ipaddr *, uint16_t,
 	    const struct ipaddr *, uint16_t, uint32_t, uint32_t, uint8_t);
 void	btcp_reply_rst(struct hd *, const struct pkt *);
+int	btcp_is_lwip_stack(const struct hd *, const struct ipaddr *);
 void	btcp_probe(struct hd *, const struct ipaddr *, uint16_t,
 	    const struct ipaddr *, uint16_t, uint32_t, uint32_t);
 const struct cfg_service *btcp_service(const struct hd *,

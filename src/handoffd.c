@@ -212,8 +212,9 @@ hd_start(struct hd *hd, struct hd_main *hm)
 }
 
 /* Releases everything hd_start() acquired, so that sanitizers see no leak.
- * The TUN goes first: what the node's teardown would still send (lwIP's
- * resets) reaches no client. */
+ * The TUN goes last: the node's teardown resets the clients of what lwIP
+ * held (the connections that cannot outlive the process), and sends
+ * nothing after. */
 static void
 hd_stop(struct hd *hd, struct hd_main *hm)
 {
@@ -222,8 +223,8 @@ hd_stop(struct hd *hd, struct hd_main *hm)
 	for (i = 0; i < sizeof(hm->m_sigs) / sizeof(hm->m_sigs[0]); i++)
 		event_free(hm->m_sigs[i]);
 	event_free(hm->m_tun_ev);
-	close(hd->hd_tun_fd);
 	node_stop(hd);
+	close(hd->hd_tun_fd);
 	event_base_free(hd->hd_base);
 	libevent_global_shutdown();
 }

@@ -375,9 +375,10 @@ node_close_one(struct flow *f, void *arg)
 /*
  * With node.state_file, a connection that needs nothing but its flow stays
  * there for the next process.  One whose slow-path state dies with this
- * process is closed, and then put back in the file as a kill would have
- * left it (f_ctx not NULL), so that the next process resets its client:
- * this one has closed its device already.  Here the slot is free.
+ * process is closed (what lwIP held, its client reset), and then put back
+ * in the file as a kill would have left it (f_ctx not NULL), so that the
+ * next process makes sure of its client as after a kill: one whose
+ * handoff was under way was told nothing here.  Here the slot is free.
  */
 static void
 node_stop_one(struct flow *f, void *arg)
@@ -416,6 +417,30 @@ node_lwip_drop(struct hd *hd)
 		}
 }
 
+/*
+ * A front-end's own share, relayed from a VIP, ends with the node: lwIP's
+ * reset goes at the last byte it sent, which a window probe may have put
+ * past what the client takes (RFC 5961 makes that a challenge, answered
+ * by no one); this one goes where the client last acknowledged.  (The
+ * back-end's relays were reset with their flows.)
+ */
+static void
+node_relay_reset(struct hd *hd, struct relay *r)
+{
+	const struct tcp_pcb	*pcb = relay_pcb(r);
+	struct ipaddr		 l, c;
+
+	if (pcb == NULL || (pcb->state != ESTABLISHED &&
+	    pcb->state != CLOSE_WAIT))
+		return;
+	l = port_addr(&pcb->local_ip);
+	c = port_addr(&pcb->remote_ip);
+	if (!btcp_is_lwip_stack(hd, &l))
+		btcp_rst(hd, &l, htons(pcb->local_port), &c,
+		    htons(pcb->remote_port), pcb->lastack, pcb->rcv_nxt,
+		    TH_ACK);
+}
+
 /* Releases everything node_start() acquired, so that sanitizers see no
  * leak. */
 void
@@ -439,9 +464,16 @@ node_stop(struct hd *hd)
 	peer_shutdown(hd);
 	fe_shutdown(hd);
 	be_shutdown(hd);
-	while ((r = TAILQ_FIRST(&hd->hd_relays)) != NULL)
+	while ((r = TAILQ_FIRST(&hd->hd_relays)) != NULL) {
+		node_relay_reset(hd, r);
 		relay_abort(r);
+	}
 	health_shutdown(hd);
+	/* The clients of what lwIP held have had their resets (sent, not
+	 * left joined); what its teardown would send now belongs to no
+	 * connection. */
+	tunif_flush(hd->hd_lwip);
+	hd->hd_tun_out.bt_write = NULL;
 	node_lwip_drop(hd);
 	tunif_shutdown(hd->hd_lwip);
 	/* lwIP may have asked for it while shutting down */

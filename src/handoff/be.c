@@ -110,6 +110,7 @@ static void	be_input(struct hd *, struct flow *, struct pkt *);
 static int	be_output(struct hd *, struct flow *, struct pkt *);
 static void	be_expire(struct hd *, struct flow *);
 static void	be_close(struct hd *, struct flow *, enum flow_end);
+static void	be_reset_client(struct hd *, const struct flow *);
 static int	be_adopt(struct hd *, struct flow *, int);
 
 static const char *const be_state_names[] = {
@@ -253,7 +254,8 @@ be_alog(struct hd *hd, struct flow *f, enum flow_end why)
 
 /* The one way a back-end flow ends.  With a relay still running, its
  * connection is reset; the flow goes first, so that the reset, having no
- * flow, never reaches the client. */
+ * flow, never reaches the client, unless the node stops: a connection
+ * relayed from lwIP cannot outlive it, and its client is reset. */
 static void
 be_close(struct hd *hd, struct flow *f, enum flow_end why)
 {
@@ -268,6 +270,8 @@ be_close(struct hd *hd, struct flow *f, enum flow_end why)
 		r = bc->bc_relay;
 		be_conn_free(f);
 	}
+	if (r != NULL && why == FLOW_END_SHUTDOWN)
+		be_reset_client(hd, f);
 	be_unserve(hd, f);
 	flow_remove(hd->hd_flows, f);
 	if (r != NULL)

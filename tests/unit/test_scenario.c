@@ -24,7 +24,8 @@
  *   n1 tun< PACKET           a packet the kernel routes into n1's TUN
  *   n1 tun<+ PACKET          the same, and the next one comes in the same
  *                            read of the TUN (nothing deferred runs between)
- *   n1 tun> PACKET           the next packet n1 writes must match
+ *   n1 tun> PACKET           the next packet n1 writes must match (n1
+ *                            stopped: what its stop wrote)
  *   n1 tun> none             n1 has written nothing more
  *   n1 stat NAME VALUE       a counter of n1's
  *   n1 flows N               n1's flow table holds N flows
@@ -1389,8 +1390,9 @@ sc_file_get(const char *path, size_t *len)
  * resets) and its state file is as it was at the moment of death; the
  * node's memory is freed (node_stop) without a word on its TUN, and its
  * state file then put back as the kill left it.  "n1 stop" (clean): the
- * same, but the file is as node_stop() leaves it, as after SIGTERM, whose
- * handoffd closes its device before it stops the node.
+ * same, but the file is as node_stop() leaves it, and what node_stop()
+ * writes to the TUN (the resets of what lwIP held) is written, as after
+ * SIGTERM, whose handoffd closes its device after it stops the node.
  */
 static void
 sc_cmd_kill(struct sc_node *n, int clean)
@@ -1417,7 +1419,7 @@ sc_cmd_kill(struct sc_node *n, int clean)
 		bufferevent_free(l->l_b);
 		l->l_a = l->l_b = NULL;
 	}
-	n->n_dead = 1;
+	n->n_dead = !clean;
 	node_stop(&n->n_hd);
 	cfg_free(n->n_hd.hd_cfg);
 	n->n_started = 0;
@@ -1481,6 +1483,11 @@ sc_cmd_node(char *first, char *rest)
 		n->n_killed = 0;
 		sc_start_node(n);
 		sc_settle();
+		return;
+	}
+	if (cmd != NULL && strcmp(cmd, "tun>") == 0 &&
+	    (n = sc_node(first)) != NULL && !n->n_started) {
+		sc_cmd_expect(n, rest);		/* what its stop wrote */
 		return;
 	}
 	n = sc_node_arg(first);
