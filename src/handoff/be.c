@@ -111,6 +111,7 @@ static int	be_output(struct hd *, struct flow *, struct pkt *);
 static void	be_expire(struct hd *, struct flow *);
 static void	be_close(struct hd *, struct flow *, enum flow_end);
 static void	be_reset_client(struct hd *, const struct flow *);
+static uint32_t	be_client_edge(const struct flow *);
 static int	be_adopt(struct hd *, struct flow *, int);
 
 static const char *const be_state_names[] = {
@@ -252,6 +253,26 @@ be_alog(struct hd *hd, struct flow *f, enum flow_end why)
 	alog_srv(hd->hd_alog, &a);
 }
 
+/*
+ * The node stops: the client of a connection relayed from lwIP, which
+ * cannot outlive it, is reset where it last acknowledged and at the last
+ * byte the stack sent, when they differ (a window probe's byte lies past
+ * what a zero window took): one is exact, the other draws at most a
+ * challenge ACK.
+ */
+static void
+be_stop_reset(struct hd *hd, const struct flow *f, const struct relay *r)
+{
+	const struct tcp_pcb	*pcb = relay_pcb(r);
+	uint32_t		 acked;
+
+	if (pcb != NULL && (acked = pcb->lastack + f->f_delta) !=
+	    be_client_edge(f))
+		btcp_rst(hd, &f->f_naddr, f->f_nport, &f->f_key.k_raddr,
+		    f->f_key.k_rport, acked, f->f_cnxt, TH_ACK);
+	be_reset_client(hd, f);
+}
+
 /* The one way a back-end flow ends.  With a relay still running, its
  * connection is reset; the flow goes first, so that the reset, having no
  * flow, never reaches the client, unless the node stops: a connection
@@ -268,10 +289,10 @@ be_close(struct hd *hd, struct flow *f, enum flow_end why)
 	be_alog(hd, f, why);
 	if (bc != NULL) {
 		r = bc->bc_relay;
+		if (r != NULL && why == FLOW_END_SHUTDOWN && bc->bc_committed)
+			be_stop_reset(hd, f, r);
 		be_conn_free(f);
 	}
-	if (r != NULL && why == FLOW_END_SHUTDOWN)
-		be_reset_client(hd, f);
 	be_unserve(hd, f);
 	flow_remove(hd->hd_flows, f);
 	if (r != NULL)
@@ -487,9 +508,14 @@ be_inject(struct be_conn *bc, uint32_t seq, uint32_t ack, uint8_t flags,
 	struct flow	*f = bc->bc_flow;
 	size_t		 n;
 
+	/* lwIP takes the SYN's window (never scaled) for the largest the
+	 * client offered, and cuts its segments to half of that: the
+	 * client's in bytes, as far as 64 KB go.  A kernel takes the window
+	 * of the handshake's ACK. */
 	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, &f->f_key.k_raddr,
 	    f->f_key.k_rport, &f->f_key.k_laddr, f->f_key.k_lport, seq, ack,
-	    flags, flags & TH_SYN ? 0xffff : f->f_flags & FLOW_UNSCALED ?
+	    flags, (flags & TH_SYN) && be_kernel(hd) ? 0xffff :
+	    (flags & TH_SYN) || (f->f_flags & FLOW_UNSCALED) ?
 	    rw_window(bc->bc_ho.ho_cwin, bc->bc_ho.ho_cws, 0) :
 	    bc->bc_ho.ho_cwin, o, data, len, 0);
 	if (n == 0)
@@ -1537,6 +1563,7 @@ be_resend(struct hd *hd, struct flow *f)
 	    (f->f_flags & FLOW_ORPHAN))
 		return;
 	f->f_flags &= ~FLOW_CLOSE_SENT;
+	f->f_flags |= FLOW_CLOSE_AGAIN;
 	be_send_close(hd, f, f->f_end == FLOW_END_DONE ? CTL_CLOSE_DONE :
 	    CTL_CLOSE_RST);
 }
@@ -1546,13 +1573,14 @@ be_resend(struct hd *hd, struct flow *f)
  * may not have reached it, and a front-end that never hears it forwards
  * the 4-tuple here until its idle timeout, a client's new connection on it
  * included.  The flow waits for the peer, which hears it again when it is
- * back (be_resend), or is gone after control.dead_after and forgets its
- * copy itself.
+ * back (be_resend; once: a channel that flaps does not keep the flow), or
+ * is gone after control.dead_after and forgets its copy itself.
  */
 static int
 be_close_unheard(const struct hd *hd, const struct flow *f)
 {
-	return f->f_state == BE_LINGER && !(f->f_flags & FLOW_ORPHAN) &&
+	return f->f_state == BE_LINGER &&
+	    !(f->f_flags & (FLOW_ORPHAN | FLOW_CLOSE_AGAIN)) &&
 	    !peer_is_up(hd, f->f_peer) && !peer_gone(hd, f->f_peer);
 }
 

@@ -54,6 +54,9 @@ struct pkt_icmp;
 #define FLOW_FIN_WAIT2	0x1000
 /* BE: its access-log line is written (when it began to linger) */
 #define FLOW_LOGGED	0x2000
+/* BE: its CLOSE was said again to a peer back up (be_resend): a lingering
+ * flow waits for a peer that is down once, not through every flap. */
+#define FLOW_CLOSE_AGAIN 0x4000
 /* FE: how many FINs out of order one flow may tell its back-end of (in
  * f_qlen, which a forwarded flow does not use otherwise). */
 #define FE_FIN_REPORTS	4

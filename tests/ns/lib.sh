@@ -230,3 +230,31 @@ t_loop_stop() {
 	T_LOOP_LOST=$(grep -cv '^200$' "$TOPO_STATE/loop.codes")
 	echo "the request loop made $T_LOOP_TOTAL requests; $T_LOOP_LOST failed"
 }
+
+# t_step_client VIP [SPORT]: stepclient.py in the client's namespace (its
+# pid in step_pid), driven through fd 3 ("echo close >&3": its next step;
+# "echo end >&3" ends it, as a daemon started since may hold the pipe
+# open), its output in $TOPO_STATE/client.out; returns once it has its
+# answer.
+t_step_client() {
+	mkfifo "$TOPO_STATE/steps"
+	topo_exec c python3 "$T_DIR/stepclient.py" "$@" <"$TOPO_STATE/steps" \
+	    >"$TOPO_STATE/client.out" 2>&1 &
+	step_pid=$!
+	exec 3>"$TOPO_STATE/steps"
+	t_until grep -q answered "$TOPO_STATE/client.out"
+}
+
+# t_lose_acks TABLE: the client's bare ACKs to the VIP are dropped (and
+# counted) by nftables table TABLE in its namespace, until deleted
+# (topo_exec c nft delete table ip TABLE).
+t_lose_acks() {
+	topo_exec c nft -f - <<EOF
+table ip $1 {
+	chain out {
+		type filter hook output priority 0;
+		ip daddr $TOPO_VIP tcp dport 80 tcp flags & (fin|syn|rst|psh|ack) == ack counter drop
+	}
+}
+EOF
+}

@@ -10,10 +10,11 @@ its first answer to the SYN/ACK is a SYN/ACK/FIN carrying another request
 then the handshake's ACK and REQUEST.  With "blind-ack", it takes the
 second answer segment for lost and, in a forger's place, acknowledges it
 from a sequence number 2^31 away (an acceptable acknowledgment, an
-unacceptable sequence number).
+unacceptable sequence number).  With "big-syn", its SYN announces 65535
+and only what follows WINDOW.
 
 usage: rawclient.py SRC DST PORT SPORT WINDOW REQUEST SECONDS
-       [half-fin | synack-req | blind-ack]
+       [half-fin | synack-req | blind-ack | big-syn]
 prints: "bytes N fin F rst R" when SECONDS are up or the connection ended
 """
 import os, select, socket, struct, sys, time
@@ -26,6 +27,7 @@ secs = float(sys.argv[7])
 half_fin = sys.argv[8:] == ["half-fin"]
 synack_req = sys.argv[8:] == ["synack-req"]
 blind_ack = sys.argv[8:] == ["blind-ack"]
+big_syn = sys.argv[8:] == ["big-syn"]
 
 
 S, D = socket.inet_aton(src), socket.inet_aton(dst)
@@ -44,7 +46,8 @@ def send(seq, ack, flags, data=b"", syn=False, tsecr=0):
         opts += struct.pack("!BBH", 2, 4, 1460)
     opts += struct.pack("!BBBBII", 1, 1, 8, 10, tsval(), tsecr)
     th = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xffffffff, ack & 0xffffffff,
-                     (5 + len(opts) // 4) << 4, flags, win, 0, 0) + opts
+                     (5 + len(opts) // 4) << 4, flags,
+                     65535 if syn and big_syn else win, 0, 0) + opts
     ph = S + D + struct.pack("!BBH", 0, 6, len(th) + len(data))
     th = th[:16] + struct.pack("!H", csum(ph + th + data)) + th[18:]
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(th) + len(data), 0, 0x4000, 64, 6, 0, S, D)

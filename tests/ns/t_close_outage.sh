@@ -19,59 +19,15 @@ for i in 1 2; do
 done
 t_start_cluster
 
-# The client: from a fixed port, a request and its answer, then "close"
-# on stdin: its FIN, and the server's, read to the end; then the same
-# again from the same port.
-cat >"$TOPO_STATE/client.py" <<'EOF2'
-import socket, sys
-def get(vip):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("10.0.0.2", 45678))
-    s.settimeout(30)
-    s.connect((vip, 80))
-    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        buf += s.recv(4096)
-    head, body = buf.split(b"\r\n\r\n", 1)
-    n = [int(l.split(b":")[1]) for l in head.split(b"\r\n")
-         if l.lower().startswith(b"content-length:")][0]
-    while len(body) < n:
-        body += s.recv(4096)
-    return s
-s = get(sys.argv[1])
-print("answered", flush=True)
-sys.stdin.readline()
-s.shutdown(socket.SHUT_WR)
-while s.recv(4096):
-    pass
-s.close()
-print("closed", flush=True)
-sys.stdin.readline()
-get(sys.argv[1]).close()
-print("answered again", flush=True)
-EOF2
-# The client's TIME_WAIT on its port gives way to its new connection.
+# The client, from a fixed port: a request and its answer; then its FIN,
+# and the server's; then the same again from the same port, whose
+# TIME_WAIT gives way to the new connection.
 topo_exec c sysctl -qw net.ipv4.tcp_tw_reuse=1
-mkfifo "$TOPO_STATE/ctl"
-topo_exec c python3 "$TOPO_STATE/client.py" "$TOPO_VIP" <"$TOPO_STATE/ctl" \
-    >"$TOPO_STATE/client.out" 2>&1 &
-client=$!
-exec 3>"$TOPO_STATE/ctl"
-t_check "the client has its answer" \
-    t_until grep -q answered "$TOPO_STATE/client.out"
+t_check "the client has its answer" t_step_client "$TOPO_VIP" 45678
 
 # The client's acknowledgment of the server's FIN is lost for a while:
 # n2's kernel sends its FIN again, and the connection ends only then.
-topo_exec c nft -f - <<EOF2
-table ip closeout {
-	chain out {
-		type filter hook output priority 0;
-		ip daddr $TOPO_VIP tcp dport 80 tcp flags & (fin|syn|rst|psh|ack) == ack counter drop
-	}
-}
-EOF2
+t_lose_acks closeout
 echo close >&3
 t_check "the client's connection is closed" \
     t_until grep -q closed "$TOPO_STATE/client.out"
@@ -111,5 +67,5 @@ t_check "the client's new connection from the same port is answered" \
     t_until grep -q "answered again" "$TOPO_STATE/client.out"
 t_check "... handed off afresh" t_wait_stat "$TOPO_STATE/n2.status" be_handoffs 2
 exec 3>&-
-wait "$client"
+wait "$step_pid"
 t_finish

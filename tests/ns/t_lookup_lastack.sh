@@ -16,44 +16,10 @@ export TOPO_MEMBERS="n2" TOPO_YAML_HANDOFF="  linger: 1s"
 t_configure_all
 t_start_cluster
 
-# The client: a request, its answer, then "close" on stdin: its FIN, and
-# the server's, read to the end.
-cat >"$TOPO_STATE/client.py" <<'EOF'
-import socket, sys
-s = socket.create_connection((sys.argv[1], 80), timeout=30)
-s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-buf = b""
-while b"\r\n\r\n" not in buf:
-    buf += s.recv(4096)
-head, body = buf.split(b"\r\n\r\n", 1)
-n = [int(l.split(b":")[1]) for l in head.split(b"\r\n")
-     if l.lower().startswith(b"content-length:")][0]
-while len(body) < n:
-    body += s.recv(4096)
-print("answered", flush=True)
-sys.stdin.readline()
-s.shutdown(socket.SHUT_WR)
-while s.recv(4096):
-    pass
-print("closed", flush=True)
-EOF
-mkfifo "$TOPO_STATE/ctl"
-topo_exec c python3 "$TOPO_STATE/client.py" "$TOPO_VIP" <"$TOPO_STATE/ctl" \
-    >"$TOPO_STATE/client.out" 2>&1 &
-client=$!
-exec 3>"$TOPO_STATE/ctl"
-t_check "the client has its answer" \
-    t_until grep -q answered "$TOPO_STATE/client.out"
-
+# The client: a request, its answer; then its FIN, and the server's.
+t_check "the client has its answer" t_step_client "$TOPO_VIP"
 # The client's acknowledgments of the server's FIN are lost on the way.
-topo_exec c nft -f - <<EOF
-table ip lastack {
-	chain out {
-		type filter hook output priority 0;
-		ip daddr $TOPO_VIP tcp dport 80 tcp flags & (fin|syn|rst|psh|ack) == ack counter drop
-	}
-}
-EOF
+t_lose_acks lastack
 echo close >&3
 t_check "the client's connection is closed" \
     t_until grep -q closed "$TOPO_STATE/client.out"
@@ -76,6 +42,7 @@ t_check "n2's flow ends (its kernel has the ACK)" \
     t_wait_flows "$TOPO_STATE/n2.status" 0
 t_check "n1 found it once: the ACK it asked with went on" \
     [ "$(t_stat "$TOPO_STATE/n1.status" lookups_found)" = 1 ]
+echo end >&3
 exec 3>&-
-wait "$client"
+wait "$step_pid"
 t_finish
