@@ -258,13 +258,13 @@ be_alog(struct hd *hd, struct flow *f, enum flow_end why)
  * cannot outlive it, is reset where it last acknowledged and at the last
  * byte the stack sent, when they differ (a window probe's byte lies past
  * what a zero window took): one is exact, the other draws at most a
- * challenge ACK.
+ * challenge ACK.  A lingering one (its relay done) still has a pcb when
+ * lwIP has yet to deliver the answer or its FIN.
  */
 static void
-be_stop_reset(struct hd *hd, const struct flow *f, const struct relay *r)
+be_stop_reset(struct hd *hd, const struct flow *f, const struct tcp_pcb *pcb)
 {
-	const struct tcp_pcb	*pcb = relay_pcb(r);
-	uint32_t		 acked;
+	uint32_t	 acked;
 
 	if (pcb != NULL && (acked = pcb->lastack + f->f_delta) !=
 	    be_client_edge(f))
@@ -282,15 +282,23 @@ be_close(struct hd *hd, struct flow *f, enum flow_end why)
 {
 	struct be_conn	*bc = f->f_ctx;
 	struct relay	*r = NULL;
+	const struct tcp_pcb *pcb;
 
-	if (f->f_state == BE_LINGER)
+	if (f->f_state == BE_LINGER) {
+		if (why == FLOW_END_SHUTDOWN && !be_kernel(hd) &&
+		    (f->f_flags & FLOW_COMMITTED) && (pcb = port_tcp_active(
+		    &f->f_key.k_laddr, ntohs(f->f_key.k_lport),
+		    &f->f_key.k_raddr, ntohs(f->f_key.k_rport))) != NULL &&
+		    (pcb->unsent != NULL || pcb->unacked != NULL))
+			be_stop_reset(hd, f, pcb);
 		why = f->f_end;
+	}
 	flowlog_end(hd, f, "be", &f->f_naddr, f->f_nport, f->f_peer, why);
 	be_alog(hd, f, why);
 	if (bc != NULL) {
 		r = bc->bc_relay;
 		if (r != NULL && why == FLOW_END_SHUTDOWN && bc->bc_committed)
-			be_stop_reset(hd, f, r);
+			be_stop_reset(hd, f, relay_pcb(r));
 		be_conn_free(f);
 	}
 	be_unserve(hd, f);
@@ -510,11 +518,12 @@ be_inject(struct be_conn *bc, uint32_t seq, uint32_t ack, uint8_t flags,
 
 	/* lwIP takes the SYN's window (never scaled) for the largest the
 	 * client offered, and cuts its segments to half of that: the
-	 * client's in bytes, as far as 64 KB go.  A kernel takes the window
-	 * of the handshake's ACK. */
+	 * client's in bytes, as far as 64 KB go (a zero window says nothing
+	 * of its size).  A kernel takes the window of the handshake's ACK. */
 	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, &f->f_key.k_raddr,
 	    f->f_key.k_rport, &f->f_key.k_laddr, f->f_key.k_lport, seq, ack,
-	    flags, (flags & TH_SYN) && be_kernel(hd) ? 0xffff :
+	    flags, (flags & TH_SYN) && (be_kernel(hd) ||
+	    bc->bc_ho.ho_cwin == 0) ? 0xffff :
 	    (flags & TH_SYN) || (f->f_flags & FLOW_UNSCALED) ?
 	    rw_window(bc->bc_ho.ho_cwin, bc->bc_ho.ho_cws, 0) :
 	    bc->bc_ho.ho_cwin, o, data, len, 0);

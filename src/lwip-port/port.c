@@ -381,10 +381,10 @@ port_ooseq_pbufs(const struct tcp_pcb *pcb)
 	    TCP_OOSEQ_MAX_PBUFS;
 }
 
-/* Whether lwIP has a connection, not in TIME_WAIT, at laddr:lport (host
- * order port) with raddr:rport, or with anyone when raddr is NULL. */
-int
-port_tcp_has_active(const struct ipaddr *laddr, uint16_t lport,
+/* lwIP's connection, not in TIME_WAIT, at laddr:lport (host order port)
+ * with raddr:rport, or with anyone when raddr is NULL; NULL if none. */
+struct tcp_pcb *
+port_tcp_active(const struct ipaddr *laddr, uint16_t lport,
     const struct ipaddr *raddr, uint16_t rport)
 {
 	struct tcp_pcb	*pcb;
@@ -394,6 +394,14 @@ port_tcp_has_active(const struct ipaddr *laddr, uint16_t lport,
 		    port_ip_is(&pcb->local_ip, laddr) &&
 		    (raddr == NULL || (pcb->remote_port == rport &&
 		    port_ip_is(&pcb->remote_ip, raddr))))
-			return 1;
-	return 0;
+			return pcb;
+	return NULL;
+}
+
+/* Whether lwIP has such a connection. */
+int
+port_tcp_has_active(const struct ipaddr *laddr, uint16_t lport,
+    const struct ipaddr *raddr, uint16_t rport)
+{
+	return port_tcp_active(laddr, lport, raddr, rport) != NULL;
 }

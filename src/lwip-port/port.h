@@ -50,6 +50,8 @@ int		port_tcp_forget_timewait(const struct ipaddr *, uint16_t,
 int		port_tcp_has_pcb(const struct ipaddr *, uint16_t,
 		    const struct ipaddr *, uint16_t);
 unsigned int	port_tcp_trim_timewait(unsigned int);
+struct tcp_pcb	*port_tcp_active(const struct ipaddr *, uint16_t,
+		    const struct ipaddr *, uint16_t);
 int		port_tcp_has_active(const struct ipaddr *, uint16_t,
 		    const struct ipaddr *, uint16_t);
 void		port_tcp_recved(struct tcp_pcb *, uint32_t);
