@@ -161,6 +161,27 @@ sc_clock(void)
 	return (uint64_t)sc_now * 1000;
 }
 
+/* A failed scenario's directory goes too: what is in it is the scenario's
+ * own (mkdtemp), and nothing of it is needed to read the failure. */
+static void
+sc_remove_dir(void)
+{
+	char		 path[512];
+	DIR		*d;
+	struct dirent	*e;
+
+	if (sc.s_dir[0] == '\0' || (d = opendir(sc.s_dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", sc.s_dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(sc.s_dir);
+}
+
 static void __attribute__((format(printf, 1, 2), noreturn))
 sc_fail(const char *fmt, ...)
 {
@@ -175,6 +196,7 @@ sc_fail(const char *fmt, ...)
 	for (i = 0; i < sc.s_nvars; i++)
 		fprintf(stderr, "  $%s = %u\n", sc.s_vars[i].v_name,
 		    sc.s_vars[i].v_val);
+	sc_remove_dir();
 	exit(1);
 }
 
