@@ -507,6 +507,28 @@ be_listen(struct hd *hd, uint16_t port)
 	return 0;
 }
 
+/*
+ * The window an injected segment carries.  lwIP takes the SYN's window
+ * (never scaled) for the largest the client offered, and cuts its
+ * segments to half of that: the client's in bytes, as far as 64 KB go (a
+ * zero window says nothing of its size).  A kernel takes the window of
+ * the handshake's ACK.
+ */
+static uint16_t
+be_window(const struct be_conn *bc, uint8_t flags)
+{
+	const struct ctl_handoff *ho = &bc->bc_ho;
+
+	if (flags & TH_SYN) {
+		if (be_kernel(bc->bc_hd) || ho->ho_cwin == 0)
+			return 0xffff;
+		return rw_window(ho->ho_cwin, ho->ho_cws, 0);
+	}
+	if (bc->bc_flow->f_flags & FLOW_UNSCALED)
+		return rw_window(ho->ho_cwin, ho->ho_cws, 0);
+	return ho->ho_cwin;
+}
+
 /* Builds one segment from the client to the stack and injects it. */
 static void
 be_inject(struct be_conn *bc, uint32_t seq, uint32_t ack, uint8_t flags,
@@ -516,17 +538,9 @@ be_inject(struct be_conn *bc, uint32_t seq, uint32_t ack, uint8_t flags,
 	struct flow	*f = bc->bc_flow;
 	size_t		 n;
 
-	/* lwIP takes the SYN's window (never scaled) for the largest the
-	 * client offered, and cuts its segments to half of that: the
-	 * client's in bytes, as far as 64 KB go (a zero window says nothing
-	 * of its size).  A kernel takes the window of the handshake's ACK. */
 	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, &f->f_key.k_raddr,
 	    f->f_key.k_rport, &f->f_key.k_laddr, f->f_key.k_lport, seq, ack,
-	    flags, (flags & TH_SYN) && (be_kernel(hd) ||
-	    bc->bc_ho.ho_cwin == 0) ? 0xffff :
-	    (flags & TH_SYN) || (f->f_flags & FLOW_UNSCALED) ?
-	    rw_window(bc->bc_ho.ho_cwin, bc->bc_ho.ho_cws, 0) :
-	    bc->bc_ho.ho_cwin, o, data, len, 0);
+	    flags, be_window(bc, flags), o, data, len, 0);
 	if (n == 0)
 		return;
 	hd->hd_stats.st_injected++;
