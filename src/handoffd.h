@@ -72,6 +72,7 @@ struct hd_stats {
 	uint64_t	 st_fe_local;
 	uint64_t	 st_fe_idle;
 	uint64_t	 st_fe_evicted;		/* young ones, for new ones */
+	uint64_t	 st_fe_ooseq;		/* out-of-order, passed on */
 	uint64_t	 st_handoffs_started;
 	uint64_t	 st_handoffs_acked;
 	uint64_t	 st_handoffs_refused;

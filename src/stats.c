@@ -53,6 +53,9 @@ static const struct stats_counter {
 	ST(fe_evicted, "frontend_evicted_total", NULL,
 	    "Connections not handed off yet closed to make room for new ones "
 	    "(an eighth of handoff.max_flows)."),
+	ST(fe_ooseq, "frontend_ooseq_total", NULL,
+	    "Out-of-order client segments lwIP held at a handoff, passed on "
+	    "to the back-end (lwip handshake)."),
 	ST(handoffs_started, "handoffs_started_total", NULL,
 	    "HANDOFF messages sent."),
 	ST(handoffs_acked, "handoffs_accepted_total", NULL,

@@ -1728,6 +1728,47 @@ fe_on_wrong_stack(struct fe_conn *fc, const struct ctl_handoff_ack *ha)
 	fe_give_up(fc, ha->ha_bflow, HEALTH_HO_FAILED);
 }
 
+/*
+ * What lwIP held out of order when it let go: it SACKed those bytes, and a
+ * client sends SACKed bytes again only after its retransmission timeout
+ * (RFC 2018: the receiver reneged), so they go on to the back-end's stack
+ * as the client sent them, with their timestamps.
+ */
+static void
+fe_forward_ooseq(struct hd *hd, struct flow *f, const struct tcp_pcb *pcb)
+{
+	const struct tcp_seg	*seg;
+	const uint8_t		*th;
+	struct pkt_opts		 o, ts;
+	struct pkt		 p;
+	size_t			 n, optlen;
+
+	for (seg = pcb->ooseq; seg != NULL; seg = seg->next) {
+		th = (const uint8_t *)seg->tcphdr;
+		optlen = TCPH_HDRLEN_BYTES(seg->tcphdr) - TCP_HLEN;
+		memset(&ts, 0, sizeof(ts));
+		if (pkt_opts_parse_raw(th + TCP_HLEN, optlen, TCP_HLEN,
+		    &o) == 0 && o.o_has_ts) {
+			ts.o_has_ts = 1;
+			ts.o_tsval = o.o_tsval;
+			ts.o_tsecr = o.o_tsecr;
+		}
+		/* seg->len, a u16_t, fits RELAY_READ */
+		if (pbuf_copy_partial(seg->p, hd->hd_relaybuf, seg->len, 0) !=
+		    seg->len)
+			continue;
+		n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, &f->f_key.k_raddr,
+		    f->f_key.k_rport, &f->f_key.k_laddr, f->f_key.k_lport,
+		    seg->tcphdr->seqno, seg->tcphdr->ackno,
+		    TCPH_FLAGS(seg->tcphdr) & (TH_ACK | TH_PUSH | TH_FIN),
+		    seg->tcphdr->wnd, &ts, hd->hd_relaybuf, seg->len, 0);
+		if (n > 0 && pkt_parse(&p, hd->hd_txbuf, n) == PKT_OK) {
+			hd->hd_stats.st_fe_ooseq++;
+			fe_forward(hd, f, &p);
+		}
+	}
+}
+
 /* The back-end has the connection (or refused it). */
 void
 fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
@@ -1776,12 +1817,6 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 	health_handoff_done(hd, fe_svc_counted(fc), fc->fc_pool, peer,
 	    HEALTH_HO_ACCEPTED, fc->fc_sent);
 	fe_alog(fc, peer == PEER_LOCAL ? "local" : "handoff", peer);
-	/* lwIP lets go without a word: no RST, no FIN. */
-	if (fc->fc_pcb != NULL) {
-		fe_detach_pcb(fc->fc_pcb);
-		tcp_abandon(fc->fc_pcb, 0);
-		fc->fc_pcb = NULL;
-	}
 	f->f_naddr = ha->ha_saddr;
 	f->f_nport = ha->ha_sport;
 	f->f_delta = fc->fc_iss - ha->ha_iss;
@@ -1799,6 +1834,13 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 	fe_set_state(f, FE_FORWARD);
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_idle_ms;
 	hd->hd_stats.st_handoffs_acked++;
+	/* lwIP lets go without a word: no RST, no FIN. */
+	if (fc->fc_pcb != NULL) {
+		fe_forward_ooseq(hd, f, fc->fc_pcb);
+		fe_detach_pcb(fc->fc_pcb);
+		tcp_abandon(fc->fc_pcb, 0);
+		fc->fc_pcb = NULL;
+	}
 	while ((q = fc->fc_qhead) != NULL) {
 		fc->fc_qhead = q->q_next;
 		if (pkt_parse(&p, q->q_data, q->q_len) == PKT_OK) {

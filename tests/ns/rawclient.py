@@ -11,10 +11,12 @@ then the handshake's ACK and REQUEST.  With "blind-ack", it takes the
 second answer segment for lost and, in a forger's place, acknowledges it
 from a sequence number 2^31 away (an acceptable acknowledgment, an
 unacceptable sequence number).  With "big-syn", its SYN announces 65535
-and only what follows WINDOW.
+and only what follows WINDOW.  With "ooseq", REQUEST holds two requests,
+each sent in two segments, in the order 2, 4, 1 and, half a second later,
+3 (as a lossy path delivers them).
 
 usage: rawclient.py SRC DST PORT SPORT WINDOW REQUEST SECONDS
-       [half-fin | synack-req | blind-ack | big-syn]
+       [half-fin | synack-req | blind-ack | big-syn | ooseq]
 prints: "bytes N fin F rst R" when SECONDS are up or the connection ended
 """
 import os, select, socket, struct, sys, time
@@ -28,6 +30,7 @@ half_fin = sys.argv[8:] == ["half-fin"]
 synack_req = sys.argv[8:] == ["synack-req"]
 blind_ack = sys.argv[8:] == ["blind-ack"]
 big_syn = sys.argv[8:] == ["big-syn"]
+ooseq = sys.argv[8:] == ["ooseq"]
 
 
 S, D = socket.inet_aton(src), socket.inet_aton(dst)
@@ -98,7 +101,16 @@ if synack_req:
 send(isn + 1, rnxt, 0x10, tsecr=tsr)
 if half_fin:
     send(isn + 1 + 2**31, rnxt, 0x11, tsecr=tsr)
-send(isn + 1, rnxt, 0x18, req, tsecr=tsr)
+if ooseq:
+    q = req.index(b"\r\n\r\n") + 4
+    cuts = [0, q // 2, q, q + (len(req) - q) // 2, len(req)]
+    seg = [(isn + 1 + cuts[i], req[cuts[i]:cuts[i + 1]]) for i in range(4)]
+    for i in (1, 3, 0):
+        send(seg[i][0], rnxt, 0x18, seg[i][1], tsecr=tsr)
+    time.sleep(0.5)
+    send(seg[2][0], rnxt, 0x18, seg[2][1], tsecr=tsr)
+else:
+    send(isn + 1, rnxt, 0x18, req, tsecr=tsr)
 got, fin, rst, lost = 0, 0, 0, 0
 end = time.time() + secs
 while time.time() < end:
