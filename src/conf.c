@@ -1546,6 +1546,11 @@ cfg_check_rule(struct cfg_ctx *x, const struct cfg_service *s,
 	    r->cr_header != NULL ? (void *)&r->cr_header : NULL;
 	tls = r->cr_sni != NULL ? (void *)&r->cr_sni :
 	    r->cr_alpn != NULL ? (void *)&r->cr_alpn : NULL;
+	/* Before the rule's own check: header_value alone is a condition
+	 * missing its header, not none at all. */
+	if (r->cr_header_value != NULL && r->cr_header == NULL)
+		return cfg_fail_mark(x, cfg_mark_find(x, &r->cr_header_value, 0),
+		    "needs \"header\" in the same rule");
 	if (http == NULL && tls == NULL)
 		return cfg_fail_mark(x, cfg_mark_find(x, r, 1), "a rule "
 		    "needs a condition (host, path_prefix, path_regex, "
@@ -1557,9 +1562,6 @@ cfg_check_rule(struct cfg_ctx *x, const struct cfg_service *s,
 	if (s->cs_protocol == CFG_PROTO_HTTP && tls != NULL)
 		return cfg_fail_mark(x, cfg_mark_find(x, tls, 0), "needs "
 		    "\"protocol: tls\" in the service");
-	if (r->cr_header_value != NULL && r->cr_header == NULL)
-		return cfg_fail_mark(x, cfg_mark_find(x, &r->cr_header_value, 0),
-		    "needs \"header\" in the same rule");
 	return cfg_pool_ref(x, r->cr_pool, &r->cr_pool_idx);
 }
 

@@ -28,20 +28,29 @@
  * The descriptors the configuration may hold at once: every connection
  * relayed between lwIP and a web server holds a socket, and there are no
  * more of them than flows; each peer has a control connection each way;
- * each active check of a pool member has its own connection.
+ * each active check of a pool member has its own connection.  why, of
+ * size len, says so in numbers.
  */
 static rlim_t
-priv_nofile_need(const struct cfg *cfg)
+priv_nofile_need(const struct cfg *cfg, char *why, size_t len)
 {
-	rlim_t	 need;
+	rlim_t	 checked = 0;
 	int	 i;
 
-	need = (rlim_t)cfg->cfg_handoff.ch_max_flows +
-	    2 * (rlim_t)cfg->cfg_npeers + PRIV_FD_SPARE;
 	for (i = 0; i < cfg->cfg_npools; i++)
 		if (cfg->cfg_pools[i].cp_check_path[0] != '\0')
-			need += (rlim_t)cfg->cfg_pools[i].cp_nmembers;
-	return need;
+			checked += (rlim_t)cfg->cfg_pools[i].cp_nmembers;
+	(void)snprintf(why, len, "handoff.max_flows %d, 2 for each of %d "
+	    "peer%s, ", cfg->cfg_handoff.ch_max_flows, cfg->cfg_npeers,
+	    cfg->cfg_npeers == 1 ? "" : "s");
+	if (checked > 0)
+		(void)snprintf(why + strlen(why), len - strlen(why), "1 for "
+		    "each of %llu pool member%s checked, ",
+		    (unsigned long long)checked, checked == 1 ? "" : "s");
+	(void)snprintf(why + strlen(why), len - strlen(why), "%d spare",
+	    PRIV_FD_SPARE);
+	return (rlim_t)cfg->cfg_handoff.ch_max_flows +
+	    2 * (rlim_t)cfg->cfg_npeers + checked + PRIV_FD_SPARE;
 }
 
 /*
@@ -53,30 +62,27 @@ priv_nofile_need(const struct cfg *cfg)
  * unusable: it takes all it may have and says what it lacks.
  */
 static void
-priv_nofile_short(const struct cfg *cfg, rlim_t need)
+priv_nofile_short(rlim_t need, const char *why)
 {
 	struct rlimit	 rl;
 
 	if (geteuid() != 0)
-		fatal("%llu file descriptors are needed (handoff.max_flows "
-		    "%d, 2 per peer, %d spare) but the limit cannot be "
-		    "raised: start the daemon with a hard limit of at least "
-		    "%llu (\"ulimit -n %llu\" as root, or LimitNOFILE=%llu in "
-		    "its systemd unit), or lower handoff.max_flows",
-		    (unsigned long long)need, cfg->cfg_handoff.ch_max_flows,
-		    PRIV_FD_SPARE, (unsigned long long)need,
-		    (unsigned long long)need, (unsigned long long)need);
+		fatal("%llu file descriptors are needed (%s) but the limit "
+		    "cannot be raised: start the daemon with a hard limit of "
+		    "at least %llu (\"ulimit -n %llu\" as root, or "
+		    "LimitNOFILE=%llu in its systemd unit), or lower "
+		    "handoff.max_flows", (unsigned long long)need, why,
+		    (unsigned long long)need, (unsigned long long)need,
+		    (unsigned long long)need);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		fatal("getrlimit");
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 		fatal("setrlimit");
-	log_warnx("%llu file descriptors are needed (handoff.max_flows %d, "
-	    "2 per peer, %d spare) but even root may only have %llu: "
-	    "connections may fail under load; raise the hard limit "
-	    "(LimitNOFILE=, the container's nofile limit, fs.nr_open) or "
-	    "lower handoff.max_flows", (unsigned long long)need,
-	    cfg->cfg_handoff.ch_max_flows, PRIV_FD_SPARE,
+	log_warnx("%llu file descriptors are needed (%s) but even root may "
+	    "only have %llu: connections may fail under load; raise the hard "
+	    "limit (LimitNOFILE=, the container's nofile limit, fs.nr_open) "
+	    "or lower handoff.max_flows", (unsigned long long)need, why,
 	    (unsigned long long)rl.rlim_max);
 }
 
@@ -89,7 +95,8 @@ void
 priv_nofile(const struct cfg *cfg)
 {
 	struct rlimit	 rl;
-	rlim_t		 need = priv_nofile_need(cfg);
+	char		 why[160];
+	rlim_t		 need = priv_nofile_need(cfg, why, sizeof(why));
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		fatal("getrlimit");
@@ -99,7 +106,7 @@ priv_nofile(const struct cfg *cfg)
 	if (rl.rlim_max < need)
 		rl.rlim_max = need;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
-		priv_nofile_short(cfg, need);
+		priv_nofile_short(need, why);
 		return;
 	}
 	log_debug("descriptor limit raised to %llu", (unsigned long long)need);

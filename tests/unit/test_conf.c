@@ -299,6 +299,10 @@ static const struct bad bad[] = {
 	  "        header_value: blue\n        pool: all\n", "18:23",
 	  "services[0].rules[0].header_value: needs \"header\" in the same rule" },
 	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n    rules:\n      - header_value: blue\n"
+	  "        pool: all\n", "17:23",
+	  "services[0].rules[0].header_value: needs \"header\" in the same rule" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
 	  "    pool: all\n    rules:\n      - path_prefix: static/\n"
 	  "        pool: all\n", "17:22",
 	  "\"static/\" does not start with \"/\"" },
