@@ -48,6 +48,7 @@ struct hd_stats {
 	uint64_t	 st_tun_tx_errors;
 	uint64_t	 st_to_lwip;
 	uint64_t	 st_lwip_tw_cut;	/* TIME_WAITs ended early */
+	uint64_t	 st_lwip_dupack_loss;	/* losses from SACK-less dupacks */
 	uint64_t	 st_drop[PKT_VERDICT_MAX];	/* by parse verdict */
 	uint64_t	 st_drop_bad_opts;
 	uint64_t	 st_drop_table_full;

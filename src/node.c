@@ -113,12 +113,14 @@ node_lwip_kick(void *arg)
 	event_active(hd->hd_lwip_after, EV_WRITE, 0);
 }
 
+/* lwIP's own chores and counts, once a tick. */
 static void
-node_trim_timewait(struct hd *hd)
+node_lwip_tick(struct hd *hd)
 {
-	if (hd->hd_lwip != NULL)
-		hd->hd_stats.st_lwip_tw_cut +=
-		    port_tcp_trim_timewait(PORT_TIMEWAIT_MAX);
+	if (hd->hd_lwip == NULL)
+		return;
+	hd->hd_stats.st_lwip_tw_cut += port_tcp_trim_timewait(PORT_TIMEWAIT_MAX);
+	hd->hd_stats.st_lwip_dupack_loss += port_take_dupack_losses();
 }
 
 static void
@@ -128,7 +130,7 @@ node_on_expire_tick(int fd, short events, void *arg)
 	unsigned int	 budget = flow_capacity(hd->hd_flows) / 10;
 
 	node_expire(hd, budget < 256 ? 256 : budget);
-	node_trim_timewait(hd);
+	node_lwip_tick(hd);
 }
 
 static void
@@ -160,7 +162,7 @@ node_tick(struct hd *hd)
 {
 	sys_check_timeouts();
 	node_expire(hd, flow_capacity(hd->hd_flows));
-	node_trim_timewait(hd);
+	node_lwip_tick(hd);
 }
 
 /* lwIP keeps out-of-order data while it holds less than 64 MB and 1 KB per

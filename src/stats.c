@@ -43,6 +43,9 @@ static const struct stats_counter {
 	    "Packets given to the embedded lwIP stack."),
 	ST(lwip_tw_cut, "lwip_timewait_cut_total", NULL,
 	    "lwIP TIME_WAIT connections ended early, past 256 at once."),
+	ST(lwip_dupack_loss, "lwip_dupack_losses_total", NULL,
+	    "Segments lwIP resent at a client's third duplicate ACK without "
+	    "SACK blocks (a client that negotiated SACK but sends none)."),
 	ST(fe_syns, "frontend_syns_total", NULL,
 	    "SYNs for a VIP that lwIP answered (lwip handshake)."),
 	ST(fe_local, "frontend_local_total", NULL,

@@ -160,6 +160,9 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 	port_tcp_isn((lip), (lport), (rip), (rport))
 /* The loss response's RTT and delivery rate (patch 0014), in us. */
 #define LWIP_HOOK_TCP_NOW_US()		port_now_us()
+/* A loss found by duplicate ACKs without SACK blocks (patch 0018):
+ * counted, as a sign of clients that negotiate SACK and send none. */
+#define LWIP_HOOK_TCP_DUPACK_LOSS(pcb)	port_dupack_loss()
 /* Packets leave by the netif of their source address: each node's reach
  * its own TUN, even with two nodes in one process (the scenario tests). */
 #define LWIP_HOOK_IP4_ROUTE_SRC(src, dest)	tunif_route_src((src), (dest))

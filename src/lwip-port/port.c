@@ -36,6 +36,10 @@ static size_t	port_mem;
 static size_t	port_mem_budget = SIZE_MAX;
 static uint32_t	port_young_ooseq = TCP_OOSEQ_MAX_BYTES;
 
+/* Losses lwIP found by a client's duplicate ACKs without SACK blocks
+ * (patch 0018), since port_take_dupack_losses() last asked. */
+static unsigned int port_dupack_losses;
+
 /* RFC 6528's secret: lives for the process, never leaves it. */
 static uint8_t	port_isn_key[32];
 static int	port_ready;
@@ -226,6 +230,23 @@ port_tcp_forget_timewait(const struct ipaddr *laddr, uint16_t lport,
 			return 1;
 		}
 	return 0;
+}
+
+/* lwIP's hook: a client's third duplicate ACK without SACK blocks. */
+void
+port_dupack_loss(void)
+{
+	port_dupack_losses++;
+}
+
+/* How many of those since the last call. */
+unsigned int
+port_take_dupack_losses(void)
+{
+	unsigned int	 n = port_dupack_losses;
+
+	port_dupack_losses = 0;
+	return n;
 }
 
 /* Ends all but the newest keep TIME_WAIT connections (lwIP adds each at

@@ -50,6 +50,7 @@ int		port_tcp_forget_timewait(const struct ipaddr *, uint16_t,
 int		port_tcp_has_pcb(const struct ipaddr *, uint16_t,
 		    const struct ipaddr *, uint16_t);
 unsigned int	port_tcp_trim_timewait(unsigned int);
+unsigned int	port_take_dupack_losses(void);
 struct tcp_pcb	*port_tcp_active(const struct ipaddr *, uint16_t,
 		    const struct ipaddr *, uint16_t);
 int		port_tcp_has_active(const struct ipaddr *, uint16_t,

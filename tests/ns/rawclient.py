@@ -13,10 +13,12 @@ from a sequence number 2^31 away (an acceptable acknowledgment, an
 unacceptable sequence number).  With "big-syn", its SYN announces 65535
 and only what follows WINDOW.  With "ooseq", REQUEST holds two requests,
 each sent in two segments, in the order 2, 4, 1 and, half a second later,
-3 (as a lossy path delivers them).
+3 (as a lossy path delivers them).  With "sackless", its SYN offers SACK,
+it never sends a SACK block (RFC 2018 allows it), and it takes the second
+answer segment for lost.
 
 usage: rawclient.py SRC DST PORT SPORT WINDOW REQUEST SECONDS
-       [half-fin | synack-req | blind-ack | big-syn | ooseq]
+       [half-fin | synack-req | blind-ack | big-syn | ooseq | sackless]
 prints: "bytes N fin F rst R" when SECONDS are up or the connection ended
 """
 import os, select, socket, struct, sys, time
@@ -31,6 +33,7 @@ synack_req = sys.argv[8:] == ["synack-req"]
 blind_ack = sys.argv[8:] == ["blind-ack"]
 big_syn = sys.argv[8:] == ["big-syn"]
 ooseq = sys.argv[8:] == ["ooseq"]
+sackless = sys.argv[8:] == ["sackless"]
 
 
 S, D = socket.inet_aton(src), socket.inet_aton(dst)
@@ -47,6 +50,8 @@ def send(seq, ack, flags, data=b"", syn=False, tsecr=0):
     opts = b""
     if syn:
         opts += struct.pack("!BBH", 2, 4, 1460)
+        if sackless:
+            opts += struct.pack("!BBBB", 1, 1, 4, 2)
     opts += struct.pack("!BBBBII", 1, 1, 8, 10, tsval(), tsecr)
     th = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xffffffff, ack & 0xffffffff,
                      (5 + len(opts) // 4) << 4, flags,
@@ -121,6 +126,9 @@ while time.time() < end:
     if flags & 0x04:
         rst = 1
         break
+    if data and seq == rnxt and sackless and got > 0 and not lost:
+        lost = 1
+        data = b""
     if data and seq == rnxt and blind_ack and got > 0 and not lost:
         lost = 1
         send(isn + 1 + len(req) + 2**31, seq + len(data), 0x10, tsecr=tsr)

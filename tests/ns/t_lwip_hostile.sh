@@ -21,6 +21,11 @@
 #    2 and 4 out of order and SACKs them; the request is whole at 1 and
 #    handed off; 4, which a client sends again only at its timeout (this
 #    one never), must reach the back-end from the front-end.
+# 5. Not hostile either: a client that offers SACK but never sends a block
+#    (RFC 2018 allows it) loses an answer segment.  Its duplicate ACKs
+#    carry no blocks, which lwIP's SACK recovery alone never read: the
+#    loss waited for the retransmission timeout (patch 0018: the third
+#    duplicate ACK resends it, counted in lwip_dupack_loss).
 TOPO_HS=lwip TOPO_STACK=lwip
 . "$(dirname "$0")/lib.sh"
 
@@ -35,7 +40,7 @@ c nft -f - <<NFT
 table ip rawc {
 	chain out {
 		type filter hook output priority 0; policy accept;
-		tcp sport { 41000-41003 } tcp flags & rst == rst drop
+		tcp sport { 41000-41004 } tcp flags & rst == rst drop
 	}
 }
 NFT
@@ -60,6 +65,11 @@ out=$(raw 41003 ooseq "$get"'\r\n')
 echo "4. two requests in four segments, 2 4 1 3, $want2 bytes due: $out"
 t_check "4. both answers, the out-of-order bytes passed on" [ "$out" = "bytes $want2 fin 1 rst 0" ]
 t_check "4. counted" t_wait_stat "$TOPO_STATE/n1.status" fe_ooseq 1
+out=$(raw 41004 sackless)
+echo "5. SACK offered, no blocks sent, a segment lost, $want bytes due: $out"
+t_check "5. the whole answer" [ "$out" = "bytes $want fin 1 rst 0" ]
+t_check "5. resent at the third duplicate ACK" \
+    t_wait_stat "$TOPO_STATE/n2.status" lwip_dupack_loss 1
 t_check "the front-end survives" kill -0 "${TOPO_PIDS[1]}"
 t_check "the back-end survives" kill -0 "${TOPO_PIDS[2]}"
 t_check "served afterwards" [ "$(c curl -s -m 5 -o /dev/null -w '%{http_code}' "http://$TOPO_VIP2/")" = 200 ]
