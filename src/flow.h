@@ -100,7 +100,15 @@ struct flow {
 					   (a front-end's is f_ws_out) */
 	uint32_t	 f_start;	/* created, ms (flow clock) */
 	uint64_t	 f_bytes;	/* rewritten on its way, IP bytes */
-	uint64_t	 f_sbytes;	/* back-end: payload its stack sent */
+	union {
+		uint64_t f_sbytes;	/* back-end: payload its stack sent */
+		struct {		/* front-end: the first run of client
+					   bytes passed on out of order at
+					   the handoff, [start, end) */
+			uint32_t f_ostart;
+			uint32_t f_oend;
+		}	 f_orun;
+	};
 
 	/* The rewrite, set up once per flow and applied to every packet. */
 	struct ipaddr	 f_naddr;	/* replaces the address on our

@@ -44,8 +44,9 @@ static const struct stats_counter {
 	ST(lwip_tw_cut, "lwip_timewait_cut_total", NULL,
 	    "lwIP TIME_WAIT connections ended early, past 256 at once."),
 	ST(lwip_dupack_loss, "lwip_dupack_losses_total", NULL,
-	    "Segments lwIP resent at a client's third duplicate ACK without "
-	    "SACK blocks (a client that negotiated SACK but sends none)."),
+	    "Third duplicate ACKs without SACK blocks (from a client that "
+	    "negotiated SACK but sends none) on which lwIP resent its first "
+	    "unacknowledged segment."),
 	ST(fe_syns, "frontend_syns_total", NULL,
 	    "SYNs for a VIP that lwIP answered (lwip handshake)."),
 	ST(fe_local, "frontend_local_total", NULL,

@@ -659,6 +659,14 @@ fe_forward_learn(struct hd *hd, struct flow *f, const struct pkt *p)
 		f->f_cnxt = end;
 	else
 		inorder = end == f->f_cnxt;	/* again, in order */
+	/* The hole before what lwIP held out of order is filled: the client
+	 * goes on after those bytes, which it never sends again. */
+	if (f->f_orun.f_ostart != f->f_orun.f_oend &&
+	    seq_geq(f->f_cnxt, f->f_orun.f_ostart)) {
+		if (seq_lt(f->f_cnxt, f->f_orun.f_oend))
+			f->f_cnxt = f->f_orun.f_oend;
+		f->f_orun.f_ostart = f->f_orun.f_oend;
+	}
 	if (seq_gt(end, f->f_cmax))
 		f->f_cmax = end;
 	if (seq_gt(f->f_cnxt, f->f_cmax))
@@ -1728,44 +1736,82 @@ fe_on_wrong_stack(struct fe_conn *fc, const struct ctl_handoff_ack *ha)
 	fe_give_up(fc, ha->ha_bflow, HEALTH_HO_FAILED);
 }
 
+/* One client segment rebuilt from what lwIP held, and forwarded. */
+static void
+fe_forward_piece(struct hd *hd, struct flow *f, const struct tcp_hdr *th,
+    uint32_t off, uint8_t flags, const struct pkt_opts *o,
+    const uint8_t *data, size_t len)
+{
+	struct pkt	 p;
+	size_t		 n;
+
+	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, &f->f_key.k_raddr,
+	    f->f_key.k_rport, &f->f_key.k_laddr, f->f_key.k_lport,
+	    th->seqno + off, th->ackno, flags, th->wnd, o, data, len, 0);
+	if (n > 0 && pkt_parse(&p, hd->hd_txbuf, n) == PKT_OK) {
+		hd->hd_stats.st_fe_ooseq++;
+		fe_forward(hd, f, &p);
+	}
+}
+
 /*
  * What lwIP held out of order when it let go: it SACKed those bytes, and a
  * client sends SACKed bytes again only after its retransmission timeout
  * (RFC 2018: the receiver reneged), so they go on to the back-end's stack
- * as the client sent them, with their timestamps.
+ * as the client's segments.  A segment lwIP took whole from a super-packet
+ * is cut at the MSS this node offered (nothing cuts it on the way).  Each
+ * carries the latest timestamp the client sent, which the back-end's
+ * stack had with the request: an older one would fail its PAWS test.  The
+ * first run is remembered: the client fills the hole before it and goes
+ * on after it, and f_cnxt must cross it then (fe_forward_learn).
  */
 static void
-fe_forward_ooseq(struct hd *hd, struct flow *f, const struct tcp_pcb *pcb)
+fe_forward_ooseq(struct hd *hd, struct fe_conn *fc, const struct tcp_pcb *pcb)
 {
+	struct flow		*f = fc->fc_flow;
 	const struct tcp_seg	*seg;
 	const uint8_t		*th;
 	struct pkt_opts		 o, ts;
-	struct pkt		 p;
-	size_t			 n, optlen;
+	size_t			 n, off, len, optlen;
+	size_t			 mss = fc->fc_fmss > 0 ? fc->fc_fmss : 536;
+	uint32_t		 seq;
+	uint8_t			 flags;
 
 	for (seg = pcb->ooseq; seg != NULL; seg = seg->next) {
 		th = (const uint8_t *)seg->tcphdr;
 		optlen = TCPH_HDRLEN_BYTES(seg->tcphdr) - TCP_HLEN;
 		memset(&ts, 0, sizeof(ts));
-		if (pkt_opts_parse_raw(th + TCP_HLEN, optlen, TCP_HLEN,
+		/* The header lies before the data in one buffer (tunif's
+		 * packets are whole, lwIP reassembles nothing): checked. */
+		if (th + TCP_HLEN + optlen <= (const uint8_t *)seg->p->payload &&
+		    pkt_opts_parse_raw(th + TCP_HLEN, optlen, TCP_HLEN,
 		    &o) == 0 && o.o_has_ts) {
 			ts.o_has_ts = 1;
-			ts.o_tsval = o.o_tsval;
+			ts.o_tsval = (int32_t)(o.o_tsval - pcb->ts_recent) > 0 ?
+			    o.o_tsval : pcb->ts_recent;
 			ts.o_tsecr = o.o_tsecr;
 		}
 		/* seg->len, a u16_t, fits RELAY_READ */
-		if (pbuf_copy_partial(seg->p, hd->hd_relaybuf, seg->len, 0) !=
-		    seg->len)
+		len = seg->len;
+		if (pbuf_copy_partial(seg->p, hd->hd_relaybuf, (u16_t)len, 0) !=
+		    len)
 			continue;
-		n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, &f->f_key.k_raddr,
-		    f->f_key.k_rport, &f->f_key.k_laddr, f->f_key.k_lport,
-		    seg->tcphdr->seqno, seg->tcphdr->ackno,
-		    TCPH_FLAGS(seg->tcphdr) & (TH_ACK | TH_PUSH | TH_FIN),
-		    seg->tcphdr->wnd, &ts, hd->hd_relaybuf, seg->len, 0);
-		if (n > 0 && pkt_parse(&p, hd->hd_txbuf, n) == PKT_OK) {
-			hd->hd_stats.st_fe_ooseq++;
-			fe_forward(hd, f, &p);
-		}
+		seq = seg->tcphdr->seqno;
+		if (f->f_orun.f_ostart == f->f_orun.f_oend)
+			f->f_orun.f_ostart = f->f_orun.f_oend = seq;
+		if (f->f_orun.f_oend == seq)
+			f->f_orun.f_oend = seq + (uint32_t)len;
+		off = 0;
+		do {
+			n = len - off < mss ? len - off : mss;
+			flags = TCPH_FLAGS(seg->tcphdr) & (TH_ACK | TH_PUSH |
+			    TH_FIN);
+			if (off + n < len)
+				flags &= ~(TH_PUSH | TH_FIN);
+			fe_forward_piece(hd, f, seg->tcphdr, (uint32_t)off, flags,
+			    &ts, hd->hd_relaybuf + off, n);
+			off += n;
+		} while (off < len);
 	}
 }
 
@@ -1836,7 +1882,7 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 	hd->hd_stats.st_handoffs_acked++;
 	/* lwIP lets go without a word: no RST, no FIN. */
 	if (fc->fc_pcb != NULL) {
-		fe_forward_ooseq(hd, f, fc->fc_pcb);
+		fe_forward_ooseq(hd, fc, fc->fc_pcb);
 		fe_detach_pcb(fc->fc_pcb);
 		tcp_abandon(fc->fc_pcb, 0);
 		fc->fc_pcb = NULL;

@@ -120,5 +120,28 @@ got=$(sha256sum <"$TOPO_STATE/small-mss.got" | cut -d' ' -f1)
 t_check "2 MB to a client whose MSS is 88: sha256 matches" [ "$got" = "$want" ]
 t_check "5 answers of 63 KB then the server's close, to it: all intact" [ "$ok63" -eq 5 ]
 
-# 7. Every flow is gone once the connections are over.
+# 7. (lwip handshake) Two pipelined requests to n2 in four segments from a
+# raw client, in the order 2, 4, 1 (a fifth of a second later), 3; it never
+# sends 4 again.  n1's lwIP holds 2 and 4 out of order and SACKs them; 4
+# must reach n2's stack from n1 at the handoff, with a timestamp its
+# kernel takes (as new as 1's: PAWS drops an older one).
+if [ "${TOPO_HS:-lwip}" = lwip ] && [ "${TOPO_IPV6:-0}" != 1 ]; then
+	c nft add table ip rawc
+	c nft add chain ip rawc out '{ type filter hook output priority 0; }'
+	c nft add rule ip rawc out tcp sport 41100 tcp flags \& rst == rst drop
+	head -c 20K /dev/urandom >"$TOPO_STATE/www-n2/ooseq.bin"
+	get='GET /ooseq.bin HTTP/1.1\r\nHost: a\r\n'
+	want=$(( $(c curl -s -m 5 "$vip2/ooseq.bin" -D - -o /dev/null | wc -c) +
+	    $(c curl -s -m 5 -H 'Connection: close' "$vip2/ooseq.bin" -D - -o /dev/null | wc -c) +
+	    2 * 20 * 1024 ))
+	out=$(c timeout 30 python3 "$T_DIR/rawclient.py" 10.0.0.2 "$TOPO_VIP2" 80 41100 \
+	    65535 "$get"'\r\n'"$get"'Connection: close\r\n\r\n' 10 ooseq)
+	echo "two requests in four segments, 2 4 1 3, $want bytes due: $out"
+	t_check "bytes held out of order at the handoff reach the back-end" \
+	    [ "$out" = "bytes $want fin 1 rst 0" ]
+	t_check "... passed on by the front-end" t_wait_stat "$TOPO_STATE/n1.status" fe_ooseq 1
+	c nft delete table ip rawc
+fi
+
+# 8. Every flow is gone once the connections are over.
 t_finish

@@ -12,8 +12,9 @@ second answer segment for lost and, in a forger's place, acknowledges it
 from a sequence number 2^31 away (an acceptable acknowledgment, an
 unacceptable sequence number).  With "big-syn", its SYN announces 65535
 and only what follows WINDOW.  With "ooseq", REQUEST holds two requests,
-each sent in two segments, in the order 2, 4, 1 and, half a second later,
-3 (as a lossy path delivers them).  With "sackless", its SYN offers SACK,
+each sent in two segments, in the order 2, 4, then 1 a fifth of a second
+later (its timestamp that much newer, as a retransmission's), then 3 half
+a second after that (as a lossy path delivers them).  With "sackless", its SYN offers SACK,
 it never sends a SACK block (RFC 2018 allows it), and it takes the second
 answer segment for lost.
 
@@ -110,8 +111,10 @@ if ooseq:
     q = req.index(b"\r\n\r\n") + 4
     cuts = [0, q // 2, q, q + (len(req) - q) // 2, len(req)]
     seg = [(isn + 1 + cuts[i], req[cuts[i]:cuts[i + 1]]) for i in range(4)]
-    for i in (1, 3, 0):
+    for i in (1, 3):
         send(seg[i][0], rnxt, 0x18, seg[i][1], tsecr=tsr)
+    time.sleep(0.2)
+    send(seg[0][0], rnxt, 0x18, seg[0][1], tsecr=tsr)
     time.sleep(0.5)
     send(seg[2][0], rnxt, 0x18, seg[2][1], tsecr=tsr)
 else:
