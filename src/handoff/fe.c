@@ -1801,14 +1801,12 @@ fe_forward_ooseq(struct hd *hd, struct fe_conn *fc, const struct tcp_pcb *pcb)
 			f->f_orun.f_ostart = f->f_orun.f_oend = seq;
 		if (f->f_orun.f_oend == seq)
 			f->f_orun.f_oend = seq + (uint32_t)len;
+		flags = TCPH_FLAGS(seg->tcphdr) & (TH_ACK | TH_PUSH | TH_FIN);
 		off = 0;
 		do {
 			n = len - off < mss ? len - off : mss;
-			flags = TCPH_FLAGS(seg->tcphdr) & (TH_ACK | TH_PUSH |
-			    TH_FIN);
-			if (off + n < len)
-				flags &= ~(TH_PUSH | TH_FIN);
-			fe_forward_piece(hd, f, seg->tcphdr, (uint32_t)off, flags,
+			fe_forward_piece(hd, f, seg->tcphdr, (uint32_t)off,
+			    off + n < len ? flags & ~(TH_PUSH | TH_FIN) : flags,
 			    &ts, hd->hd_relaybuf + off, n);
 			off += n;
 		} while (off < len);
