@@ -42,6 +42,7 @@
 #define TCPOPT_SACK_OK	4
 #define TCPOPT_SACK	5
 #define TCPOPT_TS	8
+#define TCPOLEN_TS_PADDED 12	/* nop, nop, kind, length, two stamps */
 
 /* Why a packet was refused; also the index of its drop counter. */
 enum pkt_verdict {

@@ -1759,11 +1759,14 @@ fe_forward_piece(struct hd *hd, struct flow *f, const struct tcp_hdr *th,
  * client sends SACKed bytes again only after its retransmission timeout
  * (RFC 2018: the receiver reneged), so they go on to the back-end's stack
  * as the client's segments.  A segment lwIP took whole from a super-packet
- * is cut at the MSS this node offered (nothing cuts it on the way).  Each
+ * is cut as the client cut it: the MSS this node offered, less the
+ * options each piece carries (nothing cuts it on the way).  Each
  * carries the latest timestamp the client sent, which the back-end's
  * stack had with the request: an older one would fail its PAWS test.  The
- * first run is remembered: the client fills the hole before it and goes
- * on after it, and f_cnxt must cross it then (fe_forward_learn).
+ * first run is remembered, a FIN it ends with included: the client fills
+ * the hole before it and goes on after it, and f_cnxt must cross it then
+ * (fe_forward_learn).  Called after the packets queued during the handoff
+ * went: they count in f_qlen, which also bounds the reports of a FIN.
  */
 static void
 fe_forward_ooseq(struct hd *hd, struct fe_conn *fc, const struct tcp_pcb *pcb)
@@ -1772,8 +1775,7 @@ fe_forward_ooseq(struct hd *hd, struct fe_conn *fc, const struct tcp_pcb *pcb)
 	const struct tcp_seg	*seg;
 	const uint8_t		*th;
 	struct pkt_opts		 o, ts;
-	size_t			 n, off, len, optlen;
-	size_t			 mss = fc->fc_fmss > 0 ? fc->fc_fmss : 536;
+	size_t			 n, off, len, optlen, mss;
 	uint32_t		 seq;
 	uint8_t			 flags;
 
@@ -1791,6 +1793,9 @@ fe_forward_ooseq(struct hd *hd, struct fe_conn *fc, const struct tcp_pcb *pcb)
 			    o.o_tsval : pcb->ts_recent;
 			ts.o_tsecr = o.o_tsecr;
 		}
+		mss = fc->fc_fmss > TCPOLEN_TS_PADDED ? fc->fc_fmss : 536;
+		if (ts.o_has_ts)
+			mss -= TCPOLEN_TS_PADDED;
 		/* seg->len, a u16_t, fits RELAY_READ */
 		len = seg->len;
 		if (pbuf_copy_partial(seg->p, hd->hd_relaybuf, (u16_t)len, 0) !=
@@ -1802,6 +1807,8 @@ fe_forward_ooseq(struct hd *hd, struct fe_conn *fc, const struct tcp_pcb *pcb)
 		if (f->f_orun.f_oend == seq)
 			f->f_orun.f_oend = seq + (uint32_t)len;
 		flags = TCPH_FLAGS(seg->tcphdr) & (TH_ACK | TH_PUSH | TH_FIN);
+		if (f->f_orun.f_oend == seq + (uint32_t)len && (flags & TH_FIN))
+			f->f_orun.f_oend++;
 		off = 0;
 		do {
 			n = len - off < mss ? len - off : mss;
@@ -1878,13 +1885,6 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 	fe_set_state(f, FE_FORWARD);
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_idle_ms;
 	hd->hd_stats.st_handoffs_acked++;
-	/* lwIP lets go without a word: no RST, no FIN. */
-	if (fc->fc_pcb != NULL) {
-		fe_forward_ooseq(hd, fc, fc->fc_pcb);
-		fe_detach_pcb(fc->fc_pcb);
-		tcp_abandon(fc->fc_pcb, 0);
-		fc->fc_pcb = NULL;
-	}
 	while ((q = fc->fc_qhead) != NULL) {
 		fc->fc_qhead = q->q_next;
 		if (pkt_parse(&p, q->q_data, q->q_len) == PKT_OK) {
@@ -1893,6 +1893,13 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		}
 		free(q);
 		f->f_qlen--;
+	}
+	/* lwIP lets go without a word: no RST, no FIN. */
+	if (fc->fc_pcb != NULL) {
+		fe_forward_ooseq(hd, fc, fc->fc_pcb);
+		fe_detach_pcb(fc->fc_pcb);
+		tcp_abandon(fc->fc_pcb, 0);
+		fc->fc_pcb = NULL;
 	}
 	fe_conn_free(f);
 }
