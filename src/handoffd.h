@@ -170,6 +170,10 @@ struct hd {
 	struct replay		*hd_replay;	/* cookies that opened one */
 	uint32_t		 hd_cookie_sent; /* ms, the last cookie sent */
 	int			 hd_cookie_any;	/* ... if any was */
+	/* The window shift cookies offered before a reload changed it, and
+	 * until when (ms) one of them may come back: its client scales by it */
+	uint8_t			 hd_cookie_ws_old;
+	uint32_t		 hd_cookie_ws_until;
 	TAILQ_HEAD(, relay)	 hd_relays;
 	struct pool_state	*hd_pools[CFG_MAX_POOLS]; /* fe.c's picking */
 	struct health		*hd_health;

@@ -10,7 +10,11 @@
  * With them, opts rides in the low byte of our TSval, which the client
  * echoes in its TSecr, and the whole ISN is MAC:
  *   ISN = H, TSval = clock | opts
- *   H   = SipHash-2-4(key; client, VIP, ports, client ISN, t, opts, form)
+ *   H   = SipHash-2-4(key; client, VIP, ports, client ISN, t, opts, fws,
+ *                     form)
+ * fws, the window shift the SYN/ACK offered, is hashed but not carried:
+ * it is the configuration's, which a reload may change while the client
+ * still scales by the old one (cookie_check tries the shifts it is given).
  * An attacker who cannot see the SYN/ACK guesses 24 bits, or 32 with
  * timestamps; the option bits are hashed, so changing them is as hard.
  * t counts 8.192-second periods of the millisecond clock, 16 bits of it,
@@ -87,9 +91,9 @@ static int
 cookie_mac(const struct cookie_key *k, const struct ipaddr *saddr,
     const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t t, uint8_t opts,
-    enum cookie_form form, uint32_t *h, uint64_t *h64)
+    uint8_t fws, enum cookie_form form, uint32_t *h, uint64_t *h64)
 {
-	uint8_t		 msg[46], out[8];
+	uint8_t		 msg[47], out[8];
 	size_t		 outl = 0;
 
 	addr_to16(saddr, msg);
@@ -100,6 +104,7 @@ cookie_mac(const struct cookie_key *k, const struct ipaddr *saddr,
 	pkt_put32(msg + 40, t & 0xffff);
 	msg[44] = opts;
 	msg[45] = (uint8_t)form;
+	msg[46] = fws;
 	/* A NULL key restarts the MAC with the key it has. */
 	if (EVP_MAC_init(k->ck_ctx, NULL, 0, NULL) != 1 ||
 	    EVP_MAC_update(k->ck_ctx, msg, sizeof(msg)) != 1 ||
@@ -116,10 +121,10 @@ static int
 cookie_hash(const struct cookie_key *k, const struct ipaddr *saddr,
     const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t t, uint8_t opts,
-    enum cookie_form form, uint32_t *h)
+    uint8_t fws, enum cookie_form form, uint32_t *h)
 {
-	return cookie_mac(k, saddr, daddr, sport, dport, cisn, t, opts, form,
-	    h, NULL);
+	return cookie_mac(k, saddr, daddr, sport, dport, cisn, t, opts, fws,
+	    form, h, NULL);
 }
 
 /* The period a cookie made at now_ms is of, as cookies count them. */
@@ -138,7 +143,7 @@ cookie_id(const struct cookie_key *k, const struct ipaddr *saddr,
 {
 	uint32_t	 h;
 
-	return cookie_mac(k, saddr, daddr, sport, dport, cisn, 0, 0,
+	return cookie_mac(k, saddr, daddr, sport, dport, cisn, 0, 0, 0,
 	    COOKIE_ID, &h, id);
 }
 
@@ -158,7 +163,8 @@ cookie_source(const struct cookie_key *k, const struct ipaddr *saddr,
 		net.a_w[1] &= htonl(0xffff0000);
 		net.a_w[2] = net.a_w[3] = 0;
 	}
-	return cookie_hash(k, &net, &none, 0, 0, 0, 0, 0, COOKIE_SOURCE, src);
+	return cookie_hash(k, &net, &none, 0, 0, 0, 0, 0, 0, COOKIE_SOURCE,
+	    src);
 }
 
 static uint8_t
@@ -187,10 +193,18 @@ cookie_unpack(uint8_t b, struct cookie_opts *o)
 	o->co_ts = (b & COOKIE_TS) != 0;
 }
 
+/* The shift a cookie's MAC covers: none is offered to a client that
+ * offers none. */
+static uint8_t
+cookie_fws(uint8_t opts, uint8_t fws)
+{
+	return ((opts >> 2) & 15) == COOKIE_WS_NONE ? 0 : fws;
+}
+
 /*
  * The ISN for a SYN (addresses and ports in network order), and with
- * timestamps (o->co_ts) the TSval to send.  Returns -1, and no cookie,
- * when the MAC fails.
+ * timestamps (o->co_ts) the TSval to send; o->co_fws is the window shift
+ * the SYN/ACK offers.  Returns -1, and no cookie, when the MAC fails.
  */
 int
 cookie_make(const struct cookie_key *k, const struct ipaddr *saddr,
@@ -198,12 +212,12 @@ cookie_make(const struct cookie_key *k, const struct ipaddr *saddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t now_ms,
     const struct cookie_opts *o, uint32_t *isn, uint32_t *tsval)
 {
-	uint8_t		 opts = cookie_pack(o);
+	uint8_t		 opts = cookie_pack(o), fws = cookie_fws(opts, o->co_fws);
 	uint32_t	 h;
 
 	if (o->co_ts) {
 		if (cookie_hash(k, saddr, daddr, sport, dport, cisn,
-		    now_ms >> COOKIE_PERIOD_SHIFT, opts, COOKIE_IN_TSVAL,
+		    now_ms >> COOKIE_PERIOD_SHIFT, opts, fws, COOKIE_IN_TSVAL,
 		    &h) == -1)
 			return -1;
 		*isn = h;
@@ -212,55 +226,64 @@ cookie_make(const struct cookie_key *k, const struct ipaddr *saddr,
 		return 0;
 	}
 	if (cookie_hash(k, saddr, daddr, sport, dport, cisn,
-	    now_ms >> COOKIE_PERIOD_SHIFT, opts, COOKIE_IN_ISN, &h) == -1)
+	    now_ms >> COOKIE_PERIOD_SHIFT, opts, fws, COOKIE_IN_ISN, &h) == -1)
 		return -1;
 	*isn = (h & 0xffffff00) | opts;
 	return 0;
 }
 
-/* Whether h of this period or the last one is the cookie. */
+/* Whether h of this period or the last one, made with one of the nfws
+ * shifts, is the cookie; if so, o is what it says. */
 static int
 cookie_match(const struct cookie_key *k, const struct ipaddr *saddr,
     const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t isn,
-    uint32_t now_ms, uint8_t opts, enum cookie_form form)
+    uint32_t now_ms, uint8_t opts, const uint8_t *fws, int nfws,
+    enum cookie_form form, struct cookie_opts *o)
 {
 	uint32_t	 t = now_ms >> COOKIE_PERIOD_SHIFT, h, mask;
-	int		 age;
+	int		 age, i;
 
 	mask = form == COOKIE_IN_TSVAL ? 0xffffffff : 0xffffff00;
-	for (age = 0; age < 2; age++)
-		if (cookie_hash(k, saddr, daddr, sport, dport, cisn, t - age,
-		    opts, form, &h) == 0 && ((isn ^ h) & mask) == 0)
-			return 1;
+	for (i = 0; i < nfws; i++) {
+		/* Without window scaling every shift is the same MAC. */
+		if (i > 0 && cookie_fws(opts, fws[i]) == cookie_fws(opts, fws[0]))
+			continue;
+		for (age = 0; age < 2; age++)
+			if (cookie_hash(k, saddr, daddr, sport, dport, cisn,
+			    t - age, opts, cookie_fws(opts, fws[i]), form,
+			    &h) == 0 && ((isn ^ h) & mask) == 0) {
+				cookie_unpack(opts, o);
+				o->co_fws = cookie_fws(opts, fws[i]);
+				return 1;
+			}
+	}
 	return 0;
 }
 
 /*
  * Checks the ISN an ACK acknowledges against its 4-tuple and the client's
- * ISN, and the TSecr it echoes (NULL: it has none).  Returns 0 and what
- * the client's SYN offered, or -1.
+ * ISN, and the TSecr it echoes (NULL: it has none); fws lists the nfws
+ * window shifts its SYN/ACK may have offered.  Returns 0 and what the
+ * client's SYN offered, with the shift that was offered, or -1.
  */
 int
 cookie_check(const struct cookie_key *k, const struct ipaddr *saddr,
     const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t isn,
-    uint32_t now_ms, const uint32_t *tsecr, struct cookie_opts *o)
+    uint32_t now_ms, const uint32_t *tsecr, const uint8_t *fws, int nfws,
+    struct cookie_opts *o)
 {
 	uint8_t	 opts;
 
 	if (tsecr != NULL && (*tsecr & COOKIE_TS) &&
 	    cookie_match(k, saddr, daddr, sport, dport, cisn, isn, now_ms,
-	    (uint8_t)*tsecr, COOKIE_IN_TSVAL)) {
-		cookie_unpack((uint8_t)*tsecr, o);
+	    (uint8_t)*tsecr, fws, nfws, COOKIE_IN_TSVAL, o))
 		return 0;
-	}
 	/* Options in the ISN never say timestamps: those ride in TSval. */
 	opts = (uint8_t)isn;
 	if (!(opts & COOKIE_TS) && cookie_match(k, saddr, daddr, sport,
-	    dport, cisn, isn, now_ms, opts, COOKIE_IN_ISN)) {
-		cookie_unpack(opts, o);
+	    dport, cisn, isn, now_ms, opts, fws, nfws, COOKIE_IN_ISN, o))
 		return 0;
-	}
 	return -1;
 }

@@ -18,6 +18,7 @@ struct cookie_opts {
 	uint8_t		 co_ws;
 	uint8_t		 co_sack;
 	uint8_t		 co_ts;
+	uint8_t		 co_fws;	/* our shift: in the MAC, not carried */
 };
 
 /* A cookie is good in the 8.192-second period of the millisecond clock it
@@ -39,7 +40,8 @@ int		 cookie_make(const struct cookie_key *,
 int		 cookie_check(const struct cookie_key *,
 		    const struct ipaddr *, const struct ipaddr *,
 		    uint16_t, uint16_t, uint32_t, uint32_t, uint32_t,
-		    const uint32_t *, struct cookie_opts *);
+		    const uint32_t *, const uint8_t *, int,
+		    struct cookie_opts *);
 int		 cookie_id(const struct cookie_key *,
 		    const struct ipaddr *, const struct ipaddr *,
 		    uint16_t, uint16_t, uint32_t, uint64_t *);

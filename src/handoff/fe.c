@@ -51,6 +51,7 @@
 #include "alog.h"
 #include "log.h"
 #include "pkt.h"
+#include "handoff/cookie.h"
 #include "handoff/ctl.h"
 #include "handoff/flowlog.h"
 #include "handoff/handoff.h"
@@ -2323,6 +2324,11 @@ fe_reload(struct hd *hd, const struct cfg *old)
 	}
 	if (fe_pools_start(hd) == -1)
 		rc = -1;
+	if (old->cfg_handoff.ch_window_scale !=
+	    cfg->cfg_handoff.ch_window_scale) {
+		hd->hd_cookie_ws_old = old->cfg_handoff.ch_window_scale;
+		hd->hd_cookie_ws_until = hd->hd_now + COOKIE_LIFETIME_MS;
+	}
 	flow_foreach(hd->hd_flows, fe_reload_one, (void *)(uintptr_t)old);
 	return rc;
 }

@@ -114,6 +114,7 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	fe_offer(hd->hd_cfg, svc, &of);
 	co.co_sack = in.o_sack_ok && of.fo_sack;
 	co.co_ts = in.o_has_ts && of.fo_ts;
+	co.co_fws = of.fo_ws;
 	if (cookie_make(hd->hd_cookie, &p->p_saddr, &p->p_daddr, p->p_sport,
 	    p->p_dport, p->p_seq, hd->hd_now, &co, &isn, &tsval) == -1) {
 		/* No MAC, no cookie: nothing is answered. */
@@ -161,6 +162,8 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	struct fe_conn		*fc;
 	uint64_t		 id;
 	uint32_t		 src;
+	uint8_t			 fws[2];
+	int			 nfws = 1;
 
 	/* An lwip handshake sends cookies only at its bound of half-open
 	 * connections; the rest of the time, the ACKs of no flow at its VIP
@@ -172,11 +175,17 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 		hd->hd_stats.st_drop_bad_csum++;
 		return 1;
 	}
+	/* The shift its SYN/ACK offered: now's, or the one before a reload
+	 * changed it (fe_reload), which its client scales by. */
+	fe_offer(hd->hd_cfg, svc, &of);
+	fws[0] = of.fo_ws;
+	if ((int32_t)(hd->hd_cookie_ws_until - hd->hd_now) > 0)
+		fws[nfws++] = hd->hd_cookie_ws_old;
 	if ((p->p_flags & (TH_ACK | TH_SYN | TH_RST)) != TH_ACK ||
 	    pkt_opts_parse(p, &o) == -1 ||
 	    cookie_check(hd->hd_cookie, &p->p_saddr, &p->p_daddr, p->p_sport,
 	    p->p_dport, p->p_seq - 1, p->p_ack - 1, hd->hd_now,
-	    o.o_has_ts ? &o.o_tsecr : NULL, &co) == -1) {
+	    o.o_has_ts ? &o.o_tsecr : NULL, fws, nfws, &co) == -1) {
 		hd->hd_stats.st_cookie_bad++;
 		return 0;
 	}
@@ -224,7 +233,6 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 		hd->hd_stats.st_drop_nomem++;
 		return 1;
 	}
-	fe_offer(hd->hd_cfg, svc, &of);
 	fc->fc_cookie = 1;
 	fc->fc_irs = p->p_seq - 1;
 	fc->fc_iss = p->p_ack - 1;
@@ -233,7 +241,7 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	fc->fc_snd_una = p->p_ack;
 	fc->fc_cmss = co.co_mss;
 	fc->fc_cws = co.co_has_ws ? co.co_ws : FE_NO_WS;
-	fc->fc_fws = co.co_has_ws ? of.fo_ws : FE_NO_WS;
+	fc->fc_fws = co.co_has_ws ? co.co_fws : FE_NO_WS;
 	fc->fc_csack = fc->fc_fsack = co.co_sack;
 	fc->fc_cts = fc->fc_fts = co.co_ts;
 	fc->fc_ctsval = o.o_has_ts ? o.o_tsval : 0;

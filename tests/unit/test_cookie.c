@@ -1,7 +1,8 @@
 /*
  * SYN cookies: what a cookie remembers comes back intact, with the options
  * in the ISN or, with timestamps, in the TSval; a cookie is refused for
- * another 4-tuple, another client ISN, another key, or after two periods,
+ * another 4-tuple, another client ISN, another key, another window shift
+ * offered, or after two periods,
  * across the millisecond clock's wrap too; guessed cookies almost never
  * pass (24 bits, 32 with timestamps).
  */
@@ -37,7 +38,7 @@ roundtrip(struct cookie_key *k, uint32_t cisn, const struct cookie_opts *o,
 	if (o->co_ts)
 		CHECK(seq_gt(tsval, made));	/* a clock, ahead if at all */
 	return cookie_check(k, &c, &v, htons(40000), htons(80), cisn, isn,
-	    checked, o->co_ts ? &tsval : NULL, got);
+	    checked, o->co_ts ? &tsval : NULL, &o->co_fws, 1, got);
 }
 
 static void
@@ -57,6 +58,7 @@ test_options(struct cookie_key *k)
 		o.co_ws = o.co_has_ws ? (i / 9) % 16 : 0;
 		o.co_sack = (i / 144) & 1;
 		o.co_ts = (i / 288) & 1;
+		o.co_fws = i % 15;
 		CHECK_INTEQ(roundtrip(k, 12345 + i, &o, 100000, 100000, &got),
 		    0);
 		CHECK_INTEQ(got.co_mss, mss_out[i % 9]);
@@ -65,6 +67,48 @@ test_options(struct cookie_key *k)
 		    o.co_ws) : 0);
 		CHECK_INTEQ(got.co_sack, o.co_sack);
 		CHECK_INTEQ(got.co_ts, o.co_ts);
+		CHECK_INTEQ(got.co_fws, o.co_has_ws ? o.co_fws : 0);
+	}
+}
+
+/* The shift the SYN/ACK offered is the MAC's: a cookie passes only with
+ * it among those tried, and says which it was, so that a reload changing
+ * the shift does not change it under a client that scales by the old one.
+ * A client that offered no scaling was offered none: any shift passes. */
+static void
+test_shift(struct cookie_key *k)
+{
+	struct ipaddr		 c = t_ip("10.0.0.2"), v = t_ip("10.9.0.1");
+	struct cookie_opts	 o, got;
+	uint32_t		 isn, tsval = 0;
+	const uint8_t		 now7[] = { 7 }, now2[] = { 2 };
+	const uint8_t		 both[] = { 2, 7 };
+	int			 ts;
+
+	for (ts = 0; ts < 2; ts++) {
+		memset(&o, 0, sizeof(o));
+		o.co_mss = 1460;
+		o.co_has_ws = 1;
+		o.co_ws = 9;
+		o.co_ts = ts;
+		o.co_fws = 7;
+		CHECK_INTEQ(cookie_make(k, &c, &v, 1, 2, 5, 100000, &o, &isn,
+		    &tsval), 0);
+		CHECK_INTEQ(cookie_check(k, &c, &v, 1, 2, 5, isn, 100000,
+		    ts ? &tsval : NULL, now2, 1, &got), -1);
+		CHECK_INTEQ(cookie_check(k, &c, &v, 1, 2, 5, isn, 100000,
+		    ts ? &tsval : NULL, both, 2, &got), 0);
+		CHECK_INTEQ(got.co_fws, 7);
+		CHECK_INTEQ(got.co_ws, 9);
+		CHECK_INTEQ(cookie_check(k, &c, &v, 1, 2, 5, isn, 100000,
+		    ts ? &tsval : NULL, now7, 1, &got), 0);
+		CHECK_INTEQ(got.co_fws, 7);
+		o.co_has_ws = 0;
+		CHECK_INTEQ(cookie_make(k, &c, &v, 1, 2, 5, 100000, &o, &isn,
+		    &tsval), 0);
+		CHECK_INTEQ(cookie_check(k, &c, &v, 1, 2, 5, isn, 100000,
+		    ts ? &tsval : NULL, now2, 1, &got), 0);
+		CHECK_INTEQ(got.co_has_ws, 0);
 	}
 }
 
@@ -129,6 +173,18 @@ test_source(struct cookie_key *k, struct cookie_key *k2)
 	CHECK(same < 5);
 }
 
+/* What an ACK brings back to a front-end that offered a shift of 7. */
+static int
+check(struct cookie_key *k, const struct ipaddr *c, const struct ipaddr *v,
+    uint16_t cp, uint16_t vp, uint32_t cisn, uint32_t isn, uint32_t now,
+    const uint32_t *tsecr, struct cookie_opts *got)
+{
+	static const uint8_t	 fws = 7;
+
+	return cookie_check(k, c, v, cp, vp, cisn, isn, now, tsecr, &fws, 1,
+	    got);
+}
+
 int
 main(void)
 {
@@ -146,6 +202,7 @@ main(void)
 	CHECK((k2 = cookie_key_new()) != NULL);
 	test_options(k);
 	test_time(k);
+	test_shift(k);
 	test_source(k, k2);
 
 	memset(&o, 0, sizeof(o));
@@ -153,42 +210,34 @@ main(void)
 	CHECK_INTEQ(cookie_make(k, &c, &v, cp, vp, 777, now, &o, &isn, &tsval),
 	    0);
 	/* Any other tuple, client ISN, or key: refused. */
-	CHECK_INTEQ(cookie_check(k, &c1, &v, cp, vp, 777, isn, now, NULL,
-	    &got), -1);
+	CHECK_INTEQ(check(k, &c1, &v, cp, vp, 777, isn, now, NULL, &got), -1);
 	/* The whole address counts: an IPv6 client whose last word is the
 	 * IPv4 client's. */
 	c6.a_w[0] = htonl(0x20010db8);
-	CHECK_INTEQ(cookie_check(k, &c6, &v, cp, vp, 777, isn, now, NULL,
-	    &got), -1);
-	CHECK_INTEQ(cookie_check(k, &c, &v1, cp, vp, 777, isn, now, NULL,
-	    &got), -1);
-	CHECK_INTEQ(cookie_check(k, &c, &v, cp + 1, vp, 777, isn, now, NULL,
-	    &got), -1);
-	CHECK_INTEQ(cookie_check(k, &c, &v, cp, vp + 1, 777, isn, now, NULL,
-	    &got), -1);
-	CHECK_INTEQ(cookie_check(k, &c, &v, cp, vp, 778, isn, now, NULL, &got),
+	CHECK_INTEQ(check(k, &c6, &v, cp, vp, 777, isn, now, NULL, &got), -1);
+	CHECK_INTEQ(check(k, &c, &v1, cp, vp, 777, isn, now, NULL, &got), -1);
+	CHECK_INTEQ(check(k, &c, &v, cp + 1, vp, 777, isn, now, NULL, &got),
 	    -1);
-	CHECK_INTEQ(cookie_check(k2, &c, &v, cp, vp, 777, isn, now, NULL, &got),
+	CHECK_INTEQ(check(k, &c, &v, cp, vp + 1, 777, isn, now, NULL, &got),
 	    -1);
+	CHECK_INTEQ(check(k, &c, &v, cp, vp, 778, isn, now, NULL, &got), -1);
+	CHECK_INTEQ(check(k2, &c, &v, cp, vp, 777, isn, now, NULL, &got), -1);
 	/* Tampered option bits are caught like any other change; a TSecr
 	 * the client makes up does not move options out of the ISN. */
-	CHECK_INTEQ(cookie_check(k, &c, &v, cp, vp, 777, isn ^ 0x40, now, NULL,
-	    &got), -1);
+	CHECK_INTEQ(check(k, &c, &v, cp, vp, 777, isn ^ 0x40, now, NULL, &got),
+	    -1);
 	t = rnd() | 0x80;
-	CHECK_INTEQ(cookie_check(k, &c, &v, cp, vp, 777, isn, now, &t, &got),
-	    0);
+	CHECK_INTEQ(check(k, &c, &v, cp, vp, 777, isn, now, &t, &got), 0);
 	CHECK_INTEQ(got.co_ts, 0);
 	/* An ISN that claims timestamps was never made without them. */
-	CHECK_INTEQ(cookie_check(k, &c, &v, cp, vp, 777, isn | 0x80, now, NULL,
-	    &got), -1);
+	CHECK_INTEQ(check(k, &c, &v, cp, vp, 777, isn | 0x80, now, NULL, &got),
+	    -1);
 	o.co_ts = 1;
 	CHECK_INTEQ(cookie_make(k, &c, &v, cp, vp, 777, now, &o, &isn, &tsval),
 	    0);
 	t = tsval ^ 0x40;
-	CHECK_INTEQ(cookie_check(k, &c, &v, cp, vp, 777, isn, now, &t, &got),
-	    -1);
-	CHECK_INTEQ(cookie_check(k, &c, &v, cp, vp, 777, isn, now, NULL, &got),
-	    -1);
+	CHECK_INTEQ(check(k, &c, &v, cp, vp, 777, isn, now, &t, &got), -1);
+	CHECK_INTEQ(check(k, &c, &v, cp, vp, 777, isn, now, NULL, &got), -1);
 	/*
 	 * Guesses: each passes with 1 chance in 2^24 (in the ISN) or 2^32
 	 * (with timestamps), and the key is random, so 20000 of each expect
@@ -196,12 +245,10 @@ main(void)
 	 * runs; a weaker MAC passes hundreds.
 	 */
 	for (i = 0; i < 20000; i++) {
-		if (cookie_check(k, &c, &v, cp, vp, 777, rnd(), now, NULL,
-		    &got) == 0)
+		if (check(k, &c, &v, cp, vp, 777, rnd(), now, NULL, &got) == 0)
 			passed++;
 		t = tsval;
-		if (cookie_check(k, &c, &v, cp, vp, 777, rnd(), now, &t,
-		    &got) == 0)
+		if (check(k, &c, &v, cp, vp, 777, rnd(), now, &t, &got) == 0)
 			passed++;
 	}
 	CHECK(passed <= 3);

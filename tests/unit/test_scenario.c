@@ -1484,6 +1484,7 @@ sc_cmd_cookie(struct sc_node *n, char *rest)
 	co.co_has_ws = o.o_has_ws;
 	co.co_ws = o.o_ws;
 	co.co_sack = o.o_sack_ok;
+	co.co_fws = n->n_hd.hd_cfg->cfg_handoff.ch_window_scale;
 	if (cookie_make(n->n_hd.hd_cookie, &p.p_saddr, &p.p_daddr, p.p_sport,
 	    p.p_dport, p.p_seq, sc_now, &co, &isn, &tsval) == -1)
 		sc_fail("cookie: no MAC");
