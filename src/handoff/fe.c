@@ -1639,15 +1639,24 @@ fe_dispatch(struct fe_conn *fc)
  * No answer to a HANDOFF: the back-end may have passed the commit point,
  * or not.  It is asked to cancel (CLOSE CANCEL, with our ISN, which it
  * needs to answer OK), and answers CANCELLED, after which another member
- * may have the connection, or OK.  Another timeout of silence and fe_give_up.
+ * may have the connection, or OK.  The channel is ordered, so an answer
+ * comes while it lives: a stall of the control path shorter than
+ * control.dead_after (after which a silent peer is down, fe_on_peer_down)
+ * delays the client instead of resetting it.  Past that, or another
+ * handoff.timeout if longer, fe_give_up: a peer that is heard from but
+ * never answers does not hold the client for good.
  */
 static void
 fe_cancel(struct fe_conn *fc)
 {
 	struct hd	*hd = fc->fc_hd;
 	int		 ms = hd->hd_cfg->cfg_handoff.ch_timeout_ms;
-	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval	 tv;
 
+	if (ms < hd->hd_cfg->cfg_control.cc_dead_ms)
+		ms = hd->hd_cfg->cfg_control.cc_dead_ms;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
 	fc->fc_cancel = 1;
 	fe_send_close(hd, fc->fc_flow, fc->fc_peer, 0, CTL_CLOSE_CANCEL,
 	    fc->fc_iss);
