@@ -1,6 +1,10 @@
 /* lwIP netifs over the TUN link; see tunif.h. */
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
 #include "lwip/init.h"
 #include "lwip/ip.h"
 #include "lwip/ip4.h"
@@ -129,6 +133,46 @@ tunif_join(struct tunif *ti, uint8_t *buf, size_t len)
 	return 1;
 }
 
+/*
+ * An IPv4 packet's ID (RFC 6864).  lwIP takes every ID from one counter,
+ * which anyone it sends to reads off their own packets: between two of
+ * theirs, it counts the packets lwIP sent everyone else, such as the
+ * answers a segment forged in a client's name drew, and so tells an
+ * off-path attacker which ports and sequence numbers are live (the
+ * inference of CVE-2016-5696).  lwIP sets no DF, so an ID must not come
+ * back soon between the same hosts: each destination takes IDs from one
+ * of TUNIF_ID_BUCKETS counters started at random, picked by a keyed hash
+ * of its address, as Linux does.  A segment joined into a super-packet
+ * takes its ID too: the kernel numbers the segments it cuts from the
+ * first one's.
+ */
+static void
+tunif_ipid(struct tunif *ti, uint8_t *buf, size_t len)
+{
+	uint8_t		 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+	size_t		 ihl;
+	uint32_t	 h;
+
+	if (len < PKT_IP_HLEN || (buf[0] >> 4) != 4)
+		return;
+	ihl = (size_t)(buf[0] & 0x0f) * 4;
+	if (ihl < PKT_IP_HLEN || ihl > len)
+		return;
+	if (ti->ti_id_last == NULL ||
+	    memcmp(ti->ti_id_dst, buf + IP_OFF_DST, 4) != 0) {
+		if (HMAC(EVP_sha256(), ti->ti_id_key, sizeof(ti->ti_id_key),
+		    buf + IP_OFF_DST, 4, md, &mdlen) == NULL || mdlen < 4)
+			fatalx("HMAC failed");
+		h = pkt_get32(md);
+		ti->ti_id_last = &ti->ti_ids[h % TUNIF_ID_BUCKETS];
+		memcpy(ti->ti_id_dst, buf + IP_OFF_DST, 4);
+	}
+	pkt_put16(buf + IP_OFF_ID, (*ti->ti_id_last)++);
+	pkt_put16(buf + IP_OFF_CSUM, 0);
+	pkt_put16(buf + IP_OFF_CSUM, pkt_ip_csum(buf, ihl));
+}
+
 /* lwIP hands over a finished packet, possibly chained. */
 static err_t
 tunif_send(struct netif *nif, struct pbuf *p)
@@ -137,6 +181,7 @@ tunif_send(struct netif *nif, struct pbuf *p)
 	u16_t		 len;
 
 	len = pbuf_copy_partial(p, ti->ti_scratch, p->tot_len, 0);
+	tunif_ipid(ti, ti->ti_scratch, len);
 	if (ti->ti_gso && tunif_join(ti, ti->ti_scratch, len))
 		return ERR_OK;
 	tunif_flush(ti);
@@ -222,6 +267,9 @@ tunif_init(struct tunif *ti, in_addr_t stack_addr,
 	struct ipaddr	 a = addr4(stack_addr);
 
 	memset(ti, 0, sizeof(*ti));
+	if (RAND_bytes(ti->ti_id_key, sizeof(ti->ti_id_key)) != 1 ||
+	    RAND_bytes((unsigned char *)ti->ti_ids, sizeof(ti->ti_ids)) != 1)
+		fatalx("tunif: no random bytes");
 	ti->ti_out = out;
 	ti->ti_after = after;
 	ti->ti_arg = arg;

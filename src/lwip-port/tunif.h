@@ -14,6 +14,9 @@
  * for up to 64 KB instead of one per segment.  Anything else lwIP sends
  * goes out after what is held, so the order on the wire is lwIP's.
  *
+ * lwIP numbers every IPv4 packet from one counter; tunif gives each
+ * destination its own (tunif_ipid).
+ *
  * The after callback tells the owner that lwIP has been at work: it must
  * call tunif_flush() soon, outside lwIP, and look at lwIP's timers again
  * (a packet may have started a connection).
@@ -29,6 +32,7 @@
 #include "lwip/netif.h"
 
 #define TUNIF_MAX_VIPS	32
+#define TUNIF_ID_BUCKETS 4096	/* IPv4 ID counters (tunif_ipid) */
 
 struct pkt_meta;
 
@@ -52,6 +56,12 @@ struct tunif {
 	uint16_t	 ti_gsize;		/* each segment's payload */
 	uint16_t	 ti_glast;		/* the last one's */
 	uint32_t	 ti_gnext;		/* the sequence number after it */
+	/* IPv4 IDs by destination, a keyed hash picking the counter; the
+	 * last destination's is remembered */
+	uint8_t		 ti_id_key[32];
+	uint16_t	 ti_ids[TUNIF_ID_BUCKETS];
+	uint16_t	*ti_id_last;
+	uint8_t		 ti_id_dst[4];
 	uint8_t		 ti_scratch[65536];
 	uint8_t		 ti_gbuf[65536];
 };
