@@ -28,7 +28,8 @@
 /* A request head larger than this is no scraper's. */
 #define METRICS_HEADERS_MAX	8192
 /* Connections at once: a scraper needs one, and every descriptor beyond
- * these would be taken from the flows.  More are closed when accepted. */
+ * these would be taken from the flows.  One more closes the oldest
+ * (metrics_on_new_conn). */
 #define METRICS_CONNS_MAX	16
 
 /*
@@ -364,17 +365,22 @@ metrics_on_conn_close(struct evhttp_connection *evcon, void *arg)
 	metrics_conn_free(arg);
 }
 
-/* Too slow, or one too many: its socket is shut down, evhttp reads the
- * end and frees the connection. */
+/* Too slow, or the oldest of one too many: its socket is shut down,
+ * evhttp reads the end and frees the connection. */
 static void
-metrics_on_deadline(evutil_socket_t fd, short ev, void *arg)
+metrics_conn_end(struct metrics_conn *mc)
 {
-	struct metrics_conn	*mc = arg;
-	evutil_socket_t		 s = bufferevent_getfd(mc->mc_bev);
+	evutil_socket_t	 s = bufferevent_getfd(mc->mc_bev);
 
 	if (s != -1)
 		shutdown(s, SHUT_RDWR);
 	metrics_conn_free(mc);
+}
+
+static void
+metrics_on_deadline(evutil_socket_t fd, short ev, void *arg)
+{
+	metrics_conn_end(arg);
 }
 
 /* evhttp accepted a connection (evhttp_set_bevcb): its bufferevent, which
@@ -404,12 +410,17 @@ metrics_on_new_conn(struct event_base *base, void *arg)
 	bufferevent_incref(bev);
 	mc->mc_m = m;
 	mc->mc_bev = bev;
-	TAILQ_INSERT_TAIL(&m->m_conns, mc, mc_entry);
-	if (++m->m_nconns > METRICS_CONNS_MAX) {
+	/* One too many: the oldest goes.  A scrape lasts milliseconds, so
+	 * keeping scrapers out takes opening connections as fast, and
+	 * connections a client closed before asking (which evhttp does not
+	 * tell us of) wait no deadline before they make room. */
+	if (m->m_nconns == METRICS_CONNS_MAX) {
 		log_ratelim(&metrics_rl_busy, "metrics: more than %d "
-		    "connections at once: closed", METRICS_CONNS_MAX);
-		tv.tv_sec = 0;
+		    "connections at once: the oldest closed", METRICS_CONNS_MAX);
+		metrics_conn_end(TAILQ_FIRST(&m->m_conns));
 	}
+	TAILQ_INSERT_TAIL(&m->m_conns, mc, mc_entry);
+	m->m_nconns++;
 	evtimer_add(mc->mc_deadline, &tv);
 	return bev;
 }

@@ -138,9 +138,11 @@ t_check "the format still holds" check_format <<<"$(scrape 1)"
 t_check "... on n2 too" check_format <<<"$(scrape 2)"
 
 # Whoever reaches metrics.listen cannot take the daemon's descriptors:
-# 200 connections held open leave it at most 16 more at once (the rest are
-# closed when accepted), and handoffs go on meanwhile; a client trickling
-# a byte a second is cut 10 s after it came.
+# 200 connections held open leave it at most 16 more at once (each one
+# more closes the oldest), and handoffs go on meanwhile, and so do scrapes;
+# 16 connections a client closed before asking (port probes) make room at
+# once (they kept every scraper out until their deadline); a client
+# trickling a byte a second is cut 10 s after it came.
 fds() { ls "/proc/${TOPO_PIDS[1]}/fd" | wc -l; }
 fd0=$(fds)
 topo_exec n1 timeout 30 python3 - >"$TOPO_STATE/hold.out" 2>&1 <<'PY' &
@@ -158,10 +160,17 @@ sleep 2
 fd1=$(fds)
 echo "n1 descriptors: $fd0 before, $fd1 with 200 metrics connections"
 t_check "... at most 16 more descriptors" [ "$fd1" -le $((fd0 + 16)) ]
+t_check "... a scrape is answered meanwhile" grep -q '^handoffd_' <<<"$(scrape 1)"
 out=$(c curl -s -m 10 -H 'Connection: close' "http://$TOPO_VIP2/")
 t_check "... handoffs go on" grep -q "node n2" <<<"$out"
 wait "$hold"
 cat "$TOPO_STATE/hold.out"
+topo_exec n1 python3 -c '
+import socket
+for i in range(16):
+    socket.create_connection(("127.0.0.1", 9110), timeout=5).close()'
+t_check "16 port probes closed at once leave room for a scrape" \
+    grep -q '^handoffd_' <<<"$(scrape 1)"
 trickle=$(topo_exec n1 timeout 30 python3 - <<'PY'
 import socket, time
 s = socket.create_connection(("127.0.0.1", 9110), timeout=15)
