@@ -40,6 +40,7 @@ struct admin_conn {
 	TAILQ_ENTRY(admin_conn)	 ac_entry;
 	struct admin		*ac_admin;
 	struct bufferevent	*ac_bev;
+	struct event		*ac_deadline;	/* ADMIN_TIMEOUT_S after accept */
 };
 
 struct admin {
@@ -716,6 +717,7 @@ admin_conn_free(struct admin_conn *c)
 	TAILQ_REMOVE(&a->a_conns, c, ac_entry);
 	a->a_nconns--;
 	bufferevent_free(c->ac_bev);
+	event_free(c->ac_deadline);
 	free(c);
 }
 
@@ -726,9 +728,17 @@ admin_on_written(struct bufferevent *bev, void *arg)
 	admin_conn_free(arg);
 }
 
-/* EOF, an error or a timeout: whatever was asked goes unanswered. */
+/* EOF or an error: whatever was asked goes unanswered. */
 static void
 admin_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	admin_conn_free(arg);
+}
+
+/* Its time is up, however slowly it was still sending or reading: one
+ * that trickles must not keep one of the ADMIN_CONNS_MAX for good. */
+static void
+admin_on_deadline(evutil_socket_t fd, short ev, void *arg)
 {
 	admin_conn_free(arg);
 }
@@ -815,8 +825,12 @@ admin_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->ac_deadline = evtimer_new(a->a_hd->hd_base, admin_on_deadline,
+	    c)) == NULL ||
 	    (c->ac_bev = bufferevent_socket_new(a->a_hd->hd_base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		if (c != NULL && c->ac_deadline != NULL)
+			event_free(c->ac_deadline);
 		free(c);
 		admin_refuse(fd, "error: out of memory\n\n");
 		return;
@@ -826,7 +840,7 @@ admin_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	a->a_nconns++;
 	/* Reading stops at a line's worth: a longer one is refused. */
 	bufferevent_setwatermark(c->ac_bev, EV_READ, 0, ADMIN_LINE_MAX);
-	bufferevent_set_timeouts(c->ac_bev, &tv, &tv);
+	evtimer_add(c->ac_deadline, &tv);
 	bufferevent_setcb(c->ac_bev, admin_on_read, NULL, admin_on_event, c);
 	bufferevent_enable(c->ac_bev, EV_READ | EV_WRITE);
 }

@@ -6,7 +6,6 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <errno.h>
 #include <signal.h>
@@ -102,11 +101,30 @@ request(char *line, size_t len, int json, int argc, char **argv)
 	line[n] = '\0';
 }
 
+static const char	*ctl_path;	/* for on_alarm */
+
+static void
+say(const char *s)
+{
+	if (write(STDERR_FILENO, s, strlen(s)) == -1)
+		return;
+}
+
+/* The whole exchange has ADMIN_TIMEOUT_S: a daemon that stopped
+ * answering, or answers a byte at a time, must not hang a script. */
+static void
+on_alarm(int sig)
+{
+	say("handoffctl: ");
+	say(ctl_path);
+	say(": no answer in time\n");
+	_exit(1);
+}
+
 static int
 connect_to(const char *path)
 {
 	struct sockaddr_un	 sun;
-	struct timeval		 tv = { ADMIN_TIMEOUT_S, 0 };
 	int			 fd;
 
 	memset(&sun, 0, sizeof(sun));
@@ -116,10 +134,6 @@ connect_to(const char *path)
 	memcpy(sun.sun_path, path, strlen(path));
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
 		die("socket: %s", strerror(errno));
-	/* A daemon that stopped answering must not hang a script. */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
-		die("setsockopt: %s", strerror(errno));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		die("%s: %s%s", path, strerror(errno), errno == ENOENT ||
 		    errno == ECONNREFUSED ? " (is handoffd running? -s names "
@@ -156,6 +170,9 @@ main(int argc, char *argv[])
 	if (argc == 0)
 		usage();
 	request(line, sizeof(line), json, argc, argv);
+	ctl_path = path;
+	signal(SIGALRM, on_alarm);
+	alarm(ADMIN_TIMEOUT_S);
 	fd = connect_to(path);
 	/* A daemon that refuses the connection says why and closes: its
 	 * answer is read even when the request could not be written. */
@@ -165,8 +182,7 @@ main(int argc, char *argv[])
 		die("fdopen: %s", strerror(errno));
 	errno = 0;
 	if ((n = getline(&buf, &cap, fp)) <= 0)
-		die("%s: %s", path, werr ? strerror(werr) : errno == EAGAIN ||
-		    errno == EWOULDBLOCK ? "no answer in time" : errno ?
+		die("%s: %s", path, werr ? strerror(werr) : errno ?
 		    strerror(errno) : "closed without an answer");
 	ok = strcmp(buf, "ok\n") == 0;
 	if (!ok && strncmp(buf, "error: ", 7) != 0)

@@ -149,6 +149,57 @@ cat "$TOPO_STATE/hold.out"
 t_check "... 24 of the 40 were closed by the daemon" grep -qx 'closed 24' "$TOPO_STATE/hold.out"
 ctl_ok() { ctl status >/dev/null 2>&1; }
 t_check "... and it answers again once they are gone" t_until ctl_ok
+# 10 seconds is a deadline on both sides, not a silence: a request sent a
+# byte every 2 s (whole at 12 s) is closed unanswered at 10 s, and
+# handoffctl gives up at 10 s on a server that answers a byte every 1.2 s
+# (each was an idle timeout, which a trickle never reached).
+python3 - "$sock" >"$TOPO_STATE/trickle.out" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+t0, got = time.time(), b""
+for c in b"status\n":
+    try:
+        s.send(bytes([c]))
+    except OSError:
+        break
+    s.settimeout(2)
+    try:
+        got = s.recv(4096)
+        break
+    except socket.timeout:
+        pass
+print("after %.0f s: %s" % (time.time() - t0, "answered" if got else "closed"))
+PY
+trickler=$!
+python3 - "$TOPO_STATE/slow.sock" <<'PY' &
+import os, socket, sys, time
+l = socket.socket(socket.AF_UNIX)
+l.bind(sys.argv[1])
+l.listen(1)
+l.settimeout(10)
+c, _ = l.accept()
+c.recv(300)
+for b in b"ok\nnode x\n\n":
+    try:
+        c.send(bytes([b]))
+    except OSError:
+        break
+    time.sleep(1.2)
+PY
+slow=$!
+for i in $(seq 1 50); do [ -S "$TOPO_STATE/slow.sock" ] && break; sleep 0.1; done
+start=$SECONDS
+out=$("$HANDOFFCTL" -s "$TOPO_STATE/slow.sock" status 2>&1)
+rc=$?
+took=$((SECONDS - start))
+echo "handoffctl on a trickling server: exit $rc after $took s: $out"
+gave_up() { [ "$rc" = 1 ] && [ "$took" -le 11 ] && grep -q 'no answer in time' <<<"$out"; }
+t_check "handoffctl: no whole answer within 10 s, exit 1" gave_up
+wait "$slow" "$trickler"
+cat "$TOPO_STATE/trickle.out"
+t_check "a request trickled over 12 s: closed unanswered at 10 s" \
+    grep -Eq '^after (9|10|11) s: closed$' "$TOPO_STATE/trickle.out"
 t_check "the daemon survived it all" kill -0 "${TOPO_PIDS[1]}"
 
 # 6. Users: nobody is kept out by the socket's mode, then by the daemon.
