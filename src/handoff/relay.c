@@ -28,6 +28,10 @@
 #define RELAY_HIGH	(256 * 1024)
 #define RELAY_WAKE	(64 * 1024)
 #define RELAY_CHUNK	(16 * 1024)
+/* What a relay may queue in lwIP while lwIP's memory is at its budget
+ * (port_mem_pressed): clients that do not read would otherwise hold a
+ * whole send buffer each, 256 KB times handoff.max_flows. */
+#define RELAY_FLOOR	(16 * 1024)
 /* Segments of lwIP's queue kept free: for the FIN, and the one pbuf a
  * write may add to the last segment */
 #define RELAY_QSPARE	6
@@ -178,23 +182,37 @@ relay_seg_bytes(const struct tcp_pcb *pcb)
 static size_t
 relay_room(const struct relay *r)
 {
-	size_t	 q, room;
+	size_t	 q, room, queued;
 
 	if (r->r_pcb == NULL ||
 	    (q = tcp_sndqueuelen(r->r_pcb)) + RELAY_QSPARE >= TCP_SND_QUEUELEN)
 		return 0;
 	room = (TCP_SND_QUEUELEN - RELAY_QSPARE - q) * relay_seg_bytes(r->r_pcb);
-	return room < r->r_pcb->snd_buf ? room : r->r_pcb->snd_buf;
+	if (room > r->r_pcb->snd_buf)
+		room = r->r_pcb->snd_buf;
+	if (port_mem_pressed()) {
+		queued = r->r_pcb->snd_buf < TCP_SND_BUF ?
+		    TCP_SND_BUF - r->r_pcb->snd_buf : 0;
+		if (queued >= RELAY_FLOOR)
+			return 0;
+		if (room > RELAY_FLOOR - queued)
+			room = RELAY_FLOOR - queued;
+	}
+	return room;
 }
 
 /* Room that reading the server again waits for: RELAY_WAKE, or half what
- * the segment queue holds for a client with a small MSS. */
+ * the segment queue holds for a client with a small MSS, or of
+ * RELAY_FLOOR while lwIP's memory is at its budget.  A relay that waits
+ * has that much queued, whose acknowledgment asks again. */
 static size_t
 relay_wake(const struct relay *r)
 {
 	size_t	 half = (TCP_SND_QUEUELEN - RELAY_QSPARE) *
 		    relay_seg_bytes(r->r_pcb) / 2;
 
+	if (port_mem_pressed() && half > RELAY_FLOOR / 2)
+		half = RELAY_FLOOR / 2;
 	return half < RELAY_WAKE ? half : RELAY_WAKE;
 }
 

@@ -366,6 +366,15 @@ port_mem_used(void)
 	return port_mem;
 }
 
+/* Whether lwIP holds its budget (port_set_limits) or more: then it keeps
+ * no out-of-order data, and each relay queues little (relay.c), as a
+ * kernel under tcp_mem pressure does. */
+int
+port_mem_pressed(void)
+{
+	return port_mem >= port_mem_budget;
+}
+
 /*
  * budget: lwIP memory past which no out-of-order data is kept (a sender
  * retransmits it, in order, later); young: the out-of-order bytes a

@@ -59,6 +59,7 @@ void		port_tcp_recved(struct tcp_pcb *, uint32_t);
 void		port_tcp_clamp_mss(struct tcp_pcb *);
 void		port_set_limits(size_t, uint32_t);
 size_t		port_mem_used(void);
+int		port_mem_pressed(void);
 
 /* The priority (tcp_setprio) of a connection not routed yet: its
  * out-of-order data is bounded, and lwIP, short of memory, ends such
