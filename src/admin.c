@@ -609,8 +609,7 @@ admin_reopen(struct admin *a, struct admin_out *o, int argc)
 	if (a->a_hd->hd_alog == NULL)
 		return admin_fail(o, "no access log (node.access_log)");
 	if (alog_reopen(a->a_hd->hd_alog, err, sizeof(err)) == -1)
-		return admin_fail(o, "cannot reopen the access log: %s "
-		    "(the old one stays in use)", err);
+		return admin_fail(o, "cannot reopen the access log: %s", err);
 	evbuffer_add_printf(o->o_body, "access log reopened\n");
 	return 0;
 }

@@ -241,6 +241,8 @@ alog_strerror(const struct alog *al, int e)
 	/* (ENXIO: a FIFO no one reads, which open() finds before fstat) */
 	if (!al->al_syslog && (e == EINVAL || e == ENXIO))
 		return "not a regular file";
+	if (!al->al_syslog && e == ELOOP)
+		return "a symbolic link, not followed";
 	return strerror(e);
 }
 
@@ -331,9 +333,12 @@ alog_reopen(struct alog *al, char *err, size_t errlen)
 
 	alog_on_flush(-1, 0, al);
 	if ((fd = alog_connect(al)) == -1) {
-		snprintf(err, errlen, "%s", alog_strerror(al, errno));
-		log_warnx("access log %s: cannot reopen, keeping the old one: "
-		    "%s", al->al_path, err);
+		/* A syslog daemon not listening is no error at start either:
+		 * its lines are dropped (counted) until it is back. */
+		snprintf(err, errlen, "%s (%s)", alog_strerror(al, errno),
+		    al->al_fd != -1 ? "the old one stays in use" :
+		    "lines are dropped until it listens");
+		log_warnx("access log %s: cannot reopen: %s", al->al_path, err);
 		return -1;
 	}
 	if (al->al_fd != -1)

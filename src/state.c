@@ -185,7 +185,8 @@ state_open(const char *path, const struct cfg *cfg, char *err, size_t errlen)
 	st->st_len = STATE_SLOTS_OFF + (size_t)max * sizeof(struct flow);
 	if ((st->st_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 	    0600)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: %s", path, errno == ELOOP ?
+		    "a symbolic link, not followed" : strerror(errno));
 		free(st);
 		return NULL;
 	}

@@ -196,6 +196,7 @@ test_file(void)
 	CHECK(alog_open(base, "n1", path, 0, (uid_t)-1, 0, &lines, &lost, err,
 	    sizeof(err)) == NULL);
 	CHECK(strstr(err, path) != NULL);
+	CHECK(strstr(err, "a symbolic link, not followed") != NULL);
 	unlink(path);
 	rmdir(dir);
 	event_base_free(base);
