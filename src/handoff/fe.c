@@ -1536,6 +1536,28 @@ fe_local(struct hd *hd, struct flow *f)
 	flow_touch(f, hd->hd_now);
 }
 
+/* The access log's line for a connection relayed to the local server,
+ * which this node served as its own front-end. */
+static void
+fe_alog_local(struct hd *hd, const struct relay_summary *sum,
+    enum flow_end why)
+{
+	struct alog_srv	 a;
+
+	if (hd->hd_alog == NULL)
+		return;
+	memset(&a, 0, sizeof(a));
+	a.as_caddr = sum->rs_caddr;
+	a.as_cport = sum->rs_cport;
+	a.as_vaddr = sum->rs_vaddr;
+	a.as_vport = sum->rs_vport;
+	a.as_frontend = peer_id(hd, PEER_LOCAL);
+	a.as_end = flow_end_name(why);
+	a.as_ms = sum->rs_ms;
+	a.as_bytes = sum->rs_sent;
+	alog_srv(hd->hd_alog, &a);
+}
+
 /* A connection relayed to the local server has ended: its flow, kept only
  * so that a restart knows of it (FE_LOCAL), goes; the relay tells what
  * the access log says. */
@@ -1543,7 +1565,6 @@ static void
 fe_on_local_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 {
 	struct hd	*hd = arg;
-	struct alog_srv	 a;
 	struct flow_key	 k;
 	struct flow	*f;
 
@@ -1554,19 +1575,8 @@ fe_on_local_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 	if ((f = flow_lookup(hd->hd_flows, &k)) != NULL &&
 	    f->f_ops == &fe_flow_ops && f->f_state == FE_LOCAL)
 		flow_remove(hd->hd_flows, f);
-	if (hd->hd_alog == NULL)
-		return;
-	memset(&a, 0, sizeof(a));
-	a.as_caddr = sum->rs_caddr;
-	a.as_cport = sum->rs_cport;
-	a.as_vaddr = sum->rs_vaddr;
-	a.as_vport = sum->rs_vport;
-	a.as_frontend = peer_id(hd, PEER_LOCAL);
-	a.as_end = flow_end_name(how == RELAY_DONE ? FLOW_END_DONE :
+	fe_alog_local(hd, sum, how == RELAY_DONE ? FLOW_END_DONE :
 	    how == RELAY_IDLE ? FLOW_END_IDLE : FLOW_END_ABORT);
-	a.as_ms = sum->rs_ms;
-	a.as_bytes = sum->rs_sent;
-	alog_srv(hd->hd_alog, &a);
 }
 
 /* The request head is complete: serve it here or hand it off. */
@@ -2087,6 +2097,19 @@ fe_adopt(struct hd *hd, struct flow *f, int lost)
 	    f->f_state != FE_LOCAL) {
 		fe_close(hd, f, FLOW_END_RESTART);
 		return 0;
+	}
+	/* Its relay, and what it counted, died with the process: the line
+	 * it would have written says so (no bytes known). */
+	if (f->f_state == FE_LOCAL) {
+		struct relay_summary	 sum;
+
+		memset(&sum, 0, sizeof(sum));
+		sum.rs_caddr = f->f_key.k_raddr;
+		sum.rs_cport = f->f_key.k_rport;
+		sum.rs_vaddr = f->f_key.k_laddr;
+		sum.rs_vport = f->f_key.k_lport;
+		sum.rs_ms = hd->hd_now - f->f_start;
+		fe_alog_local(hd, &sum, FLOW_END_RESTART);
 	}
 	/* A member that has (or may have) the connection lets it go (again,
 	 * for one a restart before this one lost: that ABORT may have died

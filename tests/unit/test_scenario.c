@@ -29,6 +29,8 @@
  *   n1 tun> none             n1 has written nothing more
  *   n1 stat NAME VALUE       a counter of n1's
  *   n1 flows N               n1's flow table holds N flows
+ *   n1 alog TEXT             a line of n1's access log (its node.access_log
+ *                            must be n1.access) holds TEXT
  *   n1 show                  prints what n1 wrote and nobody expected yet
  *                            (for writing a fixture; checks nothing)
  *   n1 drain                 forgets it (what a fixture does not pin, such
@@ -1287,6 +1289,29 @@ sc_cmd_stat(struct sc_node *n, char *rest)
 	sc_fail("%s has no counter %s", n->n_name, name);
 }
 
+static void
+sc_cmd_alog(struct sc_node *n, char *rest)
+{
+	char	 path[512], line[1024];
+	FILE	*fp;
+
+	while (*rest == ' ')
+		rest++;
+	if (*rest == '\0')
+		sc_fail("alog TEXT");
+	sc_settle();
+	snprintf(path, sizeof(path), "%s/%s.access", sc.s_dir, n->n_name);
+	if ((fp = fopen(path, "r")) == NULL)
+		sc_fail("%s has no access log at %s", n->n_name, path);
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strstr(line, rest) != NULL) {
+			fclose(fp);
+			return;
+		}
+	fclose(fp);
+	sc_fail("%s's access log has no line with \"%s\"", n->n_name, rest);
+}
+
 /* The links between two nodes: what a sends b (hold, release), or both
  * ways (cut). */
 static void
@@ -1537,6 +1562,8 @@ sc_cmd_node(char *first, char *rest)
 	else if (strcmp(cmd, "kill") == 0 || strcmp(cmd, "stop") == 0)
 		sc_cmd_kill(n, cmd[0] == 's');
 
+	else if (strcmp(cmd, "alog") == 0)
+		sc_cmd_alog(n, rest);
 	else if (strcmp(cmd, "flows") == 0) {
 		sc_settle();
 		if ((w = sc_word(&rest)) == NULL)
