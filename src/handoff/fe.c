@@ -1960,11 +1960,16 @@ fe_on_close(struct hd *hd, int peer, struct flow *f,
 static void
 fe_peer_down_one(struct flow *f, void *arg)
 {
-	int	*peer = arg;
+	int		*peer = arg;
+	struct fe_conn	*fc;
 
-	if (f->f_ops == &fe_flow_ops && f->f_state == FE_HANDOFF &&
-	    f->f_peer == *peer)
-		fe_give_up(f->f_ctx, 0, HEALTH_HO_FAILED);
+	if (f->f_ops != &fe_flow_ops || f->f_state != FE_HANDOFF ||
+	    f->f_peer != *peer)
+		return;
+	/* One whose cancel was waiting for an answer had timed out first. */
+	fc = f->f_ctx;
+	fe_give_up(fc, 0, fc->fc_cancel ? HEALTH_HO_TIMEOUT :
+	    HEALTH_HO_FAILED);
 }
 
 static void
