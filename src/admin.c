@@ -40,7 +40,7 @@ struct admin_conn {
 	TAILQ_ENTRY(admin_conn)	 ac_entry;
 	struct admin		*ac_admin;
 	struct bufferevent	*ac_bev;
-	struct event		*ac_deadline;	/* ADMIN_TIMEOUT_S after accept */
+	struct event		*ac_deadline;	/* accept + ADMIN_TIMEOUT_S */
 };
 
 struct admin {

@@ -416,7 +416,8 @@ metrics_on_new_conn(struct event_base *base, void *arg)
 	 * tell us of) wait no deadline before they make room. */
 	if (m->m_nconns == METRICS_CONNS_MAX) {
 		log_ratelim(&metrics_rl_busy, "metrics: more than %d "
-		    "connections at once: the oldest closed", METRICS_CONNS_MAX);
+		    "connections at once: the oldest closed",
+		    METRICS_CONNS_MAX);
 		metrics_conn_end(TAILQ_FIRST(&m->m_conns));
 	}
 	TAILQ_INSERT_TAIL(&m->m_conns, mc, mc_entry);

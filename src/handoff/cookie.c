@@ -212,7 +212,8 @@ cookie_make(const struct cookie_key *k, const struct ipaddr *saddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t now_ms,
     const struct cookie_opts *o, uint32_t *isn, uint32_t *tsval)
 {
-	uint8_t		 opts = cookie_pack(o), fws = cookie_fws(opts, o->co_fws);
+	uint8_t		 opts = cookie_pack(o);
+	uint8_t		 fws = cookie_fws(opts, o->co_fws);
 	uint32_t	 h;
 
 	if (o->co_ts) {
@@ -242,19 +243,21 @@ cookie_match(const struct cookie_key *k, const struct ipaddr *saddr,
     enum cookie_form form, struct cookie_opts *o)
 {
 	uint32_t	 t = now_ms >> COOKIE_PERIOD_SHIFT, h, mask;
+	uint8_t		 f;
 	int		 age, i;
 
 	mask = form == COOKIE_IN_TSVAL ? 0xffffffff : 0xffffff00;
 	for (i = 0; i < nfws; i++) {
+		f = cookie_fws(opts, fws[i]);
 		/* Without window scaling every shift is the same MAC. */
-		if (i > 0 && cookie_fws(opts, fws[i]) == cookie_fws(opts, fws[0]))
+		if (i > 0 && f == cookie_fws(opts, fws[0]))
 			continue;
 		for (age = 0; age < 2; age++)
 			if (cookie_hash(k, saddr, daddr, sport, dport, cisn,
-			    t - age, opts, cookie_fws(opts, fws[i]), form,
-			    &h) == 0 && ((isn ^ h) & mask) == 0) {
+			    t - age, opts, f, form, &h) == 0 &&
+			    ((isn ^ h) & mask) == 0) {
 				cookie_unpack(opts, o);
-				o->co_fws = cookie_fws(opts, fws[i]);
+				o->co_fws = f;
 				return 1;
 			}
 	}

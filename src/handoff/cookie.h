@@ -18,7 +18,7 @@ struct cookie_opts {
 	uint8_t		 co_ws;
 	uint8_t		 co_sack;
 	uint8_t		 co_ts;
-	uint8_t		 co_fws;	/* our shift: in the MAC, not carried */
+	uint8_t		 co_fws;	/* ours: in the MAC, not carried */
 };
 
 /* A cookie is good in the 8.192-second period of the millisecond clock it

@@ -279,8 +279,8 @@ test_timewait_cap(void)
  * other clients in between does not show in them (a counter for all let
  * anyone count lwIP's answers to segments forged in another's name).  A
  * destination shares its counter with another 1 time in TUNIF_ID_BUCKETS:
- * of 200 others, 15 or more do so by chance less than once in 10^30 runs; a shared
- * counter moves by 200.
+ * of 200 others, 15 or more do so by chance less than once in 10^30
+ * runs; a shared counter moves by 200.
  */
 static void
 test_ipid(void)
