@@ -170,10 +170,11 @@ struct hd {
 	struct replay		*hd_replay;	/* cookies that opened one */
 	uint32_t		 hd_cookie_sent; /* ms, the last cookie sent */
 	int			 hd_cookie_any;	/* ... if any was */
-	/* The window shift cookies offered before a reload changed it, and
-	 * until when (ms) one of them may come back: its client scales by it */
-	uint8_t			 hd_cookie_ws_old;
-	uint32_t		 hd_cookie_ws_until;
+	/* Window shifts cookies offered before reloads changed them (a bit
+	 * each), and when (ms): for a cookie's lifetime one of those may
+	 * come back, whose client scales by it (fe_cookie_ack) */
+	uint16_t		 hd_cookie_ws_old;
+	uint32_t		 hd_cookie_ws_at[15];
 	TAILQ_HEAD(, relay)	 hd_relays;
 	struct pool_state	*hd_pools[CFG_MAX_POOLS]; /* fe.c's picking */
 	struct health		*hd_health;

@@ -2331,7 +2331,7 @@ fe_reload(struct hd *hd, const struct cfg *old)
 {
 	const struct cfg	*cfg = hd->hd_cfg;
 	struct tcp_pcb		*listen[CFG_MAX_SERVICES] = { NULL };
-	int			 i, j, rc = 0;
+	int			 i, j, ws, rc = 0;
 
 	for (i = 0; i < old->cfg_nservices; i++) {
 		if (hd->hd_fe_listen[i] == NULL)
@@ -2363,8 +2363,9 @@ fe_reload(struct hd *hd, const struct cfg *old)
 		rc = -1;
 	if (old->cfg_handoff.ch_window_scale !=
 	    cfg->cfg_handoff.ch_window_scale) {
-		hd->hd_cookie_ws_old = old->cfg_handoff.ch_window_scale;
-		hd->hd_cookie_ws_until = hd->hd_now + COOKIE_LIFETIME_MS;
+		ws = old->cfg_handoff.ch_window_scale;
+		hd->hd_cookie_ws_old |= 1u << ws;
+		hd->hd_cookie_ws_at[ws] = hd->hd_now;
 	}
 	flow_foreach(hd->hd_flows, fe_reload_one, (void *)(uintptr_t)old);
 	return rc;

@@ -162,8 +162,8 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	struct fe_conn		*fc;
 	uint64_t		 id;
 	uint32_t		 src;
-	uint8_t			 fws[2];
-	int			 nfws = 1;
+	uint8_t			 fws[16];
+	int			 nfws = 1, ws;
 
 	/* An lwip handshake sends cookies only at its bound of half-open
 	 * connections; the rest of the time, the ACKs of no flow at its VIP
@@ -175,12 +175,19 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 		hd->hd_stats.st_drop_bad_csum++;
 		return 1;
 	}
-	/* The shift its SYN/ACK offered: now's, or the one before a reload
-	 * changed it (fe_reload), which its client scales by. */
+	/* The shift its SYN/ACK offered: now's, or one that reloads changed
+	 * within a cookie's lifetime (fe_reload), which its client scales
+	 * by.  One older is forgotten, before the clock comes round. */
 	fe_offer(hd->hd_cfg, svc, &of);
 	fws[0] = of.fo_ws;
-	if ((int32_t)(hd->hd_cookie_ws_until - hd->hd_now) > 0)
-		fws[nfws++] = hd->hd_cookie_ws_old;
+	for (ws = 0; hd->hd_cookie_ws_old != 0 && ws < 15; ws++) {
+		if (!(hd->hd_cookie_ws_old & (1u << ws)))
+			continue;
+		if (hd->hd_now - hd->hd_cookie_ws_at[ws] < COOKIE_LIFETIME_MS)
+			fws[nfws++] = (uint8_t)ws;
+		else
+			hd->hd_cookie_ws_old &= ~(1u << ws);
+	}
 	if ((p->p_flags & (TH_ACK | TH_SYN | TH_RST)) != TH_ACK ||
 	    pkt_opts_parse(p, &o) == -1 ||
 	    cookie_check(hd->hd_cookie, &p->p_saddr, &p->p_daddr, p->p_sport,
