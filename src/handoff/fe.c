@@ -1649,8 +1649,11 @@ fe_dispatch(struct fe_conn *fc)
  * No answer to a HANDOFF: the back-end may have passed the commit point,
  * or not.  It is asked to cancel (CLOSE CANCEL, with our ISN, which it
  * needs to answer OK), and answers CANCELLED, after which another member
- * may have the connection, or OK.  The channel is ordered, so an answer
- * comes while it lives: a stall of the control path shorter than
+ * may have the connection, or OK.  Both go on the peer's one connection
+ * in use, which is ordered, so an answer comes while it lives (one that
+ * closes first leaves peer_conn another, which the CANCEL may take while
+ * the HANDOFF is still unread in the first: a known race, not closed
+ * here).  A stall of the control path shorter than
  * control.dead_after (after which a silent peer is down, fe_on_peer_down)
  * delays the client instead of resetting it.  Past that, or another
  * handoff.timeout if longer, fe_give_up: a peer that is heard from but
