@@ -389,7 +389,7 @@ static struct bufferevent *
 metrics_on_new_conn(struct event_base *base, void *arg)
 {
 	struct metrics		*m = arg;
-	struct metrics_conn	*mc;
+	struct metrics_conn	*mc, *old;
 	struct bufferevent	*bev;
 	struct timeval		 tv = { METRICS_TIMEOUT_S, 0 };
 
@@ -410,15 +410,24 @@ metrics_on_new_conn(struct event_base *base, void *arg)
 	bufferevent_incref(bev);
 	mc->mc_m = m;
 	mc->mc_bev = bev;
-	/* One too many: the oldest goes.  A scrape lasts milliseconds, so
-	 * keeping scrapers out takes opening connections as fast, and
+	/* One too many: the oldest that is not being answered goes (one
+	 * that asked nothing yet, or is idle after its answer), so that
 	 * connections a client closed before asking (which evhttp does not
-	 * tell us of) wait no deadline before they make room. */
+	 * tell us of) wait no deadline before they make room, and holding
+	 * scrapers out takes opening connections as fast as they come; with
+	 * all 16 being answered, the newcomer goes. */
 	if (m->m_nconns == METRICS_CONNS_MAX) {
+		TAILQ_FOREACH(old, &m->m_conns, mc_entry)
+			if (evbuffer_get_length(bufferevent_get_output(
+			    old->mc_bev)) == 0)
+				break;
 		log_ratelim(&metrics_rl_busy, "metrics: more than %d "
-		    "connections at once: the oldest closed",
-		    METRICS_CONNS_MAX);
-		metrics_conn_end(TAILQ_FIRST(&m->m_conns));
+		    "connections at once: %s closed", METRICS_CONNS_MAX,
+		    old != NULL ? "the oldest idle one" : "one");
+		if (old != NULL)
+			metrics_conn_end(old);
+		else
+			tv.tv_sec = 0;
 	}
 	TAILQ_INSERT_TAIL(&m->m_conns, mc, mc_entry);
 	m->m_nconns++;

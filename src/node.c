@@ -131,6 +131,7 @@ node_on_expire_tick(int fd, short events, void *arg)
 
 	node_expire(hd, budget < 256 ? 256 : budget);
 	node_lwip_tick(hd);
+	fe_cookie_tick(hd);
 }
 
 static void
@@ -163,6 +164,7 @@ node_tick(struct hd *hd)
 	sys_check_timeouts();
 	node_expire(hd, flow_capacity(hd->hd_flows));
 	node_lwip_tick(hd);
+	fe_cookie_tick(hd);
 }
 
 /* lwIP keeps out-of-order data while it holds less than 64 MB and 1 KB per

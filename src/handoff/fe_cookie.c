@@ -145,6 +145,20 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	}
 }
 
+/* Forgets the window shifts reloads replaced more than a cookie's
+ * lifetime ago (fe_cookie_ack), at every ACK and expiry tick: their age
+ * is counted on the 32-bit millisecond clock, which comes round. */
+void
+fe_cookie_tick(struct hd *hd)
+{
+	int	 ws;
+
+	for (ws = 0; hd->hd_cookie_ws_old != 0 && ws < 15; ws++)
+		if ((hd->hd_cookie_ws_old & (1u << ws)) &&
+		    hd->hd_now - hd->hd_cookie_ws_at[ws] >= COOKIE_LIFETIME_MS)
+			hd->hd_cookie_ws_old &= ~(1u << ws);
+}
+
 /*
  * A packet for a VIP that no flow knows: the handshake's ACK, if it
  * acknowledges a cookie we made for this client's ISN.  Then, and only
@@ -177,17 +191,13 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	}
 	/* The shift its SYN/ACK offered: now's, or one that reloads changed
 	 * within a cookie's lifetime (fe_reload), which its client scales
-	 * by.  One older is forgotten, before the clock comes round. */
+	 * by. */
 	fe_offer(hd->hd_cfg, svc, &of);
 	fws[0] = of.fo_ws;
-	for (ws = 0; hd->hd_cookie_ws_old != 0 && ws < 15; ws++) {
-		if (!(hd->hd_cookie_ws_old & (1u << ws)))
-			continue;
-		if (hd->hd_now - hd->hd_cookie_ws_at[ws] < COOKIE_LIFETIME_MS)
+	fe_cookie_tick(hd);
+	for (ws = 0; hd->hd_cookie_ws_old != 0 && ws < 15; ws++)
+		if (hd->hd_cookie_ws_old & (1u << ws))
 			fws[nfws++] = (uint8_t)ws;
-		else
-			hd->hd_cookie_ws_old &= ~(1u << ws);
-	}
 	if ((p->p_flags & (TH_ACK | TH_SYN | TH_RST)) != TH_ACK ||
 	    pkt_opts_parse(p, &o) == -1 ||
 	    cookie_check(hd->hd_cookie, &p->p_saddr, &p->p_daddr, p->p_sport,

@@ -88,6 +88,8 @@ void	 fe_on_peer_down(struct hd *, int);
 void	 fe_on_peer_gone(struct hd *, int);
 void	 fe_resend(struct hd *, struct flow *);
 void	 fe_on_lookup_ack(struct hd *, int, const struct ctl_lookup_ack *);
+/* fe_cookie.c */
+void	 fe_cookie_tick(struct hd *);
 
 /* be.c */
 extern const struct flow_ops be_flow_ops;

@@ -1,8 +1,9 @@
 /* lwIP netifs over the TUN link; see tunif.h. */
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "lwip/init.h"
@@ -142,17 +143,18 @@ tunif_join(struct tunif *ti, uint8_t *buf, size_t len)
  * inference of CVE-2016-5696).  lwIP sets no DF, so an ID must not come
  * back soon between the same hosts: each destination takes IDs from one
  * of TUNIF_ID_BUCKETS counters started at random, picked by a keyed hash
- * of its address, as Linux does.  A segment joined into a super-packet
+ * of its address, as Linux does (with 65536, an attacker's /24 shares a
+ * given client's 1 time in 256).  A segment joined into a super-packet
  * takes its ID too: the kernel numbers the segments it cuts from the
- * first one's.
+ * first one's.  A hash that cannot be computed takes the first counter
+ * rather than stop the daemon.
  */
 static void
 tunif_ipid(struct tunif *ti, uint8_t *buf, size_t len)
 {
-	uint8_t		 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
-	size_t		 ihl;
-	uint32_t	 h;
+	uint8_t		 md[8];
+	size_t		 ihl, mdlen = 0;
+	uint32_t	 h = 0;
 
 	if (len < PKT_IP_HLEN || (buf[0] >> 4) != 4)
 		return;
@@ -161,10 +163,12 @@ tunif_ipid(struct tunif *ti, uint8_t *buf, size_t len)
 		return;
 	if (ti->ti_id_last == NULL ||
 	    memcmp(ti->ti_id_dst, buf + IP_OFF_DST, 4) != 0) {
-		if (HMAC(EVP_sha256(), ti->ti_id_key, sizeof(ti->ti_id_key),
-		    buf + IP_OFF_DST, 4, md, &mdlen) == NULL || mdlen < 4)
-			fatalx("HMAC failed");
-		h = pkt_get32(md);
+		/* A NULL key restarts the MAC with the key it has. */
+		if (EVP_MAC_init(ti->ti_id_ctx, NULL, 0, NULL) == 1 &&
+		    EVP_MAC_update(ti->ti_id_ctx, buf + IP_OFF_DST, 4) == 1 &&
+		    EVP_MAC_final(ti->ti_id_ctx, md, &mdlen, sizeof(md)) == 1 &&
+		    mdlen == sizeof(md))
+			h = pkt_get32(md);
 		ti->ti_id_last = &ti->ti_ids[h % TUNIF_ID_BUCKETS];
 		memcpy(ti->ti_id_dst, buf + IP_OFF_DST, 4);
 	}
@@ -265,11 +269,20 @@ tunif_init(struct tunif *ti, in_addr_t stack_addr,
     tunif_after_cb after, void *arg)
 {
 	struct ipaddr	 a = addr4(stack_addr);
+	unsigned char	 key[16];
+	unsigned int	 size = 8;
+	OSSL_PARAM	 params[2];
 
 	memset(ti, 0, sizeof(*ti));
-	if (RAND_bytes(ti->ti_id_key, sizeof(ti->ti_id_key)) != 1 ||
-	    RAND_bytes((unsigned char *)ti->ti_ids, sizeof(ti->ti_ids)) != 1)
-		fatalx("tunif: no random bytes");
+	params[0] = OSSL_PARAM_construct_uint(OSSL_MAC_PARAM_SIZE, &size);
+	params[1] = OSSL_PARAM_construct_end();
+	if (RAND_bytes(key, sizeof(key)) != 1 ||
+	    RAND_bytes((unsigned char *)ti->ti_ids, sizeof(ti->ti_ids)) != 1 ||
+	    (ti->ti_id_mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL)) == NULL ||
+	    (ti->ti_id_ctx = EVP_MAC_CTX_new(ti->ti_id_mac)) == NULL ||
+	    EVP_MAC_init(ti->ti_id_ctx, key, sizeof(key), params) != 1)
+		fatalx("tunif: no keyed hash for IPv4 IDs");
+	OPENSSL_cleanse(key, sizeof(key));
 	ti->ti_out = out;
 	ti->ti_after = after;
 	ti->ti_arg = arg;
@@ -343,6 +356,10 @@ tunif_shutdown(struct tunif *ti)
 	for (i = 0; i < ti->ti_nvips; i++)
 		netif_remove(&ti->ti_vips[i]);
 	netif_remove(&ti->ti_stack);
+	EVP_MAC_CTX_free(ti->ti_id_ctx);
+	EVP_MAC_free(ti->ti_id_mac);
+	ti->ti_id_ctx = NULL;
+	ti->ti_id_mac = NULL;
 }
 
 /* Whether nif has address a. */

@@ -32,7 +32,7 @@
 #include "lwip/netif.h"
 
 #define TUNIF_MAX_VIPS	32
-#define TUNIF_ID_BUCKETS 4096	/* IPv4 ID counters (tunif_ipid) */
+#define TUNIF_ID_BUCKETS 65536	/* IPv4 ID counters (tunif_ipid) */
 
 struct pkt_meta;
 
@@ -56,9 +56,10 @@ struct tunif {
 	uint16_t	 ti_gsize;		/* each segment's payload */
 	uint16_t	 ti_glast;		/* the last one's */
 	uint32_t	 ti_gnext;		/* the sequence number after it */
-	/* IPv4 IDs by destination, a keyed hash picking the counter; the
-	 * last destination's is remembered */
-	uint8_t		 ti_id_key[32];
+	/* IPv4 IDs by destination, a keyed hash (SipHash, its context kept)
+	 * picking the counter; the last destination's is remembered */
+	struct evp_mac_st *ti_id_mac;
+	struct evp_mac_ctx_st *ti_id_ctx;
 	uint16_t	 ti_ids[TUNIF_ID_BUCKETS];
 	uint16_t	*ti_id_last;
 	uint8_t		 ti_id_dst[4];

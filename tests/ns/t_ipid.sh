@@ -7,8 +7,8 @@
 # numbered every packet from one counter, so the attacker's own answer
 # packets counted those ACKs: 20 forged, its ID 20 further.  Each
 # destination has a counter of its own now (tunif_ipid), chosen by a keyed
-# hash: one of the three victims may share the attacker's 1 time in 4096,
-# two of them 1 time in 5 million, so at least two must show nothing.
+# hash: one of the three victims may share the attacker's 1 time in 65536,
+# two of them 1 time in a billion, so at least two must show nothing.
 TOPO_HS=lwip TOPO_STACK=lwip
 . "$(dirname "$0")/lib.sh"
 
