@@ -91,7 +91,20 @@ out=$(served_by $(printf "http://$TOPO_VIP2/a.txt?%d " $(seq 1 20)))
 t_check "LARD: 20 requests for one path, one member" [ "$(sort -u <<<"$out" | wc -l)" -eq 1 ]
 # ... until its load (slow downloads held open) crosses lard_high (2):
 # the 4th download finds it at 3 while the other member is under
-# lard_low (1), and the path moves.
+# lard_low (1), and the path moves.  Each member's load counts what it
+# reports serving, lingering flows included: the downloads start once
+# the requests before them are gone from every member (else the first
+# may find the path's member busy and the path moves at once).
+members_idle() {
+	local i
+	for i in $(seq 1 100); do
+		grep '^member/.*/load ' "$st" | awk '$2 != 0 { busy = 1 } END { exit busy }' && return 0
+		sleep 0.1
+	done
+	grep '^member/.*/load ' "$st"
+	return 1
+}
+t_check "members idle before the downloads" members_idle
 # A small receive buffer at the client keeps each download's connection
 # busy for as long as curl takes to read it.
 c sysctl -qw net.ipv4.tcp_rmem="4096 16384 32768"
@@ -170,15 +183,6 @@ t_check "... n3 among their servers" [ "$(count n3 "$out")" -gt 0 ]
 for n in 1 2 3; do
 	t_check "n$n: flow table empty" t_wait_flows "$TOPO_STATE/n$n.status" 0
 done
-members_idle() {
-	local i
-	for i in $(seq 1 100); do
-		grep '^member/.*/load ' "$st" | awk '$2 != 0 { busy = 1 } END { exit busy }' && return 0
-		sleep 0.1
-	done
-	grep '^member/.*/load ' "$st"
-	return 1
-}
 t_check "n1: no connection left counted against a member" members_idle
 for n in 3 2 1; do
 	t_check "n$n: clean exit (no leaks)" topo_stop "$n"
