@@ -146,8 +146,9 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 }
 
 /* Forgets the window shifts reloads replaced more than a cookie's
- * lifetime ago (fe_cookie_ack), at every ACK and expiry tick: their age
- * is counted on the 32-bit millisecond clock, which comes round. */
+ * lifetime ago (fe_cookie_ack), at every expiry tick: their age is counted
+ * on the 32-bit millisecond clock, which comes round.  One a tick late
+ * costs an ACK two MACs more, and passes no cookie: its period is over. */
 void
 fe_cookie_tick(struct hd *hd)
 {
@@ -194,7 +195,6 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	 * by. */
 	fe_offer(hd->hd_cfg, svc, &of);
 	fws[0] = of.fo_ws;
-	fe_cookie_tick(hd);
 	for (ws = 0; hd->hd_cookie_ws_old != 0 && ws < 15; ws++)
 		if (hd->hd_cookie_ws_old & (1u << ws))
 			fws[nfws++] = (uint8_t)ws;
