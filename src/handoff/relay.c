@@ -28,9 +28,10 @@
 #define RELAY_HIGH	(256 * 1024)
 #define RELAY_WAKE	(64 * 1024)
 #define RELAY_CHUNK	(16 * 1024)
-/* What a relay may queue in lwIP while lwIP's memory is at its budget
- * (port_mem_pressed): clients that do not read would otherwise hold a
- * whole send buffer each, 256 KB times handoff.max_flows. */
+/* What a relay may always queue in lwIP, and all it may while lwIP's
+ * memory is at its budget (port_mem_pressed): clients that do not read
+ * would otherwise hold a whole send buffer each, 256 KB times
+ * handoff.max_flows. */
 #define RELAY_FLOOR	(16 * 1024)
 /* Segments of lwIP's queue kept free: for the FIN, and the one pbuf a
  * write may add to the last segment */
@@ -174,15 +175,36 @@ relay_seg_bytes(const struct tcp_pcb *pcb)
 	return m > 0 ? m : 1;
 }
 
+/*
+ * What a relay may have queued in lwIP: twice what the client's window
+ * and lwIP's congestion window let be in flight, as Linux sizes a send
+ * buffer, and at least RELAY_FLOOR; only that while lwIP holds its memory
+ * budget.  A client that does not read (its window shut) pins 16 KB, not
+ * a whole send buffer.  In whole segments: a cap a few bytes past one
+ * would send a runt after every window.
+ */
+static size_t
+relay_cap(const struct tcp_pcb *pcb)
+{
+	size_t	 w = pcb->snd_wnd < pcb->cwnd ? pcb->snd_wnd : pcb->cwnd;
+	size_t	 cap = 2 * w, seg = relay_seg_bytes(pcb);
+
+	if (cap < RELAY_FLOOR || port_mem_pressed())
+		cap = RELAY_FLOOR;
+	if (cap > TCP_SND_BUF)
+		cap = TCP_SND_BUF;
+	return cap > seg ? cap - cap % seg : seg;
+}
+
 /* Bytes lwIP takes now: its send buffer's room (snd_buf itself:
- * tcp_sndbuf() stops at 64 KB - 1), and what its segment queue still
- * holds, each segment a pbuf and a write adding at most one more to the
- * last: a client with a small MSS fills the queue long before the
- * buffer. */
+ * tcp_sndbuf() stops at 64 KB - 1) within relay_cap, and what its
+ * segment queue still holds, each segment a pbuf and a write adding at
+ * most one more to the last: a client with a small MSS fills the queue
+ * long before the buffer. */
 static size_t
 relay_room(const struct relay *r)
 {
-	size_t	 q, room, queued;
+	size_t	 q, room, queued, cap;
 
 	if (r->r_pcb == NULL ||
 	    (q = tcp_sndqueuelen(r->r_pcb)) + RELAY_QSPARE >= TCP_SND_QUEUELEN)
@@ -190,29 +212,27 @@ relay_room(const struct relay *r)
 	room = (TCP_SND_QUEUELEN - RELAY_QSPARE - q) * relay_seg_bytes(r->r_pcb);
 	if (room > r->r_pcb->snd_buf)
 		room = r->r_pcb->snd_buf;
-	if (port_mem_pressed()) {
-		queued = r->r_pcb->snd_buf < TCP_SND_BUF ?
-		    TCP_SND_BUF - r->r_pcb->snd_buf : 0;
-		if (queued >= RELAY_FLOOR)
-			return 0;
-		if (room > RELAY_FLOOR - queued)
-			room = RELAY_FLOOR - queued;
-	}
-	return room;
+	queued = r->r_pcb->snd_buf < TCP_SND_BUF ?
+	    TCP_SND_BUF - r->r_pcb->snd_buf : 0;
+	if (queued >= (cap = relay_cap(r->r_pcb)))
+		return 0;
+	return room < cap - queued ? room : cap - queued;
 }
 
 /* Room that reading the server again waits for: RELAY_WAKE, or half what
- * the segment queue holds for a client with a small MSS, or of
- * RELAY_FLOOR while lwIP's memory is at its budget.  A relay that waits
- * has that much queued, whose acknowledgment asks again. */
+ * the segment queue holds for a client with a small MSS, or a quarter of
+ * relay_cap (half would be missed by a few bytes after the ACK of a
+ * window of whole segments).  A relay that waits has that much queued,
+ * whose acknowledgment asks again. */
 static size_t
 relay_wake(const struct relay *r)
 {
 	size_t	 half = (TCP_SND_QUEUELEN - RELAY_QSPARE) *
 		    relay_seg_bytes(r->r_pcb) / 2;
+	size_t	 cap = relay_cap(r->r_pcb) / 4;
 
-	if (port_mem_pressed() && half > RELAY_FLOOR / 2)
-		half = RELAY_FLOOR / 2;
+	if (half > cap)
+		half = cap;
 	return half < RELAY_WAKE ? half : RELAY_WAKE;
 }
 
