@@ -111,6 +111,7 @@ struct hd_stats {
 	uint64_t	 st_be_refused;
 	uint64_t	 st_be_unknown_vip;	/* refused: none of ours */
 	uint64_t	 st_be_aborted;
+	uint64_t	 st_be_late;		/* HANDOFFs after their CANCEL */
 	uint64_t	 st_be_idle;
 	uint64_t	 st_be_tw_killed;	/* the kernel's TIME_WAIT reset */
 	uint64_t	 st_be_lookups;		/* LOOKUPs answered */
@@ -202,6 +203,10 @@ struct hd {
 	struct tcp_pcb		*hd_be_listen[HD_MAX_BE_PORTS][2];
 	uint16_t		 hd_be_listen_port[HD_MAX_BE_PORTS];
 	int			 hd_be_nlisten;
+	/* be.c's CANCELs granted for HANDOFFs not seen (NULL: none yet) */
+	struct be_tomb		*hd_be_tombs;
+	uint32_t		 hd_be_ntombs;	/* slots used, a ring */
+	uint32_t		 hd_be_tomb_ms;	/* the latest, port_now_ms */
 	struct hd_stats		 hd_stats;
 	uint8_t			*hd_rxbuf;		/* one TUN read */
 	uint8_t			*hd_txbuf;		/* one built packet */

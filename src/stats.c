@@ -142,6 +142,9 @@ static const struct stats_counter {
 	ST(be_aborted, "backend_aborted_total", NULL,
 	    "Handoffs the front-end gave up on while this node injected "
 	    "them."),
+	ST(be_late, "backend_late_handoffs_total", NULL,
+	    "HANDOFFs that came after the front-end's cancel of them, on "
+	    "another control connection: refused, never run."),
 	ST(be_idle, "backend_idle_total", NULL,
 	    "Handed-off connections this node forgot after handoff.idle."),
 	ST(be_tw_killed, "backend_timewait_resets_total", NULL,

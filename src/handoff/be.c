@@ -70,6 +70,11 @@
  * retransmission (TCP_RTO_MAX: Linux's and lwIP's backoff stop there). */
 #define BE_LINGER_REXMIT_MAX	120000
 
+/* CANCELs granted for HANDOFFs not seen, remembered (a ring) so that
+ * each HANDOFF, should it come after all, is refused: enough for every
+ * handoff in flight on a stalled path at 1,000 a second. */
+#define BE_TOMBS	1024
+
 enum be_state {
 	BE_INJECT = 1,
 	BE_ESTAB,
@@ -101,6 +106,19 @@ struct be_conn {
 	uint8_t			 bc_has_ts;
 	uint32_t		 bc_iss;
 	uint32_t		 bc_tsval;
+};
+
+/* A HANDOFF this node answered CANCELLED before it came: its front-end
+ * and that one's handle for it, its client's endpoint, the front-end's
+ * ISN (a new connection of the same endpoint has another), and when. */
+struct be_tomb {
+	struct ipaddr	 bt_caddr;
+	uint64_t	 bt_sflow;
+	uint16_t	 bt_cport;
+	uint16_t	 bt_vport;
+	uint32_t	 bt_iss;
+	uint32_t	 bt_ms;
+	int		 bt_peer;
 };
 
 static struct log_rl be_rl_full;
@@ -857,6 +875,70 @@ be_superseded(const struct flow *f, int peer, const struct ctl_handoff *ho)
 	    addr_eq(&f->f_naddr, &ho->ho_vaddr);
 }
 
+/*
+ * How long a tomb lasts: the HANDOFF it stands for waits, unread, in a
+ * control connection this node has heard nothing more on since before
+ * the CANCEL came (the connection is ordered), which is closed at
+ * control.dead_after; and the handoff.timeout the expiry of the flow the
+ * front-end has forgotten by then.
+ */
+static uint32_t
+be_tomb_life(const struct hd *hd)
+{
+	return (uint32_t)hd->hd_cfg->cfg_control.cc_dead_ms +
+	    (uint32_t)hd->hd_cfg->cfg_handoff.ch_timeout_ms;
+}
+
+/* A CANCEL for a HANDOFF this node has not seen: the two came on different
+ * control connections (the front-end's one in use changed between them),
+ * and the HANDOFF may still come, after the front-end gave the client to
+ * another member. */
+static void
+be_tomb_add(struct hd *hd, int peer, const struct ctl_close *cl)
+{
+	struct be_tomb	*t;
+
+	if (hd->hd_be_tombs == NULL &&
+	    (hd->hd_be_tombs = calloc(BE_TOMBS, sizeof(*t))) == NULL) {
+		log_warn("be: a cancel cannot be remembered");
+		return;
+	}
+	t = &hd->hd_be_tombs[hd->hd_be_ntombs % BE_TOMBS];
+	/* Past one round, the whole ring is searched. */
+	if (++hd->hd_be_ntombs == 2 * BE_TOMBS)
+		hd->hd_be_ntombs = BE_TOMBS;
+	t->bt_caddr = cl->cl_caddr;
+	t->bt_cport = cl->cl_cport;
+	t->bt_vport = cl->cl_vport;
+	t->bt_sflow = cl->cl_sflow;
+	t->bt_iss = cl->cl_seq;
+	t->bt_peer = peer;
+	t->bt_ms = hd->hd_be_tomb_ms = port_now_ms();
+}
+
+/* Whether ho is a HANDOFF whose cancel this node granted already. */
+static int
+be_tomb_find(struct hd *hd, int peer, const struct ctl_handoff *ho)
+{
+	const struct be_tomb	*t;
+	uint32_t		 now = port_now_ms(), life = be_tomb_life(hd);
+	uint32_t		 i, n;
+
+	if (hd->hd_be_tombs == NULL || now - hd->hd_be_tomb_ms >= life)
+		return 0;
+	n = hd->hd_be_ntombs < BE_TOMBS ? hd->hd_be_ntombs : BE_TOMBS;
+	for (i = 0; i < n; i++) {
+		t = &hd->hd_be_tombs[i];
+		if (t->bt_peer == peer && t->bt_sflow == ho->ho_flow &&
+		    t->bt_iss == ho->ho_iss && now - t->bt_ms < life &&
+		    t->bt_cport == ho->ho_cport &&
+		    t->bt_vport == ho->ho_vport &&
+		    addr_eq(&t->bt_caddr, &ho->ho_caddr))
+			return 1;
+	}
+	return 0;
+}
+
 void
 be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 {
@@ -894,6 +976,16 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 				be_send_ack(hd, peer, ho, f, CTL_OK);
 			return;
 		}
+	}
+	/* Cancelled already (CANCELLED, be_on_cancel): the front-end may
+	 * have given the client to another member. */
+	if (be_tomb_find(hd, peer, ho)) {
+		log_info("be: %s's handoff came after its cancel: refused",
+		    peer_id(hd, peer));
+		hd->hd_stats.st_be_refused++;
+		hd->hd_stats.st_be_late++;
+		be_send_ack(hd, peer, ho, NULL, CTL_CANCELLED);
+		return;
 	}
 	/* A node a reload removed keeps what it handed here (above), and
 	 * hands nothing more, nor ends what others handed. */
@@ -1381,7 +1473,8 @@ be_on_cancel(struct hd *hd, int peer, const struct ctl_close *cl)
 		hd->hd_stats.st_be_aborted++;
 		be_kernel_reset(hd, f, be_client_next(f));
 		be_close(hd, f, FLOW_END_ABORT);
-	}
+	} else
+		be_tomb_add(hd, peer, cl);
 	be_send_ack(hd, peer, &ho, NULL, CTL_CANCELLED);
 }
 
@@ -1644,4 +1737,6 @@ be_shutdown(struct hd *hd)
 			tcp_close(hd->hd_be_listen[i][1]);
 	}
 	hd->hd_be_nlisten = 0;
+	free(hd->hd_be_tombs);
+	hd->hd_be_tombs = NULL;
 }

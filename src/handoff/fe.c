@@ -1652,10 +1652,11 @@ fe_dispatch(struct fe_conn *fc)
  * may have the connection, or OK.  Both go on the peer's one connection
  * in use, which is ordered, so an answer comes while it lives (one that
  * closes first leaves peer_conn another, which the CANCEL may take while
- * the HANDOFF is still unread in the first: a known race, not closed
- * here).  A stall of the control path shorter than
- * control.dead_after (after which a silent peer is down, fe_on_peer_down)
- * delays the client instead of resetting it.  Past that, or another
+ * the HANDOFF is still unread in the first: the back-end then remembers
+ * the cancel it granted, and refuses the HANDOFF, be_tomb_add).  A stall
+ * of the control path shorter than control.dead_after (after which a
+ * silent peer is down, fe_on_peer_down) delays the client instead of
+ * resetting it.  Past that, or another
  * handoff.timeout if longer, fe_give_up: a peer that is heard from but
  * never answers does not hold the client for good.
  */

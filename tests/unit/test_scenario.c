@@ -46,6 +46,7 @@
  *   hold A B / release A B   what A sends B on the control links stalls
  *                            / goes on
  *   cut A B                  A and B's control links close
+ *   hold|release|cut A B via C   the same, on the link C (A or B) dialled
  *
  * PACKET: SRC:PORT > DST:PORT FLAGS [seq V] [ack V] [win V] [<OPTIONS>]
  * [len N] ["payload" | "prefix"... | ..."suffix"] where FLAGS are tcpdump's (S F R P and . for ACK;
@@ -1312,21 +1313,29 @@ sc_cmd_alog(struct sc_node *n, char *rest)
 	sc_fail("%s's access log has no line with \"%s\"", n->n_name, rest);
 }
 
-/* The links between two nodes: what a sends b (hold, release), or both
- * ways (cut). */
+/* The links between two nodes (or the one that "via" dialled): what a
+ * sends b (hold, release), or both ways (cut). */
 static void
 sc_cmd_link(const char *cmd, char *rest)
 {
 	struct sc_node	*a = sc_node_arg(sc_word(&rest));
 	struct sc_node	*b = sc_node_arg(sc_word(&rest));
+	char		*via = sc_word(&rest);
 	int		 i, ia = (int)(a - sc.s_nodes), ib = (int)(b - sc.s_nodes);
-	int		 hold = strcmp(cmd, "hold") == 0, *held;
+	int		 hold = strcmp(cmd, "hold") == 0, *held, dialler = -1;
 
+	if (via != NULL) {
+		if (strcmp(via, "via") != 0 || (via = sc_word(&rest)) == NULL ||
+		    ((dialler = (int)(sc_node_arg(via) - sc.s_nodes)) != ia &&
+		    dialler != ib))
+			sc_fail("%s A B [via A|B]", cmd);
+	}
 	for (i = 0; i < sc.s_nlinks; i++) {
 		struct sc_link *l = &sc.s_links[i];
 
 		if (l->l_a == NULL || !((l->l_n1 == ia && l->l_n2 == ib) ||
-		    (l->l_n1 == ib && l->l_n2 == ia)))
+		    (l->l_n1 == ib && l->l_n2 == ia)) ||
+		    (dialler != -1 && l->l_n1 != dialler))
 			continue;
 		held = l->l_n1 == ia ? &l->l_held12 : &l->l_held21;
 		if (hold)
