@@ -72,8 +72,9 @@
 
 /* CANCELs granted for HANDOFFs not seen, remembered (a ring) so that
  * each HANDOFF, should it come after all, is refused: enough for every
- * handoff in flight on a stalled path at 1,000 a second. */
-#define BE_TOMBS	1024
+ * handoff in flight on stalled paths at 4,000 a second with the default
+ * handoff.timeout. */
+#define BE_TOMBS	4096
 
 enum be_state {
 	BE_INJECT = 1,
@@ -122,6 +123,7 @@ struct be_tomb {
 };
 
 static struct log_rl be_rl_full;
+static struct log_rl be_rl_tomb;
 static struct log_rl be_rl_vip;
 
 static void	be_input(struct hd *, struct flow *, struct pkt *);
@@ -878,14 +880,17 @@ be_superseded(const struct flow *f, int peer, const struct ctl_handoff *ho)
 /*
  * How long a tomb lasts: the HANDOFF it stands for waits, unread, in a
  * control connection this node has heard nothing more on since before
- * the CANCEL came (the connection is ordered), which is closed at
- * control.dead_after; and the handoff.timeout the expiry of the flow the
- * front-end has forgotten by then.
+ * the CANCEL came (the connection is ordered), which is closed
+ * control.dead_after later, at the next heartbeat tick; and the
+ * handoff.timeout more.  (A connection that trickles, each frame ahead
+ * of the HANDOFF a little under dead_after after the last, could bring
+ * it later still.)
  */
 static uint32_t
 be_tomb_life(const struct hd *hd)
 {
 	return (uint32_t)hd->hd_cfg->cfg_control.cc_dead_ms +
+	    (uint32_t)hd->hd_cfg->cfg_control.cc_heartbeat_ms +
 	    (uint32_t)hd->hd_cfg->cfg_handoff.ch_timeout_ms;
 }
 
@@ -904,6 +909,11 @@ be_tomb_add(struct hd *hd, int peer, const struct ctl_close *cl)
 		return;
 	}
 	t = &hd->hd_be_tombs[hd->hd_be_ntombs % BE_TOMBS];
+	if (hd->hd_be_ntombs >= BE_TOMBS &&
+	    port_now_ms() - t->bt_ms < be_tomb_life(hd))
+		log_ratelim(&be_rl_tomb, "be: more than %d handoffs cancelled "
+		    "unseen within %u ms: the oldest is forgotten, and would "
+		    "be run if it came", BE_TOMBS, be_tomb_life(hd));
 	/* Past one round, the whole ring is searched. */
 	if (++hd->hd_be_ntombs == 2 * BE_TOMBS)
 		hd->hd_be_ntombs = BE_TOMBS;

@@ -28,11 +28,16 @@
 #define RELAY_HIGH	(256 * 1024)
 #define RELAY_WAKE	(64 * 1024)
 #define RELAY_CHUNK	(16 * 1024)
-/* What a relay may always queue in lwIP, and all it may while lwIP's
- * memory is at its budget (port_mem_pressed): clients that do not read
- * would otherwise hold a whole send buffer each, 256 KB times
- * handoff.max_flows. */
+/* What a relay may always queue in lwIP, and all one whose client took
+ * less in the last RELAY_RATE_MS may while lwIP's memory is at its budget
+ * (port_mem_pressed): clients that do not read would otherwise hold a
+ * whole send buffer each, 256 KB times handoff.max_flows. */
 #define RELAY_FLOOR	(16 * 1024)
+#define RELAY_RATE_MS	1000
+/* lwIP's memory for a queued segment beyond its data (struct tcp_seg,
+ * its pbuf, the headers): what a relay queues is counted with it, so
+ * that a client with a tiny MSS pins no more memory than another. */
+#define RELAY_SEG_COST	128
 /* Segments of lwIP's queue kept free: for the FIN, and the one pbuf a
  * write may add to the last segment */
 #define RELAY_QSPARE	6
@@ -53,6 +58,11 @@ struct relay {
 	void			*r_arg;
 	uint32_t		 r_held;	/* received, not yet tcp_recved */
 	uint32_t		 r_last;	/* last activity, ms */
+	/* what the client acknowledged in the RELAY_RATE_MS from r_rate_ms,
+	 * and in the one before */
+	uint32_t		 r_rate_ms;
+	uint32_t		 r_acked;
+	uint32_t		 r_acked_prev;
 	struct relay_summary	 r_sum;
 	unsigned int		 r_connected:1;
 	unsigned int		 r_cl_eof:1;	/* the client sent FIN */
@@ -136,10 +146,35 @@ static err_t
 relay_lwip_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
 	struct relay	*r = arg;
+	uint32_t	 now = r->r_hd->hd_now;
 
-	r->r_last = r->r_hd->hd_now;	/* the client is still taking bytes */
+	r->r_last = now;	/* the client is still taking bytes */
+	if (now - r->r_rate_ms >= 2 * RELAY_RATE_MS) {
+		r->r_acked_prev = 0;
+		r->r_acked = 0;
+		r->r_rate_ms = now;
+	} else if (now - r->r_rate_ms >= RELAY_RATE_MS) {
+		r->r_acked_prev = r->r_acked;
+		r->r_acked = 0;
+		r->r_rate_ms += RELAY_RATE_MS;
+	}
+	r->r_acked += len;
 	relay_pump_to_client(r);
 	return ERR_OK;
+}
+
+/* What the client acknowledged in the last RELAY_RATE_MS or so: the
+ * larger of the current interval and the one before it. */
+static size_t
+relay_drained(const struct relay *r)
+{
+	uint32_t	 age = r->r_hd->hd_now - r->r_rate_ms;
+
+	if (age >= 2 * RELAY_RATE_MS)
+		return 0;
+	if (age >= RELAY_RATE_MS)
+		return r->r_acked;
+	return r->r_acked > r->r_acked_prev ? r->r_acked : r->r_acked_prev;
 }
 
 /* lwIP already freed the pcb (a reset, or too many retransmissions).
@@ -178,21 +213,30 @@ relay_seg_bytes(const struct tcp_pcb *pcb)
 /*
  * What a relay may have queued in lwIP: twice what the client's window
  * and lwIP's congestion window let be in flight, as Linux sizes a send
- * buffer, and at least RELAY_FLOOR; only that while lwIP holds its memory
- * budget.  A client that does not read (its window shut) pins 16 KB, not
- * a whole send buffer.  In whole segments: a cap a few bytes past one
- * would send a runt after every window.
+ * buffer, and at least RELAY_FLOOR.  A client that never opened its
+ * window pins 16 KB, not a whole send buffer.  One that opened it and
+ * stopped reading still pins what is in flight, which lwIP must keep
+ * until it is acknowledged: while lwIP holds its memory budget, a relay
+ * queues no more than its client took in the last second (at least
+ * RELAY_FLOOR), so that stalled clients are held to 16 KB and clients
+ * that read are not.  Counted in memory (RELAY_SEG_COST a segment), in
+ * whole segments: a cap a few bytes past one would send a runt after
+ * every window.
  */
 static size_t
-relay_cap(const struct tcp_pcb *pcb)
+relay_cap(const struct relay *r)
 {
+	const struct tcp_pcb *pcb = r->r_pcb;
 	size_t	 w = pcb->snd_wnd < pcb->cwnd ? pcb->snd_wnd : pcb->cwnd;
-	size_t	 cap = 2 * w, seg = relay_seg_bytes(pcb);
+	size_t	 cap = 2 * w, seg = relay_seg_bytes(pcb), d;
 
-	if (cap < RELAY_FLOOR || port_mem_pressed())
+	if (cap < RELAY_FLOOR)
 		cap = RELAY_FLOOR;
+	if (port_mem_pressed() && cap > (d = relay_drained(r)))
+		cap = d > RELAY_FLOOR ? d : RELAY_FLOOR;
 	if (cap > TCP_SND_BUF)
 		cap = TCP_SND_BUF;
+	cap = (size_t)((uint64_t)cap * seg / (seg + RELAY_SEG_COST));
 	return cap > seg ? cap - cap % seg : seg;
 }
 
@@ -214,7 +258,7 @@ relay_room(const struct relay *r)
 		room = r->r_pcb->snd_buf;
 	queued = r->r_pcb->snd_buf < TCP_SND_BUF ?
 	    TCP_SND_BUF - r->r_pcb->snd_buf : 0;
-	if (queued >= (cap = relay_cap(r->r_pcb)))
+	if (queued >= (cap = relay_cap(r)))
 		return 0;
 	return room < cap - queued ? room : cap - queued;
 }
@@ -229,7 +273,7 @@ relay_wake(const struct relay *r)
 {
 	size_t	 half = (TCP_SND_QUEUELEN - RELAY_QSPARE) *
 		    relay_seg_bytes(r->r_pcb) / 2;
-	size_t	 cap = relay_cap(r->r_pcb) / 4;
+	size_t	 cap = relay_cap(r) / 4;
 
 	if (half > cap)
 		half = cap;
@@ -336,8 +380,13 @@ relay_on_srv_readable(int fd, short ev, void *arg)
 		event_del(r->r_rd);	/* nowhere to put the bytes */
 		return;
 	}
-	if (want > RELAY_READ)
-		want = RELAY_READ;
+	/* In whole segments when the read is the limit: the rest of one
+	 * would leave at once, a runt in the middle of the stream (Nagle is
+	 * off). */
+	if (want > RELAY_READ) {
+		k = relay_seg_bytes(r->r_pcb);
+		want = RELAY_READ > k ? RELAY_READ - RELAY_READ % k : RELAY_READ;
+	}
 	if ((n = read(fd, buf, want)) == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -545,6 +594,7 @@ relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
 	r->r_hd = hd;
 	r->r_pcb = pcb;
 	r->r_last = hd->hd_now;
+	r->r_rate_ms = hd->hd_now;
 	r->r_sum.rs_caddr = port_addr(&pcb->remote_ip);
 	r->r_sum.rs_cport = htons(pcb->remote_port);
 	r->r_sum.rs_vaddr = *vaddr;

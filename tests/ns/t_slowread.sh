@@ -9,7 +9,8 @@
 # queues twice what its client's window and lwIP's cwnd let be in flight,
 # at least 16 KB: the 600 stay far under the budget (under 40 MB; 65 MB and
 # more before), and a client that reads gets its 4 MB download whole
-# meanwhile.
+# meanwhile.  (Past the budget, only relays whose clients stopped are held
+# to 16 KB: tests/scenarios/lwip_pressure_reader.scn.)
 TOPO_STACKS="lwip lwip"
 . "$(dirname "$0")/lib.sh"
 
