@@ -158,7 +158,8 @@ relay_lwip_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 		r->r_acked = 0;
 		r->r_rate_ms += RELAY_RATE_MS;
 	}
-	r->r_acked += len;
+	r->r_acked = r->r_acked > UINT32_MAX - len ? UINT32_MAX :
+	    r->r_acked + len;
 	relay_pump_to_client(r);
 	return ERR_OK;
 }
