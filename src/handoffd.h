@@ -205,7 +205,7 @@ struct hd {
 	int			 hd_be_nlisten;
 	/* be.c's CANCELs granted for HANDOFFs not seen (NULL: none yet) */
 	struct be_tomb		*hd_be_tombs;
-	uint32_t		 hd_be_ntombs;	/* slots used, a ring */
+	uint32_t		 hd_be_ntombs;	/* added; past BE_TOMBS, a ring */
 	uint32_t		 hd_be_tomb_ms;	/* the latest, port_now_ms */
 	struct hd_stats		 hd_stats;
 	uint8_t			*hd_rxbuf;		/* one TUN read */

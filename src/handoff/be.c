@@ -936,11 +936,15 @@ be_tomb_find(struct hd *hd, int peer, const struct ctl_handoff *ho)
 
 	if (hd->hd_be_tombs == NULL || now - hd->hd_be_tomb_ms >= life)
 		return 0;
+	/* Newest first, as far as the first expired one: the ring is in the
+	 * order they were made. */
 	n = hd->hd_be_ntombs < BE_TOMBS ? hd->hd_be_ntombs : BE_TOMBS;
 	for (i = 0; i < n; i++) {
-		t = &hd->hd_be_tombs[i];
+		t = &hd->hd_be_tombs[(hd->hd_be_ntombs - 1 - i) % BE_TOMBS];
+		if (now - t->bt_ms >= life)
+			break;
 		if (t->bt_peer == peer && t->bt_sflow == ho->ho_flow &&
-		    t->bt_iss == ho->ho_iss && now - t->bt_ms < life &&
+		    t->bt_iss == ho->ho_iss &&
 		    t->bt_cport == ho->ho_cport &&
 		    t->bt_vport == ho->ho_vport &&
 		    addr_eq(&t->bt_caddr, &ho->ho_caddr))

@@ -1656,9 +1656,9 @@ fe_dispatch(struct fe_conn *fc)
  * the cancel it granted, and refuses the HANDOFF, be_tomb_add).  A stall
  * of the control path shorter than control.dead_after (after which a
  * silent peer is down, fe_on_peer_down) delays the client instead of
- * resetting it.  Past that, or another
- * handoff.timeout if longer, fe_give_up: a peer that is heard from but
- * never answers does not hold the client for good.
+ * resetting it.  Past that, or another handoff.timeout if longer,
+ * fe_give_up: a peer that is heard from but never answers does not hold
+ * the client for good.
  */
 static void
 fe_cancel(struct fe_conn *fc)

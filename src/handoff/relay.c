@@ -34,6 +34,7 @@
  * whole send buffer each, 256 KB times handoff.max_flows. */
 #define RELAY_FLOOR	(16 * 1024)
 #define RELAY_RATE_MS	1000
+#define RELAY_RATE_SPAN	4000
 /* lwIP's memory for a queued segment beyond its data (struct tcp_seg,
  * its pbuf, the headers): what a relay queues is counted with it, so
  * that a client with a tiny MSS pins no more memory than another. */
@@ -178,6 +179,25 @@ relay_drained(const struct relay *r)
 	return r->r_acked > r->r_acked_prev ? r->r_acked : r->r_acked_prev;
 }
 
+/* What a relay may queue while lwIP holds its memory budget: what its
+ * client acknowledged in the last second, or, for a client further than
+ * half a second away (a second's bytes are less than two of its round
+ * trips'), that much per two round trips, up to RELAY_RATE_SPAN. */
+static size_t
+relay_allowance(const struct relay *r)
+{
+	const struct tcp_pcb *pcb = r->r_pcb;
+	uint64_t	 d = relay_drained(r);
+	uint32_t	 span;
+
+	if (!(pcb->sack_flags & TCP_SACK_RTT) ||
+	    (span = pcb->srtt8 >> 2) <= RELAY_RATE_MS)
+		return (size_t)d;
+	if (span > RELAY_RATE_SPAN)
+		span = RELAY_RATE_SPAN;
+	return (size_t)(d * span / RELAY_RATE_MS);
+}
+
 /* lwIP already freed the pcb (a reset, or too many retransmissions).
  * lwip_strerr() is empty unless lwIP was built with LWIP_DEBUG. */
 static void
@@ -218,9 +238,9 @@ relay_seg_bytes(const struct tcp_pcb *pcb)
  * window pins 16 KB, not a whole send buffer.  One that opened it and
  * stopped reading still pins what is in flight, which lwIP must keep
  * until it is acknowledged: while lwIP holds its memory budget, a relay
- * queues no more than its client took in the last second (at least
- * RELAY_FLOOR), so that stalled clients are held to 16 KB and clients
- * that read are not.  Counted in memory (RELAY_SEG_COST a segment), in
+ * queues no more than its client took in the last second or two round
+ * trips (relay_allowance, at least RELAY_FLOOR), so that stalled clients
+ * queue no more and clients that read keep their pace.  Counted in memory (RELAY_SEG_COST a segment), in
  * whole segments: a cap a few bytes past one would send a runt after
  * every window.
  */
@@ -233,7 +253,7 @@ relay_cap(const struct relay *r)
 
 	if (cap < RELAY_FLOOR)
 		cap = RELAY_FLOOR;
-	if (port_mem_pressed() && cap > (d = relay_drained(r)))
+	if (port_mem_pressed() && cap > (d = relay_allowance(r)))
 		cap = d > RELAY_FLOOR ? d : RELAY_FLOOR;
 	if (cap > TCP_SND_BUF)
 		cap = TCP_SND_BUF;
@@ -266,9 +286,9 @@ relay_room(const struct relay *r)
 
 /* Room that reading the server again waits for: RELAY_WAKE, or half what
  * the segment queue holds for a client with a small MSS, or a quarter of
- * relay_cap (half would be missed by a few bytes after the ACK of a
- * window of whole segments).  A relay that waits has that much queued,
- * whose acknowledgment asks again. */
+ * relay_cap, so that a capped relay reads again while lwIP still has most
+ * of a window queued.  A relay that waits has that much queued, whose
+ * acknowledgment asks again. */
 static size_t
 relay_wake(const struct relay *r)
 {
