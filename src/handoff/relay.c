@@ -240,7 +240,10 @@ relay_seg_bytes(const struct tcp_pcb *pcb)
  * until it is acknowledged: while lwIP holds its memory budget, a relay
  * queues no more than its client took in the last second or two round
  * trips (relay_allowance, at least RELAY_FLOOR), so that stalled clients
- * queue no more and clients that read keep their pace.  Counted in memory (RELAY_SEG_COST a segment), in
+ * queue no more and clients that read keep their pace.  Clients that read
+ * fast and then stop can still pin what they had in flight: past the hard
+ * bound (twice the budget) every relay queues RELAY_FLOOR, so that what
+ * they pin is bounded, at the cost of everyone's pace.  Counted in memory (RELAY_SEG_COST a segment), in
  * whole segments: a cap a few bytes past one would send a runt after
  * every window.
  */
@@ -253,8 +256,15 @@ relay_cap(const struct relay *r)
 
 	if (cap < RELAY_FLOOR)
 		cap = RELAY_FLOOR;
-	if (port_mem_pressed() && cap > (d = relay_allowance(r)))
-		cap = d > RELAY_FLOOR ? d : RELAY_FLOOR;
+	switch (port_mem_pressed()) {
+	case PORT_MEM_HARD:
+		cap = RELAY_FLOOR;
+		break;
+	case PORT_MEM_PRESSED:
+		if (cap > (d = relay_allowance(r)))
+			cap = d > RELAY_FLOOR ? d : RELAY_FLOOR;
+		break;
+	}
 	if (cap > TCP_SND_BUF)
 		cap = TCP_SND_BUF;
 	cap = (size_t)((uint64_t)cap * seg / (seg + RELAY_SEG_COST));

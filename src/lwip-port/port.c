@@ -34,6 +34,7 @@
 #define PORT_MEM_HDR	16
 static size_t	port_mem;
 static size_t	port_mem_budget = SIZE_MAX;
+static size_t	port_mem_hard = SIZE_MAX;
 static uint32_t	port_young_ooseq = TCP_OOSEQ_MAX_BYTES;
 
 /* Losses lwIP found by a client's duplicate ACKs without SACK blocks
@@ -368,22 +369,26 @@ port_mem_used(void)
 
 /* Whether lwIP holds its budget (port_set_limits) or more: then it keeps
  * no out-of-order data, and each relay queues little (relay.c), as a
- * kernel under tcp_mem pressure does. */
+ * kernel under tcp_mem pressure does; PORT_MEM_HARD past the hard bound,
+ * where every relay queues least. */
 int
 port_mem_pressed(void)
 {
-	return port_mem >= port_mem_budget;
+	if (port_mem >= port_mem_hard)
+		return PORT_MEM_HARD;
+	return port_mem >= port_mem_budget ? PORT_MEM_PRESSED : 0;
 }
 
 /*
  * budget: lwIP memory past which no out-of-order data is kept (a sender
- * retransmits it, in order, later); young: the out-of-order bytes a
- * connection of PORT_PRIO_YOUNG may have.
+ * retransmits it, in order, later); hard: past which relays queue least;
+ * young: the out-of-order bytes a connection of PORT_PRIO_YOUNG may have.
  */
 void
-port_set_limits(size_t budget, uint32_t young)
+port_set_limits(size_t budget, size_t hard, uint32_t young)
 {
 	port_mem_budget = budget;
+	port_mem_hard = hard;
 	port_young_ooseq = young < TCP_OOSEQ_MAX_BYTES ? young :
 	    TCP_OOSEQ_MAX_BYTES;
 }

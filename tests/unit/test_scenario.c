@@ -47,9 +47,10 @@
  *                            / goes on
  *   cut A B                  A and B's control links close
  *   hold|release|cut A B via C   the same, on the link C (A or B) dialled
- *   lwip-budget BYTES        lwIP's memory budget (every node's: lwIP's
+ *   lwip-budget BYTES [HARD] lwIP's memory budget (every node's: lwIP's
  *                            memory is the process's) is BYTES from now
- *                            on, until a node starts or reloads
+ *                            on, and its hard bound HARD (none if not
+ *                            given), until a node starts or reloads
  *
  * PACKET: SRC:PORT > DST:PORT FLAGS [seq V] [ack V] [win V] [<OPTIONS>]
  * [len N] ["payload" | "prefix"... | ..."suffix"] where FLAGS are tcpdump's (S F R P and . for ACK;
@@ -1634,11 +1635,13 @@ sc_line(FILE *fp, char *line)
 		sc_cmd_link(w, rest);
 	else if (strcmp(w, "lwip-budget") == 0) {
 		char *a = sc_word(&rest), *end;
-		unsigned long long b;
+		unsigned long long b, h = SIZE_MAX;
 
-		if (a == NULL || (b = strtoull(a, &end, 0)) == 0 || *end != '\0')
-			sc_fail("lwip-budget BYTES");
-		port_set_limits((size_t)b, TCP_OOSEQ_MAX_BYTES);
+		if (a == NULL || (b = strtoull(a, &end, 0)) == 0 || *end != '\0' ||
+		    ((a = sc_word(&rest)) != NULL &&
+		    ((h = strtoull(a, &end, 0)) == 0 || *end != '\0')))
+			sc_fail("lwip-budget BYTES [HARD]");
+		port_set_limits((size_t)b, (size_t)h, TCP_OOSEQ_MAX_BYTES);
 	} else
 		sc_cmd_node(w, rest);
 }

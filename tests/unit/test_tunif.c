@@ -228,7 +228,7 @@ test_ooseq_limits(void)
 
 	CHECK((pcb = tcp_new()) != NULL);
 	CHECK(port_mem_used() > used);
-	port_set_limits(port_mem_used() + (1 << 20), 4096);
+	port_set_limits(port_mem_used() + (1 << 20), SIZE_MAX, 4096);
 	CHECK_INTEQ(port_ooseq_bytes(pcb), TCP_OOSEQ_MAX_BYTES);
 	CHECK_INTEQ(port_ooseq_pbufs(pcb), TCP_OOSEQ_MAX_PBUFS);
 	tcp_setprio(pcb, PORT_PRIO_YOUNG);
@@ -241,7 +241,7 @@ test_ooseq_limits(void)
 	CHECK_INTEQ(port_ooseq_bytes(pcb), 4096);
 	tcp_abort(pcb);
 	CHECK_INTEQ(port_mem_used(), used);
-	port_set_limits((size_t)-1, TCP_OOSEQ_MAX_BYTES);
+	port_set_limits(SIZE_MAX, SIZE_MAX, TCP_OOSEQ_MAX_BYTES);
 }
 
 /* Past PORT_TIMEWAIT_MAX, the oldest TIME_WAITs go and the newest stay. */
