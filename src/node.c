@@ -168,15 +168,18 @@ node_tick(struct hd *hd)
 }
 
 /* lwIP keeps out-of-order data while it holds less than 64 MB and 1 KB per
- * flow; a connection not routed yet, a head's worth.  Past twice that,
- * every relay queues least (relay.c). */
+ * flow; a connection not routed yet, a head's worth.  Past that and 20 KB
+ * more per flow, every relay queues least (relay.c): max_flows clients
+ * that never read, held at that least (15 KB each in t_slowread), do not
+ * reach it. */
 static void
 node_lwip_limits(struct hd *hd)
 {
 	const struct cfg_handoff *ch = &hd->hd_cfg->cfg_handoff;
 	size_t	 budget = ((size_t)64 << 20) + ((size_t)ch->ch_max_flows << 10);
 
-	port_set_limits(budget, 2 * budget, (uint32_t)ch->ch_request_head_max);
+	port_set_limits(budget, budget + (size_t)ch->ch_max_flows * (20 << 10),
+	    (uint32_t)ch->ch_request_head_max);
 }
 
 /* A flow of the last process: under the index this configuration gives

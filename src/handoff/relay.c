@@ -242,7 +242,8 @@ relay_seg_bytes(const struct tcp_pcb *pcb)
  * trips (relay_allowance, at least RELAY_FLOOR), so that stalled clients
  * queue no more and clients that read keep their pace.  Clients that read
  * fast and then stop can still pin what they had in flight: past the hard
- * bound (twice the budget) every relay queues RELAY_FLOOR, so that what
+ * bound (node.c: the budget and 20 KB a flow, more than clients held at
+ * RELAY_FLOOR can take) every relay queues RELAY_FLOOR, so that what
  * they pin is bounded, at the cost of everyone's pace.  Counted in memory (RELAY_SEG_COST a segment), in
  * whole segments: a cap a few bytes past one would send a runt after
  * every window.
