@@ -47,6 +47,7 @@
 #include <event2/event.h>
 
 #include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
 
 #include "btcp.h"
 #include "flow.h"
@@ -302,15 +303,23 @@ be_close(struct hd *hd, struct flow *f, enum flow_end why)
 {
 	struct be_conn	*bc = f->f_ctx;
 	struct relay	*r = NULL;
-	const struct tcp_pcb *pcb;
+	struct tcp_pcb	*pcb;
 
 	if (f->f_state == BE_LINGER) {
-		if (why == FLOW_END_SHUTDOWN && !be_kernel(hd) &&
-		    (f->f_flags & FLOW_COMMITTED) && (pcb = port_tcp_active(
-		    &f->f_key.k_laddr, ntohs(f->f_key.k_lport),
-		    &f->f_key.k_raddr, ntohs(f->f_key.k_rport))) != NULL &&
-		    (pcb->unsent != NULL || pcb->unacked != NULL))
-			be_stop_reset(hd, f, pcb);
+		/* lwIP still has bytes for the client.  With the flow gone
+		 * nothing it sends reaches the client, and its backoff (with no
+		 * 120 s cap) would keep them for up to three quarters of an
+		 * hour: let go of them, as a kernel does at its last retry. */
+		if (!be_kernel(hd) && (f->f_flags & FLOW_COMMITTED) &&
+		    (pcb = port_tcp_active(&f->f_key.k_laddr,
+		    ntohs(f->f_key.k_lport), &f->f_key.k_raddr,
+		    ntohs(f->f_key.k_rport))) != NULL &&
+		    (pcb->unsent != NULL || pcb->unacked != NULL)) {
+			if (why == FLOW_END_SHUTDOWN)
+				be_stop_reset(hd, f, pcb);
+			else
+				tcp_abandon(pcb, 0);
+		}
 		why = f->f_end;
 	}
 	flowlog_end(hd, f, "be", &f->f_naddr, f->f_nport, f->f_peer, why);
