@@ -9,8 +9,9 @@
 # queues twice what its client's window and lwIP's cwnd let be in flight,
 # at least 16 KB: the 600 stay far under the budget (under 40 MB; 65 MB and
 # more before), and a client that reads gets its 4 MB download whole
-# meanwhile.  (Past the budget, only relays whose clients stopped are held
-# to 16 KB: tests/scenarios/lwip_pressure_reader.scn.)
+# meanwhile.  (Past the budget, relays whose clients stopped queue no more
+# and readers keep their pace; past it and 20 KB a flow, all are held to
+# 16 KB: tests/scenarios/lwip_pressure_reader.scn.)
 TOPO_STACKS="lwip lwip"
 . "$(dirname "$0")/lib.sh"
 
