@@ -331,6 +331,11 @@ metrics_render(const struct hd *hd, struct evbuffer *b)
 	metrics_family(b, "lwip_bytes", "gauge", "Memory the embedded lwIP "
 	    "stack holds: buffers, segments, connections.");
 	metrics_sample(b, "lwip_bytes", NULL, port_mem_used());
+	metrics_family(b, "lwip_pressure", "gauge", "0, or 1 while the "
+	    "embedded lwIP stack holds its memory budget, 2 past its hard "
+	    "bound (handoff.max_flows).");
+	metrics_sample(b, "lwip_pressure", NULL,
+	    (unsigned long long)port_mem_pressed());
 	metrics_family(b, "service_flows", "gauge", "Front-end connections "
 	    "to the service's VIP.");
 	for (i = 0; i < cfg->cfg_nservices; i++) {

@@ -295,6 +295,7 @@ stats_print(const struct hd *hd, FILE *fp)
 	stats_foreach(hd, stats_print_one, fp);
 	fprintf(fp, "served %u\n", hd->hd_served);
 	fprintf(fp, "lwip_bytes %zu\n", port_mem_used());
+	fprintf(fp, "lwip_pressure %d\n", port_mem_pressed());
 	if (hd->hd_health != NULL)
 		health_print(hd, fp);
 }

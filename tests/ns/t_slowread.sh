@@ -55,6 +55,7 @@ for i in $(seq 1 10); do
 done
 echo "n2's lwIP holds at most $peak bytes with 600 clients that do not read"
 t_check "... under 40 MB, short of the 65 MB budget past which every relay is held to 16 KB" [ "$peak" -lt $((40 << 20)) ]
+t_check "... and lwIP is not past its budget (lwip_pressure 0)" [ "$(t_stat "$TOPO_STATE/n2.status" lwip_pressure)" = 0 ]
 got=$(c curl -s -m 60 "http://$TOPO_VIP2/big.bin" | sha256sum | cut -d' ' -f1)
 t_check "a client that reads gets 4 MB whole meanwhile" [ "$got" = "$want" ]
 touch "$TOPO_STATE/done"
