@@ -244,9 +244,9 @@ relay_seg_bytes(const struct tcp_pcb *pcb)
  * fast and then stop can still pin what they had in flight: past the hard
  * bound (node.c: the budget and 20 KB a flow, more than clients held at
  * RELAY_FLOOR can take) every relay queues RELAY_FLOOR, so that what
- * they pin is bounded, at the cost of everyone's pace.  Counted in memory (RELAY_SEG_COST a segment), in
- * whole segments: a cap a few bytes past one would send a runt after
- * every window.
+ * they pin is bounded, at the cost of everyone's pace.  Counted in memory
+ * (RELAY_SEG_COST a segment), in whole segments: a cap a few bytes past
+ * one would send a runt after every window.
  */
 static size_t
 relay_cap(const struct relay *r)
