@@ -9,9 +9,12 @@
  *   ISN = (H & 0xffffff00) | opts
  * With them, opts rides in the low byte of our TSval, which the client
  * echoes in its TSecr, and the whole ISN is MAC:
- *   ISN = H, TSval = clock | opts
- *   H   = SipHash-2-4(key; client, VIP, ports, client ISN, t, opts, fws,
- *                     form)
+ *   ISN = H, TSval = (clock | opts) + (H' & ~0xff)
+ *   H.H' = SipHash-2-4(key; client, VIP, ports, client ISN, t, opts, fws,
+ *                      form)
+ * H', the MAC's other half, offsets the connection's timestamp clock so
+ * that no TSval shows how long the clock has run (RFC 7323 5.4); it is
+ * whole multiples of 256, which leave opts where they are.
  * fws, the window shift the SYN/ACK offered, is hashed but not carried:
  * it is the configuration's, which a reload may change while the client
  * still scales by the old one (cookie_check tries the shifts it is given).
@@ -201,29 +204,41 @@ cookie_fws(uint8_t opts, uint8_t fws)
 	return ((opts >> 2) & 15) == COOKIE_WS_NONE ? 0 : fws;
 }
 
+/* The timestamp offset of the connection a MAC opens: H'. */
+static uint32_t
+cookie_ts_off(uint64_t h64)
+{
+	return (uint32_t)h64 & ~(uint32_t)0xff;
+}
+
 /*
  * The ISN for a SYN (addresses and ports in network order), and with
- * timestamps (o->co_ts) the TSval to send; o->co_fws is the window shift
- * the SYN/ACK offers.  Returns -1, and no cookie, when the MAC fails.
+ * timestamps (o->co_ts) the TSval to send on the clock, before its
+ * offset, and the offset (*ts_off) to add to that clock; o->co_fws is the
+ * window shift the SYN/ACK offers.  Returns -1, and no cookie, when the
+ * MAC fails.
  */
 int
 cookie_make(const struct cookie_key *k, const struct ipaddr *saddr,
     const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t now_ms,
-    const struct cookie_opts *o, uint32_t *isn, uint32_t *tsval)
+    const struct cookie_opts *o, uint32_t *isn, uint32_t *tsval,
+    uint32_t *ts_off)
 {
 	uint8_t		 opts = cookie_pack(o);
 	uint8_t		 fws = cookie_fws(opts, o->co_fws);
 	uint32_t	 h;
+	uint64_t	 h64;
 
 	if (o->co_ts) {
-		if (cookie_hash(k, saddr, daddr, sport, dport, cisn,
+		if (cookie_mac(k, saddr, daddr, sport, dport, cisn,
 		    now_ms >> COOKIE_PERIOD_SHIFT, opts, fws, COOKIE_IN_TSVAL,
-		    &h) == -1)
+		    &h, &h64) == -1)
 			return -1;
 		*isn = h;
 		/* A clock still, never behind it: the byte above now. */
 		*tsval = (((now_ms >> 8) + 1) << 8) | opts;
+		*ts_off = cookie_ts_off(h64);
 		return 0;
 	}
 	if (cookie_hash(k, saddr, daddr, sport, dport, cisn,
@@ -243,6 +258,7 @@ cookie_match(const struct cookie_key *k, const struct ipaddr *saddr,
     enum cookie_form form, struct cookie_opts *o)
 {
 	uint32_t	 t = now_ms >> COOKIE_PERIOD_SHIFT, h, mask;
+	uint64_t	 h64;
 	uint8_t		 f;
 	int		 age, i;
 
@@ -253,11 +269,13 @@ cookie_match(const struct cookie_key *k, const struct ipaddr *saddr,
 		if (i > 0 && f == cookie_fws(opts, fws[0]))
 			continue;
 		for (age = 0; age < 2; age++)
-			if (cookie_hash(k, saddr, daddr, sport, dport, cisn,
-			    t - age, opts, f, form, &h) == 0 &&
+			if (cookie_mac(k, saddr, daddr, sport, dport, cisn,
+			    t - age, opts, f, form, &h, &h64) == 0 &&
 			    ((isn ^ h) & mask) == 0) {
 				cookie_unpack(opts, o);
 				o->co_fws = f;
+				if (o->co_ts)
+					o->co_ts_off = cookie_ts_off(h64);
 				return 1;
 			}
 	}
@@ -268,7 +286,8 @@ cookie_match(const struct cookie_key *k, const struct ipaddr *saddr,
  * Checks the ISN an ACK acknowledges against its 4-tuple and the client's
  * ISN, and the TSecr it echoes (NULL: it has none); fws lists the nfws
  * window shifts its SYN/ACK may have offered.  Returns 0 and what the
- * client's SYN offered, with the shift that was offered, or -1.
+ * client's SYN offered, with the shift that was offered and, with
+ * timestamps, the connection's timestamp offset; or -1.
  */
 int
 cookie_check(const struct cookie_key *k, const struct ipaddr *saddr,

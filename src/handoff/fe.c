@@ -1494,8 +1494,10 @@ fe_handoff(struct fe_conn *fc, int peer)
 	if (fc->fc_cts && fc->fc_fts) {
 		ho.ho_opts |= CTL_OPT_TS;
 		ho.ho_ctsval = fc->fc_ctsval;
-		/* lwIP's TSval is its clock: nothing it sent is above now. */
-		ho.ho_ftsval = seq_max(fc->fc_ftsval, port_now_ms());
+		/* Our TSvals follow a clock of the connection's own, lwIP's
+		 * or the cookie's: nothing sent is above it now. */
+		ho.ho_ftsval = seq_max(fc->fc_ftsval, port_now_ms() +
+		    (fc->fc_cookie ? fc->fc_ts_off : pcb->ts_off));
 	}
 	if (fc->fc_fin)
 		ho.ho_opts |= CTL_OPT_FIN;

@@ -79,7 +79,8 @@ fe_cookie_send(struct fe_conn *fc, uint32_t seq, uint8_t flags,
 		/* Never behind the SYN/ACK's TSval, which ran ahead of the
 		 * clock to carry the cookie's options (PAWS). */
 		o.o_has_ts = 1;
-		o.o_tsval = seq_max(port_now_ms(), fc->fc_ftsval);
+		o.o_tsval = seq_max(port_now_ms() + fc->fc_ts_off,
+		    fc->fc_ftsval);
 		o.o_tsecr = fc->fc_ctsval;
 		fc->fc_ftsval = o.o_tsval;
 	}
@@ -100,7 +101,7 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	struct pkt_opts		 in, out;
 	struct cookie_opts	 co;
 	struct fe_offer		 of;
-	uint32_t		 isn, tsval = 0;
+	uint32_t		 isn, tsval = 0, ts_off = 0;
 	size_t			 n;
 
 	if (pkt_opts_parse(p, &in) == -1) {
@@ -116,7 +117,8 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	co.co_ts = in.o_has_ts && of.fo_ts;
 	co.co_fws = of.fo_ws;
 	if (cookie_make(hd->hd_cookie, &p->p_saddr, &p->p_daddr, p->p_sport,
-	    p->p_dport, p->p_seq, hd->hd_now, &co, &isn, &tsval) == -1) {
+	    p->p_dport, p->p_seq, hd->hd_now, &co, &isn, &tsval,
+	    &ts_off) == -1) {
 		/* No MAC, no cookie: nothing is answered. */
 		hd->hd_stats.st_drop_nomem++;
 		return;
@@ -131,7 +133,7 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	out.o_sack_ok = co.co_sack;
 	if (co.co_ts) {
 		out.o_has_ts = 1;
-		out.o_tsval = tsval;
+		out.o_tsval = tsval + port_ts_offset(ts_off);
 		out.o_tsecr = in.o_tsval;
 	}
 	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, &p->p_daddr, p->p_dport,
@@ -263,6 +265,7 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	fc->fc_cts = fc->fc_fts = co.co_ts;
 	fc->fc_ctsval = o.o_has_ts ? o.o_tsval : 0;
 	fc->fc_ftsval = o.o_has_ts ? o.o_tsecr : 0;
+	fc->fc_ts_off = port_ts_offset(co.co_ts_off);
 	fc->fc_fmss = of.fo_mss;
 	fc->fc_cwin = p->p_win;
 	fc->fc_synack = 1;

@@ -154,10 +154,11 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 #define LWIP_STATS			0
 #define LWIP_STATS_DISPLAY		0
 
-/* lwIP's default ISN is a counter; ours is keyed (RFC 6528). */
+/* lwIP's default ISN is a counter; ours is keyed (RFC 6528), and so is
+ * each connection's timestamp offset (patch 0019). */
 #define LWIP_HOOK_FILENAME		"lwip_hooks.h"
-#define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) \
-	port_tcp_isn((lip), (lport), (rip), (rport))
+#define LWIP_HOOK_TCP_ISN_TS(lip, lport, rip, rport, ts_off) \
+	port_tcp_isn((lip), (lport), (rip), (rport), (ts_off))
 /* The loss response's RTT and delivery rate (patch 0014), in us. */
 #define LWIP_HOOK_TCP_NOW_US()		port_now_us()
 /* A loss found by duplicate ACKs without SACK blocks (patch 0018):

@@ -47,6 +47,7 @@ static int	port_ready;
 
 static uint64_t	port_real_us(void);
 static uint64_t	(*port_clock)(void) = port_real_us;
+static int	port_ts_offsets = 1;
 
 /* Starts lwIP, once per process however many nodes run in it. */
 void
@@ -124,6 +125,23 @@ port_to_ip(const struct ipaddr *a, ip_addr_t *ip)
 	memcpy(ip_2_ip6(ip)->addr, a->a_w, sizeof(a->a_w));
 }
 
+/* Offsets each connection's timestamp clock by off, a keyed hash of it:
+ * no TSval we send then shows how long the clock has run (RFC 7323 5.4).
+ * 0 when a test turned offsets off. */
+uint32_t
+port_ts_offset(uint32_t off)
+{
+	return port_ts_offsets ? off : 0;
+}
+
+/* Turns timestamp offsets off or on, for a test that pins the TSvals a
+ * node sends on its own clock; before port_init(). */
+void
+port_set_ts_offsets(int on)
+{
+	port_ts_offsets = on;
+}
+
 /* The key of the flow a pcb belongs to, as the BTCP sees it. */
 void
 port_pcb_key(const struct tcp_pcb *pcb, struct flow_key *k)
@@ -178,11 +196,13 @@ port_rand(void)
 /*
  * RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock.  lwIP's default
  * is a counter anyone can predict, which would let an off-path host inject
- * into connections our lwIP owns.
+ * into connections our lwIP owns.  The same keyed hash gives the
+ * connection's timestamp offset (patch 0019), so that no TSval shows how
+ * long the clock has run.
  */
 u32_t
 port_tcp_isn(const ip_addr_t *lip, u16_t lport, const ip_addr_t *rip,
-    u16_t rport)
+    u16_t rport, u32_t *ts_off)
 {
 	struct ipaddr	 l = port_addr(lip), r = port_addr(rip);
 	uint8_t		 msg[36], md[EVP_MAX_MD_SIZE];
@@ -195,9 +215,11 @@ port_tcp_isn(const ip_addr_t *lip, u16_t lport, const ip_addr_t *rip,
 	memcpy(msg + 32, &lport, 2);
 	memcpy(msg + 34, &rport, 2);
 	if (HMAC(EVP_sha256(), port_isn_key, sizeof(port_isn_key), msg,
-	    sizeof(msg), md, &mdlen) == NULL || mdlen < 4)
+	    sizeof(msg), md, &mdlen) == NULL || mdlen < 8)
 		fatalx("HMAC failed");
 	memcpy(&f, md, 4);
+	memcpy(ts_off, md + 4, 4);
+	*ts_off = port_ts_offset(*ts_off);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	m = (uint32_t)((uint64_t)ts.tv_sec * 250000 + ts.tv_nsec / 4000);
 	return m + f;

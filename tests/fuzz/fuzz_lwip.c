@@ -67,7 +67,7 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 u32_t	__wrap_port_tcp_isn(const ip_addr_t *, u16_t, const ip_addr_t *,
-	    u16_t);
+	    u16_t, u32_t *);
 
 /* The input, read from the front; past its end every byte reads 0. */
 struct fz_in {
@@ -175,16 +175,17 @@ fz_client_byte(uint32_t seq)
 }
 
 /*
- * LWIP_HOOK_TCP_ISN, in place of the port's keyed hash of the real clock
- * (the harness is linked with --wrap=port_tcp_isn): the input chooses the
- * ISN, so that it replays the same way, and may put the server's sequence
- * numbers at the wrap.  lwIP calls it once per connection it creates from
- * a SYN: a new stream starts.
+ * LWIP_HOOK_TCP_ISN_TS, in place of the port's keyed hash of the real
+ * clock (the harness is linked with --wrap=port_tcp_isn): the input chooses
+ * the ISN, so that it replays the same way, and may put the server's
+ * sequence numbers at the wrap; the timestamp offset follows it.  lwIP
+ * calls it once per connection it creates from a SYN: a new stream starts.
  */
 u32_t
 __wrap_port_tcp_isn(const ip_addr_t *lip, u16_t lport, const ip_addr_t *rip,
-    u16_t rport)
+    u16_t rport, u32_t *ts_off)
 {
+	*ts_off = fz.isn;
 	fz.s_iss = fz.isn;
 	fz.s_born = fz.now;
 	fz.s_nxt = fz.isn + 1;

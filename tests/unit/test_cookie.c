@@ -31,14 +31,23 @@ roundtrip(struct cookie_key *k, uint32_t cisn, const struct cookie_opts *o,
     uint32_t made, uint32_t checked, struct cookie_opts *got)
 {
 	struct ipaddr	 c = t_ip("10.0.0.2"), v = t_ip("10.9.0.1");
-	uint32_t	 isn, tsval = 0;
+	uint32_t	 isn, tsval = 0, ts_off = 1;
+	int		 r;
 
 	CHECK_INTEQ(cookie_make(k, &c, &v, htons(40000), htons(80), cisn, made,
-	    o, &isn, &tsval), 0);
-	if (o->co_ts)
+	    o, &isn, &tsval, &ts_off), 0);
+	if (o->co_ts) {
 		CHECK(seq_gt(tsval, made));	/* a clock, ahead if at all */
-	return cookie_check(k, &c, &v, htons(40000), htons(80), cisn, isn,
+		/* The offset leaves the options' byte alone. */
+		CHECK_INTEQ(ts_off & 0xff, 0);
+		tsval += ts_off;
+	}
+	r = cookie_check(k, &c, &v, htons(40000), htons(80), cisn, isn,
 	    checked, o->co_ts ? &tsval : NULL, &o->co_fws, 1, got);
+	/* The ACK finds the offset the SYN/ACK had. */
+	if (r == 0 && o->co_ts)
+		CHECK_INTEQ(got->co_ts_off, ts_off);
+	return r;
 }
 
 static void
@@ -80,7 +89,7 @@ test_shift(struct cookie_key *k)
 {
 	struct ipaddr		 c = t_ip("10.0.0.2"), v = t_ip("10.9.0.1");
 	struct cookie_opts	 o, got;
-	uint32_t		 isn, tsval = 0;
+	uint32_t		 isn, tsval = 0, ts_off;
 	const uint8_t		 now7[] = { 7 }, now2[] = { 2 };
 	const uint8_t		 both[] = { 2, 7 };
 	int			 ts;
@@ -93,7 +102,7 @@ test_shift(struct cookie_key *k)
 		o.co_ts = ts;
 		o.co_fws = 7;
 		CHECK_INTEQ(cookie_make(k, &c, &v, 1, 2, 5, 100000, &o, &isn,
-		    &tsval), 0);
+		    &tsval, &ts_off), 0);
 		CHECK_INTEQ(cookie_check(k, &c, &v, 1, 2, 5, isn, 100000,
 		    ts ? &tsval : NULL, now2, 1, &got), -1);
 		CHECK_INTEQ(cookie_check(k, &c, &v, 1, 2, 5, isn, 100000,
@@ -105,11 +114,37 @@ test_shift(struct cookie_key *k)
 		CHECK_INTEQ(got.co_fws, 7);
 		o.co_has_ws = 0;
 		CHECK_INTEQ(cookie_make(k, &c, &v, 1, 2, 5, 100000, &o, &isn,
-		    &tsval), 0);
+		    &tsval, &ts_off), 0);
 		CHECK_INTEQ(cookie_check(k, &c, &v, 1, 2, 5, isn, 100000,
 		    ts ? &tsval : NULL, now2, 1, &got), 0);
 		CHECK_INTEQ(got.co_has_ws, 0);
 	}
+}
+
+/* Each connection's timestamp clock has an offset of its own, not the
+ * clock's: 16 SYNs at one instant get 16 offsets (two alike once in
+ * 140,000 runs), each the same when made again. */
+static void
+test_ts_offsets(struct cookie_key *k)
+{
+	struct ipaddr		 c = t_ip("10.0.0.2"), v = t_ip("10.9.0.1");
+	struct cookie_opts	 o;
+	uint32_t		 isn, tsval, off[16], again;
+	int			 i, j, same = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.co_mss = 1460;
+	o.co_ts = 1;
+	for (i = 0; i < 16; i++) {
+		CHECK_INTEQ(cookie_make(k, &c, &v, htons(40000), htons(80),
+		    1000 + (uint32_t)i, 5000, &o, &isn, &tsval, &off[i]), 0);
+		CHECK_INTEQ(cookie_make(k, &c, &v, htons(40000), htons(80),
+		    1000 + (uint32_t)i, 5001, &o, &isn, &tsval, &again), 0);
+		CHECK_INTEQ(again, off[i]);
+		for (j = 0; j < i; j++)
+			same += off[j] == off[i];
+	}
+	CHECK_INTEQ(same, 0);
 }
 
 /* Periods of 8.192 s: good in its own and the next, across the wrap. */
@@ -194,7 +229,7 @@ main(void)
 	struct ipaddr		 v = t_ip("10.9.0.1"), v1 = t_ip("10.9.0.2");
 	struct ipaddr		 c6 = c;
 	uint16_t		 cp = htons(40000), vp = htons(80);
-	uint32_t		 isn, tsval, now = 100000, t;
+	uint32_t		 isn, tsval, ts_off, now = 100000, t;
 	int			 i, passed = 0;
 
 	t_start(60);
@@ -203,12 +238,13 @@ main(void)
 	test_options(k);
 	test_time(k);
 	test_shift(k);
+	test_ts_offsets(k);
 	test_source(k, k2);
 
 	memset(&o, 0, sizeof(o));
 	o.co_mss = 1460;
-	CHECK_INTEQ(cookie_make(k, &c, &v, cp, vp, 777, now, &o, &isn, &tsval),
-	    0);
+	CHECK_INTEQ(cookie_make(k, &c, &v, cp, vp, 777, now, &o, &isn, &tsval,
+	    &ts_off), 0);
 	/* Any other tuple, client ISN, or key: refused. */
 	CHECK_INTEQ(check(k, &c1, &v, cp, vp, 777, isn, now, NULL, &got), -1);
 	/* The whole address counts: an IPv6 client whose last word is the
@@ -233,8 +269,8 @@ main(void)
 	CHECK_INTEQ(check(k, &c, &v, cp, vp, 777, isn | 0x80, now, NULL, &got),
 	    -1);
 	o.co_ts = 1;
-	CHECK_INTEQ(cookie_make(k, &c, &v, cp, vp, 777, now, &o, &isn, &tsval),
-	    0);
+	CHECK_INTEQ(cookie_make(k, &c, &v, cp, vp, 777, now, &o, &isn, &tsval,
+	    &ts_off), 0);
 	t = tsval ^ 0x40;
 	CHECK_INTEQ(check(k, &c, &v, cp, vp, 777, isn, now, &t, &got), -1);
 	CHECK_INTEQ(check(k, &c, &v, cp, vp, 777, isn, now, NULL, &got), -1);

@@ -5,9 +5,10 @@
  * Every node of a scenario is a real node (node.c) on one event loop in this
  * process: its TUN is a recorder, its control connections to the other
  * nodes are in-memory bufferevent pairs with this harness in the middle (so
- * that a link can be held or cut), and the clock is the harness's.  A
- * fixture (tests/scenarios/NAME.scn) says, one line each, what enters a
- * node's TUN and what must come out of it, in a tcpdump-like notation:
+ * that a link can be held or cut), and the clock is the harness's (TSvals
+ * follow it without each connection's random offset).  A fixture
+ * (tests/scenarios/NAME.scn) says, one line each, what enters a node's TUN
+ * and what must come out of it, in a tcpdump-like notation:
  *
  *   node n1 ... end          a node's handoffd.yaml (paths relative to a
  *                            private directory holding cluster.key;
@@ -1506,7 +1507,7 @@ sc_cmd_cookie(struct sc_node *n, char *rest)
 	struct pkt		 p;
 	struct sc_val		 v;
 	uint8_t			 buf[PKT_MAXLEN];
-	uint32_t		 isn, tsval;
+	uint32_t		 isn, tsval, ts_off;
 	size_t			 len;
 	char			*name = sc_word(&rest);
 
@@ -1524,7 +1525,7 @@ sc_cmd_cookie(struct sc_node *n, char *rest)
 	co.co_sack = o.o_sack_ok;
 	co.co_fws = n->n_hd.hd_cfg->cfg_handoff.ch_window_scale;
 	if (cookie_make(n->n_hd.hd_cookie, &p.p_saddr, &p.p_daddr, p.p_sport,
-	    p.p_dport, p.p_seq, sc_now, &co, &isn, &tsval) == -1)
+	    p.p_dport, p.p_seq, sc_now, &co, &isn, &tsval, &ts_off) == -1)
 		sc_fail("cookie: no MAC");
 	sc_parse_val(name, &v);
 	if (v.v_off != 0 || sc_var(v.v_var) != NULL)
@@ -1710,6 +1711,9 @@ sc_run(const char *file, int gso)
 	if ((sc.s_base = event_base_new()) == NULL)
 		sc_fail("event_base_new");
 	port_set_clock(sc_clock);
+	/* The fixtures pin TSvals on this clock, without each connection's
+	 * random offset (tests/ns/t_tsclock.sh checks those). */
+	port_set_ts_offsets(0);
 	if ((fp = fopen(file, "r")) == NULL)
 		sc_fail("cannot open: %s", strerror(errno));
 	while (fgets(line, sizeof(line), fp) != NULL) {

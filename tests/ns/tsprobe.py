@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""A scanner's uptime estimate from TCP timestamps: it opens COUNT
+connections to VIP:80, one after another, fetches / on each, and reads
+the TSval of every packet the VIP sends it (raw capture).  A stack whose
+TSval is its clock tells anyone how long that clock has run (and the
+clock here is the daemon's CLOCK_MONOTONIC, the host's uptime); one that
+offsets each connection's clock by a secret (RFC 7323 5.4) tells nothing.
+
+usage: tsprobe.py VIP COUNT
+prints: one line per connection, "conn PORT off OFF mono M span S n N":
+OFF is the SYN/ACK's TSval less this host's CLOCK_MONOTONIC in ms (signed,
+modulo 2^32), M 1 if no later TSval went backwards, S the last TSval less
+the SYN/ACK's, N how many packets carried one
+"""
+import socket, struct, sys, time
+
+vip, count = sys.argv[1], int(sys.argv[2])
+V = socket.inet_aton(vip)
+rx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+rx.setblocking(False)
+
+
+def signed(x):
+    x &= 0xffffffff
+    return x - (1 << 32) if x >= 1 << 31 else x
+
+
+def tsval(tcp):
+    """The TSval of a TCP segment's options, or None."""
+    end = (tcp[12] >> 4) * 4
+    i = 20
+    while i < min(end, len(tcp)):
+        kind = tcp[i]
+        if kind == 0:
+            break
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= len(tcp) or tcp[i + 1] < 2:
+            break
+        if kind == 8 and tcp[i + 1] == 10 and i + 10 <= len(tcp):
+            return struct.unpack("!I", tcp[i + 2:i + 6])[0]
+        i += tcp[i + 1]
+    return None
+
+
+def capture(port):
+    """(is SYN/ACK, TSval) of each packet from VIP:80 to port so far."""
+    seen = []
+    while True:
+        try:
+            pkt = rx.recv(65535)
+        except BlockingIOError:
+            return seen
+        ihl = (pkt[0] & 15) * 4
+        tcp = pkt[ihl:]
+        if pkt[12:16] != V or len(tcp) < 20:
+            continue
+        sp, dp = struct.unpack("!HH", tcp[:4])
+        if sp != 80 or dp != port:
+            continue
+        ts = tsval(tcp)
+        if ts is not None:
+            seen.append(((tcp[13] & 0x12) == 0x12, ts))
+
+
+for i in range(count):
+    s = socket.socket()
+    s.settimeout(5)
+    s.bind(("0.0.0.0", 0))
+    port = s.getsockname()[1]
+    clock = int(time.monotonic() * 1000)
+    s.connect((vip, 80))
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    while s.recv(65536):
+        pass
+    s.close()
+    time.sleep(0.2)
+    seen = capture(port)
+    syn = [ts for is_syn, ts in seen if is_syn]
+    if not syn:
+        print("conn %d no SYN/ACK with a TSval" % port)
+        continue
+    mono = all(signed(b - a) >= 0 for (_, a), (_, b) in zip(seen, seen[1:]))
+    print("conn %d off %d mono %d span %d n %d" % (port,
+          signed(syn[0] - clock), int(mono), signed(seen[-1][1] - syn[0]),
+          len(seen)), flush=True)
