@@ -9,12 +9,11 @@
  *   ISN = (H & 0xffffff00) | opts
  * With them, opts rides in the low byte of our TSval, which the client
  * echoes in its TSecr, and the whole ISN is MAC:
- *   ISN = H, TSval = (clock | opts) + (H' & ~0xff)
+ *   ISN = H, TSval = (clock + H') | opts (cookie_tsval)
  *   H.H' = SipHash-2-4(key; client, VIP, ports, client ISN, t, opts, fws,
  *                      form)
  * H', the MAC's other half, offsets the connection's timestamp clock so
- * that no TSval shows how long the clock has run (RFC 7323 5.4); it is
- * whole multiples of 256, which leave opts where they are.
+ * that no TSval shows the clock (RFC 7323 5.4), not even its low bits.
  * fws, the window shift the SYN/ACK offered, is hashed but not carried:
  * it is the configuration's, which a reload may change while the client
  * still scales by the old one (cookie_check tries the shifts it is given).
@@ -204,26 +203,17 @@ cookie_fws(uint8_t opts, uint8_t fws)
 	return ((opts >> 2) & 15) == COOKIE_WS_NONE ? 0 : fws;
 }
 
-/* The timestamp offset of the connection a MAC opens: H'. */
-static uint32_t
-cookie_ts_off(uint64_t h64)
-{
-	return (uint32_t)h64 & ~(uint32_t)0xff;
-}
-
 /*
  * The ISN for a SYN (addresses and ports in network order), and with
- * timestamps (o->co_ts) the TSval to send on the clock, before its
- * offset, and the offset (*ts_off) to add to that clock; o->co_fws is the
- * window shift the SYN/ACK offers.  Returns -1, and no cookie, when the
- * MAC fails.
+ * timestamps (o->co_ts) H', the offset of the connection's timestamp
+ * clock (*ts_off); o->co_fws is the window shift the SYN/ACK offers.
+ * Returns -1, and no cookie, when the MAC fails.
  */
 int
 cookie_make(const struct cookie_key *k, const struct ipaddr *saddr,
     const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t now_ms,
-    const struct cookie_opts *o, uint32_t *isn, uint32_t *tsval,
-    uint32_t *ts_off)
+    const struct cookie_opts *o, uint32_t *isn, uint32_t *ts_off)
 {
 	uint8_t		 opts = cookie_pack(o);
 	uint8_t		 fws = cookie_fws(opts, o->co_fws);
@@ -236,9 +226,7 @@ cookie_make(const struct cookie_key *k, const struct ipaddr *saddr,
 		    &h, &h64) == -1)
 			return -1;
 		*isn = h;
-		/* A clock still, never behind it: the byte above now. */
-		*tsval = (((now_ms >> 8) + 1) << 8) | opts;
-		*ts_off = cookie_ts_off(h64);
+		*ts_off = (uint32_t)h64;
 		return 0;
 	}
 	if (cookie_hash(k, saddr, daddr, sport, dport, cisn,
@@ -246,6 +234,15 @@ cookie_make(const struct cookie_key *k, const struct ipaddr *saddr,
 		return -1;
 	*isn = (h & 0xffffff00) | opts;
 	return 0;
+}
+
+/* The SYN/ACK's TSval for a cookie made with timestamps, with clock the
+ * connection's timestamp clock now: a clock still, never behind it (the
+ * byte above), with the options in its low byte. */
+uint32_t
+cookie_tsval(uint32_t clock, const struct cookie_opts *o)
+{
+	return (((clock >> 8) + 1) << 8) | cookie_pack(o);
 }
 
 /* Whether h of this period or the last one, made with one of the nfws
@@ -275,7 +272,7 @@ cookie_match(const struct cookie_key *k, const struct ipaddr *saddr,
 				cookie_unpack(opts, o);
 				o->co_fws = f;
 				if (o->co_ts)
-					o->co_ts_off = cookie_ts_off(h64);
+					o->co_ts_off = (uint32_t)h64;
 				return 1;
 			}
 	}
@@ -287,7 +284,7 @@ cookie_match(const struct cookie_key *k, const struct ipaddr *saddr,
  * ISN, and the TSecr it echoes (NULL: it has none); fws lists the nfws
  * window shifts its SYN/ACK may have offered.  Returns 0 and what the
  * client's SYN offered, with the shift that was offered and, with
- * timestamps, the connection's timestamp offset; or -1.
+ * timestamps, H' (the connection's timestamp offset, unmasked); or -1.
  */
 int
 cookie_check(const struct cookie_key *k, const struct ipaddr *saddr,

@@ -19,7 +19,7 @@ struct cookie_opts {
 	uint8_t		 co_sack;
 	uint8_t		 co_ts;
 	uint8_t		 co_fws;	/* ours: in the MAC, not carried */
-	uint32_t	 co_ts_off;	/* ours: our TSvals' offset */
+	uint32_t	 co_ts_off;	/* ours: our TSvals' offset (H') */
 };
 
 /* A cookie is good in the 8.192-second period of the millisecond clock it
@@ -37,8 +37,8 @@ void		 cookie_key_free(struct cookie_key *);
 int		 cookie_make(const struct cookie_key *,
 		    const struct ipaddr *, const struct ipaddr *,
 		    uint16_t, uint16_t, uint32_t, uint32_t,
-		    const struct cookie_opts *, uint32_t *, uint32_t *,
-		    uint32_t *);
+		    const struct cookie_opts *, uint32_t *, uint32_t *);
+uint32_t	 cookie_tsval(uint32_t, const struct cookie_opts *);
 int		 cookie_check(const struct cookie_key *,
 		    const struct ipaddr *, const struct ipaddr *,
 		    uint16_t, uint16_t, uint32_t, uint32_t, uint32_t,

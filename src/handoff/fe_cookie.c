@@ -101,7 +101,7 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	struct pkt_opts		 in, out;
 	struct cookie_opts	 co;
 	struct fe_offer		 of;
-	uint32_t		 isn, tsval = 0, ts_off = 0;
+	uint32_t		 isn, ts_off = 0;
 	size_t			 n;
 
 	if (pkt_opts_parse(p, &in) == -1) {
@@ -117,8 +117,7 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	co.co_ts = in.o_has_ts && of.fo_ts;
 	co.co_fws = of.fo_ws;
 	if (cookie_make(hd->hd_cookie, &p->p_saddr, &p->p_daddr, p->p_sport,
-	    p->p_dport, p->p_seq, hd->hd_now, &co, &isn, &tsval,
-	    &ts_off) == -1) {
+	    p->p_dport, p->p_seq, hd->hd_now, &co, &isn, &ts_off) == -1) {
 		/* No MAC, no cookie: nothing is answered. */
 		hd->hd_stats.st_drop_nomem++;
 		return;
@@ -133,7 +132,8 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	out.o_sack_ok = co.co_sack;
 	if (co.co_ts) {
 		out.o_has_ts = 1;
-		out.o_tsval = tsval + port_ts_offset(ts_off);
+		out.o_tsval = cookie_tsval(hd->hd_now + port_ts_offset(ts_off),
+		    &co);
 		out.o_tsecr = in.o_tsval;
 	}
 	n = pkt_build_tcp(hd->hd_txbuf, PKT_MAXLEN, &p->p_daddr, p->p_dport,

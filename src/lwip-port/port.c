@@ -47,7 +47,9 @@ static int	port_ready;
 
 static uint64_t	port_real_us(void);
 static uint64_t	(*port_clock)(void) = port_real_us;
-static int	port_ts_offsets = 1;
+/* A test's offset for every connection's timestamp clock, if it set one. */
+static int	port_ts_fixed;
+static uint32_t	port_ts_fix;
 
 /* Starts lwIP, once per process however many nodes run in it. */
 void
@@ -125,21 +127,22 @@ port_to_ip(const struct ipaddr *a, ip_addr_t *ip)
 	memcpy(ip_2_ip6(ip)->addr, a->a_w, sizeof(a->a_w));
 }
 
-/* Offsets each connection's timestamp clock by off, a keyed hash of it:
- * no TSval we send then shows how long the clock has run (RFC 7323 5.4).
- * 0 when a test turned offsets off. */
+/* The offset of a connection's timestamp clock, given keyed, a keyed hash
+ * of the connection: no TSval we send then shows how long the clock has
+ * run (RFC 7323 5.4).  A test's fixed offset instead, if it set one. */
 uint32_t
-port_ts_offset(uint32_t off)
+port_ts_offset(uint32_t keyed)
 {
-	return port_ts_offsets ? off : 0;
+	return port_ts_fixed ? port_ts_fix : keyed;
 }
 
-/* Turns timestamp offsets off or on, for a test that pins the TSvals a
- * node sends on its own clock; before port_init(). */
+/* Gives every connection's timestamp clock the offset off, for a test
+ * that pins the TSvals a node sends. */
 void
-port_set_ts_offsets(int on)
+port_fix_ts_offset(uint32_t off)
 {
-	port_ts_offsets = on;
+	port_ts_fixed = 1;
+	port_ts_fix = off;
 }
 
 /* The key of the flow a pcb belongs to, as the BTCP sees it. */

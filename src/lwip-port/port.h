@@ -43,7 +43,7 @@ uint32_t	port_now_ms(void);
 uint32_t	port_real_ms(void);
 void		port_set_clock(uint64_t (*)(void));
 uint32_t	port_ts_offset(uint32_t);
-void		port_set_ts_offsets(int);
+void		port_fix_ts_offset(uint32_t);
 struct ipaddr	port_addr(const ip_addr_t *);
 void		port_to_ip(const struct ipaddr *, ip_addr_t *);
 void		port_pcb_key(const struct tcp_pcb *, struct flow_key *);

@@ -178,7 +178,7 @@ fz_client_byte(uint32_t seq)
  * LWIP_HOOK_TCP_ISN_TS, in place of the port's keyed hash of the real
  * clock (the harness is linked with --wrap=port_tcp_isn): the input chooses
  * the ISN, so that it replays the same way, and may put the server's
- * sequence numbers at the wrap; the timestamp offset follows it.  lwIP
+ * sequence numbers at the wrap; the timestamp offset is the ISN too.  lwIP
  * calls it once per connection it creates from a SYN: a new stream starts.
  */
 u32_t
@@ -243,8 +243,14 @@ fz_output(void *arg, uint8_t *buf, size_t len, const struct pkt_meta *m)
 		fz_fail("a packet of no connection of the client's");
 	if (pkt_opts_parse(&p, &o) != 0)
 		fz_fail("malformed TCP options");
-	if (o.o_has_ts)
+	/* A TSval is the clock plus its connection's offset, which is its ISN
+	 * here: this connection's, or the one's before (in TIME_WAIT). */
+	if (o.o_has_ts) {
+		if (o.o_tsval - fz.now != fz.s_iss &&
+		    o.o_tsval - fz.now != fz.s_iss - 0x10000000)
+			fz_fail("a TSval off its connection's clock");
 		fz.s_tsval = o.o_tsval;
+	}
 	if (p.p_flags & TH_RST)
 		return;
 	if (p.p_flags & TH_ACK)

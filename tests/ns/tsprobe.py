@@ -7,10 +7,12 @@ clock here is the daemon's CLOCK_MONOTONIC, the host's uptime); one that
 offsets each connection's clock by a secret (RFC 7323 5.4) tells nothing.
 
 usage: tsprobe.py VIP COUNT
-prints: one line per connection, "conn PORT off OFF mono M span S n N":
-OFF is the SYN/ACK's TSval less this host's CLOCK_MONOTONIC in ms (signed,
-modulo 2^32), M 1 if no later TSval went backwards, S the last TSval less
-the SYN/ACK's, N how many packets carried one
+prints: one line per connection, "conn PORT off OFF isn I mono M span S
+n N": OFF is the SYN/ACK's TSval less this host's CLOCK_MONOTONIC in ms
+(signed, modulo 2^32), I the same less the SYN/ACK's ISN too (an offset
+taken from the ISN's bits would show the clock there), M 1 if no later
+TSval went backwards, S the last TSval less the SYN/ACK's, N how many
+packets carried one
 """
 import socket, struct, sys, time
 
@@ -45,7 +47,8 @@ def tsval(tcp):
 
 
 def capture(port):
-    """(is SYN/ACK, TSval) of each packet from VIP:80 to port so far."""
+    """(sequence number if a SYN/ACK, TSval) of each packet from VIP:80 to
+    port so far."""
     seen = []
     while True:
         try:
@@ -61,7 +64,9 @@ def capture(port):
             continue
         ts = tsval(tcp)
         if ts is not None:
-            seen.append(((tcp[13] & 0x12) == 0x12, ts))
+            syn = (tcp[13] & 0x12) == 0x12
+            seen.append((struct.unpack("!I", tcp[4:8])[0] if syn else None,
+                         ts))
 
 
 for i in range(count):
@@ -77,11 +82,12 @@ for i in range(count):
     s.close()
     time.sleep(0.2)
     seen = capture(port)
-    syn = [ts for is_syn, ts in seen if is_syn]
+    syn = [(isn, ts) for isn, ts in seen if isn is not None]
     if not syn:
         print("conn %d no SYN/ACK with a TSval" % port)
         continue
+    isn, ts = syn[0]
     mono = all(signed(b - a) >= 0 for (_, a), (_, b) in zip(seen, seen[1:]))
-    print("conn %d off %d mono %d span %d n %d" % (port,
-          signed(syn[0] - clock), int(mono), signed(seen[-1][1] - syn[0]),
-          len(seen)), flush=True)
+    print("conn %d off %d isn %d mono %d span %d n %d" % (port,
+          signed(ts - clock), signed(ts - isn - clock), int(mono),
+          signed(seen[-1][1] - ts), len(seen)), flush=True)

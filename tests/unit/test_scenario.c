@@ -6,7 +6,7 @@
  * process: its TUN is a recorder, its control connections to the other
  * nodes are in-memory bufferevent pairs with this harness in the middle (so
  * that a link can be held or cut), and the clock is the harness's (TSvals
- * follow it without each connection's random offset).  A fixture
+ * follow it with a fixed offset, SC_TS_OFF).  A fixture
  * (tests/scenarios/NAME.scn) says, one line each, what enters a node's TUN
  * and what must come out of it, in a tcpdump-like notation:
  *
@@ -162,6 +162,9 @@ static struct sc {
 } sc;
 
 static uint32_t	sc_now = 1000000;
+/* What the nodes' TSvals add to sc_now: they wrap 192 ms into every
+ * scenario (a fixture's first TSval is 2^32 - 192, 4294967104). */
+#define SC_TS_OFF	0xfff0bd00u
 
 static uint64_t
 sc_clock(void)
@@ -1507,7 +1510,7 @@ sc_cmd_cookie(struct sc_node *n, char *rest)
 	struct pkt		 p;
 	struct sc_val		 v;
 	uint8_t			 buf[PKT_MAXLEN];
-	uint32_t		 isn, tsval, ts_off;
+	uint32_t		 isn, ts_off;
 	size_t			 len;
 	char			*name = sc_word(&rest);
 
@@ -1525,7 +1528,7 @@ sc_cmd_cookie(struct sc_node *n, char *rest)
 	co.co_sack = o.o_sack_ok;
 	co.co_fws = n->n_hd.hd_cfg->cfg_handoff.ch_window_scale;
 	if (cookie_make(n->n_hd.hd_cookie, &p.p_saddr, &p.p_daddr, p.p_sport,
-	    p.p_dport, p.p_seq, sc_now, &co, &isn, &tsval, &ts_off) == -1)
+	    p.p_dport, p.p_seq, sc_now, &co, &isn, &ts_off) == -1)
 		sc_fail("cookie: no MAC");
 	sc_parse_val(name, &v);
 	if (v.v_off != 0 || sc_var(v.v_var) != NULL)
@@ -1711,9 +1714,10 @@ sc_run(const char *file, int gso)
 	if ((sc.s_base = event_base_new()) == NULL)
 		sc_fail("event_base_new");
 	port_set_clock(sc_clock);
-	/* The fixtures pin TSvals on this clock, without each connection's
-	 * random offset (tests/ns/t_tsclock.sh checks those). */
-	port_set_ts_offsets(0);
+	/* The fixtures pin TSvals: every connection's clock is this one
+	 * plus SC_TS_OFF instead of a random offset (tests/ns/t_tsclock.sh
+	 * checks those). */
+	port_fix_ts_offset(SC_TS_OFF);
 	if ((fp = fopen(file, "r")) == NULL)
 		sc_fail("cannot open: %s", strerror(errno));
 	while (fgets(line, sizeof(line), fp) != NULL) {
