@@ -242,7 +242,7 @@ admin_peers(struct admin *a, struct admin_out *o)
 	char			 ctl[ADDR_PORT_STRLEN], sa[INET_ADDRSTRLEN];
 	char			 sa6[ADDR_STRLEN], both[INET_ADDRSTRLEN +
 				    ADDR_STRLEN], load[16], n[16];
-	int			 i;
+	int			 i, shown = 0;
 
 	if (o->o_json)
 		evbuffer_add_printf(o->o_body, "{\"peers\":[");
@@ -269,7 +269,9 @@ admin_peers(struct admin *a, struct admin_out *o)
 			    peer_is_up(hd, i) ? "up" : "down", load, n });
 			continue;
 		}
-		evbuffer_add_printf(o->o_body, "%s{\"peer\":", i ? "," : "");
+		/* A peer a reload removed is skipped, wherever it was. */
+		evbuffer_add_printf(o->o_body, "%s{\"peer\":",
+		    shown++ ? "," : "");
 		admin_json_str(o->o_body, cp->cp_id);
 		evbuffer_add_printf(o->o_body, ",\"control\":\"%s\","
 		    "\"stack\":\"%s\",\"stack_address\":\"%s\","

@@ -577,9 +577,9 @@ cfg_strtonum(const char *s, long long *v, const char **end)
 {
 	char	*e;
 
-	/* strtoll() would also take blanks and a "+". */
-	if (!(*s >= '0' && *s <= '9') && !(*s == '-' && s[1] >= '0' &&
-	    s[1] <= '9'))
+	/* A number has no sign: strtoll() would also take blanks, a "+" and
+	 * a "-". */
+	if (!(*s >= '0' && *s <= '9'))
 		return -1;
 	errno = 0;
 	*v = strtoll(s, &e, 10);
@@ -594,7 +594,7 @@ cfg_uint(const char *s, long long lo, long long hi, long long *v)
 	const char	*end;
 	int		 r;
 
-	if (*s == '-' || (r = cfg_strtonum(s, v, &end)) == -1 || *end != '\0')
+	if ((r = cfg_strtonum(s, v, &end)) == -1 || *end != '\0')
 		return -1;
 	return r == 0 && *v >= lo && *v <= hi ? 0 : -2;
 }
@@ -2655,7 +2655,7 @@ cfg_print_at(const struct cfg_schema *s, const void *base, const char *path,
 			if (rest[1] < '0' || rest[1] > '9')
 				return -1;
 			i = strtol(rest + 1, &end, 10);
-			if (*end != ']' || i >= s->s_max)
+			if (*end != ']')
 				return -1;
 			lo = i;
 			hi = i < hi ? i + 1 : i;

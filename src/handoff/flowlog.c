@@ -24,7 +24,7 @@ flowlog_end(const struct hd *hd, const struct flow *f, const char *role,
 		return;
 	addr_port_str(&f->f_key.k_raddr, f->f_key.k_rport, c, sizeof(c));
 	addr_port_str(vaddr, vport, v, sizeof(v));
-	log_info("flow: %s client %s vip %s %s %s bytes %llu ms %u "
+	log_debug("flow: %s client %s vip %s %s %s bytes %llu ms %u "
 	    "end %s", role, c, v,
 	    role[0] == 'f' ? "member" : "frontend",
 	    peer >= 0 ? peer_id(hd, peer) : "-",

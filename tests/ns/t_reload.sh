@@ -9,7 +9,8 @@
 # new rules are in force.  A broken file between them changes nothing and
 # says where it is broken; a file that changes node.id is refused, naming
 # it; a file that removes the service a request is waiting on answers it
-# 503.
+# 503.  A file without n2, whose place stays before n3's, leaves handoffctl
+# listing n3 alone, as a table and as JSON.
 . "$(dirname "$0")/lib.sh"
 
 topo_init reload
@@ -159,6 +160,28 @@ t_check "B: n1 closes its channel to n3, which no flow needs" \
 cp "$TOPO_STATE/a.yaml" "$conf"
 reload_by_ctl >/dev/null
 t_check "A: n3 back" t_until rules_are A
+
+# C: no peer n2, which keeps its place before n3's while retired:
+# handoffctl lists n3 alone, and its JSON is JSON.  A brings n2 back.
+sed -e '/^  - id: n2$/,+4d' -e '/^services:$/,$d' "$TOPO_STATE/a.yaml" >"$conf"
+cat >>"$conf" <<YAML
+services:
+  - name: web
+    listen: $TOPO_VIP:$TOPO_VIP_PORT
+    pool: two
+pools:
+  - name: two
+    members: [n3]
+$(sed -n '/^handoff:$/,$p' "$TOPO_STATE/a.yaml")
+YAML
+reload_by_ctl >/dev/null
+t_check "C: peers lists n3 alone" \
+    [ "$("$HANDOFFCTL" -s "$TOPO_STATE/n1.sock" peers | awk 'NR > 1 { print $1 }')" = n3 ]
+t_check "... and -j peers too, as JSON" \
+    [ "$("$HANDOFFCTL" -s "$TOPO_STATE/n1.sock" -j peers | jq -r '[.peers[].peer] | join(" ")')" = n3 ]
+cp "$TOPO_STATE/a.yaml" "$conf"
+reload_by_ctl >/dev/null
+t_check "A: n2 back" t_until rules_are A
 
 # What cannot change while running.
 sed 's/^  id: n1$/  id: n9/' "$TOPO_STATE/a.yaml" >"$conf"

@@ -12,7 +12,8 @@
 # and the server's IPv6 address: IPv6 forwarding, the address on the
 # device, the VIP's route, the rule and the table's default route.  With
 # the lwIP stack, lwIP's IPv6 address is routed into the device instead
-# (-n warns while it is not), and lwIP serves both VIPs.
+# (-n warns while it is not), the device gets tun.mtu (9000), and lwIP
+# serves both VIPs.
 TOPO_IPV6=1
 . "$(dirname "$0")/lib.sh"
 
@@ -170,12 +171,16 @@ out=$(hsetup down 2>&1)
 t_check "a second down: exit 0" [ $? -eq 0 ]
 t_check "... nothing to take down" grep -q 'nothing to take down' <<<"$out"
 
-# 5. The lwIP stack and the lwip handshake, lwIP with an IPv6 address.
+# 5. The lwIP stack and the lwip handshake, lwIP with an IPv6 address,
+# tun.mtu 9000.
 sed -i -e 's/^  stack: kernel$/  stack: lwip/' -e '/handshake: cookie/d' \
-    -e '/server_address6/d' -e 's/^  address: 10.2.1.2$/&\n  address6: fd00:2:1::2/' "$conf"
+    -e '/server_address6/d' -e 's/^  address: 10.2.1.2$/&\n  address6: fd00:2:1::2/' \
+    -e 's/^  table: 200$/&\n  mtu: 9000/' "$conf"
 hsetup up 2>"$TOPO_STATE/up.log"
 t_check "lwIP stack: handoffd-setup up: exit 0" [ $? -eq 0 ]
 cat "$TOPO_STATE/up.log"
+t_check "the device has the MTU tun.mtu" \
+    [ "$(n1 cat "/sys/class/net/$tun/mtu")" = 9000 ]
 t_check "lwIP's IPv6 address is routed into the device" \
     sh -c "ip -n '$(topo_ns n1)' -6 route get fd00:2:1::2 | grep -q ' dev $tun '"
 t_check "... and no policy rule added" sh -c "! ip -n '$(topo_ns n1)' rule show | grep -q 'lookup 200'"
