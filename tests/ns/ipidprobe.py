@@ -17,7 +17,7 @@ much further the attacker's ID moved than over a quiet interval
 """
 import select, socket, struct, sys, time
 
-from rawtcp import csum
+from rawtcp import csum, pending
 
 att, vip, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 victims = [(v.split(":")[0], int(v.split(":")[1])) for v in sys.argv[4:]]
@@ -37,11 +37,7 @@ def drain():
     """The IDs of packets from VIP to the attacker's connection; counts
     those to each victim's."""
     ids = []
-    while True:
-        try:
-            pkt = rx.recv(65535)
-        except BlockingIOError:
-            return ids
+    for pkt in pending(rx):
         ihl = (pkt[0] & 15) * 4
         if pkt[12:16] != D or len(pkt) < ihl + 4:
             continue
@@ -53,6 +49,7 @@ def drain():
         for v in victims:
             if pkt[16:20] == socket.inet_aton(v[0]) and dp == v[1]:
                 answered[v] = answered.get(v, 0) + 1
+    return ids
 
 
 def sample():

@@ -10,3 +10,12 @@ def csum(b):
     while s >> 16:
         s = (s & 0xffff) + (s >> 16)
     return ~s & 0xffff
+
+
+def pending(sock):
+    """The packets a non-blocking raw socket holds now, in order."""
+    while True:
+        try:
+            yield sock.recv(65535)
+        except BlockingIOError:
+            return

@@ -16,6 +16,8 @@ packets carried one
 """
 import socket, struct, sys, time
 
+from rawtcp import pending
+
 vip, count = sys.argv[1], int(sys.argv[2])
 V = socket.inet_aton(vip)
 rx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
@@ -50,11 +52,7 @@ def capture(port):
     """(sequence number if a SYN/ACK, TSval) of each packet from VIP:80 to
     port so far."""
     seen = []
-    while True:
-        try:
-            pkt = rx.recv(65535)
-        except BlockingIOError:
-            return seen
+    for pkt in pending(rx):
         ihl = (pkt[0] & 15) * 4
         tcp = pkt[ihl:]
         if pkt[12:16] != V or len(tcp) < 20:
@@ -67,6 +65,7 @@ def capture(port):
             syn = (tcp[13] & 0x12) == 0x12
             seen.append((struct.unpack("!I", tcp[4:8])[0] if syn else None,
                          ts))
+    return seen
 
 
 for i in range(count):
