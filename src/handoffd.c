@@ -227,8 +227,8 @@ hd_stop(struct hd *hd, struct hd_main *hm)
 	close(hd->hd_tun_fd);
 	/* A bufferevent freed with a callback still deferred (the control
 	 * channel's TLS defers them) goes when that callback runs, which
-	 * event_base_free() cancels instead: a last turn of the loop runs
-	 * them, and nothing else is left to run. */
+	 * event_base_free() cancels instead: the loop runs once more, without
+	 * waiting, for them alone, since nothing else is left to run. */
 	event_base_loop(hd->hd_base, EVLOOP_NONBLOCK);
 	event_base_free(hd->hd_base);
 	libevent_global_shutdown();

@@ -1220,6 +1220,7 @@ fe_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	f = fc->fc_flow;
 	fc->fc_synpcb = NULL;
 	fc->fc_pcb = pcb;
+	fc->fc_ts_off = pcb->ts_off;
 	port_tcp_clamp_mss(pcb);
 	tcp_recv(pcb, fe_recv);
 	tcp_err(pcb, fe_err);
@@ -1497,7 +1498,7 @@ fe_handoff(struct fe_conn *fc, int peer)
 		/* Our TSvals follow a clock of the connection's own, lwIP's
 		 * or the cookie's: nothing sent is above it now. */
 		ho.ho_ftsval = seq_max(fc->fc_ftsval, port_now_ms() +
-		    (fc->fc_cookie ? fc->fc_ts_off : pcb->ts_off));
+		    fc->fc_ts_off);
 	}
 	if (fc->fc_fin)
 		ho.ho_opts |= CTL_OPT_FIN;

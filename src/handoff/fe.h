@@ -96,7 +96,8 @@ struct fe_conn {
 	uint32_t		 fc_rcv_nxt;
 	uint32_t		 fc_snd_nxt;
 	uint32_t		 fc_snd_una;
-	uint32_t		 fc_ts_off;	/* our TSvals: port_now_ms() + this */
+	uint32_t		 fc_ts_off;	/* our TSvals: port_now_ms() + this
+						   (lwIP's pcb's, or the cookie's) */
 	const char		*fc_resp;	/* 4xx/5xx being delivered */
 	uint16_t		 fc_resp_len;
 	uint8_t			 fc_resp_tries;

@@ -24,7 +24,7 @@ prints: "bytes N fin F rst R" when SECONDS are up or the connection ended
 """
 import os, select, socket, struct, sys, time
 
-from rawtcp import csum
+from rawtcp import csum, tsval as seg_tsval
 
 src, dst, dport, sport, win = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 req = sys.argv[6].encode().decode("unicode_escape").encode()
@@ -77,18 +77,7 @@ def recv(timeout):
         if sp != dport or dp != sport:
             continue
         hl = (off >> 4) * 4
-        o, tsv = pkt[ihl + 20:ihl + hl], 0
-        i = 0
-        while i < len(o):
-            if o[i] == 0:
-                break
-            if o[i] == 1:
-                i += 1
-                continue
-            if o[i] == 8:
-                tsv = struct.unpack("!I", o[i + 2:i + 6])[0]
-            i += o[i + 1]
-        return seq, ack, flags, pkt[ihl + hl:], tsv
+        return seq, ack, flags, pkt[ihl + hl:], seg_tsval(pkt[ihl:]) or 0
 
 
 isn = 1000

@@ -16,7 +16,7 @@ packets carried one
 """
 import socket, struct, sys, time
 
-from rawtcp import pending
+from rawtcp import pending, tsval
 
 vip, count = sys.argv[1], int(sys.argv[2])
 V = socket.inet_aton(vip)
@@ -27,25 +27,6 @@ rx.setblocking(False)
 def signed(x):
     x &= 0xffffffff
     return x - (1 << 32) if x >= 1 << 31 else x
-
-
-def tsval(tcp):
-    """The TSval of a TCP segment's options, or None."""
-    end = (tcp[12] >> 4) * 4
-    i = 20
-    while i < min(end, len(tcp)):
-        kind = tcp[i]
-        if kind == 0:
-            break
-        if kind == 1:
-            i += 1
-            continue
-        if i + 1 >= len(tcp) or tcp[i + 1] < 2:
-            break
-        if kind == 8 and tcp[i + 1] == 10 and i + 10 <= len(tcp):
-            return struct.unpack("!I", tcp[i + 2:i + 6])[0]
-        i += tcp[i + 1]
-    return None
 
 
 def capture(port):
