@@ -33,23 +33,31 @@ flow_mix(uint64_t a, uint64_t b)
  * flows into one chain without knowing the seed.  An IPv4 key mixes its
  * two address words and the ports once (the mapped prefix is the same in
  * every IPv4 key); an IPv6 key first folds in the other words.  All 32
- * bits, for tables of a caller's own. */
+ * bits, for tables of a caller's own (lwIP's pcbs, with a seed of the
+ * port's). */
 uint32_t
-flow_key_hash(const struct flow_table *t, const struct flow_key *k)
+flow_seeded_hash(const uint64_t seed[2], const struct flow_key *k)
 {
 	const uint32_t	*r = k->k_raddr.a_w, *l = k->k_laddr.a_w;
 	uint64_t	 a, b;
 
-	a = ((uint64_t)r[3] << 32 | l[3]) ^ t->ft_seed[0];
-	b = ((uint64_t)k->k_rport << 16 | k->k_lport) ^ t->ft_seed[1];
+	a = ((uint64_t)r[3] << 32 | l[3]) ^ seed[0];
+	b = ((uint64_t)k->k_rport << 16 | k->k_lport) ^ seed[1];
 	if (!addr_is4(&k->k_raddr) || !addr_is4(&k->k_laddr)) {
-		a ^= flow_mix(((uint64_t)r[0] << 32 | r[1]) ^ t->ft_seed[1],
-		    ((uint64_t)r[2] << 32 | l[2]) ^ t->ft_seed[0]);
-		b ^= flow_mix(((uint64_t)l[0] << 32 | l[1]) ^ t->ft_seed[0],
-		    t->ft_seed[1] | 1);
+		a ^= flow_mix(((uint64_t)r[0] << 32 | r[1]) ^ seed[1],
+		    ((uint64_t)r[2] << 32 | l[2]) ^ seed[0]);
+		b ^= flow_mix(((uint64_t)l[0] << 32 | l[1]) ^ seed[0],
+		    seed[1] | 1);
 	}
 	a = flow_mix(a, b | 1);
 	return (uint32_t)(a ^ (a >> 32));
+}
+
+/* The table's own seeded hash of k. */
+uint32_t
+flow_key_hash(const struct flow_table *t, const struct flow_key *k)
+{
+	return flow_seeded_hash(t->ft_seed, k);
 }
 
 static inline uint32_t

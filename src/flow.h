@@ -151,6 +151,7 @@ void		 flow_table_free(struct flow_table *);
 struct flow	*flow_lookup(struct flow_table *, const struct flow_key *);
 uint32_t	 flow_key_hash(const struct flow_table *,
 		    const struct flow_key *);
+uint32_t	 flow_seeded_hash(const uint64_t [2], const struct flow_key *);
 struct flow	*flow_insert(struct flow_table *, const struct flow_key *,
 		    uint32_t, const struct flow_ops *);
 void		 flow_remove(struct flow_table *, struct flow *);

@@ -164,7 +164,8 @@ hd_tun_open(struct hd *hd)
 	const struct cfg_tun	*ct = &hd->hd_cfg->cfg_tun;
 	char			 ip[INET_ADDRSTRLEN];
 
-	hd->hd_tun_fd = tun_open(ct->ct_name, ct->ct_offload, &hd->hd_tun);
+	hd->hd_tun_fd = tun_open(ct->ct_name,
+	    ct->ct_offload ? TUN_OFFLOAD : 0, &hd->hd_tun);
 	if (hd->hd_tun_fd == -1)
 		fatal("tun %s: cannot open%s", ct->ct_name,
 		    errno == EPERM ? " (create it as root, or own a "

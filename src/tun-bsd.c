@@ -21,12 +21,18 @@
 #include "tun.h"
 
 /* Opens /dev/NAME; a persistent device owned by our user needs no root.
- * BSD TUN devices have no offloads: packets are always whole. */
+ * BSD TUN devices have no offloads (packets are always whole) and one
+ * queue. */
 int
-tun_open(const char *name, int offload, struct tun_info *ti)
+tun_open(const char *name, int flags, struct tun_info *ti)
 {
 	char	 path[64];
 	int	 fd, on = 1;
+
+	if (flags & TUN_MULTIQUEUE) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
 
 	if (snprintf(path, sizeof(path), "/dev/%s", name) >=
 	    (int)sizeof(path)) {

@@ -24,11 +24,14 @@
  * to 64 KB instead of one MTU.  TUNSETIFF attaches to an existing
  * persistent device, which needs no privilege when the device is owned by
  * our user, or creates a new one, which needs CAP_NET_ADMIN.  Which of the
- * two happened is told by whether the name existed before.
+ * two happened is told by whether the name existed before.  With
+ * TUN_MULTIQUEUE each open adds a queue to the device: the kernel keeps a
+ * flow's packets on one queue, so each can have a reader of its own.
  */
 int
-tun_open(const char *name, int offload, struct tun_info *ti)
+tun_open(const char *name, int flags, struct tun_info *ti)
 {
+	int		 offload = flags & TUN_OFFLOAD;
 	unsigned int	 feat = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 |
 			    TUN_F_TSO_ECN;
 	int		 hdrsz = sizeof(struct virtio_net_hdr);
@@ -43,7 +46,8 @@ tun_open(const char *name, int offload, struct tun_info *ti)
 	if ((fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK)) == -1)
 		return -1;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0) |
+	    (flags & TUN_MULTIQUEUE ? IFF_MULTI_QUEUE : 0);
 	memcpy(ifr.ifr_name, name, strlen(name));
 	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
 		int saved = errno;
@@ -63,7 +67,7 @@ tun_open(const char *name, int offload, struct tun_info *ti)
 	memset(ti, 0, sizeof(*ti));
 	memcpy(ti->ti_name, ifr.ifr_name, IFNAMSIZ - 1);
 	ti->ti_created = !existed;
-	ti->ti_offload = offload;
+	ti->ti_offload = offload != 0;
 	return fd;
 }
 

@@ -19,6 +19,10 @@ struct tun_info {
 	int		 ti_offload;	/* packets carry struct pkt_meta */
 };
 
+/* tun_open's flags */
+#define TUN_OFFLOAD	0x1	/* packets carry struct pkt_meta */
+#define TUN_MULTIQUEUE	0x2	/* one of several queues (Linux only) */
+
 int	tun_open(const char *, int, struct tun_info *);
 int	tun_configure(const char *, in_addr_t, int, int);
 ssize_t	tun_read(int, void *, size_t, struct pkt_meta *);

@@ -8,6 +8,7 @@ struct netif;
 
 u32_t	port_tcp_isn(const ip_addr_t *, u16_t, const ip_addr_t *, u16_t,
 	    u32_t *);
+u32_t	port_tcp_hash(const ip_addr_t *, u16_t, const ip_addr_t *, u16_t);
 u32_t	port_now_us(void);
 void	port_dupack_loss(void);
 struct netif *tunif_route_src(const ip4_addr_t *, const ip4_addr_t *);

@@ -159,6 +159,12 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 #define LWIP_HOOK_FILENAME		"lwip_hooks.h"
 #define LWIP_HOOK_TCP_ISN_TS(lip, lport, rip, rport, ts_off) \
 	port_tcp_isn((lip), (lport), (rip), (rport), (ts_off))
+/* Connections are found by a keyed hash of their addresses and ports
+ * (patch 0020), not by walking them all: 16,384 chains, four deep at
+ * 65,536 connections. */
+#define TCP_PCB_HASH_SIZE		16384
+#define LWIP_HOOK_TCP_PCB_HASH(lip, lport, rip, rport) \
+	port_tcp_hash((lip), (lport), (rip), (rport))
 /* The loss response's RTT and delivery rate (patch 0014), in us. */
 #define LWIP_HOOK_TCP_NOW_US()		port_now_us()
 /* A loss found by duplicate ACKs without SACK blocks (patch 0018):

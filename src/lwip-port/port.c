@@ -41,8 +41,10 @@ static uint32_t	port_young_ooseq = TCP_OOSEQ_MAX_BYTES;
  * (patch 0018), since port_take_dupack_losses() last asked. */
 static unsigned int port_dupack_losses;
 
-/* RFC 6528's secret: lives for the process, never leaves it. */
+/* RFC 6528's secret: lives for the process, never leaves it.  So does
+ * the seed of lwIP's table of connections (patch 0020). */
 static uint8_t	port_isn_key[32];
+static uint64_t	port_pcb_seed[2];
 static int	port_ready;
 
 static uint64_t	port_real_us(void);
@@ -57,7 +59,9 @@ port_init(void)
 {
 	if (port_ready)
 		return;
-	if (RAND_bytes(port_isn_key, sizeof(port_isn_key)) != 1)
+	if (RAND_bytes(port_isn_key, sizeof(port_isn_key)) != 1 ||
+	    RAND_bytes((unsigned char *)port_pcb_seed,
+	    sizeof(port_pcb_seed)) != 1)
 		fatalx("cannot get random bytes for the ISN key");
 	lwip_init();
 	port_ready = 1;
@@ -228,6 +232,20 @@ port_tcp_isn(const ip_addr_t *lip, u16_t lport, const ip_addr_t *rip,
 	return m + f;
 }
 
+/* The chain of lwIP's table of connections a 4-tuple (ports in host
+ * order) is in (LWIP_HOOK_TCP_PCB_HASH): keyed, so that clients who pick
+ * their addresses and ports cannot pile their connections into one. */
+u32_t
+port_tcp_hash(const ip_addr_t *lip, u16_t lport, const ip_addr_t *rip,
+    u16_t rport)
+{
+	struct ipaddr	 l = port_addr(lip), r = port_addr(rip);
+	struct flow_key	 k;
+
+	flow_key_set(&k, &r, rport, &l, lport);
+	return flow_seeded_hash(port_pcb_seed, &k);
+}
+
 static int
 port_ip_is(const ip_addr_t *ip, const struct ipaddr *a)
 {
@@ -299,16 +317,15 @@ int
 port_tcp_has_pcb(const struct ipaddr *laddr, uint16_t lport,
     const struct ipaddr *raddr, uint16_t rport)
 {
-	struct tcp_pcb	*lists[2] = { tcp_active_pcbs, tcp_tw_pcbs }, *pcb;
-	int		 i;
+	struct tcp_pcb	*pcb;
 
-	for (i = 0; i < 2; i++)
-		for (pcb = lists[i]; pcb != NULL; pcb = pcb->next)
-			if (pcb->local_port == lport &&
-			    pcb->remote_port == rport &&
-			    port_ip_is(&pcb->local_ip, laddr) &&
-			    port_ip_is(&pcb->remote_ip, raddr))
-				return 1;
+	if (port_tcp_active(laddr, lport, raddr, rport) != NULL)
+		return 1;
+	for (pcb = tcp_tw_pcbs; pcb != NULL; pcb = pcb->next)
+		if (pcb->local_port == lport && pcb->remote_port == rport &&
+		    port_ip_is(&pcb->local_ip, laddr) &&
+		    port_ip_is(&pcb->remote_ip, raddr))
+			return 1;
 	return 0;
 }
 
@@ -442,18 +459,23 @@ port_ooseq_pbufs(const struct tcp_pcb *pcb)
 }
 
 /* lwIP's connection, not in TIME_WAIT, at laddr:lport (host order port)
- * with raddr:rport, or with anyone when raddr is NULL; NULL if none. */
+ * with raddr:rport, found in lwIP's table, or with anyone when raddr is
+ * NULL, found by walking all of them; NULL if none. */
 struct tcp_pcb *
 port_tcp_active(const struct ipaddr *laddr, uint16_t lport,
     const struct ipaddr *raddr, uint16_t rport)
 {
 	struct tcp_pcb	*pcb;
+	ip_addr_t	 l, r;
 
+	if (raddr != NULL) {
+		port_to_ip(laddr, &l);
+		port_to_ip(raddr, &r);
+		return tcp_active_find(&l, lport, &r, rport, NETIF_NO_INDEX);
+	}
 	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next)
 		if (pcb->local_port == lport &&
-		    port_ip_is(&pcb->local_ip, laddr) &&
-		    (raddr == NULL || (pcb->remote_port == rport &&
-		    port_ip_is(&pcb->remote_ip, raddr))))
+		    port_ip_is(&pcb->local_ip, laddr))
 			return pcb;
 	return NULL;
 }
