@@ -66,4 +66,31 @@ out=$(c timeout 60 python3 "$TOPO_STATE/slow.py")
 echo "slow reader: bytes, end: $out"
 t_check "a slow but steady reader gets the whole answer" \
     [ "${out%% *}" -gt "$size" ] && [ "${out#* }" = eof ]
+
+# 3. A reader that stops, its window shut, for longer than handoff.idle:
+# its answers to lwIP's window probes acknowledge nothing new, so it is
+# idle (handoffd.yaml(5)), and its connection ends with a reset.
+idle0=$(t_stat "$TOPO_STATE/n2.status" be_idle)
+cat >"$TOPO_STATE/stall.py" <<PY
+import socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("$TOPO_VIP", 80))
+s.sendall(b"GET /slow.bin HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+s.recv(4096)
+time.sleep(6)
+end = "open"
+try:
+    while s.recv(65536):
+        pass
+    end = "eof"
+except ConnectionResetError:
+    end = "reset"
+print(end)
+PY
+out=$(c timeout 60 python3 "$TOPO_STATE/stall.py")
+echo "stalled reader: $out"
+t_check "a reader stalled past handoff.idle is reset" [ "$out" = reset ]
+t_check "counted as idle at the back-end" \
+    t_wait_stat "$TOPO_STATE/n2.status" be_idle $((idle0 + 1))
 t_finish
