@@ -834,8 +834,8 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 			if (!fe_challenge_ok(hd, f))
 				break;
 			if (!port_tcp_has_active(&f->f_key.k_laddr,
-			    f->f_key.k_lport, &f->f_key.k_raddr,
-			    f->f_key.k_rport) &&
+			    ntohs(f->f_key.k_lport), &f->f_key.k_raddr,
+			    ntohs(f->f_key.k_rport)) &&
 			    btcp_service(hd, &p->p_daddr, p->p_dport) != NULL) {
 				flow_remove(hd->hd_flows, f);
 				fe_syn_again(hd, p);
@@ -1178,25 +1178,24 @@ fe_syn_err(void *arg, err_t err)
 }
 
 /*
- * lwIP has just made the half-open pcb for a SYN (the newest is first in
- * its list): the flow keeps it, so that evicting or expiring the flow
- * frees it too, and lwIP's callbacks find the flow.  No pcb: no flow.
+ * lwIP has just made the half-open pcb for a SYN, found by the flow's
+ * 4-tuple: the flow keeps it, so that evicting or expiring the flow frees
+ * it too, and lwIP's callbacks find the flow.  No pcb: no flow.
  */
 static void
 fe_syn_watch(struct hd *hd, struct flow *f, struct fe_conn *fc)
 {
-	struct tcp_pcb	*pcb = tcp_active_pcbs;
-	struct flow_key	 k;
+	const struct flow_key *k = &f->f_key;
+	struct tcp_pcb	*pcb;
 
+	pcb = port_tcp_active(&k->k_laddr, ntohs(k->k_lport), &k->k_raddr,
+	    ntohs(k->k_rport));
 	if (pcb != NULL && pcb->state == SYN_RCVD) {
-		port_pcb_key(pcb, &k);
-		if (memcmp(&k, &f->f_key, sizeof(k)) == 0) {
-			fc->fc_synpcb = pcb;
-			tcp_setprio(pcb, PORT_PRIO_YOUNG);
-			tcp_arg(pcb, fc);
-			tcp_err(pcb, fe_syn_err);
-			return;
-		}
+		fc->fc_synpcb = pcb;
+		tcp_setprio(pcb, PORT_PRIO_YOUNG);
+		tcp_arg(pcb, fc);
+		tcp_err(pcb, fe_syn_err);
+		return;
 	}
 	fe_close(hd, f, FLOW_END_HANDSHAKE);
 }
