@@ -58,7 +58,8 @@ struct relay {
 	void			(*r_on_connect)(void *);
 	void			*r_arg;
 	uint32_t		 r_held;	/* received, not yet tcp_recved */
-	uint32_t		 r_last;	/* last activity, ms */
+	uint32_t		 r_last;	/* last activity, ms: hd_relays
+						   is in its order */
 	/* what the client acknowledged in the RELAY_RATE_MS from r_rate_ms,
 	 * and in the one before */
 	uint32_t		 r_rate_ms;
@@ -75,6 +76,16 @@ struct relay {
 
 static void	relay_pump_to_client(struct relay *);
 static void	relay_finish(struct relay *, enum relay_end);
+
+/* Activity now: the relay goes to the end of the node's list, which is
+ * then oldest first, so that relay_expire() looks only at the idle. */
+static void
+relay_touch(struct relay *r)
+{
+	r->r_last = r->r_hd->hd_now;
+	TAILQ_REMOVE(&r->r_hd->hd_relays, r, r_entry);
+	TAILQ_INSERT_TAIL(&r->r_hd->hd_relays, r, r_entry);
+}
 
 /* Detaches our callbacks so that lwIP never calls into a freed relay. */
 static void
@@ -118,7 +129,7 @@ relay_lwip_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	struct pbuf	*q;
 	u16_t		 n;
 
-	r->r_last = r->r_hd->hd_now;
+	relay_touch(r);
 	if (p == NULL) {
 		r->r_cl_eof = 1;
 		if (r->r_cl_shut)
@@ -149,7 +160,7 @@ relay_lwip_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 	struct relay	*r = arg;
 	uint32_t	 now = r->r_hd->hd_now;
 
-	r->r_last = now;	/* the client is still taking bytes */
+	relay_touch(r);		/* the client is still taking bytes */
 	if (now - r->r_rate_ms >= 2 * RELAY_RATE_MS) {
 		r->r_acked_prev = 0;
 		r->r_acked = 0;
@@ -428,7 +439,7 @@ relay_on_srv_readable(int fd, short ev, void *arg)
 		relay_kick(r);
 		return;
 	}
-	r->r_last = r->r_hd->hd_now;
+	relay_touch(r);
 	if (n == 0) {
 		r->r_srv_eof = 1;
 		event_del(r->r_rd);
@@ -713,13 +724,12 @@ relay_client_eof(struct relay *r)
 void
 relay_expire(struct hd *hd, uint32_t now, uint32_t idle_ms)
 {
-	struct relay	*r, *next;
+	struct relay	*r;
 
-	for (r = TAILQ_FIRST(&hd->hd_relays); r != NULL; r = next) {
-		next = TAILQ_NEXT(r, r_entry);
-		if ((int32_t)(now - r->r_last) > (int32_t)idle_ms) {
-			log_debug("relay: idle for %u ms: reset", idle_ms);
-			relay_finish(r, RELAY_IDLE);
-		}
+	/* Oldest first: the first that is not idle ends the look. */
+	while ((r = TAILQ_FIRST(&hd->hd_relays)) != NULL &&
+	    (int32_t)(now - r->r_last) > (int32_t)idle_ms) {
+		log_debug("relay: idle for %u ms: reset", idle_ms);
+		relay_finish(r, RELAY_IDLE);
 	}
 }
