@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,8 @@ struct floor_q {
 	unsigned long long	 fq_bytes;
 };
 
-static volatile sig_atomic_t	 done;
+/* Set by a signal handler or a worker: lock-free, so both may. */
+static atomic_int		 done;
 static pthread_t		 floor_main;
 
 static void
