@@ -132,8 +132,8 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 #define TCP_MSL				15000UL
 /* The fast timer (delayed ACKs, loss detection by time, tail loss
  * probes) runs every 5 ms, so that a tail loss on a LAN is repaired within
- * milliseconds; it visits the pcbs that have such work (patch 0021), the
- * busy ones and the half-open ones.  The slow one (RTOs, persist,
+ * milliseconds; it visits only the pcbs that have such work (patch
+ * 0021).  The slow one (RTOs, persist,
  * TIME_WAIT) walks the TIME_WAIT pcbs too (up to PORT_TIMEWAIT_MAX, and
  * as many more as close in 100 ms), and runs every 100 ms by the clock
  * (our patch 0001-tcp-slow-timer), also when the daemon wakes lwIP less
