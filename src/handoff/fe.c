@@ -1692,7 +1692,22 @@ fe_give_up(struct fe_conn *fc, uint64_t bflow, enum health_ho_result r)
 {
 	struct hd	*hd = fc->fc_hd;
 	struct flow	*f = fc->fc_flow;
+	struct fe_qpkt	*q;
+	struct pkt	 p;
+	uint32_t	 ack = fc->fc_iss + 1;
 
+	/* The back-end's server may have answered already: a client that
+	 * acknowledged its bytes (in a segment queued here) drops a reset at
+	 * our own edge, and would wait for the rest for ever.  It gets one
+	 * at the edge it acknowledged. */
+	for (q = fc->fc_qhead; q != NULL; q = q->q_next)
+		if (pkt_parse(&p, q->q_data, q->q_len) == PKT_OK &&
+		    (p.p_flags & (TH_ACK | TH_RST)) == TH_ACK &&
+		    seq_gt(p.p_ack, ack))
+			ack = p.p_ack;
+	if (ack != fc->fc_iss + 1)
+		btcp_rst(hd, &f->f_key.k_laddr, f->f_key.k_lport,
+		    &f->f_key.k_raddr, f->f_key.k_rport, ack, 0, 0);
 	hd->hd_stats.st_handoffs_failed++;
 	hd->hd_stats.st_handoffs_reset++;
 	fe_alog(fc, "reset", fc->fc_peer);
