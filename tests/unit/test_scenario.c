@@ -62,7 +62,7 @@
  * and always both checksums.
  *
  * usage: test_scenario [FILE...]   (default: every $TESTS_SRCDIR/scenarios/
- * *.scn, each in a child process)
+ * *.scn, each in a child process; SC_JOBS of them at a time)
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -102,6 +102,7 @@
 #define SC_LINE		4096
 #define SC_WAIT_MS	3000	/* for a packet that depends on a web server */
 #define SC_QUIET_MS	200	/* for "none" */
+#define SC_MAXJOBS	8
 
 struct sc_pkt {
 	uint8_t		*sp_data;
@@ -1740,22 +1741,95 @@ sc_is_scn(const struct dirent *d)
 	return l > 4 && strcmp(d->d_name + l - 4, ".scn") == 0;
 }
 
-/* Each scenario in a child of its own (lwIP's state is per process), and
- * twice: on TUNs without offloads, then with them, where lwIP leaves its
- * TCP checksums to tunif and the harness checks every packet's. */
+/* One run of a scenario, in a child of its own (lwIP's state is per
+ * process) whose output waits in sj_out until it is reaped, so that the
+ * runs' reports do not interleave. */
+struct sc_job {
+	pid_t		 sj_pid;
+	FILE		*sj_out;
+	char		 sj_path[1024];
+	int		 sj_gso;
+};
+
+static int
+sc_job_start(struct sc_job *j, const char *path, int gso)
+{
+	snprintf(j->sj_path, sizeof(j->sj_path), "%s", path);
+	j->sj_gso = gso;
+	if ((j->sj_out = tmpfile()) == NULL)
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	if ((j->sj_pid = fork()) == -1)
+		return -1;
+	if (j->sj_pid == 0) {
+		if (dup2(fileno(j->sj_out), 1) == -1 ||
+		    dup2(fileno(j->sj_out), 2) == -1)
+			_exit(1);
+		alarm(60);
+		sc_run(path, gso);
+		exit(0);	/* LeakSanitizer checks at exit */
+	}
+	return 0;
+}
+
+/* Waits for one of the jobs to end, prints its report; 1 if it failed. */
+static int
+sc_job_reap(struct sc_job *jobs, int njobs)
+{
+	struct sc_job	*j = NULL;
+	char		 buf[4096];
+	size_t		 n;
+	pid_t		 pid;
+	int		 i, status, failed;
+
+	while ((pid = waitpid(-1, &status, 0)) == -1 && errno == EINTR)
+		;
+	for (i = 0; i < njobs; i++)
+		if (jobs[i].sj_pid == pid && pid > 0)
+			j = &jobs[i];
+	if (j == NULL) {
+		fprintf(stderr, "test_scenario: waitpid: %s\n",
+		    pid == -1 ? strerror(errno) : "an unknown child");
+		exit(1);
+	}
+	rewind(j->sj_out);
+	while ((n = fread(buf, 1, sizeof(buf), j->sj_out)) > 0)
+		fwrite(buf, 1, n, stdout);
+	fclose(j->sj_out);
+	j->sj_pid = 0;
+	failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	printf("%s %s%s\n", failed ? "FAIL" : "ok  ", j->sj_path,
+	    j->sj_gso ? " (offloads)" : "");
+	fflush(stdout);
+	return failed;
+}
+
+/* Each scenario twice: on TUNs without offloads, then with them, where
+ * lwIP leaves its TCP checksums to tunif and the harness checks every
+ * packet's.  The runs go SC_JOBS at a time (default: two per CPU): most
+ * of a run is waiting in real time, for libevent's timers and web servers,
+ * and eight at a time on two CPUs pass as one at a time does. */
 int
 main(int argc, char *argv[])
 {
 	struct dirent	**ents = NULL;
+	struct sc_job	 jobs[SC_MAXJOBS];
 	char		 dir[512], path[1024];
-	const char	*src = getenv("TESTS_SRCDIR");
-	int		 i, n, status, failed = 0, ran = 0, gso;
-	pid_t		 pid;
+	const char	*src = getenv("TESTS_SRCDIR"), *js = getenv("SC_JOBS");
+	int		 i, k, n, failed = 0, ran = 0, gso, njobs, busy = 0;
 
 	t_start(600);
 	log_init(1, 0);
 	/* -v's flow records, so that their code runs too. */
 	log_setverbose(getenv("SC_VERBOSE") ? atoi(getenv("SC_VERBOSE")) : 1);
+	njobs = js != NULL ? atoi(js) :
+	    2 * (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (njobs < 1)
+		njobs = 1;
+	if (njobs > SC_MAXJOBS)
+		njobs = SC_MAXJOBS;
+	memset(jobs, 0, sizeof(jobs));
 	snprintf(dir, sizeof(dir), "%s/scenarios", src ? src : "tests");
 	n = argc > 1 ? argc - 1 : scandir(dir, &ents, sc_is_scn, alphasort);
 	if (n <= 0) {
@@ -1769,27 +1843,25 @@ main(int argc, char *argv[])
 			snprintf(path, sizeof(path), "%s/%s", dir,
 			    ents[i]->d_name);
 		for (gso = 0; gso < 2; gso++) {
-			fflush(stdout);
-			if ((pid = fork()) == -1)
-				return 1;
-			if (pid == 0) {
-				alarm(60);
-				sc_run(path, gso);
-				exit(0);	/* LeakSanitizer checks at exit */
+			if (busy == njobs) {
+				failed += sc_job_reap(jobs, njobs);
+				busy--;
 			}
-			waitpid(pid, &status, 0);
+			for (k = 0; jobs[k].sj_pid != 0; k++)
+				;
+			if (sc_job_start(&jobs[k], path, gso) == -1) {
+				fprintf(stderr, "test_scenario: cannot start "
+				    "%s: %s\n", path, strerror(errno));
+				return 1;
+			}
+			busy++;
 			ran++;
-			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-				failed++;
-				printf("FAIL %s%s\n", path,
-				    gso ? " (offloads)" : "");
-			} else
-				printf("ok   %s%s\n", path,
-				    gso ? " (offloads)" : "");
 		}
 		if (ents != NULL)
 			free(ents[i]);
 	}
+	while (busy-- > 0)
+		failed += sc_job_reap(jobs, njobs);
 	free(ents);
 	printf("test_scenario: %d scenarios, %d failed\n", ran, failed);
 	return failed != 0;
