@@ -538,7 +538,7 @@ admin_change(struct admin *a, struct admin_out *o, int argc, char **argv)
 
 	if (argc != (weight ? 3 : 2))
 		return admin_fail(o, "usage: %s member%s", argv[0],
-		    weight ? " weight" : "");
+		    weight ? " n" : "");
 	if (weight && admin_number(argv[2], 1, 1000, &w) == -1)
 		return admin_fail(o, "weight: \"%.20s\" is not a number from 1 "
 		    "to 1000", argv[2]);

@@ -969,6 +969,17 @@ cfg_hostchar(char c)
 	return cfg_namechar(c) || c == ':' || c == '[' || c == ']';
 }
 
+/* Whether s holds a control character: requests carry none, so a rule
+ * with one could never match. */
+static int
+cfg_has_controls(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* T_STR: text for a fixed buffer or the heap, with its K_ checks. */
 static int
 cfg_set_str(struct cfg_ctx *x, const struct cfg_key *k, void *base,
@@ -984,11 +995,9 @@ cfg_set_str(struct cfg_ctx *x, const struct cfg_key *k, void *base,
 	if (len > max)
 		return cfg_why(x, "%s is too long (at most %zu bytes)",
 		    cfg_quote(x, s), max);
-	/* Requests carry no controls: such a rule could never match. */
-	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] < ' ' || s[i] == 0x7f)
-			return cfg_why(x, "%s contains control characters",
-			    cfg_quote(x, s));
+	if (cfg_has_controls(s))
+		return cfg_why(x, "%s contains control characters",
+		    cfg_quote(x, s));
 	if ((k->k_flags & K_SLASH) && s[0] != '/')
 		return cfg_why(x, "%s does not start with \"/\"",
 		    cfg_quote(x, s));
@@ -1147,6 +1156,9 @@ cfg_set_regex(struct cfg_ctx *x, const struct cfg_key *k, void *base,
 	int		 rc;
 
 	(void)k;
+	if (cfg_has_controls(s))
+		return cfg_why(x, "%s contains control characters",
+		    cfg_quote(x, s));
 	if ((why = cfg_regex_sane(s)) != NULL)
 		return cfg_why(x, "%s %s", cfg_quote(x, s), why);
 	free(r->cr_path_regex);
@@ -1285,7 +1297,8 @@ cfg_seq(struct cfg_ctx *x, const struct cfg_key *k, void *base,
 		}
 	}
 	if (*count < s->s_min)
-		return cfg_fail(x, where, path, "needs at least %d entr%s",
+		return cfg_fail(x, n != NULL && !cfg_is_null(n) ?
+		    n->start_mark : where, path, "needs at least %d entr%s",
 		    s->s_min, s->s_min == 1 ? "y" : "ies");
 	return 0;
 }
@@ -1970,6 +1983,29 @@ cfg_check_ipv6(struct cfg_ctx *x)
 	return 0;
 }
 
+/* A VIP is an address of its own: lwIP's address takes what peers hand
+ * this node, and a VIP there would take them for new connections. */
+static int
+cfg_check_vips(struct cfg_ctx *x)
+{
+	const struct cfg	*c = x->x_cfg;
+	const struct cfg_service *s;
+	struct ipaddr		 l4 = addr4(c->cfg_lwip.cl_addr);
+	int			 i;
+
+	for (i = 0; i < c->cfg_nservices; i++) {
+		s = &c->cfg_services[i];
+		if (addr_eq(&s->cs_vip.ep_addr, &l4) ||
+		    (!addr_is_none(&c->cfg_lwip.cl_addr6) &&
+		    addr_eq(&s->cs_vip.ep_addr, &c->cfg_lwip.cl_addr6)))
+			return cfg_fail_mark(x, cfg_mark_find(x, &s->cs_vip,
+			    0), "is lwIP's own address (lwip.address%s): a "
+			    "VIP needs one of its own",
+			    addr_eq(&s->cs_vip.ep_addr, &l4) ? "" : "6");
+	}
+	return 0;
+}
+
 /* What the tables cannot say: references, uniqueness, orderings. */
 static int
 cfg_check(struct cfg_ctx *x)
@@ -1985,8 +2021,19 @@ cfg_check(struct cfg_ctx *x)
 			    cfg_mark_find(x, c->cfg_peers[i].cp_id, 0),
 			    "%s is this node's own id (node.id)",
 			    cfg_quote(x, c->cfg_peers[i].cp_id));
+	for (i = 0; i < c->cfg_npeers; i++)
+		if (!cfg_ep_ne(&c->cfg_peers[i].cp_control,
+		    &c->cfg_node.cn_control))
+			return cfg_fail_mark(x,
+			    cfg_mark_find(x, &c->cfg_peers[i].cp_control, 0),
+			    "is this node's own control address "
+			    "(node.control)");
+	if (cfg_check_vips(x) == -1)
+		return -1;
 	if (cfg_unique(x, c->cfg_peers[0].cp_id, c->cfg_npeers,
 	    sizeof(c->cfg_peers[0]), 0, "id") == -1 ||
+	    cfg_unique(x, &c->cfg_peers[0].cp_control, c->cfg_npeers,
+	    sizeof(c->cfg_peers[0]), 1, "control address") == -1 ||
 	    cfg_unique(x, c->cfg_pools[0].cp_name, c->cfg_npools,
 	    sizeof(c->cfg_pools[0]), 0, "pool name") == -1 ||
 	    cfg_unique(x, c->cfg_services[0].cs_name, c->cfg_nservices,
@@ -2552,6 +2599,20 @@ cfg_server_for(const struct cfg *c, in_port_t vport)
 	return &c->cfg_node.cn_server;
 }
 
+/* A name or path as the file would write it: "none" for an unset one
+ * whose default is not. */
+static void
+cfg_format_name(char *buf, size_t len, const struct cfg_key *k,
+    const void *base)
+{
+	const char	*s = (const char *)base + k->k_off;
+
+	if (s[0] == '\0' && (k->k_flags & K_NONE) && k->k_def != NULL)
+		snprintf(buf, len, "none");
+	else
+		snprintf(buf, len, "%s", s);
+}
+
 /* One value as the file would write it; unset values are empty. */
 static void
 cfg_format(char *buf, size_t len, const struct cfg_key *k, const void *base)
@@ -2609,7 +2670,7 @@ cfg_format(char *buf, size_t len, const struct cfg_key *k, const void *base)
 		snprintf(buf, len, "%s", s != NULL ? s : "");
 		break;
 	default:			/* names and paths */
-		snprintf(buf, len, "%s", (const char *)fld);
+		cfg_format_name(buf, len, k, base);
 		break;
 	}
 }

@@ -235,7 +235,9 @@ static const struct bad bad[] = {
 	  "peers[0]: missing required key \"stack_address\"" },
 	{ BASE "pools:\n  - name: all\n", "10:5",
 	  "pools[0]: missing required key \"members\"" },
-	{ BASE "pools:\n  - name: all\n    members: []\n", "11:5",
+	{ BASE "pools:\n  - name: all\n    members: []\n", "11:14",
+	  "pools[0].members: needs at least 1 entry" },
+	{ BASE "pools:\n  - name: all\n    members:\n", "11:5",
 	  "pools[0].members: needs at least 1 entry" },
 	{ BASE POOL "services:\n  - name: web\n    pool: all\n", "13:5",
 	  "services[0]: missing required key \"listen\"" },
@@ -246,6 +248,18 @@ static const struct bad bad[] = {
 	{ BASE "peers:\n  - id: n1\n    control: 10.1.2.2:7100\n"
 	  "    stack_address: 10.2.2.2\n    server: 10.2.2.1:80\n", "10:9",
 	  "peers[0].id: \"n1\" is this node's own id (node.id)" },
+	/* Peers are told apart by their control addresses. */
+	{ BASE "peers:\n  - id: n2\n    control: 10.1.1.1:7100\n"
+	  "    stack_address: 10.2.2.2\n    server: 10.2.2.1:80\n", "11:14",
+	  "peers[0].control: is this node's own control address "
+	  "(node.control)" },
+	{ BASE PEER "  - id: n3\n    control: 10.1.2.2:7100\n"
+	  "    stack_address: 10.2.3.2\n    server: 10.2.3.1:80\n", "15:14",
+	  "peers[1].control: duplicate control address 10.1.2.2:7100 "
+	  "(first at 11:14)" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.2.1.2:80\n"
+	  "    pool: all\n", "14:13", "services[0].listen: is lwIP's own "
+	  "address (lwip.address)" },
 	{ NODE "  state_file: test.key\n" LWIP CTL, "5:15",
 	  "node.state_file: is control.key_file too" },
 	{ NODE "  state_file: s\n  status_file: s\n" LWIP CTL, "5:15",
@@ -301,6 +315,10 @@ static const struct bad bad[] = {
 	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
 	  "    pool: all\n    rules:\n      - path_regex: '(a)\\1'\n"
 	  "        pool: all\n", "17:21", "uses a back-reference" },
+	/* Requests carry no controls, as for every other string. */
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n    rules:\n      - path_regex: \"^/a\\tb\"\n"
+	  "        pool: all\n", "17:21", "contains control characters" },
 	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
 	  "    pool: all\n    rules:\n      - path_prefix: /a\n"
 	  "        header_value: blue\n        pool: all\n", "18:23",
@@ -1370,6 +1388,7 @@ test_print(void)
 	c = cfg_parse(name, text, strlen(text), err, sizeof(err));
 	CHECK(c != NULL);
 	CHECK_STREQ(c->cfg_node.cn_admin_socket, "");
+	CHECK_STREQ(print_key(c, "node.admin_socket"), "none\n");
 	cfg_free(c);
 }
 
