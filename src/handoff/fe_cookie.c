@@ -211,7 +211,7 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	/* One of lwIP's connections whose numbers happen to make a cookie
 	 * (one ACK in 2^24): lwIP's still. */
 	if (svc->cs_handshake != CFG_HS_COOKIE &&
-	    port_tcp_has_pcb(&p->p_daddr, ntohs(p->p_dport), &p->p_saddr,
+	    port_tcp_has_active(&p->p_daddr, ntohs(p->p_dport), &p->p_saddr,
 	    ntohs(p->p_sport)))
 		return 0;
 	/* A cookie opens one connection: its ACK and request, replayed once
@@ -234,6 +234,12 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	case REPLAY_NEW:
 		break;
 	}
+	/* A client reusing its port within lwIP's TIME_WAIT (an lwip
+	 * handshake's fallback to cookies): a new connection, as in
+	 * fe_syn, which lwIP's old one would answer with its last ACK. */
+	if (svc->cs_handshake != CFG_HS_COOKIE)
+		port_tcp_forget_timewait(&p->p_daddr, ntohs(p->p_dport),
+		    &p->p_saddr, ntohs(p->p_sport));
 	flow_key_in(&k, p);
 	if (fe_make_room(hd) == -1)
 		return 1;

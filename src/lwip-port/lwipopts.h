@@ -166,6 +166,9 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 #define TCP_PCB_HASH_SIZE		16384
 #define LWIP_HOOK_TCP_PCB_HASH(lip, lport, rip, rport) \
 	port_tcp_hash((lip), (lport), (rip), (rport))
+/* TIME_WAIT ones in a table of their own (patch 0023): the port keeps
+ * PORT_TIMEWAIT_MAX (256) of them past each slow tick. */
+#define TCP_TW_HASH_SIZE		1024
 /* The loss response's RTT and delivery rate (patch 0014), in us. */
 #define LWIP_HOOK_TCP_NOW_US()		port_now_us()
 /* A loss found by duplicate ACKs without SACK blocks (patch 0018):

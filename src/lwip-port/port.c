@@ -254,6 +254,19 @@ port_ip_is(const ip_addr_t *ip, const struct ipaddr *a)
 	return addr_eq(&b, a);
 }
 
+/* lwIP's connection in TIME_WAIT at laddr:lport with raddr:rport (ports
+ * in host order), found in lwIP's table; NULL if none. */
+static struct tcp_pcb *
+port_tcp_timewait(const struct ipaddr *laddr, uint16_t lport,
+    const struct ipaddr *raddr, uint16_t rport)
+{
+	ip_addr_t	 l, r;
+
+	port_to_ip(laddr, &l);
+	port_to_ip(raddr, &r);
+	return tcp_tw_find(&l, lport, &r, rport, NETIF_NO_INDEX);
+}
+
 /*
  * Forgets lwIP's TIME_WAIT pcb for a 4-tuple (ports in host order).  A
  * new connection on the tuple must be answered with a SYN/ACK, and lwIP
@@ -266,14 +279,10 @@ port_tcp_forget_timewait(const struct ipaddr *laddr, uint16_t lport,
 {
 	struct tcp_pcb	*pcb;
 
-	for (pcb = tcp_tw_pcbs; pcb != NULL; pcb = pcb->next)
-		if (pcb->local_port == lport && pcb->remote_port == rport &&
-		    port_ip_is(&pcb->local_ip, laddr) &&
-		    port_ip_is(&pcb->remote_ip, raddr)) {
-			tcp_abort(pcb);
-			return 1;
-		}
-	return 0;
+	if ((pcb = port_tcp_timewait(laddr, lport, raddr, rport)) == NULL)
+		return 0;
+	tcp_abort(pcb);
+	return 1;
 }
 
 /* lwIP's hook: a client's third duplicate ACK without SACK blocks. */
@@ -317,16 +326,8 @@ int
 port_tcp_has_pcb(const struct ipaddr *laddr, uint16_t lport,
     const struct ipaddr *raddr, uint16_t rport)
 {
-	struct tcp_pcb	*pcb;
-
-	if (port_tcp_active(laddr, lport, raddr, rport) != NULL)
-		return 1;
-	for (pcb = tcp_tw_pcbs; pcb != NULL; pcb = pcb->next)
-		if (pcb->local_port == lport && pcb->remote_port == rport &&
-		    port_ip_is(&pcb->local_ip, laddr) &&
-		    port_ip_is(&pcb->remote_ip, raddr))
-			return 1;
-	return 0;
+	return port_tcp_active(laddr, lport, raddr, rport) != NULL ||
+	    port_tcp_timewait(laddr, lport, raddr, rport) != NULL;
 }
 
 /*
