@@ -350,7 +350,7 @@ flow_foreach(struct flow_table *t, flow_expire_cb cb, void *arg)
 
 static const char *const flow_end_names[FLOW_END_MAX] = {
 	"done", "client-reset", "server-reset", "idle", "peer-closed",
-	"aborted", "refused", "responded", "local", "handshake", "no-memory",
+	"aborted", "refused", "responded", "handshake", "no-memory",
 	"shutdown", "evicted", "restart", "unknown", "moved",
 };
 

@@ -43,7 +43,6 @@ enum flow_end {
 	FLOW_END_ABORT,		/* a handoff given up on, or a newer flow */
 	FLOW_END_REFUSED,	/* the back-end did not take it */
 	FLOW_END_RESPONDED,	/* the front-end answered 4xx/5xx itself */
-	FLOW_END_LOCAL,		/* moved to a local relay */
 	FLOW_END_HANDSHAKE,	/* never completed its handshake */
 	FLOW_END_NOMEM,
 	FLOW_END_SHUTDOWN,

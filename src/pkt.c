@@ -38,7 +38,6 @@ static const char *const pkt_verdict_names[PKT_VERDICT_MAX] = {
 	[PKT_IP_OPTIONS] = "ip-options",
 	[PKT_NOT_TCP] = "not-tcp",
 	[PKT_BAD_TCP_OFF] = "bad-tcp-offset",
-	[PKT_BAD_TCP_OPTS] = "bad-tcp-options",
 	[PKT_IPV6_EXT] = "ipv6-ext-header",
 	[PKT_BAD_ADDR] = "bad-address",
 };

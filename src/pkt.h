@@ -55,7 +55,6 @@ enum pkt_verdict {
 	PKT_IP_OPTIONS,
 	PKT_NOT_TCP,		/* valid IP, another protocol */
 	PKT_BAD_TCP_OFF,
-	PKT_BAD_TCP_OPTS,
 	PKT_IPV6_EXT,		/* an IPv6 extension header */
 	PKT_BAD_ADDR,		/* an IPv6 address no TCP peer has */
 	PKT_VERDICT_MAX

@@ -123,9 +123,13 @@ struct be_tomb {
 	int		 bt_peer;
 };
 
+/* What handoffs and their packets cause is logged at most once a second. */
 static struct log_rl be_rl_full;
 static struct log_rl be_rl_tomb;
 static struct log_rl be_rl_vip;
+static struct log_rl be_rl_ack_lost;
+static struct log_rl be_rl_refused;
+static struct log_rl be_rl_late;
 
 static void	be_input(struct hd *, struct flow *, struct pkt *);
 static int	be_output(struct hd *, struct flow *, struct pkt *);
@@ -226,8 +230,8 @@ be_send_ack(struct hd *hd, int peer, const struct ctl_handoff *ho,
 			ha->ha_opts |= CTL_OPT_WS;
 	}
 	if (peer_send(hd, peer, &m) == -1)
-		log_info("be: HANDOFF_ACK to %s lost: control channel down",
-		    peer_id(hd, peer));
+		log_ratelim(&be_rl_ack_lost, "be: HANDOFF_ACK to %s lost: "
+		    "control channel down", peer_id(hd, peer));
 }
 
 /* A flow that is over or lingering is no load: what LOAD reports and
@@ -804,8 +808,8 @@ be_refuse(struct hd *hd, struct flow *f, enum ctl_status st)
 	struct be_conn	*bc = f->f_ctx;
 
 	hd->hd_stats.st_be_refused++;
-	log_info("be: handoff from %s refused: %s", peer_id(hd, bc->bc_peer),
-	    ctl_status_name(st));
+	log_ratelim(&be_rl_refused, "be: handoff from %s refused: %s",
+	    peer_id(hd, bc->bc_peer), ctl_status_name(st));
 	be_send_ack(hd, bc->bc_peer, &bc->bc_ho, NULL, st);
 	if (!bc->bc_rst)	/* else the stack has nothing to forget */
 		be_kernel_reset(hd, f, be_client_next(f));
@@ -1003,8 +1007,8 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 	/* Cancelled already (CANCELLED, be_on_cancel): the front-end may
 	 * have given the client to another member. */
 	if (be_tomb_find(hd, peer, ho)) {
-		log_info("be: %s's handoff came after its cancel: refused",
-		    peer_id(hd, peer));
+		log_ratelim(&be_rl_late, "be: %s's handoff came after its "
+		    "cancel: refused", peer_id(hd, peer));
 		hd->hd_stats.st_be_refused++;
 		hd->hd_stats.st_be_late++;
 		be_send_ack(hd, peer, ho, NULL, CTL_CANCELLED);
@@ -1430,6 +1434,7 @@ be_on_close(struct hd *hd, int peer, struct flow *f,
 			hd->hd_stats.st_be_idle_alive++;
 			break;
 		}
+		hd->hd_stats.st_be_idle++;
 		be_reset_client(hd, f);
 		be_kernel_reset(hd, f, 0);
 		be_close(hd, f, FLOW_END_IDLE);

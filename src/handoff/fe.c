@@ -64,8 +64,12 @@
 #include "handoff/rw.h"
 #include "handoff/fe.h"
 
+/* What clients' connections cause is logged at most once a second. */
 static struct log_rl fe_rl_full;
 static struct log_rl fe_rl_stack;
+static struct log_rl fe_rl_cancelled;
+static struct log_rl fe_rl_timeout;
+static struct log_rl fe_rl_refused;
 
 static void	fe_input(struct hd *, struct flow *, struct pkt *);
 static int	fe_output(struct hd *, struct flow *, struct pkt *);
@@ -1426,13 +1430,14 @@ fe_on_timer(int fd, short ev, void *arg)
 	if (f->f_state != FE_HANDOFF)
 		return;
 	if (fc->fc_cancel) {
-		log_info("fe: no answer from %s to a cancelled handoff: client "
-		    "reset", peer_id(hd, fc->fc_peer));
+		log_ratelim(&fe_rl_cancelled, "fe: no answer from %s to a "
+		    "cancelled handoff: client reset", peer_id(hd, fc->fc_peer));
 		fe_give_up(fc, 0, HEALTH_HO_TIMEOUT);
 		return;
 	}
-	log_info("fe: no HANDOFF_ACK from %s within %d ms: cancelling",
-	    peer_id(hd, fc->fc_peer), hd->hd_cfg->cfg_handoff.ch_timeout_ms);
+	log_ratelim(&fe_rl_timeout, "fe: no HANDOFF_ACK from %s within %d "
+	    "ms: cancelling", peer_id(hd, fc->fc_peer),
+	    hd->hd_cfg->cfg_handoff.ch_timeout_ms);
 	hd->hd_stats.st_handoffs_timeout++;
 	health_refused(hd, fc->fc_peer);
 	fe_cancel(fc);
@@ -1522,15 +1527,12 @@ fe_handoff(struct fe_conn *fc, int peer)
 
 /*
  * The connection is relayed to this node's server: lwIP has it, and the
- * flow stays only so that the state file knows of it, for a restart to
- * reset its client (fe_adopt).  Its record is written now, as for a
- * connection handed off.
+ * flow stays so that the state file knows of it, for a restart to reset
+ * its client (fe_adopt), and for its record when the relay ends.
  */
 static void
 fe_local(struct hd *hd, struct flow *f)
 {
-	flowlog_end(hd, f, "fe", &f->f_key.k_laddr, f->f_key.k_lport,
-	    PEER_LOCAL, FLOW_END_LOCAL);
 	fe_conn_free(f);
 	fe_set_state(f, FE_LOCAL);
 	f->f_peer = PEER_LOCAL;
@@ -1569,16 +1571,20 @@ fe_on_local_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 	struct hd	*hd = arg;
 	struct flow_key	 k;
 	struct flow	*f;
+	enum flow_end	 why = how == RELAY_DONE ? FLOW_END_DONE :
+			    how == RELAY_IDLE ? FLOW_END_IDLE : FLOW_END_ABORT;
 
 	health_assign(hd, PEER_LOCAL, -1);
 	hd->hd_served--;
 	flow_key_set(&k, &sum->rs_caddr, sum->rs_cport, &sum->rs_vaddr,
 	    sum->rs_vport);
 	if ((f = flow_lookup(hd->hd_flows, &k)) != NULL &&
-	    f->f_ops == &fe_flow_ops && f->f_state == FE_LOCAL)
+	    f->f_ops == &fe_flow_ops && f->f_state == FE_LOCAL) {
+		flowlog_end(hd, f, "fe", &f->f_key.k_laddr, f->f_key.k_lport,
+		    PEER_LOCAL, why);
 		flow_remove(hd->hd_flows, f);
-	fe_alog_local(hd, sum, how == RELAY_DONE ? FLOW_END_DONE :
-	    how == RELAY_IDLE ? FLOW_END_IDLE : FLOW_END_ABORT);
+	}
+	fe_alog_local(hd, sum, why);
 }
 
 /* The request head is complete: serve it here or hand it off. */
@@ -1710,7 +1716,8 @@ fe_give_up(struct fe_conn *fc, uint64_t bflow, enum health_ho_result r)
 		    &f->f_key.k_raddr, f->f_key.k_rport, ack, 0, 0);
 	hd->hd_stats.st_handoffs_failed++;
 	hd->hd_stats.st_handoffs_reset++;
-	fe_alog(fc, "reset", fc->fc_peer);
+	/* nobody took it, or nobody can say */
+	fe_alog(fc, "reset", -1);
 	health_handoff_done(hd, fe_svc_counted(fc), fc->fc_pool, fc->fc_peer,
 	    r, fc->fc_sent);
 	fe_send_close(hd, f, fc->fc_peer, bflow, CTL_CLOSE_ABORT, 0);
@@ -1886,8 +1893,8 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		return;
 	}
 	if (ha->ha_status != CTL_OK) {
-		log_info("fe: %s refused a handoff: %s", peer_id(hd, peer),
-		    ctl_status_name(ha->ha_status));
+		log_ratelim(&fe_rl_refused, "fe: %s refused a handoff: %s",
+		    peer_id(hd, peer), ctl_status_name(ha->ha_status));
 		hd->hd_stats.st_handoffs_refused++;
 		/* A member that cannot take this one connection (another of
 		 * the client's, from the same port to another VIP, holds its

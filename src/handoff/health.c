@@ -274,6 +274,28 @@ health_loads(const struct hd *hd, int pool, uint32_t *load)
 	}
 }
 
+/* Says which pools node just left by refusing its refusals'th handoff in
+ * a row: those whose fail_threshold it reached. */
+static void
+health_refused_out(struct hd *hd, int node, uint32_t refusals)
+{
+	const struct cfg	*cfg = hd->hd_cfg;
+	const struct cfg_pool	*cp;
+	int			 p, i;
+
+	for (p = 0; p < cfg->cfg_npools; p++) {
+		cp = &cfg->cfg_pools[p];
+		if (refusals != (uint32_t)cp->cp_fail_threshold)
+			continue;
+		for (i = 0; i < cp->cp_nmembers; i++)
+			if (health_node(&cp->cp_members[i]) == node)
+				log_warnx("health: %s is out of pool %s: %u "
+				    "handoff%s refused in a row",
+				    cp->cp_members[i].cm_node, cp->cp_name,
+				    refusals, refusals == 1 ? "" : "s");
+	}
+}
+
 /* A handoff to node was refused or timed out. */
 void
 health_refused(struct hd *hd, int node)
@@ -286,6 +308,7 @@ health_refused(struct hd *hd, int node)
 		log_info("health: %s refused %u handoff%s in a row",
 		    peer_id(hd, node), n->hn_refusals,
 		    n->hn_refusals == 1 ? "" : "s");
+	health_refused_out(hd, node, n->hn_refusals);
 }
 
 void

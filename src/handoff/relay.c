@@ -74,6 +74,10 @@ struct relay {
 	unsigned int		 r_failed:1;
 };
 
+/* Each relay is a client's connection: logged at most once a second. */
+static struct log_rl relay_rl_stuck;
+static struct log_rl relay_rl_connect;
+
 static void	relay_pump_to_client(struct relay *);
 static void	relay_finish(struct relay *, enum relay_end);
 
@@ -346,8 +350,8 @@ relay_give(struct relay *r, const uint8_t *p, size_t len, int more)
 			/* With nothing queued no ACK comes to try again. */
 			if (r->r_pcb->unsent == NULL &&
 			    r->r_pcb->unacked == NULL) {
-				log_warnx("relay: lwIP takes none of the "
-				    "server's bytes");
+				log_ratelim(&relay_rl_stuck, "relay: lwIP "
+				    "takes none of the server's bytes");
 				r->r_failed = 1;
 				relay_kick(r);
 			}
@@ -661,7 +665,8 @@ relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
 	sslen = addr_sockaddr(&srv->ep_addr, srv->ep_port, &ss);
 	if (bufferevent_socket_connect(r->r_bev, (struct sockaddr *)&ss,
 	    (int)sslen) == -1) {
-		log_warn("relay: connect to the server");
+		log_ratelim(&relay_rl_connect, "relay: connect to the "
+		    "server: %s", strerror(errno));
 		goto fail;
 	}
 	/* Added once connected: the input buffer takes bytes only then. */

@@ -210,6 +210,16 @@ tc hello x.b.test "$TOPO_STATE/hello-b.bin"
 t_check "x.b.test with its only member refusing: reset" \
     [ "$(tc raw "$VIP" 443 "$TOPO_STATE/hello-b.bin" 100000 wait)" = reset ]
 t_check "... counted" t_wait_stat "$st" tls_unavailable 1
+# fail_threshold (3) refusals in a row take n3 out of its pools, and a
+# warning says so.
+for i in 2 3; do
+	t_check "refused again ($i): reset" \
+	    [ "$(tc raw "$VIP" 443 "$TOPO_STATE/hello-b.bin" 100000 wait)" = reset ]
+done
+t_check "... n3 is out of pool b: a warning" t_wait_grep "$TOPO_STATE/n1.log" \
+    "health: n3 is out of pool b: 3 handoffs refused in a row"
+t_check "... and out of pool hashed" grep -q \
+    "health: n3 is out of pool hashed: 3 handoffs refused in a row" "$TOPO_STATE/n1.log"
 
 wait "$stalled"
 t_check "a ClientHello that never completes: reset" [ "$(cat "$TOPO_STATE/stalled.out")" = reset ]

@@ -32,6 +32,8 @@
  *   n1 flows N               n1's flow table holds N flows
  *   n1 alog TEXT             a line of n1's access log (its node.access_log
  *                            must be n1.access) holds TEXT
+ *   log TEXT                 a line the nodes logged (with -v's flow
+ *                            records) holds TEXT
  *   n1 show                  prints what n1 wrote and nobody expected yet
  *                            (for writing a fixture; checks nothing)
  *   n1 drain                 forgets it (what a fixture does not pin, such
@@ -1593,6 +1595,50 @@ sc_cmd_node(char *first, char *rest)
 		sc_fail("unknown command \"%s\"", cmd);
 }
 
+/* Whether the process's log so far (its standard error, the runner's
+ * file) holds text. */
+static int
+sc_log_has(const char *text)
+{
+	struct stat	 st;
+	char		*buf;
+	ssize_t		 n;
+	int		 found;
+
+	fflush(stderr);
+	if (fstat(2, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (buf = malloc((size_t)st.st_size + 1)) == NULL)
+		sc_fail("cannot read the log back (not a file?)");
+	if ((n = pread(2, buf, (size_t)st.st_size, 0)) < 0)
+		sc_fail("cannot read the log back: %s", strerror(errno));
+	buf[n] = '\0';
+	found = strstr(buf, text) != NULL;
+	free(buf);
+	return found;
+}
+
+/* "log TEXT": a line of some node's log holds TEXT, now or within the
+ * time a web server's answer may take (nothing moves the clock). */
+static void
+sc_cmd_log(char *rest)
+{
+	struct timespec	 a;
+
+	while (isspace((unsigned char)*rest))
+		rest++;
+	if (*rest == '\0')
+		sc_fail("log TEXT");
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (;;) {
+		sc_settle();
+		if (sc_log_has(rest))
+			return;
+		if (sc_elapsed_ms(&a) >= SC_WAIT_MS)
+			sc_fail("no log line holds \"%s\"", rest);
+		usleep(1000);
+	}
+}
+
 static void
 sc_cmd_start(void)
 {
@@ -1647,7 +1693,9 @@ sc_line(FILE *fp, char *line)
 		    ((h = strtoull(a, &end, 0)) == 0 || *end != '\0')))
 			sc_fail("lwip-budget BYTES [HARD]");
 		port_set_limits((size_t)b, (size_t)h, TCP_OOSEQ_MAX_BYTES);
-	} else
+	} else if (strcmp(w, "log") == 0)
+		sc_cmd_log(rest);
+	else
 		sc_cmd_node(w, rest);
 }
 
