@@ -40,11 +40,33 @@ fe_cookie_ws(const struct fe_conn *fc)
 	return fc->fc_cws != FE_NO_WS && fc->fc_fws != FE_NO_WS;
 }
 
+/*
+ * What the request buffer holds at most, bytes: request_buffer_max, but
+ * always a byte past request_head_max, so that a head over it is seen
+ * (431), and whole units of the window's scale, which a window can
+ * offer: with request_buffer_max at request_head_max, a head of that size
+ * could stall with less than a unit of room left (408 at the deadline).
+ */
+static size_t
+fe_cookie_capacity(const struct fe_conn *fc)
+{
+	const struct cfg_handoff *ch = &fc->fc_hd->hd_cfg->cfg_handoff;
+	size_t	 max = (size_t)ch->ch_request_buffer_max, unit;
+
+	if (max <= (size_t)ch->ch_request_head_max)
+		max = (size_t)ch->ch_request_head_max + 1;
+	if (fe_cookie_ws(fc)) {
+		unit = (size_t)1 << fc->fc_fws;
+		max = (max + unit - 1) / unit * unit;
+	}
+	return max;
+}
+
 /* What the request buffer can still take, bytes. */
 static uint32_t
 fe_cookie_room(const struct fe_conn *fc)
 {
-	size_t	 max = fc->fc_hd->hd_cfg->cfg_handoff.ch_request_buffer_max;
+	size_t	 max = fe_cookie_capacity(fc);
 	size_t	 used = evbuffer_get_length(fc->fc_req);
 
 	return used < max ? (uint32_t)(max - used) : 0;
@@ -365,7 +387,6 @@ fe_cookie_input(struct hd *hd, struct flow *f, struct pkt *p)
 	const uint8_t	*data = p->p_tcp + p->p_thl;
 	uint32_t	 len = p->p_paylen, off, n, room;
 	int		 fin = (p->p_flags & TH_FIN) != 0, took = 0;
-	size_t		 max = hd->hd_cfg->cfg_handoff.ch_request_buffer_max;
 
 	if (!p->p_meta.pm_csum_partial && !pkt_tcp_csum_ok(p)) {
 		hd->hd_stats.st_drop_bad_csum++;
@@ -403,9 +424,7 @@ fe_cookie_input(struct hd *hd, struct flow *f, struct pkt *p)
 		off = fc->fc_rcv_nxt - p->p_seq;
 		n = len > off ? len - off : 0;
 		if (f->f_state == FE_COLLECT) {
-			size_t used = evbuffer_get_length(fc->fc_req);
-
-			room = used < max ? (uint32_t)(max - used) : 0;
+			room = fe_cookie_room(fc);
 			if (n > room)
 				n = room;	/* beyond the window */
 			if (n > 0 && fe_feed(fc, data + off, n) == REQ_NOMEM) {

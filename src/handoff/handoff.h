@@ -113,6 +113,12 @@ enum req_result {
 	REQ_BIG,		/* cannot fit its bound: answer 431 */
 };
 
+/* http-parser's limit on a head, which it reports as an error (80 KB by
+ * default, HTTP_MAX_HEADER_SIZE), set (it is global) by req.c and route.c,
+ * each before it parses: above request_head_max's largest (1m), which the
+ * front-end enforces itself, answering 431. */
+#define REQ_PARSER_HEAD_MAX	(2u * 1024 * 1024)
+
 struct hello;
 struct req_parser;
 struct req_parser *req_new(void);

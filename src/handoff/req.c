@@ -39,6 +39,7 @@ req_new(void)
 
 	if ((rp = calloc(1, sizeof(*rp))) == NULL)
 		return NULL;
+	http_parser_set_max_header_size(REQ_PARSER_HEAD_MAX);
 	http_parser_init(&rp->rp_hp, HTTP_REQUEST);
 	return rp;
 }
@@ -108,6 +109,8 @@ req_feed(struct req_parser *rp, const char *data, size_t len)
 		rp->rp_head = rp->rp_fed + n + 1;
 		rp->rp_done = 1;
 		return REQ_DONE;
+	case HPE_HEADER_OVERFLOW:
+		return REQ_BIG;
 	default:
 		return REQ_BAD;
 	}

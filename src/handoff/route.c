@@ -15,6 +15,7 @@
 #include <http_parser.h>
 
 #include "conf.h"
+#include "handoff/handoff.h"
 #include "handoff/hello.h"
 #include "handoff/route.h"
 
@@ -248,6 +249,7 @@ route_inspect(const char *head, size_t len, struct route_req *rr)
 	int			 connect;
 
 	memset(rr, 0, sizeof(*rr));
+	http_parser_set_max_header_size(REQ_PARSER_HEAD_MAX);
 	http_parser_init(&hp, HTTP_REQUEST);
 	hp.data = rr;
 	http_parser_execute(&hp, &route_settings, head, len);
