@@ -1434,6 +1434,10 @@ be_on_close(struct hd *hd, int peer, struct flow *f,
 			hd->hd_stats.st_be_idle_alive++;
 			break;
 		}
+		/* Ended already (its CLOSE crossed this one): counted, and
+		 * its client told, as it ended. */
+		if (f->f_state == BE_LINGER)
+			break;
 		hd->hd_stats.st_be_idle++;
 		be_reset_client(hd, f);
 		be_kernel_reset(hd, f, 0);

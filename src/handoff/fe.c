@@ -320,11 +320,12 @@ fe_close(struct hd *hd, struct flow *f, enum flow_end why)
 {
 	struct fe_conn	*fc = f->f_ctx;
 
+	/* A lookup that found nothing is no connection's record.  A local
+	 * relay's flow gets its record here only if it goes before the relay
+	 * ends (fe_on_local_done): at a stop, or idle. */
 	if (f->f_state == FE_LOOKUP)
 		hd->hd_fe_nlookups--;
-	/* A local relay's flow had its record when the relay started; a
-	 * lookup that found nothing is no connection's. */
-	else if (f->f_state != FE_LOCAL)
+	else
 		flowlog_end(hd, f, "fe", &f->f_key.k_laddr, f->f_key.k_lport,
 		    fc != NULL ? fc->fc_peer : f->f_peer,
 		    f->f_state == FE_LINGER ? f->f_end : why);

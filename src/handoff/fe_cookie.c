@@ -42,24 +42,24 @@ fe_cookie_ws(const struct fe_conn *fc)
 
 /*
  * What the request buffer holds at most, bytes: request_buffer_max, but
- * always a byte past request_head_max, so that a head over it is seen
- * (431), and whole units of the window's scale, which a window can
- * offer: with request_buffer_max at request_head_max, a head of that size
- * could stall with less than a unit of room left (408 at the deadline).
+ * always a unit of the window's scale past request_head_max, in whole
+ * units: an advertised window is rounded down to a unit, so its edge may
+ * stop up to a unit short of the buffer's end, and a head over the limit
+ * must still be seen (431).  With request_buffer_max at request_head_max,
+ * a head of that size stalled with less than a unit of room left (408 at
+ * the deadline).
  */
 static size_t
 fe_cookie_capacity(const struct fe_conn *fc)
 {
 	const struct cfg_handoff *ch = &fc->fc_hd->hd_cfg->cfg_handoff;
-	size_t	 max = (size_t)ch->ch_request_buffer_max, unit;
+	size_t	 max = (size_t)ch->ch_request_buffer_max, unit = 1;
 
-	if (max <= (size_t)ch->ch_request_head_max)
-		max = (size_t)ch->ch_request_head_max + 1;
-	if (fe_cookie_ws(fc)) {
+	if (fe_cookie_ws(fc))
 		unit = (size_t)1 << fc->fc_fws;
-		max = (max + unit - 1) / unit * unit;
-	}
-	return max;
+	if (max < (size_t)ch->ch_request_head_max + unit)
+		max = (size_t)ch->ch_request_head_max + unit;
+	return (max + unit - 1) / unit * unit;
 }
 
 /* What the request buffer can still take, bytes. */

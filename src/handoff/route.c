@@ -19,6 +19,8 @@
 #include "handoff/hello.h"
 #include "handoff/route.h"
 
+#define ROUTE_REGEX_PATH_MAX	8192	/* see route_rule_match() */
+
 static int
 route_hex(int c)
 {
@@ -352,8 +354,10 @@ route_rule_match(const struct cfg_rule *r, const struct route_req *rr)
 	if (r->cr_path_prefix != NULL && strncmp(rr->rr_path,
 	    r->cr_path_prefix, strlen(r->cr_path_prefix)) != 0)
 		return 0;
-	if (r->cr_has_regex &&
-	    regexec(&r->cr_regex, rr->rr_path, 0, NULL, 0) != 0)
+	/* A regular expression's time grows with the square of what it is
+	 * run on, which a client chooses, up to request_head_max. */
+	if (r->cr_has_regex && (rr->rr_pathlen > ROUTE_REGEX_PATH_MAX ||
+	    regexec(&r->cr_regex, rr->rr_path, 0, NULL, 0) != 0))
 		return 0;
 	if (r->cr_header != NULL && !route_header_match(r, rr))
 		return 0;

@@ -163,6 +163,23 @@ route(const struct cfg *c, const char *req, size_t step)
 	return res;
 }
 
+/* A GET of a path of plen bytes ending ".php" must go to pool. */
+static void
+test_regex_path(const struct cfg *c, size_t plen, const char *pool)
+{
+	static const char pre[] = "GET /", post[] = ".php HTTP/1.1\r\n"
+	    "Host: x\r\n\r\n";
+	size_t	 n = plen - 1 - 4;	/* the "/" and ".php" */
+	char	*s = malloc(sizeof(pre) + n + sizeof(post));
+
+	CHECK(s != NULL);
+	memcpy(s, pre, sizeof(pre) - 1);
+	memset(s + sizeof(pre) - 1, 'a', n);
+	memcpy(s + sizeof(pre) - 1 + n, post, sizeof(post));
+	CHECK_STREQ(route(c, s, 4096), pool);
+	free(s);
+}
+
 static const struct {
 	const char	*req;
 	const char	*pool;
@@ -331,6 +348,12 @@ main(void)
 	s = long_header(20000);
 	CHECK_STREQ(route(c, s, 1000), "blue");
 	free(s);
+	/* A path_regex is tried on paths of at most 8 KB (its time grows
+	 * with the square of the length), and a head past http-parser's own
+	 * 80 KB still parses. */
+	test_regex_path(c, 8192, "dyn");
+	test_regex_path(c, 8193, "dflt");
+	test_regex_path(c, 100000, "dflt");
 	s = many_headers(ROUTE_MAX_HEADERS - 2, "X-Tenant: blue\r\n");
 	CHECK_STREQ(route(c, s, 100), "blue");
 	free(s);
