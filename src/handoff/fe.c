@@ -789,6 +789,14 @@ fe_restart(struct hd *hd, struct flow *f, struct pkt *p)
 	fe_syn_again(hd, p);
 }
 
+/* Whether lwIP still has a local relay's connection (not in TIME_WAIT). */
+static int
+fe_local_live(const struct flow *f)
+{
+	return port_tcp_has_active(&f->f_key.k_laddr, ntohs(f->f_key.k_lport),
+	    &f->f_key.k_raddr, ntohs(f->f_key.k_rport));
+}
+
 /* A packet from the client for a flow we know. */
 static void
 fe_input(struct hd *hd, struct flow *f, struct pkt *p)
@@ -834,20 +842,32 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 		if ((p->p_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {
 			/* lwIP answers one on its connection with a challenge
 			 * ACK, rate-limited here; one after its connection is
-			 * gone, before the relay's end removed the flow, is a
-			 * new connection, whose handshake needs its own. */
+			 * gone, before the relay's end removed the flow (the
+			 * relay still writes the last of the request to the
+			 * server after both FINs), is a new connection, whose
+			 * handshake needs its own.  The old one's record is
+			 * written now, as the relay's end would have written
+			 * it (a reset in the same read of the TUN has not
+			 * ended the relay yet). */
 			if (!fe_challenge_ok(hd, f))
 				break;
-			if (!port_tcp_has_active(&f->f_key.k_laddr,
-			    ntohs(f->f_key.k_lport), &f->f_key.k_raddr,
-			    ntohs(f->f_key.k_rport)) &&
+			if (!fe_local_live(f) &&
 			    btcp_service(hd, &p->p_daddr, p->p_dport) != NULL) {
+				flowlog_end(hd, f, "fe", &f->f_key.k_laddr,
+				    f->f_key.k_lport, PEER_LOCAL,
+				    f->f_flags & FLOW_CLIENT_RST ?
+				    FLOW_END_ABORT : FLOW_END_DONE);
 				flow_remove(hd->hd_flows, f);
 				fe_syn_again(hd, p);
 				break;
 			}
 		}
-		btcp_to_lwip(hd, p);
+		if ((p->p_flags & TH_RST) && fe_local_live(f)) {
+			btcp_to_lwip(hd, p);
+			if (!fe_local_live(f))
+				f->f_flags |= FLOW_CLIENT_RST;
+		} else
+			btcp_to_lwip(hd, p);
 		break;
 	case FE_DEAD:
 		/* Its ACK says where the reset must be. */
@@ -1564,22 +1584,20 @@ fe_alog_local(struct hd *hd, const struct relay_summary *sum,
 }
 
 /* A connection relayed to the local server has ended: its flow, kept only
- * so that a restart knows of it (FE_LOCAL), goes; the relay tells what
- * the access log says. */
+ * so that a restart knows of it (FE_LOCAL), goes, unless a stop, an
+ * expiry or the client's next connection on the same ports took it
+ * first; the relay tells what the access log says. */
 static void
 fe_on_local_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 {
 	struct hd	*hd = arg;
-	struct flow_key	 k;
 	struct flow	*f;
 	enum flow_end	 why = how == RELAY_DONE ? FLOW_END_DONE :
 			    how == RELAY_IDLE ? FLOW_END_IDLE : FLOW_END_ABORT;
 
 	health_assign(hd, PEER_LOCAL, -1);
 	hd->hd_served--;
-	flow_key_set(&k, &sum->rs_caddr, sum->rs_cport, &sum->rs_vaddr,
-	    sum->rs_vport);
-	if ((f = flow_lookup(hd->hd_flows, &k)) != NULL &&
+	if ((f = flow_by_handle(hd->hd_flows, sum->rs_tag)) != NULL &&
 	    f->f_ops == &fe_flow_ops && f->f_state == FE_LOCAL) {
 		flowlog_end(hd, f, "fe", &f->f_key.k_laddr, f->f_key.k_lport,
 		    PEER_LOCAL, why);
@@ -1625,7 +1643,8 @@ fe_dispatch(struct fe_conn *fc)
 			continue;
 		}
 		if (m->cm_peer < 0) {
-			struct relay *r;
+			struct flow	*f = fc->fc_flow;
+			struct relay	*r;
 
 			/* The local case keeps lwIP's connection. */
 			fe_release_window(fc);
@@ -1645,7 +1664,8 @@ fe_dispatch(struct fe_conn *fc)
 			hd->hd_stats.st_fe_local++;
 			fe_alog(fc, "local", PEER_LOCAL);
 			fc->fc_pcb = NULL;	/* the relay's now */
-			fe_local(hd, fc->fc_flow);
+			relay_tag(r, flow_handle(hd->hd_flows, f));
+			fe_local(hd, f);
 			return;
 		}
 		if (fe_handoff(fc, m->cm_peer) == 0)

@@ -708,6 +708,14 @@ relay_on_connect(struct relay *r, void (*cb)(void *))
 	r->r_on_connect = cb;
 }
 
+/* Names what the relay serves, for its end to find it again (the key may
+ * be a newer connection's by then). */
+void
+relay_tag(struct relay *r, uint64_t tag)
+{
+	r->r_sum.rs_tag = tag;
+}
+
 /* lwIP's connection to the client, NULL once lwIP freed it or the relay
  * let go of it (both FINs out): the only pointer to it worth keeping. */
 const struct tcp_pcb *

@@ -41,6 +41,7 @@ struct relay_summary {
 	uint16_t	 rs_vport;
 	uint32_t	 rs_ms;		/* from relay_new() */
 	uint64_t	 rs_sent;	/* the server's bytes into lwIP */
+	uint64_t	 rs_tag;	/* relay_tag()'s, 0 unless set */
 };
 
 typedef void	(*relay_done_cb)(void *, enum relay_end,
@@ -52,6 +53,7 @@ struct relay	*relay_new(struct hd *, struct tcp_pcb *,
 		    struct evbuffer *, relay_done_cb, void *);
 void		 relay_abort(struct relay *);
 void		 relay_on_connect(struct relay *, void (*)(void *));
+void		 relay_tag(struct relay *, uint64_t);
 void		 relay_client_eof(struct relay *);
 const struct tcp_pcb *relay_pcb(const struct relay *);
 void		 relay_expire(struct hd *, uint32_t, uint32_t);
