@@ -274,18 +274,21 @@ health_loads(const struct hd *hd, int pool, uint32_t *load)
 	}
 }
 
-/* Says which pools node just left by refusing its refusals'th handoff in
- * a row: those whose fail_threshold it reached. */
+/* Names the pools node is out of by its refusals in a row (a timeout
+ * counts as one): as it leaves them (its refusals reach their
+ * fail_threshold), and after a reload, whose thresholds may be new. */
 static void
-health_refused_out(struct hd *hd, int node, uint32_t refusals)
+health_refused_out(struct hd *hd, int node, int reloaded)
 {
 	const struct cfg	*cfg = hd->hd_cfg;
 	const struct cfg_pool	*cp;
+	uint32_t		 refusals = hd->hd_health->h_nodes[node].hn_refusals;
 	int			 p, i;
 
 	for (p = 0; p < cfg->cfg_npools; p++) {
 		cp = &cfg->cfg_pools[p];
-		if (refusals != (uint32_t)cp->cp_fail_threshold)
+		if (reloaded ? refusals < (uint32_t)cp->cp_fail_threshold :
+		    refusals != (uint32_t)cp->cp_fail_threshold)
 			continue;
 		for (i = 0; i < cp->cp_nmembers; i++)
 			if (health_node(&cp->cp_members[i]) == node)
@@ -308,7 +311,7 @@ health_refused(struct hd *hd, int node)
 		log_info("health: %s refused %u handoff%s in a row",
 		    peer_id(hd, node), n->hn_refusals,
 		    n->hn_refusals == 1 ? "" : "s");
-	health_refused_out(hd, node, n->hn_refusals);
+	health_refused_out(hd, node, 0);
 }
 
 void
@@ -316,10 +319,23 @@ health_accepted(struct hd *hd, int node)
 {
 	struct health_node *n = &hd->hd_health->h_nodes[node];
 
-	if (n->hn_refusals > 0)
-		log_info("health: %s accepts handoffs again after %u "
-		    "refusal%s", peer_id(hd, node), n->hn_refusals,
-		    n->hn_refusals == 1 ? "" : "s");
+	const struct cfg	*cfg = hd->hd_cfg;
+	const struct cfg_pool	*cp;
+	int			 p, i;
+
+	if (n->hn_refusals == 0)
+		return;
+	log_info("health: %s accepts handoffs again after %u refusal%s",
+	    peer_id(hd, node), n->hn_refusals, n->hn_refusals == 1 ? "" : "s");
+	for (p = 0; p < cfg->cfg_npools; p++) {
+		cp = &cfg->cfg_pools[p];
+		if (n->hn_refusals < (uint32_t)cp->cp_fail_threshold)
+			continue;
+		for (i = 0; i < cp->cp_nmembers; i++)
+			if (health_node(&cp->cp_members[i]) == node)
+				log_info("health: %s is back in pool %s",
+				    cp->cp_members[i].cm_node, cp->cp_name);
+	}
 	n->hn_refusals = 0;
 }
 
@@ -552,7 +568,12 @@ health_init(struct hd *hd)
 int
 health_reload(struct hd *hd)
 {
+	int	 node;
+
 	health_pools_stop(hd->hd_health);
+	for (node = 0; node <= CFG_MAX_PEERS; node++)
+		if (hd->hd_health->h_nodes[node].hn_refusals > 0)
+			health_refused_out(hd, node, 1);
 	return health_pools_start(hd);
 }
 
