@@ -207,6 +207,9 @@ struct hd {
 	struct be_tomb		*hd_be_tombs;
 	uint32_t		 hd_be_ntombs;	/* added; past BE_TOMBS, a ring */
 	uint32_t		 hd_be_tomb_ms;	/* the latest, port_now_ms */
+	/* be.c's moves told to front-ends that were up (NULL: none yet) */
+	struct be_moved		*hd_be_moves;
+	uint32_t		 hd_be_nmoves;	/* added; past BE_MOVES, a ring */
 	struct hd_stats		 hd_stats;
 	uint8_t			*hd_rxbuf;		/* one TUN read */
 	uint8_t			*hd_txbuf;		/* one built packet */

@@ -76,6 +76,7 @@
  * handoff in flight on stalled paths at 4,000 a second with the default
  * handoff.timeout. */
 #define BE_TOMBS	4096
+#define BE_MOVES	4096
 
 enum be_state {
 	BE_INJECT = 1,
@@ -121,6 +122,19 @@ struct be_tomb {
 	uint32_t	 bt_iss;
 	uint32_t	 bt_ms;
 	int		 bt_peer;
+};
+
+/* A move this node told the front-end that forwarded the flow before (a
+ * CLOSE moved written to its live control connection): that front-end's
+ * handle, ours, the client's endpoint, and when. */
+struct be_moved {
+	struct ipaddr	 bm_caddr;
+	uint64_t	 bm_fflow;
+	uint64_t	 bm_flow;
+	uint16_t	 bm_cport;
+	uint16_t	 bm_vport;
+	uint32_t	 bm_ms;
+	int		 bm_peer;
 };
 
 /* What handoffs and their packets cause is logged at most once a second. */
@@ -1370,6 +1384,75 @@ be_kernel_client_fin(struct hd *hd, struct flow *f, uint32_t seq)
 	}
 }
 
+/* How long a move is said again to its old front-end when that one is
+ * back: as long as it may come back with its flows (node.state_file). */
+static uint32_t
+be_moved_life(const struct hd *hd)
+{
+	return (uint32_t)hd->hd_cfg->cfg_control.cc_dead_ms +
+	    (uint32_t)hd->hd_cfg->cfg_control.cc_heartbeat_ms;
+}
+
+/* The CLOSE moved about f went to a control connection that was up, which
+ * may die before the front-end reads it (that front-end killed just after
+ * the network moved its clients away): kept, to be said again. */
+static void
+be_moved_add(struct hd *hd, const struct flow *f)
+{
+	struct be_moved	*m;
+
+	if (hd->hd_be_moves == NULL &&
+	    (hd->hd_be_moves = calloc(BE_MOVES, sizeof(*m))) == NULL)
+		return;
+	m = &hd->hd_be_moves[hd->hd_be_nmoves % BE_MOVES];
+	if (++hd->hd_be_nmoves == 2 * BE_MOVES)
+		hd->hd_be_nmoves = BE_MOVES;
+	m->bm_caddr = f->f_key.k_raddr;
+	m->bm_cport = f->f_key.k_rport;
+	m->bm_vport = f->f_nport;
+	m->bm_fflow = f->f_peer_handle;
+	m->bm_flow = flow_handle(hd->hd_flows, f);
+	m->bm_peer = f->f_peer;
+	m->bm_ms = port_now_ms();
+}
+
+/* Peer is back (msg.c): the moves it was told of lately, again, but for a
+ * flow that has moved back to it since.  A move it had heard already
+ * names a flow it no longer has (counted in its ctl_stale). */
+void
+be_resend_moves(struct hd *hd, int peer)
+{
+	const struct be_moved	*m;
+	const struct flow	*f;
+	struct ctl_msg		 msg;
+	uint32_t		 now = port_now_ms(), life = be_moved_life(hd);
+	uint32_t		 i, n;
+
+	if (hd->hd_be_moves == NULL)
+		return;
+	n = hd->hd_be_nmoves < BE_MOVES ? hd->hd_be_nmoves : BE_MOVES;
+	for (i = 0; i < n; i++) {
+		m = &hd->hd_be_moves[(hd->hd_be_nmoves - 1 - i) % BE_MOVES];
+		if (now - m->bm_ms >= life)
+			break;
+		if (m->bm_peer != peer)
+			continue;
+		f = flow_by_handle(hd->hd_flows, m->bm_flow);
+		if (f != NULL && f->f_peer == peer &&
+		    f->f_peer_handle == m->bm_fflow)
+			continue;
+		memset(&msg, 0, sizeof(msg));
+		msg.m_type = CTL_CLOSE;
+		msg.m_u.close.cl_flow = m->bm_fflow;
+		msg.m_u.close.cl_sflow = m->bm_flow;
+		msg.m_u.close.cl_reason = CTL_CLOSE_MOVED;
+		msg.m_u.close.cl_caddr = m->bm_caddr;
+		msg.m_u.close.cl_cport = m->bm_cport;
+		msg.m_u.close.cl_vport = m->bm_vport;
+		(void)peer_send(hd, peer, &msg);
+	}
+}
+
 /* Front-end peer, with its handle h, forwards f's client from now on; the
  * one before forgets it.  What it said last (a FIN) stands. */
 static void
@@ -1378,14 +1461,19 @@ be_move(struct hd *hd, struct flow *f, int peer, uint64_t h)
 	if (f->f_peer == peer && f->f_peer_handle == h)
 		return;
 	/* Only to a front-end that reads it (psk.h), waiting while it is
-	 * down (a restart that keeps its flows finds it).  One that never
-	 * hears of it (of an older build, or back as a new process after
-	 * control.dead_after) keeps a stale copy, which forwards what reaches
-	 * it as well as the new one and, idle, resets no one (be_on_close);
-	 * one of an older build resets the client when its copy idles. */
+	 * down (a restart that keeps its flows finds it), and said again
+	 * when it is back if it was up (it may have died before reading
+	 * it).  One that never hears of it (of an older build, or back as a
+	 * new process after control.dead_after) keeps a stale copy, which
+	 * forwards what reaches it as well as the new one and, idle, resets
+	 * no one (be_on_close); one of an older build resets the client when
+	 * its copy idles. */
 	if (!(f->f_flags & FLOW_ORPHAN) &&
-	    peer_speaks_lookup(hd, f->f_peer, 1))
+	    peer_speaks_lookup(hd, f->f_peer, 1)) {
+		if (peer_is_up(hd, f->f_peer))
+			be_moved_add(hd, f);
 		be_tell(hd, f, CTL_CLOSE_MOVED);
+	}
 	hd->hd_stats.st_be_moved++;
 	f->f_flags &= ~FLOW_ORPHAN;
 	f->f_peer = peer;
@@ -1771,4 +1859,6 @@ be_shutdown(struct hd *hd)
 	hd->hd_be_nlisten = 0;
 	free(hd->hd_be_tombs);
 	hd->hd_be_tombs = NULL;
+	free(hd->hd_be_moves);
+	hd->hd_be_moves = NULL;
 }

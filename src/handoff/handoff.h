@@ -99,6 +99,7 @@ void	 be_on_close(struct hd *, int, struct flow *, const struct ctl_close *);
 void	 be_on_abort(struct hd *, int, const struct ctl_close *);
 void	 be_on_cancel(struct hd *, int, const struct ctl_close *);
 void	 be_resend(struct hd *, struct flow *);
+void	 be_resend_moves(struct hd *, int);
 void	 be_on_lookup(struct hd *, int, const struct ctl_lookup *);
 void	 be_on_icmp(struct hd *, int, const struct ctl_icmp *);
 int	 be_icmp(struct hd *, struct pkt *, const struct pkt_icmp *);

@@ -99,13 +99,15 @@ msg_up_one(struct flow *f, void *arg)
 
 /* A peer is back: a CLOSE written to the link that died, or read by a
  * process that died before handling it, is lost.  Each flow with that
- * peer says again what it said last (both roles take it twice). */
+ * peer says again what it said last (both roles take it twice), and so do
+ * the flows moved away from it lately. */
 static void
 msg_on_up(struct hd *hd, int peer)
 {
 	struct msg_up	 mu = { hd, peer };
 
 	flow_foreach(hd->hd_flows, msg_up_one, &mu);
+	be_resend_moves(hd, peer);
 }
 
 const struct peer_handlers msg_handlers = {
