@@ -1416,8 +1416,8 @@ be_moved_add(struct hd *hd, const struct flow *f)
 	m->bm_ms = port_now_ms();
 }
 
-/* Peer is back (msg.c): the moves it was told of lately, again, but for a
- * flow that has moved back to it since.  A move it had heard already
+/* Peer is back (msg.c): the moves it was told of lately, again (if its
+ * build still reads them), but for a flow that has moved back to it since.  A move it had heard already
  * names a flow it no longer has (counted in its ctl_stale). */
 void
 be_resend_moves(struct hd *hd, int peer)
@@ -1428,7 +1428,7 @@ be_resend_moves(struct hd *hd, int peer)
 	uint32_t		 now = port_now_ms(), life = be_moved_life(hd);
 	uint32_t		 i, n;
 
-	if (hd->hd_be_moves == NULL)
+	if (hd->hd_be_moves == NULL || !peer_speaks_lookup(hd, peer, 0))
 		return;
 	n = hd->hd_be_nmoves < BE_MOVES ? hd->hd_be_nmoves : BE_MOVES;
 	for (i = 0; i < n; i++) {
