@@ -1025,13 +1025,22 @@ cfg_set_str(struct cfg_ctx *x, const struct cfg_key *k, void *base,
 	if ((k->k_flags & K_ALPN) && len > CFG_ALPN_MAX)
 		return cfg_why(x, "%s is longer than an ALPN protocol name (at "
 		    "most %d bytes)", cfg_quote(x, s), CFG_ALPN_MAX);
+	/* A name is compared without its final dot, as requests' are. */
+	if ((k->k_flags & (K_HOST | K_SNI)) && s[len - 1] == '.') {
+		size_t	 name = s[0] == '*' && s[1] == '.' ? 2 : 0;
+
+		if (--len <= name || s[len - 1] == '.')
+			return cfg_why(x, "%s names no host", cfg_quote(x, s));
+	}
 	if (k->k_flags & K_HEAP) {
-		if ((dup = strdup(s)) == NULL)
+		if ((dup = strndup(s, len)) == NULL)
 			return cfg_why(x, "out of memory");
 		free(*(char **)cfg_field(base, k));
 		*(char **)cfg_field(base, k) = dup;
-	} else
-		memcpy(cfg_field(base, k), s, len + 1);
+	} else {
+		memcpy(cfg_field(base, k), s, len);
+		((char *)cfg_field(base, k))[len] = '\0';
+	}
 	return 0;
 }
 

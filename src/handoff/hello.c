@@ -21,7 +21,6 @@
 #define HELLO_EXT_SNI		0
 #define HELLO_EXT_ALPN		16
 #define HELLO_EXT_PSK		41	/* pre_shared_key, last (4.2.11) */
-#define HELLO_EXT_ECH		0xfe0d	/* encrypted_client_hello */
 
 /* Bytes still to read, never more than what holds them. */
 struct hello_cur {
@@ -163,8 +162,6 @@ hello_extensions(struct hello_cur *c, struct hello *h)
 			rc = hello_sni(&data, h);
 		else if (type == HELLO_EXT_ALPN)
 			rc = hello_alpn(&data, h);
-		else if (type == HELLO_EXT_ECH)
-			h->h_ech = 1;
 	}
 	return rc;
 }

@@ -24,7 +24,6 @@ struct hello {
 	size_t		 h_snilen;
 	const uint8_t	*h_alpn;	/* protocol_name_list, into the message */
 	size_t		 h_alpnlen;	/* 0: no ALPN */
-	int		 h_ech;		/* encrypted_client_hello present */
 };
 
 enum hello_result {

@@ -378,13 +378,14 @@ route_pool(const struct cfg_service *svc, const struct route_req *rr)
 
 /*
  * The server name a ClientHello is routed by, or NULL for none.  With ECH
- * the name in the clear is only the public name of the client-facing
- * server, the real one is encrypted: such a ClientHello has none either.
+ * it is the client-facing server's public name, whose servers hold the
+ * keys; and the one name there is when a client only GREASEs ECH (as
+ * browsers do for any server without an ECH configuration).
  */
 const char *
 route_hello_name(const struct hello *h, size_t *len)
 {
-	if (h->h_snilen == 0 || h->h_ech) {
+	if (h->h_snilen == 0) {
 		*len = 0;
 		return NULL;
 	}

@@ -31,7 +31,7 @@ services:
     rules:
       - sni: a.test
         pool: a
-      - sni: "*.b.test"
+      - sni: "*.B.test."
         pool: b
       - sni: c.test
         alpn: h2
@@ -46,7 +46,7 @@ services:
     handshake: cookie
     pool: local
     rules:
-      - sni: a.test
+      - sni: A.Test.
         pool: a
   - name: web
     listen: $VIP:80
@@ -152,6 +152,18 @@ for vip in "$VIP" "$VIPC"; do
 	t_check "no SNI via $vip: the default pool (n1)" [ "$out" = "node n1" ]
 done
 t_check "ClientHellos without a name counted" t_wait_stat "$st" tls_no_sni 2
+
+# The rules above with a final dot, or in capitals, match all the same
+# (curl's x.b.test and a.test via $VIPC went to n3 and n2).  A ClientHello
+# with the ECH extension, as browsers send to any server (GREASE, RFC 9849
+# 6.2), is routed by its name: to n2, whose nginx answers it.
+tc hello a.test "$TOPO_STATE/hello-ech.bin" ech
+be=$(t_stat "$TOPO_STATE/n2.status" be_handoffs)
+t_check "a.test with ECH: an answer" \
+    [ "$(tc raw "$VIP" 443 "$TOPO_STATE/hello-ech.bin" 100000 wait)" = data ]
+t_check "... from n2" t_wait_stat "$TOPO_STATE/n2.status" be_handoffs $((be + 1))
+sleep 1.2	# the status file is rewritten every second
+t_check "... not counted as nameless" [ "$(t_stat "$st" tls_no_sni)" -eq 2 ]
 
 # One byte per segment, as the client's capture shows.
 for vip in "$VIP" "$VIPC"; do

@@ -10,15 +10,19 @@ not at all.  Every wait is bounded (10 s, or 45 s for "wait").
       once, or one byte per segment STEP_MS apart (TCP_NODELAY), finishes
       the handshake verifying the server against CAFILE, GETs / and prints
       the body.
-  tlsclient.py hello SNI FILE [NALPN]
+  tlsclient.py hello SNI FILE [NALPN|ech]
       Writes the bytes of a ClientHello for SNI to FILE; with NALPN, it
-      offers that many made-up ALPN protocols, to make it large.
+      offers that many made-up ALPN protocols, to make it large; with
+      "ech", it carries an encrypted_client_hello extension of random
+      bytes, as a browser's GREASE of ECH does (RFC 9849 6.2).
   tlsclient.py raw HOST PORT FILE N fin|wait
       Sends the first N bytes of FILE, then ends its side (fin) or not
       (wait), and prints what comes back: reset, eof, data or timeout.
 """
+import os
 import socket
 import ssl
+import struct
 import sys
 import time
 
@@ -96,12 +100,33 @@ def get(host, port, sni, cafile, step_ms=None):
     sys.stdout.write(body.decode())
 
 
-def hello(sni, path, nalpn=None):
-    alpn = ["p%03d-%s" % (i, "x" * 12) for i in range(int(nalpn))] \
-        if nalpn else None
+def grease_ech(rec):
+    """rec, one record holding a ClientHello, with an outer ECH extension
+    of random bytes last: HPKE suite, config id, a 32-byte enc, a payload."""
+    body = os.urandom(1) + os.urandom(32 + 144)
+    ext = (b"\x00" + b"\x00\x01\x00\x01" + body[:1] + b"\x00\x20" +
+           body[1:33] + struct.pack("!H", 144) + body[33:])
+    ext = struct.pack("!HH", 0xfe0d, len(ext)) + ext
+    hs = rec[5:]
+    p = 4 + 2 + 32
+    p += 1 + hs[p]                                  # session id
+    p += 2 + struct.unpack("!H", hs[p:p + 2])[0]    # cipher suites
+    p += 1 + hs[p]                                  # compression methods
+    extlen = struct.unpack("!H", hs[p:p + 2])[0]
+    hs = (hs[:p] + struct.pack("!H", extlen + len(ext)) + hs[p + 2:] + ext)
+    hs = hs[:1] + struct.pack("!I", len(hs) - 4)[1:] + hs[4:]
+    return rec[:3] + struct.pack("!H", len(hs)) + hs
+
+
+def hello(sni, path, opt=None):
+    alpn = ["p%03d-%s" % (i, "x" * 12) for i in range(int(opt))] \
+        if opt and opt != "ech" else None
     obj, _, out = tls_object(sni, alpn=alpn)
+    rec = client_hello(obj, out)
+    if opt == "ech":
+        rec = grease_ech(rec)
     with open(path, "wb") as f:
-        f.write(client_hello(obj, out))
+        f.write(rec)
 
 
 def raw(host, port, path, n, how):

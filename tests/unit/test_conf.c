@@ -358,6 +358,19 @@ static const struct bad bad[] = {
 	  "    pool: all\n    protocol: tls\n    rules:\n"
 	  "      - sni: a.example:443\n        pool: all\n", "18:14",
 	  "\"a.example:443\" is not a server name" },
+	/* A final dot is dropped (names are compared without one): one
+	 * that leaves no name is refused. */
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:443\n"
+	  "    pool: all\n    protocol: tls\n    rules:\n"
+	  "      - sni: \"*..\"\n        pool: all\n", "18:14",
+	  "services[0].rules[0].sni: \"*..\" names no host" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:443\n"
+	  "    pool: all\n    protocol: tls\n    rules:\n"
+	  "      - sni: a.example..\n        pool: all\n", "18:14",
+	  "\"a.example..\" names no host" },
+	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:80\n"
+	  "    pool: all\n    rules:\n      - host: \".\"\n"
+	  "        pool: all\n", "17:15", "\".\" names no host" },
 	{ BASE POOL "services:\n  - name: web\n    listen: 10.9.0.1:443\n"
 	  "    pool: all\n    protocol: tls\n    rules:\n      - alpn: "
 	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -1293,8 +1306,9 @@ test_tls(void)
 	    "  - name: tls\n    listen: 10.9.0.1:443\n    protocol: tls\n"
 	    "    pool: all\n    rules:\n"
 	    "      - {sni: shop.example, alpn: h2, pool: shop}\n"
-	    "      - {sni: \"*.example\", pool: all}\n"
+	    "      - {sni: \"*.Example.\", pool: all}\n"
 	    "      - {alpn: acme-tls/1, pool: shop}\n"
+	    "      - {sni: Shop.Example., pool: shop}\n"
 	    "handoff:\n  stack: kernel\n";
 	struct cfg		*c;
 	const struct cfg_rule	*r;
@@ -1310,7 +1324,7 @@ test_tls(void)
 	CHECK(cfg_server_for(c, htons(444)) == &c->cfg_node.cn_server);
 	CHECK_INTEQ(c->cfg_services[0].cs_protocol, CFG_PROTO_HTTP);
 	CHECK_INTEQ(c->cfg_services[1].cs_protocol, CFG_PROTO_TLS);
-	CHECK_INTEQ(c->cfg_services[1].cs_nrules, 3);
+	CHECK_INTEQ(c->cfg_services[1].cs_nrules, 4);
 	r = &c->cfg_services[1].cs_rules[0];
 	CHECK_STREQ(r->cr_sni, "shop.example");
 	CHECK_STREQ(r->cr_alpn, "h2");
@@ -1318,8 +1332,9 @@ test_tls(void)
 	CHECK(c->cfg_services[1].cs_rules[1].cr_alpn == NULL);
 	CHECK(c->cfg_services[1].cs_rules[2].cr_sni == NULL);
 	CHECK_STREQ(print_key(c, "services[].protocol"), "http\ntls\n");
+	/* Without their final dots: a ClientHello's name has none. */
 	CHECK_STREQ(print_key(c, "services[1].rules[].sni"),
-	    "shop.example\n*.example\n\n");
+	    "shop.example\n*.Example\n\nShop.Example\n");
 	CHECK_STREQ(print_key(c, "node.servers[].server"),
 	    "10.2.1.1:8443\n10.2.1.1:80\n");
 	cfg_free(c);

@@ -254,26 +254,22 @@ static const struct {
 	const char	*sni;		/* "": none */
 	const char	*alpn;		/* the list as sent: length, name... */
 	size_t		 alpnlen;
-	int		 ech;
 	const char	*pool;
 } hellos[] = {
-	{ "a.example", "\x02h2\x08http/1.1", 12, 0, "up" },
-	{ "a.example", "\x08http/1.1\x02h2", 12, 0, "up" },
-	{ "a.example", "\x08http/1.1", 9, 0, "img" },
-	{ "a.example", "\x03h2c", 4, 0, "img" },
-	{ "a.example", "", 0, 0, "img" },
-	{ "b.a.example", "\x02h2", 3, 0, "dflt" },
-	{ "x.cdn.example.com", "", 0, 0, "cdn" },
-	{ "x.y.cdn.example.com", "\x02h2", 3, 0, "cdn" },
-	{ "cdn.example.com", "", 0, 0, "dflt" },
-	{ "xcdn.example.com", "", 0, 0, "dflt" },
-	{ "other.example", "\x0a" "acme-tls/1", 11, 0, "debug" },
-	{ "other.example", "\x02h2", 3, 0, "dflt" },
-	/* No server name, or only ECH's public one: the default pool,
-	 * whatever the ALPN. */
-	{ "", "\x0a" "acme-tls/1", 11, 0, "dflt" },
-	{ "a.example", "\x02h2", 3, 1, "dflt" },
-	{ "a.example", "", 0, 1, "dflt" },
+	{ "a.example", "\x02h2\x08http/1.1", 12, "up" },
+	{ "a.example", "\x08http/1.1\x02h2", 12, "up" },
+	{ "a.example", "\x08http/1.1", 9, "img" },
+	{ "a.example", "\x03h2c", 4, "img" },
+	{ "a.example", "", 0, "img" },
+	{ "b.a.example", "\x02h2", 3, "dflt" },
+	{ "x.cdn.example.com", "", 0, "cdn" },
+	{ "x.y.cdn.example.com", "\x02h2", 3, "cdn" },
+	{ "cdn.example.com", "", 0, "dflt" },
+	{ "xcdn.example.com", "", 0, "dflt" },
+	{ "other.example", "\x0a" "acme-tls/1", 11, "debug" },
+	{ "other.example", "\x02h2", 3, "dflt" },
+	/* No server name: the default pool, whatever the ALPN. */
+	{ "", "\x0a" "acme-tls/1", 11, "dflt" },
 };
 
 /* The tls service's pool for each ClientHello of the table. */
@@ -291,15 +287,14 @@ test_hellos(const struct cfg *c)
 		h.h_snilen = strlen(h.h_sni);
 		h.h_alpn = (const uint8_t *)hellos[i].alpn;
 		h.h_alpnlen = hellos[i].alpnlen;
-		h.h_ech = hellos[i].ech;
 		if (strcmp(pool_name(c, route_hello_pool(svc, &h)),
 		    hellos[i].pool) != 0)
 			fprintf(stderr, "hello %zu: %s\n", i, hellos[i].sni);
 		CHECK_STREQ(pool_name(c, route_hello_pool(svc, &h)),
 		    hellos[i].pool);
 		name = route_hello_name(&h, &len);
-		CHECK(*hellos[i].sni == '\0' || hellos[i].ech ? name == NULL &&
-		    len == 0 : name == h.h_sni && len == h.h_snilen);
+		CHECK(*hellos[i].sni == '\0' ? name == NULL && len == 0 :
+		    name == h.h_sni && len == h.h_snilen);
 	}
 }
 
