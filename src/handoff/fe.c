@@ -109,13 +109,18 @@ fe_set_state(struct flow *f, enum fe_state st)
 }
 
 /* The young: connections not handed off yet, half-open or reading their
- * request, whose number a flood would raise. */
+ * request, whose number a flood would raise.  An eighth of the table; in a
+ * small one 64, but at most half of what the front-end may fill (past
+ * that, a flood would fill it before the oldest ever gave way). */
 static uint32_t
 fe_young_max(const struct hd *hd)
 {
-	uint32_t cap = flow_capacity(hd->hd_flows) / 8;
+	uint32_t cap = flow_capacity(hd->hd_flows);
+	uint32_t floor = (cap - cap / 8) / 2;
 
-	return cap < 64 ? 64 : cap;
+	if (floor > 64)
+		floor = 64;
+	return cap / 8 < floor ? floor : cap / 8;
 }
 
 static void

@@ -126,6 +126,11 @@ fe_cookie_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	uint32_t		 isn, ts_off = 0;
 	size_t			 n;
 
+	/* Answered here, so checked here (a kernel would drop it too). */
+	if (!p->p_meta.pm_csum_partial && !pkt_tcp_csum_ok(p)) {
+		hd->hd_stats.st_drop_bad_csum++;
+		return;
+	}
 	if (pkt_opts_parse(p, &in) == -1) {
 		hd->hd_stats.st_drop_bad_opts++;
 		return;
