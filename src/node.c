@@ -257,7 +257,7 @@ node_start(struct hd *hd)
 	    hd->hd_state != NULL ? state_flows(hd->hd_state) : NULL)) == NULL)
 		fatal("flow table of %d flows", cfg->cfg_handoff.ch_max_flows);
 
-	port_init();
+	port_init((uint32_t)cfg->cfg_handoff.ch_max_flows);
 	node_lwip_limits(hd);
 	if ((hd->hd_cookie = cookie_key_new()) == NULL)
 		fatalx("cannot set up the SYN cookie key");

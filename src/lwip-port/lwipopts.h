@@ -162,7 +162,8 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 	port_tcp_isn((lip), (lport), (rip), (rport), (ts_off))
 /* Connections are found by a keyed hash of their addresses and ports
  * (patch 0020), not by walking them all: 16,384 chains, four deep at
- * 65,536 connections. */
+ * 65,536 connections; port_init() makes it a chain for every four of
+ * handoff.max_flows in a larger table (patch 0025). */
 #define TCP_PCB_HASH_SIZE		16384
 #define LWIP_HOOK_TCP_PCB_HASH(lip, lport, rip, rport) \
 	port_tcp_hash((lip), (lport), (rip), (rport))

@@ -29,6 +29,10 @@
 #error "lwIP source without src/lwip-port/patches: run scripts/bootstrap"
 #endif
 
+/* The most chains of lwIP's table of connections: 8 MB of them, four
+ * connections each at handoff.max_flows' largest. */
+#define PORT_HASH_CHAINS_MAX	(1u << 20)
+
 /* What lwIP holds, and what bounds its out-of-order data (port_set_limits).
  * Each block carries its size in front, so that a free can count it. */
 #define PORT_MEM_HDR	16
@@ -53,16 +57,23 @@ static uint64_t	(*port_clock)(void) = port_real_us;
 static int	port_ts_fixed;
 static uint32_t	port_ts_fix;
 
-/* Starts lwIP, once per process however many nodes run in it. */
+/* Starts lwIP, once per process however many nodes run in it, for up to
+ * conns connections: its table of them (patch 0020) has a chain for
+ * every four, TCP_PCB_HASH_SIZE at least (patch 0025). */
 void
-port_init(void)
+port_init(uint32_t conns)
 {
+	uint32_t	 chains = TCP_PCB_HASH_SIZE;
+
 	if (port_ready)
 		return;
 	if (RAND_bytes(port_isn_key, sizeof(port_isn_key)) != 1 ||
 	    RAND_bytes((unsigned char *)port_pcb_seed,
 	    sizeof(port_pcb_seed)) != 1)
 		fatalx("cannot get random bytes for the ISN key");
+	while (chains < conns / 4 && chains < PORT_HASH_CHAINS_MAX)
+		chains <<= 1;
+	tcp_pcb_hash_size(chains);
 	lwip_init();
 	port_ready = 1;
 }

@@ -38,7 +38,7 @@ struct tcp_pcb;
 #define PORT_MSS_MIN		48
 #define PORT_MSS_MAX6		1220	/* 1280 - 40 - 20 */
 
-void		port_init(void);
+void		port_init(uint32_t);
 uint32_t	port_now_ms(void);
 uint32_t	port_real_ms(void);
 void		port_set_clock(uint64_t (*)(void));

@@ -908,7 +908,7 @@ fz_init(void)
 	    inet_pton(AF_INET6, FZ_CADDR6, fz.caddr6.a_w) != 1)
 		fz_fail("bad address");
 	port_set_clock(fz_clock);
-	port_init();
+	port_init(0);
 	tunif_init(&fz.ti, fz.saddr, &fz.saddr6, FZ_MTU, fz_output, fz_after,
 	    NULL);
 	fz.mem_base = port_mem_used();

@@ -379,7 +379,7 @@ main(int argc, char *argv[])
 	memset(&none, 0, sizeof(none));
 	sim.now = 1000000;
 	port_set_clock(sim_clock);
-	port_init();
+	port_init(0);
 	tunif_init(&sim.ti, inet_addr("10.2.2.2"), &none, 1500, sim_on_output,
 	    sim_on_after, NULL);
 	if ((l = tcp_new()) == NULL || tcp_bind(l, IP_ANY_TYPE, 80) != ERR_OK ||

@@ -315,7 +315,7 @@ int
 main(void)
 {
 	t_start(30);
-	port_init();
+	port_init(0);
 	tunif_init(&ti, inet_addr("10.2.2.2"), T_IP6P("fd00:2:2::2"), 1500,
 	    capture, after, NULL);
 	/* Without offloads: each packet at once. */
