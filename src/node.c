@@ -360,7 +360,7 @@ node_reload(struct hd *hd, char *err, size_t errlen)
 	/* Each part takes the new configuration, whatever another could not
 	 * set up: none may keep pointers into the old one. */
 	rc |= fe_reload(hd, old);
-	rc |= health_reload(hd);
+	rc |= health_reload(hd, old);
 	rc |= peer_reload(hd);
 	if (hd->hd_state != NULL)
 		state_set_peers(hd->hd_state, cfg);

@@ -1385,12 +1385,14 @@ be_kernel_client_fin(struct hd *hd, struct flow *f, uint32_t seq)
 }
 
 /* How long a move is said again to its old front-end when that one is
- * back: as long as it may come back with its flows (node.state_file). */
+ * back: as long as it may come back with its flows (node.state_file).  A
+ * link that stalls is found down up to dead_after and a heartbeat after
+ * the move, and the peer may be back up to dead_after after that. */
 static uint32_t
 be_moved_life(const struct hd *hd)
 {
-	return (uint32_t)hd->hd_cfg->cfg_control.cc_dead_ms +
-	    (uint32_t)hd->hd_cfg->cfg_control.cc_heartbeat_ms;
+	return 2 * ((uint32_t)hd->hd_cfg->cfg_control.cc_dead_ms +
+	    (uint32_t)hd->hd_cfg->cfg_control.cc_heartbeat_ms);
 }
 
 /* The CLOSE moved about f went to a control connection that was up, which
@@ -1470,7 +1472,7 @@ be_move(struct hd *hd, struct flow *f, int peer, uint64_t h)
 	 * its copy idles. */
 	if (!(f->f_flags & FLOW_ORPHAN) &&
 	    peer_speaks_lookup(hd, f->f_peer, 1)) {
-		if (peer_is_up(hd, f->f_peer))
+		if (f->f_peer != PEER_LOCAL && peer_is_up(hd, f->f_peer))
 			be_moved_add(hd, f);
 		be_tell(hd, f, CTL_CLOSE_MOVED);
 	}

@@ -85,6 +85,28 @@ health_node(const struct cfg_member *m)
 	return m->cm_peer < 0 ? PEER_LOCAL : m->cm_peer;
 }
 
+/* Whether a node's refusals in a row keep it out of pool cp now (until
+ * check_interval after the last, when it gets a trial). */
+static int
+health_refusing(const struct health_node *n, const struct cfg_pool *cp)
+{
+	return n->hn_refusals >= (uint32_t)cp->cp_fail_threshold &&
+	    port_now_ms() - n->hn_last_refusal <
+	    (uint32_t)cp->cp_check_interval_ms;
+}
+
+/* Whether node is among pool cp's members. */
+static int
+health_in_pool(const struct cfg_pool *cp, int node)
+{
+	int	 i;
+
+	for (i = 0; i < cp->cp_nmembers; i++)
+		if (health_node(&cp->cp_members[i]) == node)
+			return 1;
+	return 0;
+}
+
 /* Member i of pool: in service, or why not.  A drain says most about
  * what will happen next, so it shows before any failure. */
 enum health_state
@@ -100,9 +122,7 @@ health_state(const struct hd *hd, int pool, int i)
 		return HEALTH_DRAINED;
 	if (m->cm_peer >= 0 && !peer_is_up(hd, m->cm_peer))
 		return HEALTH_CHANNEL;
-	if (n->hn_refusals >= (uint32_t)cp->cp_fail_threshold &&
-	    port_now_ms() - n->hn_last_refusal <
-	    (uint32_t)cp->cp_check_interval_ms)
+	if (health_refusing(n, cp))
 		return HEALTH_REFUSING;
 	if (c != NULL && c->hc_down)
 		return HEALTH_CHECK;
@@ -274,28 +294,53 @@ health_loads(const struct hd *hd, int pool, uint32_t *load)
 	}
 }
 
-/* Names the pools node is out of by its refusals in a row (a timeout
- * counts as one): as it leaves them (its refusals reach their
- * fail_threshold), and after a reload, whose thresholds may be new. */
+/* Names the pools node just left by refusing its refusals'th handoff in
+ * a row (a timeout counts as one): those whose fail_threshold it reached. */
 static void
-health_refused_out(struct hd *hd, int node, int reloaded)
+health_refused_out(struct hd *hd, int node)
 {
 	const struct cfg	*cfg = hd->hd_cfg;
 	const struct cfg_pool	*cp;
 	uint32_t		 refusals = hd->hd_health->h_nodes[node].hn_refusals;
-	int			 p, i;
+	int			 p;
 
 	for (p = 0; p < cfg->cfg_npools; p++) {
 		cp = &cfg->cfg_pools[p];
-		if (reloaded ? refusals < (uint32_t)cp->cp_fail_threshold :
-		    refusals != (uint32_t)cp->cp_fail_threshold)
+		if (refusals == (uint32_t)cp->cp_fail_threshold &&
+		    health_in_pool(cp, node))
+			log_warnx("health: %s is out of pool %s: %u "
+			    "handoff%s refused in a row", peer_id(hd, node),
+			    cp->cp_name, refusals, refusals == 1 ? "" : "s");
+	}
+}
+
+/* A reload changed the pools under node's refusals in a row: it leaves
+ * those whose new threshold it has reached, and comes back to those whose
+ * new one it has not (or whose check_interval is now over). */
+static void
+health_reload_node(struct hd *hd, const struct cfg *old, int node)
+{
+	const struct cfg	*cfg = hd->hd_cfg;
+	const struct health_node *n = &hd->hd_health->h_nodes[node];
+	const struct cfg_pool	*cp;
+	int			 p, o, was, is;
+
+	for (p = 0; p < cfg->cfg_npools; p++) {
+		cp = &cfg->cfg_pools[p];
+		if (!health_in_pool(cp, node))
 			continue;
-		for (i = 0; i < cp->cp_nmembers; i++)
-			if (health_node(&cp->cp_members[i]) == node)
-				log_warnx("health: %s is out of pool %s: %u "
-				    "handoff%s refused in a row",
-				    cp->cp_members[i].cm_node, cp->cp_name,
-				    refusals, refusals == 1 ? "" : "s");
+		o = cfg_pool_by_name(old, cp->cp_name);
+		was = o >= 0 && health_in_pool(&old->cfg_pools[o], node) &&
+		    health_refusing(n, &old->cfg_pools[o]);
+		is = health_refusing(n, cp);
+		if (is && !was)
+			log_warnx("health: %s is out of pool %s: %u "
+			    "handoff%s refused in a row", peer_id(hd, node),
+			    cp->cp_name, n->hn_refusals,
+			    n->hn_refusals == 1 ? "" : "s");
+		else if (was && !is)
+			log_info("health: %s is back in pool %s",
+			    peer_id(hd, node), cp->cp_name);
 	}
 }
 
@@ -311,7 +356,7 @@ health_refused(struct hd *hd, int node)
 		log_info("health: %s refused %u handoff%s in a row",
 		    peer_id(hd, node), n->hn_refusals,
 		    n->hn_refusals == 1 ? "" : "s");
-	health_refused_out(hd, node, 0);
+	health_refused_out(hd, node);
 }
 
 void
@@ -321,20 +366,19 @@ health_accepted(struct hd *hd, int node)
 
 	const struct cfg	*cfg = hd->hd_cfg;
 	const struct cfg_pool	*cp;
-	int			 p, i;
+	int			 p;
 
 	if (n->hn_refusals == 0)
 		return;
 	log_info("health: %s accepts handoffs again after %u refusal%s",
 	    peer_id(hd, node), n->hn_refusals, n->hn_refusals == 1 ? "" : "s");
+	/* Out of a pool, or there on trial (past check_interval). */
 	for (p = 0; p < cfg->cfg_npools; p++) {
 		cp = &cfg->cfg_pools[p];
-		if (n->hn_refusals < (uint32_t)cp->cp_fail_threshold)
-			continue;
-		for (i = 0; i < cp->cp_nmembers; i++)
-			if (health_node(&cp->cp_members[i]) == node)
-				log_info("health: %s is back in pool %s",
-				    cp->cp_members[i].cm_node, cp->cp_name);
+		if (n->hn_refusals >= (uint32_t)cp->cp_fail_threshold &&
+		    health_in_pool(cp, node))
+			log_info("health: %s is back in pool %s",
+			    peer_id(hd, node), cp->cp_name);
 	}
 	n->hn_refusals = 0;
 }
@@ -566,14 +610,14 @@ health_init(struct hd *hd)
  * places.
  */
 int
-health_reload(struct hd *hd)
+health_reload(struct hd *hd, const struct cfg *old)
 {
 	int	 node;
 
 	health_pools_stop(hd->hd_health);
 	for (node = 0; node <= CFG_MAX_PEERS; node++)
 		if (hd->hd_health->h_nodes[node].hn_refusals > 0)
-			health_refused_out(hd, node, 1);
+			health_reload_node(hd, old, node);
 	return health_pools_start(hd);
 }
 

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct cfg;
 struct cfg_service;
 struct hd;
 
@@ -57,7 +58,7 @@ struct health_ho {
 
 int	 health_init(struct hd *);
 void	 health_shutdown(struct hd *);
-int	 health_reload(struct hd *);
+int	 health_reload(struct hd *, const struct cfg *);
 uint64_t health_members(const struct hd *, int);
 void	 health_loads(const struct hd *, int, uint32_t *);
 void	 health_refused(struct hd *, int);
