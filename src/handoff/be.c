@@ -1419,8 +1419,9 @@ be_moved_add(struct hd *hd, const struct flow *f)
 }
 
 /* Peer is back (msg.c): the moves it was told of lately, again (if its
- * build still reads them), but for a flow that has moved back to it since.  A move it had heard already
- * names a flow it no longer has (counted in its ctl_stale). */
+ * build still reads them), but for a flow that has moved back to it
+ * since.  A move it had heard already names a flow it no longer has
+ * (counted in its ctl_stale). */
 void
 be_resend_moves(struct hd *hd, int peer)
 {

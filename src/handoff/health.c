@@ -362,8 +362,7 @@ health_refused(struct hd *hd, int node)
 void
 health_accepted(struct hd *hd, int node)
 {
-	struct health_node *n = &hd->hd_health->h_nodes[node];
-
+	struct health_node	*n = &hd->hd_health->h_nodes[node];
 	const struct cfg	*cfg = hd->hd_cfg;
 	const struct cfg_pool	*cp;
 	int			 p;
