@@ -1841,10 +1841,42 @@ cfg_check_group(struct cfg_ctx *x, struct cfg_node *cn)
 	return 0;
 }
 
+/* Whether gid 0 is among the groups initgroups() gives user (gid, its
+ * primary group, and its supplementary groups); -1 if they cannot be
+ * read. */
+static int
+cfg_user_root_group(const char *user, gid_t gid)
+{
+	gid_t	*groups = NULL, *g;
+	int	 n = 64, m, i, in = 0;
+
+	for (;;) {
+		if ((g = reallocarray(groups, (size_t)n, sizeof(*g))) == NULL) {
+			free(groups);
+			return -1;
+		}
+		groups = g;
+		m = n;
+		if (getgrouplist(user, gid, groups, &m) != -1)
+			break;
+		if (n >= NGROUPS_MAX) {
+			free(groups);
+			return -1;
+		}
+		n = m > n ? m : 2 * n;
+	}
+	for (i = 0; i < m; i++)
+		if (groups[i] == 0)
+			in = 1;
+	free(groups);
+	return in;
+}
+
 /*
  * node.user and node.group into ids now, so that a typo is an error of
  * the file and not of a daemon that already opened its devices.  Root is
- * refused: the daemon could not prove that it gave root up.
+ * refused: the daemon could not prove that it gave root up; and so is
+ * root's group, primary or supplementary, unless node.group replaces them.
  */
 static int
 cfg_check_user(struct cfg_ctx *x)
@@ -1877,6 +1909,14 @@ cfg_check_user(struct cfg_ctx *x)
 	if (cn->cn_gid == 0)
 		return cfg_fail_mark(x, mu, "the primary group of %s is root's "
 		    "(gid 0): set node.group", cfg_quote(x, cn->cn_user));
+	switch (cfg_user_root_group(cn->cn_user, cn->cn_gid)) {
+	case -1:
+		return cfg_fail_mark(x, mu, "cannot read the groups of %s",
+		    cfg_quote(x, cn->cn_user));
+	case 1:
+		return cfg_fail_mark(x, mu, "%s is in root's group (gid 0): "
+		    "set node.group", cfg_quote(x, cn->cn_user));
+	}
 	return 0;
 }
 

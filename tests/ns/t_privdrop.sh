@@ -8,7 +8,7 @@
 # to date; and the daemons exit cleanly (ASan: no leaks, so LeakSanitizer
 # still works after the drop).  First, a daemon started as the user with a
 # hard descriptor limit below what it needs refuses to start and says how
-# to fix it.
+# to fix it; a user in root's group is refused.
 . "$(dirname "$0")/lib.sh"
 
 user=handoffd-test
@@ -47,6 +47,25 @@ t_check "descriptor limit too low: says how many are needed" \
     grep -qF "65604 file descriptors are needed (handoff.max_flows 65536, 2 for each of 2 peers, 64 spare)" <<<"$out"
 t_check "descriptor limit too low: says how to raise the limit" \
     grep -q 'ulimit -n 65604.*LimitNOFILE=65604' <<<"$out"
+
+# 1b. A user in root's group as a supplementary one: refused, as one whose
+# primary group it is, unless node.group replaces its groups (the drop
+# kept gid 0).  The user is removed at once.
+ruser=hdtest-rg$$
+useradd --system --no-create-home --shell /usr/sbin/nologin -G root "$ruser" ||
+    t_fail "cannot create user $ruser"
+sed "s|^  user: $user\$|  user: $ruser|" "$TOPO_STATE/n3.yaml" >"$TOPO_STATE/rg.yaml"
+out=$("$HANDOFFD" -n -c "$TOPO_STATE/rg.yaml" 2>&1)
+rc=$?
+echo "$out"
+t_check "a user in root's group: exit 1" [ $rc -eq 1 ]
+t_check "... says so, and what to set" \
+    grep -qF "\"$ruser\" is in root's group (gid 0): set node.group" <<<"$out"
+sed -i "s|^  user: $ruser\$|&\n  group: $ruser|" "$TOPO_STATE/rg.yaml"
+"$HANDOFFD" -n -c "$TOPO_STATE/rg.yaml" >/dev/null 2>&1
+rc=$?
+userdel "$ruser"
+t_check "... with node.group: accepted" [ $rc -eq 0 ]
 
 # 2. The cluster, started as root with a soft descriptor limit of 1024,
 # which each daemon raises to what it needs, or to the hard limit where
