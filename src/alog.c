@@ -177,7 +177,7 @@ alog_close_fail(int fd)
 
 /*
  * A file: appended to, never through a symbolic link, not readable by
- * others (it holds clients' addresses and paths).  One the daemon creates
+ * others (it holds clients' addresses and paths), nor anyone else's.  One the daemon creates
  * has mode 0640 whatever the umask, and belongs to al_uid (node.user),
  * who reopens it after a rotation.
  */
@@ -203,6 +203,15 @@ alog_open_file(struct alog *al)
 	if (!S_ISREG(sb.st_mode)) {
 		close(fd);
 		errno = EINVAL;		/* alog_strerror() says what */
+		return -1;
+	}
+	/* One that was there must be root's or the daemon's, and not
+	 * writable by others: anyone else could read the clients' addresses
+	 * and paths, or forge lines. */
+	if (!created && ((sb.st_uid != 0 && sb.st_uid != geteuid() &&
+	    sb.st_uid != al->al_uid) || (sb.st_mode & S_IWOTH))) {
+		close(fd);
+		errno = EPERM;		/* alog_strerror() says what */
 		return -1;
 	}
 	if (fcntl(fd, F_SETFL, O_APPEND) == -1)
@@ -243,6 +252,8 @@ alog_strerror(const struct alog *al, int e)
 		return "not a regular file";
 	if (!al->al_syslog && e == ELOOP)
 		return "a symbolic link, not followed";
+	if (!al->al_syslog && e == EPERM)
+		return "not root's or the daemon's user's, or writable by others";
 	return strerror(e);
 }
 

@@ -334,23 +334,19 @@ stats_discard(int fd, const char *tmp)
 
 /*
  * Creates the status file's temporary twin, a new file of mode 0644
- * whatever the umask.  O_EXCL never follows a symbolic link, so one
- * planted at that name (the directory may be writable by others) cannot
- * make the daemon write elsewhere; a leftover is unlinked once, which
- * removes only that name.
+ * whatever the umask, under a name no one can guess: the directory may
+ * be writable by others, who could plant a file, a link or a FIFO at a
+ * fixed one (in a sticky directory the daemon could not even remove
+ * theirs).  tmp ends in XXXXXX.
  */
 static int
-stats_create(const char *tmp)
+stats_create(char *tmp)
 {
-	int	 fd = -1, tries;
+	int	 fd;
 
-	for (tries = 0; tries < 2; tries++) {
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0644);
-		if (fd != -1 || errno != EEXIST || unlink(tmp) == -1)
-			break;
-	}
-	if (fd != -1 && fchmod(fd, 0644) == -1) {
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
+		return -1;
+	if (fchmod(fd, 0644) == -1) {
 		stats_discard(fd, tmp);
 		return -1;
 	}
@@ -366,7 +362,8 @@ stats_write(const struct hd *hd, const char *path)
 	FILE	*fp;
 	int	 fd;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
+	    (int)sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}

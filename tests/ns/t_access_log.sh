@@ -176,6 +176,16 @@ mkfifo "$TOPO_STATE/fifo.log"
 check_n "$TOPO_STATE/fifo.log"
 t_check "-n: a FIFO for the access log is refused, exit 1" \
     said 1 "fifo.log: not a regular file"
+touch "$TOPO_STATE/other.log"
+chown nobody "$TOPO_STATE/other.log"
+check_n "$TOPO_STATE/other.log"
+t_check "-n: another user's access log is refused, exit 1" \
+    said 1 "other.log: not root's or the daemon's user's, or writable by others"
+chown root "$TOPO_STATE/other.log"
+chmod 666 "$TOPO_STATE/other.log"
+check_n "$TOPO_STATE/other.log"
+t_check "-n: one writable by others is refused, exit 1" \
+    said 1 "other.log: not root's or the daemon's user's, or writable by others"
 check_n "$TOPO_STATE/new.log"
 t_check "-n: an access log it can create is OK" \
     said 0 "configuration OK"
