@@ -8,7 +8,9 @@
 # nothing to say, a second "up" changes nothing, and the daemon, started
 # as root and running as node.user, serves the VIP with the cookie
 # handshake and the kernel stack; handoffd-setup down removes all of it
-# and puts the sysctls back.  The same for an IPv6 VIP beside the IPv4 one
+# and puts the sysctls back; a record the daemon's user (or anyone but
+# root) could have written, or a line up never writes, is not run.  The
+# same for an IPv6 VIP beside the IPv4 one
 # and the server's IPv6 address: IPv6 forwarding, the address on the
 # device, the VIP's route, the rule and the table's default route.  With
 # the lwIP stack, lwIP's IPv6 address is routed into the device instead
@@ -127,7 +129,7 @@ t_check "... and its IPv6 default route into the device" \
 n1 "$HANDOFFD" -n -c "$conf" 2>"$TOPO_STATE/warn" >/dev/null
 cat "$TOPO_STATE/warn"
 t_check "-n has nothing to say now" [ ! -s "$TOPO_STATE/warn" ]
-state="/run/handoffd/setup-$tun"
+state="/run/handoffd-setup/$tun"
 lines=$(wc -l <"$state")
 hsetup up 2>"$TOPO_STATE/up2.log"
 t_check "a second up: exit 0" [ $? -eq 0 ]
@@ -170,6 +172,36 @@ t_check "-n warns again" grep -q '^warning: net.ipv4.ip_forward is 0' "$TOPO_STA
 out=$(hsetup down 2>&1)
 t_check "a second down: exit 0" [ $? -eq 0 ]
 t_check "... nothing to take down" grep -q 'nothing to take down' <<<"$out"
+t_check "the record's directory is root's alone" \
+    [ "$(stat -c '%U %a' /run/handoffd-setup)" = "root 700" ]
+
+# 4b. down runs as root what the record says: a record another user may
+# write, or a symbolic link, is refused before anything runs, and a line
+# up never writes is not run.
+victim="$TOPO_STATE/victim"
+echo precious >"$victim"
+echo "sysctl $victim owned" >"$state"
+chown "$user" "$state"
+out=$(hsetup down 2>&1)
+t_check "a record of the daemon's user: refused, exit 1" [ $? -eq 1 ]
+t_check "... saying what to remove" \
+    grep -q "$state is not a file only root may write: remove it" <<<"$out"
+chown root "$state"
+chmod 666 "$state"
+out=$(hsetup down 2>&1)
+t_check "a record others may write: refused, exit 1" [ $? -eq 1 ]
+chmod 600 "$state"
+out=$(hsetup down 2>&1)
+t_check "a setting outside /proc/sys/net in the record: exit 1" [ $? -eq 1 ]
+t_check "... not run" grep -q "cannot undo \"sysctl $victim owned\"" <<<"$out"
+t_check "the files named were not written" [ "$(cat "$victim")" = precious ]
+rm -f "$state"
+ln -s "$victim" "$state"
+out=$(hsetup up 2>&1)
+t_check "up with a symbolic link for a record: refused, exit 1" [ $? -eq 1 ]
+t_check "... before anything ran" sh -c "! ip -n '$(topo_ns n1)' link show dev '$tun' 2>/dev/null"
+t_check "... nor was it followed" [ "$(cat "$victim")" = precious ]
+rm -f "$state"
 
 # 5. The lwIP stack and the lwip handshake, lwIP with an IPv6 address,
 # tun.mtu 9000.
