@@ -873,6 +873,7 @@ admin_mkdir(const char *path)
 {
 	char		 dir[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 	const char	*slash = strrchr(path, '/');
+	int		 fd = -1;
 
 	if (slash == NULL || slash == path)
 		return 0;
@@ -884,11 +885,17 @@ admin_mkdir(const char *path)
 		return -1;
 	}
 	/* 0755 whatever the umask: others find the socket, and the socket's
-	 * own mode and the peer check keep them out. */
-	if (chmod(dir, 0755) == -1) {
+	 * own mode and the peer check keep them out.  Through a descriptor
+	 * of the directory just made: whoever may write its parent could
+	 * have put a link to another in its place since. */
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 || fchmod(fd, 0755) == -1) {
 		log_warn("admin socket %s: cannot chmod %s", path, dir);
+		if (fd != -1)
+			close(fd);
 		return -1;
 	}
+	close(fd);
 	return 0;
 }
 
