@@ -205,11 +205,13 @@ alog_open_file(struct alog *al)
 		errno = EINVAL;		/* alog_strerror() says what */
 		return -1;
 	}
-	/* One that was there must be root's or the daemon's, and not
-	 * writable by others: anyone else could read the clients' addresses
-	 * and paths, or forge lines. */
+	/* One that was there must be root's or the daemon's, not writable
+	 * by others (who could read the clients' addresses and paths, or
+	 * forge lines), and its only name (a hard link to another file would
+	 * have the daemon, root at start, append to that file). */
 	if (!created && ((sb.st_uid != 0 && sb.st_uid != geteuid() &&
-	    sb.st_uid != al->al_uid) || (sb.st_mode & S_IWOTH))) {
+	    sb.st_uid != al->al_uid) || (sb.st_mode & S_IWOTH) ||
+	    sb.st_nlink != 1)) {
 		close(fd);
 		errno = EPERM;		/* alog_strerror() says what */
 		return -1;
@@ -253,7 +255,8 @@ alog_strerror(const struct alog *al, int e)
 	if (!al->al_syslog && e == ELOOP)
 		return "a symbolic link, not followed";
 	if (!al->al_syslog && e == EPERM)
-		return "not root's or the daemon's user's, or writable by others";
+		return "not root's or the daemon's user's, writable by others, "
+		    "or not its only name";
 	return strerror(e);
 }
 

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -199,12 +200,26 @@ priv_restrict(void)
 }
 #endif
 
-/* Root must be out of reach, whatever the system let us keep. */
+/* Root must be out of reach, whatever the system let us keep; and so must
+ * root's group, which a daemon started as its user may have been given
+ * among its supplementary groups (systemd's SupplementaryGroups=). */
 static void
 priv_verify(void)
 {
+	gid_t	*groups;
+	int	 i, n;
+
 	if (setuid(0) != -1 || seteuid(0) != -1 || setgid(0) != -1)
 		fatalx("privileges were dropped, but root can be regained");
+	if ((n = getgroups(0, NULL)) == -1 ||
+	    (groups = calloc((size_t)n + 1, sizeof(*groups))) == NULL ||
+	    (n = getgroups(n, groups)) == -1)
+		fatal("getgroups");
+	for (i = 0; i < n; i++)
+		if (groups[i] == 0)
+			fatalx("the daemon runs in root's group (gid 0): start "
+			    "it without that group, or as root with node.user");
+	free(groups);
 }
 
 /*

@@ -374,9 +374,9 @@ stats_write(const struct hd *hd, const char *path)
 		return -1;
 	}
 	stats_print(hd, fp);
-	if (fclose(fp) != 0) {
+	if (fclose(fp) != 0 || rename(tmp, path) == -1) {
 		stats_discard(-1, tmp);
 		return -1;
 	}
-	return rename(tmp, path);
+	return 0;
 }

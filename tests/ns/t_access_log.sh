@@ -180,12 +180,17 @@ touch "$TOPO_STATE/other.log"
 chown nobody "$TOPO_STATE/other.log"
 check_n "$TOPO_STATE/other.log"
 t_check "-n: another user's access log is refused, exit 1" \
-    said 1 "other.log: not root's or the daemon's user's, or writable by others"
+    said 1 "other.log: not root's or the daemon's user's, writable by others, or not its only name"
 chown root "$TOPO_STATE/other.log"
 chmod 666 "$TOPO_STATE/other.log"
 check_n "$TOPO_STATE/other.log"
 t_check "-n: one writable by others is refused, exit 1" \
-    said 1 "other.log: not root's or the daemon's user's, or writable by others"
+    said 1 "other.log: not root's or the daemon's user's, writable by others, or not its only name"
+chmod 640 "$TOPO_STATE/other.log"
+ln "$TOPO_STATE/other.log" "$TOPO_STATE/other2.log"
+check_n "$TOPO_STATE/other.log"
+t_check "-n: one with another name (a hard link) is refused, exit 1" \
+    said 1 "other.log: not root's or the daemon's user's, writable by others, or not its only name"
 check_n "$TOPO_STATE/new.log"
 t_check "-n: an access log it can create is OK" \
     said 0 "configuration OK"

@@ -191,9 +191,12 @@ chmod 666 "$state"
 out=$(hsetup down 2>&1)
 t_check "a record others may write: refused, exit 1" [ $? -eq 1 ]
 chmod 600 "$state"
+echo "rule 10.2.1.1" >>"$state"
 out=$(hsetup down 2>&1)
 t_check "a setting outside /proc/sys/net in the record: exit 1" [ $? -eq 1 ]
 t_check "... not run" grep -q "cannot undo \"sysctl $victim owned\"" <<<"$out"
+t_check "a line with fewer words than its kind has: not run" \
+    grep -q "cannot undo \"rule 10.2.1.1\"" <<<"$out"
 t_check "the files named were not written" [ "$(cat "$victim")" = precious ]
 rm -f "$state"
 ln -s "$victim" "$state"
