@@ -48,8 +48,11 @@
  *   sleep MS                 the same, in real time too (libevent timers)
  *   hold A B / release A B   what A sends B on the control links stalls
  *                            / goes on
- *   cut A B                  A and B's control links close
+ *   cut A B                  A and B's control links close (the nodes
+ *                            dial again at once, in real time)
  *   hold|release|cut A B via C   the same, on the link C (A or B) dialled
+ *   part A B / heal A B      A and B's control links close, and neither
+ *                            can dial the other / until this
  *   lwip-budget BYTES [HARD] lwIP's memory budget (every node's: lwIP's
  *                            memory is the process's) is BYTES from now
  *                            on, and its hard bound HARD (none if not
@@ -155,6 +158,7 @@ static struct sc {
 	int		 s_nnodes;
 	struct sc_link	 s_links[SC_LINKS];
 	int		 s_nlinks;
+	int		 s_parted[SC_NODES][SC_NODES];	/* part A B */
 	struct sc_var	 s_vars[SC_VARS];
 	int		 s_nvars;
 	int		 s_servers;		/* web servers started */
@@ -389,7 +393,8 @@ sc_dial(void *arg, struct hd *hd, int idx)
 	struct sockaddr_in	 sin;
 
 	if ((to = sc_node(hd->hd_cfg->cfg_peers[idx].cp_id)) == NULL ||
-	    sc.s_nlinks == SC_LINKS || to->n_killed)
+	    sc.s_nlinks == SC_LINKS || to->n_killed ||
+	    sc.s_parted[from - sc.s_nodes][to - sc.s_nodes])
 		return NULL;	/* a killed node refuses connections */
 	if (bufferevent_pair_new(sc.s_base, BEV_OPT_DEFER_CALLBACKS, p1) ||
 	    bufferevent_pair_new(sc.s_base, BEV_OPT_DEFER_CALLBACKS, p2))
@@ -1335,6 +1340,14 @@ sc_cmd_link(const char *cmd, char *rest)
 	int		 i, ia = (int)(a - sc.s_nodes), ib = (int)(b - sc.s_nodes);
 	int		 hold = strcmp(cmd, "hold") == 0, *held, dialler = -1;
 
+	if (strcmp(cmd, "part") == 0 || strcmp(cmd, "heal") == 0) {
+		if (via != NULL)
+			sc_fail("%s A B", cmd);
+		sc.s_parted[ia][ib] = sc.s_parted[ib][ia] = cmd[0] == 'p';
+		if (cmd[0] == 'h')
+			return;
+		cmd = "cut";
+	}
 	if (via != NULL) {
 		if (strcmp(via, "via") != 0 || (via = sc_word(&rest)) == NULL ||
 		    ((dialler = (int)(sc_node_arg(via) - sc.s_nodes)) != ia &&
@@ -1682,7 +1695,8 @@ sc_line(FILE *fp, char *line)
 				ms -= d;
 			} while (ms > 0);
 	} else if (strcmp(w, "hold") == 0 || strcmp(w, "release") == 0 ||
-	    strcmp(w, "cut") == 0)
+	    strcmp(w, "cut") == 0 || strcmp(w, "part") == 0 ||
+	    strcmp(w, "heal") == 0)
 		sc_cmd_link(w, rest);
 	else if (strcmp(w, "lwip-budget") == 0) {
 		char *a = sc_word(&rest), *end;
