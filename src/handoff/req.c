@@ -28,7 +28,25 @@ req_on_headers_complete(http_parser *hp)
 	return 0;
 }
 
+/*
+ * The target, in as many pieces as it came in.  http-parser lets a tab
+ * and a form feed through, which no target may hold (RFC 9112 3.2); and a
+ * request line without a version is HTTP/0.9's, which has no head to wait
+ * for, and which the front-end does not route: both are not HTTP/1.
+ */
+static int
+req_on_url(http_parser *hp, const char *at, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)at[i] < ' ' || at[i] == 0x7f)
+			return -1;
+	return hp->http_major == 0 && hp->http_minor == 9 ? -1 : 0;
+}
+
 static const http_parser_settings req_settings = {
+	.on_url = req_on_url,
 	.on_headers_complete = req_on_headers_complete,
 };
 

@@ -46,13 +46,19 @@ for bad in '/%zz|x' '/a%00b|x' '/|a b'; do
 	t_check "path ${bad%%|*}, host '${bad#*|}': 400 from the front-end" \
 	    grep -q "^HTTP/1.1 400 " <<<"$out"
 done
+# A tab in the target (http-parser lets it by), and HTTP/0.9, which has no
+# head to wait for (it waited for request_timeout, then 408).
+out=$(c "$HANDOFFD_TOOLS/halfclose" "$TOPO_VIP2" 80 $'GET /a\tb HTTP/1.1\r\nHost: x\r\n\r\n')
+t_check "a tab in the target: 400 from the front-end" grep -q "^HTTP/1.1 400 " <<<"$out"
+out=$(c "$HANDOFFD_TOOLS/halfclose" "$TOPO_VIP" 80 $'GET /\r\n')
+t_check "HTTP/0.9: 400 at once" grep -q "^HTTP/1.1 400 " <<<"$out"
 # (x keeps $(...) from eating the last line ending)
 many=$(for i in $(seq 1 130); do printf 'X-%d: y\r\n' "$i"; done; printf x)
 many=${many%x}
 out=$(c "$HANDOFFD_TOOLS/halfclose" "$TOPO_VIP2" 80 \
     "GET / HTTP/1.1"$'\r\n'"Host: x"$'\r\n'"$many"$'\r\n')
 t_check "131 header lines get 431" grep -q "^HTTP/1.1 431 " <<<"$out"
-t_check "400 counted" t_wait_stat "$TOPO_STATE/n1.status" http_400 4
+t_check "400 counted" t_wait_stat "$TOPO_STATE/n1.status" http_400 6
 t_check "431 counted" t_wait_stat "$TOPO_STATE/n1.status" http_431 2
 
 # The client's FIN right behind its request, local and handed off.

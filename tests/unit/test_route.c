@@ -217,6 +217,12 @@ static const struct {
 	{ "GET /a%00.php HTTP/1.1\r\nHost: x\r\n\r\n", "400" },
 	{ "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "400" },
 	{ "BREW / HTTP/1.1\r\nHost: x\r\n\r\n", "400" },
+	/* A tab or form feed in the target (http-parser lets them by), and
+	 * HTTP/0.9 (no version: nothing routes it). */
+	{ "GET /static/a\tb HTTP/1.1\r\nHost: x\r\n\r\n", "400" },
+	{ "GET /static/a\fb HTTP/1.1\r\nHost: x\r\n\r\n", "400" },
+	{ "GET /static/a.css\r\n\r\n", "400" },
+	{ "GET /static/a.css\n\n", "400" },
 };
 
 /* A request whose header lines go past what the view holds. */
