@@ -344,9 +344,9 @@ stats_create(char *tmp)
 {
 	int	 fd;
 
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
+	if ((fd = mkstemp(tmp)) == -1)
 		return -1;
-	if (fchmod(fd, 0644) == -1) {
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 || fchmod(fd, 0644) == -1) {
 		stats_discard(fd, tmp);
 		return -1;
 	}
