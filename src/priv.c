@@ -209,7 +209,8 @@ priv_verify(void)
 	gid_t	*groups;
 	int	 i, n;
 
-	if (setuid(0) != -1 || seteuid(0) != -1 || setgid(0) != -1)
+	if (setuid(0) != -1 || seteuid(0) != -1 || setgid(0) != -1 ||
+	    getegid() == 0)
 		fatalx("privileges were dropped, but root can be regained");
 	if ((n = getgroups(0, NULL)) == -1 ||
 	    (groups = calloc((size_t)n + 1, sizeof(*groups))) == NULL ||

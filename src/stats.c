@@ -374,6 +374,14 @@ stats_write(const struct hd *hd, const char *path)
 		return -1;
 	}
 	stats_print(hd, fp);
+	/* fclose() reports its last flush only: an earlier write that
+	 * failed (a full disk) would leave a cut file. */
+	if (ferror(fp)) {
+		fclose(fp);
+		errno = EIO;
+		stats_discard(-1, tmp);
+		return -1;
+	}
 	if (fclose(fp) != 0 || rename(tmp, path) == -1) {
 		stats_discard(-1, tmp);
 		return -1;
