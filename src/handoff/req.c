@@ -124,6 +124,10 @@ req_feed(struct req_parser *rp, const char *data, size_t len)
 		rp->rp_fed += n;
 		return REQ_MORE;
 	case HPE_PAUSED:
+		/* HTTP/1.0 and 1.1 are routed; another version written out
+		 * (0.9, 2.0, 9.9) names no request the front-end reads. */
+		if (rp->rp_hp.http_major != 1)
+			return REQ_BAD;
 		rp->rp_head = rp->rp_fed + n + 1;
 		rp->rp_done = 1;
 		return REQ_DONE;

@@ -223,6 +223,10 @@ static const struct {
 	{ "GET /static/a\fb HTTP/1.1\r\nHost: x\r\n\r\n", "400" },
 	{ "GET /static/a.css\r\n\r\n", "400" },
 	{ "GET /static/a.css\n\n", "400" },
+	/* Another version than 1.x, written out. */
+	{ "GET /static/a.css HTTP/0.9\r\n\r\n", "400" },
+	{ "GET /static/a.css HTTP/2.0\r\nHost: x\r\n\r\n", "400" },
+	{ "GET /static/a.css HTTP/9.9\r\nHost: x\r\n\r\n", "400" },
 };
 
 /* A request whose header lines go past what the view holds. */
