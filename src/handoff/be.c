@@ -125,14 +125,10 @@ struct be_tomb {
 };
 
 /* A move this node told the front-end that forwarded the flow before (a
- * CLOSE moved written to its live control connection): that front-end's
- * handle, ours, the client's endpoint, and when. */
+ * CLOSE moved written to its live control connection): what was said, to
+ * whom, and when. */
 struct be_moved {
-	struct ipaddr	 bm_caddr;
-	uint64_t	 bm_fflow;
-	uint64_t	 bm_flow;
-	uint16_t	 bm_cport;
-	uint16_t	 bm_vport;
+	struct ctl_close bm_close;
 	uint32_t	 bm_ms;
 	int		 bm_peer;
 };
@@ -354,21 +350,39 @@ be_close(struct hd *hd, struct flow *f, enum flow_end why)
 		relay_abort(r);
 }
 
-/* A CLOSE about f to its front-end. */
+/* The CLOSE about f for its front-end. */
 static void
-be_tell(struct hd *hd, const struct flow *f, enum ctl_reason why)
+be_close_of(struct hd *hd, const struct flow *f, enum ctl_reason why,
+    struct ctl_close *cl)
+{
+	memset(cl, 0, sizeof(*cl));
+	cl->cl_flow = f->f_peer_handle;
+	cl->cl_sflow = flow_handle(hd->hd_flows, f);
+	cl->cl_reason = why;
+	cl->cl_caddr = f->f_key.k_raddr;
+	cl->cl_cport = f->f_key.k_rport;
+	cl->cl_vport = f->f_nport;
+}
+
+static int
+be_close_send(struct hd *hd, int peer, const struct ctl_close *cl)
 {
 	struct ctl_msg	 m;
 
 	memset(&m, 0, sizeof(m));
 	m.m_type = CTL_CLOSE;
-	m.m_u.close.cl_flow = f->f_peer_handle;
-	m.m_u.close.cl_sflow = flow_handle(hd->hd_flows, f);
-	m.m_u.close.cl_reason = why;
-	m.m_u.close.cl_caddr = f->f_key.k_raddr;
-	m.m_u.close.cl_cport = f->f_key.k_rport;
-	m.m_u.close.cl_vport = f->f_nport;
-	if (peer_send(hd, f->f_peer, &m) == -1)
+	m.m_u.close = *cl;
+	return (peer_send(hd, peer, &m));
+}
+
+/* A CLOSE about f to its front-end. */
+static void
+be_tell(struct hd *hd, const struct flow *f, enum ctl_reason why)
+{
+	struct ctl_close cl;
+
+	be_close_of(hd, f, why, &cl);
+	if (be_close_send(hd, f->f_peer, &cl) == -1)
 		log_debug("be: CLOSE to %s not sent: control channel down",
 		    peer_id(hd, f->f_peer));
 }
@@ -1409,11 +1423,7 @@ be_moved_add(struct hd *hd, const struct flow *f)
 	m = &hd->hd_be_moves[hd->hd_be_nmoves % BE_MOVES];
 	if (++hd->hd_be_nmoves == 2 * BE_MOVES)
 		hd->hd_be_nmoves = BE_MOVES;
-	m->bm_caddr = f->f_key.k_raddr;
-	m->bm_cport = f->f_key.k_rport;
-	m->bm_vport = f->f_nport;
-	m->bm_fflow = f->f_peer_handle;
-	m->bm_flow = flow_handle(hd->hd_flows, f);
+	be_close_of(hd, f, CTL_CLOSE_MOVED, &m->bm_close);
 	m->bm_peer = f->f_peer;
 	m->bm_ms = port_now_ms();
 }
@@ -1427,7 +1437,6 @@ be_resend_moves(struct hd *hd, int peer)
 {
 	const struct be_moved	*m;
 	const struct flow	*f;
-	struct ctl_msg		 msg;
 	uint32_t		 now = port_now_ms(), life = be_moved_life(hd);
 	uint32_t		 i, n;
 
@@ -1440,19 +1449,11 @@ be_resend_moves(struct hd *hd, int peer)
 			break;
 		if (m->bm_peer != peer)
 			continue;
-		f = flow_by_handle(hd->hd_flows, m->bm_flow);
+		f = flow_by_handle(hd->hd_flows, m->bm_close.cl_sflow);
 		if (f != NULL && f->f_peer == peer &&
-		    f->f_peer_handle == m->bm_fflow)
+		    f->f_peer_handle == m->bm_close.cl_flow)
 			continue;
-		memset(&msg, 0, sizeof(msg));
-		msg.m_type = CTL_CLOSE;
-		msg.m_u.close.cl_flow = m->bm_fflow;
-		msg.m_u.close.cl_sflow = m->bm_flow;
-		msg.m_u.close.cl_reason = CTL_CLOSE_MOVED;
-		msg.m_u.close.cl_caddr = m->bm_caddr;
-		msg.m_u.close.cl_cport = m->bm_cport;
-		msg.m_u.close.cl_vport = m->bm_vport;
-		(void)peer_send(hd, peer, &msg);
+		(void)be_close_send(hd, peer, &m->bm_close);
 	}
 }
 

@@ -294,6 +294,24 @@ health_loads(const struct hd *hd, int pool, uint32_t *load)
 	}
 }
 
+/* The log lines of a member leaving pool cp, or coming back, by the
+ * handoffs it refused in a row. */
+static void
+health_log_out(struct hd *hd, int node, const struct cfg_pool *cp,
+    uint32_t refusals)
+{
+	log_warnx("health: %s is out of pool %s: %u handoff%s refused in a "
+	    "row", peer_id(hd, node), cp->cp_name, refusals,
+	    refusals == 1 ? "" : "s");
+}
+
+static void
+health_log_back(struct hd *hd, int node, const struct cfg_pool *cp)
+{
+	log_info("health: %s is back in pool %s", peer_id(hd, node),
+	    cp->cp_name);
+}
+
 /* Names the pools node just left by refusing its refusals'th handoff in
  * a row (a timeout counts as one): those whose fail_threshold it reached. */
 static void
@@ -308,9 +326,7 @@ health_refused_out(struct hd *hd, int node)
 		cp = &cfg->cfg_pools[p];
 		if (refusals == (uint32_t)cp->cp_fail_threshold &&
 		    health_in_pool(cp, node))
-			log_warnx("health: %s is out of pool %s: %u "
-			    "handoff%s refused in a row", peer_id(hd, node),
-			    cp->cp_name, refusals, refusals == 1 ? "" : "s");
+			health_log_out(hd, node, cp, refusals);
 	}
 }
 
@@ -334,13 +350,9 @@ health_reload_node(struct hd *hd, const struct cfg *old, int node)
 		    health_refusing(n, &old->cfg_pools[o]);
 		is = health_refusing(n, cp);
 		if (is && !was)
-			log_warnx("health: %s is out of pool %s: %u "
-			    "handoff%s refused in a row", peer_id(hd, node),
-			    cp->cp_name, n->hn_refusals,
-			    n->hn_refusals == 1 ? "" : "s");
+			health_log_out(hd, node, cp, n->hn_refusals);
 		else if (was && !is)
-			log_info("health: %s is back in pool %s",
-			    peer_id(hd, node), cp->cp_name);
+			health_log_back(hd, node, cp);
 	}
 }
 
@@ -376,8 +388,7 @@ health_accepted(struct hd *hd, int node)
 		cp = &cfg->cfg_pools[p];
 		if (n->hn_refusals >= (uint32_t)cp->cp_fail_threshold &&
 		    health_in_pool(cp, node))
-			log_info("health: %s is back in pool %s",
-			    peer_id(hd, node), cp->cp_name);
+			health_log_back(hd, node, cp);
 	}
 	n->hn_refusals = 0;
 }
