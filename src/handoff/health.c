@@ -85,13 +85,20 @@ health_node(const struct cfg_member *m)
 	return m->cm_peer < 0 ? PEER_LOCAL : m->cm_peer;
 }
 
-/* Whether a node's refusals in a row keep it out of pool cp now (until
- * check_interval after the last, when it gets a trial). */
+/* Whether a node's refusals in a row keep it out of pool cp, until it
+ * accepts one: the state operators see and alert on. */
 static int
 health_refusing(const struct health_node *n, const struct cfg_pool *cp)
 {
-	return n->hn_refusals >= (uint32_t)cp->cp_fail_threshold &&
-	    port_now_ms() - n->hn_last_refusal <
+	return n->hn_refusals >= (uint32_t)cp->cp_fail_threshold;
+}
+
+/* Whether a refusing node may have a trial handoff now: check_interval
+ * after its last refusal. */
+static int
+health_trial_due(const struct health_node *n, const struct cfg_pool *cp)
+{
+	return port_now_ms() - n->hn_last_refusal >=
 	    (uint32_t)cp->cp_check_interval_ms;
 }
 
@@ -141,17 +148,26 @@ health_ho_name(enum health_ho_result r)
 	return health_ho_names[r];
 }
 
-/* The members of pool that may get a request now, as a mask. */
+/* The members of pool that may get a request now, as a mask: those in
+ * service, and refusing ones due a trial whose server passes its checks. */
 uint64_t
 health_members(const struct hd *hd, int pool)
 {
+	const struct health	*h = hd->hd_health;
 	const struct cfg_pool	*cp = &hd->hd_cfg->cfg_pools[pool];
+	const struct health_check *c;
 	uint64_t		 ok = 0;
+	enum health_state	 st;
 	int			 i;
 
-	for (i = 0; i < cp->cp_nmembers; i++)
-		if (health_state(hd, pool, i) == HEALTH_UP)
+	for (i = 0; i < cp->cp_nmembers; i++) {
+		st = health_state(hd, pool, i);
+		c = h->h_checks[pool][i];
+		if (st == HEALTH_UP || (st == HEALTH_REFUSING &&
+		    health_trial_due(&h->h_nodes[health_node(
+		    &cp->cp_members[i])], cp) && (c == NULL || !c->hc_down)))
 			ok |= 1ULL << i;
+	}
 	return ok;
 }
 
@@ -332,7 +348,7 @@ health_refused_out(struct hd *hd, int node)
 
 /* A reload changed the pools under node's refusals in a row: it leaves
  * those whose new threshold it has reached, and comes back to those whose
- * new one it has not (or whose check_interval is now over). */
+ * new one it has not. */
 static void
 health_reload_node(struct hd *hd, const struct cfg *old, int node)
 {
