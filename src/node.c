@@ -397,6 +397,7 @@ node_stop_one(struct flow *f, void *arg)
 		return;
 	keep = *f;
 	f->f_ops->fo_close(arg, f, FLOW_END_SHUTDOWN);
+	keep.f_flags |= FLOW_LOGGED;	/* the close wrote its line */
 	keep.f_ops = NULL;	/* free here; the handle the peer knows it by */
 	keep.f_hnext = f->f_hnext;	/* stays for the next process */
 	*f = keep;

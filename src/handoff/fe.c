@@ -276,6 +276,26 @@ fe_conn_free(struct flow *f)
 	f->f_ctx = NULL;
 }
 
+/* The part of a front-end's line its flow knows, or 0 when the line is
+ * written already or there is none (the flag is in the flow so that a
+ * restart's next process knows too). */
+static int
+fe_alog_begin(struct hd *hd, struct flow *f, struct alog_fe *a)
+{
+	if (hd->hd_alog == NULL || (f->f_flags & FLOW_LOGGED) ||
+	    f->f_state == FE_SYN)
+		return 0;
+	f->f_flags |= FLOW_LOGGED;
+	memset(a, 0, sizeof(*a));
+	a->af_caddr = f->f_key.k_raddr;
+	a->af_cport = f->f_key.k_rport;
+	a->af_vaddr = f->f_key.k_laddr;
+	a->af_vport = f->f_key.k_lport;
+	a->af_outcome = "reset";
+	a->af_latency_us = -1;
+	return 1;
+}
+
 /*
  * The connection's one line in the access log: what was decided (outcome)
  * and, for a member that has it, which (peer; -1: none).  A connection
@@ -285,23 +305,15 @@ void
 fe_alog(struct fe_conn *fc, const char *outcome, int peer)
 {
 	struct hd	*hd = fc->fc_hd;
-	struct flow	*f = fc->fc_flow;
 	struct alog_fe	 a;
 
-	if (hd->hd_alog == NULL || fc->fc_logged || f->f_state == FE_SYN)
+	if (!fe_alog_begin(hd, fc->fc_flow, &a))
 		return;
-	fc->fc_logged = 1;
-	memset(&a, 0, sizeof(a));
-	a.af_caddr = f->f_key.k_raddr;
-	a.af_cport = f->f_key.k_rport;
-	a.af_vaddr = f->f_key.k_laddr;
-	a.af_vport = f->f_key.k_lport;
 	a.af_req = fc->fc_alreq;
 	a.af_pool = fc->fc_pool >= 0 ?
 	    hd->hd_cfg->cfg_pools[fc->fc_pool].cp_name : NULL;
 	a.af_member = peer != -1 ? peer_id(hd, peer) : NULL;
 	a.af_outcome = outcome;
-	a.af_latency_us = -1;
 	if (peer != -1 && fc->fc_t0_us != 0)
 		a.af_latency_us = log_mono_us() - fc->fc_t0_us;
 	alog_fe(hd->hd_alog, &a);
@@ -1611,6 +1623,48 @@ fe_on_local_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 	fe_alog_local(hd, sum, why);
 }
 
+/*
+ * No member of fc's pool is in service, but one not tried yet may just
+ * not have come up: this node (re)started, or a reload named its peer,
+ * and its control connection is on its way.  The request waits for it
+ * (fe_on_peer_up) rather than getting 503, up to handoff.timeout from then.
+ */
+static int
+fe_wait_coming(struct fe_conn *fc)
+{
+	struct hd		*hd = fc->fc_hd;
+	const struct cfg_pool	*cp = &hd->hd_cfg->cfg_pools[fc->fc_pool];
+	uint32_t		 ms = 0, left;
+	struct timeval		 tv;
+	int			 i;
+
+	for (i = 0; i < cp->cp_nmembers; i++)
+		if (!(fc->fc_tried >> i & 1) &&
+		    health_state(hd, fc->fc_pool, i) == HEALTH_CHANNEL &&
+		    (left = peer_coming(hd, cp->cp_members[i].cm_peer,
+		    (uint32_t)hd->hd_cfg->cfg_handoff.ch_timeout_ms)) > ms)
+			ms = left;
+	if (ms == 0)
+		return 0;
+	fc->fc_coming = 1;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(fc->fc_timer, &tv);
+	return 1;
+}
+
+/* A peer's control connection is up: the requests waiting for their
+ * pool's first member try again. */
+void
+fe_on_peer_up(struct hd *hd)
+{
+	struct fe_conn	*fc;
+
+	TAILQ_FOREACH(fc, &hd->hd_fe_young, fc_young)
+		if (fc->fc_coming)
+			event_active(fc->fc_timer, 0, 0);
+}
+
 /* The request head is complete: serve it here or hand it off. */
 void
 fe_dispatch(struct fe_conn *fc)
@@ -1631,9 +1685,11 @@ fe_dispatch(struct fe_conn *fc)
 	if (fc->fc_pool == -1 && fe_route(fc) == -1)
 		return;
 	pool = &cfg->cfg_pools[fc->fc_pool];
+	fc->fc_coming = 0;
 	for (;;) {
 		if ((i = fe_pick(fc)) == -1) {
-			fe_respond(fc, 503);
+			if (!fe_wait_coming(fc))
+				fe_respond(fc, 503);
 			return;
 		}
 		fc->fc_tried |= 1ULL << i;
@@ -2130,6 +2186,7 @@ static int
 fe_adopt(struct hd *hd, struct flow *f, int lost)
 {
 	const struct cfg_handoff *ch = &hd->hd_cfg->cfg_handoff;
+	struct alog_fe		 a;
 
 	/* Packets go where the configuration says the peer takes them, and
 	 * not for longer than it says (the file could be another's). */
@@ -2157,6 +2214,10 @@ fe_adopt(struct hd *hd, struct flow *f, int lost)
 		fe_close(hd, f, FLOW_END_RESTART);
 		return 0;
 	}
+	/* Given up on, undecided or with its line not yet written (a kill):
+	 * what its request was died with the process. */
+	if (fe_alog_begin(hd, f, &a))
+		alog_fe(hd->hd_alog, &a);
 	/* Its relay, and what it counted, died with the process: the line
 	 * it would have written says so (no bytes known). */
 	if (f->f_state == FE_LOCAL) {

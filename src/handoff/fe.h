@@ -70,6 +70,8 @@ struct fe_conn {
 	char			*fc_key;	/* what a keyed pool looks at */
 	size_t			 fc_keylen;
 	int			 fc_dispatched;	/* the head went to fe_dispatch */
+	int			 fc_coming;	/* waits for a member's first
+						 * control connection */
 	int			 fc_headres;	/* enum req_result so far */
 	int			 fc_cookie;	/* the BTCP owns the connection */
 	int			 fc_fin;	/* the client's FIN came with it */
@@ -102,8 +104,7 @@ struct fe_conn {
 	uint16_t		 fc_resp_len;
 	uint8_t			 fc_resp_tries;
 	uint8_t			 fc_cfin;	/* our FIN acked, client's seen */
-	/* the access log's, when there is one */
-	uint8_t			 fc_logged;	/* its line is written */
+	/* the access log's, when there is one (written: FLOW_LOGGED) */
 	char			*fc_alreq;	/* alog_req()'s fields */
 	int64_t			 fc_t0_us;	/* the head complete */
 };

@@ -52,7 +52,9 @@ struct pkt_icmp;
  * another, at f_chal); the kernel has not acknowledged it yet. */
 #define FLOW_FIN_WAIT	0x0800
 #define FLOW_FIN_WAIT2	0x1000
-/* BE: its access-log line is written (when it began to linger) */
+/* Its access-log line is written (a back-end's when it began to linger),
+ * or a stop left nothing to say of it: kept in node.state_file, so that
+ * the next process writes no second one. */
 #define FLOW_LOGGED	0x2000
 /* BE: its CLOSE was said again to a peer back up (be_resend): a lingering
  * flow waits for a peer that is down once, not through every flap. */
@@ -85,6 +87,7 @@ void	 fe_shutdown(struct hd *);
 void	 fe_on_handoff_ack(struct hd *, int, const struct ctl_handoff_ack *);
 void	 fe_on_close(struct hd *, int, struct flow *, const struct ctl_close *);
 void	 fe_on_peer_down(struct hd *, int);
+void	 fe_on_peer_up(struct hd *);
 void	 fe_on_peer_gone(struct hd *, int);
 void	 fe_resend(struct hd *, struct flow *);
 void	 fe_on_lookup_ack(struct hd *, int, const struct ctl_lookup_ack *);

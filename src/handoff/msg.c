@@ -100,7 +100,7 @@ msg_up_one(struct flow *f, void *arg)
 /* A peer is back: a CLOSE written to the link that died, or read by a
  * process that died before handling it, is lost.  Each flow with that
  * peer says again what it said last (both roles take it twice), and so do
- * the flows moved away from it lately. */
+ * the flows moved away from it lately; requests that waited for it go. */
 static void
 msg_on_up(struct hd *hd, int peer)
 {
@@ -108,6 +108,7 @@ msg_on_up(struct hd *hd, int peer)
 
 	flow_foreach(hd->hd_flows, msg_up_one, &mu);
 	be_resend_moves(hd, peer);
+	fe_on_peer_up(hd);
 }
 
 const struct peer_handlers msg_handlers = {

@@ -80,6 +80,7 @@ int	 peer_speaks_lookup(struct hd *, int, int);
 int	 peer_speaks_ipv6(struct hd *, int, int);
 int	 peer_speaks_icmp(struct hd *, int, int);
 int	 peer_gone(const struct hd *, int);
+uint32_t peer_coming(const struct hd *, int, uint32_t);
 int	 peer_send(struct hd *, int, const struct ctl_msg *);
 int	 peer_send_handoff(struct hd *, int, const struct ctl_handoff *,
 	    const uint8_t *);

@@ -32,6 +32,7 @@
  *   n1 flows N               n1's flow table holds N flows
  *   n1 alog TEXT             a line of n1's access log (its node.access_log
  *                            must be n1.access) holds TEXT
+ *   n1 alogs N TEXT          exactly N lines of it do
  *   log TEXT                 a line the nodes logged (with -v's flow
  *                            records) holds TEXT
  *   n1 show                  prints what n1 wrote and nobody expected yet
@@ -1310,11 +1311,16 @@ sc_cmd_stat(struct sc_node *n, char *rest)
 }
 
 static void
-sc_cmd_alog(struct sc_node *n, char *rest)
+sc_cmd_alog(struct sc_node *n, char *rest, int counted)
 {
-	char	 path[512], line[1024];
+	char	 path[512], line[1024], *end;
+	long	 want = -1, have = 0;
 	FILE	*fp;
 
+	if (counted && ((want = strtol(rest, &end, 10)) < 0 || end == rest))
+		sc_fail("alogs N TEXT");
+	if (counted)
+		rest = end;
 	while (*rest == ' ')
 		rest++;
 	if (*rest == '\0')
@@ -1324,12 +1330,19 @@ sc_cmd_alog(struct sc_node *n, char *rest)
 	if ((fp = fopen(path, "r")) == NULL)
 		sc_fail("%s has no access log at %s", n->n_name, path);
 	while (fgets(line, sizeof(line), fp) != NULL)
-		if (strstr(line, rest) != NULL) {
-			fclose(fp);
-			return;
-		}
+		if (strstr(line, rest) != NULL)
+			have++;
+	if (want != -1 && have != want) {
+		rewind(fp);
+		while (fgets(line, sizeof(line), fp) != NULL)
+			if (strstr(line, rest) != NULL)
+				fprintf(stderr, "  %s", line);
+	}
 	fclose(fp);
-	sc_fail("%s's access log has no line with \"%s\"", n->n_name, rest);
+	if (want == -1 ? have == 0 : have != want)
+		sc_fail("%s's access log has %ld lines with \"%s\", expected "
+		    "%s%ld", n->n_name, have, rest, want == -1 ? "some, not " :
+		    "", want == -1 ? 0 : want);
 }
 
 /* The links between two nodes (or the one that "via" dialled): what a
@@ -1468,29 +1481,44 @@ sc_file_get(const char *path, size_t *len)
 	return buf;
 }
 
+static void
+sc_file_put(const char *path, char *buf, size_t len)
+{
+	FILE	*fp;
+
+	if ((fp = fopen(path, "w")) == NULL || fwrite(buf, 1, len, fp) != len ||
+	    fclose(fp) == EOF)
+		sc_fail("cannot write %s", path);
+	free(buf);
+}
+
 /*
  * "n1 kill": what SIGKILL leaves.  The node's links close (its peers see
  * resets) and its state file is as it was at the moment of death; the
  * node's memory is freed (node_stop) without a word on its TUN, and its
- * state file then put back as the kill left it.  "n1 stop" (clean): the
- * same, but the file is as node_stop() leaves it, and what node_stop()
- * writes to the TUN (the resets of what lwIP held) is written, as after
- * SIGTERM, whose handoffd closes its device after it stops the node.
+ * state file and access log then put back as the kill left them.  "n1
+ * stop" (clean): the same, but the files are as node_stop() leaves them,
+ * and what node_stop() writes to the TUN (the resets of what lwIP held) is
+ * written, as after SIGTERM, whose handoffd closes its device after it
+ * stops the node.
  */
 static void
 sc_cmd_kill(struct sc_node *n, int clean)
 {
-	char	 path[4096], *snap = NULL;
-	size_t	 len = 0;
-	FILE	*fp;
+	char	 path[4096], alog[4096], *snap = NULL, *asnap = NULL;
+	size_t	 len = 0, alen = 0;
 	int	 i, me = (int)(n - sc.s_nodes);
 
 	if (!n->n_started)
 		sc_fail("%s is not running", n->n_name);
 	snprintf(path, sizeof(path), "%s",
 	    n->n_hd.hd_cfg->cfg_node.cn_state_file);
+	snprintf(alog, sizeof(alog), "%s/%s.access", sc.s_dir, n->n_name);
 	if (path[0] != '\0' && !clean)
 		snap = sc_file_get(path, &len);
+	/* A killed process writes no line as it dies. */
+	if (!clean)
+		asnap = sc_file_get(alog, &alen);
 	for (i = 0; i < sc.s_nlinks; i++) {
 		struct sc_link *l = &sc.s_links[i];
 
@@ -1509,12 +1537,10 @@ sc_cmd_kill(struct sc_node *n, int clean)
 	n->n_dead = 0;
 	n->n_killed = 1;
 	snprintf(n->n_state, sizeof(n->n_state), "%s", path);
-	if (snap != NULL) {
-		if ((fp = fopen(path, "w")) == NULL ||
-		    fwrite(snap, 1, len, fp) != len || fclose(fp) == EOF)
-			sc_fail("cannot write %s", path);
-		free(snap);
-	}
+	if (snap != NULL)
+		sc_file_put(path, snap, len);
+	if (asnap != NULL)
+		sc_file_put(alog, asnap, alen);
 	sc_settle();
 }
 
@@ -1598,8 +1624,8 @@ sc_cmd_node(char *first, char *rest)
 	else if (strcmp(cmd, "kill") == 0 || strcmp(cmd, "stop") == 0)
 		sc_cmd_kill(n, cmd[0] == 's');
 
-	else if (strcmp(cmd, "alog") == 0)
-		sc_cmd_alog(n, rest);
+	else if (strcmp(cmd, "alog") == 0 || strcmp(cmd, "alogs") == 0)
+		sc_cmd_alog(n, rest, cmd[4] == 's');
 	else if (strcmp(cmd, "flows") == 0) {
 		sc_settle();
 		if ((w = sc_word(&rest)) == NULL)
