@@ -52,7 +52,8 @@ struct admin {
 	ino_t			 a_ino;		/* the socket's, to remove it */
 	dev_t			 a_dev;
 	time_t			 a_start;	/* monotonic seconds */
-	struct log_rl		 a_rl;
+	struct log_rl		 a_rl_uid;	/* refused: not root or us */
+	struct log_rl		 a_rl_busy;	/* refused: too many */
 };
 
 /* One answer in the making: the body, or why the request failed. */
@@ -494,11 +495,6 @@ admin_members(struct hd *hd, struct admin_out *o, const char *spec,
 	const char		*node = slash != NULL ? slash + 1 : spec;
 	int			 p, idx, m, n = 0, only = -1;
 
-	if (strcmp(node, cfg->cfg_node.cn_id) == 0)
-		idx = PEER_LOCAL;
-	else if ((idx = cfg_peer_by_id(cfg, node)) == -1)
-		return admin_fail(o, "no node \"%.40s\": neither this node nor "
-		    "a peer", node);
 	if (slash != NULL) {
 		for (p = 0; p < cfg->cfg_npools; p++)
 			if (strlen(cfg->cfg_pools[p].cp_name) ==
@@ -510,6 +506,11 @@ admin_members(struct hd *hd, struct admin_out *o, const char *spec,
 			return admin_fail(o, "no pool \"%.*s\"",
 			    (int)(slash - spec > 40 ? 40 : slash - spec), spec);
 	}
+	if (strcmp(node, cfg->cfg_node.cn_id) == 0)
+		idx = PEER_LOCAL;
+	else if ((idx = cfg_peer_by_id(cfg, node)) == -1)
+		return admin_fail(o, "no node \"%.40s\": neither this node nor "
+		    "a peer", node);
 	for (p = 0; p < cfg->cfg_npools; p++) {
 		if (only != -1 && p != only)
 			continue;
@@ -812,16 +813,16 @@ admin_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	if (admin_peer_uid(fd, &uid) == -1)
 		uid = (uid_t)-1;
 	if (uid != 0 && uid != geteuid()) {
-		log_ratelim(&a->a_rl, "admin: refused a connection from uid "
-		    "%ld: only root and uid %u may connect",
+		log_ratelim(&a->a_rl_uid, "admin: refused a connection from "
+		    "uid %ld: only root and uid %u may connect",
 		    uid == (uid_t)-1 ? -1L : (long)uid,
 		    (unsigned int)geteuid());
 		admin_refuse(fd, "error: permission denied\n\n");
 		return;
 	}
 	if (a->a_nconns >= ADMIN_CONNS_MAX) {
-		log_ratelim(&a->a_rl, "admin: more than %d connections at "
-		    "once: refused one", ADMIN_CONNS_MAX);
+		log_ratelim(&a->a_rl_busy, "admin: more than %d connections "
+		    "at once: refused one", ADMIN_CONNS_MAX);
 		admin_refuse(fd, "error: too many connections\n\n");
 		return;
 	}

@@ -145,10 +145,10 @@ int
 main(int argc, char *argv[])
 {
 	const char	*path = CTL_SOCKET_DEFAULT;
-	char		 line[ADMIN_LINE_MAX + 1], *buf = NULL;
-	size_t		 cap = 0;
+	char		 line[ADMIN_LINE_MAX + 1], *buf = NULL, *out = NULL;
+	size_t		 cap = 0, outlen = 0;
 	ssize_t		 n;
-	FILE		*fp;
+	FILE		*fp, *body;
 	int		 ch, fd, json = 0, ok, werr;
 
 	while ((ch = getopt(argc, argv, CTL_OPTS)) != -1) {
@@ -189,15 +189,21 @@ main(int argc, char *argv[])
 		die("%s: not an answer: %.60s", path, buf);
 	if (!ok)
 		fprintf(stderr, "handoffctl: %s", buf + 7);
-	/* The body, up to the empty line that ends it. */
+	/* The body, up to the empty line that ends it, is printed whole or
+	 * not at all: half a table (or of a JSON object) is no answer. */
+	if ((body = open_memstream(&out, &outlen)) == NULL)
+		die("open_memstream: %s", strerror(errno));
 	while ((n = getline(&buf, &cap, fp)) > 0 && strcmp(buf, "\n") != 0)
-		if (ok)
-			fwrite(buf, 1, (size_t)n, stdout);
+		if (ok && fwrite(buf, 1, (size_t)n, body) != (size_t)n)
+			die("out of memory");
 	if (n <= 0)
 		die("%s: the answer was cut short", path);
+	if (fclose(body) == EOF)
+		die("out of memory");
 	free(buf);
 	fclose(fp);
-	if (fflush(stdout) == EOF)
+	if (fwrite(out, 1, outlen, stdout) != outlen || fflush(stdout) == EOF)
 		die("stdout: %s", strerror(errno));
+	free(out);
 	return ok ? 0 : 1;
 }

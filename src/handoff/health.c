@@ -55,6 +55,7 @@ struct health {
 	uint64_t		 h_drained[CFG_MAX_POOLS];	/* members */
 	struct health_ho	*h_member_ho[CFG_MAX_POOLS];	/* per member */
 	struct health_ho	 h_service_ho[CFG_MAX_SERVICES];
+	uint64_t		 h_since_us;	/* the counts start (a reload) */
 };
 
 /* 100 µs to 5 s: a handoff within one site takes well under a
@@ -226,8 +227,9 @@ health_now_us(void)
 
 /*
  * The front-end sent a HANDOFF for a connection to service svc, routed to
- * pool, to node (svc NULL, pool -1: one a reload took away).  Returns the time it was sent, which the front-end gives
- * back to health_handoff_done().
+ * pool, to node (svc NULL, pool -1: one a reload took away).  Returns the
+ * time it was sent, which the front-end gives back to
+ * health_handoff_done().
  */
 uint64_t
 health_handoff_sent(struct hd *hd, const struct cfg_service *svc, int pool,
@@ -269,6 +271,9 @@ health_handoff_done(struct hd *hd, const struct cfg_service *svc, int pool,
 	uint64_t	 us = health_now_us() - sent;
 	int		 i = pool >= 0 ? health_member(hd, pool, node) : -1;
 
+	/* Started before the counts did: its end is not theirs. */
+	if (sent < h->h_since_us)
+		return;
 	if (svc != NULL)
 		health_ho_count(&h->h_service_ho[svc -
 		    hd->hd_cfg->cfg_services], r, us);
@@ -563,6 +568,7 @@ health_pools_start(struct hd *hd)
 	struct health_check	*c;
 	int			 p, i;
 
+	h->h_since_us = health_now_us();
 	for (p = 0; p < cfg->cfg_npools; p++) {
 		const struct cfg_pool *cp = &cfg->cfg_pools[p];
 		struct timeval tv = { cp->cp_check_interval_ms / 1000,

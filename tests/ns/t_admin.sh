@@ -64,6 +64,7 @@ check_err() {
 check_err "an unknown command" 'unknown command "bogus"' bogus
 check_err "an unknown node" 'no node "n9"' drain n9
 check_err "an unknown pool" 'no pool "nopool"' drain nopool/n2
+check_err "an unknown pool, before its node" 'no pool "a"' drain a/b/c
 check_err "a node outside the pool" 'n1 is not a member of pool remote' drain remote/n1
 check_err "weight 0" 'not a number from 1 to 1000' weight n2 0
 check_err "a missing argument" 'usage: drain member' drain
@@ -71,6 +72,24 @@ check_err "flows -n junk" 'not a number' flows -n 1x
 check_err "reload, extra words" 'usage: reload' reload now
 t_check "reload: the file as it is, applied" \
     sh -c "'$HANDOFFCTL' -s '$sock' reload | grep -qx 'configuration reloaded'"
+
+# An answer cut short (a daemon that dies while it writes one) prints
+# nothing but the error: half a table or JSON object is no answer.
+fake=$TOPO_STATE/fake.sock
+python3 - "$fake" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); s.listen(1); s.settimeout(20)
+c, _ = s.accept(); c.recv(300); c.sendall(b"ok\nnode n1\n"); c.close()
+PY
+fakepid=$!
+t_until test -S "$fake"
+out=$("$HANDOFFCTL" -s "$fake" status 2>"$TOPO_STATE/fake.err")
+rc=$?
+wait $fakepid
+t_check "cut short: exit 1" [ $rc -eq 1 ]
+t_check "cut short: nothing on stdout" [ -z "$out" ]
+t_check "cut short: says so" grep -q "the answer was cut short" "$TOPO_STATE/fake.err"
 
 # 3. Drain n2 while it serves a slow download (a small receive buffer at
 # the client keeps the connection as slow as curl reads).

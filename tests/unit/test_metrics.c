@@ -113,6 +113,8 @@ main(void)
 	CHECK((hd.hd_base = event_base_new()) != NULL);
 	CHECK((hd.hd_flows = flow_table_new(16, NULL)) != NULL);
 	CHECK(health_init(&hd) == 0);
+	/* The sending times set back below stay after the counts' start. */
+	usleep(5000);
 	CHECK((hd.hd_pools[0] = pool_state_new(&hd.hd_cfg->cfg_pools[0])) !=
 	    NULL);
 	CHECK((hd.hd_pools[1] = pool_state_new(&hd.hd_cfg->cfg_pools[1])) !=
@@ -194,6 +196,20 @@ main(void)
 	CHECK(has(m, "handoffd_member_weight{pool=\"two\",member=\"n1\"} 7"));
 	health_drain(&hd, 0, 0, 0);
 	CHECK_INTEQ(health_state(&hd, 0, 0), HEALTH_UP);
+
+	/* A reload starts the counts afresh: a handoff sent before it and
+	 * answered after it counts in neither. */
+	t = health_handoff_sent(&hd, &hd.hd_cfg->cfg_services[0], 0,
+	    PEER_LOCAL);
+	usleep(1000);
+	CHECK(health_reload(&hd, hd.hd_cfg) == 0);
+	health_handoff_done(&hd, &hd.hd_cfg->cfg_services[0], 0, PEER_LOCAL,
+	    HEALTH_HO_ACCEPTED, t);
+	ho = health_member_ho(&hd, 0, 0);
+	CHECK_INTEQ(ho->ho_started, 0);
+	CHECK_INTEQ(ho->ho_ended[HEALTH_HO_ACCEPTED], 0);
+	CHECK_INTEQ(health_service_ho(&hd, 0)->ho_ended[HEALTH_HO_ACCEPTED],
+	    0);
 
 	health_shutdown(&hd);
 	pool_state_free(hd.hd_pools[0]);
