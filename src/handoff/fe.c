@@ -1625,9 +1625,10 @@ fe_on_local_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 
 /*
  * No member of fc's pool is in service, but one not tried yet may just
- * not have come up: this node (re)started, or a reload named its peer,
- * and its control connection is on its way.  The request waits for it
- * (fe_on_peer_up) rather than getting 503, up to handoff.timeout from then.
+ * not have come up: this node (re)started, a reload named its peer, or
+ * the peer is restarting, and its control connection is on its way.  The
+ * request waits for it (fe_on_peer_up) rather than getting 503, up to
+ * handoff.timeout from then.
  */
 static int
 fe_wait_coming(struct fe_conn *fc)

@@ -77,7 +77,6 @@ struct peer {
 	struct event		*p_redial;
 	int			 p_backoff_ms;
 	int			 p_was_up;
-	int			 p_seen;	/* up since this process began */
 	int			 p_failures;	/* dial failures in a row */
 	struct log_rl		 p_rl;		/* its failed handshakes */
 	uint64_t		 p_boot;	/* its process's HELLO, 0: none yet */
@@ -297,20 +296,20 @@ peer_gone(const struct hd *hd, int idx)
 	    (uint32_t)hd->hd_cfg->cfg_control.cc_dead_ms;
 }
 
-/* How much longer, of ms since this node started (or a reload first
- * named it), peer idx may take to come up for the first time: 0 once it
- * has been up, or past that. */
+/* How much longer, of ms since peer idx went down (or this node started,
+ * or a reload first named it), it may take to come up: 0 while it is up,
+ * or past that.  A restart keeps a peer away for about that long. */
 uint32_t
 peer_coming(const struct hd *hd, int idx, uint32_t ms)
 {
 	const struct peer *p;
 	uint32_t	 age;
 
-	if (idx == PEER_LOCAL)
+	if (idx == PEER_LOCAL || peer_is_up(hd, idx))
 		return 0;
 	p = &hd->hd_peers->ps_peers[idx];
 	age = port_now_ms() - p->p_down_ms;
-	return p->p_seen || age >= ms ? 0 : ms - age;
+	return age >= ms ? 0 : ms - age;
 }
 
 /* Whether peer idx is up and reads what cap says (PSK_CAP_*, psk.h); with
@@ -475,7 +474,7 @@ conn_up(struct ctl_conn *c)
 	p->p_caps = c->cc_link.pl_caps;
 	if (!p->p_was_up)
 		log_info("peer %s up (%s)", p->p_cfg->cp_id, c->cc_addr);
-	p->p_was_up = p->p_seen = 1;
+	p->p_was_up = 1;
 	evtimer_del(p->p_gone);
 	if (!was_up && ps->ps_handlers.ph_up != NULL)
 		ps->ps_handlers.ph_up(hd, c->cc_peer);
