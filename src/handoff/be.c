@@ -477,6 +477,10 @@ be_relay_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 		return;
 	}
 	be_conn_free(f);
+	if (sum->rs_client_fin)
+		f->f_flags |= FLOW_CLIENT_FIN;
+	if (sum->rs_client_rst)
+		f->f_flags |= FLOW_CLIENT_RST;
 	if (how == RELAY_DONE)
 		be_linger(hd, f, FLOW_END_DONE);
 	else if (how == RELAY_IDLE) {
@@ -1337,11 +1341,20 @@ be_input(struct hd *hd, struct flow *f, struct pkt *p)
 			be_dead_end(hd, f);
 		return;
 	}
-	if (p->p_flags & TH_FIN)
-		f->f_flags |= FLOW_CLIENT_FIN;
-	if (p->p_flags & TH_RST)
-		f->f_flags |= FLOW_CLIENT_RST;
+	/* lwIP judges its FIN or reset (be_relay_done, be_client_fin): the
+	 * front-end forwards what it cannot tell from a forger's. */
 	btcp_to_lwip(hd, p);
+}
+
+/* Whether the client's FIN reached the stack: the front-end saw it
+ * acknowledged (the kernel's) or lwIP took it. */
+static int
+be_client_fin(const struct flow *f)
+{
+	const struct be_conn *bc = f->f_ctx;
+
+	return (f->f_flags & FLOW_CLIENT_FIN) || (bc != NULL &&
+	    bc->bc_relay != NULL && relay_client_fin(bc->bc_relay));
 }
 
 /*
@@ -1681,7 +1694,7 @@ be_on_lookup(struct hd *hd, int peer, const struct ctl_lookup *lk)
 				la->la_flags |= CTL_LK_LINGER;
 			if (f->f_flags & FLOW_UNSCALED)
 				la->la_flags |= CTL_LK_UNSCALED;
-			if (f->f_flags & FLOW_CLIENT_FIN)
+			if (be_client_fin(f))
 				la->la_flags |= CTL_LK_CLIENT_FIN;
 		}
 	}

@@ -135,7 +135,7 @@ relay_lwip_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 
 	relay_touch(r);
 	if (p == NULL) {
-		r->r_cl_eof = 1;
+		r->r_cl_eof = r->r_sum.rs_client_fin = 1;
 		if (r->r_cl_shut)
 			relay_let_go(r);
 		relay_kick(r);
@@ -222,6 +222,7 @@ relay_lwip_err(void *arg, err_t err)
 
 	r->r_pcb = NULL;
 	r->r_failed = 1;
+	r->r_sum.rs_client_rst = err == ERR_RST;
 	log_debug("relay: client connection lost: %s", err == ERR_RST ?
 	    "reset by the client" : err == ERR_ABRT ?
 	    "aborted (retransmissions unanswered, or no memory)" : "closed");
@@ -728,8 +729,15 @@ relay_pcb(const struct relay *r)
 void
 relay_client_eof(struct relay *r)
 {
-	r->r_cl_eof = 1;
+	r->r_cl_eof = r->r_sum.rs_client_fin = 1;
 	relay_kick(r);
+}
+
+/* Whether lwIP took the client's FIN: the client's word, judged. */
+int
+relay_client_fin(const struct relay *r)
+{
+	return r->r_cl_eof;
 }
 
 /* Resets every relay idle for longer than idle_ms: a client that vanished

@@ -42,6 +42,8 @@ struct relay_summary {
 	uint32_t	 rs_ms;		/* from relay_new() */
 	uint64_t	 rs_sent;	/* the server's bytes into lwIP */
 	uint64_t	 rs_tag;	/* relay_tag()'s, 0 unless set */
+	uint8_t		 rs_client_fin;	/* lwIP took the client's FIN */
+	uint8_t		 rs_client_rst;	/* ... or its reset */
 };
 
 typedef void	(*relay_done_cb)(void *, enum relay_end,
@@ -55,6 +57,7 @@ void		 relay_abort(struct relay *);
 void		 relay_on_connect(struct relay *, void (*)(void *));
 void		 relay_tag(struct relay *, uint64_t);
 void		 relay_client_eof(struct relay *);
+int		 relay_client_fin(const struct relay *);
 const struct tcp_pcb *relay_pcb(const struct relay *);
 void		 relay_expire(struct hd *, uint32_t, uint32_t);
 
