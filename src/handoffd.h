@@ -155,6 +155,7 @@ struct hd {
 	btcp_icmp_fn		 hd_icmp_input;	/* ... */
 	TAILQ_HEAD(, fe_conn)	 hd_fe_young;	/* not handed off yet */
 	uint32_t		 hd_fe_nyoung;
+	uint32_t		 hd_fe_ncoming;	/* waiting for a member to come up */
 	struct event		*hd_lwip_tmr;
 	int			 hd_lwip_idle;	/* no connection: slow ticks */
 	struct event		*hd_lwip_after;	/* lwIP was at work */

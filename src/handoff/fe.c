@@ -80,6 +80,7 @@ static int	fe_adopt(struct hd *, struct flow *, int);
 static void	fe_cancel(struct fe_conn *);
 static void	fe_give_up(struct fe_conn *, uint64_t, enum health_ho_result);
 static void	fe_young_leave(struct fe_conn *);
+static void	fe_coming_leave(struct fe_conn *);
 static void	fe_syn_watch(struct hd *, struct flow *, struct fe_conn *);
 static int	fe_stack_addr(const struct hd *, int, uint16_t,
 		    const struct ipaddr *, struct ipaddr *);
@@ -264,6 +265,7 @@ fe_conn_free(struct flow *f)
 	struct fe_conn	*fc = f->f_ctx;
 
 	fe_young_leave(fc);
+	fe_coming_leave(fc);
 	fe_queue_free(fc);
 	if (fc->fc_timer != NULL)
 		event_free(fc->fc_timer);
@@ -1120,6 +1122,14 @@ fe_decide(struct fe_conn *fc, int deferred)
 {
 	const struct cfg_handoff *ch = &fc->fc_hd->hd_cfg->cfg_handoff;
 
+	/* A request waiting for a member takes in no more than one being
+	 * routed may (fe_wait_coming). */
+	if (fc->fc_coming && evbuffer_get_length(fc->fc_req) >
+	    req_head_len(fc->fc_rp) + (size_t)ch->ch_request_buffer_max) {
+		evtimer_del(fc->fc_timer);
+		fe_coming_leave(fc);
+		return fe_respond(fc, 503);
+	}
 	if (fc->fc_flow->f_state != FE_COLLECT || fc->fc_dispatched)
 		return 0;
 	if (fc->fc_headres == REQ_BAD)
@@ -1185,9 +1195,11 @@ fe_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 			return ERR_ABRT;
 		}
 	}
-	/* Past the buffer's limit the window stays shut: lwIP's own window
-	 * bounds what can still come. */
-	if (evbuffer_get_length(fc->fc_req) <= (size_t)ch->ch_request_buffer_max)
+	/* Past the buffer's limit, or while the request waits for a member,
+	 * the window stays shut: lwIP's own window bounds what can still
+	 * come. */
+	if (evbuffer_get_length(fc->fc_req) <=
+	    (size_t)ch->ch_request_buffer_max && !fc->fc_coming)
 		tcp_recved(pcb, p->tot_len);
 	else
 		fc->fc_withheld += p->tot_len;
@@ -1623,12 +1635,25 @@ fe_on_local_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 	fe_alog_local(hd, sum, why);
 }
 
+/* fc waits no longer for a member to come up. */
+static void
+fe_coming_leave(struct fe_conn *fc)
+{
+	if (!fc->fc_coming)
+		return;
+	fc->fc_coming = 0;
+	fc->fc_hd->hd_fe_ncoming--;
+}
+
 /*
  * No member of fc's pool is in service, but one not tried yet may just
  * not have come up: this node (re)started, a reload named its peer, or
  * the peer is restarting, and its control connection is on its way.  The
  * request waits for it (fe_on_peer_up) rather than getting 503, up to
- * handoff.timeout from then.
+ * handoff.timeout from then.  What waits is bounded: FE_COMING_MAX
+ * requests, each with no more than request_buffer_max beyond its head
+ * (a cookie front-end's window stops there; lwIP's, which may let in
+ * more, stays as it is meanwhile, fe_recv, and fe_decide answers 503).
  */
 static int
 fe_wait_coming(struct fe_conn *fc)
@@ -1639,6 +1664,8 @@ fe_wait_coming(struct fe_conn *fc)
 	struct timeval		 tv;
 	int			 i;
 
+	if (hd->hd_fe_ncoming >= FE_COMING_MAX)
+		return 0;
 	for (i = 0; i < cp->cp_nmembers; i++)
 		if (!(fc->fc_tried >> i & 1) &&
 		    health_state(hd, fc->fc_pool, i) == HEALTH_CHANNEL &&
@@ -1648,6 +1675,7 @@ fe_wait_coming(struct fe_conn *fc)
 	if (ms == 0)
 		return 0;
 	fc->fc_coming = 1;
+	hd->hd_fe_ncoming++;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(fc->fc_timer, &tv);
@@ -1686,7 +1714,7 @@ fe_dispatch(struct fe_conn *fc)
 	if (fc->fc_pool == -1 && fe_route(fc) == -1)
 		return;
 	pool = &cfg->cfg_pools[fc->fc_pool];
-	fc->fc_coming = 0;
+	fe_coming_leave(fc);
 	for (;;) {
 		if ((i = fe_pick(fc)) == -1) {
 			if (!fe_wait_coming(fc))
@@ -2264,6 +2292,11 @@ fe_expire(struct hd *hd, struct flow *f)
 		fe_close(hd, f, FLOW_END_HANDSHAKE);
 		break;
 	case FE_COLLECT:
+		/* A whole request waiting for a member: its timer decides. */
+		if (fc->fc_coming) {
+			flow_touch(f, hd->hd_now);
+			break;
+		}
 		fe_respond(fc, 408);
 		break;
 	case FE_RESPOND:

@@ -38,6 +38,9 @@ enum fe_state {
 #define FE_NO_WS		0xff
 /* A flow causes at most one challenge ACK (RFC 5961) this often. */
 #define FE_CHALLENGE_MS		500
+/* Requests that wait at once for a member to come up (fe_wait_coming):
+ * those of a restart's moment; past them, 503 as before. */
+#define FE_COMING_MAX		1024
 
 /* A client packet held while a HANDOFF is in flight. */
 struct fe_qpkt {

@@ -1407,6 +1407,11 @@ peer_reload(struct hd *hd)
 			if (p->p_out != NULL)
 				conn_close(p->p_out, NULL, 0);
 		}
+		/* Named again: it may take a moment to come up, as a new
+		 * one (peer_coming). */
+		if (old[i] != NULL && old[i]->cp_retired &&
+		    !peer_is_up(ps->ps_hd, i))
+			p->p_down_ms = port_now_ms();
 		if (moved || old[i] == NULL || old[i]->cp_retired ||
 		    !evtimer_pending(p->p_redial, NULL)) {
 			evtimer_del(p->p_redial);
