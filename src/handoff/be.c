@@ -516,7 +516,7 @@ be_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	port_tcp_clamp_mss(pcb);
 	/* lwIP listens on the VIP's port: its server is that port's. */
 	bc->bc_relay = relay_new(hd, pcb, cfg_server_for(hd->hd_cfg, k.k_lport),
-	    &f->f_naddr, f->f_nport, NULL, be_relay_done, bc);
+	    -1, &f->f_naddr, f->f_nport, NULL, be_relay_done, bc);
 	if (bc->bc_relay == NULL) {
 		tcp_abort(pcb);
 		return ERR_ABRT;

@@ -30,15 +30,18 @@
  * the first went.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/util.h>
 
 #include "lwip/tcp.h"
 #include "lwip/priv/tcp_priv.h"
@@ -70,6 +73,7 @@ static struct log_rl fe_rl_stack;
 static struct log_rl fe_rl_cancelled;
 static struct log_rl fe_rl_timeout;
 static struct log_rl fe_rl_refused;
+static struct log_rl fe_rl_local;
 
 static void	fe_input(struct hd *, struct flow *, struct pkt *);
 static int	fe_output(struct hd *, struct flow *, struct pkt *);
@@ -81,6 +85,8 @@ static void	fe_cancel(struct fe_conn *);
 static void	fe_give_up(struct fe_conn *, uint64_t, enum health_ho_result);
 static void	fe_young_leave(struct fe_conn *);
 static void	fe_coming_leave(struct fe_conn *);
+static int	fe_local_dial(struct fe_conn *);
+static void	fe_local_refused(struct fe_conn *, int);
 static void	fe_syn_watch(struct hd *, struct flow *, struct fe_conn *);
 static int	fe_stack_addr(const struct hd *, int, uint16_t,
 		    const struct ipaddr *, struct ipaddr *);
@@ -266,6 +272,10 @@ fe_conn_free(struct flow *f)
 
 	fe_young_leave(fc);
 	fe_coming_leave(fc);
+	if (fc->fc_ldial != NULL) {
+		close(event_get_fd(fc->fc_ldial));
+		event_free(fc->fc_ldial);
+	}
 	fe_queue_free(fc);
 	if (fc->fc_timer != NULL)
 		event_free(fc->fc_timer);
@@ -1635,6 +1645,112 @@ fe_on_local_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 	fe_alog_local(hd, sum, why);
 }
 
+/* The local server refused fc's connection (or took longer than
+ * handoff.timeout): as a member that refuses a handoff, this node may
+ * leave the pool, and the request goes on to the next member. */
+static void
+fe_local_refused(struct fe_conn *fc, int err)
+{
+	struct hd		*hd = fc->fc_hd;
+	const struct cfg_endpoint *srv = cfg_server_for(hd->hd_cfg,
+				    fc->fc_svc->cs_vip.ep_port);
+	char			 a[ADDR_PORT_STRLEN];
+
+	log_ratelim(&fe_rl_local, "fe: the local server %s: %s: the request "
+	    "goes to another member", addr_port_str(&srv->ep_addr,
+	    srv->ep_port, a, sizeof(a)), strerror(err));
+	hd->hd_stats.st_handoffs_failed++;
+	health_refused(hd, PEER_LOCAL);
+}
+
+/* The local server took the connection: lwIP's connection is relayed to
+ * it from now on (fd, connected). */
+static void
+fe_local_relay(struct fe_conn *fc, int fd)
+{
+	struct hd	*hd = fc->fc_hd;
+	struct flow	*f = fc->fc_flow;
+	struct relay	*r;
+
+	health_accepted(hd, PEER_LOCAL);
+	fe_release_window(fc);
+	tcp_setprio(fc->fc_pcb, TCP_PRIO_NORMAL);
+	if ((r = relay_new(hd, fc->fc_pcb, NULL, fd,
+	    &fc->fc_svc->cs_vip.ep_addr, fc->fc_svc->cs_vip.ep_port,
+	    fc->fc_req, fe_on_local_done, hd)) == NULL) {
+		fe_respond(fc, 503);
+		return;
+	}
+	health_assign(hd, PEER_LOCAL, 1);
+	hd->hd_served++;
+	if (fc->fc_fin)
+		relay_client_eof(r);
+	hd->hd_stats.st_fe_local++;
+	fe_alog(fc, "local", PEER_LOCAL);
+	fc->fc_pcb = NULL;	/* the relay's now */
+	relay_tag(r, flow_handle(hd->hd_flows, f));
+	fe_local(hd, f);
+}
+
+static void
+fe_on_local_dial(int fd, short ev, void *arg)
+{
+	struct fe_conn	*fc = arg;
+	int		 err = 0;
+	socklen_t	 len = sizeof(err);
+
+	event_free(fc->fc_ldial);
+	fc->fc_ldial = NULL;
+	if (ev & EV_TIMEOUT)
+		err = ETIMEDOUT;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err == 0) {
+		fe_local_relay(fc, fd);
+		return;
+	}
+	close(fd);
+	fe_local_refused(fc, err);
+	fe_dispatch(fc);
+}
+
+/* Dials the local server for fc, within handoff.timeout; -1 (errno) if it
+ * cannot even begin.  The request meanwhile waits as one being routed,
+ * with lwIP's connection still fc's. */
+static int
+fe_local_dial(struct fe_conn *fc)
+{
+	struct hd		*hd = fc->fc_hd;
+	const struct cfg_endpoint *srv = cfg_server_for(hd->hd_cfg,
+				    fc->fc_svc->cs_vip.ep_port);
+	int			 ms = hd->hd_cfg->cfg_handoff.ch_timeout_ms;
+	struct timeval		 tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd, saved;
+
+	sslen = (socklen_t)addr_sockaddr(&srv->ep_addr, srv->ep_port, &ss);
+	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1)
+		return -1;
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    evutil_make_socket_closeonexec(fd) == -1 ||
+	    (connect(fd, (struct sockaddr *)&ss, sslen) == -1 &&
+	    errno != EINPROGRESS) ||
+	    (fc->fc_ldial = event_new(hd->hd_base, fd, EV_WRITE,
+	    fe_on_local_dial, fc)) == NULL ||
+	    event_add(fc->fc_ldial, &tv) == -1) {
+		saved = errno;
+		if (fc->fc_ldial != NULL) {
+			event_free(fc->fc_ldial);
+			fc->fc_ldial = NULL;
+		}
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
 /* fc waits no longer for a member to come up. */
 static void
 fe_coming_leave(struct fe_conn *fc)
@@ -1732,31 +1848,13 @@ fe_dispatch(struct fe_conn *fc)
 			hd->hd_stats.st_handoffs_failed++;
 			continue;
 		}
+		/* The local case keeps lwIP's connection, and relays it once
+		 * the server takes a connection (fe_on_local_dial). */
 		if (m->cm_peer < 0) {
-			struct flow	*f = fc->fc_flow;
-			struct relay	*r;
-
-			/* The local case keeps lwIP's connection. */
-			fe_release_window(fc);
-			tcp_setprio(fc->fc_pcb, TCP_PRIO_NORMAL);
-			if ((r = relay_new(hd, fc->fc_pcb,
-			    cfg_server_for(cfg, fc->fc_svc->cs_vip.ep_port),
-			    &fc->fc_svc->cs_vip.ep_addr,
-			    fc->fc_svc->cs_vip.ep_port, fc->fc_req,
-			    fe_on_local_done, hd)) == NULL) {
-				fe_respond(fc, 503);
+			if (fe_local_dial(fc) == 0)
 				return;
-			}
-			health_assign(hd, PEER_LOCAL, 1);
-			hd->hd_served++;
-			if (fc->fc_fin)
-				relay_client_eof(r);
-			hd->hd_stats.st_fe_local++;
-			fe_alog(fc, "local", PEER_LOCAL);
-			fc->fc_pcb = NULL;	/* the relay's now */
-			relay_tag(r, flow_handle(hd->hd_flows, f));
-			fe_local(hd, f);
-			return;
+			fe_local_refused(fc, errno);
+			continue;
 		}
 		if (fe_handoff(fc, m->cm_peer) == 0)
 			return;
@@ -2292,8 +2390,9 @@ fe_expire(struct hd *hd, struct flow *f)
 		fe_close(hd, f, FLOW_END_HANDSHAKE);
 		break;
 	case FE_COLLECT:
-		/* A whole request waiting for a member: its timer decides. */
-		if (fc->fc_coming) {
+		/* A whole request waiting for a member, or for the local
+		 * server's answer: its timer decides. */
+		if (fc->fc_coming || fc->fc_ldial != NULL) {
 			flow_touch(f, hd->hd_now);
 			break;
 		}

@@ -75,6 +75,7 @@ struct fe_conn {
 	int			 fc_dispatched;	/* the head went to fe_dispatch */
 	int			 fc_coming;	/* waits for a member's first
 						 * control connection */
+	struct event		*fc_ldial;	/* the local server's connect */
 	int			 fc_headres;	/* enum req_result so far */
 	int			 fc_cookie;	/* the BTCP owns the connection */
 	int			 fc_fin;	/* the client's FIN came with it */

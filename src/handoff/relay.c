@@ -624,21 +624,26 @@ relay_add_pp(struct relay *r, const struct tcp_pcb *pcb,
 
 /*
  * Starts relaying pcb, a client's connection to the VIP vaddr:vport
- * (network byte order), to the server.  initial holds the client's bytes
- * received so far (already acknowledged to lwIP); its contents move into
- * the relay.  Returns NULL, with pcb untouched, if nothing could be set up.
+ * (network byte order), to the server srv, or over fd, a connection to it
+ * the caller made (-1: none), which the relay owns from now on, fail or
+ * not.  initial holds the client's bytes received so far (already
+ * acknowledged to lwIP); its contents move into the relay.  Returns NULL,
+ * with pcb untouched, if nothing could be set up.
  */
 struct relay *
 relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
-    const struct ipaddr *vaddr, uint16_t vport, struct evbuffer *initial,
-    relay_done_cb done, void *arg)
+    int fd, const struct ipaddr *vaddr, uint16_t vport,
+    struct evbuffer *initial, relay_done_cb done, void *arg)
 {
 	struct relay		*r;
 	struct sockaddr_storage	 ss;
 	size_t			 sslen;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		if (fd != -1)
+			close(fd);
 		return NULL;
+	}
 	r->r_hd = hd;
 	r->r_pcb = pcb;
 	r->r_last = hd->hd_now;
@@ -650,9 +655,11 @@ relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
 	r->r_sum.rs_ms = hd->hd_now;	/* its start, until the end */
 	r->r_done = done;
 	r->r_arg = arg;
-	r->r_bev = bufferevent_socket_new(hd->hd_base, -1,
+	r->r_bev = bufferevent_socket_new(hd->hd_base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	r->r_kick = event_new(hd->hd_base, -1, 0, relay_on_kick, r);
+	if (r->r_bev == NULL && fd != -1)
+		close(fd);
 	if (r->r_bev == NULL || r->r_kick == NULL)
 		goto fail;
 	bufferevent_setcb(r->r_bev, NULL, relay_srv_write, relay_srv_event,
@@ -663,9 +670,14 @@ relay_new(struct hd *hd, struct tcp_pcb *pcb, const struct cfg_endpoint *srv,
 	if (initial != NULL &&
 	    evbuffer_add_buffer(bufferevent_get_output(r->r_bev), initial) == -1)
 		goto fail;
-	sslen = addr_sockaddr(&srv->ep_addr, srv->ep_port, &ss);
-	if (bufferevent_socket_connect(r->r_bev, (struct sockaddr *)&ss,
-	    (int)sslen) == -1) {
+	/* A connected socket (fd) is taken as one: libevent reports it
+	 * connected once it is writable. */
+	if (fd != -1)
+		sslen = 0;
+	else
+		sslen = addr_sockaddr(&srv->ep_addr, srv->ep_port, &ss);
+	if (bufferevent_socket_connect(r->r_bev, fd != -1 ? NULL :
+	    (struct sockaddr *)&ss, (int)sslen) == -1) {
 		log_ratelim(&relay_rl_connect, "relay: connect to the "
 		    "server: %s", strerror(errno));
 		goto fail;

@@ -50,9 +50,8 @@ typedef void	(*relay_done_cb)(void *, enum relay_end,
 		    const struct relay_summary *);
 
 struct relay	*relay_new(struct hd *, struct tcp_pcb *,
-		    const struct cfg_endpoint *, const struct ipaddr *,
-		    uint16_t,
-		    struct evbuffer *, relay_done_cb, void *);
+		    const struct cfg_endpoint *, int, const struct ipaddr *,
+		    uint16_t, struct evbuffer *, relay_done_cb, void *);
 void		 relay_abort(struct relay *);
 void		 relay_on_connect(struct relay *, void (*)(void *));
 void		 relay_tag(struct relay *, uint64_t);
