@@ -1636,6 +1636,8 @@ fe_on_local_done(void *arg, enum relay_end how, const struct relay_summary *sum)
 
 	health_assign(hd, PEER_LOCAL, -1);
 	hd->hd_served--;
+	if (how == RELAY_IDLE)
+		hd->hd_stats.st_be_idle++;	/* served here, as handed off */
 	if ((f = flow_by_handle(hd->hd_flows, sum->rs_tag)) != NULL &&
 	    f->f_ops == &fe_flow_ops && f->f_state == FE_LOCAL) {
 		flowlog_end(hd, f, "fe", &f->f_key.k_laddr, f->f_key.k_lport,
