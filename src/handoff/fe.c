@@ -273,8 +273,11 @@ fe_conn_free(struct flow *f)
 	fe_young_leave(fc);
 	fe_coming_leave(fc);
 	if (fc->fc_ldial != NULL) {
-		close(event_get_fd(fc->fc_ldial));
+		int fd = event_get_fd(fc->fc_ldial);
+
 		event_free(fc->fc_ldial);
+		close(fd);
+		health_assign(fc->fc_hd, PEER_LOCAL, -1);
 	}
 	fe_queue_free(fc);
 	if (fc->fc_timer != NULL)
@@ -1661,7 +1664,13 @@ fe_local_refused(struct fe_conn *fc, int err)
 	log_ratelim(&fe_rl_local, "fe: the local server %s: %s: the request "
 	    "goes to another member", addr_port_str(&srv->ep_addr,
 	    srv->ep_port, a, sizeof(a)), strerror(err));
-	hd->hd_stats.st_handoffs_failed++;
+	if (err == ETIMEDOUT)
+		hd->hd_stats.st_handoffs_timeout++;
+	else
+		hd->hd_stats.st_handoffs_failed++;
+	health_handoff_done(hd, fe_svc_counted(fc), fc->fc_pool, PEER_LOCAL,
+	    err == ETIMEDOUT ? HEALTH_HO_TIMEOUT : HEALTH_HO_REFUSED,
+	    fc->fc_sent);
 	health_refused(hd, PEER_LOCAL);
 }
 
@@ -1674,16 +1683,18 @@ fe_local_relay(struct fe_conn *fc, int fd)
 	struct flow	*f = fc->fc_flow;
 	struct relay	*r;
 
+	health_handoff_done(hd, fe_svc_counted(fc), fc->fc_pool, PEER_LOCAL,
+	    HEALTH_HO_ACCEPTED, fc->fc_sent);
 	health_accepted(hd, PEER_LOCAL);
 	fe_release_window(fc);
 	tcp_setprio(fc->fc_pcb, TCP_PRIO_NORMAL);
 	if ((r = relay_new(hd, fc->fc_pcb, NULL, fd,
 	    &fc->fc_svc->cs_vip.ep_addr, fc->fc_svc->cs_vip.ep_port,
 	    fc->fc_req, fe_on_local_done, hd)) == NULL) {
+		health_assign(hd, PEER_LOCAL, -1);
 		fe_respond(fc, 503);
 		return;
 	}
-	health_assign(hd, PEER_LOCAL, 1);
 	hd->hd_served++;
 	if (fc->fc_fin)
 		relay_client_eof(r);
@@ -1712,6 +1723,8 @@ fe_on_local_dial(int fd, short ev, void *arg)
 		return;
 	}
 	close(fd);
+	health_assign(fc->fc_hd, PEER_LOCAL, -1);
+	fe_young_join(fc);	/* undecided again */
 	fe_local_refused(fc, err);
 	fe_dispatch(fc);
 }
@@ -1750,6 +1763,10 @@ fe_local_dial(struct fe_conn *fc)
 		errno = saved;
 		return -1;
 	}
+	/* Decided: no longer one a flood may push out, and the local
+	 * member's load counts it (least-conn, lard). */
+	fe_young_leave(fc);
+	health_assign(hd, PEER_LOCAL, 1);
 	return 0;
 }
 
@@ -1853,6 +1870,8 @@ fe_dispatch(struct fe_conn *fc)
 		/* The local case keeps lwIP's connection, and relays it once
 		 * the server takes a connection (fe_on_local_dial). */
 		if (m->cm_peer < 0) {
+			fc->fc_sent = health_handoff_sent(hd,
+			    fe_svc_counted(fc), fc->fc_pool, PEER_LOCAL);
 			if (fe_local_dial(fc) == 0)
 				return;
 			fe_local_refused(fc, errno);

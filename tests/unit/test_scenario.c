@@ -12,7 +12,8 @@
  *
  *   node n1 ... end          a node's handoffd.yaml (paths relative to a
  *                            private directory holding cluster.key;
- *                            @SERVER@ is an in-process web server's address)
+ *                            @SERVER@ is an in-process web server's address,
+ *                            @STALL@ one whose kernel drops every SYN)
  *   config n1 ... end        what n1's file says from now on
  *   n1 reload                n1 reads its file again (SIGHUP); must apply
  *   n1 reload-fails          ... and must be refused
@@ -164,6 +165,7 @@ static struct sc {
 	struct sc_var	 s_vars[SC_VARS];
 	int		 s_nvars;
 	int		 s_servers;		/* web servers started */
+	uint16_t	 s_stall_port;		/* @STALL@'s, 0: none yet */
 	int		 s_gso;			/* TUNs with offloads: lwIP's
 						   segments joined, sums left
 						   partial, the kernel's part
@@ -477,23 +479,60 @@ sc_http_start(struct sc_node *n)
 	sc.s_servers++;
 }
 
-/* The node's configuration with @SERVER@ replaced, and the private file
- * name it has, so that relative paths find cluster.key. */
+/* A server that takes no connection: a listening socket whose accept
+ * queue one connection fills, after which the kernel drops every SYN (a
+ * server overwhelmed): a connect to it waits.  Both sockets stay open for
+ * the process's life. */
+static uint16_t
+sc_stall_start(void)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 slen = sizeof(sin);
+	int			 l, c;
+
+	if (sc.s_stall_port != 0)
+		return sc.s_stall_port;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((l = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    bind(l, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(l, 0) == -1 ||
+	    getsockname(l, (struct sockaddr *)&sin, &slen) == -1 ||
+	    (c = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    connect(c, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		sc_fail("cannot set up a stalled server");
+	sc.s_stall_port = ntohs(sin.sin_port);
+	return sc.s_stall_port;
+}
+
+/* The node's configuration with @SERVER@ and @STALL@ replaced, and the
+ * private file name it has, so that relative paths find cluster.key. */
 static void
 sc_config_text(struct sc_node *n, char *text, size_t size, char *path,
     size_t pathsize)
 {
 	char		 srv[32];
-	const char	*s = n->n_yaml, *at;
+	const char	*s = n->n_yaml, *at, *st;
 	size_t		 len = 0;
 
 	text[0] = '\0';
-	while ((at = strstr(s, "@SERVER@")) != NULL) {
-		sc_http_start(n);
-		snprintf(srv, sizeof(srv), "127.0.0.1:%u", n->n_http_port);
+	for (;;) {
+		at = strstr(s, "@SERVER@");
+		st = strstr(s, "@STALL@");
+		if (st != NULL && (at == NULL || st < at)) {
+			snprintf(srv, sizeof(srv), "127.0.0.1:%u",
+			    sc_stall_start());
+			at = st;
+		} else if (at != NULL) {
+			sc_http_start(n);
+			snprintf(srv, sizeof(srv), "127.0.0.1:%u",
+			    n->n_http_port);
+		} else
+			break;
 		len += snprintf(text + len, size - len, "%.*s%s",
 		    (int)(at - s), s, srv);
-		s = at + strlen("@SERVER@");
+		s = at + (at == st ? strlen("@STALL@") : strlen("@SERVER@"));
 	}
 	snprintf(text + len, size - len, "%s", s);
 	snprintf(path, pathsize, "%s/%s.yaml", sc.s_dir, n->n_name);
