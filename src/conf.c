@@ -28,7 +28,7 @@
 #include "alog.h"
 #include "conf.h"
 
-#define CFG_FILE_MAX	(1 << 20)	/* larger files are not configs */
+#define CFG_FILE_MAX	(16 << 20)	/* larger files are not configs */
 #define CFG_DEPTH_MAX	16		/* the schema needs 5 levels */
 #define CFG_KEYS_MAX	16		/* keys in one section's table */
 #define CFG_PATH_MAX	64		/* "services[31].rules[63].header_value" */
@@ -2179,7 +2179,7 @@ cfg_prescan(struct cfg_ctx *x, const char *buf, size_t len, int *docs)
 {
 	yaml_parser_t	 p;
 	yaml_event_t	 ev;
-	const char	*anchor;
+	const char	*anchor, *tag;
 	int		 depth = 0, rc = 1;
 
 	*docs = 0;
@@ -2191,7 +2191,7 @@ cfg_prescan(struct cfg_ctx *x, const char *buf, size_t len, int *docs)
 			rc = cfg_yaml_error(x, &p, buf, len);
 			break;
 		}
-		anchor = NULL;
+		anchor = tag = NULL;
 		switch (ev.type) {
 		case YAML_STREAM_END_EVENT:
 			rc = 0;
@@ -2206,13 +2206,16 @@ cfg_prescan(struct cfg_ctx *x, const char *buf, size_t len, int *docs)
 			break;
 		case YAML_SCALAR_EVENT:
 			anchor = (const char *)ev.data.scalar.anchor;
+			tag = (const char *)ev.data.scalar.tag;
 			break;
 		case YAML_SEQUENCE_START_EVENT:
 			anchor = (const char *)ev.data.sequence_start.anchor;
+			tag = (const char *)ev.data.sequence_start.tag;
 			depth++;
 			break;
 		case YAML_MAPPING_START_EVENT:
 			anchor = (const char *)ev.data.mapping_start.anchor;
+			tag = (const char *)ev.data.mapping_start.tag;
 			depth++;
 			break;
 		case YAML_SEQUENCE_END_EVENT:
@@ -2225,6 +2228,10 @@ cfg_prescan(struct cfg_ctx *x, const char *buf, size_t len, int *docs)
 		if (rc == 1 && (anchor != NULL || ev.type == YAML_ALIAS_EVENT))
 			rc = cfg_fail(x, ev.start_mark, "", "YAML aliases "
 			    "and anchors are not supported");
+		/* A tag would say a type the value is not read as. */
+		else if (rc == 1 && tag != NULL)
+			rc = cfg_fail(x, ev.start_mark, "", "YAML tags "
+			    "(%.40s) are not supported", tag);
 		else if (rc == 1 && depth > CFG_DEPTH_MAX)
 			rc = cfg_fail(x, ev.start_mark, "", "YAML nested "
 			    "deeper than %d levels", CFG_DEPTH_MAX);
@@ -2342,7 +2349,8 @@ cfg_read_file(const char *path, const struct cfg *old, char *err,
 	x.x_name = path;
 	x.x_err = err;
 	x.x_errlen = errlen;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	/* Non-blocking: opening a FIFO would wait for a writer. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
 		cfg_fail_file(&x, "%s", strerror(errno));
 		return NULL;
 	}
@@ -2352,6 +2360,10 @@ cfg_read_file(const char *path, const struct cfg *old, char *err,
 	}
 	if (S_ISDIR(st.st_mode)) {
 		cfg_fail_file(&x, "%s", strerror(EISDIR));
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cfg_fail_file(&x, "not a regular file");
 		goto done;
 	}
 	if ((buf = malloc(CFG_FILE_MAX + 1)) == NULL) {

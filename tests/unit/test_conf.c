@@ -463,6 +463,10 @@ static const struct bad bad[] = {
 	/* YAML itself. */
 	{ BASE "tun:\n  name: &a hoff1\n  mtu: *a\n", "10:9",
 	  "YAML aliases and anchors are not supported" },
+	{ BASE "tun:\n  table: !!float 254\n", "10:10",
+	  "YAML tags (tag:yaml.org,2002:float) are not supported" },
+	{ BASE "tun: !x\n  table: 254\n", "9:6",
+	  "YAML tags (!x) are not supported" },
 	{ BASE "tun:\n  name: a: b\n", "10:10",
 	  "YAML syntax: mapping values are not allowed in this context" },
 	{ BASE "tun:\n  name: [a\n", "11:1", "YAML syntax: " },
@@ -1117,6 +1121,14 @@ test_load(void)
 	snprintf(path, sizeof(path), "%s/data", srcdir);
 	CHECK(cfg_load(path, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "Is a directory") != NULL);
+	/* A FIFO is refused at once, not read (its open would wait). */
+	snprintf(path, sizeof(path), "%s/fifo.yaml", tmpdir);
+	CHECK(mkfifo(path, 0600) == 0);
+	CHECK(cfg_load(path, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "fifo.yaml: not a regular file") != NULL);
+	CHECK(unlink(path) == 0);
+	CHECK(cfg_load("/dev/null", err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "not a regular file") != NULL);
 	snprintf(path, sizeof(path), "%s/good.yaml", tmpdir);
 	c = cfg_load(path, err, sizeof(err));
 	if (c == NULL)
