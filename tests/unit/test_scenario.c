@@ -13,7 +13,8 @@
  *   node n1 ... end          a node's handoffd.yaml (paths relative to a
  *                            private directory holding cluster.key;
  *                            @SERVER@ is an in-process web server's address,
- *                            @STALL@ one whose kernel drops every SYN)
+ *                            @STALL@ one whose kernel drops every SYN,
+ *                            @CLOSED@ a port where nothing listens)
  *   config n1 ... end        what n1's file says from now on
  *   n1 reload                n1 reads its file again (SIGHUP); must apply
  *   n1 reload-fails          ... and must be refused
@@ -166,6 +167,7 @@ static struct sc {
 	int		 s_nvars;
 	int		 s_servers;		/* web servers started */
 	uint16_t	 s_stall_port;		/* @STALL@'s, 0: none yet */
+	uint16_t	 s_closed_port;		/* @CLOSED@'s, 0: none yet */
 	int		 s_gso;			/* TUNs with offloads: lwIP's
 						   segments joined, sums left
 						   partial, the kernel's part
@@ -506,33 +508,61 @@ sc_stall_start(void)
 	return sc.s_stall_port;
 }
 
-/* The node's configuration with @SERVER@ and @STALL@ replaced, and the
- * private file name it has, so that relative paths find cluster.key. */
+/* A port where nothing listens, kept bound (not listening) so that no
+ * one else takes it: a connect to it is refused. */
+static uint16_t
+sc_closed_start(void)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 slen = sizeof(sin);
+	int			 b;
+
+	if (sc.s_closed_port != 0)
+		return sc.s_closed_port;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((b = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    bind(b, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    getsockname(b, (struct sockaddr *)&sin, &slen) == -1)
+		sc_fail("cannot set up a closed port");
+	sc.s_closed_port = ntohs(sin.sin_port);
+	return sc.s_closed_port;
+}
+
+/* The node's configuration with @SERVER@, @STALL@ and @CLOSED@ replaced,
+ * and the private file name it has, so that relative paths find
+ * cluster.key. */
 static void
 sc_config_text(struct sc_node *n, char *text, size_t size, char *path,
     size_t pathsize)
 {
 	char		 srv[32];
-	const char	*s = n->n_yaml, *at, *st;
-	size_t		 len = 0;
+	static const char *const tokens[] = { "@SERVER@", "@STALL@",
+				    "@CLOSED@" };
+	const char	*s = n->n_yaml, *at, *t;
+	size_t		 len = 0, i, which;
 
 	text[0] = '\0';
 	for (;;) {
-		at = strstr(s, "@SERVER@");
-		st = strstr(s, "@STALL@");
-		if (st != NULL && (at == NULL || st < at)) {
-			snprintf(srv, sizeof(srv), "127.0.0.1:%u",
-			    sc_stall_start());
-			at = st;
-		} else if (at != NULL) {
-			sc_http_start(n);
-			snprintf(srv, sizeof(srv), "127.0.0.1:%u",
-			    n->n_http_port);
-		} else
+		at = NULL;
+		which = 0;
+		for (i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
+			if ((t = strstr(s, tokens[i])) != NULL &&
+			    (at == NULL || t < at)) {
+				at = t;
+				which = i;
+			}
+		if (at == NULL)
 			break;
+		if (which == 0)
+			sc_http_start(n);
+		snprintf(srv, sizeof(srv), "127.0.0.1:%u", which == 0 ?
+		    n->n_http_port : which == 1 ? sc_stall_start() :
+		    sc_closed_start());
 		len += snprintf(text + len, size - len, "%.*s%s",
 		    (int)(at - s), s, srv);
-		s = at + (at == st ? strlen("@STALL@") : strlen("@SERVER@"));
+		s = at + strlen(tokens[which]);
 	}
 	snprintf(text + len, size - len, "%s", s);
 	snprintf(path, pathsize, "%s/%s.yaml", sc.s_dir, n->n_name);
