@@ -481,6 +481,24 @@ sc_http_start(struct sc_node *n)
 	sc.s_servers++;
 }
 
+/* A TCP socket bound to a loopback port of the system's choosing, its
+ * address in sin; -1 on failure. */
+static int
+sc_loopback_bound(struct sockaddr_in *sin)
+{
+	socklen_t	 slen = sizeof(*sin);
+	int		 fd;
+
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)sin, sizeof(*sin)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)sin, &slen) == -1)
+		return -1;
+	return fd;
+}
+
 /* A server that takes no connection: a listening socket whose accept
  * queue one connection fills, after which the kernel drops every SYN (a
  * server overwhelmed): a connect to it waits.  Both sockets stay open for
@@ -489,18 +507,11 @@ static uint16_t
 sc_stall_start(void)
 {
 	struct sockaddr_in	 sin;
-	socklen_t		 slen = sizeof(sin);
 	int			 l, c;
 
 	if (sc.s_stall_port != 0)
 		return sc.s_stall_port;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((l = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
-	    bind(l, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(l, 0) == -1 ||
-	    getsockname(l, (struct sockaddr *)&sin, &slen) == -1 ||
+	if ((l = sc_loopback_bound(&sin)) == -1 || listen(l, 0) == -1 ||
 	    (c = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
 	    connect(c, (struct sockaddr *)&sin, sizeof(sin)) == -1)
 		sc_fail("cannot set up a stalled server");
@@ -514,17 +525,10 @@ static uint16_t
 sc_closed_start(void)
 {
 	struct sockaddr_in	 sin;
-	socklen_t		 slen = sizeof(sin);
-	int			 b;
 
 	if (sc.s_closed_port != 0)
 		return sc.s_closed_port;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((b = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
-	    bind(b, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    getsockname(b, (struct sockaddr *)&sin, &slen) == -1)
+	if (sc_loopback_bound(&sin) == -1)
 		sc_fail("cannot set up a closed port");
 	sc.s_closed_port = ntohs(sin.sin_port);
 	return sc.s_closed_port;
