@@ -185,8 +185,9 @@ sc_clock(void)
 	return (uint64_t)sc_now * 1000;
 }
 
-/* A failed scenario's directory goes too: what is in it is the scenario's
- * own (mkdtemp), and nothing of it is needed to read the failure. */
+/* The scenario's directory is its own (mkdtemp): status files, what
+ * "reload" wrote, access logs and the key all go, after a failure too, where
+ * nothing of it is needed to read the failure. */
 static void
 sc_remove_dir(void)
 {
@@ -1820,7 +1821,6 @@ sc_line(FILE *fp, char *line)
 static void
 sc_cleanup(void)
 {
-	char	 path[512];
 	int	 i;
 
 	for (i = 0; i < sc.s_nnodes; i++) {
@@ -1838,12 +1838,6 @@ sc_cleanup(void)
 		if (n->n_http != NULL)
 			evhttp_free(n->n_http);
 		free(n->n_yaml);
-		snprintf(path, sizeof(path), "%s/%s.status", sc.s_dir,
-		    n->n_name);
-		unlink(path);
-		snprintf(path, sizeof(path), "%s/%s.yaml", sc.s_dir,
-		    n->n_name);	/* what "reload" wrote */
-		unlink(path);
 	}
 	for (i = 0; i < sc.s_nlinks; i++)
 		if (sc.s_links[i].l_a != NULL) {
@@ -1852,9 +1846,7 @@ sc_cleanup(void)
 		}
 	sc_settle();
 	event_base_free(sc.s_base);
-	snprintf(path, sizeof(path), "%s/cluster.key", sc.s_dir);
-	unlink(path);
-	rmdir(sc.s_dir);
+	sc_remove_dir();
 }
 
 /* Runs one scenario; exits non-zero on the first failed line. */
