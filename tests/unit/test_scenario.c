@@ -1406,17 +1406,16 @@ sc_cmd_alog(struct sc_node *n, char *rest, int counted)
 	while (fgets(line, sizeof(line), fp) != NULL)
 		if (strstr(line, rest) != NULL)
 			have++;
-	if (want != -1 && have != want) {
-		rewind(fp);
+	if (want == -1 ? have == 0 : have != want) {
+		rewind(fp);	/* the whole log, to see what it said instead */
 		while (fgets(line, sizeof(line), fp) != NULL)
-			if (strstr(line, rest) != NULL)
-				fprintf(stderr, "  %s", line);
-	}
-	fclose(fp);
-	if (want == -1 ? have == 0 : have != want)
+			fprintf(stderr, "  %s", line);
+		fclose(fp);
 		sc_fail("%s's access log has %ld lines with \"%s\", expected "
 		    "%s%ld", n->n_name, have, rest, want == -1 ? "some, not " :
 		    "", want == -1 ? 0 : want);
+	}
+	fclose(fp);
 }
 
 /* The links between two nodes (or the one that "via" dialled): what a
