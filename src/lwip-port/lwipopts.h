@@ -91,6 +91,10 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
  * that a connection can move between lwIP and a kernel stack unnoticed. */
 #define LWIP_TCP			1
 #define TCP_MSS				1460
+/* RFC 6928's initial window, Linux's: ten segments (patch
+ * 0026-tcp-initial-window; lwIP's own is RFC 3390's four). */
+#define LWIP_TCP_CALC_INITIAL_CWND(mss) \
+	((tcpwnd_size_t)LWIP_MIN(10U * (mss), LWIP_MAX(2U * (mss), 14600U)))
 #define LWIP_WND_SCALE			1
 /* Linux with default tcp_rmem picks 7; the same shift on every stack keeps
  * window rewriting lossless. */

@@ -1352,8 +1352,9 @@ sc_cmd_show(struct sc_node *n)
 		struct sc_pkt *sp = &n->n_q[(n->n_qhead + i) % SC_QUEUE];
 
 		sc_format(sp->sp_data, sp->sp_len, got, sizeof(got));
-		printf("%s:%d: %s tun> %s\n", sc.s_file, sc.s_line, n->n_name,
-		    got);
+		/* stderr, as a failure's report: in order with it */
+		fprintf(stderr, "%s:%d: %s tun> %s\n", sc.s_file, sc.s_line,
+		    n->n_name, got);
 	}
 }
 
