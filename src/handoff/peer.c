@@ -594,12 +594,14 @@ conn_read(struct bufferevent *bev, void *arg)
 
 	if (c->cc_state != CONN_HELLO && c->cc_state != CONN_UP)
 		return;
-	/* Until the peer's HELLO, nothing larger is waited for. */
-	frame_max = c->cc_state == CONN_UP ?
-	    (size_t)c->cc_set->ps_hd->hd_cfg->cfg_control.cc_frame_max :
-	    CTL_HELLO_MAX;
 	c->cc_last_rx = port_real_ms();
 	while ((len = evbuffer_get_length(in)) >= CTL_HDR_LEN) {
+		/* Until the peer's HELLO, nothing larger is waited for; the
+		 * frames after it may come in the same read (what waited
+		 * for this node, sent as soon as its HELLO arrived there). */
+		frame_max = c->cc_state == CONN_UP ?
+		    (size_t)c->cc_set->ps_hd->hd_cfg->cfg_control.cc_frame_max :
+		    CTL_HELLO_MAX;
 		evbuffer_copyout(in, hdr, sizeof(hdr));
 		/* Let the codec judge the header before pulling a frame up. */
 		rc = ctl_decode(hdr, sizeof(hdr), frame_max, &m, &used, &why);
