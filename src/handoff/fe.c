@@ -232,6 +232,7 @@ fe_unassign(struct hd *hd, struct flow *f)
 struct fe_gone {
 	struct hd	*g_hd;
 	int		 g_peer;
+	int		 g_restarted;
 };
 
 /*
@@ -691,6 +692,7 @@ fe_forward_learn(struct hd *hd, struct flow *f, const struct pkt *p)
 {
 	int		 fin = (p->p_flags & TH_FIN) != 0;
 	uint32_t	 end = p->p_seq + p->p_paylen + fin;
+	uint32_t	 cmax = f->f_cmax, cack = f->f_cack;
 	int		 inorder = 1;
 
 	if (seq_leq(p->p_seq, f->f_cnxt) && seq_gt(end, f->f_cnxt))
@@ -711,6 +713,10 @@ fe_forward_learn(struct hd *hd, struct flow *f, const struct pkt *p)
 		f->f_cmax = f->f_cnxt;
 	if (seq_gt(p->p_ack, f->f_cack))
 		f->f_cack = p->p_ack;
+	/* New bytes either way: the silent member still serves it. */
+	if ((f->f_flags & FLOW_PEER_SILENT) &&
+	    (seq_gt(f->f_cmax, cmax) || seq_gt(f->f_cack, cack)))
+		flow_touch(f, hd->hd_now);
 	if (!fin || (f->f_flags & FLOW_CLIENT_FIN))
 		return;
 	/* A FIN after bytes this front-end never saw in order (lost on the
@@ -836,9 +842,11 @@ fe_input(struct hd *hd, struct flow *f, struct pkt *p)
 	struct fe_conn	*fc = f->f_ctx;
 
 	/* A request head has a deadline, not an idle time; a flow lost in a
-	 * restart, its FLOW_DEAD_MS. */
+	 * restart, its FLOW_DEAD_MS; one whose member went silent, its
+	 * progress (fe_forward_learn). */
 	if (f->f_state != FE_SYN && f->f_state != FE_COLLECT &&
-	    f->f_state != FE_DEAD && f->f_state != FE_LOOKUP)
+	    f->f_state != FE_DEAD && f->f_state != FE_LOOKUP &&
+	    !(f->f_state == FE_FORWARD && (f->f_flags & FLOW_PEER_SILENT)))
 		flow_touch(f, hd->hd_now);
 	if ((f->f_state == FE_DEAD || f->f_state == FE_LOOKUP) &&
 	    (p->p_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {
@@ -2238,27 +2246,41 @@ fe_peer_gone_one(struct flow *f, void *arg)
 	if (f->f_ops != &fe_flow_ops || f->f_ctx != NULL ||
 	    f->f_peer != g->g_peer)
 		return;
+	if (f->f_state == FE_FORWARD && !g->g_restarted) {
+		/* Silence may be a cut control path alone, the member and
+		 * the connection's packets well: kept while the client shows
+		 * it moving, for control.dead_after at a time. */
+		f->f_flags |= FLOW_PEER_SILENT;
+		f->f_timeout = g->g_hd->hd_cfg->cfg_control.cc_dead_ms;
+		flow_touch(f, g->g_hd->hd_now);
+		return;
+	}
 	if (f->f_state == FE_FORWARD)
 		fe_reset_client(g->g_hd, f);
 	fe_close(g->g_hd, f, FLOW_END_PEER);
 }
 
-/* A peer is gone with the rewrite state of its connections (down for
- * control.dead_after, or restarted): their clients are reset rather than
- * left to time out. */
+/* A peer is gone with the rewrite state of its connections (restarted), or
+ * may be (down for control.dead_after): their clients are reset rather than
+ * left to time out, a silent member's once their connections stop moving. */
 void
-fe_on_peer_gone(struct hd *hd, int peer)
+fe_on_peer_gone(struct hd *hd, int peer, int restarted)
 {
-	struct fe_gone	 g = { hd, peer };
+	struct fe_gone	 g = { hd, peer, restarted };
 
 	flow_foreach(hd->hd_flows, fe_peer_gone_one, &g);
 }
 
 /* The peer is back (msg.c): a client's FIN it may not have heard of is
- * said again. */
+ * said again, and a flow kept through its silence is its again. */
 void
 fe_resend(struct hd *hd, struct flow *f)
 {
+	if (f->f_flags & FLOW_PEER_SILENT) {
+		f->f_flags &= ~FLOW_PEER_SILENT;
+		f->f_timeout = hd->hd_cfg->cfg_handoff.ch_idle_ms;
+		flow_touch(f, hd->hd_now);
+	}
 	if (f->f_ctx == NULL && f->f_state == FE_FORWARD &&
 	    (f->f_flags & FLOW_CLIENT_FIN))
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
@@ -2429,7 +2451,17 @@ fe_expire(struct hd *hd, struct flow *f)
 		 * front-end may forward it now (one that never looked it up,
 		 * or was never told it moved).  A back-end that is down is
 		 * waited for (gone, its clients are reset: fe_on_peer_gone);
-		 * one of an older build leaves the reset to us. */
+		 * one of an older build leaves the reset to us.  One gone
+		 * silent whose connection stopped moving is taken for dead. */
+		if (f->f_flags & FLOW_PEER_SILENT) {
+			fe_reset_client(hd, f);
+			/* (it waits for the member, and ends the server's
+			 * connection there if the member is alive) */
+			fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
+			    CTL_CLOSE_ABORT, f->f_cnxt);
+			fe_close(hd, f, FLOW_END_PEER);
+			break;
+		}
 		if (!peer_is_up(hd, f->f_peer)) {
 			flow_touch(f, hd->hd_now);
 			break;

@@ -59,6 +59,10 @@ struct pkt_icmp;
 /* BE: its CLOSE was said again to a peer back up (be_resend): a lingering
  * flow waits for a peer that is down once, not through every flap. */
 #define FLOW_CLOSE_AGAIN 0x4000
+/* FE: forwarded to a member gone silent (its control path cut, or the
+ * node dead): kept while the client shows the connection moving, reset
+ * after control.dead_after without (fe_on_peer_gone) */
+#define FLOW_PEER_SILENT 0x8000
 /* FE: how many FINs out of order one flow may tell its back-end of (in
  * f_qlen, which a forwarded flow does not use otherwise). */
 #define FE_FIN_REPORTS	4
@@ -88,7 +92,7 @@ void	 fe_on_handoff_ack(struct hd *, int, const struct ctl_handoff_ack *);
 void	 fe_on_close(struct hd *, int, struct flow *, const struct ctl_close *);
 void	 fe_on_peer_down(struct hd *, int);
 void	 fe_on_peer_up(struct hd *);
-void	 fe_on_peer_gone(struct hd *, int);
+void	 fe_on_peer_gone(struct hd *, int, int);
 void	 fe_resend(struct hd *, struct flow *);
 void	 fe_on_lookup_ack(struct hd *, int, const struct ctl_lookup_ack *);
 /* fe_cookie.c */

@@ -492,7 +492,7 @@ peer_on_gone(int fd, short ev, void *arg)
 	log_info("peer %s gone for %d ms", p->p_cfg->cp_id,
 	    ps->ps_hd->hd_cfg->cfg_control.cc_dead_ms);
 	peer_later_drop(p);
-	ps->ps_handlers.ph_gone(ps->ps_hd, p->p_idx);
+	ps->ps_handlers.ph_gone(ps->ps_hd, p->p_idx, 0);
 }
 
 /* The peer's HELLO: TLS already said who it is; its id must agree. */
@@ -518,7 +518,7 @@ conn_on_hello(struct ctl_conn *c, const struct ctl_hello *h)
 	if (p->p_boot != 0 && p->p_boot != h->h_boot) {
 		log_info("peer %s restarted", p->p_cfg->cp_id);
 		peer_later_drop(p);
-		ps->ps_handlers.ph_gone(ps->ps_hd, c->cc_peer);
+		ps->ps_handlers.ph_gone(ps->ps_hd, c->cc_peer, 1);
 	}
 	p->p_boot = h->h_boot;
 	if (ps->ps_hd->hd_peer_boot != NULL)

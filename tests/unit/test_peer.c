@@ -142,7 +142,7 @@ on_down(struct hd *hd, int peer)
 }
 
 static void
-on_gone(struct hd *hd, int peer)
+on_gone(struct hd *hd, int peer, int restarted)
 {
 	w.w_node[node_of(hd)].n_gones++;
 }
