@@ -713,9 +713,13 @@ fe_forward_learn(struct hd *hd, struct flow *f, const struct pkt *p)
 		f->f_cmax = f->f_cnxt;
 	if (seq_gt(p->p_ack, f->f_cack))
 		f->f_cack = p->p_ack;
-	/* New bytes either way: the silent member still serves it. */
+	/* New bytes either way, or a bare ACK where the client's stream is
+	 * (its answer to a window or keep-alive probe, a window update): the
+	 * silent member still serves it.  (A client whose server died only
+	 * sends again what it sent.) */
 	if ((f->f_flags & FLOW_PEER_SILENT) &&
-	    (seq_gt(f->f_cmax, cmax) || seq_gt(f->f_cack, cack)))
+	    (seq_gt(f->f_cmax, cmax) || seq_gt(f->f_cack, cack) ||
+	    (p->p_paylen == 0 && !fin && seq_geq(p->p_seq, f->f_cnxt))))
 		flow_touch(f, hd->hd_now);
 	if (!fin || (f->f_flags & FLOW_CLIENT_FIN))
 		return;
@@ -2249,7 +2253,8 @@ fe_peer_gone_one(struct flow *f, void *arg)
 	if (f->f_state == FE_FORWARD && !g->g_restarted) {
 		/* Silence may be a cut control path alone, the member and
 		 * the connection's packets well: kept while the client shows
-		 * it moving, for control.dead_after at a time. */
+		 * it moving, for control.dead_after at a time, then forgotten
+		 * (fe_expire). */
 		f->f_flags |= FLOW_PEER_SILENT;
 		f->f_timeout = g->g_hd->hd_cfg->cfg_control.cc_dead_ms;
 		flow_touch(f, g->g_hd->hd_now);
@@ -2260,9 +2265,9 @@ fe_peer_gone_one(struct flow *f, void *arg)
 	fe_close(g->g_hd, f, FLOW_END_PEER);
 }
 
-/* A peer is gone with the rewrite state of its connections (restarted), or
- * may be (down for control.dead_after): their clients are reset rather than
- * left to time out, a silent member's once their connections stop moving. */
+/* A peer is gone with the rewrite state of its connections (restarted): their
+ * clients are reset rather than left to time out.  Or it may be (down for
+ * control.dead_after): its connections are kept while they move. */
 void
 fe_on_peer_gone(struct hd *hd, int peer, int restarted)
 {
@@ -2272,15 +2277,13 @@ fe_on_peer_gone(struct hd *hd, int peer, int restarted)
 }
 
 /* The peer is back (msg.c): a client's FIN it may not have heard of is
- * said again, and a flow kept through its silence is its again. */
+ * said again.  A flow kept through its silence stays FLOW_PEER_SILENT:
+ * the peer dropped what it had to say of it when it found this node gone,
+ * so a copy that stops moving is forgotten, and found again by a lookup if
+ * the connection is alive. */
 void
 fe_resend(struct hd *hd, struct flow *f)
 {
-	if (f->f_flags & FLOW_PEER_SILENT) {
-		f->f_flags &= ~FLOW_PEER_SILENT;
-		f->f_timeout = hd->hd_cfg->cfg_handoff.ch_idle_ms;
-		flow_touch(f, hd->hd_now);
-	}
 	if (f->f_ctx == NULL && f->f_state == FE_FORWARD &&
 	    (f->f_flags & FLOW_CLIENT_FIN))
 		fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
@@ -2452,13 +2455,11 @@ fe_expire(struct hd *hd, struct flow *f)
 		 * or was never told it moved).  A back-end that is down is
 		 * waited for (gone, its clients are reset: fe_on_peer_gone);
 		 * one of an older build leaves the reset to us.  One gone
-		 * silent whose connection stopped moving is taken for dead. */
+		 * silent whose connection stopped moving here is forgotten
+		 * quietly: it may be idle, or moved to another front-end; the
+		 * client's next segment is looked up (fe_lookup), and reset
+		 * if no member has the connection. */
 		if (f->f_flags & FLOW_PEER_SILENT) {
-			fe_reset_client(hd, f);
-			/* (it waits for the member, and ends the server's
-			 * connection there if the member is alive) */
-			fe_send_close(hd, f, f->f_peer, f->f_peer_handle,
-			    CTL_CLOSE_ABORT, f->f_cnxt);
 			fe_close(hd, f, FLOW_END_PEER);
 			break;
 		}

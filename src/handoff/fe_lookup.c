@@ -183,8 +183,8 @@ fe_lookup_keep(struct flow *f, const struct pkt *p)
  * connection: it counts as one that would not say, and so no one resets
  * the client (a front-end just started, whose channels are not up yet,
  * resets nothing); so does one of an older build, which cannot be asked
- * (psk.h).  One down for control.dead_after is gone with its connections
- * (their clients were reset, fe_on_peer_gone): it has none to say.
+ * (psk.h).  One down for control.dead_after is gone, its connections
+ * given up (fe_on_peer_gone): it has none to say.
  */
 int
 fe_lookup(struct hd *hd, struct pkt *p)
