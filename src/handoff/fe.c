@@ -719,8 +719,10 @@ fe_forward_learn(struct hd *hd, struct flow *f, const struct pkt *p)
 	 * sends again what it sent.) */
 	if ((f->f_flags & FLOW_PEER_SILENT) &&
 	    (seq_gt(f->f_cmax, cmax) || seq_gt(f->f_cack, cack) ||
-	    (p->p_paylen == 0 && !fin && seq_geq(p->p_seq, f->f_cnxt))))
+	    (p->p_paylen == 0 && !fin && seq_geq(p->p_seq, f->f_cnxt)))) {
+		f->f_timeout = hd->hd_cfg->cfg_control.cc_dead_ms;
 		flow_touch(f, hd->hd_now);
+	}
 	if (!fin || (f->f_flags & FLOW_CLIENT_FIN))
 		return;
 	/* A FIN after bytes this front-end never saw in order (lost on the
@@ -750,7 +752,13 @@ fe_forward(struct hd *hd, struct flow *f, struct pkt *p)
 			return;
 	} else if (p->p_flags & TH_SYN) {
 		/* Another connection on this 4-tuple, or a blind SYN: the
-		 * stack answers it with a challenge ACK (RFC 5961 4.2). */
+		 * stack answers it with a challenge ACK (RFC 5961 4.2).  A
+		 * silent member may have let the old one go with the CLOSE
+		 * that said so: unless it moves, the copy goes before the
+		 * client's next SYN (fe_expire), which then gets a handshake
+		 * here. */
+		if ((f->f_flags & FLOW_PEER_SILENT) && p->p_seq != f->f_irs)
+			f->f_timeout = FLOW_DEAD_MS;
 		if (p->p_seq == f->f_irs || !fe_challenge_ok(hd, f)) {
 			hd->hd_stats.st_drop_stale++;
 			return;
