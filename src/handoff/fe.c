@@ -232,7 +232,7 @@ fe_unassign(struct hd *hd, struct flow *f)
 struct fe_gone {
 	struct hd	*g_hd;
 	int		 g_peer;
-	int		 g_restarted;
+	int		 g_lost;
 };
 
 /*
@@ -2258,7 +2258,7 @@ fe_peer_gone_one(struct flow *f, void *arg)
 	if (f->f_ops != &fe_flow_ops || f->f_ctx != NULL ||
 	    f->f_peer != g->g_peer)
 		return;
-	if (f->f_state == FE_FORWARD && !g->g_restarted) {
+	if (f->f_state == FE_FORWARD && !g->g_lost) {
 		/* Silence may be a cut control path alone, the member and
 		 * the connection's packets well: kept while the client shows
 		 * it moving, for control.dead_after at a time, then forgotten
@@ -2273,13 +2273,14 @@ fe_peer_gone_one(struct flow *f, void *arg)
 	fe_close(g->g_hd, f, FLOW_END_PEER);
 }
 
-/* A peer is gone with the rewrite state of its connections (restarted): their
- * clients are reset rather than left to time out.  Or it may be (down for
- * control.dead_after): its connections are kept while they move. */
+/* A peer is gone with the rewrite state of its connections (restarted, or
+ * its daemon not running): their clients are reset rather than left to time
+ * out.  Or it may be (silent for control.dead_after): its connections are
+ * kept while they move. */
 void
-fe_on_peer_gone(struct hd *hd, int peer, int restarted)
+fe_on_peer_gone(struct hd *hd, int peer, int lost)
 {
-	struct fe_gone	 g = { hd, peer, restarted };
+	struct fe_gone	 g = { hd, peer, lost };
 
 	flow_foreach(hd->hd_flows, fe_peer_gone_one, &g);
 }
@@ -2463,11 +2464,18 @@ fe_expire(struct hd *hd, struct flow *f)
 		 * or was never told it moved).  A back-end that is down is
 		 * waited for (gone, its clients are reset: fe_on_peer_gone);
 		 * one of an older build leaves the reset to us.  One gone
-		 * silent whose connection stopped moving here is forgotten
-		 * quietly: it may be idle, or moved to another front-end; the
-		 * client's next segment is looked up (fe_lookup), and reset
-		 * if no member has the connection. */
+		 * silent whose connection stopped moving here: reset while
+		 * the member is still down (dead, most likely: a client
+		 * waiting to receive would wait for ever; the ABORT waits for
+		 * the member); forgotten quietly once it is back, which may
+		 * have it (its client's next segment is looked up). */
 		if (f->f_flags & FLOW_PEER_SILENT) {
+			if (!peer_is_up(hd, f->f_peer)) {
+				fe_reset_client(hd, f);
+				fe_send_close(hd, f, f->f_peer,
+				    f->f_peer_handle, CTL_CLOSE_ABORT,
+				    f->f_cnxt);
+			}
 			fe_close(hd, f, FLOW_END_PEER);
 			break;
 		}

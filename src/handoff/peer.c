@@ -78,6 +78,8 @@ struct peer {
 	int			 p_backoff_ms;
 	int			 p_was_up;
 	int			 p_failures;	/* dial failures in a row */
+	int			 p_refused;	/* the last dial was refused:
+						   its daemon is not running */
 	struct log_rl		 p_rl;		/* its failed handshakes */
 	uint64_t		 p_boot;	/* its process's HELLO, 0: none yet */
 	struct event		*p_gone;	/* down for dead_after */
@@ -492,7 +494,7 @@ peer_on_gone(int fd, short ev, void *arg)
 	log_info("peer %s gone for %d ms", p->p_cfg->cp_id,
 	    ps->ps_hd->hd_cfg->cfg_control.cc_dead_ms);
 	peer_later_drop(p);
-	ps->ps_handlers.ph_gone(ps->ps_hd, p->p_idx, 0);
+	ps->ps_handlers.ph_gone(ps->ps_hd, p->p_idx, p->p_refused);
 }
 
 /* The peer's HELLO: TLS already said who it is; its id must agree. */
@@ -765,10 +767,12 @@ conn_tcp_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		sock_nodelay(bufferevent_getfd(bev));
 		p->p_failures = 0;
+		p->p_refused = 0;
 		conn_start_tls(c);
 		return;
 	}
 	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
+		p->p_refused = EVUTIL_SOCKET_ERROR() == ECONNREFUSED;
 		if (p->p_failures++ == 0)
 			log_info("peer %s: connect to %s: %s; retrying",
 			    conn_name(c), c->cc_addr,
@@ -793,6 +797,7 @@ conn_on_deadline(int fd, short ev, void *arg)
 	ps->ps_hd->hd_stats.st_ctl_handshake_timeout++;
 	if (c->cc_outgoing) {
 		p = &ps->ps_peers[c->cc_peer];
+		p->p_refused = 0;
 		if (p->p_failures++ == 0)
 			log_info("peer %s (%s): not up after %d ms (%s); "
 			    "retrying", conn_name(c), c->cc_addr,

@@ -53,8 +53,10 @@ struct sockaddr_in;
 struct peer_handlers {
 	void	(*ph_message)(struct hd *, int, const struct ctl_msg *);
 	void	(*ph_down)(struct hd *, int);
-	/* ... gone: its int is 1 when it came back as a new process, 0 when
-	 * it stayed silent (which a cut control path alone can cause) */
+	/* ... gone: its int is 1 when its connections are known lost (back
+	 * as a new process, or its node refuses the control connection: its
+	 * daemon is not running), 0 when it stayed silent (which a cut
+	 * control path alone can cause) */
 	void	(*ph_gone)(struct hd *, int, int);
 	/* Whether anything still needs the peer's channel: a peer a reload
 	 * removed keeps it until nothing does. */
