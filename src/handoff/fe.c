@@ -2261,8 +2261,7 @@ fe_peer_gone_one(struct flow *f, void *arg)
 	if (f->f_state == FE_FORWARD && !g->g_lost) {
 		/* Silence may be a cut control path alone, the member and
 		 * the connection's packets well: kept while the client shows
-		 * it moving, for control.dead_after at a time, then forgotten
-		 * (fe_expire). */
+		 * it moving, for control.dead_after at a time (fe_expire). */
 		f->f_flags |= FLOW_PEER_SILENT;
 		f->f_timeout = g->g_hd->hd_cfg->cfg_control.cc_dead_ms;
 		flow_touch(f, g->g_hd->hd_now);

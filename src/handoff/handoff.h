@@ -60,8 +60,9 @@ struct pkt_icmp;
  * flow waits for a peer that is down once, not through every flap. */
 #define FLOW_CLOSE_AGAIN 0x4000
 /* FE: forwarded to a member gone silent (its control path cut, or the
- * node dead): kept while the client shows the connection moving,
- * forgotten after control.dead_after without (fe_on_peer_gone) */
+ * node dead): kept while the client shows the connection moving; after
+ * control.dead_after without, reset while the member is down, forgotten
+ * once it is back (fe_on_peer_gone, fe_expire) */
 #define FLOW_PEER_SILENT 0x8000
 /* FE: how many FINs out of order one flow may tell its back-end of (in
  * f_qlen, which a forwarded flow does not use otherwise). */
