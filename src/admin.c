@@ -163,6 +163,13 @@ admin_table_end(struct admin_table *t, struct admin_out *o)
 	return 0;
 }
 
+/* The longest value status shows: the handoffs line with every count at
+ * its largest (a line cut short gave wrong counts). */
+#define ADMIN_STATUS_VALUE	sizeof("18446744073709551615 started, " \
+	"18446744073709551615 accepted, 18446744073709551615 refused, " \
+	"18446744073709551615 timed out, 18446744073709551615 failed")
+_Static_assert(ADMIN_STATUS_VALUE > CFG_ID_MAX, "status: the node's name");
+
 /* status: the node at a glance. */
 static int
 admin_status(struct admin *a, struct admin_out *o)
@@ -174,7 +181,7 @@ admin_status(struct admin *a, struct admin_out *o)
 	const struct cfg	*cfg = hd->hd_cfg;
 	const struct hd_stats	*st = &hd->hd_stats;
 	struct admin_table	 t;
-	char			 v[12][64];
+	char			 v[12][ADMIN_STATUS_VALUE];
 	int			 i, up = 0;
 
 	for (i = 0; i < cfg->cfg_npeers; i++)
@@ -252,7 +259,10 @@ admin_peers(struct admin *a, struct admin_out *o)
 	for (i = 0; i < cfg->cfg_npeers; i++) {
 		const struct cfg_peer *cp = &cfg->cfg_peers[i];
 
-		if (cp->cp_retired)
+		/* A peer a reload removed is shown while it still has
+		 * connections of this node's, or its channel. */
+		if (cp->cp_retired && health_assigned(hd, i) == 0 &&
+		    !peer_is_up(hd, i))
 			continue;
 		addr_port_str(&cp->cp_control.ep_addr, cp->cp_control.ep_port,
 		    ctl, sizeof(ctl));
@@ -267,19 +277,21 @@ admin_peers(struct admin *a, struct admin_out *o)
 		if (!o->o_json) {
 			admin_table_add(&t, (const char *[]){ cp->cp_id, ctl,
 			    cfg_stack_name(cp->cp_stack), both,
-			    peer_is_up(hd, i) ? "up" : "down", load, n });
+			    peer_is_up(hd, i) ? (cp->cp_retired ?
+			    "up,removed" : "up") : (cp->cp_retired ?
+			    "down,removed" : "down"), load, n });
 			continue;
 		}
-		/* A peer a reload removed is skipped, wherever it was. */
 		evbuffer_add_printf(o->o_body, "%s{\"peer\":",
 		    shown++ ? "," : "");
 		admin_json_str(o->o_body, cp->cp_id);
 		evbuffer_add_printf(o->o_body, ",\"control\":\"%s\","
 		    "\"stack\":\"%s\",\"stack_address\":\"%s\","
 		    "\"stack_address6\":\"%s\","
-		    "\"up\":%s,\"load\":%s,\"flows\":%s}", ctl,
-		    cfg_stack_name(cp->cp_stack), sa, sa6,
-		    peer_is_up(hd, i) ? "true" : "false", load, n);
+		    "\"up\":%s,\"removed\":%s,\"load\":%s,\"flows\":%s}",
+		    ctl, cfg_stack_name(cp->cp_stack), sa, sa6,
+		    peer_is_up(hd, i) ? "true" : "false",
+		    cp->cp_retired ? "true" : "false", load, n);
 	}
 	if (o->o_json) {
 		evbuffer_add_printf(o->o_body, "]}\n");
@@ -982,7 +994,23 @@ admin_socket(struct admin *a, const char *path)
 	return fd;
 }
 
-/* Opens node.admin_socket, if set, on hd's loop. */
+/* Removes the socket if it is still ours (another daemon may have taken
+ * the name since) and the daemon's user may. */
+static void
+admin_unlink(void *arg)
+{
+	const struct admin *a = arg;
+	const char	*path = a->a_hd->hd_cfg->cfg_node.cn_admin_socket;
+	struct stat	 sb;
+
+	if (lstat(path, &sb) == 0 && sb.st_ino == a->a_ino &&
+	    sb.st_dev == a->a_dev && unlink(path) == -1)
+		log_debug("admin socket %s: not removed: %s", path,
+		    strerror(errno));
+}
+
+/* Opens node.admin_socket, if set, on hd's loop.  A fatal exit from now
+ * on removes it, as a clean one does. */
 int
 admin_start(struct hd *hd)
 {
@@ -1000,6 +1028,7 @@ admin_start(struct hd *hd)
 	hd->hd_admin = a;
 	if ((fd = admin_socket(a, path)) == -1)
 		return -1;
+	log_on_fatal(admin_unlink, a);
 	if ((a->a_listener = evconnlistener_new(hd->hd_base, admin_on_accept,
 	    a, LEV_OPT_CLOSE_ON_FREE, 0, fd)) == NULL) {
 		close(fd);
@@ -1020,19 +1049,16 @@ admin_stop(struct hd *hd)
 {
 	struct admin		*a = hd->hd_admin;
 	struct admin_conn	*c;
-	const char		*path = hd->hd_cfg->cfg_node.cn_admin_socket;
-	struct stat		 sb;
 
 	if (a == NULL)
 		return;
 	while ((c = TAILQ_FIRST(&a->a_conns)) != NULL)
 		admin_conn_free(c);
-	if (a->a_listener != NULL) {
+	if (a->a_listener != NULL)
 		evconnlistener_free(a->a_listener);
-		if (lstat(path, &sb) == 0 && sb.st_ino == a->a_ino &&
-		    sb.st_dev == a->a_dev && unlink(path) == -1)
-			log_debug("admin socket %s: not removed: %s", path,
-			    strerror(errno));
+	if (a->a_ino != 0) {
+		log_on_fatal(NULL, NULL);
+		admin_unlink(a);
 	}
 	if (a->a_retry != NULL)
 		event_free(a->a_retry);

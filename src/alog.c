@@ -266,26 +266,48 @@ alog_connect(struct alog *al)
 	return al->al_syslog ? alog_open_syslog(al) : alog_open_file(al);
 }
 
-/* Writes what the loop's turn logged; what the file does not take is lost,
- * counted, rather than held while the disk is full. */
+/*
+ * Writes what the loop's turn logged; what the file does not take is lost,
+ * counted, rather than held while the disk is full.  A line the file took
+ * only part of is taken back out, so that the next one written, once
+ * there is room again, does not run on from it.
+ */
 static void
 alog_on_flush(int fd, short ev, void *arg)
 {
 	struct alog	*al = arg;
+	size_t		 len = evbuffer_get_length(al->al_buf), done = 0, whole;
+	const char	*p, *nl, *why = "not open";
+	uint64_t	 written = 0;
+	ssize_t		 n;
+	off_t		 end;
 
-	while (evbuffer_get_length(al->al_buf) > 0) {
-		if (al->al_fd == -1 ||
-		    evbuffer_write(al->al_buf, al->al_fd) <= 0) {
-			log_ratelim(&al->al_rl, "access log %s: %s: %llu lines "
-			    "lost", al->al_path, al->al_fd == -1 ?
-			    "not open" : strerror(errno),
-			    (unsigned long long)al->al_pending);
-			*al->al_dropped += al->al_pending;
-			evbuffer_drain(al->al_buf,
-			    evbuffer_get_length(al->al_buf));
-			break;
-		}
+	if (len == 0)
+		return;
+	if ((p = (const char *)evbuffer_pullup(al->al_buf, -1)) == NULL)
+		why = "out of memory";
+	else if (al->al_fd != -1) {
+		while (done < len &&
+		    (n = write(al->al_fd, p + done, len - done)) > 0)
+			done += (size_t)n;
+		if (done < len)
+			why = strerror(errno);
 	}
+	for (whole = 0; whole < done && (nl = memchr(p + whole, '\n',
+	    done - whole)) != NULL; written++)
+		whole = (size_t)(nl - p) + 1;
+	if (whole < done && ((end = lseek(al->al_fd, 0, SEEK_CUR)) == -1 ||
+	    ftruncate(al->al_fd, end - (off_t)(done - whole)) == -1))
+		log_warn("access log %s: a line cut short stays",
+		    al->al_path);
+	*al->al_lines += written;
+	if (written < al->al_pending) {
+		log_ratelim(&al->al_rl, "access log %s: %s: %llu lines "
+		    "lost", al->al_path, why,
+		    (unsigned long long)(al->al_pending - written));
+		*al->al_dropped += al->al_pending - written;
+	}
+	evbuffer_drain(al->al_buf, evbuffer_get_length(al->al_buf));
 	al->al_pending = 0;
 }
 
@@ -426,7 +448,6 @@ alog_put(struct alog *al, const char *line, int len)
 		(*al->al_dropped)++;
 		return;
 	}
-	(*al->al_lines)++;
 	if (al->al_pending++ == 0)
 		event_active(al->al_flush, 0, 0);
 	if (evbuffer_get_length(al->al_buf) >= ALOG_BUFFER_MAX)

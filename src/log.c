@@ -12,6 +12,8 @@ static int	log_to_stderr = 1;
 static int	log_to_syslog;
 static int	log_verbose;
 static const char *log_warn_prefix = "";	/* before warnings on stderr */
+static void	(*log_fatal_fn)(void *);	/* runs before a fatal exit */
+static void	*log_fatal_arg;
 
 /* Chooses the destination: stderr in the foreground, syslog otherwise. */
 void
@@ -191,6 +193,25 @@ log_ratelim(struct log_rl *rl, const char *fmt, ...)
 	rl->rl_suppressed = 0;
 }
 
+/* fn(arg) runs before a fatal exit, once; NULL: nothing does. */
+void
+log_on_fatal(void (*fn)(void *), void *arg)
+{
+	log_fatal_fn = fn;
+	log_fatal_arg = arg;
+}
+
+static void __attribute__((noreturn))
+log_fatal_exit(void)
+{
+	void	(*fn)(void *) = log_fatal_fn;
+
+	log_fatal_fn = NULL;	/* a fatal inside it exits at once */
+	if (fn != NULL)
+		fn(log_fatal_arg);
+	exit(1);
+}
+
 void
 fatal(const char *fmt, ...)
 {
@@ -200,7 +221,7 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog_errno(LOG_CRIT, saved, fmt, ap);
 	va_end(ap);
-	exit(1);
+	log_fatal_exit();
 }
 
 void
@@ -211,5 +232,5 @@ fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_CRIT, fmt, ap);
 	va_end(ap);
-	exit(1);
+	log_fatal_exit();
 }

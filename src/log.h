@@ -1,7 +1,8 @@
 /*
  * Logging in the shape of OpenBSD's log.c: stderr while in the foreground,
  * syslog once daemonized.  log.c owns the only logging state: the
- * destination and the verbosity.
+ * destination, the verbosity, and what a fatal exit undoes first (one
+ * function: a socket the daemon made, which would outlive it).
  */
 #ifndef HANDOFFD_LOG_H
 #define HANDOFFD_LOG_H
@@ -30,6 +31,7 @@ void	log_trace(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_ratelim(struct log_rl *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	vlog(int, const char *, va_list) __attribute__((format(printf, 2, 0)));
+void	log_on_fatal(void (*)(void *), void *);
 void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 

@@ -183,13 +183,16 @@ metrics_handoffs(const struct hd *hd, struct evbuffer *b, const char *what)
 {
 	static const char *const fams[3][3] = {
 		{ "handoffs_started_total", "counter",
-		    "HANDOFF messages sent." },
+		    "HANDOFF messages sent, and requests of this node's own "
+		    "share given to its stack or its local server." },
 		{ "handoffs_total", "counter", "Handoffs ended, by result: "
 		    "accepted, refused, timeout (no answer within "
 		    "handoff.timeout), failed (the control channel dropped "
 		    "first)." },
 		{ "handoff_duration_seconds", "histogram", "Time from HANDOFF "
-		    "to HANDOFF_ACK, accepted or refused." },
+		    "to HANDOFF_ACK, accepted or refused (this node's own "
+		    "share: until its local server took the connection or "
+		    "refused it)." },
 	};
 	const struct cfg	*cfg = hd->hd_cfg;
 	char			 fam[64], lab[128];
@@ -418,21 +421,21 @@ metrics_on_new_conn(struct event_base *base, void *arg)
 	/* One too many: the oldest that is not being answered goes (one
 	 * that asked nothing yet, or is idle after its answer), so that
 	 * connections a client closed before asking (which evhttp does not
-	 * tell us of) wait no deadline before they make room, and holding
-	 * scrapers out takes opening connections as fast as they come; with
-	 * all 16 being answered, the newcomer goes. */
+	 * tell us of) wait no deadline before they make room; with all 16
+	 * being answered, the oldest of them: a scraper reads its answer
+	 * at once, and a client that does not read its own must not hold a
+	 * place till its deadline.  Holding scrapers out then takes opening
+	 * connections faster than a scrape takes. */
 	if (m->m_nconns == METRICS_CONNS_MAX) {
 		TAILQ_FOREACH(old, &m->m_conns, mc_entry)
 			if (evbuffer_get_length(bufferevent_get_output(
 			    old->mc_bev)) == 0)
 				break;
 		log_ratelim(&metrics_rl_busy, "metrics: more than %d "
-		    "connections at once: %s closed", METRICS_CONNS_MAX,
-		    old != NULL ? "the oldest idle one" : "one");
-		if (old != NULL)
-			metrics_conn_end(old);
-		else
-			tv.tv_sec = 0;
+		    "connections at once: the oldest %s closed",
+		    METRICS_CONNS_MAX, old != NULL ? "idle one" :
+		    "one being answered");
+		metrics_conn_end(old != NULL ? old : TAILQ_FIRST(&m->m_conns));
 	}
 	TAILQ_INSERT_TAIL(&m->m_conns, mc, mc_entry);
 	m->m_nconns++;

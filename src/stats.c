@@ -61,9 +61,11 @@ static const struct stats_counter {
 	    "Out-of-order client segments lwIP held at a handoff, passed on "
 	    "to the back-end (lwip handshake)."),
 	ST(handoffs_started, "handoffs_started_total", NULL,
-	    "HANDOFF messages sent."),
+	    "HANDOFF messages sent, and requests of this node's own share "
+	    "given to its stack or its local server."),
 	ST(handoffs_acked, "handoffs_accepted_total", NULL,
-	    "Handoffs a back-end accepted."),
+	    "Handoffs a back-end accepted (this node's own share: its stack "
+	    "or its local server took the connection)."),
 	ST(handoffs_refused, "handoffs_refused_total", NULL,
 	    "Handoffs a back-end refused."),
 	ST(handoffs_failed, "handoffs_failed_total", NULL,

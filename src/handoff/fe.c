@@ -1703,6 +1703,7 @@ fe_local_relay(struct fe_conn *fc, int fd)
 	struct flow	*f = fc->fc_flow;
 	struct relay	*r;
 
+	hd->hd_stats.st_handoffs_acked++;
 	health_handoff_done(hd, fe_svc_counted(fc), fc->fc_pool, PEER_LOCAL,
 	    HEALTH_HO_ACCEPTED, fc->fc_sent);
 	health_accepted(hd, PEER_LOCAL);
@@ -1890,6 +1891,7 @@ fe_dispatch(struct fe_conn *fc)
 		/* The local case keeps lwIP's connection, and relays it once
 		 * the server takes a connection (fe_on_local_dial). */
 		if (m->cm_peer < 0) {
+			hd->hd_stats.st_handoffs_started++;
 			fc->fc_sent = health_handoff_sent(hd,
 			    fe_svc_counted(fc), fc->fc_pool, PEER_LOCAL);
 			if (fe_local_dial(fc) == 0)

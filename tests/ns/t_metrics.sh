@@ -100,6 +100,8 @@ code=$(topo_exec n1 curl -s -m 10 -o /dev/null -w '%{http_code}' http://127.0.0.
 t_check "another path: 404" [ "$code" = 404 ]
 code=$(topo_exec n1 curl -s -m 10 -o /dev/null -w '%{http_code}' -X DELETE http://127.0.0.1:9110/metrics)
 t_check "another method: 501" [ "$code" = 501 ]
+code=$(topo_exec n1 curl -s -m 10 -o /dev/null -w '%{http_code}' -d x http://127.0.0.1:9110/metrics)
+t_check "a request with a body: 413" [ "$code" = 413 ]
 t_check "n2's control channel is up" [ "$(metric 1 'handoffd_peer_up{peer="n2"}')" = 1 ]
 t_check "pool members are in service" [ "$(metric 1 'handoffd_member_up{pool="all",member="n2"}')" = 1 ]
 t_check "the latency histogram has its +Inf bucket" \
@@ -124,10 +126,16 @@ t_check "the download completed" wait $dl
 for i in $(seq 1 20); do
 	c curl -sf -m 10 -o /dev/null -H 'Connection: close' "http://$TOPO_VIP/?m=$i" || t_fail "request $i"
 done
-accepted() { [ "$(metric 1 handoffd_handoffs_accepted_total)" = 11 ]; }
-t_check "n1: 11 handoffs accepted (10 and the download)" t_until accepted
-t_check "n1: as many started" [ "$(metric 1 handoffd_handoffs_started_total)" = 11 ]
+accepted() { [ "$(metric 1 handoffd_handoffs_accepted_total)" = 21 ]; }
+t_check "n1: 21 handoffs accepted (10 to n2, 10 to itself, the download)" t_until accepted
+t_check "n1: as many started" [ "$(metric 1 handoffd_handoffs_started_total)" = 21 ]
 t_check "n1: 10 served by itself" [ "$(metric 1 handoffd_frontend_local_total)" = 10 ]
+# The totals are the sums of the members' (n1 itself among them).
+member_sum() {
+	scrape 1 | awk -v f="handoffd_member_$1" -v r="$2" 'index($1, f "{pool=\"all\"") == 1 && (r == "" || index($1, "result=\"" r "\"")) { s += $2 } END { print s + 0 }'
+}
+t_check "... pool all's members: 20 started" [ "$(member_sum handoffs_started_total)" = 20 ]
+t_check "... and 20 accepted" [ "$(member_sum handoffs_total accepted)" = 20 ]
 t_check "n2: 11 accepted as a back-end" [ "$(metric 2 handoffd_backend_accepted_total)" = 11 ]
 t_check "n1: TUN packets in went up" [ "$(metric 1 'handoffd_tun_packets_total{direction="in"}')" -gt "$rx0" ]
 t_check "n1: client bytes forwarded" [ "$(metric 1 handoffd_forwarded_bytes_total)" -gt 0 ]
@@ -171,6 +179,28 @@ for i in range(16):
     socket.create_connection(("127.0.0.1", 9110), timeout=5).close()'
 t_check "16 port probes closed at once leave room for a scrape" \
     grep -q '^handoffd_' <<<"$(scrape 1)"
+# 16 clients that ask again and again and never read what they asked
+# for: the oldest of them makes room for a scrape (all 16 held every
+# scraper out until their deadline, with no haste needed).
+topo_exec n1 timeout 30 python3 - >"$TOPO_STATE/noread.out" 2>&1 <<'PY' &
+import socket, time
+held = []
+for i in range(16):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    s.connect(("127.0.0.1", 9110))
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 40)
+    held.append(s)
+print("holding", len(held), flush=True)
+time.sleep(6)
+PY
+noread=$!
+t_wait_grep "$TOPO_STATE/noread.out" '^holding 16'
+sleep 1
+t_check "16 clients that do not read leave room for a scrape" \
+    grep -q '^handoffd_' <<<"$(scrape 1)"
+t_check "... and for the next" grep -q '^handoffd_' <<<"$(scrape 1)"
+wait "$noread"
 trickle=$(topo_exec n1 timeout 30 python3 - <<'PY'
 import socket, time
 s = socket.create_connection(("127.0.0.1", 9110), timeout=15)
@@ -197,9 +227,9 @@ PY
 )
 echo "$trickle"
 t_check "a trickling client is cut within 10 s" grep -Eq '^trickle cut after (9|10|11) s$' <<<"$trickle"
-# A request evhttp refuses itself (501 for a POST), then 64 MB more: the
-# connection reads no more than a head's worth after it, however much
-# comes (it held all of it in memory until its deadline).
+# A request evhttp refuses itself (413: a POST with a body), then 64 MB
+# more: the connection reads no more than a head's worth after it, however
+# much comes (it held all of it in memory until its deadline).
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/${TOPO_PIDS[1]}/status"; }
 rss0=$(rss)
 topo_exec n1 timeout 30 python3 - <<'PY'

@@ -67,6 +67,19 @@ rc=$?
 userdel "$ruser"
 t_check "... with node.group: accepted" [ $rc -eq 0 ]
 
+# 1c. A status file in a directory only root may write: the daemon, as
+# the user, exits 1 at the check after the drop, and removes the admin
+# socket it had made, as a clean exit does (the user owns $TOPO_STATE).
+mkdir -m 755 "$TOPO_STATE/rootonly"
+sed "s|^  status_file: .*|  status_file: $TOPO_STATE/rootonly/n3.status|" \
+    "$TOPO_STATE/n3.yaml" >"$TOPO_STATE/rs.yaml"
+out=$(topo_exec n3 timeout 20 "$HANDOFFD" -d -c "$TOPO_STATE/rs.yaml" 2>&1)
+rc=$?
+echo "$out"
+t_check "status directory not the user's: exit 1" [ $rc -eq 1 ]
+t_check "... says so" grep -qF "cannot create files in $TOPO_STATE/rootonly" <<<"$out"
+t_check "... and leaves no admin socket" [ ! -e "$TOPO_STATE/n3.sock" ]
+
 # 2. The cluster, started as root with a soft descriptor limit of 1024,
 # which each daemon raises to what it needs, or to the hard limit where
 # even root may not go beyond it (a container without CAP_SYS_RESOURCE).

@@ -133,6 +133,13 @@ for k in $(seq 1 20); do
 		    sh -c "'$HANDOFFCTL' -s '$TOPO_STATE/n1.sock' reload | grep -qx 'configuration reloaded'"
 	fi
 	t_check "reload $k: $next's rules in force" rules_are "$next"
+	if [ "$k" = 1 ]; then
+		# n3 removed, with its downloads running: still listed.
+		t_check "B: peers lists n3, removed, with its connections" \
+		    sh -c "'$HANDOFFCTL' -s '$TOPO_STATE/n1.sock' peers | grep -Eq '^n3 .* (up|down),removed +[0-9]+ +[1-9]'"
+		t_check "... and -j peers says so" \
+		    [ "$("$HANDOFFCTL" -s "$TOPO_STATE/n1.sock" -j peers | jq -r '.peers[] | select(.peer == "n3") | "\(.removed) \(.flows > 0)"')" = "true true" ]
+	fi
 	sleep 0.2
 done
 
@@ -161,8 +168,9 @@ cp "$TOPO_STATE/a.yaml" "$conf"
 reload_by_ctl >/dev/null
 t_check "A: n3 back" t_until rules_are A
 
-# C: no peer n2, which keeps its place before n3's while retired:
-# handoffctl lists n3 alone, and its JSON is JSON.  A brings n2 back.
+# C: no peer n2, which keeps its place before n3's while retired: once
+# its channel is closed, handoffctl lists n3 alone, and its JSON is JSON.
+# A brings n2 back.
 sed -e '/^  - id: n2$/,+4d' -e '/^services:$/,$d' "$TOPO_STATE/a.yaml" >"$conf"
 cat >>"$conf" <<YAML
 services:
@@ -175,6 +183,8 @@ pools:
 $(sed -n '/^handoff:$/,$p' "$TOPO_STATE/a.yaml")
 YAML
 reload_by_ctl >/dev/null
+t_check "C: n1 closes its channel to n2, which no flow needs" \
+    t_wait_grep "$TOPO_STATE/n1.log" "peer n2: removed from the configuration and no longer needed"
 t_check "C: peers lists n3 alone" \
     [ "$("$HANDOFFCTL" -s "$TOPO_STATE/n1.sock" peers | awk 'NR > 1 { print $1 }')" = n3 ]
 t_check "... and -j peers too, as JSON" \

@@ -1,14 +1,16 @@
 /*
  * The access log: fields escaped and cut as handoffd(8) ACCESS LOG says,
  * both lines byte for byte, a file's lines written by the event loop and
- * found in the new file after a reopen, and syslog datagrams with their
- * priority and tag.
+ * found in the new file after a reopen, only whole lines in a file that
+ * filled up, and syslog datagrams with their priority and tag.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <syslog.h>
@@ -156,10 +158,11 @@ test_file(void)
 	CHECK_INTEQ(sb.st_mode & 0777, 0640);
 	one_srv(al, "first");
 	one_srv(al, "second");
-	CHECK_INTEQ(lines, 2);
+	CHECK_INTEQ(lines, 0);
 	CHECK_STREQ(slurp(path), "");		/* not before the loop runs */
 	CHECK(event_base_loop(base, EVLOOP_NONBLOCK) == 0 ||
 	    event_base_loop(base, EVLOOP_NONBLOCK) == 1);
+	CHECK_INTEQ(lines, 2);
 	CHECK(strstr(slurp(path), " first done ") != NULL);
 	CHECK(strstr(slurp(path), " second done ") != NULL);
 	/* logrotate: moved away, then reopened by name */
@@ -197,6 +200,68 @@ test_file(void)
 	    sizeof(err)) == NULL);
 	CHECK(strstr(err, path) != NULL);
 	CHECK(strstr(err, "a symbolic link, not followed") != NULL);
+	unlink(path);
+	rmdir(dir);
+	event_base_free(base);
+}
+
+/*
+ * A file that fills up (here: RLIMIT_FSIZE, whose writes fail as a full
+ * disk's do, after a short one): the lines it took count as written, the
+ * others as lost, and the one it took only part of is taken back out, so
+ * that once there is room the log goes on with whole lines.
+ */
+static void
+test_full(void)
+{
+	char			 dir[] = "/tmp/test_alog.XXXXXX";
+	char			 path[256], err[256], *text, *l, *nl, *p;
+	struct event_base	*base = event_base_new();
+	struct alog		*al;
+	struct rlimit		 rl, small;
+	struct stat		 sb;
+	uint64_t		 lines = 0, lost = 0, seen = 0;
+	int			 i;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/access.log", dir);
+	al = alog_open(base, "n1", path, 0, (uid_t)-1, 0, &lines,
+	    &lost, err, sizeof(err));
+	CHECK(al != NULL);
+	one_srv(al, "first");
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	CHECK(stat(path, &sb) == 0);
+	signal(SIGXFSZ, SIG_IGN);
+	CHECK(getrlimit(RLIMIT_FSIZE, &rl) == 0);
+	small = rl;
+	/* room for two lines more and half of a third */
+	small.rlim_cur = (rlim_t)(sb.st_size * 3 + sb.st_size / 2);
+	CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
+	for (i = 0; i < 10; i++)
+		one_srv(al, "fill");
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+	CHECK_INTEQ(lines, 3);
+	CHECK_INTEQ(lost, 8);
+	one_srv(al, "after");
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	CHECK_INTEQ(lines, 4);
+	CHECK_INTEQ(lost, 8);
+	text = slurp(path);
+	for (l = text; *l != '\0'; l = nl + 1) {
+		CHECK((nl = strchr(l, '\n')) != NULL);
+		if (nl == NULL)
+			break;
+		/* a whole line: a stamp and eight fields */
+		CHECK(strncmp(l, "20", 2) == 0);
+		for (i = 0, p = l; p < nl; p++)
+			i += *p == ' ';
+		CHECK_INTEQ(i, 8);
+		seen++;
+	}
+	CHECK_INTEQ(seen, 4);
+	CHECK(strstr(text, " after done ") != NULL);
+	alog_free(al);
 	unlink(path);
 	rmdir(dir);
 	event_base_free(base);
@@ -264,6 +329,7 @@ main(void)
 	test_escape();
 	test_lines();
 	test_file();
+	test_full();
 	test_syslog();
 	return t_done("test_alog");
 }
