@@ -30,6 +30,7 @@
 #include "lwip-port/port.h"
 #include "handoff/handoff.h"
 #include "handoff/health.h"
+#include "handoff/msg.h"
 #include "handoff/peer.h"
 
 #define ADMIN_WORDS_MAX	8	/* "-j weight pool/node 10" has 4 */
@@ -259,10 +260,11 @@ admin_peers(struct admin *a, struct admin_out *o)
 	for (i = 0; i < cfg->cfg_npeers; i++) {
 		const struct cfg_peer *cp = &cfg->cfg_peers[i];
 
-		/* A peer a reload removed is shown while it still has
-		 * connections of this node's, or its channel. */
-		if (cp->cp_retired && health_assigned(hd, i) == 0 &&
-		    !peer_is_up(hd, i))
+		/* A peer a reload removed is shown while connections need
+		 * its channel (handed to it, or handed here by it), or the
+		 * channel is up. */
+		if (cp->cp_retired && !peer_is_up(hd, i) &&
+		    !msg_peer_needed(hd, i))
 			continue;
 		addr_port_str(&cp->cp_control.ep_addr, cp->cp_control.ep_port,
 		    ctl, sizeof(ctl));

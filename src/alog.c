@@ -56,6 +56,7 @@ struct alog {
 	uint64_t	*al_lines;	/* counters, the caller's */
 	uint64_t	*al_dropped;
 	struct log_rl	 al_rl;
+	struct log_rl	 al_rl_cut;
 };
 
 /* Wall-clock time, UTC, to the millisecond: 2026-12-02T01:02:03.456Z. */
@@ -281,6 +282,7 @@ alog_on_flush(int fd, short ev, void *arg)
 	uint64_t	 written = 0;
 	ssize_t		 n;
 	off_t		 end;
+	struct stat	 sb;
 
 	if (len == 0)
 		return;
@@ -296,10 +298,12 @@ alog_on_flush(int fd, short ev, void *arg)
 	for (whole = 0; whole < done && (nl = memchr(p + whole, '\n',
 	    done - whole)) != NULL; written++)
 		whole = (size_t)(nl - p) + 1;
+	/* Only if nothing was appended after it by another writer. */
 	if (whole < done && ((end = lseek(al->al_fd, 0, SEEK_CUR)) == -1 ||
+	    fstat(al->al_fd, &sb) == -1 || sb.st_size != end ||
 	    ftruncate(al->al_fd, end - (off_t)(done - whole)) == -1))
-		log_warn("access log %s: a line cut short stays",
-		    al->al_path);
+		log_ratelim(&al->al_rl_cut, "access log %s: a line cut short "
+		    "stays", al->al_path);
 	*al->al_lines += written;
 	if (written < al->al_pending) {
 		log_ratelim(&al->al_rl, "access log %s: %s: %llu lines "

@@ -196,6 +196,9 @@ hd_start(struct hd *hd, struct hd_main *hm)
 	size_t			 i;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit (LimitFSIZE=) loses access log lines, counted,
+	 * instead of killing the daemon. */
+	signal(SIGXFSZ, SIG_IGN);
 	event_set_log_callback(hd_libevent_log);
 	if ((hd->hd_base = event_base_new()) == NULL)
 		fatalx("event_base_new");

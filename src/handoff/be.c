@@ -1341,6 +1341,19 @@ be_input(struct hd *hd, struct flow *f, struct pkt *p)
 			be_dead_end(hd, f);
 		return;
 	}
+	/* A new connection's SYN on the 4-tuple of one lwIP has closed (in
+	 * TIME_WAIT, or let go: lingering), sent on before our CLOSE reached
+	 * the front-end (a client reusing its port at once): lwIP would reset
+	 * it, and the client give up.  Dropped, it comes again once the
+	 * front-end knows, and gets a handshake of its own, as it does when
+	 * the kernel stack had closed (be_kernel_forgot). */
+	if ((p->p_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
+	    p->p_seq != f->f_irs && (f->f_state == BE_LINGER ||
+	    !port_tcp_has_active(&p->p_daddr, ntohs(p->p_dport), &p->p_saddr,
+	    ntohs(p->p_sport)))) {
+		hd->hd_stats.st_drop_stale++;
+		return;
+	}
 	/* lwIP judges its FIN or reset (be_relay_done, be_client_fin): the
 	 * front-end forwards what it cannot tell from a forger's. */
 	btcp_to_lwip(hd, p);

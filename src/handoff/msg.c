@@ -70,8 +70,10 @@ msg_count_one(struct flow *f, void *arg)
 		mc->mc_flows++;
 }
 
-static int
-msg_on_holds(struct hd *hd, int peer)
+/* Whether a flow needs peer's channel (a peer a reload removed is kept
+ * while one does). */
+int
+msg_peer_needed(struct hd *hd, int peer)
 {
 	struct msg_count mc = { peer, 0 };
 
@@ -112,6 +114,6 @@ msg_on_up(struct hd *hd, int peer)
 }
 
 const struct peer_handlers msg_handlers = {
-	msg_on_message, fe_on_peer_down, fe_on_peer_gone, msg_on_holds,
+	msg_on_message, fe_on_peer_down, fe_on_peer_gone, msg_peer_needed,
 	msg_on_up
 };

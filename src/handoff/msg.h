@@ -14,4 +14,6 @@
 
 extern const struct peer_handlers msg_handlers;
 
+int	msg_peer_needed(struct hd *, int);
+
 #endif
