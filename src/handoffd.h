@@ -58,6 +58,7 @@ struct hd_stats {
 	uint64_t	 st_drop_no_flow;	/* to the stack address, no flow */
 	uint64_t	 st_drop_early;		/* client packets mid-inject */
 	uint64_t	 st_drop_bad_csum;	/* consumed packets only */
+	uint64_t	 st_drop_tun_queue;	/* the kernel's, into the TUN */
 	uint64_t	 st_rst_blind;		/* resets outside any window */
 	uint64_t	 st_challenges;		/* challenge ACKs caused */
 	uint64_t	 st_challenges_limited;	/* ... or held back */
@@ -147,6 +148,7 @@ struct hd {
 	int			 hd_manual_clock; /* the caller calls node_tick */
 	int			 hd_tun_fd;	/* the device, if one is open */
 	struct tun_info		 hd_tun;
+	uint32_t		 hd_tun_drops_ms; /* when they were read */
 
 	uint32_t		 hd_now;	/* ms, the flow clock */
 	struct ipaddr		 hd_kstack_addr; /* kernel stack; or 0.0.0.0 */

@@ -132,6 +132,12 @@ node_on_expire_tick(int fd, short events, void *arg)
 	node_expire(hd, budget < 256 ? 256 : budget);
 	node_lwip_tick(hd);
 	fe_cookie_tick(hd);
+	/* The kernel's drops into the TUN, as often as the status file. */
+	if (hd->hd_tun_fd != -1 &&
+	    hd->hd_now - hd->hd_tun_drops_ms >= NODE_STATUS_MS) {
+		hd->hd_tun_drops_ms = hd->hd_now;
+		tun_queue_drops(&hd->hd_tun, &hd->hd_stats.st_drop_tun_queue);
+	}
 }
 
 static void

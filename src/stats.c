@@ -242,6 +242,7 @@ static const struct stats_counter {
 	ST(drop_no_flow, "drops_total", "reason=\"no-flow\"", NULL),
 	ST(drop_early, "drops_total", "reason=\"early\"", NULL),
 	ST(drop_bad_csum, "drops_total", "reason=\"bad-checksum\"", NULL),
+	ST(drop_tun_queue, "drops_total", "reason=\"tun-queue\"", NULL),
 };
 
 /* Every counter has its row: a new one without cannot be built. */

@@ -126,6 +126,13 @@ tun_read(int fd, void *buf, size_t len, struct pkt_meta *m)
 	return n - (ssize_t)sizeof(af);
 }
 
+/* The queue's drops are not read on the BSDs (tun.h): unknown. */
+int
+tun_queue_drops(const struct tun_info *ti, uint64_t *n)
+{
+	return -1;
+}
+
 ssize_t
 tun_write(int fd, const void *buf, size_t len, const struct pkt_meta *m)
 {

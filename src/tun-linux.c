@@ -10,12 +10,42 @@
 #include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "tun.h"
+
+/* The device's tx_dropped counter, from /proc/net/dev: this network
+ * namespace's (sysfs shows the one it was mounted in), readable by anyone.
+ * A line is "name: " and 8 receive counters, then bytes, packets, errors
+ * and drops sent. */
+static int
+tun_tx_dropped(const char *name, uint64_t *n)
+{
+	char		 line[512], *colon, *p;
+	size_t		 len = strlen(name);
+	FILE		*fp;
+	int		 rc = -1;
+
+	if ((fp = fopen("/proc/net/dev", "re")) == NULL)
+		return -1;
+	while (rc == -1 && fgets(line, sizeof(line), fp) != NULL) {
+		for (p = line; *p == ' '; p++)
+			;
+		if ((colon = strchr(p, ':')) == NULL ||
+		    (size_t)(colon - p) != len || strncmp(p, name, len) != 0)
+			continue;
+		if (sscanf(colon + 1, "%*u %*u %*u %*u %*u %*u %*u %*u "
+		    "%*u %*u %*u %" SCNu64, n) == 1)
+			rc = 0;
+		break;
+	}
+	fclose(fp);
+	return rc;
+}
 
 /*
  * Opens the TUN device called name.  With offload, packets carry a
@@ -68,7 +98,25 @@ tun_open(const char *name, int flags, struct tun_info *ti)
 	memcpy(ti->ti_name, ifr.ifr_name, IFNAMSIZ - 1);
 	ti->ti_created = !existed;
 	ti->ti_offload = offload != 0;
+	ti->ti_drops_known = tun_tx_dropped(ti->ti_name, &ti->ti_dropped0) == 0;
 	return fd;
+}
+
+/*
+ * Packets the kernel dropped on their way into the device since it was
+ * opened: its queue to our reads (txqueuelen packets, 500 unless set) was
+ * full, as a burst of thousands of clients' packets fills it.  The
+ * device's tx_dropped, which ip -s link shows.  Returns -1 if unknown.
+ */
+int
+tun_queue_drops(const struct tun_info *ti, uint64_t *n)
+{
+	uint64_t	 now;
+
+	if (!ti->ti_drops_known || tun_tx_dropped(ti->ti_name, &now) == -1)
+		return -1;
+	*n = now >= ti->ti_dropped0 ? now - ti->ti_dropped0 : 0;
+	return 0;
 }
 
 static int

@@ -17,6 +17,8 @@ struct tun_info {
 	char		 ti_name[16];	/* the device's name */
 	int		 ti_created;	/* 1: we created it, 0: attached */
 	int		 ti_offload;	/* packets carry struct pkt_meta */
+	int		 ti_drops_known; /* ti_dropped0 was read */
+	uint64_t	 ti_dropped0;	/* the kernel's drops at open */
 };
 
 /* tun_open's flags */
@@ -27,5 +29,6 @@ int	tun_open(const char *, int, struct tun_info *);
 int	tun_configure(const char *, in_addr_t, int, int);
 ssize_t	tun_read(int, void *, size_t, struct pkt_meta *);
 ssize_t	tun_write(int, const void *, size_t, const struct pkt_meta *);
+int	tun_queue_drops(const struct tun_info *, uint64_t *);
 
 #endif

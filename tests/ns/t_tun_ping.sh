@@ -31,6 +31,24 @@ t_check "bad data offset counted" t_wait_stat "$TOPO_STATE/n1.status" drop_bad-t
 t_check "truncated TCP counted" t_wait_stat "$TOPO_STATE/n1.status" drop_truncated 1
 t_check "still answers after bad packets" topo_exec n1 ping -c 1 -W 2 10.2.1.2
 
+# A burst the daemon cannot read in time (stopped here): the kernel drops
+# what does not fit in the device's queue (txqueuelen), and the daemon
+# counts it once it reads the device's counter again.
+t_check "no queue drop yet" [ "$(t_stat "$TOPO_STATE/n1.status" drop_tun_queue)" = 0 ]
+kill -STOP "${TOPO_PIDS[1]}"
+qlen=$(topo_exec n1 cat "/sys/class/net/$TOPO_TUN/tx_queue_len")
+topo_exec n1 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(int(__import__("sys").argv[1])):
+    s.sendto(b"x", ("10.2.1.2", 9))' $((qlen + 1000))
+kill -CONT "${TOPO_PIDS[1]}"
+t_check "the burst past the device's queue ($qlen) is counted" \
+    t_wait_stat "$TOPO_STATE/n1.status" drop_tun_queue 1000
+t_check "... no more than was sent" \
+    [ "$(t_stat "$TOPO_STATE/n1.status" drop_tun_queue)" -le $((qlen + 1000)) ]
+t_check "still answers after the burst" topo_exec n1 ping -c 1 -W 2 10.2.1.2
+
 # IPv6 into the device: lwIP answers a ping at its IPv6 address
 # (lwip.address6); a SYN there, of no connection handed to it, never
 # reaches it; ICMPv6 other than echo (a router advertisement that would
