@@ -41,6 +41,11 @@
  *                            (for writing a fixture; checks nothing)
  *   n1 drain                 forgets it (what a fixture does not pin, such
  *                            as whether lwIP acknowledged before answering)
+ *   n1 server-ahead          waits until every connection to n1's web
+ *                            server holds a relay's whole read (RELAY_READ
+ *                            bytes) unread, so that no read comes short:
+ *                            where short reads cut the stream into
+ *                            segments is not pinned
  *   n1 cookie NAME PACKET    binds $NAME to the SYN cookie (the ISN, options
  *                            in its low byte) n1 would answer the SYN PACKET
  *                            with now: the ACK a forger hits by chance
@@ -63,16 +68,19 @@
  *                            given), until a node starts or reloads
  *
  * PACKET: SRC:PORT > DST:PORT FLAGS [seq V] [ack V] [win V] [<OPTIONS>]
- * [len N] ["payload" | "prefix"... | ..."suffix"] where FLAGS are tcpdump's (S F R P and . for ACK;
- * p: PSH or not, which the relay's reads of its server decide), OPTIONS are "mss V", "wscale V", "sackOK", "TS val V ecr V", "sack V:V",
- * "nop", separated by commas, and a value V is a number or $NAME, $NAME+N,
- * $NAME-N: a name is bound the first time it is seen in an expected packet
- * and checked after.  An expected packet checks only the fields it gives,
+ * [len N] ["payload" | "prefix"... | ..."suffix"] where FLAGS are
+ * tcpdump's (S F R P and . for ACK; p: PSH or not, which the relay's reads
+ * of its server decide), OPTIONS are "mss V", "wscale V", "sackOK",
+ * "TS val V ecr V", "sack V:V", "nop", separated by commas, and a value V
+ * is a number or $NAME, $NAME+N, $NAME-N: a name is bound the first time
+ * it is seen in an expected packet and checked after.  An expected packet checks only the fields it gives,
  * and always both checksums.
  *
  * usage: test_scenario [FILE...]   (default: every $TESTS_SRCDIR/scenarios/
  * *.scn, each in a child process; SC_JOBS of them at a time)
  */
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -102,6 +110,7 @@
 #include "pkt.h"
 #include "handoff/cookie.h"
 #include "handoff/peer.h"
+#include "handoff/relay.h"
 #include "t.h"
 
 #define SC_NODES	4
@@ -1313,7 +1322,7 @@ sc_cmd_expect(struct sc_node *n, char *rest)
 {
 	struct sc_spec	 sp;
 	struct sc_pkt	*out;
-	char		 got[1024];
+	char		 got[1024], want[SC_LINE];
 	const char	*why;
 
 	while (isspace((unsigned char)*rest))
@@ -1326,19 +1335,74 @@ sc_cmd_expect(struct sc_node *n, char *rest)
 		}
 		return;
 	}
+	snprintf(want, sizeof(want), "%s", rest);	/* parsing cuts it */
 	sc_parse_packet(rest, &sp);
 	/* Real time lets libevent's timers fire: wait only for what a web
 	 * server's socket may bring. */
 	if ((out = sc_next_output(n, sc.s_servers > 0 ? SC_WAIT_MS :
 	    SC_QUIET_MS)) == NULL)
 		sc_fail("%s wrote nothing, expected:\n  want %s", n->n_name,
-		    rest);
+		    want);
 	if (!sc_match_packet(&sp, out->sp_data, out->sp_len, &why)) {
 		sc_format(out->sp_data, out->sp_len, got, sizeof(got));
-		sc_fail("%s: %s:\n  got  %s", n->n_name, why, got);
+		sc_fail("%s: %s:\n  want %s\n  got  %s", n->n_name, why,
+		    want, got);
 	}
 	free(sp.s_payload);
 	sc_pop(n);
+}
+
+/*
+ * Each socket of ours connected to n's web server (a relay's) gets a large
+ * receive buffer, so that the server can stay a whole read ahead of it;
+ * returns how many there are, and in *least the fewest bytes one holds.
+ */
+static int
+sc_relay_socks(struct sc_node *n, int *least)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 slen;
+	int			 fd, k = 0, v, big = 4 * RELAY_READ;
+
+	*least = -1;
+	for (fd = 0; fd < 1024; fd++) {
+		slen = sizeof(sin);
+		if (getpeername(fd, (struct sockaddr *)&sin, &slen) == -1 ||
+		    sin.sin_family != AF_INET ||
+		    sin.sin_addr.s_addr != htonl(INADDR_LOOPBACK) ||
+		    ntohs(sin.sin_port) != n->n_http_port)
+			continue;
+		slen = sizeof(v);
+		if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &slen) == -1 ||
+		    (v < big && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big,
+		    sizeof(big)) == -1) || ioctl(fd, FIONREAD, &v) == -1)
+			sc_fail("a relay's socket: %s", strerror(errno));
+		if (*least == -1 || v < *least)
+			*least = v;
+		k++;
+	}
+	return k;
+}
+
+static void
+sc_cmd_server_ahead(struct sc_node *n)
+{
+	struct timespec	 a;
+	int		 least, k;
+
+	if (n->n_http == NULL)
+		sc_fail("%s has no web server", n->n_name);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (;;) {
+		sc_settle();
+		if ((k = sc_relay_socks(n, &least)) > 0 && least >= RELAY_READ)
+			return;
+		if (sc_elapsed_ms(&a) >= SC_WAIT_MS)
+			sc_fail("%s's web server: %d connections, the emptiest "
+			    "holds %d bytes unread, expected %d", n->n_name, k,
+			    least, RELAY_READ);
+		usleep(1000);
+	}
 }
 
 static void
@@ -1690,6 +1754,8 @@ sc_cmd_node(char *first, char *rest)
 		while (n->n_qlen > 0)
 			sc_pop(n);
 	}
+	else if (strcmp(cmd, "server-ahead") == 0)
+		sc_cmd_server_ahead(n);
 	else if (strcmp(cmd, "cookie") == 0)
 		sc_cmd_cookie(n, rest);
 	else if (strcmp(cmd, "reload") == 0 ||
