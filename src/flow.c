@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <arpa/inet.h>
 
 #include "flow.h"
 
@@ -18,6 +19,8 @@ struct flow_table {
 	uint32_t	 ft_free;	/* free list head: index+1 */
 	uint32_t	 ft_hand;	/* expiry clock hand */
 	uint64_t	 ft_seed[2];
+	/* the front-end's flows by client network (flow_net_count) */
+	uint32_t	 ft_nets[FLOW_NETS];
 };
 
 /* wyhash's multiply-fold. */
@@ -64,6 +67,40 @@ static inline uint32_t
 flow_hash(const struct flow_table *t, const struct flow_key *k)
 {
 	return flow_key_hash(t, k) & t->ft_mask;
+}
+
+/* Which of FLOW_NETS a client's network (its /24, or /48 for IPv6) is:
+ * keyed, so that nobody aims at another's. */
+static uint32_t
+flow_net(const struct flow_table *t, const struct ipaddr *client)
+{
+	struct flow_key	 k;
+
+	memset(&k, 0, sizeof(k));
+	k.k_raddr = *client;
+	if (addr_is4(client))
+		k.k_raddr.a_w[3] &= htonl(0xffffff00);
+	else {
+		k.k_raddr.a_w[1] &= htonl(0xffff0000);
+		k.k_raddr.a_w[2] = k.k_raddr.a_w[3] = 0;
+	}
+	return flow_seeded_hash(t->ft_seed, &k) % FLOW_NETS;
+}
+
+/* A flow of the front-end's comes or goes: its client network's count. */
+static void
+flow_net_add(struct flow_table *t, const struct flow *f, int n)
+{
+	if (f->f_owner == FLOW_OWNER_FE)
+		t->ft_nets[flow_net(t, &f->f_key.k_raddr)] += (uint32_t)n;
+}
+
+/* How many of the front-end's flows the client's network holds (with the
+ * networks that share its bucket). */
+uint32_t
+flow_net_count(const struct flow_table *t, const struct ipaddr *client)
+{
+	return t->ft_nets[flow_net(t, client)];
 }
 
 static inline int
@@ -167,6 +204,7 @@ flow_table_adopt(struct flow_table *t, const struct flow_ops *const *owners,
 			f->f_hnext = t->ft_buckets[h];
 			t->ft_buckets[h] = i + 1;
 			t->ft_count++;
+			flow_net_add(t, f, 1);
 			continue;
 		}
 		gen = f->f_gen;
@@ -243,6 +281,7 @@ flow_insert(struct flow_table *t, const struct flow_key *k, uint32_t now,
 	f->f_hnext = t->ft_buckets[h];
 	t->ft_buckets[h] = idx + 1;
 	t->ft_count++;
+	flow_net_add(t, f, 1);
 	return f;
 }
 
@@ -257,6 +296,7 @@ flow_remove(struct flow_table *t, struct flow *f)
 	if (*pp == 0)
 		return;		/* not in the table: a bug, but harmless */
 	*pp = f->f_hnext;
+	flow_net_add(t, f, -1);
 	f->f_ops = NULL;
 	f->f_owner = 0;
 	f->f_ctx = NULL;

@@ -12,7 +12,9 @@
  * A flow belongs to the role that created it (the front-end or the
  * back-end), which gives it its handlers, struct flow_ops: the BTCP and the
  * flow clock reach a flow's owner only through them.  The owner may hang its
- * slow-path state off f_ctx; flow.c never touches it.
+ * slow-path state off f_ctx; flow.c never touches it.  The table also
+ * counts the front-end's flows by client network, so that the front-end
+ * can keep one network from taking the whole table.
  */
 #ifndef HANDOFFD_FLOW_H
 #define HANDOFFD_FLOW_H
@@ -55,6 +57,10 @@ enum flow_end {
 
 /* Owners by number: what a flow kept across a restart names (its f_ops
  * pointer means nothing to the next process). */
+/* The front-end's flows are also counted by client network, its /24 or
+ * /48, as a keyed hash into one of FLOW_NETS (flow_net_count). */
+#define FLOW_NETS	1024
+
 #define FLOW_OWNER_FE	1
 #define FLOW_OWNER_BE	2
 #define FLOW_OWNER_MAX	3
@@ -157,6 +163,8 @@ void		 flow_remove(struct flow_table *, struct flow *);
 struct flow	*flow_by_handle(struct flow_table *, uint64_t);
 uint64_t	 flow_handle(const struct flow_table *, const struct flow *);
 uint32_t	 flow_count(const struct flow_table *);
+uint32_t	 flow_net_count(const struct flow_table *,
+		    const struct ipaddr *);
 uint32_t	 flow_capacity(const struct flow_table *);
 size_t		 flow_bytes_per_flow(const struct flow_table *);
 unsigned int	 flow_expire(struct flow_table *, uint32_t, unsigned int,

@@ -52,6 +52,7 @@ struct hd_stats {
 	uint64_t	 st_drop[PKT_VERDICT_MAX];	/* by parse verdict */
 	uint64_t	 st_drop_bad_opts;
 	uint64_t	 st_drop_table_full;
+	uint64_t	 st_drop_network_busy;	/* fe_make_room */
 	uint64_t	 st_drop_queue_full;
 	uint64_t	 st_drop_nomem;
 	uint64_t	 st_drop_stale;		/* stack packets of no flow */

@@ -236,6 +236,7 @@ static const struct stats_counter {
 	ST(drop_bad_opts, "drops_total", "reason=\"bad-options\"",
 	    "Packets dropped, by reason."),
 	ST(drop_table_full, "drops_total", "reason=\"table-full\"", NULL),
+	ST(drop_network_busy, "drops_total", "reason=\"network-busy\"", NULL),
 	ST(drop_queue_full, "drops_total", "reason=\"queue-full\"", NULL),
 	ST(drop_nomem, "drops_total", "reason=\"no-memory\"", NULL),
 	ST(drop_stale, "drops_total", "reason=\"stale\"", NULL),

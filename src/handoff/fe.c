@@ -69,6 +69,7 @@
 
 /* What clients' connections cause is logged at most once a second. */
 static struct log_rl fe_rl_full;
+static struct log_rl fe_rl_busy;
 static struct log_rl fe_rl_stack;
 static struct log_rl fe_rl_cancelled;
 static struct log_rl fe_rl_timeout;
@@ -153,18 +154,33 @@ fe_young_leave(struct fe_conn *fc)
 }
 
 /*
- * Room for a new connection at a VIP: the young ones are bounded, the
- * oldest giving way (a half-open one silently: it may be spoofed), so that
- * a flood neither fills the table nor keeps a real client out for long;
- * and an eighth of the table stays for connections handed to this node.
+ * Room for a new connection at a VIP from client: the young ones are
+ * bounded, the oldest giving way (a half-open one silently: it may be
+ * spoofed), so that a flood neither fills the table nor keeps a real client
+ * out for long; an eighth of the table stays for connections handed to
+ * this node; and once the rest is half full, a client network that holds
+ * a sixteenth of it (FE_NET_MIN at least) opens no more, so that filling it
+ * takes nine networks holding connections of their own, while one busy
+ * network alone (a large NAT) is never limited while there is room.
  * Returns -1 when there is none.
  */
 int
-fe_make_room(struct hd *hd)
+fe_make_room(struct hd *hd, const struct ipaddr *client)
 {
 	uint32_t	 cap = flow_capacity(hd->hd_flows);
+	uint32_t	 fe_cap = cap - cap / 8;
 	struct fe_conn	*old;
+	char		 a[ADDR_STRLEN];
 
+	if (flow_count(hd->hd_flows) >= fe_cap / 2 &&
+	    flow_net_count(hd->hd_flows, client) >= (fe_cap / 16 > FE_NET_MIN ?
+	    fe_cap / 16 : FE_NET_MIN)) {
+		hd->hd_stats.st_drop_network_busy++;
+		log_ratelim(&fe_rl_busy, "fe: the network of %s holds a "
+		    "sixteenth of the flow table, half full: new connection "
+		    "dropped", addr_str(client, a, sizeof(a)));
+		return -1;
+	}
 	if (hd->hd_fe_nyoung >= fe_young_max(hd) &&
 	    (old = TAILQ_FIRST(&hd->hd_fe_young)) != NULL) {
 		hd->hd_stats.st_fe_evicted++;
@@ -173,7 +189,7 @@ fe_make_room(struct hd *hd)
 		fe_close(hd, old->fc_flow, old->fc_flow->f_state == FE_SYN ?
 		    FLOW_END_HANDSHAKE : FLOW_END_EVICTED);
 	}
-	if (flow_count(hd->hd_flows) >= cap - cap / 8) {
+	if (flow_count(hd->hd_flows) >= fe_cap) {
 		hd->hd_stats.st_drop_table_full++;
 		log_ratelim(&fe_rl_full, "fe: flow table full (%u flows, %u "
 		    "kept for handoffs): new connection dropped", cap,
@@ -535,7 +551,7 @@ fe_syn(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	 * connection, and lwIP must answer it as one. */
 	port_tcp_forget_timewait(&p->p_daddr, ntohs(p->p_dport), &p->p_saddr,
 	    ntohs(p->p_sport));
-	if (fe_make_room(hd) == -1)
+	if (fe_make_room(hd, &p->p_saddr) == -1)
 		return;
 	if ((f = flow_insert(hd->hd_flows, &k, hd->hd_now, &fe_flow_ops)) ==
 	    NULL) {

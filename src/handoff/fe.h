@@ -41,6 +41,9 @@ enum fe_state {
 /* Requests that wait at once for a member to come up (fe_wait_coming):
  * those of a restart's moment; past them, 503 as before. */
 #define FE_COMING_MAX		1024
+/* The fewest connections a client network may always hold (fe_make_room):
+ * a sixteenth of a small table would hold out an ordinary busy NAT. */
+#define FE_NET_MIN		64
 
 /* A client packet held while a HANDOFF is in flight. */
 struct fe_qpkt {
@@ -116,7 +119,7 @@ struct fe_conn {
 
 void	fe_set_state(struct flow *, enum fe_state);
 void	fe_alog(struct fe_conn *, const char *, int);
-int	fe_make_room(struct hd *);
+int	fe_make_room(struct hd *, const struct ipaddr *);
 int	fe_challenge_ok(struct hd *, struct flow *);
 void	fe_close(struct hd *, struct flow *, enum flow_end);
 struct fe_conn *fe_conn_new(struct hd *, struct flow *,

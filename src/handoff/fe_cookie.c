@@ -268,7 +268,7 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 		port_tcp_forget_timewait(&p->p_daddr, ntohs(p->p_dport),
 		    &p->p_saddr, ntohs(p->p_sport));
 	flow_key_in(&k, p);
-	if (fe_make_room(hd) == -1)
+	if (fe_make_room(hd, &p->p_saddr) == -1)
 		return 1;
 	if ((f = flow_insert(hd->hd_flows, &k, hd->hd_now, &fe_flow_ops)) ==
 	    NULL) {

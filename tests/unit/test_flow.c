@@ -1,5 +1,6 @@
 /* Flow table: insert, lookup, remove, capacity, handles, expiry, and the
  * adoption of another process's slots. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -329,6 +330,112 @@ test_adopt_garbage(void)
 	free(slots);
 }
 
+static struct ipaddr
+parse_addr(const char *s)
+{
+	struct ipaddr	 a;
+	uint8_t		 b[16];
+
+	if (inet_pton(AF_INET6, s, b) == 1)
+		addr_from16(&a, b);
+	else
+		a = t_ip(s);
+	return a;
+}
+
+/* n flows of o from client, at ports from port up. */
+static void
+net_insert(struct flow_table *t, const struct flow_ops *o, const char *client,
+    uint16_t port, int n)
+{
+	struct flow_key	 k;
+
+	memset(&k, 0, sizeof(k));
+	k.k_raddr = parse_addr(client);
+	k.k_laddr = addr4(0x0a090001u);
+	k.k_lport = 80;
+	while (n-- > 0) {
+		k.k_rport = port++;
+		CHECK(flow_insert(t, &k, 1000, o) != NULL);
+	}
+}
+
+/*
+ * The front-end's flows are counted by client network, its /24 or /48,
+ * the back-end's not; a removal takes one off, and the next process counts
+ * what it adopts (with its own key).  Networks share a bucket one time in
+ * FLOW_NETS: each check is of a difference, or of one of several networks.
+ */
+static void
+test_net_counts(void)
+{
+	static const struct flow_ops be = { "be", FLOW_OWNER_BE, NULL, 0,
+	    NULL, NULL, NULL, NULL, NULL, NULL };
+	static const struct flow_ops *const owners[] = { NULL, &ops, &be };
+	struct flow		*slots = calloc(64, sizeof(*slots));
+	struct flow_table	*t = flow_table_new(64, slots), *t2;
+	struct ipaddr		 a = parse_addr("10.0.1.2");
+	struct ipaddr		 a6 = parse_addr("2001:db8:1:2::1");
+	const char		*other[] = { "10.0.2.1", "10.1.1.1",
+	    "192.0.2.1" };
+	struct adopted		 ad;
+	struct flow_key		 k;
+	uint32_t		 n0, o[3];
+	int			 i;
+
+	CHECK(t != NULL && ops.fo_owner == FLOW_OWNER_FE);
+	n0 = flow_net_count(t, &a);
+	net_insert(t, &ops, "10.0.1.2", 1000, 3);
+	net_insert(t, &ops, "10.0.1.250", 1000, 2);	/* the same /24 */
+	CHECK_INTEQ(flow_net_count(t, &a) - n0, 5);
+	CHECK_INTEQ(flow_net_count(t, T_IPP("10.0.1.99")),
+	    flow_net_count(t, &a));
+	net_insert(t, &be, "10.0.1.3", 1000, 4);	/* not counted */
+	CHECK_INTEQ(flow_net_count(t, &a) - n0, 5);
+	/* other networks */
+	for (i = 0; i < 3; i++) {
+		struct ipaddr x = parse_addr(other[i]);
+
+		o[i] = flow_net_count(t, &x);
+		net_insert(t, &ops, other[i], 2000, 1);
+		CHECK_INTEQ(flow_net_count(t, &x) - o[i], 1);
+	}
+	n0 = flow_net_count(t, &a6);
+	net_insert(t, &ops, "2001:db8:1:2::1", 1000, 2);
+	net_insert(t, &ops, "2001:db8:1:ffff::5", 1000, 1);	/* its /48 */
+	CHECK_INTEQ(flow_net_count(t, &a6) - n0, 3);
+	/* a removal takes one off */
+	memset(&k, 0, sizeof(k));
+	k.k_raddr = parse_addr("10.0.1.250");
+	k.k_laddr = addr4(0x0a090001u);
+	k.k_lport = 80;
+	k.k_rport = 1000;
+	n0 = flow_net_count(t, &a);
+	flow_remove(t, flow_lookup(t, &k));
+	CHECK_INTEQ(n0 - flow_net_count(t, &a), 1);
+	flow_table_free(t);
+
+	/* the next process: every adopted FE flow of a's network counted */
+	t2 = flow_table_new(64, slots);
+	memset(&ad, 0, sizeof(ad));
+	ad.t = t2;
+	CHECK_INTEQ(flow_table_adopt(t2, owners, FLOW_OWNER_MAX, 1000,
+	    on_adopt, &ad), 4 + 4 + 3 + 3);
+	n0 = flow_net_count(t2, &a);
+	CHECK(n0 >= 4);
+	for (i = 1000; i < 1003; i++) {
+		k.k_raddr = a;
+		k.k_rport = (uint16_t)i;
+		flow_remove(t2, flow_lookup(t2, &k));
+	}
+	k.k_raddr = parse_addr("10.0.1.250");
+	k.k_rport = 1001;
+	flow_remove(t2, flow_lookup(t2, &k));
+	CHECK_INTEQ(n0 - flow_net_count(t2, &a), 4);
+	flow_table_free(t2);
+	free(slots);
+}
+
 static void
 test_bad_size(void)
 {
@@ -345,6 +452,7 @@ main(void)
 	test_expire();
 	test_adopt();
 	test_adopt_garbage();
+	test_net_counts();
 	test_bad_size();
 	return t_done("test_flow");
 }
