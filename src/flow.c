@@ -19,8 +19,10 @@ struct flow_table {
 	uint32_t	 ft_free;	/* free list head: index+1 */
 	uint32_t	 ft_hand;	/* expiry clock hand */
 	uint64_t	 ft_seed[2];
-	/* the front-end's flows by client network (flow_net_count) */
+	/* the front-end's flows by client network (flow_net_count), and in
+	 * all */
 	uint32_t	 ft_nets[FLOW_NETS];
+	uint32_t	 ft_nets_total;
 };
 
 /* wyhash's multiply-fold. */
@@ -91,8 +93,10 @@ flow_net(const struct flow_table *t, const struct ipaddr *client)
 static void
 flow_net_add(struct flow_table *t, const struct flow *f, int n)
 {
-	if (f->f_owner == FLOW_OWNER_FE)
+	if (f->f_owner == FLOW_OWNER_FE) {
 		t->ft_nets[flow_net(t, &f->f_key.k_raddr)] += (uint32_t)n;
+		t->ft_nets_total += (uint32_t)n;
+	}
 }
 
 /* How many of the front-end's flows the client's network holds (with the
@@ -101,6 +105,13 @@ uint32_t
 flow_net_count(const struct flow_table *t, const struct ipaddr *client)
 {
 	return t->ft_nets[flow_net(t, client)];
+}
+
+/* How many flows the front-end holds. */
+uint32_t
+flow_net_total(const struct flow_table *t)
+{
+	return t->ft_nets_total;
 }
 
 static inline int

@@ -165,6 +165,7 @@ uint64_t	 flow_handle(const struct flow_table *, const struct flow *);
 uint32_t	 flow_count(const struct flow_table *);
 uint32_t	 flow_net_count(const struct flow_table *,
 		    const struct ipaddr *);
+uint32_t	 flow_net_total(const struct flow_table *);
 uint32_t	 flow_capacity(const struct flow_table *);
 size_t		 flow_bytes_per_flow(const struct flow_table *);
 unsigned int	 flow_expire(struct flow_table *, uint32_t, unsigned int,

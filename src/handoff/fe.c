@@ -158,11 +158,11 @@ fe_young_leave(struct fe_conn *fc)
  * bounded, the oldest giving way (a half-open one silently: it may be
  * spoofed), so that a flood neither fills the table nor keeps a real client
  * out for long; an eighth of the table stays for connections handed to
- * this node; and once the rest is half full, a client network that holds
- * a sixteenth of it (FE_NET_MIN at least) opens no more, so that filling it
- * takes nine networks holding connections of their own, while one busy
- * network alone (a large NAT) is never limited while there is room.
- * Returns -1 when there is none.
+ * this node; and once the front-end's connections fill half the rest, a
+ * client network that holds a sixteenth of it (FE_NET_MIN at least) opens
+ * no more, so that filling it takes nine networks holding connections of
+ * their own, while one busy network alone (a large NAT) may still fill
+ * half.  Returns -1 when there is none.
  */
 int
 fe_make_room(struct hd *hd, const struct ipaddr *client)
@@ -172,7 +172,7 @@ fe_make_room(struct hd *hd, const struct ipaddr *client)
 	struct fe_conn	*old;
 	char		 a[ADDR_STRLEN];
 
-	if (flow_count(hd->hd_flows) >= fe_cap / 2 &&
+	if (flow_net_total(hd->hd_flows) >= fe_cap / 2 &&
 	    flow_net_count(hd->hd_flows, client) >= (fe_cap / 16 > FE_NET_MIN ?
 	    fe_cap / 16 : FE_NET_MIN)) {
 		hd->hd_stats.st_drop_network_busy++;

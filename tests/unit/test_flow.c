@@ -392,6 +392,7 @@ test_net_counts(void)
 	    flow_net_count(t, &a));
 	net_insert(t, &be, "10.0.1.3", 1000, 4);	/* not counted */
 	CHECK_INTEQ(flow_net_count(t, &a) - n0, 5);
+	CHECK_INTEQ(flow_net_total(t), 5);
 	/* other networks */
 	for (i = 0; i < 3; i++) {
 		struct ipaddr x = parse_addr(other[i]);
@@ -404,6 +405,7 @@ test_net_counts(void)
 	net_insert(t, &ops, "2001:db8:1:2::1", 1000, 2);
 	net_insert(t, &ops, "2001:db8:1:ffff::5", 1000, 1);	/* its /48 */
 	CHECK_INTEQ(flow_net_count(t, &a6) - n0, 3);
+	CHECK_INTEQ(flow_net_total(t), 11);
 	/* a removal takes one off */
 	memset(&k, 0, sizeof(k));
 	k.k_raddr = parse_addr("10.0.1.250");
@@ -413,6 +415,7 @@ test_net_counts(void)
 	n0 = flow_net_count(t, &a);
 	flow_remove(t, flow_lookup(t, &k));
 	CHECK_INTEQ(n0 - flow_net_count(t, &a), 1);
+	CHECK_INTEQ(flow_net_total(t), 10);
 	flow_table_free(t);
 
 	/* the next process: every adopted FE flow of a's network counted */
@@ -421,6 +424,7 @@ test_net_counts(void)
 	ad.t = t2;
 	CHECK_INTEQ(flow_table_adopt(t2, owners, FLOW_OWNER_MAX, 1000,
 	    on_adopt, &ad), 4 + 4 + 3 + 3);
+	CHECK_INTEQ(flow_net_total(t2), 10);
 	n0 = flow_net_count(t2, &a);
 	CHECK(n0 >= 4);
 	for (i = 1000; i < 1003; i++) {
@@ -432,6 +436,7 @@ test_net_counts(void)
 	k.k_rport = 1001;
 	flow_remove(t2, flow_lookup(t2, &k));
 	CHECK_INTEQ(n0 - flow_net_count(t2, &a), 4);
+	CHECK_INTEQ(flow_net_total(t2), 6);
 	flow_table_free(t2);
 	free(slots);
 }
