@@ -19,8 +19,8 @@ struct flow_table {
 	uint32_t	 ft_free;	/* free list head: index+1 */
 	uint32_t	 ft_hand;	/* expiry clock hand */
 	uint64_t	 ft_seed[2];
-	/* the front-end's flows by client network (flow_net_count), and in
-	 * all */
+	/* the front-end's flows counted by client network (flow_net_join),
+	 * and in all */
 	uint32_t	 ft_nets[FLOW_NETS];
 	uint32_t	 ft_nets_total;
 };
@@ -89,14 +89,23 @@ flow_net(const struct flow_table *t, const struct ipaddr *client)
 	return flow_seeded_hash(t->ft_seed, &k) % FLOW_NETS;
 }
 
-/* A flow of the front-end's comes or goes: its client network's count. */
+/* A counted flow comes or goes: its client network's count. */
 static void
 flow_net_add(struct flow_table *t, const struct flow *f, int n)
 {
-	if (f->f_owner == FLOW_OWNER_FE) {
-		t->ft_nets[flow_net(t, &f->f_key.k_raddr)] += (uint32_t)n;
-		t->ft_nets_total += (uint32_t)n;
-	}
+	t->ft_nets[flow_net(t, &f->f_key.k_raddr)] += (uint32_t)n;
+	t->ft_nets_total += (uint32_t)n;
+}
+
+/* A flow of the front-end's whose client proved its address (completed
+ * a handshake): counted in its network until removed.  Once is enough. */
+void
+flow_net_join(struct flow_table *t, struct flow *f)
+{
+	if (f->f_owner != FLOW_OWNER_FE || f->f_net)
+		return;
+	f->f_net = 1;
+	flow_net_add(t, f, 1);
 }
 
 /* How many of the front-end's flows the client's network holds (with the
@@ -107,7 +116,7 @@ flow_net_count(const struct flow_table *t, const struct ipaddr *client)
 	return t->ft_nets[flow_net(t, client)];
 }
 
-/* How many flows the front-end holds. */
+/* How many of the front-end's flows are counted. */
 uint32_t
 flow_net_total(const struct flow_table *t)
 {
@@ -215,7 +224,8 @@ flow_table_adopt(struct flow_table *t, const struct flow_ops *const *owners,
 			f->f_hnext = t->ft_buckets[h];
 			t->ft_buckets[h] = i + 1;
 			t->ft_count++;
-			flow_net_add(t, f, 1);
+			if (f->f_net)
+				flow_net_add(t, f, 1);
 			continue;
 		}
 		gen = f->f_gen;
@@ -292,7 +302,6 @@ flow_insert(struct flow_table *t, const struct flow_key *k, uint32_t now,
 	f->f_hnext = t->ft_buckets[h];
 	t->ft_buckets[h] = idx + 1;
 	t->ft_count++;
-	flow_net_add(t, f, 1);
 	return f;
 }
 
@@ -307,7 +316,9 @@ flow_remove(struct flow_table *t, struct flow *f)
 	if (*pp == 0)
 		return;		/* not in the table: a bug, but harmless */
 	*pp = f->f_hnext;
-	flow_net_add(t, f, -1);
+	if (f->f_net)
+		flow_net_add(t, f, -1);
+	f->f_net = 0;
 	f->f_ops = NULL;
 	f->f_owner = 0;
 	f->f_ctx = NULL;

@@ -13,8 +13,9 @@
  * back-end), which gives it its handlers, struct flow_ops: the BTCP and the
  * flow clock reach a flow's owner only through them.  The owner may hang its
  * slow-path state off f_ctx; flow.c never touches it.  The table also
- * counts the front-end's flows by client network, so that the front-end
- * can keep one network from taking the whole table.
+ * counts the front-end's flows by client network once the owner says the
+ * client proved its address, so that the front-end can keep one network
+ * from taking the whole table, and nobody can spoof a network's way in.
  */
 #ifndef HANDOFFD_FLOW_H
 #define HANDOFFD_FLOW_H
@@ -57,8 +58,9 @@ enum flow_end {
 
 /* Owners by number: what a flow kept across a restart names (its f_ops
  * pointer means nothing to the next process). */
-/* The front-end's flows are also counted by client network, its /24 or
- * /48, as a keyed hash into one of FLOW_NETS (flow_net_count). */
+/* The front-end's flows whose clients proved their address are also
+ * counted by client network, its /24 or /48, as a keyed hash into one of
+ * FLOW_NETS (flow_net_join, flow_net_count). */
 #define FLOW_NETS	1024
 
 #define FLOW_OWNER_FE	1
@@ -103,6 +105,8 @@ struct flow {
 	uint8_t		 f_owner;	/* f_ops->fo_owner; 0: a free slot */
 	uint8_t		 f_cws;		/* back-end: the client's window shift
 					   (a front-end's is f_ws_out) */
+	uint8_t		 f_net;		/* counted in its client's network
+					   (flow_net_join) */
 	uint32_t	 f_start;	/* created, ms (flow clock) */
 	uint64_t	 f_bytes;	/* rewritten on its way, IP bytes */
 	union {
@@ -163,6 +167,7 @@ void		 flow_remove(struct flow_table *, struct flow *);
 struct flow	*flow_by_handle(struct flow_table *, uint64_t);
 uint64_t	 flow_handle(const struct flow_table *, const struct flow *);
 uint32_t	 flow_count(const struct flow_table *);
+void		 flow_net_join(struct flow_table *, struct flow *);
 uint32_t	 flow_net_count(const struct flow_table *,
 		    const struct ipaddr *);
 uint32_t	 flow_net_total(const struct flow_table *);

@@ -59,7 +59,8 @@ struct state {
 /* struct flow's shape: its size and every field's offset and width.  A
  * build that moved a field reads no file of one that did not.  (f_orun
  * shares f_sbytes's place, which earlier builds left zero at a front-end:
- * no run.) */
+ * no run; and f_net sits in what they left as zero padding: their flows
+ * are adopted uncounted.) */
 static uint32_t
 state_signature(void)
 {

@@ -1328,6 +1328,7 @@ fe_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	tcp_err(pcb, fe_err);
 	tcp_nagle_disable(pcb);
 	fe_set_state(f, FE_COLLECT);
+	flow_net_join(fc->fc_hd->hd_flows, f);
 	return ERR_OK;
 }
 

@@ -307,6 +307,7 @@ fe_cookie_ack(struct hd *hd, const struct cfg_service *svc, struct pkt *p)
 	f->f_ctx = fc;
 	replay_add(hd->hd_replay, id, src, cookie_period(hd->hd_now));
 	fe_set_state(f, FE_COLLECT);
+	flow_net_join(hd->hd_flows, f);
 	f->f_timeout = hd->hd_cfg->cfg_handoff.ch_request_timeout_ms;
 	hd->hd_stats.st_cookie_acks++;
 	fe_cookie_input(hd, f, p);

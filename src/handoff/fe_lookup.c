@@ -305,6 +305,8 @@ fe_lookup_found(struct hd *hd, struct flow *f, int peer,
 	if (la->la_flags & CTL_LK_CLIENT_FIN)
 		f->f_flags |= FLOW_CLIENT_FIN;
 	flow_touch(f, hd->hd_now);
+	/* A member holds the connection: its client is no spoofer. */
+	flow_net_join(hd->hd_flows, f);
 	if (la->la_flags & CTL_LK_LINGER) {
 		f->f_flags |= FLOW_PEER_DONE;
 		f->f_end = FLOW_END_DONE;

@@ -6,7 +6,8 @@
 # is half full, a network (/24) that holds a sixteenth of it (64 at least)
 # opens no more:
 # the attacker holds half the table, a client of another network is served
-# at both handshakes throughout, and the refusals are counted
+# at both handshakes throughout, even while a spoofer's SYNs from its
+# network hold every half-open slot, and the refusals are counted
 # (drop_network_busy).  A client of the attacker's own network is refused
 # with it.
 . "$(dirname "$0")/lib.sh"
@@ -53,11 +54,22 @@ t_stat_show() {
 }
 t_wait_stat "$st" drop_network_busy 1
 t_stat_show
-# Half of 448, past its share: a sixteenth of it (28), and 64 at least.
-t_check "the attacker holds half the table ($held)" [ "$held" -eq 224 ]
+# Half of 448, past its share: a sixteenth of it (28), and 64 at least;
+# connections count once their handshake completes, so those of a batch
+# still half-open then may take it past, but no further.
+t_check "the attacker holds half the table ($held)" \
+    [ "$held" -ge 224 -a "$held" -le 274 ]
 t_check "its further connections were refused and counted" \
     [ "$(t_stat "$st" drop_network_busy)" -gt 0 ]
 t_check "the table never filled" [ "$(t_stat "$st" drop_table_full)" = 0 ]
+# A spoofer sends SYNs from the other network's addresses: at the lwip
+# handshake each is a half-open connection (64 at most here, the oldest
+# giving way), which counts for no network until its client completes it.
+t_check "a spoofer's 5,000 SYNs sent" \
+    c "$HANDOFFD_TOOLS/synflood" -p 24 5000 "$TOPO_VIP2" 80 10.0.7.0
+t_check "the spoofed SYNs hold the 64 half-open slots" \
+    t_wait_stat "$st" flows_active $((held + 64))
+t_stat_show
 ok=0 okc=0
 for i in $(seq 1 8); do
 	[ "$(get 10.0.7.2 "$TOPO_VIP2" "during=$i")" = 200 ] && ok=$((ok + 1))

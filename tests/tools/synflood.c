@@ -2,11 +2,11 @@
  * synflood: sends TCP segments from spoofed sources as fast as a raw
  * socket takes them, for the SYN-flood and forged-cookie tests.
  *
- * usage: synflood [-a] [-i USEC] COUNT DST_ADDR DST_PORT SRC_NET
+ * usage: synflood [-a] [-i USEC] [-p BITS] COUNT DST_ADDR DST_PORT SRC_NET
  *   COUNT segments to DST_ADDR:DST_PORT, each from a random address in
- *   SRC_NET/16 and a random port; SYNs, or with -a bare ACKs acknowledging
- *   a random number (forged handshake completions); -i waits USEC between
- *   segments.
+ *   SRC_NET/16 (or /BITS) and a random port; SYNs, or with -a bare ACKs
+ *   acknowledging a random number (forged handshake completions); -i waits
+ *   USEC between segments.
  */
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -48,24 +48,30 @@ main(int argc, char *argv[])
 {
 	uint8_t			 pkt[44], ph[12 + 24];
 	struct sockaddr_in	 dst;
-	uint32_t		 daddr, net, saddr;
+	uint32_t		 daddr, net, saddr, mask = 0xffff0000u;
 	uint16_t		 dport, c;
 	long			 count, i, sent = 0;
-	int			 s, on = 1, ack = 0, ch, gap = 0;
+	int			 s, on = 1, ack = 0, ch, gap = 0, bits, bad = 0;
 
-	while ((ch = getopt(argc, argv, "ai:")) != -1) {
+	while ((ch = getopt(argc, argv, "ai:p:")) != -1) {
 		if (ch == 'a')
 			ack = 1;
 		else if (ch == 'i')
 			gap = atoi(optarg);
+		else if (ch == 'p') {
+			if ((bits = atoi(optarg)) < 1 || bits > 31)
+				bad = 1;
+			else
+				mask = 0xffffffffu << (32 - bits);
+		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 4 || (count = atol(argv[0])) <= 0 ||
+	if (bad || argc != 4 || (count = atol(argv[0])) <= 0 ||
 	    inet_pton(AF_INET, argv[1], &daddr) != 1 ||
 	    inet_pton(AF_INET, argv[3], &net) != 1) {
-		fprintf(stderr, "usage: synflood [-a] [-i USEC] COUNT DST_ADDR "
-		    "DST_PORT SRC_NET\n");
+		fprintf(stderr, "usage: synflood [-a] [-i USEC] [-p BITS] COUNT "
+		    "DST_ADDR DST_PORT SRC_NET\n");
 		return 2;
 	}
 	dport = htons((uint16_t)atoi(argv[2]));
@@ -81,7 +87,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < count; i++) {
 		uint32_t r = rnd();
 
-		saddr = (net & htonl(0xffff0000)) | htonl(r & 0xffff);
+		saddr = (net & htonl(mask)) | htonl(r & ~mask);
 		memset(pkt, 0, sizeof(pkt));
 		pkt[0] = 0x45;
 		pkt[3] = sizeof(pkt);

@@ -343,12 +343,14 @@ parse_addr(const char *s)
 	return a;
 }
 
-/* n flows of o from client, at ports from port up. */
+/* n flows of o from client, at ports from port up, each said to be of a
+ * client that proved its address (twice: once counts). */
 static void
 net_insert(struct flow_table *t, const struct flow_ops *o, const char *client,
     uint16_t port, int n)
 {
 	struct flow_key	 k;
+	struct flow	*f;
 
 	memset(&k, 0, sizeof(k));
 	k.k_raddr = parse_addr(client);
@@ -356,15 +358,18 @@ net_insert(struct flow_table *t, const struct flow_ops *o, const char *client,
 	k.k_lport = 80;
 	while (n-- > 0) {
 		k.k_rport = port++;
-		CHECK(flow_insert(t, &k, 1000, o) != NULL);
+		CHECK((f = flow_insert(t, &k, 1000, o)) != NULL);
+		flow_net_join(t, f);
+		flow_net_join(t, f);
 	}
 }
 
 /*
  * The front-end's flows are counted by client network, its /24 or /48,
- * the back-end's not; a removal takes one off, and the next process counts
+ * once joined (not a half-open one, whose address may be spoofed); the
+ * back-end's not; a removal takes one off, and the next process counts
  * what it adopts (with its own key).  Networks share a bucket one time in
- * FLOW_NETS: each check is of a difference, or of one of several networks.
+ * FLOW_NETS: each check is of a difference.
  */
 static void
 test_net_counts(void)
@@ -393,6 +398,18 @@ test_net_counts(void)
 	net_insert(t, &be, "10.0.1.3", 1000, 4);	/* not counted */
 	CHECK_INTEQ(flow_net_count(t, &a) - n0, 5);
 	CHECK_INTEQ(flow_net_total(t), 5);
+	/* half-open, not joined: not counted */
+	memset(&k, 0, sizeof(k));
+	k.k_raddr = parse_addr("10.0.1.4");
+	k.k_laddr = addr4(0x0a090001u);
+	k.k_lport = 80;
+	k.k_rport = 5000;
+	CHECK(flow_insert(t, &k, 1000, &ops) != NULL);
+	CHECK_INTEQ(flow_net_count(t, &a) - n0, 5);
+	CHECK_INTEQ(flow_net_total(t), 5);
+	flow_remove(t, flow_lookup(t, &k));
+	CHECK_INTEQ(flow_net_count(t, &a) - n0, 5);
+	CHECK(flow_insert(t, &k, 1000, &ops) != NULL);	/* adopted unjoined */
 	/* other networks */
 	for (i = 0; i < 3; i++) {
 		struct ipaddr x = parse_addr(other[i]);
@@ -407,10 +424,7 @@ test_net_counts(void)
 	CHECK_INTEQ(flow_net_count(t, &a6) - n0, 3);
 	CHECK_INTEQ(flow_net_total(t), 11);
 	/* a removal takes one off */
-	memset(&k, 0, sizeof(k));
 	k.k_raddr = parse_addr("10.0.1.250");
-	k.k_laddr = addr4(0x0a090001u);
-	k.k_lport = 80;
 	k.k_rport = 1000;
 	n0 = flow_net_count(t, &a);
 	flow_remove(t, flow_lookup(t, &k));
@@ -423,7 +437,7 @@ test_net_counts(void)
 	memset(&ad, 0, sizeof(ad));
 	ad.t = t2;
 	CHECK_INTEQ(flow_table_adopt(t2, owners, FLOW_OWNER_MAX, 1000,
-	    on_adopt, &ad), 4 + 4 + 3 + 3);
+	    on_adopt, &ad), 4 + 4 + 1 + 3 + 3);
 	CHECK_INTEQ(flow_net_total(t2), 10);
 	n0 = flow_net_count(t2, &a);
 	CHECK(n0 >= 4);
