@@ -56,13 +56,13 @@ enum flow_end {
 	FLOW_END_MAX
 };
 
-/* Owners by number: what a flow kept across a restart names (its f_ops
- * pointer means nothing to the next process). */
 /* The front-end's flows whose clients proved their address are also
  * counted by client network, its /24 or /48, as a keyed hash into one of
  * FLOW_NETS (flow_net_join, flow_net_count). */
 #define FLOW_NETS	1024
 
+/* Owners by number: what a flow kept across a restart names (its f_ops
+ * pointer means nothing to the next process). */
 #define FLOW_OWNER_FE	1
 #define FLOW_OWNER_BE	2
 #define FLOW_OWNER_MAX	3

@@ -176,9 +176,9 @@ fe_make_room(struct hd *hd, const struct ipaddr *client)
 	    flow_net_count(hd->hd_flows, client) >= (fe_cap / 16 > FE_NET_MIN ?
 	    fe_cap / 16 : FE_NET_MIN)) {
 		hd->hd_stats.st_drop_network_busy++;
-		log_ratelim(&fe_rl_busy, "fe: the network of %s holds a "
-		    "sixteenth of the flow table, half full: new connection "
-		    "dropped", addr_str(client, a, sizeof(a)));
+		log_ratelim(&fe_rl_busy, "fe: the network of %s holds its "
+		    "share of the flow table, which is half full: new "
+		    "connection dropped", addr_str(client, a, sizeof(a)));
 		return -1;
 	}
 	if (hd->hd_fe_nyoung >= fe_young_max(hd) &&
