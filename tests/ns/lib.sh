@@ -108,6 +108,13 @@ t_until() {
 	return 1
 }
 
+# t_client_other ADDR: the client has ADDR too, of a network other than
+# its own 10.0.0.0/24, on its link, and the router routes it there.
+t_client_other() {
+	topo_exec c ip addr add "$1/32" dev eth0 &&
+	    topo_exec r ip route add "$1/32" dev c0
+}
+
 # t_client_port DST: the client's port of its connection to DST, once it
 # is established (waits up to 10 s); empty if none.
 t_client_port() {

@@ -20,9 +20,7 @@ export TOPO_MEMBERS="n2" TOPO_REMOTE="n2" TOPO_YAML_HANDOFF="  linger: 1s
 t_configure_all
 t_start_cluster
 c() { topo_exec c "$@"; }
-# The client of another network: 10.0.7.2 on the client's link.
-c ip addr add 10.0.7.2/32 dev eth0
-topo_exec r ip route add 10.0.7.2/32 dev c0
+t_client_other 10.0.7.2 || t_fail "the client of another network"
 # The attacker's kernel must not reset the handshakes it does not know.
 c nft -f - <<NFT
 table ip hsflood {
