@@ -65,6 +65,19 @@ addr_eq4(const struct ipaddr *a, uint32_t net)
 	return addr_is4(a) && a->a_w[3] == net;
 }
 
+/* A client's network, as SYN cookies and the flow table judge one: its
+ * /24, or its /48 for IPv6. */
+static inline void
+addr_client_net(struct ipaddr *a)
+{
+	if (addr_is4(a))
+		a->a_w[3] &= htonl(0xffffff00);
+	else {
+		a->a_w[1] &= htonl(0xffff0000);
+		a->a_w[2] = a->a_w[3] = 0;
+	}
+}
+
 /* All zeros (::): no address, where the configuration leaves an IPv6
  * one out. */
 static inline int

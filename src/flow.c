@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <arpa/inet.h>
 
 #include "flow.h"
 
@@ -80,12 +79,7 @@ flow_net(const struct flow_table *t, const struct ipaddr *client)
 
 	memset(&k, 0, sizeof(k));
 	k.k_raddr = *client;
-	if (addr_is4(client))
-		k.k_raddr.a_w[3] &= htonl(0xffffff00);
-	else {
-		k.k_raddr.a_w[1] &= htonl(0xffff0000);
-		k.k_raddr.a_w[2] = k.k_raddr.a_w[3] = 0;
-	}
+	addr_client_net(&k.k_raddr);
 	return flow_seeded_hash(t->ft_seed, &k) % FLOW_NETS;
 }
 

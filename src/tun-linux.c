@@ -32,7 +32,7 @@ tun_tx_dropped(const char *name, uint64_t *n)
 
 	if ((fp = fopen("/proc/net/dev", "re")) == NULL)
 		return -1;
-	while (rc == -1 && fgets(line, sizeof(line), fp) != NULL) {
+	while (fgets(line, sizeof(line), fp) != NULL) {
 		for (p = line; *p == ' '; p++)
 			;
 		if ((colon = strchr(p, ':')) == NULL ||

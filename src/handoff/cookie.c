@@ -159,12 +159,7 @@ cookie_source(const struct cookie_key *k, const struct ipaddr *saddr,
 	struct ipaddr	 net = *saddr, none;
 
 	memset(&none, 0, sizeof(none));
-	if (addr_is4(&net))
-		net.a_w[3] &= htonl(0xffffff00);
-	else {
-		net.a_w[1] &= htonl(0xffff0000);
-		net.a_w[2] = net.a_w[3] = 0;
-	}
+	addr_client_net(&net);
 	return cookie_hash(k, &net, &none, 0, 0, 0, 0, 0, 0, COOKIE_SOURCE,
 	    src);
 }
