@@ -28,7 +28,7 @@ struct relay;
 struct tcp_pcb_listen;
 struct tcp_pcb;
 struct tunif;
-struct cookie_key;
+struct sipkey;
 struct fe_conn;
 struct health;
 struct pool_state;
@@ -171,7 +171,7 @@ struct hd {
 	uint64_t		*hd_peer_boot;
 	struct tunif		*hd_lwip;
 	struct peer_set		*hd_peers;
-	struct cookie_key	*hd_cookie;	/* cookie handshake's secret */
+	struct sipkey	*hd_cookie;	/* cookie handshake's secret */
 	struct replay		*hd_replay;	/* cookies that opened one */
 	uint32_t		 hd_cookie_sent; /* ms, the last cookie sent */
 	int			 hd_cookie_any;	/* ... if any was */

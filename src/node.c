@@ -27,6 +27,7 @@
 #include "handoffd.h"
 #include "log.h"
 #include "metrics.h"
+#include "sipkey.h"
 #include "state.h"
 #include "lwip-port/port.h"
 #include "lwip-port/tunif.h"
@@ -265,7 +266,7 @@ node_start(struct hd *hd)
 
 	port_init((uint32_t)cfg->cfg_handoff.ch_max_flows);
 	node_lwip_limits(hd);
-	if ((hd->hd_cookie = cookie_key_new()) == NULL)
+	if ((hd->hd_cookie = sipkey_new()) == NULL)
 		fatalx("cannot set up the SYN cookie key");
 	/* A cookie period's new connections: four times the table, about
 	 * 32,000 a second by default. */
@@ -496,7 +497,7 @@ node_stop(struct hd *hd)
 	free(hd->hd_lwip);
 	flow_table_free(hd->hd_flows);
 	state_close(hd->hd_state);
-	cookie_key_free(hd->hd_cookie);
+	sipkey_free(hd->hd_cookie);
 	replay_free(hd->hd_replay);
 	free(hd->hd_rxbuf);
 	free(hd->hd_txbuf);

@@ -27,12 +27,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
-#include <openssl/rand.h>
-
 #include "pkt.h"
+#include "sipkey.h"
 #include "handoff/cookie.h"
 
 #define COOKIE_WS_NONE		15
@@ -48,55 +44,16 @@ enum cookie_form {
 
 static const uint16_t cookie_mss[] = { 536, 1220, 1440, 1460 };
 
-struct cookie_key {
-	EVP_MAC		*ck_mac;
-	EVP_MAC_CTX	*ck_ctx;	/* keyed once, restarted per use */
-};
-
-struct cookie_key *
-cookie_key_new(void)
-{
-	struct cookie_key	*k;
-	unsigned char		 key[16];
-	unsigned int		 size = 8;
-	OSSL_PARAM		 params[2];
-
-	if ((k = calloc(1, sizeof(*k))) == NULL)
-		return NULL;
-	params[0] = OSSL_PARAM_construct_uint(OSSL_MAC_PARAM_SIZE, &size);
-	params[1] = OSSL_PARAM_construct_end();
-	if (RAND_bytes(key, sizeof(key)) != 1 ||
-	    (k->ck_mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL)) == NULL ||
-	    (k->ck_ctx = EVP_MAC_CTX_new(k->ck_mac)) == NULL ||
-	    EVP_MAC_init(k->ck_ctx, key, sizeof(key), params) != 1) {
-		cookie_key_free(k);
-		return NULL;
-	}
-	OPENSSL_cleanse(key, sizeof(key));
-	return k;
-}
-
-void
-cookie_key_free(struct cookie_key *k)
-{
-	if (k == NULL)
-		return;
-	EVP_MAC_CTX_free(k->ck_ctx);
-	EVP_MAC_free(k->ck_mac);
-	free(k);
-}
-
 /* A SYN flood runs through here: no allocation, one SipHash, the first 8
  * bytes of which go to h64 if not NULL, and the first 4 to h.  Returns -1
  * if the MAC cannot be computed. */
 static int
-cookie_mac(const struct cookie_key *k, const struct ipaddr *saddr,
+cookie_mac(const struct sipkey *k, const struct ipaddr *saddr,
     const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t t, uint8_t opts,
     uint8_t fws, enum cookie_form form, uint32_t *h, uint64_t *h64)
 {
-	uint8_t		 msg[47], out[8];
-	size_t		 outl = 0;
+	uint8_t		 msg[47], out[SIPKEY_OUT];
 
 	addr_to16(saddr, msg);
 	addr_to16(daddr, msg + 16);
@@ -107,11 +64,7 @@ cookie_mac(const struct cookie_key *k, const struct ipaddr *saddr,
 	msg[44] = opts;
 	msg[45] = (uint8_t)form;
 	msg[46] = fws;
-	/* A NULL key restarts the MAC with the key it has. */
-	if (EVP_MAC_init(k->ck_ctx, NULL, 0, NULL) != 1 ||
-	    EVP_MAC_update(k->ck_ctx, msg, sizeof(msg)) != 1 ||
-	    EVP_MAC_final(k->ck_ctx, out, &outl, sizeof(out)) != 1 ||
-	    outl != sizeof(out))
+	if (sipkey_hash(k, msg, sizeof(msg), out) == -1)
 		return -1;
 	*h = pkt_get32(out);
 	if (h64 != NULL)
@@ -120,7 +73,7 @@ cookie_mac(const struct cookie_key *k, const struct ipaddr *saddr,
 }
 
 static int
-cookie_hash(const struct cookie_key *k, const struct ipaddr *saddr,
+cookie_hash(const struct sipkey *k, const struct ipaddr *saddr,
     const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t t, uint8_t opts,
     uint8_t fws, enum cookie_form form, uint32_t *h)
@@ -139,7 +92,7 @@ cookie_period(uint32_t now_ms)
 /* The id of the connection a cookie opens (replay.h): a keyed hash of its
  * endpoints and the client's ISN.  -1 if it cannot be computed. */
 int
-cookie_id(const struct cookie_key *k, const struct ipaddr *saddr,
+cookie_id(const struct sipkey *k, const struct ipaddr *saddr,
     const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint64_t *id)
 {
@@ -153,7 +106,7 @@ cookie_id(const struct cookie_key *k, const struct ipaddr *saddr,
  * of its /24 (IPv4) or /48 (IPv6), so that nobody aims at another's.  -1
  * if it cannot be computed. */
 int
-cookie_source(const struct cookie_key *k, const struct ipaddr *saddr,
+cookie_source(const struct sipkey *k, const struct ipaddr *saddr,
     uint32_t *src)
 {
 	struct ipaddr	 net = *saddr, none;
@@ -205,7 +158,7 @@ cookie_fws(uint8_t opts, uint8_t fws)
  * Returns -1, and no cookie, when the MAC fails.
  */
 int
-cookie_make(const struct cookie_key *k, const struct ipaddr *saddr,
+cookie_make(const struct sipkey *k, const struct ipaddr *saddr,
     const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t now_ms,
     const struct cookie_opts *o, uint32_t *isn, uint32_t *ts_off)
@@ -243,7 +196,7 @@ cookie_tsval(uint32_t clock, const struct cookie_opts *o)
 /* Whether h of this period or the last one, made with one of the nfws
  * shifts, is the cookie; if so, o is what it says. */
 static int
-cookie_match(const struct cookie_key *k, const struct ipaddr *saddr,
+cookie_match(const struct sipkey *k, const struct ipaddr *saddr,
     const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t isn,
     uint32_t now_ms, uint8_t opts, const uint8_t *fws, int nfws,
@@ -282,7 +235,7 @@ cookie_match(const struct cookie_key *k, const struct ipaddr *saddr,
  * timestamps, H' (the connection's timestamp offset, unmasked); or -1.
  */
 int
-cookie_check(const struct cookie_key *k, const struct ipaddr *saddr,
+cookie_check(const struct sipkey *k, const struct ipaddr *saddr,
     const struct ipaddr *daddr,
     uint16_t sport, uint16_t dport, uint32_t cisn, uint32_t isn,
     uint32_t now_ms, const uint32_t *tsecr, const uint8_t *fws, int nfws,

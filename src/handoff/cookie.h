@@ -1,7 +1,7 @@
 /*
- * SYN cookies for the cookie handshake mode.  cookie.c owns the secret key
- * (random, per process) and nothing else: cookies are made and checked
- * without any state per SYN.
+ * SYN cookies for the cookie handshake mode.  cookie.c owns nothing: cookies
+ * are made with the node's secret key (sipkey.h) and checked without any
+ * state per SYN.
  */
 #ifndef HANDOFFD_COOKIE_H
 #define HANDOFFD_COOKIE_H
@@ -30,24 +30,22 @@ struct cookie_opts {
 #define COOKIE_PERIOD_SHIFT	13
 #define COOKIE_LIFETIME_MS	(2u << COOKIE_PERIOD_SHIFT)
 
-struct cookie_key;
+struct sipkey;
 
-struct cookie_key *cookie_key_new(void);
-void		 cookie_key_free(struct cookie_key *);
-int		 cookie_make(const struct cookie_key *,
+int		 cookie_make(const struct sipkey *,
 		    const struct ipaddr *, const struct ipaddr *,
 		    uint16_t, uint16_t, uint32_t, uint32_t,
 		    const struct cookie_opts *, uint32_t *, uint32_t *);
 uint32_t	 cookie_tsval(uint32_t, const struct cookie_opts *);
-int		 cookie_check(const struct cookie_key *,
+int		 cookie_check(const struct sipkey *,
 		    const struct ipaddr *, const struct ipaddr *,
 		    uint16_t, uint16_t, uint32_t, uint32_t, uint32_t,
 		    const uint32_t *, const uint8_t *, int,
 		    struct cookie_opts *);
-int		 cookie_id(const struct cookie_key *,
+int		 cookie_id(const struct sipkey *,
 		    const struct ipaddr *, const struct ipaddr *,
 		    uint16_t, uint16_t, uint32_t, uint64_t *);
-int		 cookie_source(const struct cookie_key *,
+int		 cookie_source(const struct sipkey *,
 		    const struct ipaddr *, uint32_t *);
 uint16_t	 cookie_period(uint32_t);
 

@@ -7,8 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "lwip/init.h"
@@ -22,6 +20,7 @@
 #include "flow.h"
 #include "log.h"
 #include "port.h"
+#include "sipkey.h"
 
 /* lwipopts.h relies on src/lwip-port/patches, which scripts/bootstrap
  * applies to the lwIP source. */
@@ -47,7 +46,7 @@ static unsigned int port_dupack_losses;
 
 /* RFC 6528's secret: lives for the process, never leaves it.  So does
  * the seed of lwIP's table of connections (patch 0020). */
-static uint8_t	port_isn_key[32];
+static struct sipkey *port_isn_key;
 static uint64_t	port_pcb_seed[2];
 static int	port_ready;
 
@@ -67,7 +66,7 @@ port_init(uint32_t conns)
 
 	if (port_ready)
 		return;
-	if (RAND_bytes(port_isn_key, sizeof(port_isn_key)) != 1 ||
+	if ((port_isn_key = sipkey_new()) == NULL ||
 	    RAND_bytes((unsigned char *)port_pcb_seed,
 	    sizeof(port_pcb_seed)) != 1)
 		fatalx("cannot get random bytes for the ISN key");
@@ -212,7 +211,8 @@ port_rand(void)
 }
 
 /*
- * RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock.  lwIP's default
+ * RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock and F SipHash-2-4
+ * (as Linux's secure_tcp_seq; sipkey.h says why not HMAC).  lwIP's default
  * is a counter anyone can predict, which would let an off-path host inject
  * into connections our lwIP owns.  The same keyed hash gives the
  * connection's timestamp offset (patch 0019), so that no TSval shows how
@@ -223,8 +223,7 @@ port_tcp_isn(const ip_addr_t *lip, u16_t lport, const ip_addr_t *rip,
     u16_t rport, u32_t *ts_off)
 {
 	struct ipaddr	 l = port_addr(lip), r = port_addr(rip);
-	uint8_t		 msg[36], md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
+	uint8_t		 msg[36], md[SIPKEY_OUT];
 	struct timespec	 ts;
 	uint32_t	 f, m;
 
@@ -232,9 +231,8 @@ port_tcp_isn(const ip_addr_t *lip, u16_t lport, const ip_addr_t *rip,
 	memcpy(msg + 16, r.a_w, 16);
 	memcpy(msg + 32, &lport, 2);
 	memcpy(msg + 34, &rport, 2);
-	if (HMAC(EVP_sha256(), port_isn_key, sizeof(port_isn_key), msg,
-	    sizeof(msg), md, &mdlen) == NULL || mdlen < 8)
-		fatalx("HMAC failed");
+	if (sipkey_hash(port_isn_key, msg, sizeof(msg), md) == -1)
+		fatalx("cannot hash a connection's ISN");
 	memcpy(&f, md, 4);
 	memcpy(ts_off, md + 4, 4);
 	*ts_off = port_ts_offset(*ts_off);

@@ -1,9 +1,6 @@
 /* lwIP netifs over the TUN link; see tunif.h. */
 #include <string.h>
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "lwip/init.h"
@@ -19,6 +16,7 @@
 #include "lwip_hooks.h"
 #include "pkt.h"
 #include "port.h"
+#include "sipkey.h"
 #include "tunif.h"
 
 /* Sends one packet as it is, but for the TCP checksum, which lwIP leaves to
@@ -152,8 +150,8 @@ tunif_join(struct tunif *ti, uint8_t *buf, size_t len)
 static void
 tunif_ipid(struct tunif *ti, uint8_t *buf, size_t len)
 {
-	uint8_t		 md[8];
-	size_t		 ihl, mdlen = 0;
+	uint8_t		 md[SIPKEY_OUT];
+	size_t		 ihl;
 	uint32_t	 h = 0;
 
 	if (len < PKT_IP_HLEN || (buf[0] >> 4) != 4)
@@ -163,11 +161,7 @@ tunif_ipid(struct tunif *ti, uint8_t *buf, size_t len)
 		return;
 	if (ti->ti_id_last == NULL ||
 	    memcmp(ti->ti_id_dst, buf + IP_OFF_DST, 4) != 0) {
-		/* A NULL key restarts the MAC with the key it has. */
-		if (EVP_MAC_init(ti->ti_id_ctx, NULL, 0, NULL) == 1 &&
-		    EVP_MAC_update(ti->ti_id_ctx, buf + IP_OFF_DST, 4) == 1 &&
-		    EVP_MAC_final(ti->ti_id_ctx, md, &mdlen, sizeof(md)) == 1 &&
-		    mdlen == sizeof(md))
+		if (sipkey_hash(ti->ti_id_key, buf + IP_OFF_DST, 4, md) == 0)
 			h = pkt_get32(md);
 		ti->ti_id_last = &ti->ti_ids[h % TUNIF_ID_BUCKETS];
 		memcpy(ti->ti_id_dst, buf + IP_OFF_DST, 4);
@@ -269,20 +263,11 @@ tunif_init(struct tunif *ti, in_addr_t stack_addr,
     tunif_after_cb after, void *arg)
 {
 	struct ipaddr	 a = addr4(stack_addr);
-	unsigned char	 key[16];
-	unsigned int	 size = 8;
-	OSSL_PARAM	 params[2];
 
 	memset(ti, 0, sizeof(*ti));
-	params[0] = OSSL_PARAM_construct_uint(OSSL_MAC_PARAM_SIZE, &size);
-	params[1] = OSSL_PARAM_construct_end();
-	if (RAND_bytes(key, sizeof(key)) != 1 ||
-	    RAND_bytes((unsigned char *)ti->ti_ids, sizeof(ti->ti_ids)) != 1 ||
-	    (ti->ti_id_mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL)) == NULL ||
-	    (ti->ti_id_ctx = EVP_MAC_CTX_new(ti->ti_id_mac)) == NULL ||
-	    EVP_MAC_init(ti->ti_id_ctx, key, sizeof(key), params) != 1)
+	if (RAND_bytes((unsigned char *)ti->ti_ids, sizeof(ti->ti_ids)) != 1 ||
+	    (ti->ti_id_key = sipkey_new()) == NULL)
 		fatalx("tunif: no keyed hash for IPv4 IDs");
-	OPENSSL_cleanse(key, sizeof(key));
 	ti->ti_out = out;
 	ti->ti_after = after;
 	ti->ti_arg = arg;
@@ -356,10 +341,8 @@ tunif_shutdown(struct tunif *ti)
 	for (i = 0; i < ti->ti_nvips; i++)
 		netif_remove(&ti->ti_vips[i]);
 	netif_remove(&ti->ti_stack);
-	EVP_MAC_CTX_free(ti->ti_id_ctx);
-	EVP_MAC_free(ti->ti_id_mac);
-	ti->ti_id_ctx = NULL;
-	ti->ti_id_mac = NULL;
+	sipkey_free(ti->ti_id_key);
+	ti->ti_id_key = NULL;
 }
 
 /* Whether nif has address a. */

@@ -40,6 +40,8 @@ typedef void	(*tunif_output_cb)(void *, uint8_t *, size_t,
 		    const struct pkt_meta *);
 typedef void	(*tunif_after_cb)(void *);
 
+struct sipkey;
+
 struct tunif {
 	struct netif	 ti_stack;		/* lwIP's addresses */
 	struct netif	 ti_vips[TUNIF_MAX_VIPS];
@@ -56,10 +58,9 @@ struct tunif {
 	uint16_t	 ti_gsize;		/* each segment's payload */
 	uint16_t	 ti_glast;		/* the last one's */
 	uint32_t	 ti_gnext;		/* the sequence number after it */
-	/* IPv4 IDs by destination, a keyed hash (SipHash, its context kept)
-	 * picking the counter; the last destination's is remembered */
-	struct evp_mac_st *ti_id_mac;
-	struct evp_mac_ctx_st *ti_id_ctx;
+	/* IPv4 IDs by destination, a keyed hash picking the counter; the
+	 * last destination's is remembered */
+	struct sipkey	*ti_id_key;
 	uint16_t	 ti_ids[TUNIF_ID_BUCKETS];
 	uint16_t	*ti_id_last;
 	uint8_t		 ti_id_dst[4];

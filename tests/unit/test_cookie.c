@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pkt.h"
+#include "sipkey.h"
 #include "handoff/cookie.h"
 #include "t.h"
 
@@ -27,7 +28,7 @@ rnd(void)
 
 /* The cookie for o, checked as an ACK would bring it back. */
 static int
-roundtrip(struct cookie_key *k, uint32_t cisn, const struct cookie_opts *o,
+roundtrip(struct sipkey *k, uint32_t cisn, const struct cookie_opts *o,
     uint32_t made, uint32_t checked, struct cookie_opts *got)
 {
 	struct ipaddr	 c = t_ip("10.0.0.2"), v = t_ip("10.9.0.1");
@@ -52,7 +53,7 @@ roundtrip(struct cookie_key *k, uint32_t cisn, const struct cookie_opts *o,
 }
 
 static void
-test_options(struct cookie_key *k)
+test_options(struct sipkey *k)
 {
 	struct cookie_opts	 o, got;
 	int			 i;
@@ -86,7 +87,7 @@ test_options(struct cookie_key *k)
  * the shift does not change it under a client that scales by the old one.
  * A client that offered no scaling was offered none: any shift passes. */
 static void
-test_shift(struct cookie_key *k)
+test_shift(struct sipkey *k)
 {
 	struct ipaddr		 c = t_ip("10.0.0.2"), v = t_ip("10.9.0.1");
 	struct cookie_opts	 o, got;
@@ -128,7 +129,7 @@ test_shift(struct cookie_key *k)
  * of it, not the ISN's: 16 SYNs at one instant get 16 offsets, each the
  * same when made again. */
 static void
-test_ts_offsets(struct cookie_key *k)
+test_ts_offsets(struct sipkey *k)
 {
 	struct ipaddr		 c = t_ip("10.0.0.2"), v = t_ip("10.9.0.1");
 	struct cookie_opts	 o;
@@ -157,7 +158,7 @@ test_ts_offsets(struct cookie_key *k)
 
 /* Periods of 8.192 s: good in its own and the next, across the wrap. */
 static void
-test_time(struct cookie_key *k)
+test_time(struct sipkey *k)
 {
 	struct cookie_opts	 o, got;
 	uint32_t		 t;
@@ -182,7 +183,7 @@ test_time(struct cookie_key *k)
 /* A client's network for the replay set's shares (replay.h): its /24 or
  * /48, keyed. */
 static void
-test_source(struct cookie_key *k, struct cookie_key *k2)
+test_source(struct sipkey *k, struct sipkey *k2)
 {
 	struct ipaddr	 a = t_ip("10.0.0.2"), b = t_ip("10.0.0.250");
 	struct ipaddr	 d = t_ip("10.0.1.2");
@@ -218,7 +219,7 @@ test_source(struct cookie_key *k, struct cookie_key *k2)
 
 /* What an ACK brings back to a front-end that offered a shift of 7. */
 static int
-check(struct cookie_key *k, const struct ipaddr *c, const struct ipaddr *v,
+check(struct sipkey *k, const struct ipaddr *c, const struct ipaddr *v,
     uint16_t cp, uint16_t vp, uint32_t cisn, uint32_t isn, uint32_t now,
     const uint32_t *tsecr, struct cookie_opts *got)
 {
@@ -231,7 +232,7 @@ check(struct cookie_key *k, const struct ipaddr *c, const struct ipaddr *v,
 int
 main(void)
 {
-	struct cookie_key	*k, *k2;
+	struct sipkey	*k, *k2;
 	struct cookie_opts	 o, got;
 	struct ipaddr		 c = t_ip("10.0.0.2"), c1 = t_ip("10.0.0.3");
 	struct ipaddr		 v = t_ip("10.9.0.1"), v1 = t_ip("10.9.0.2");
@@ -241,8 +242,8 @@ main(void)
 	int			 i, passed = 0;
 
 	t_start(60);
-	CHECK((k = cookie_key_new()) != NULL);
-	CHECK((k2 = cookie_key_new()) != NULL);
+	CHECK((k = sipkey_new()) != NULL);
+	CHECK((k2 = sipkey_new()) != NULL);
 	test_options(k);
 	test_time(k);
 	test_shift(k);
@@ -297,7 +298,7 @@ main(void)
 			passed++;
 	}
 	CHECK(passed <= 3);
-	cookie_key_free(k);
-	cookie_key_free(k2);
+	sipkey_free(k);
+	sipkey_free(k2);
 	return t_done("test_cookie");
 }
