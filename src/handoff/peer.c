@@ -54,6 +54,10 @@ struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 cc_entry;
 	struct peer_set		*cc_set;
 	struct bufferevent	*cc_bev;	/* TLS; TCP while connecting */
+	/* frames of this turn of the event loop, handed to TLS at its end
+	 * as one record (peer_on_flush): OpenSSL costs a microsecond or two
+	 * a record, whatever its size */
+	struct evbuffer		*cc_stage;
 	int			 cc_peer;	/* dialled, or named by TLS; -1 */
 	enum conn_state		 cc_state;
 	unsigned int		 cc_outgoing:1;
@@ -109,6 +113,7 @@ struct peer_set {
 	TAILQ_HEAD(, ctl_conn)	 ps_conns;
 	struct evbuffer		*ps_local;	/* frames to this node */
 	struct event		*ps_local_ev;
+	struct event		*ps_flush_ev;	/* a cc_stage holds frames */
 	struct psk		*ps_psk;	/* TLS for every connection */
 	uint64_t		 ps_boot;	/* this process's, in every HELLO */
 	int			 ps_npending;	/* accepted, not up yet */
@@ -192,8 +197,39 @@ peer_local_write(struct hd *hd, const void *buf, size_t len)
 static void
 conn_write(struct ctl_conn *c, const void *buf, size_t len)
 {
-	if (bufferevent_write(c->cc_bev, buf, len) == -1)
+	if (evbuffer_add(c->cc_stage, buf, len) == -1)
 		log_warnx("peer %s: cannot queue %zu bytes", conn_name(c), len);
+	event_active(c->cc_set->ps_flush_ev, 0, 0);
+}
+
+/* What a connection has queued and its peer has not read yet. */
+static size_t
+conn_queued(struct ctl_conn *c)
+{
+	return evbuffer_get_length(c->cc_stage) +
+	    evbuffer_get_length(bufferevent_get_output(c->cc_bev));
+}
+
+/* The frames each connection was given in this turn go to TLS, in one
+ * record per connection (16 KB and more in several). */
+static void
+peer_on_flush(int fd, short ev, void *arg)
+{
+	struct peer_set	*ps = arg;
+	struct ctl_conn	*c;
+	size_t		 len;
+	unsigned char	*b;
+
+	TAILQ_FOREACH(c, &ps->ps_conns, cc_entry) {
+		if ((len = evbuffer_get_length(c->cc_stage)) == 0 ||
+		    c->cc_bev == NULL)
+			continue;
+		if ((b = evbuffer_pullup(c->cc_stage, -1)) == NULL ||
+		    bufferevent_write(c->cc_bev, b, len) == -1)
+			log_warnx("peer %s: cannot queue %zu bytes",
+			    conn_name(c), len);
+		evbuffer_drain(c->cc_stage, len);
+	}
 }
 
 static int
@@ -470,9 +506,12 @@ conn_up(struct ctl_conn *c)
 	}
 	if (p->p_later != NULL && !(c->cc_link.pl_caps & PSK_CAP_IPV6))
 		peer_later_v3(hd, p);
-	if (p->p_later != NULL && evbuffer_get_length(p->p_later) > 0 &&
-	    bufferevent_write_buffer(c->cc_bev, p->p_later) == -1)
-		log_warnx("peer %s: cannot queue what waited", conn_name(c));
+	if (p->p_later != NULL && evbuffer_get_length(p->p_later) > 0) {
+		if (evbuffer_add_buffer(c->cc_stage, p->p_later) == -1)
+			log_warnx("peer %s: cannot queue what waited",
+			    conn_name(c));
+		event_active(ps->ps_flush_ev, 0, 0);
+	}
 	p->p_caps = c->cc_link.pl_caps;
 	if (!p->p_was_up)
 		log_info("peer %s up (%s)", p->p_cfg->cp_id, c->cc_addr);
@@ -859,8 +898,11 @@ conn_new(struct peer_set *ps, struct bufferevent *bev, int peer, int outgoing,
 	char		 ip[INET_ADDRSTRLEN];
 
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->cc_stage = evbuffer_new()) == NULL ||
 	    (c->cc_deadline = evtimer_new(ps->ps_hd->hd_base,
 	    conn_on_deadline, c)) == NULL) {
+		if (c != NULL && c->cc_stage != NULL)
+			evbuffer_free(c->cc_stage);
 		free(c);
 		bufferevent_free(bev);
 		return NULL;
@@ -944,6 +986,17 @@ conn_close_flushed(struct ctl_conn *c)
 	evtimer_add(c->cc_deadline, &tv);
 }
 
+/* What a connection owns; what it had not sent is lost. */
+static void
+conn_free(struct ctl_conn *c)
+{
+	event_free(c->cc_deadline);
+	if (c->cc_bev != NULL)
+		bufferevent_free(c->cc_bev);
+	evbuffer_free(c->cc_stage);
+	free(c);
+}
+
 /*
  * The one way a connection ends.  why != NULL logs it (as a warning when
  * the peer broke the protocol); the peer is redialled if this was ours,
@@ -971,12 +1024,9 @@ conn_close(struct ctl_conn *c, const char *why, int protocol_error)
 		p->p_out = NULL;
 	if (p != NULL && p->p_in == c)
 		p->p_in = NULL;
-	event_free(c->cc_deadline);
-	if (c->cc_bev != NULL)
-		bufferevent_free(c->cc_bev);
 	if (c->cc_outgoing && p != NULL)
 		peer_redial_later(p);
-	free(c);
+	conn_free(c);
 	if (was_up && !peer_is_up(ps->ps_hd, idx)) {
 		int ms = ps->ps_hd->hd_cfg->cfg_control.cc_dead_ms;
 		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
@@ -1253,8 +1303,7 @@ peer_on_heartbeat(int fd, short ev, void *arg)
 			conn_close(c, "no heartbeat; presumed dead", 0);
 			continue;
 		}
-		if (evbuffer_get_length(bufferevent_get_output(c->cc_bev)) >
-		    out_max) {
+		if (conn_queued(c) > out_max) {
 			conn_close(c, "not reading its control connection",
 			    1);
 			continue;
@@ -1319,7 +1368,9 @@ peer_init(struct hd *hd, const struct peer_handlers *ph)
 	    ps);
 	ps->ps_local = evbuffer_new();
 	ps->ps_local_ev = event_new(hd->hd_base, -1, 0, peer_on_local, ps);
-	if (ps->ps_local == NULL || ps->ps_local_ev == NULL)
+	ps->ps_flush_ev = event_new(hd->hd_base, -1, 0, peer_on_flush, ps);
+	if (ps->ps_local == NULL || ps->ps_local_ev == NULL ||
+	    ps->ps_flush_ev == NULL)
 		return -1;
 	ps->ps_heartbeat = event_new(hd->hd_base, -1, EV_PERSIST,
 	    peer_on_heartbeat, ps);
@@ -1449,10 +1500,7 @@ peer_shutdown(struct hd *hd)
 		return;
 	while ((c = TAILQ_FIRST(&ps->ps_conns)) != NULL) {
 		TAILQ_REMOVE(&ps->ps_conns, c, cc_entry);
-		if (c->cc_bev != NULL)
-			bufferevent_free(c->cc_bev);
-		event_free(c->cc_deadline);
-		free(c);
+		conn_free(c);
 	}
 	for (i = 0; i < ps->ps_npeers; i++) {
 		if (ps->ps_peers[i].p_redial != NULL)
@@ -1472,6 +1520,8 @@ peer_shutdown(struct hd *hd)
 		evconnlistener_free(ps->ps_listener);
 	if (ps->ps_local_ev != NULL)
 		event_free(ps->ps_local_ev);
+	if (ps->ps_flush_ev != NULL)
+		event_free(ps->ps_flush_ev);
 	if (ps->ps_local != NULL)
 		evbuffer_free(ps->ps_local);
 	psk_free(ps->ps_psk);
