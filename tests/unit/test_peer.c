@@ -42,6 +42,8 @@ struct node {
 	uint8_t		 n_data[512];
 	int		 n_downs;
 	int		 n_gones;
+	uint64_t	 n_closes[32];	/* CLOSEs' cl_flow, in order */
+	int		 n_nclose;
 };
 
 static struct world {
@@ -55,6 +57,15 @@ static struct world {
 	struct bufferevent	*w_mid[16][2];
 	int			 w_nmid;
 	struct event		*w_tick;
+	/* The middles keep the longest TLS application-data record toward
+	 * each node: [i][0] is toward the node that accepted middle i,
+	 * [i][1] toward the one that dialled; each direction's place in its
+	 * current record. */
+	int			 w_mid_end[16][2];
+	uint8_t			 w_rec_hdr[16][2][5];
+	int			 w_rec_hdrn[16][2];
+	size_t			 w_rec_left[16][2];
+	size_t			 w_rec_max[NNODES];
 } w;
 
 static in_addr_t
@@ -127,6 +138,8 @@ on_message(struct hd *hd, int peer, const struct ctl_msg *m)
 
 	n->n_msgs++;
 	n->n_last = *m;
+	if (m->m_type == CTL_CLOSE && n->n_nclose < 32)
+		n->n_closes[n->n_nclose++] = m->m_u.close.cl_flow;
 	if (m->m_type == CTL_HANDOFF &&
 	    m->m_u.handoff.ho_datalen <= sizeof(n->n_data)) {
 		memcpy(n->n_data, m->m_u.handoff.ho_data,
@@ -184,6 +197,8 @@ test_dial(void *arg, struct hd *hd, int idx)
 		if (bufferevent_pair_new(w.w_base, BEV_OPT_CLOSE_ON_FREE |
 		    BEV_OPT_DEFER_CALLBACKS, far) == -1)
 			return NULL;
+		w.w_mid_end[w.w_nmid][0] = to;
+		w.w_mid_end[w.w_nmid][1] = node_of(hd);
 		w.w_mid[w.w_nmid][0] = pair[1];
 		w.w_mid[w.w_nmid++][1] = far[0];
 		bufferevent_enable(pair[1], EV_READ | EV_WRITE);
@@ -198,6 +213,35 @@ test_dial(void *arg, struct hd *hd, int idx)
 	return pair[0];
 }
 
+/* Reads the records in the bytes going on in direction d of middle i
+ * (RFC 8446 5.1: a type, a version, a length, then that many bytes). */
+static void
+count_records(int i, int d, struct evbuffer *b)
+{
+	size_t		 len = evbuffer_get_length(b), n;
+	const uint8_t	*p = evbuffer_pullup(b, -1);
+
+	while (len > 0) {
+		if (w.w_rec_left[i][d] > 0) {
+			n = len < w.w_rec_left[i][d] ? len : w.w_rec_left[i][d];
+			w.w_rec_left[i][d] -= n;
+			p += n;
+			len -= n;
+			continue;
+		}
+		w.w_rec_hdr[i][d][w.w_rec_hdrn[i][d]++] = *p++;
+		len--;
+		if (w.w_rec_hdrn[i][d] < 5)
+			continue;
+		w.w_rec_left[i][d] = (size_t)w.w_rec_hdr[i][d][3] << 8 |
+		    w.w_rec_hdr[i][d][4];
+		if (w.w_rec_hdr[i][d][0] == 0x17 &&
+		    w.w_rec_left[i][d] > w.w_rec_max[w.w_mid_end[i][d]])
+			w.w_rec_max[w.w_mid_end[i][d]] = w.w_rec_left[i][d];
+		w.w_rec_hdrn[i][d] = 0;
+	}
+}
+
 /* What each middle holds goes on, both ways. */
 static void
 batch_tick(int fd, short ev, void *arg)
@@ -205,8 +249,10 @@ batch_tick(int fd, short ev, void *arg)
 	int	 i;
 
 	for (i = 0; i < w.w_nmid; i++) {
+		count_records(i, 0, bufferevent_get_input(w.w_mid[i][0]));
 		evbuffer_add_buffer(bufferevent_get_output(w.w_mid[i][1]),
 		    bufferevent_get_input(w.w_mid[i][0]));
+		count_records(i, 1, bufferevent_get_input(w.w_mid[i][1]));
 		evbuffer_add_buffer(bufferevent_get_output(w.w_mid[i][0]),
 		    bufferevent_get_input(w.w_mid[i][1]));
 	}
@@ -354,6 +400,84 @@ test_up(void)
 	CHECK_INTEQ(w.w_node[0].n_last.m_type, CTL_HANDOFF);
 	CHECK_INTEQ(w.w_node[0].n_last.m_u.handoff.ho_datalen, sizeof(req) - 1);
 	CHECK(memcmp(w.w_node[0].n_data, req, sizeof(req) - 1) == 0);
+	world_free();
+}
+
+/* n1 sends n2, in one turn, ten CLOSEs (cl_flow first, first + 1, ...),
+ * a HANDOFF carrying len bytes, and one more CLOSE; returns the bytes of
+ * the frames. */
+static size_t
+send_turn(uint64_t first, size_t len)
+{
+	struct hd		*n1 = &w.w_node[0].n_hd;
+	struct ctl_msg		 m;
+	struct ctl_handoff	 ho;
+	static uint8_t		 req[20000];
+	uint8_t			 buf[256];
+	size_t			 total = 0;
+	int			 i;
+
+	memset(&m, 0, sizeof(m));
+	m.m_type = CTL_CLOSE;
+	m.m_u.close.cl_reason = CTL_CLOSE_DONE;
+	for (i = 0; i < 11; i++) {
+		m.m_u.close.cl_flow = first + (uint64_t)i;
+		total += ctl_encode(buf, sizeof(buf), &m);
+		if (i == 10) {
+			memset(req, 'a', sizeof(req));
+			memset(&ho, 0, sizeof(ho));
+			ho.ho_flow = 5;
+			ho.ho_caddr = t_ip("10.0.0.2");
+			ho.ho_cport = htons(40000);
+			ho.ho_vaddr = t_ip("10.9.0.1");
+			ho.ho_vport = htons(80);
+			ho.ho_cmss = ho.ho_fmss = 1460;
+			ho.ho_datalen = (uint32_t)len;
+			CHECK(peer_send_handoff(n1, peer_idx(0, 1), &ho,
+			    req) == 0);
+			total += ctl_encode_handoff_head(buf, sizeof(buf), &ho) +
+			    len;
+		}
+		CHECK(peer_send(n1, peer_idx(0, 1), &m) == 0);
+	}
+	return total;
+}
+
+/*
+ * What a node sends a peer in one turn of its event loop goes to TLS
+ * together, whole and in order: frames of a few hundred bytes together
+ * travel in one record at least as long as all of them (each frame was a
+ * record of its own, a HANDOFF two), and with a HANDOFF of 20 KB among
+ * them (TLS carries at most 16 KB in a record) they still arrive whole and
+ * in order.
+ */
+static void
+test_one_record(void)
+{
+	struct node	*n2 = &w.w_node[1];
+	size_t		 total;
+	int		 i;
+
+	world_init();
+	world_batch();
+	t_node(0);
+	t_node(1);
+	run(500);
+	CHECK(up(0, 1) && up(1, 0));
+	w.w_rec_max[1] = 0;
+	total = send_turn(100, 100);
+	run(200);
+	CHECK_INTEQ(n2->n_nclose, 11);
+	CHECK(w.w_rec_max[1] >= total);
+
+	total = send_turn(200, 20000);
+	run(200);
+	CHECK_INTEQ(n2->n_nclose, 22);
+	for (i = 0; i < n2->n_nclose; i++)
+		CHECK(n2->n_closes[i] ==
+		    (uint64_t)(i < 11 ? 100 + i : 200 + i - 11));
+	CHECK_INTEQ(n2->n_last.m_type, CTL_CLOSE);
+	CHECK_INTEQ(STAT(1, ctl_bad_frames), 0);
 	world_free();
 }
 
@@ -673,6 +797,7 @@ main(void)
 	CHECK(write(fd, "an-entirely-different-key-0123456789\n", 37) == 37);
 	close(fd);
 	test_up();
+	test_one_record();
 	test_gone();
 	test_later_after_hello();
 	test_wrong_key();
