@@ -38,11 +38,22 @@ sipkey_new(void)
 	return k;
 }
 
+/* OpenSSL frees a SipHash context without clearing it, and its state
+ * holds the key: it is keyed with zeros first. */
 void
 sipkey_free(struct sipkey *k)
 {
+	unsigned char	 zero[16] = { 0 };
+	OSSL_PARAM	 params[2];
+
 	if (k == NULL)
 		return;
+	if (k->sk_ctx != NULL) {
+		params[0] = OSSL_PARAM_construct_octet_string(
+		    OSSL_MAC_PARAM_KEY, zero, sizeof(zero));
+		params[1] = OSSL_PARAM_construct_end();
+		(void)EVP_MAC_CTX_set_params(k->sk_ctx, params);
+	}
 	EVP_MAC_CTX_free(k->sk_ctx);
 	EVP_MAC_free(k->sk_mac);
 	free(k);

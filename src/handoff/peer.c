@@ -35,6 +35,8 @@
 #define PEER_ACCEPT_BURST	16
 /* CLOSE frames kept for a peer that is down: some thousands. */
 #define PEER_LATER_MAX		(256 * 1024)
+/* What TLS carries in one record (RFC 8446 5.1). */
+#define PEER_RECORD_MAX		(16 * 1024)
 
 /* A connection's life; only CONN_UP carries anything but a HELLO. */
 enum conn_state {
@@ -202,16 +204,25 @@ conn_write(struct ctl_conn *c, const void *buf, size_t len)
 	event_active(c->cc_set->ps_flush_ev, 0, 0);
 }
 
-/* What a connection has queued and its peer has not read yet. */
+/* What a connection has queued and its peer has not read yet: TLS
+ * encrypts what it is given at once, into its transport's buffer. */
 static size_t
 conn_queued(struct ctl_conn *c)
 {
+	struct bufferevent	*u = bufferevent_get_underlying(c->cc_bev);
+
 	return evbuffer_get_length(c->cc_stage) +
-	    evbuffer_get_length(bufferevent_get_output(c->cc_bev));
+	    evbuffer_get_length(bufferevent_get_output(c->cc_bev)) +
+	    (u != NULL ? evbuffer_get_length(bufferevent_get_output(u)) : 0);
 }
 
-/* The frames each connection was given in this turn go to TLS, in one
- * record per connection (16 KB and more in several). */
+/*
+ * The frames each connection was given in this turn go to TLS, in one
+ * record per connection; beyond a record's 16 KB, as they lie (a record
+ * per chunk of the buffer), not copied into one.  Writing cannot close a
+ * connection under this loop: its callbacks are deferred
+ * (BEV_OPT_DEFER_CALLBACKS, conn_start_tls).
+ */
 static void
 peer_on_flush(int fd, short ev, void *arg)
 {
@@ -219,13 +230,18 @@ peer_on_flush(int fd, short ev, void *arg)
 	struct ctl_conn	*c;
 	size_t		 len;
 	unsigned char	*b;
+	int		 rc;
 
 	TAILQ_FOREACH(c, &ps->ps_conns, cc_entry) {
 		if ((len = evbuffer_get_length(c->cc_stage)) == 0 ||
 		    c->cc_bev == NULL)
 			continue;
-		if ((b = evbuffer_pullup(c->cc_stage, -1)) == NULL ||
-		    bufferevent_write(c->cc_bev, b, len) == -1)
+		if (len > PEER_RECORD_MAX)
+			rc = bufferevent_write_buffer(c->cc_bev, c->cc_stage);
+		else
+			rc = (b = evbuffer_pullup(c->cc_stage, -1)) == NULL ?
+			    -1 : bufferevent_write(c->cc_bev, b, len);
+		if (rc == -1)
 			log_warnx("peer %s: cannot queue %zu bytes",
 			    conn_name(c), len);
 		evbuffer_drain(c->cc_stage, len);
@@ -442,6 +458,13 @@ peer_send_handoff(struct hd *hd, int idx, const struct ctl_handoff *ho,
 	    (size_t)hd->hd_cfg->cfg_control.cc_frame_max) {
 		log_warnx("peer %s: a HANDOFF of %u bytes exceeds frame_max",
 		    peer_id(hd, idx), ho->ho_datalen);
+		return -1;
+	}
+	/* Room for the whole frame first: half of one would be read as the
+	 * start of the next. */
+	if (evbuffer_expand(idx == PEER_LOCAL ? hd->hd_peers->ps_local :
+	    c->cc_stage, len + ho->ho_datalen) == -1) {
+		log_warnx("peer %s: no memory for a HANDOFF", peer_id(hd, idx));
 		return -1;
 	}
 	if (idx == PEER_LOCAL)
@@ -865,7 +888,9 @@ conn_start_tls(struct ctl_conn *c)
 		return -1;
 	}
 	/* On failure libevent freed the SSL, and may have freed the
-	 * transport: it is left, not freed twice. */
+	 * transport: it is left, not freed twice.  Deferred callbacks:
+	 * peer_on_flush writes to every connection in one loop, which no
+	 * write may close under it. */
 	if ((tls = bufferevent_openssl_filter_new(ps->ps_hd->hd_base,
 	    c->cc_bev, ssl, c->cc_outgoing ? BUFFEREVENT_SSL_CONNECTING :
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |

@@ -482,6 +482,52 @@ test_one_record(void)
 }
 
 /*
+ * A peer that stops reading what this node sends, while its heartbeats
+ * still come, has the connection closed once more than 64 frames of
+ * control.frame_max wait for it.  What waits lies in TLS's transport: TLS
+ * encrypts at once what it is given, and a check of TLS's own buffer never
+ * closed anything (the queue grew until dead_after).  Only n1 dials, so
+ * one connection carries everything; once it is closed n1 dials again.
+ */
+static void
+test_not_reading(void)
+{
+	struct hd		*n1 = &w.w_node[0].n_hd;
+	struct ctl_handoff	 ho;
+	static uint8_t		 req[60000];
+	int			 i, k;
+
+	world_init();
+	world_batch();
+	w.w_node[1].n_route[0] = -1;
+	t_node(1);
+	t_node(0);
+	run(500);
+	CHECK(up(0, 1) && up(1, 0));
+	CHECK_INTEQ(w.w_nmid, 1);
+	n1->hd_cfg->cfg_control.cc_frame_max = 65536;	/* 4 MB at most */
+	bufferevent_disable(w.w_mid[0][0], EV_READ);	/* n1 -> n2 stops */
+	memset(&ho, 0, sizeof(ho));
+	ho.ho_caddr = t_ip("10.0.0.2");
+	ho.ho_cport = htons(40000);
+	ho.ho_vaddr = t_ip("10.9.0.1");
+	ho.ho_vport = htons(80);
+	ho.ho_cmss = ho.ho_fmss = 1460;
+	ho.ho_datalen = sizeof(req);
+	for (k = 0; k < 3 && w.w_nmid == 1; k++) {
+		for (i = 0; i < 100; i++) {
+			ho.ho_flow = (uint64_t)(k * 100 + i + 1);
+			CHECK(peer_send_handoff(n1, peer_idx(0, 1), &ho,
+			    req) == 0);
+		}
+		run(200);	/* heartbeats, every 50 ms */
+	}
+	CHECK(w.w_nmid > 1);
+	CHECK_INTEQ(k, 1);
+	world_free();
+}
+
+/*
  * A CLOSE that waited for a peer goes as soon as its HELLO arrives, so
  * that peer may read this node's HELLO and the CLOSE in one read: the
  * frames after the HELLO are held to frame_max, not to the HELLO's size (an
@@ -798,6 +844,7 @@ main(void)
 	close(fd);
 	test_up();
 	test_one_record();
+	test_not_reading();
 	test_gone();
 	test_later_after_hello();
 	test_wrong_key();
