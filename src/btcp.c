@@ -260,7 +260,9 @@ btcp_tun_readable(int fd, short events, void *arg)
 			hd->hd_stats.st_drop[PKT_NOT_IP]++;
 			continue;
 		}
+		port_clock_hold();
 		btcp_input(hd, hd->hd_rxbuf, (size_t)n, &m);
+		port_clock_release();
 	}
 }
 

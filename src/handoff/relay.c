@@ -416,9 +416,8 @@ relay_pump_to_client(struct relay *r)
  * end on the next turn of the loop is the one spent.
  */
 static void
-relay_on_srv_readable(int fd, short ev, void *arg)
+relay_srv_read(struct relay *r, int fd, short ev)
 {
-	struct relay	*r = arg;
 	uint8_t		*buf = r->r_hd->hd_relaybuf;
 	ssize_t		 n, m;
 	size_t		 want, k;
@@ -474,6 +473,14 @@ relay_on_srv_readable(int fd, short ev, void *arg)
 	if (k > 0 && !(eof && k == (size_t)n))
 		tcp_output(r->r_pcb);
 	relay_pump_to_client(r);
+}
+
+static void
+relay_on_srv_readable(int fd, short ev, void *arg)
+{
+	port_clock_hold();
+	relay_srv_read(arg, fd, ev);
+	port_clock_release();
 }
 
 /* The server took everything we had: open lwIP's window again. */

@@ -52,6 +52,9 @@ static int	port_ready;
 
 static uint64_t	port_real_us(void);
 static uint64_t	(*port_clock)(void) = port_real_us;
+/* While a hold lasts (port_clock_hold), the reading taken when it began. */
+static unsigned int port_held;
+static uint64_t	port_held_us;
 /* A test's offset for every connection's timestamp clock, if it set one. */
 static int	port_ts_fixed;
 static uint32_t	port_ts_fix;
@@ -94,11 +97,37 @@ port_real_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/*
+ * All that lwIP does for one packet, or for one read of a server (an ACK
+ * and the dozens of segments it lets go, each stamped twice), is one
+ * instant: the clock is read once for it.  A reading costs 80 ns in a
+ * paravirtualised guest, which was 8% of an lwIP back-end's CPU in a
+ * download.  Holds nest; outside them every call reads the clock.
+ */
+void
+port_clock_hold(void)
+{
+	if (port_held++ == 0)
+		port_held_us = port_clock();
+}
+
+void
+port_clock_release(void)
+{
+	port_held--;
+}
+
+static uint64_t
+port_time(void)
+{
+	return port_held > 0 ? port_held_us : port_clock();
+}
+
 /* Milliseconds: lwIP's timers and the flow clock. */
 uint32_t
 port_now_ms(void)
 {
-	return (uint32_t)(port_clock() / 1000);
+	return (uint32_t)(port_time() / 1000);
 }
 
 /* Microseconds, wrapping: the RTT and delivery rate of lwIP's loss
@@ -106,7 +135,7 @@ port_now_ms(void)
 u32_t
 port_now_us(void)
 {
-	return (u32_t)port_clock();
+	return (u32_t)port_time();
 }
 
 /* Replaces the clock, in microseconds (a test keeps its own time);

@@ -40,6 +40,8 @@ struct tcp_pcb;
 
 void		port_init(uint32_t);
 uint32_t	port_now_ms(void);
+void		port_clock_hold(void);
+void		port_clock_release(void);
 uint32_t	port_real_ms(void);
 void		port_set_clock(uint64_t (*)(void));
 uint32_t	port_ts_offset(uint32_t);

@@ -215,7 +215,7 @@ tunif_netif_init(struct netif *nif)
 	return ERR_OK;
 }
 
-static void	tunif_csum_later(struct netif *);
+static void	tunif_csum_ctrl(const struct tunif *, struct netif *);
 
 /* Gives a netif its IPv6 address, at once usable (no duplicate address
  * detection on a link of two). */
@@ -246,8 +246,7 @@ tunif_add(struct tunif *ti, struct netif *nif, const struct ipaddr *a,
 	nif->mtu = mtu;
 	if (!addr_is4(a))
 		tunif_set6(nif, a);
-	if (ti->ti_gso)
-		tunif_csum_later(nif);
+	tunif_csum_ctrl(ti, nif);
 	netif_set_up(nif);
 	netif_set_link_up(nif);
 }
@@ -278,12 +277,15 @@ tunif_init(struct tunif *ti, in_addr_t stack_addr,
 	netif_set_default(&ti->ti_stack);
 }
 
-/* lwIP sums what it sends but TCP: tunif_out_whole or the kernel does. */
+/* What lwIP sums of what it sends: not an IPv4 header, which tunif_ipid
+ * sums again once it has set the ID; nor, with super-packets, TCP, which
+ * tunif_out_whole or the kernel sums. */
 static void
-tunif_csum_later(struct netif *nif)
+tunif_csum_ctrl(const struct tunif *ti, struct netif *nif)
 {
-	NETIF_SET_CHECKSUM_CTRL(nif,
-	    NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_GEN_TCP);
+	NETIF_SET_CHECKSUM_CTRL(nif, NETIF_CHECKSUM_ENABLE_ALL &
+	    ~NETIF_CHECKSUM_GEN_IP &
+	    ~(ti->ti_gso ? NETIF_CHECKSUM_GEN_TCP : 0));
 }
 
 /* The owner's TUN device takes super-packets: join lwIP's segments, and
@@ -295,9 +297,9 @@ tunif_gso(struct tunif *ti)
 	int	 i;
 
 	ti->ti_gso = 1;
-	tunif_csum_later(&ti->ti_stack);
+	tunif_csum_ctrl(ti, &ti->ti_stack);
 	for (i = 0; i < ti->ti_nvips; i++)
-		tunif_csum_later(&ti->ti_vips[i]);
+		tunif_csum_ctrl(ti, &ti->ti_vips[i]);
 }
 
 /* Lets lwIP own a VIP: its input accepts any of its netifs' addresses. */
