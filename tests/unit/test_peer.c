@@ -359,6 +359,20 @@ peer_idx(int i, int j)
 
 #define STAT(i, s)	(w.w_node[i].n_hd.hd_stats.st_##s)
 
+/* A HANDOFF of client 10.0.0.2:40000 to 10.9.0.1:80 carrying len bytes. */
+static void
+handoff_of(struct ctl_handoff *ho, uint64_t flow, size_t len)
+{
+	memset(ho, 0, sizeof(*ho));
+	ho->ho_flow = flow;
+	ho->ho_caddr = t_ip("10.0.0.2");
+	ho->ho_cport = htons(40000);
+	ho->ho_vaddr = t_ip("10.9.0.1");
+	ho->ho_vport = htons(80);
+	ho->ho_cmss = ho->ho_fmss = 1460;
+	ho->ho_datalen = (uint32_t)len;
+}
+
 /* n1 and n2 with the key: up both ways, messages both ways. */
 static void
 test_up(void)
@@ -385,14 +399,7 @@ test_up(void)
 	CHECK_INTEQ(w.w_node[1].n_last.m_type, CTL_CLOSE);
 	CHECK(w.w_node[1].n_last.m_u.close.cl_flow == 77);
 
-	memset(&ho, 0, sizeof(ho));
-	ho.ho_flow = 5;
-	ho.ho_caddr = t_ip("10.0.0.2");
-	ho.ho_cport = htons(40000);
-	ho.ho_vaddr = t_ip("10.9.0.1");
-	ho.ho_vport = htons(80);
-	ho.ho_cmss = ho.ho_fmss = 1460;
-	ho.ho_datalen = sizeof(req) - 1;
+	handoff_of(&ho, 5, sizeof(req) - 1);
 	CHECK(peer_send_handoff(&w.w_node[1].n_hd, peer_idx(1, 0), &ho,
 	    (const uint8_t *)req) == 0);
 	run(100);
@@ -425,14 +432,7 @@ send_turn(uint64_t first, size_t len)
 		total += ctl_encode(buf, sizeof(buf), &m);
 		if (i == 10) {
 			memset(req, 'a', sizeof(req));
-			memset(&ho, 0, sizeof(ho));
-			ho.ho_flow = 5;
-			ho.ho_caddr = t_ip("10.0.0.2");
-			ho.ho_cport = htons(40000);
-			ho.ho_vaddr = t_ip("10.9.0.1");
-			ho.ho_vport = htons(80);
-			ho.ho_cmss = ho.ho_fmss = 1460;
-			ho.ho_datalen = (uint32_t)len;
+			handoff_of(&ho, 5, len);
 			CHECK(peer_send_handoff(n1, peer_idx(0, 1), &ho,
 			    req) == 0);
 			total += ctl_encode_handoff_head(buf, sizeof(buf), &ho) +
@@ -507,16 +507,10 @@ test_not_reading(void)
 	CHECK_INTEQ(w.w_nmid, 1);
 	n1->hd_cfg->cfg_control.cc_frame_max = 65536;	/* 4 MB at most */
 	bufferevent_disable(w.w_mid[0][0], EV_READ);	/* n1 -> n2 stops */
-	memset(&ho, 0, sizeof(ho));
-	ho.ho_caddr = t_ip("10.0.0.2");
-	ho.ho_cport = htons(40000);
-	ho.ho_vaddr = t_ip("10.9.0.1");
-	ho.ho_vport = htons(80);
-	ho.ho_cmss = ho.ho_fmss = 1460;
-	ho.ho_datalen = sizeof(req);
 	for (k = 0; k < 3 && w.w_nmid == 1; k++) {
 		for (i = 0; i < 100; i++) {
-			ho.ho_flow = (uint64_t)(k * 100 + i + 1);
+			handoff_of(&ho, (uint64_t)(k * 100 + i + 1),
+			    sizeof(req));
 			CHECK(peer_send_handoff(n1, peer_idx(0, 1), &ho,
 			    req) == 0);
 		}
