@@ -171,8 +171,9 @@ btcp_icmp(struct hd *hd, struct pkt *p)
 }
 
 /* One packet from the TUN: parse, look up, hand to its owner. */
-void
-btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
+static void
+btcp_dispatch(struct hd *hd, uint8_t *buf, size_t len,
+    const struct pkt_meta *m)
 {
 	struct pkt		 p;
 	struct flow_key		 k;
@@ -235,6 +236,15 @@ btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
 	btcp_to_lwip(hd, &p);
 }
 
+/* One packet from the TUN, handled at one instant (port_clock_hold). */
+void
+btcp_input(struct hd *hd, uint8_t *buf, size_t len, const struct pkt_meta *m)
+{
+	port_clock_hold();
+	btcp_dispatch(hd, buf, len, m);
+	port_clock_release();
+}
+
 /* The TUN is readable: drain up to a batch of packets. */
 void
 btcp_tun_readable(int fd, short events, void *arg)
@@ -260,9 +270,7 @@ btcp_tun_readable(int fd, short events, void *arg)
 			hd->hd_stats.st_drop[PKT_NOT_IP]++;
 			continue;
 		}
-		port_clock_hold();
 		btcp_input(hd, hd->hd_rxbuf, (size_t)n, &m);
-		port_clock_release();
 	}
 }
 

@@ -72,8 +72,9 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 #define LWIP_SINGLE_NETIF		0
 
 /* Input is untrusted: verify every checksum; output checksums are generated
- * once here and then only updated incrementally by the rewrite.  With
- * offloads, TCP's are left to tunif.c and the kernel (tunif_gso). */
+ * once here and then only updated incrementally by the rewrite.  IPv4
+ * headers' are left to tunif_ipid, which sets the ID; with offloads, TCP's
+ * to tunif.c and the kernel (tunif_gso). */
 #define LWIP_CHECKSUM_CTRL_PER_NETIF	1
 #define CHECKSUM_CHECK_IP		1
 #define CHECKSUM_CHECK_TCP		1
