@@ -171,7 +171,7 @@ struct hd {
 	uint64_t		*hd_peer_boot;
 	struct tunif		*hd_lwip;
 	struct peer_set		*hd_peers;
-	struct sipkey	*hd_cookie;	/* cookie handshake's secret */
+	struct sipkey		*hd_cookie;	/* cookie handshake's secret */
 	struct replay		*hd_replay;	/* cookies that opened one */
 	uint32_t		 hd_cookie_sent; /* ms, the last cookie sent */
 	int			 hd_cookie_any;	/* ... if any was */

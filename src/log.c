@@ -146,12 +146,10 @@ log_debug(const char *fmt, ...)
 
 /* Per-packet detail: only with -vv. */
 void
-log_trace(const char *fmt, ...)
+log_trace_(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (log_verbose < 2)
-		return;
 	va_start(ap, fmt);
 	vlog(LOG_DEBUG, fmt, ap);
 	va_end(ap);

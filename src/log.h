@@ -27,7 +27,13 @@ void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	log_trace(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_trace_(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* A trace's arguments are evaluated only when it is printed: hot paths
+ * format addresses for theirs. */
+#define log_trace(...)	do {						\
+	if (log_getverbose() >= 2)					\
+		log_trace_(__VA_ARGS__);				\
+} while (0)
 void	log_ratelim(struct log_rl *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	vlog(int, const char *, va_list) __attribute__((format(printf, 2, 0)));

@@ -108,12 +108,9 @@ fe_set_state(struct flow *f, enum fe_state st)
 {
 	char	 c[ADDR_PORT_STRLEN];
 
-	/* Every flow passes here several times: its address is formatted
-	 * only for a trace that is printed. */
-	if (log_getverbose() >= 2)
-		log_trace("fe: flow %s %s -> %s", addr_port_str(
-		    &f->f_key.k_raddr, f->f_key.k_rport, c, sizeof(c)),
-		    fe_state_names[f->f_state], fe_state_names[st]);
+	log_trace("fe: flow %s %s -> %s", addr_port_str(&f->f_key.k_raddr,
+	    f->f_key.k_rport, c, sizeof(c)), fe_state_names[f->f_state],
+	    fe_state_names[st]);
 	f->f_state = st;
 	if (st != FE_SYN && st != FE_COLLECT && f->f_ctx != NULL)
 		fe_young_leave(f->f_ctx);
