@@ -24,8 +24,18 @@ port=$(t_client_port "$TOPO_VIP2")
 t_check "the download runs (client port $port)" [ -n "$port" ]
 sleep 1
 blind() { c "$HANDOFFD_TOOLS/blindtcp" "10.0.0.2:$port" "$TOPO_VIP2:80" "$@"; }
-t_check "1,750 resets at random sequence numbers sent" blind rst 1750
-t_check "250 data+reset pairs sent (at 1 and 0x80000001 first)" blind pair 250
+# In batches a pause apart: the TUN's queue to the daemon (500 packets)
+# drops what a burst brings faster than the daemon reads, and the counts
+# below are of what the daemon judged.
+paced() {
+	local i
+	for i in $(seq 1 "$2"); do
+		blind "$1" "$3" || return 1
+		sleep 0.2
+	done
+}
+t_check "1,750 resets at random sequence numbers sent" paced rst 7 250
+t_check "250 data+reset pairs sent (at 1 and 0x80000001 first)" paced pair 5 50
 t_check "100 SYNs with other ISNs sent" blind syn 100
 wait "$dl"
 rc=$?
