@@ -9,10 +9,12 @@
  * fields).
  */
 #include <sys/queue.h>
+#include <sys/timerfd.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -41,7 +43,8 @@
 
 /* lwIP's timers run when lwIP says the next one is due (its TCP timer
  * every TCP_TMR_INTERVAL while it has connections), and this often while
- * it has none: then only its slow timer (TIME_WAIT) has work. */
+ * none has work for the fast timer: then only the slow one (RTOs,
+ * TIME_WAIT, every TCP_SLOW_INTERVAL by the clock) has any. */
 #define NODE_LWIP_IDLE_MS	50
 #define NODE_STATUS_MS		1000
 /* The flow clock's sweep: every tick looks at a tenth of the table, so a
@@ -65,30 +68,38 @@ node_expire(struct hd *hd, unsigned int budget)
 }
 
 /* Sets lwIP's timer for its next deadline, or for NODE_LWIP_IDLE_MS
- * without a connection. */
+ * without a connection the fast timer has work for.  A timerfd of its
+ * own: libevent's timers run on the kernel's coarse clock, which moves
+ * a jiffy at a time (4 ms here), and a tail loss probe due in a
+ * millisecond went in four; its precise clock would cost every turn of
+ * the loop a system call (a timerfd rearmed), this one a tick. */
 static void
 node_lwip_arm(struct hd *hd)
 {
-	struct timeval	 tv;
+	struct itimerspec its;
 	u32_t		 ms;
 
 	if (hd->hd_lwip_tmr == NULL)
 		return;		/* the caller keeps the time */
 	ms = sys_timeouts_sleeptime();
-	hd->hd_lwip_idle = tcp_active_pcbs == NULL;
+	hd->hd_lwip_idle = !tcp_fast_busy();
 	if (hd->hd_lwip_idle || ms > NODE_LWIP_IDLE_MS)
 		ms = NODE_LWIP_IDLE_MS;
-	tv.tv_sec = 0;
-	tv.tv_usec = ms * 1000;
-	if (evtimer_add(hd->hd_lwip_tmr, &tv) == -1)
-		fatalx("cannot rearm lwIP's timer");
+	memset(&its, 0, sizeof(its));
+	/* 0 would disarm it: due now is due in a microsecond */
+	its.it_value.tv_nsec = ms > 0 ? (long)ms * 1000000 : 1000;
+	if (timerfd_settime(hd->hd_lwip_tfd, 0, &its, NULL) == -1)
+		fatal("cannot rearm lwIP's timer");
 }
 
 static void
 node_on_lwip_tick(int fd, short events, void *arg)
 {
 	struct hd	*hd = arg;
+	uint64_t	 n;
 
+	if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		fatal("lwIP's timer");
 	sys_check_timeouts();
 	node_lwip_arm(hd);
 }
@@ -101,7 +112,7 @@ node_on_lwip_after(int fd, short events, void *arg)
 	struct hd	*hd = arg;
 
 	tunif_flush(hd->hd_lwip);
-	if (hd->hd_lwip_idle && tcp_active_pcbs != NULL)
+	if (hd->hd_lwip_idle && tcp_fast_busy())
 		node_lwip_arm(hd);
 }
 
@@ -295,8 +306,12 @@ node_start(struct hd *hd)
 		fatalx("cannot start the health checks");
 
 	if (!hd->hd_manual_clock) {
-		if ((hd->hd_lwip_tmr = evtimer_new(hd->hd_base,
-		    node_on_lwip_tick, hd)) == NULL)
+		if ((hd->hd_lwip_tfd = timerfd_create(CLOCK_MONOTONIC,
+		    TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
+			fatal("timerfd_create");
+		if ((hd->hd_lwip_tmr = event_new(hd->hd_base, hd->hd_lwip_tfd,
+		    EV_READ | EV_PERSIST, node_on_lwip_tick, hd)) == NULL ||
+		    event_add(hd->hd_lwip_tmr, NULL) == -1)
 			fatalx("cannot add a timer");
 		node_lwip_arm(hd);
 		hd->hd_expire_tmr = node_timer(hd, NODE_EXPIRE_MS,
@@ -470,8 +485,10 @@ node_stop(struct hd *hd)
 		node_on_status_tick(-1, 0, hd);
 		event_free(hd->hd_status_tmr);
 	}
-	if (hd->hd_lwip_tmr != NULL)
+	if (hd->hd_lwip_tmr != NULL) {
 		event_free(hd->hd_lwip_tmr);
+		close(hd->hd_lwip_tfd);
+	}
 	if (hd->hd_expire_tmr != NULL)
 		event_free(hd->hd_expire_tmr);
 	/* The flows first: their records name peers. */

@@ -206,7 +206,7 @@ relay_allowance(const struct relay *r)
 	uint32_t	 span;
 
 	if (!(pcb->sack_flags & TCP_SACK_RTT) ||
-	    (span = pcb->srtt8 >> 2) <= RELAY_RATE_MS)
+	    (span = (pcb->srtt8_us >> 2) / 1000) <= RELAY_RATE_MS)
 		return (size_t)d;
 	if (span > RELAY_RATE_SPAN)
 		span = RELAY_RATE_SPAN;

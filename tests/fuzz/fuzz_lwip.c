@@ -456,7 +456,7 @@ fz_check_scoreboard(void)
 	if (pcb->rack_ctr > pcb->xmit_ctr)
 		fz_fail("a delivered transmission this pcb never made");
 	if ((pcb->sack_flags & TCP_SACK_RTT) &&
-	    (pcb->rack_rtt > age || (pcb->srtt8 >> 3) > age + 1))
+	    (pcb->rack_rtt_us / 1000 > age || (pcb->srtt8_us >> 3) / 1000 > age + 1))
 		fz_fail("an RTT longer than the connection has lived");
 }
 
