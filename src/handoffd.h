@@ -160,7 +160,7 @@ struct hd {
 	uint32_t		 hd_fe_nyoung;
 	uint32_t		 hd_fe_ncoming;	/* waiting for a member to come up */
 	struct event		*hd_lwip_tmr;	/* on hd_lwip_tfd */
-	int			 hd_lwip_tfd;	/* a timerfd */
+	int			 hd_lwip_tfd;	/* a timerfd, or -1 */
 	int			 hd_lwip_idle;	/* no fast timer work: slow ticks */
 	struct event		*hd_lwip_after;	/* lwIP was at work */
 	struct event		*hd_status_tmr;

@@ -9,7 +9,9 @@
  * fields).
  */
 #include <sys/queue.h>
+#ifdef __linux__
 #include <sys/timerfd.h>
+#endif
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,15 +70,19 @@ node_expire(struct hd *hd, unsigned int budget)
 }
 
 /* Sets lwIP's timer for its next deadline, or for NODE_LWIP_IDLE_MS
- * without a connection the fast timer has work for.  A timerfd of its
- * own: libevent's timers run on the kernel's coarse clock, which moves
- * a jiffy at a time (4 ms here), and a tail loss probe due in a
+ * without a connection the fast timer has work for.  On Linux a timerfd
+ * of its own: libevent's timers run on the kernel's coarse clock, which
+ * moves a jiffy at a time (4 ms here), and a tail loss probe due in a
  * millisecond went in four; its precise clock would cost every turn of
  * the loop a system call (a timerfd rearmed), this one a tick. */
 static void
 node_lwip_arm(struct hd *hd)
 {
+#ifdef __linux__
 	struct itimerspec its;
+#else
+	struct timeval	 tv;
+#endif
 	u32_t		 ms;
 
 	if (hd->hd_lwip_tmr == NULL)
@@ -85,11 +91,18 @@ node_lwip_arm(struct hd *hd)
 	hd->hd_lwip_idle = !tcp_fast_busy();
 	if (hd->hd_lwip_idle || ms > NODE_LWIP_IDLE_MS)
 		ms = NODE_LWIP_IDLE_MS;
+#ifdef __linux__
 	memset(&its, 0, sizeof(its));
 	/* 0 would disarm it: due now is due in a microsecond */
 	its.it_value.tv_nsec = ms > 0 ? (long)ms * 1000000 : 1000;
 	if (timerfd_settime(hd->hd_lwip_tfd, 0, &its, NULL) == -1)
 		fatal("cannot rearm lwIP's timer");
+#else
+	tv.tv_sec = 0;
+	tv.tv_usec = ms * 1000;
+	if (evtimer_add(hd->hd_lwip_tmr, &tv) == -1)
+		fatalx("cannot rearm lwIP's timer");
+#endif
 }
 
 static void
@@ -98,9 +111,30 @@ node_on_lwip_tick(int fd, short events, void *arg)
 	struct hd	*hd = arg;
 	uint64_t	 n;
 
-	if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+	if (fd != -1 && read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
 		fatal("lwIP's timer");
+	/* one clock reading for every connection the timers visit */
+	port_clock_hold();
 	sys_check_timeouts();
+	port_clock_release();
+	node_lwip_arm(hd);
+}
+
+/* lwIP's timer (node_lwip_arm), armed. */
+static void
+node_lwip_timer(struct hd *hd)
+{
+	hd->hd_lwip_tfd = -1;
+#ifdef __linux__
+	if ((hd->hd_lwip_tfd = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
+		fatal("timerfd_create");
+#endif
+	if ((hd->hd_lwip_tmr = event_new(hd->hd_base, hd->hd_lwip_tfd,
+	    hd->hd_lwip_tfd != -1 ? EV_READ | EV_PERSIST : 0,
+	    node_on_lwip_tick, hd)) == NULL ||
+	    (hd->hd_lwip_tfd != -1 && event_add(hd->hd_lwip_tmr, NULL) == -1))
+		fatalx("cannot add a timer");
 	node_lwip_arm(hd);
 }
 
@@ -306,14 +340,7 @@ node_start(struct hd *hd)
 		fatalx("cannot start the health checks");
 
 	if (!hd->hd_manual_clock) {
-		if ((hd->hd_lwip_tfd = timerfd_create(CLOCK_MONOTONIC,
-		    TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
-			fatal("timerfd_create");
-		if ((hd->hd_lwip_tmr = event_new(hd->hd_base, hd->hd_lwip_tfd,
-		    EV_READ | EV_PERSIST, node_on_lwip_tick, hd)) == NULL ||
-		    event_add(hd->hd_lwip_tmr, NULL) == -1)
-			fatalx("cannot add a timer");
-		node_lwip_arm(hd);
+		node_lwip_timer(hd);
 		hd->hd_expire_tmr = node_timer(hd, NODE_EXPIRE_MS,
 		    node_on_expire_tick);
 	}
@@ -487,7 +514,10 @@ node_stop(struct hd *hd)
 	}
 	if (hd->hd_lwip_tmr != NULL) {
 		event_free(hd->hd_lwip_tmr);
-		close(hd->hd_lwip_tfd);
+		hd->hd_lwip_tmr = NULL;
+		if (hd->hd_lwip_tfd != -1)
+			close(hd->hd_lwip_tfd);
+		hd->hd_lwip_tfd = -1;
 	}
 	if (hd->hd_expire_tmr != NULL)
 		event_free(hd->hd_expire_tmr);

@@ -184,6 +184,8 @@ tunif_send(struct netif *nif, struct pbuf *p)
 		return ERR_OK;
 	tunif_flush(ti);
 	tunif_out_whole(ti, ti->ti_scratch, len);
+	/* lwIP sent something: its connection may want the fast timer now */
+	ti->ti_after(ti->ti_arg);
 	return ERR_OK;
 }
 
