@@ -53,6 +53,9 @@
  *                            timers run (once: lwIP runs a late timer once)
  *   wait MS by STEP          the same, STEP ms at a time (lwIP's slow timer
  *                            ticks every 100 ms)
+ *   wait USus                the clock moves on by US microseconds: lwIP's
+ *                            timers run if it passes a millisecond, and
+ *                            its RTTs are finer than they
  *   sleep MS                 the same, in real time too (libevent timers)
  *   hold A B / release A B   what A sends B on the control links up now
  *                            stalls / goes on (a link dialled later, after
@@ -184,6 +187,7 @@ static struct sc {
 } sc;
 
 static uint32_t	sc_now = 1000000;
+static uint32_t	sc_now_us;	/* past sc_now, under 1000 (wait USus) */
 /* What the nodes' TSvals add to sc_now: they wrap 192 ms into every
  * scenario (a fixture's first TSval is 2^32 - 192, 4294967104). */
 #define SC_TS_OFF	0xfff0bd00u
@@ -191,7 +195,7 @@ static uint32_t	sc_now = 1000000;
 static uint64_t
 sc_clock(void)
 {
-	return (uint64_t)sc_now * 1000;
+	return (uint64_t)sc_now * 1000 + sc_now_us;
 }
 
 /* The scenario's directory is its own (mkdtemp): status files, what
@@ -631,13 +635,15 @@ sc_settle(void)
 		event_base_loop(sc.s_base, EVLOOP_NONBLOCK);
 }
 
-/* The clock moves on by ms: every node's timers and expiry run. */
+/* The clock moves on by ms and us: every node's timers and expiry run. */
 static void
-sc_advance(uint32_t ms)
+sc_advance_us(uint32_t ms, uint32_t us)
 {
 	int	 i;
 
-	sc_now += ms;
+	sc_now_us += us;
+	sc_now += ms + sc_now_us / 1000;
+	sc_now_us %= 1000;
 	for (i = 0; i < sc.s_nnodes; i++)
 		if (sc.s_nodes[i].n_started) {
 			sc.s_nodes[i].n_hd.hd_now = sc_now;
@@ -654,6 +660,12 @@ sc_elapsed_ms(const struct timespec *a)
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	return (int)((b.tv_sec - a->tv_sec) * 1000 +
 	    (b.tv_nsec - a->tv_nsec) / 1000000);
+}
+
+static void
+sc_advance(uint32_t ms)
+{
+	sc_advance_us(ms, 0);
 }
 
 /* ms of real time pass, for libevent's timers, and of the clock with it. */
@@ -1847,8 +1859,14 @@ sc_line(FILE *fp, char *line)
 		char *a = sc_word(&rest), *end;
 		long step;
 
-		if (a == NULL || (ms = strtol(a, &end, 0)) < 0 || *end != '\0')
-			sc_fail("%s MS", w);
+		if (a == NULL || (ms = strtol(a, &end, 0)) < 0 ||
+		    (*end != '\0' && (w[0] != 'w' || strcmp(end, "us") ||
+		    ms > 100000 || sc_word(&rest) != NULL)))
+			sc_fail("%s MS%s", w, w[0] == 'w' ? " or wait USus" : "");
+		if (*end != '\0') {
+			sc_advance_us(0, (uint32_t)ms);
+			return;
+		}
 		step = ms;
 		if (w[0] == 'w' && (a = sc_word(&rest)) != NULL &&
 		    (strcmp(a, "by") || (a = sc_word(&rest)) == NULL ||
