@@ -53,9 +53,9 @@
  *                            timers run (once: lwIP runs a late timer once)
  *   wait MS by STEP          the same, STEP ms at a time (lwIP's slow timer
  *                            ticks every 100 ms)
- *   wait USus                the clock moves on by US microseconds: lwIP's
- *                            timers run if it passes a millisecond, and
- *                            its RTTs are finer than they
+ *   wait USus                the clock moves on by US microseconds, as
+ *                            lwIP's RTTs do (its timers run only if it
+ *                            passes a millisecond)
  *   sleep MS                 the same, in real time too (libevent timers)
  *   hold A B / release A B   what A sends B on the control links up now
  *                            stalls / goes on (a link dialled later, after
@@ -662,6 +662,7 @@ sc_elapsed_ms(const struct timespec *a)
 	    (b.tv_nsec - a->tv_nsec) / 1000000);
 }
 
+/* ... by ms. */
 static void
 sc_advance(uint32_t ms)
 {
