@@ -516,8 +516,8 @@ be_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	port_tcp_clamp_mss(pcb);
 	/* This daemon answered its SYN/ACK itself, at once: the ACK, which
 	 * lwIP reads after this callback, is no RTT sample (Karn's rule),
-	 * else the first loss probes went at the 1 ms floor, long before a
-	 * client's ACK could come back. */
+	 * else the first loss probes went at the probe timeout's floor, long
+	 * before a client's ACK could come back. */
 	if (pcb->unacked != NULL)
 		pcb->unacked->flags |= TF_SEG_RETX;
 	/* lwIP listens on the VIP's port: its server is that port's. */
