@@ -1068,11 +1068,14 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 	if (f != NULL) {
 		/* The stack endpoint holds one connection per client endpoint:
 		 * another live one (the same client port to another VIP) keeps
-		 * it, and the front-end tries elsewhere.  A lingering one is an
-		 * older connection on the same 4-tuple, over. */
+		 * it, and the front-end tries elsewhere, or here again soon
+		 * (busy; an older build knows only bad-handoff).  A lingering
+		 * one is an older connection on the same 4-tuple, over. */
 		if (f->f_ops != &be_flow_ops || f->f_state != BE_LINGER) {
 			hd->hd_stats.st_be_refused++;
-			be_send_ack(hd, peer, ho, NULL, CTL_BAD_HANDOFF);
+			be_send_ack(hd, peer, ho, NULL,
+			    peer_speaks_busy(hd, peer) ? CTL_BUSY :
+			    CTL_BAD_HANDOFF);
 			return;
 		}
 		be_close(hd, f, FLOW_END_DONE);

@@ -30,6 +30,7 @@ static const char *const ctl_status_names[CTL_STATUS_MAX] = {
 	[CTL_STACK_TIMEOUT] = "stack-timeout",
 	[CTL_BAD_HANDOFF] = "bad-handoff",
 	[CTL_CANCELLED] = "cancelled",
+	[CTL_BUSY] = "busy",
 };
 
 static const char *const ctl_reason_names[CTL_CLOSE_MAX] = {

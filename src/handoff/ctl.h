@@ -50,6 +50,9 @@ enum ctl_status {
 	CTL_STACK_TIMEOUT,	/* the stack never answered the SYN */
 	CTL_BAD_HANDOFF,	/* parameters this node cannot honour */
 	CTL_CANCELLED,		/* cancelled before the commit point */
+	CTL_BUSY,		/* the stack endpoint for this client is
+				   another connection's: try again soon
+				   (only to peers of PSK_CAP_BUSY) */
 	CTL_STATUS_MAX
 };
 

@@ -1855,6 +1855,66 @@ fe_wait_coming(struct fe_conn *fc)
 	return 1;
 }
 
+/*
+ * peer, tried for fc, answered busy: its stack holds another connection of
+ * this client's from the same port (to another VIP it serves; a back-end's
+ * stack endpoint is one address and port for every VIP), which ends soon
+ * when it is one request's.  The member may be tried again (fe_wait_busy)
+ * once no other is left.
+ */
+static void
+fe_busy_mark(struct fe_conn *fc, int peer)
+{
+	const struct cfg_pool	*cp;
+	int			 i;
+
+	if (fc->fc_pool < 0)
+		return;
+	cp = &fc->fc_hd->hd_cfg->cfg_pools[fc->fc_pool];
+	for (i = 0; i < cp->cp_nmembers; i++)
+		if ((fc->fc_tried >> i & 1) && cp->cp_members[i].cm_peer == peer)
+			fc->fc_busy |= 1ULL << i;
+	if (fc->fc_busy != 0 && fc->fc_busy_wait == 0) {
+		fc->fc_busy_ms = port_now_ms();
+		fc->fc_busy_wait = FE_BUSY_FIRST_MS;
+	}
+}
+
+/*
+ * Every member was tried, and some said busy (fe_busy_mark): the
+ * request waits and tries them again, after 1 ms, then twice as long each
+ * time up to FE_BUSY_MAX_MS, until handoff.timeout from the first such
+ * answer, rather than getting 503 at once.  A client's other connection
+ * that is one short request is over within a few milliseconds; one that
+ * lasts longer than handoff.timeout holds the endpoint, and this request
+ * gets 503 then.  The wait counts among those of fe_wait_coming.
+ */
+static int
+fe_wait_busy(struct fe_conn *fc)
+{
+	struct hd	*hd = fc->fc_hd;
+	uint32_t	 spent, left, ms;
+	struct timeval	 tv;
+
+	if (fc->fc_busy == 0 || hd->hd_fe_ncoming >= FE_COMING_MAX)
+		return 0;
+	spent = port_now_ms() - fc->fc_busy_ms;
+	if (spent >= (uint32_t)hd->hd_cfg->cfg_handoff.ch_timeout_ms)
+		return 0;
+	left = (uint32_t)hd->hd_cfg->cfg_handoff.ch_timeout_ms - spent;
+	ms = fc->fc_busy_wait < left ? fc->fc_busy_wait : left;
+	if (fc->fc_busy_wait < FE_BUSY_MAX_MS)
+		fc->fc_busy_wait *= 2;
+	fc->fc_tried &= ~fc->fc_busy;
+	fc->fc_busy = 0;
+	fc->fc_coming = 1;
+	hd->hd_fe_ncoming++;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(fc->fc_timer, &tv);
+	return 1;
+}
+
 /* A peer's control connection is up: the requests waiting for their
  * pool's first member try again. */
 void
@@ -1890,7 +1950,7 @@ fe_dispatch(struct fe_conn *fc)
 	fe_coming_leave(fc);
 	for (;;) {
 		if ((i = fe_pick(fc)) == -1) {
-			if (!fe_wait_coming(fc))
+			if (!fe_wait_coming(fc) && !fe_wait_busy(fc))
 				fe_respond(fc, 503);
 			return;
 		}
@@ -2162,14 +2222,23 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 		return;
 	}
 	if (ha->ha_status != CTL_OK) {
-		log_ratelim(&fe_rl_refused, "fe: %s refused a handoff: %s",
-		    peer_id(hd, peer), ctl_status_name(ha->ha_status));
+		/* busy is a client's ordinary choice of ports, not news */
+		if (ha->ha_status == CTL_BUSY)
+			log_debug("fe: %s is busy with the client's endpoint",
+			    peer_id(hd, peer));
+		else
+			log_ratelim(&fe_rl_refused, "fe: %s refused a "
+			    "handoff: %s", peer_id(hd, peer),
+			    ctl_status_name(ha->ha_status));
 		hd->hd_stats.st_handoffs_refused++;
 		/* A member that cannot take this one connection (another of
 		 * the client's, from the same port to another VIP, holds its
-		 * stack endpoint there) is no less healthy: counted, a client
-		 * choosing its ports took it out of every pool. */
-		if (ha->ha_status != CTL_BAD_HANDOFF)
+		 * stack endpoint there: busy, or bad-handoff from an older
+		 * build) is no less healthy: counted, a client choosing its
+		 * ports took it out of every pool. */
+		if (ha->ha_status == CTL_BUSY)
+			fe_busy_mark(fc, peer);
+		else if (ha->ha_status != CTL_BAD_HANDOFF)
 			health_refused(hd, peer);
 		health_handoff_done(hd, fe_svc_counted(fc), fc->fc_pool, peer,
 		    HEALTH_HO_REFUSED, fc->fc_sent);
@@ -2611,7 +2680,7 @@ fe_conn_reload(struct fe_conn *fc, const struct cfg *old)
 {
 	struct hd		*hd = fc->fc_hd;
 	const struct cfg_pool	*op, *np;
-	uint64_t		 tried = 0;
+	uint64_t		 tried = 0, busy = 0;
 	int			 svc, pool = -1, i, j;
 
 	/* Another protocol or handshake on the VIP is another service: this
@@ -2638,15 +2707,20 @@ fe_conn_reload(struct fe_conn *fc, const struct cfg *old)
 			for (i = 0; i < op->cp_nmembers; i++) {
 				if (!(fc->fc_tried & (1ULL << i)))
 					continue;
-				for (j = 0; j < np->cp_nmembers; j++)
-					if (np->cp_members[j].cm_peer ==
+				for (j = 0; j < np->cp_nmembers; j++) {
+					if (np->cp_members[j].cm_peer !=
 					    op->cp_members[i].cm_peer)
-						tried |= 1ULL << j;
+						continue;
+					tried |= 1ULL << j;
+					if (fc->fc_busy & (1ULL << i))
+						busy |= 1ULL << j;
+				}
 			}
 		}
 	}
 	fc->fc_pool = pool;
 	fc->fc_tried = tried;
+	fc->fc_busy = busy;
 }
 
 static void

@@ -41,6 +41,9 @@ enum fe_state {
 /* Requests that wait at once for a member to come up (fe_wait_coming):
  * those of a restart's moment; past them, 503 as before. */
 #define FE_COMING_MAX		1024
+/* fe_wait_busy's first wait, and its longest, in ms */
+#define FE_BUSY_FIRST_MS	1
+#define FE_BUSY_MAX_MS		64
 /* The fewest connections a client network may always hold (fe_make_room):
  * a sixteenth of a small table would hold out an ordinary busy NAT. */
 #define FE_NET_MIN		64
@@ -76,8 +79,13 @@ struct fe_conn {
 	char			*fc_key;	/* what a keyed pool looks at */
 	size_t			 fc_keylen;
 	int			 fc_dispatched;	/* the head went to fe_dispatch */
-	int			 fc_coming;	/* waits for a member's first
-						 * control connection */
+	int			 fc_coming;	/* waits for a member: its first
+						 * control connection, or its
+						 * stack endpoint (fc_busy) */
+	uint64_t		 fc_busy;	/* members whose stack endpoint
+						 * for the client was taken */
+	uint32_t		 fc_busy_ms;	/* hd_now at the first such */
+	uint32_t		 fc_busy_wait;	/* the next wait, ms */
 	struct event		*fc_ldial;	/* the local server's connect */
 	int			 fc_headres;	/* enum req_result so far */
 	int			 fc_cookie;	/* the BTCP owns the connection */

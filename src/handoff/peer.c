@@ -401,6 +401,13 @@ peer_speaks_icmp(struct hd *hd, int idx, int down_too)
 	return peer_speaks(hd, idx, PSK_CAP_ICMP, down_too);
 }
 
+/* ... a HANDOFF_ACK's busy status. */
+int
+peer_speaks_busy(struct hd *hd, int idx)
+{
+	return peer_speaks(hd, idx, PSK_CAP_BUSY, 0);
+}
+
 /* A version-3 frame (IPv6 addresses) goes to a peer that reads it only:
  * an older build would close the connection (psk.h).  1 if refused.  A
  * peer that is down is judged when it is back (peer_later_v3). */

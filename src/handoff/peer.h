@@ -83,6 +83,7 @@ int	 peer_is_up(const struct hd *, int);
 int	 peer_speaks_lookup(struct hd *, int, int);
 int	 peer_speaks_ipv6(struct hd *, int, int);
 int	 peer_speaks_icmp(struct hd *, int, int);
+int	 peer_speaks_busy(struct hd *, int);
 int	 peer_gone(const struct hd *, int);
 uint32_t peer_coming(const struct hd *, int, uint32_t);
 int	 peer_send(struct hd *, int, const struct ctl_msg *);

@@ -312,7 +312,11 @@ psk_check(SSL *ssl, struct psk_link *pl)
 		pl->pl_why = "no peer identity";
 	else {
 		SSL_get0_alpn_selected(ssl, &alpn, &alpnlen);
-		if (alpnlen == sizeof(PSK_ALPN_ICMP) - 2 &&
+		if (alpnlen == sizeof(PSK_ALPN_BUSY) - 2 &&
+		    memcmp(alpn, PSK_ALPN_BUSY + 1, alpnlen) == 0)
+			pl->pl_caps = PSK_CAP_LOOKUP | PSK_CAP_IPV6 |
+			    PSK_CAP_ICMP | PSK_CAP_BUSY;
+		else if (alpnlen == sizeof(PSK_ALPN_ICMP) - 2 &&
 		    memcmp(alpn, PSK_ALPN_ICMP + 1, alpnlen) == 0)
 			pl->pl_caps = PSK_CAP_LOOKUP | PSK_CAP_IPV6 |
 			    PSK_CAP_ICMP;

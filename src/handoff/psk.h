@@ -21,9 +21,10 @@
  * a client offers PSK_ALPN (its protocols, best first), a server selects
  * the best it knows, and a node sends LOOKUP and CLOSE moved only to peers
  * that selected one (handoffd/lookup or better), version-3 frames (IPv6
- * addresses) only to those that selected handoffd/ipv6 or better, and
- * ICMP only to those that selected handoffd/icmp: an older build closes
- * the connection on a frame it does not know.
+ * addresses) only to those that selected handoffd/ipv6 or better, ICMP
+ * only to those that selected handoffd/icmp or better, and the busy
+ * status of a HANDOFF_ACK only to those that selected handoffd/busy: an
+ * older build closes the connection on a frame it does not know.
  *
  * psk.c owns the SSL_CTX and the callbacks; peer.c owns the connections.
  */
@@ -42,15 +43,18 @@
 #define PSK_INFO	"tls13 psk"
 #define PSK_CIPHERS	"TLS_AES_128_GCM_SHA256"
 /* ALPN's wire form: each protocol, length first, the best first. */
+#define PSK_ALPN_BUSY	"\015handoffd/busy"
 #define PSK_ALPN_ICMP	"\015handoffd/icmp"
 #define PSK_ALPN_IPV6	"\015handoffd/ipv6"
 #define PSK_ALPN_LOOKUP	"\017handoffd/lookup"
-#define PSK_ALPN	PSK_ALPN_ICMP PSK_ALPN_IPV6 PSK_ALPN_LOOKUP
+#define PSK_ALPN	PSK_ALPN_BUSY PSK_ALPN_ICMP PSK_ALPN_IPV6 \
+			PSK_ALPN_LOOKUP
 
 /* What a peer reads (struct psk_link's pl_caps). */
 #define PSK_CAP_LOOKUP	0x01	/* LOOKUP, LOOKUP_ACK, CLOSE moved */
 #define PSK_CAP_IPV6	0x02	/* version-3 frames */
 #define PSK_CAP_ICMP	0x04	/* ICMP */
+#define PSK_CAP_BUSY	0x08	/* HANDOFF_ACK busy */
 
 struct cfg;
 struct psk;

@@ -205,8 +205,8 @@ test_derive(void)
 }
 
 /* n1 (k1, c1) dials n2 (k2) over p; an older build's client offers no
- * ALPN (older 1), only handoffd/lookup (older 2), or handoffd/ipv6 and
- * handoffd/lookup (older 3). */
+ * ALPN (older 1), only handoffd/lookup (older 2), handoffd/ipv6 and
+ * handoffd/lookup (older 3), or those and handoffd/icmp (older 4). */
 static void
 dial_n2(struct psk *k1, const struct cfg *c1, struct psk *k2,
     struct psk_link *l1, struct psk_link *l2, struct pipe *p, int older)
@@ -226,6 +226,10 @@ dial_n2(struct psk *k1, const struct cfg *c1, struct psk *k2,
 		CHECK_INTEQ(SSL_set_alpn_protos(c, (const unsigned char *)
 		    PSK_ALPN_IPV6 PSK_ALPN_LOOKUP,
 		    sizeof(PSK_ALPN_IPV6 PSK_ALPN_LOOKUP) - 1), 0);
+	if (older == 4)
+		CHECK_INTEQ(SSL_set_alpn_protos(c, (const unsigned char *)
+		    PSK_ALPN_ICMP PSK_ALPN_IPV6 PSK_ALPN_LOOKUP,
+		    sizeof(PSK_ALPN_ICMP PSK_ALPN_IPV6 PSK_ALPN_LOOKUP) - 1), 0);
 	pipe_init(p, c, s);
 	CHECK(pipe_handshake(p));
 }
@@ -248,9 +252,11 @@ test_good(struct psk *k1, struct psk *k2, const struct cfg *c1,
 	CHECK_INTEQ(l1.pl_peer, cfg_peer_by_id(c1, "n2"));
 	CHECK_INTEQ(l2.pl_peer, cfg_peer_by_id(c2, "n1"));
 	CHECK_STREQ(l2.pl_identity, "n1");
-	/* Both builds read LOOKUP and version-3 frames (ALPN). */
-	CHECK_INTEQ(l1.pl_caps, PSK_CAP_LOOKUP | PSK_CAP_IPV6 | PSK_CAP_ICMP);
-	CHECK_INTEQ(l2.pl_caps, PSK_CAP_LOOKUP | PSK_CAP_IPV6 | PSK_CAP_ICMP);
+	/* Both builds read every frame and status (ALPN). */
+	CHECK_INTEQ(l1.pl_caps, PSK_CAP_LOOKUP | PSK_CAP_IPV6 | PSK_CAP_ICMP |
+	    PSK_CAP_BUSY);
+	CHECK_INTEQ(l2.pl_caps, PSK_CAP_LOOKUP | PSK_CAP_IPV6 | PSK_CAP_ICMP |
+	    PSK_CAP_BUSY);
 	CHECK_INTEQ(SSL_version(s), TLS1_3_VERSION);
 	CHECK_STREQ(SSL_CIPHER_get_name(SSL_get_current_cipher(s)),
 	    "TLS_AES_128_GCM_SHA256");
@@ -305,6 +311,13 @@ test_older_peer(struct psk *k1, struct psk *k2, const struct cfg *c1)
 	CHECK_INTEQ(psk_check(p.p_s, &l2), 0);
 	CHECK_INTEQ(l1.pl_caps, PSK_CAP_LOOKUP | PSK_CAP_IPV6);
 	CHECK_INTEQ(l2.pl_caps, PSK_CAP_LOOKUP | PSK_CAP_IPV6);
+	pipe_free(&p);
+	/* One that reads ICMP but not the busy status (before it). */
+	dial_n2(k1, c1, k2, &l1, &l2, &p, 4);
+	CHECK_INTEQ(psk_check(p.p_c, &l1), 0);
+	CHECK_INTEQ(psk_check(p.p_s, &l2), 0);
+	CHECK_INTEQ(l1.pl_caps, PSK_CAP_LOOKUP | PSK_CAP_IPV6 | PSK_CAP_ICMP);
+	CHECK_INTEQ(l2.pl_caps, PSK_CAP_LOOKUP | PSK_CAP_IPV6 | PSK_CAP_ICMP);
 	pipe_free(&p);
 }
 
