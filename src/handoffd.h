@@ -159,6 +159,7 @@ struct hd {
 	TAILQ_HEAD(, fe_conn)	 hd_fe_young;	/* not handed off yet */
 	uint32_t		 hd_fe_nyoung;
 	uint32_t		 hd_fe_ncoming;	/* waiting for a member to come up */
+	uint32_t		 hd_fe_nbusy;	/* ... for a busy one */
 	struct event		*hd_lwip_tmr;	/* on hd_lwip_tfd */
 	int			 hd_lwip_tfd;	/* a timerfd, or -1 */
 	int			 hd_lwip_idle;	/* no fast timer work: slow ticks */

@@ -1808,14 +1808,15 @@ fe_local_dial(struct fe_conn *fc)
 	return 0;
 }
 
-/* fc waits no longer for a member to come up. */
+/* fc waits no longer for a member to come up, or to be free. */
 static void
 fe_coming_leave(struct fe_conn *fc)
 {
-	if (!fc->fc_coming)
-		return;
-	fc->fc_coming = 0;
-	fc->fc_hd->hd_fe_ncoming--;
+	if (fc->fc_coming == FE_WAIT_COMING)
+		fc->fc_hd->hd_fe_ncoming--;
+	else if (fc->fc_coming == FE_WAIT_BUSY)
+		fc->fc_hd->hd_fe_nbusy--;
+	fc->fc_coming = FE_WAIT_NONE;
 }
 
 /*
@@ -1847,7 +1848,7 @@ fe_wait_coming(struct fe_conn *fc)
 			ms = left;
 	if (ms == 0)
 		return 0;
-	fc->fc_coming = 1;
+	fc->fc_coming = FE_WAIT_COMING;
 	hd->hd_fe_ncoming++;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
@@ -1866,28 +1867,36 @@ static void
 fe_busy_mark(struct fe_conn *fc, int peer)
 {
 	const struct cfg_pool	*cp;
-	int			 i;
+	int			 i, p;
 
-	if (fc->fc_pool < 0)
+	/* The answer to an earlier try, which timed out and was cancelled:
+	 * the cancel's own answer is still to come, and would pass for the
+	 * next try's. */
+	if (fc->fc_pool < 0 || fc->fc_cancel)
 		return;
 	cp = &fc->fc_hd->hd_cfg->cfg_pools[fc->fc_pool];
-	for (i = 0; i < cp->cp_nmembers; i++)
-		if ((fc->fc_tried >> i & 1) && cp->cp_members[i].cm_peer == peer)
+	for (i = 0; i < cp->cp_nmembers; i++) {
+		p = cp->cp_members[i].cm_peer < 0 ? PEER_LOCAL :
+		    cp->cp_members[i].cm_peer;
+		if ((fc->fc_tried >> i & 1) && p == peer)
 			fc->fc_busy |= 1ULL << i;
-	if (fc->fc_busy != 0 && fc->fc_busy_wait == 0) {
+	}
+	if (fc->fc_busy != 0 && !fc->fc_busy_seen) {
+		fc->fc_busy_seen = 1;
 		fc->fc_busy_ms = port_now_ms();
-		fc->fc_busy_wait = FE_BUSY_FIRST_MS;
 	}
 }
 
 /*
- * Every member was tried, and some said busy (fe_busy_mark): the
- * request waits and tries them again, after 1 ms, then twice as long each
- * time up to FE_BUSY_MAX_MS, until handoff.timeout from the first such
- * answer, rather than getting 503 at once.  A client's other connection
- * that is one short request is over within a few milliseconds; one that
- * lasts longer than handoff.timeout holds the endpoint, and this request
- * gets 503 then.  The wait counts among those of fe_wait_coming.
+ * Every member was tried, and some said busy (fe_busy_mark): the request
+ * waits and tries them again, after 1 ms, then twice as long each time,
+ * FE_BUSY_TRIES times (a quarter second in all) and never past
+ * handoff.timeout from the first such answer, rather than getting 503 at
+ * once.  A client's other connection that is one short request is over
+ * within a few milliseconds; a kept-alive one holds the endpoint, and this
+ * request gets 503 then.  Each try sends the request again, so only a
+ * small one waits, and only FE_BUSY_MAX at once: a client can make these
+ * at will, and must not take the waits of fe_wait_coming.
  */
 static int
 fe_wait_busy(struct fe_conn *fc)
@@ -1896,19 +1905,21 @@ fe_wait_busy(struct fe_conn *fc)
 	uint32_t	 spent, left, ms;
 	struct timeval	 tv;
 
-	if (fc->fc_busy == 0 || hd->hd_fe_ncoming >= FE_COMING_MAX)
+	if (fc->fc_busy == 0 || fc->fc_busy_tries >= FE_BUSY_TRIES ||
+	    hd->hd_fe_nbusy >= FE_BUSY_MAX ||
+	    evbuffer_get_length(fc->fc_req) > FE_BUSY_BYTES)
 		return 0;
 	spent = port_now_ms() - fc->fc_busy_ms;
 	if (spent >= (uint32_t)hd->hd_cfg->cfg_handoff.ch_timeout_ms)
 		return 0;
 	left = (uint32_t)hd->hd_cfg->cfg_handoff.ch_timeout_ms - spent;
-	ms = fc->fc_busy_wait < left ? fc->fc_busy_wait : left;
-	if (fc->fc_busy_wait < FE_BUSY_MAX_MS)
-		fc->fc_busy_wait *= 2;
+	ms = FE_BUSY_FIRST_MS << fc->fc_busy_tries++;
+	if (ms > left)
+		ms = left;
 	fc->fc_tried &= ~fc->fc_busy;
 	fc->fc_busy = 0;
-	fc->fc_coming = 1;
-	hd->hd_fe_ncoming++;
+	fc->fc_coming = FE_WAIT_BUSY;
+	hd->hd_fe_nbusy++;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(fc->fc_timer, &tv);
@@ -1923,7 +1934,7 @@ fe_on_peer_up(struct hd *hd)
 	struct fe_conn	*fc;
 
 	TAILQ_FOREACH(fc, &hd->hd_fe_young, fc_young)
-		if (fc->fc_coming)
+		if (fc->fc_coming == FE_WAIT_COMING)
 			event_active(fc->fc_timer, 0, 0);
 }
 
@@ -1939,6 +1950,7 @@ fe_dispatch(struct fe_conn *fc)
 
 	if (hd->hd_alog != NULL && fc->fc_t0_us == 0)
 		fc->fc_t0_us = log_mono_us();
+	fe_coming_leave(fc);
 	/* A reload took its service away before it was routed. */
 	if (fc->fc_cfg != hd->hd_cfg) {
 		fe_respond(fc, 503);
@@ -1947,7 +1959,6 @@ fe_dispatch(struct fe_conn *fc)
 	if (fc->fc_pool == -1 && fe_route(fc) == -1)
 		return;
 	pool = &cfg->cfg_pools[fc->fc_pool];
-	fe_coming_leave(fc);
 	for (;;) {
 		if ((i = fe_pick(fc)) == -1) {
 			if (!fe_wait_coming(fc) && !fe_wait_busy(fc))
@@ -1957,11 +1968,10 @@ fe_dispatch(struct fe_conn *fc)
 		fc->fc_tried |= 1ULL << i;
 		m = &pool->cp_members[i];
 		if (m->cm_peer < 0 && fc->fc_cookie) {
-			/* Cookie mode hands off to this node's stack too. */
-			if (fe_handoff(fc, PEER_LOCAL) == 0) {
-				hd->hd_stats.st_fe_local++;
+			/* Cookie mode hands off to this node's stack too
+			 * (st_fe_local when it accepts). */
+			if (fe_handoff(fc, PEER_LOCAL) == 0)
 				return;
-			}
 			hd->hd_stats.st_handoffs_failed++;
 			continue;
 		}
@@ -2253,6 +2263,8 @@ fe_on_handoff_ack(struct hd *hd, int peer, const struct ctl_handoff_ack *ha)
 	health_accepted(hd, peer);
 	health_handoff_done(hd, fe_svc_counted(fc), fc->fc_pool, peer,
 	    HEALTH_HO_ACCEPTED, fc->fc_sent);
+	if (peer == PEER_LOCAL)
+		hd->hd_stats.st_fe_local++;
 	fe_alog(fc, peer == PEER_LOCAL ? "local" : "handoff", peer);
 	f->f_naddr = ha->ha_saddr;
 	f->f_nport = ha->ha_sport;

@@ -41,9 +41,14 @@ enum fe_state {
 /* Requests that wait at once for a member to come up (fe_wait_coming):
  * those of a restart's moment; past them, 503 as before. */
 #define FE_COMING_MAX		1024
-/* fe_wait_busy's first wait, and its longest, in ms */
+/* fe_wait_busy: requests that wait at once for a busy member (their
+ * own budget: a client can make them at will), the most each may have
+ * received, its tries after the first (each sends it again), and the
+ * first wait, doubled at each try (1 + 2 + ... + 128: a quarter second). */
+#define FE_BUSY_MAX		128
+#define FE_BUSY_BYTES		8192
+#define FE_BUSY_TRIES		8
 #define FE_BUSY_FIRST_MS	1
-#define FE_BUSY_MAX_MS		64
 /* The fewest connections a client network may always hold (fe_make_room):
  * a sixteenth of a small table would hold out an ordinary busy NAT. */
 #define FE_NET_MIN		64
@@ -58,6 +63,13 @@ struct fe_qpkt {
 
 /* Slow-path state of a front-end flow, from the SYN until the handoff is
  * acknowledged (or the connection is relayed locally). */
+/* What a request waits for (fc_coming). */
+enum fe_wait {
+	FE_WAIT_NONE,
+	FE_WAIT_COMING,		/* a member's first control connection */
+	FE_WAIT_BUSY		/* a member's stack endpoint for the client */
+};
+
 struct fe_conn {
 	struct hd		*fc_hd;
 	struct flow		*fc_flow;
@@ -79,13 +91,11 @@ struct fe_conn {
 	char			*fc_key;	/* what a keyed pool looks at */
 	size_t			 fc_keylen;
 	int			 fc_dispatched;	/* the head went to fe_dispatch */
-	int			 fc_coming;	/* waits for a member: its first
-						 * control connection, or its
-						 * stack endpoint (fc_busy) */
-	uint64_t		 fc_busy;	/* members whose stack endpoint
-						 * for the client was taken */
-	uint32_t		 fc_busy_ms;	/* hd_now at the first such */
-	uint32_t		 fc_busy_wait;	/* the next wait, ms */
+	int			 fc_coming;	/* waits for a member: FE_WAIT_* */
+	uint64_t		 fc_busy;	/* members that answered busy */
+	uint32_t		 fc_busy_ms;	/* port_now_ms() at the first */
+	uint8_t			 fc_busy_seen;	/* ... which came */
+	uint8_t			 fc_busy_tries;	/* fe_wait_busy's so far */
 	struct event		*fc_ldial;	/* the local server's connect */
 	int			 fc_headres;	/* enum req_result so far */
 	int			 fc_cookie;	/* the BTCP owns the connection */

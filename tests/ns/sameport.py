@@ -3,9 +3,10 @@
 a GET of / on the first, answered, then a GET of / on the second (its
 request sent at once); the first closes (the client's FIN) HOLD seconds
 later.  Prints the second's status code, or "none" if it got no answer
-within 30 s, and the seconds from its request to its answer.
+within 30 s, and the seconds from its request to its answer.  PAD: a
+header of that many more bytes in the second request.
 
-usage: sameport.py SPORT VIP_A VIP_B HOLD
+usage: sameport.py SPORT VIP_A VIP_B HOLD [PAD]
 """
 import socket, sys, time
 
@@ -41,13 +42,15 @@ def answer(s):
 
 sport, vip_a, vip_b, hold = (int(sys.argv[1]), sys.argv[2], sys.argv[3],
                              float(sys.argv[4]))
+pad = int(sys.argv[5]) if len(sys.argv) > 5 else 0
 a = connect(vip_a, sport)
 a.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 if answer(a) != "200":
     sys.exit("the first connection was not answered 200")
 b = connect(vip_b, sport)
 t0 = time.monotonic()
-b.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+b.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+          (b"X-Pad: " + b"p" * pad + b"\r\n" if pad else b"") + b"\r\n")
 b.settimeout(hold)
 code = None
 try:
