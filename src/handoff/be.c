@@ -55,6 +55,7 @@
 #include "lwip-port/port.h"
 #include "lwip-port/tunif.h"
 #include "alog.h"
+#include "ksock.h"
 #include "log.h"
 #include "pkt.h"
 #include "handoff/ctl.h"
@@ -1004,6 +1005,34 @@ be_tomb_find(struct hd *hd, int peer, const struct ctl_handoff *ho)
 	return 0;
 }
 
+/*
+ * Whether lingering flow f may give its stack endpoint to ho.  Another
+ * connection on the same 4-tuple to the same VIP tells that the client
+ * has done with f's.  One to another VIP (the same client port) does not:
+ * a client that half-closed may still be reading f's answer, whose last
+ * bytes and FIN the stack holds until they are acknowledged, and which
+ * ending f would cut (lwIP's let go, the kernel's reset by be_output's
+ * TIME_WAIT rule).  Only a stack with nothing unacknowledged there gives
+ * the endpoint up: lwIP's pcb, or the kernel's socket by sock_diag, which
+ * leaves it at TIME_WAIT or closed; a kernel that cannot be asked never.
+ */
+static int
+be_linger_free(struct hd *hd, const struct flow *f,
+    const struct ctl_handoff *ho)
+{
+	const struct flow_key	*k = &f->f_key;
+	struct tcp_pcb		*pcb;
+
+	if (addr_eq(&f->f_naddr, &ho->ho_vaddr) && f->f_nport == ho->ho_vport)
+		return 1;
+	if (be_kernel(hd))
+		return ksock_live(&k->k_laddr, k->k_lport, &k->k_raddr,
+		    k->k_rport) == 0;
+	pcb = port_tcp_active(&k->k_laddr, ntohs(k->k_lport), &k->k_raddr,
+	    ntohs(k->k_rport));
+	return pcb == NULL || (pcb->unsent == NULL && pcb->unacked == NULL);
+}
+
 void
 be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 {
@@ -1070,8 +1099,9 @@ be_on_handoff(struct hd *hd, int peer, const struct ctl_handoff *ho)
 		 * another live one (the same client port to another VIP) keeps
 		 * it, and the front-end tries elsewhere, or here again soon
 		 * (busy; an older build knows only bad-handoff).  A lingering
-		 * one is an older connection on the same 4-tuple, over. */
-		if (f->f_ops != &be_flow_ops || f->f_state != BE_LINGER) {
+		 * one gives it up once it is over for its client too. */
+		if (f->f_ops != &be_flow_ops || f->f_state != BE_LINGER ||
+		    !be_linger_free(hd, f, ho)) {
 			hd->hd_stats.st_be_refused++;
 			be_send_ack(hd, peer, ho, NULL,
 			    peer_speaks_busy(hd, peer) ? CTL_BUSY :
@@ -1227,14 +1257,17 @@ be_output(struct hd *hd, struct flow *f, struct pkt *p)
 			bc->bc_has_ts = o.o_has_ts;
 			bc->bc_tsval = o.o_tsval;
 		}
-		else if ((p->p_flags & (TH_SYN | TH_ACK)) == TH_ACK &&
-		    be_kernel(hd) && bc->bc_tw_kills < BE_TW_KILLS) {
+		else if ((p->p_flags & (TH_SYN | TH_ACK | TH_FIN)) == TH_ACK &&
+		    p->p_paylen == 0 && be_kernel(hd) &&
+		    bc->bc_tw_kills < BE_TW_KILLS) {
 			/* A bare ACK to our SYN: the kernel still holds the
 			 * 4-tuple's last connection in TIME_WAIT (the client
 			 * reuses its port, its timestamps from another VIP's
 			 * clock).  That connection is over for the client, so
 			 * end it with a reset at its own rcv_nxt, which the ACK
-			 * names, and try the SYN again. */
+			 * names, and try the SYN again.  (Data or a FIN is a
+			 * connection still sending, which be_linger_free kept
+			 * its endpoint for: never ended here.) */
 			bc->bc_tw_kills++;
 			hd->hd_stats.st_be_tw_killed++;
 			be_inject(bc, p->p_ack, 0, TH_RST, NULL, NULL, 0);
