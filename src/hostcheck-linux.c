@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "hostcheck.h"
+#include "nl.h"
 
 /* Where the kernel stack's answers are tried: an address of TEST-NET-1
  * (of IPv6's documentation prefix), as far from any client as any other. */
@@ -114,12 +115,11 @@ hostcheck_route(const struct ipaddr *dst, const struct ipaddr *src,
 		char		 attrs[64];
 	} req;
 	char			 buf[8192];
-	struct sockaddr_nl	 sa;
 	struct nlmsghdr		*nh;
 	struct rtmsg		*rt;
 	struct rtattr		*rta;
 	ssize_t			 n;
-	int			 fd, len, alen, rc = -1, err = ENETUNREACH;
+	int			 len, alen, rc = -1, err = ENETUNREACH;
 
 	memset(&req, 0, sizeof(req));
 	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.rt));
@@ -133,19 +133,9 @@ hostcheck_route(const struct ipaddr *dst, const struct ipaddr *src,
 		req.rt.rtm_src_len = req.rt.rtm_dst_len;
 		hostcheck_rta(&req.nh, RTA_SRC, src);
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.nl_family = AF_NETLINK;
-	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
-	    NETLINK_ROUTE)) == -1)
+	if ((n = nl_ask(NETLINK_ROUTE, &req, req.nh.nlmsg_len, buf,
+	    sizeof(buf))) == -1)
 		return -1;
-	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&sa,
-	    sizeof(sa)) == -1 || (n = recv(fd, buf, sizeof(buf), 0)) <= 0) {
-		err = errno;
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	close(fd);
 	len = (int)n;
 	for (nh = (struct nlmsghdr *)(void *)buf; NLMSG_OK(nh, len);
 	    nh = NLMSG_NEXT(nh, len)) {

@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "ksock.h"
+#include "nl.h"
 
 static void
 ksock_put(uint32_t *dst, const struct ipaddr *a)
@@ -30,7 +31,6 @@ ksock_live(const struct ipaddr *laddr, uint16_t lport,
 		struct nlmsghdr		nh;
 		struct inet_diag_req_v2	r;
 	} req;
-	struct sockaddr_nl	 sa;
 	union {
 		struct nlmsghdr	 nh;
 		char		 buf[1024];
@@ -38,7 +38,7 @@ ksock_live(const struct ipaddr *laddr, uint16_t lport,
 	struct nlmsghdr		*nh;
 	const struct inet_diag_msg *m;
 	ssize_t			 n;
-	int			 fd, len, rc = -1, err = EPROTO;
+	int			 len, rc = -1, err = EPROTO;
 
 	memset(&req, 0, sizeof(req));
 	req.nh.nlmsg_len = sizeof(req);
@@ -54,20 +54,9 @@ ksock_live(const struct ipaddr *laddr, uint16_t lport,
 	ksock_put(req.r.id.idiag_dst, raddr);
 	req.r.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
 	req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-	memset(&sa, 0, sizeof(sa));
-	sa.nl_family = AF_NETLINK;
-	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
-	    NETLINK_SOCK_DIAG)) == -1)
+	if ((n = nl_ask(NETLINK_SOCK_DIAG, &req, sizeof(req), rsp.buf,
+	    sizeof(rsp.buf))) == -1)
 		return -1;
-	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa,
-	    sizeof(sa)) == -1 || (n = recv(fd, rsp.buf, sizeof(rsp.buf),
-	    0)) <= 0) {
-		err = errno;
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	close(fd);
 	len = (int)n;
 	for (nh = &rsp.nh; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
 		if (nh->nlmsg_type == NLMSG_ERROR &&
