@@ -16,6 +16,7 @@
 #include "btcp.h"
 #include "budget.h"
 #include "conf.h"
+#include "ksock.h"
 #include "pkt.h"
 #include "tun.h"
 #include "handoff/peer.h"
@@ -149,6 +150,7 @@ struct hd {
 	int			 hd_manual_clock; /* the caller calls node_tick */
 	int			 hd_tun_fd;	/* the device, if one is open */
 	struct tun_info		 hd_tun;
+	struct ksock		 hd_ksock;	/* the kernel stack's sockets */
 	uint32_t		 hd_tun_drops_ms; /* when they were read */
 
 	uint32_t		 hd_now;	/* ms, the flow clock */

@@ -1,18 +1,29 @@
 /* sock_diag's exact lookup of one TCP connection (ksock.h). */
 #include <sys/socket.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
 #include "addr.h"
 #include "ksock.h"
+#include "log.h"
 #include "nl.h"
+
+void
+ksock_init(struct ksock *ks, const char *ifname)
+{
+	memset(ks, 0, sizeof(*ks));
+	snprintf(ks->ks_ifname, sizeof(ks->ks_ifname), "%s", ifname);
+	ks->ks_state = KSOCK_UNTRIED;
+}
 
 static void
 ksock_put(uint32_t *dst, const struct ipaddr *a)
@@ -23,8 +34,10 @@ ksock_put(uint32_t *dst, const struct ipaddr *a)
 		memcpy(dst, a->a_w, sizeof(a->a_w));
 }
 
-int
-ksock_live(const struct ipaddr *laddr, uint16_t lport,
+/* The kernel's state of the socket on the 4-tuple (a listener on the
+ * local end if none), or 0 for none; -1 with errno. */
+static int
+ksock_lookup(int ifindex, const struct ipaddr *laddr, uint16_t lport,
     const struct ipaddr *raddr, uint16_t rport)
 {
 	struct {
@@ -38,7 +51,7 @@ ksock_live(const struct ipaddr *laddr, uint16_t lport,
 	struct nlmsghdr		*nh;
 	const struct inet_diag_msg *m;
 	ssize_t			 n;
-	int			 len, rc = -1, err = EPROTO;
+	int			 len, err;
 
 	memset(&req, 0, sizeof(req));
 	req.nh.nlmsg_len = sizeof(req);
@@ -52,6 +65,9 @@ ksock_live(const struct ipaddr *laddr, uint16_t lport,
 	req.r.id.idiag_dport = rport;
 	ksock_put(req.r.id.idiag_src, laddr);
 	ksock_put(req.r.id.idiag_dst, raddr);
+	/* A socket bound to the device matches it, as an unbound one does
+	 * (0 would match unbound ones only). */
+	req.r.id.idiag_if = (uint32_t)ifindex;
 	req.r.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
 	req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 	if ((n = nl_ask(NETLINK_SOCK_DIAG, &req, sizeof(req), rsp.buf,
@@ -62,23 +78,69 @@ ksock_live(const struct ipaddr *laddr, uint16_t lport,
 		if (nh->nlmsg_type == NLMSG_ERROR &&
 		    nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
 			err = -((struct nlmsgerr *)NLMSG_DATA(nh))->error;
-			/* nothing on the 4-tuple */
 			if (err == ENOENT)
-				rc = 0;
-			break;
+				return 0;
+			errno = err;
+			return -1;
 		}
 		if (nh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
 		    nh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
 			continue;
 		m = NLMSG_DATA(nh);
 		/* The lookup falls back to a listener on the local end. */
-		rc = m->idiag_state != TCP_TIME_WAIT &&
-		    m->idiag_state != TCP_CLOSE &&
-		    m->idiag_state != TCP_LISTEN &&
-		    m->id.idiag_dport == rport;
-		break;
+		if (m->idiag_state == TCP_LISTEN || m->id.idiag_dport != rport)
+			return TCP_LISTEN;
+		return m->idiag_state;
 	}
-	if (rc == -1)
-		errno = err;
-	return rc;
+	errno = EPROTO;
+	return -1;
+}
+
+/* Whether lookups find anything here: a kernel without inet_diag (or
+ * without tcp_diag) answers each "no such socket".  A listener of our
+ * own, on any address, is what a lookup of its port must find. */
+static int
+ksock_probe(void)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	struct ipaddr		 lo = addr4(htonl(INADDR_LOOPBACK));
+	int			 fd, st = -1;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    listen(fd, 1) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		st = ksock_lookup(0, &lo, sin.sin_port, &lo, htons(1));
+	close(fd);
+	return st == TCP_LISTEN ? 0 : -1;
+}
+
+int
+ksock_live(struct ksock *ks, const struct ipaddr *laddr, uint16_t lport,
+    const struct ipaddr *raddr, uint16_t rport)
+{
+	int	 st;
+
+	if (ks->ks_state == KSOCK_UNTRIED) {
+		ks->ks_state = ksock_probe() == 0 ? KSOCK_WORKS :
+		    KSOCK_CANNOT;
+		if (ks->ks_state == KSOCK_CANNOT)
+			log_warnx("sock_diag finds no TCP sockets here "
+			    "(inet_diag and tcp_diag not loaded?): a "
+			    "lingering connection keeps its client's "
+			    "endpoint for its whole linger");
+	}
+	if (ks->ks_state == KSOCK_CANNOT) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if ((st = ksock_lookup((int)if_nametoindex(ks->ks_ifname), laddr,
+	    lport, raddr, rport)) == -1)
+		return -1;
+	return st != 0 && st != TCP_LISTEN && st != TCP_TIME_WAIT &&
+	    st != TCP_CLOSE;
 }

@@ -11,7 +11,8 @@
 ssize_t
 nl_ask(int proto, const void *req, size_t len, void *buf, size_t buflen)
 {
-	struct sockaddr_nl	 sa;
+	struct sockaddr_nl	 sa, from;
+	socklen_t		 flen = sizeof(from);
 	ssize_t			 n;
 	int			 fd, err;
 
@@ -21,9 +22,11 @@ nl_ask(int proto, const void *req, size_t len, void *buf, size_t buflen)
 		return -1;
 	if (sendto(fd, req, len, 0, (struct sockaddr *)&sa, sizeof(sa)) == -1)
 		n = -1;
-	else if ((n = recv(fd, buf, buflen, 0)) == 0) {
+	else if ((n = recvfrom(fd, buf, buflen, 0, (struct sockaddr *)&from,
+	    &flen)) == 0 || (n > 0 && (flen < sizeof(from) ||
+	    from.nl_pid != 0))) {
 		n = -1;
-		errno = EPROTO;		/* no answer at all */
+		errno = EPROTO;		/* none, or not the kernel's */
 	}
 	if (n == -1) {
 		err = errno;

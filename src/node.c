@@ -291,6 +291,7 @@ node_start(struct hd *hd)
 		hd->hd_kstack_addr = addr4(0);
 	if (cfg->cfg_handoff.ch_stack == CFG_STACK_KERNEL)
 		hd->hd_kstack_addr6 = cfg->cfg_node.cn_server6;
+	ksock_init(&hd->hd_ksock, hd->hd_tun.ti_name);
 	hd->hd_now = port_now_ms();
 	if ((hd->hd_rxbuf = malloc(PKT_MAXLEN)) == NULL ||
 	    (hd->hd_txbuf = malloc(PKT_MAXLEN)) == NULL ||

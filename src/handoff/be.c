@@ -55,7 +55,6 @@
 #include "lwip-port/port.h"
 #include "lwip-port/tunif.h"
 #include "alog.h"
-#include "ksock.h"
 #include "log.h"
 #include "pkt.h"
 #include "handoff/ctl.h"
@@ -1026,8 +1025,8 @@ be_linger_free(struct hd *hd, const struct flow *f,
 	if (addr_eq(&f->f_naddr, &ho->ho_vaddr) && f->f_nport == ho->ho_vport)
 		return 1;
 	if (be_kernel(hd))
-		return ksock_live(&k->k_laddr, k->k_lport, &k->k_raddr,
-		    k->k_rport) == 0;
+		return ksock_live(&hd->hd_ksock, &k->k_laddr, k->k_lport,
+		    &k->k_raddr, k->k_rport) == 0;
 	pcb = port_tcp_active(&k->k_laddr, ntohs(k->k_lport), &k->k_raddr,
 	    ntohs(k->k_rport));
 	return pcb == NULL || (pcb->unsent == NULL && pcb->unacked == NULL);
