@@ -98,14 +98,16 @@ ksock_lookup(int ifindex, const struct ipaddr *laddr, uint16_t lport,
 
 /* Whether lookups find anything here: a kernel without inet_diag (or
  * without tcp_diag) answers each "no such socket".  A listener of our
- * own, on any address, is what a lookup of its port must find. */
+ * own, on any address, is what a lookup of its port must find.  -1 with
+ * errno if the probe itself failed (no descriptor left: tried again at
+ * the next lookup). */
 static int
-ksock_probe(void)
+ksock_probe(struct ksock *ks)
 {
 	struct sockaddr_in	 sin;
 	socklen_t		 len = sizeof(sin);
 	struct ipaddr		 lo = addr4(htonl(INADDR_LOOPBACK));
-	int			 fd, st = -1;
+	int			 fd, st = -1, err;
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -115,8 +117,20 @@ ksock_probe(void)
 	    listen(fd, 1) == 0 &&
 	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
 		st = ksock_lookup(0, &lo, sin.sin_port, &lo, htons(1));
+	err = errno;
 	close(fd);
-	return st == TCP_LISTEN ? 0 : -1;
+	if (st == TCP_LISTEN)
+		ks->ks_state = KSOCK_WORKS;
+	else if (st == 0) {
+		ks->ks_state = KSOCK_CANNOT;
+		log_warnx("sock_diag finds no TCP sockets here (inet_diag "
+		    "and tcp_diag not loaded?): a lingering connection keeps "
+		    "its client's endpoint for its whole linger");
+	} else {
+		errno = err;
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -125,15 +139,8 @@ ksock_live(struct ksock *ks, const struct ipaddr *laddr, uint16_t lport,
 {
 	int	 st;
 
-	if (ks->ks_state == KSOCK_UNTRIED) {
-		ks->ks_state = ksock_probe() == 0 ? KSOCK_WORKS :
-		    KSOCK_CANNOT;
-		if (ks->ks_state == KSOCK_CANNOT)
-			log_warnx("sock_diag finds no TCP sockets here "
-			    "(inet_diag and tcp_diag not loaded?): a "
-			    "lingering connection keeps its client's "
-			    "endpoint for its whole linger");
-	}
+	if (ks->ks_state == KSOCK_UNTRIED && ksock_probe(ks) == -1)
+		return -1;
 	if (ks->ks_state == KSOCK_CANNOT) {
 		errno = ENOSYS;
 		return -1;
