@@ -61,8 +61,6 @@ struct fe_qpkt {
 	uint8_t		 q_data[];
 };
 
-/* Slow-path state of a front-end flow, from the SYN until the handoff is
- * acknowledged (or the connection is relayed locally). */
 /* What a request waits for (fc_coming). */
 enum fe_wait {
 	FE_WAIT_NONE,
@@ -70,6 +68,8 @@ enum fe_wait {
 	FE_WAIT_BUSY		/* a member's stack endpoint for the client */
 };
 
+/* Slow-path state of a front-end flow, from the SYN until the handoff is
+ * acknowledged (or the connection is relayed locally). */
 struct fe_conn {
 	struct hd		*fc_hd;
 	struct flow		*fc_flow;
