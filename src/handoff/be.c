@@ -312,6 +312,19 @@ be_stop_reset(struct hd *hd, const struct flow *f, const struct tcp_pcb *pcb)
  * connection is reset; the flow goes first, so that the reset, having no
  * flow, never reaches the client, unless the node stops: a connection
  * relayed from lwIP cannot outlive it, and its client is reset. */
+/* lwIP's pcb of f's, if it still holds bytes or a FIN its client has not
+ * acknowledged. */
+static struct tcp_pcb *
+be_lwip_holding(const struct flow *f)
+{
+	struct tcp_pcb	*pcb;
+
+	pcb = port_tcp_active(&f->f_key.k_laddr, ntohs(f->f_key.k_lport),
+	    &f->f_key.k_raddr, ntohs(f->f_key.k_rport));
+	return pcb != NULL && (pcb->unsent != NULL || pcb->unacked != NULL) ?
+	    pcb : NULL;
+}
+
 static void
 be_close(struct hd *hd, struct flow *f, enum flow_end why)
 {
@@ -325,10 +338,7 @@ be_close(struct hd *hd, struct flow *f, enum flow_end why)
 		 * 120 s cap) would keep them for up to three quarters of an
 		 * hour: let go of them, as a kernel does at its last retry. */
 		if (!be_kernel(hd) && (f->f_flags & FLOW_COMMITTED) &&
-		    (pcb = port_tcp_active(&f->f_key.k_laddr,
-		    ntohs(f->f_key.k_lport), &f->f_key.k_raddr,
-		    ntohs(f->f_key.k_rport))) != NULL &&
-		    (pcb->unsent != NULL || pcb->unacked != NULL)) {
+		    (pcb = be_lwip_holding(f)) != NULL) {
 			if (why == FLOW_END_SHUTDOWN)
 				be_stop_reset(hd, f, pcb);
 			else
@@ -1020,16 +1030,13 @@ be_linger_free(struct hd *hd, const struct flow *f,
     const struct ctl_handoff *ho)
 {
 	const struct flow_key	*k = &f->f_key;
-	struct tcp_pcb		*pcb;
 
 	if (addr_eq(&f->f_naddr, &ho->ho_vaddr) && f->f_nport == ho->ho_vport)
 		return 1;
 	if (be_kernel(hd))
 		return ksock_live(&hd->hd_ksock, &k->k_laddr, k->k_lport,
 		    &k->k_raddr, k->k_rport) == 0;
-	pcb = port_tcp_active(&k->k_laddr, ntohs(k->k_lport), &k->k_raddr,
-	    ntohs(k->k_rport));
-	return pcb == NULL || (pcb->unsent == NULL && pcb->unacked == NULL);
+	return be_lwip_holding(f) == NULL;
 }
 
 void

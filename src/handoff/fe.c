@@ -1808,6 +1808,22 @@ fe_local_dial(struct fe_conn *fc)
 	return 0;
 }
 
+/* fc waits ms for what w says; its timer then dispatches it again. */
+static void
+fe_wait_start(struct fe_conn *fc, enum fe_wait w, uint32_t ms)
+{
+	struct timeval	 tv;
+
+	fc->fc_coming = w;
+	if (w == FE_WAIT_COMING)
+		fc->fc_hd->hd_fe_ncoming++;
+	else
+		fc->fc_hd->hd_fe_nbusy++;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(fc->fc_timer, &tv);
+}
+
 /* fc waits no longer for a member to come up, or to be free. */
 static void
 fe_coming_leave(struct fe_conn *fc)
@@ -1835,7 +1851,6 @@ fe_wait_coming(struct fe_conn *fc)
 	struct hd		*hd = fc->fc_hd;
 	const struct cfg_pool	*cp = &hd->hd_cfg->cfg_pools[fc->fc_pool];
 	uint32_t		 ms = 0, left;
-	struct timeval		 tv;
 	int			 i;
 
 	if (hd->hd_fe_ncoming >= FE_COMING_MAX)
@@ -1848,11 +1863,7 @@ fe_wait_coming(struct fe_conn *fc)
 			ms = left;
 	if (ms == 0)
 		return 0;
-	fc->fc_coming = FE_WAIT_COMING;
-	hd->hd_fe_ncoming++;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(fc->fc_timer, &tv);
+	fe_wait_start(fc, FE_WAIT_COMING, ms);
 	return 1;
 }
 
@@ -1903,7 +1914,6 @@ fe_wait_busy(struct fe_conn *fc)
 {
 	struct hd	*hd = fc->fc_hd;
 	uint32_t	 spent, left, ms;
-	struct timeval	 tv;
 
 	if (fc->fc_busy == 0 || fc->fc_busy_tries >= FE_BUSY_TRIES ||
 	    hd->hd_fe_nbusy >= FE_BUSY_MAX ||
@@ -1918,11 +1928,7 @@ fe_wait_busy(struct fe_conn *fc)
 		ms = left;
 	fc->fc_tried &= ~fc->fc_busy;
 	fc->fc_busy = 0;
-	fc->fc_coming = FE_WAIT_BUSY;
-	hd->hd_fe_nbusy++;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(fc->fc_timer, &tv);
+	fe_wait_start(fc, FE_WAIT_BUSY, ms);
 	return 1;
 }
 
