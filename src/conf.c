@@ -138,6 +138,9 @@ static const char *const cfg_bool[] = { "false", "true", NULL };
 static const char *const cfg_handshakes[] = { "lwip", "cookie", NULL };
 static const char *const cfg_proxy_protocols[] = { "off", "v1", "v2", NULL };
 static const char *const cfg_protocols[] = { "http", "tls", NULL };
+/* lwip.loss_tolerance: CFG_LOSS_AUTO, then whole percents from 0. */
+static const char *const cfg_loss_tols[] = { "auto", "0", "1", "2", "3", "4",
+    "5", NULL };
 static const char *const cfg_policies[] = {
 	"round-robin", "least-conn", "hash", "lard", NULL
 };
@@ -199,6 +202,8 @@ static const struct cfg_key cfg_lwip_keys[] = {
 	    NULL),
 	KEY(struct cfg_lwip, cl_addr6, "address6", T_ADDR6, 0, 0, NULL, 0,
 	    NULL),
+	KEY(struct cfg_lwip, cl_loss_tol, "loss_tolerance", T_ENUM, 0, 0,
+	    "auto", 0, cfg_loss_tols),
 };
 CFG_SCHEMA(cfg_lwip_schema, cfg_lwip_keys, 0, 0, 0, 0, -1, NULL);
 

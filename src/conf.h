@@ -126,7 +126,9 @@ struct cfg_tun {
 struct cfg_lwip {
 	in_addr_t		 cl_addr;	/* lwIP's side of the TUN */
 	struct ipaddr		 cl_addr6;	/* ... for IPv6, or :: */
+	int			 cl_loss_tol;	/* CFG_LOSS_AUTO, or 1 + % */
 };
+#define CFG_LOSS_AUTO		0
 
 struct cfg_peer {
 	char			 cp_id[CFG_ID_MAX];

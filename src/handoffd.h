@@ -151,6 +151,7 @@ struct hd {
 	int			 hd_tun_fd;	/* the device, if one is open */
 	struct tun_info		 hd_tun;
 	struct ksock		 hd_ksock;	/* the kernel stack's sockets */
+	int			 hd_loss_tol;	/* lwIP's, per mille; -1: unset */
 	uint32_t		 hd_tun_drops_ms; /* when they were read */
 
 	uint32_t		 hd_now;	/* ms, the flow clock */

@@ -6,3 +6,9 @@ hostcheck(const struct cfg *cfg, hostcheck_fn fn, void *arg)
 {
 	return 0;
 }
+
+int
+hostcheck_congestion(char *buf, size_t len)
+{
+	return -1;
+}

@@ -61,6 +61,23 @@ hostcheck_sysctl_af(const char *family, const char *dev, const char *name)
 	return v;
 }
 
+int
+hostcheck_congestion(char *buf, size_t len)
+{
+	FILE	*fp;
+	int	 rc = -1;
+
+	if (len == 0 || (fp = fopen("/proc/sys/net/ipv4/tcp_congestion_control",
+	    "re")) == NULL)
+		return -1;
+	if (fgets(buf, (int)len, fp) != NULL) {
+		buf[strcspn(buf, "\n")] = '\0';
+		rc = buf[0] != '\0' ? 0 : -1;
+	}
+	fclose(fp);
+	return rc;
+}
+
 /* A number of /proc/sys/net/ipv4/ (a device's, under conf/DEV/ if dev
  * is set), -1 if it cannot be read. */
 static int

@@ -8,9 +8,14 @@
  * hostcheck-linux.c reads /proc/sys and asks the kernel's routing through
  * rtnetlink, in the network namespace the process runs in; hostcheck-bsd.c
  * checks nothing yet.
+ *
+ * hostcheck_congestion() names the kernel stack's congestion control for
+ * new connections (net.ipv4.tcp_congestion_control), -1 if it cannot.
  */
 #ifndef HANDOFFD_HOSTCHECK_H
 #define HANDOFFD_HOSTCHECK_H
+
+#include <stddef.h>
 
 struct cfg;
 
@@ -18,5 +23,6 @@ struct cfg;
 typedef void	(*hostcheck_fn)(void *, const char *);
 
 int	hostcheck(const struct cfg *, hostcheck_fn, void *);
+int	hostcheck_congestion(char *, size_t);
 
 #endif

@@ -29,6 +29,7 @@
 #include "btcp.h"
 #include "flow.h"
 #include "handoffd.h"
+#include "hostcheck.h"
 #include "log.h"
 #include "metrics.h"
 #include "sipkey.h"
@@ -52,6 +53,8 @@
 /* The flow clock's sweep: every tick looks at a tenth of the table, so a
  * flow expires at most a second late. */
 #define NODE_EXPIRE_MS		100
+/* lwip.loss_tolerance auto where the kernel runs BBR: BBR v2's 2% */
+#define NODE_LOSS_BBR		20
 
 static void
 node_expire_one(struct flow *f, void *arg)
@@ -234,6 +237,40 @@ node_lwip_limits(struct hd *hd)
 	    (uint32_t)ch->ch_request_head_max);
 }
 
+/*
+ * The share of its transmissions an lwIP connection may lose, in
+ * thousandths, before a loss episode cuts its window (patch 0031): the
+ * configured percent, or with auto, NODE_LOSS_BBR where the kernel's
+ * congestion control is BBR, which takes no loss for congestion, and none
+ * otherwise, so that lwIP answers loss as the kernel stack beside it does.
+ * A reload reads the kernel's again.
+ */
+static void
+node_lwip_loss(struct hd *hd)
+{
+	const struct cfg_lwip *cl = &hd->hd_cfg->cfg_lwip;
+	char		 cc[32] = "";
+	int		 tol;
+
+	if (cl->cl_loss_tol != CFG_LOSS_AUTO)
+		tol = (cl->cl_loss_tol - 1) * 10;
+	else if (hostcheck_congestion(cc, sizeof(cc)) == 0 &&
+	    strncmp(cc, "bbr", 3) == 0)
+		tol = NODE_LOSS_BBR;
+	else
+		tol = 0;
+	port_set_loss_tolerance((unsigned int)tol);
+	if (tol == hd->hd_loss_tol)
+		return;
+	hd->hd_loss_tol = tol;
+	if (cl->cl_loss_tol != CFG_LOSS_AUTO)
+		log_info("lwip: loss tolerance %d%%", tol / 10);
+	else
+		log_info("lwip: loss tolerance %d%% (auto: the kernel's "
+		    "congestion control is %s)", tol / 10,
+		    cc[0] != '\0' ? cc : "unknown");
+}
+
 /* A flow of the last process: under the index this configuration gives
  * its peer, then its owner's to decide. */
 static void
@@ -312,6 +349,8 @@ node_start(struct hd *hd)
 
 	port_init((uint32_t)cfg->cfg_handoff.ch_max_flows);
 	node_lwip_limits(hd);
+	hd->hd_loss_tol = -1;
+	node_lwip_loss(hd);
 	if ((hd->hd_cookie = sipkey_new()) == NULL)
 		fatalx("cannot set up the SYN cookie key");
 	/* A cookie period's new connections: four times the table, about
@@ -407,6 +446,7 @@ node_reload(struct hd *hd, char *err, size_t errlen)
 		}
 	hd->hd_cfg = cfg;
 	node_lwip_limits(hd);
+	node_lwip_loss(hd);
 	/* Each part takes the new configuration, whatever another could not
 	 * set up: none may keep pointers into the old one. */
 	rc |= fe_reload(hd, old);

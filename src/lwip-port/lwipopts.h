@@ -185,6 +185,9 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 #define TCP_TW_HASH_SIZE		1024
 /* The loss response's RTT and delivery rate (patch 0014), in us. */
 #define LWIP_HOOK_TCP_NOW_US()		port_now_us()
+/* The loss rate, in thousandths, below which a loss episode leaves cwnd
+ * as it is (patch 0031): lwip.loss_tolerance. */
+#define LWIP_HOOK_TCP_LOSS_TOLERANCE(pcb)	port_loss_tolerance()
 /* A loss found by duplicate ACKs without SACK blocks (patch 0018):
  * counted, as a sign of clients that negotiate SACK and send none. */
 #define LWIP_HOOK_TCP_DUPACK_LOSS(pcb)	port_dupack_loss()

@@ -40,6 +40,10 @@ static size_t	port_mem_budget = SIZE_MAX;
 static size_t	port_mem_hard = SIZE_MAX;
 static uint32_t	port_young_ooseq = TCP_OOSEQ_MAX_BYTES;
 
+/* The share of a connection's transmissions, in thousandths, that may be
+ * lost without a loss episode cutting its window (patch 0031). */
+static unsigned int port_loss_tol;
+
 /* Losses lwIP found by a client's duplicate ACKs without SACK blocks
  * (patch 0018), since port_take_dupack_losses() last asked. */
 static unsigned int port_dupack_losses;
@@ -339,6 +343,19 @@ void
 port_dupack_loss(void)
 {
 	port_dupack_losses++;
+}
+
+void
+port_set_loss_tolerance(unsigned int permille)
+{
+	port_loss_tol = permille;
+}
+
+/* lwIP's hook, at each new loss episode. */
+unsigned int
+port_loss_tolerance(void)
+{
+	return port_loss_tol;
 }
 
 /* How many of those since the last call. */

@@ -62,6 +62,7 @@ int		port_tcp_has_active(const struct ipaddr *, uint16_t,
 void		port_tcp_recved(struct tcp_pcb *, uint32_t);
 void		port_tcp_clamp_mss(struct tcp_pcb *);
 void		port_set_limits(size_t, size_t, uint32_t);
+void		port_set_loss_tolerance(unsigned int);
 size_t		port_mem_used(void);
 int		port_mem_pressed(void);
 #define PORT_MEM_PRESSED	1	/* port_mem_pressed: past the budget */

@@ -9,7 +9,9 @@
 # stack, the number of downloads, the loss (an integer percentage), the
 # file size and the bound on each download; LOSS_IPV6=1 downloads from the
 # IPv6 VIP "remote6" (cookie handshake), or with LOSS_HS=lwip from "web6"
-# (lwIP's handshake), whose pool is the same back-ends.  The times are
+# (lwIP's handshake), whose pool is the same back-ends.  LOSS_CC sets the
+# back-ends' kernels' congestion control, which lwip.loss_tolerance auto
+# follows (2% with BBR, else none): each back-end's log must say so.  The times are
 # printed: speed is measured by scripts/bench, not asserted here.
 . "$(dirname "$0")/lib.sh"
 
@@ -27,11 +29,25 @@ topo_offload off
 export TOPO_YAML_HANDOFF="  linger: 1s"
 export TOPO_REMOTE="n2 n3" TOPO_MEMBERS="n2 n3"
 t_configure_all
+if [ -n "${LOSS_CC:-}" ]; then
+	for i in 2 3; do
+		topo_exec "n$i" sysctl -qw net.ipv4.tcp_congestion_control="$LOSS_CC" ||
+		    topo_die "cannot set n$i's congestion control to $LOSS_CC"
+	done
+fi
 head -c "$size" /dev/urandom >"$TOPO_STATE/www-n2/big.bin"
 cp "$TOPO_STATE/www-n2/big.bin" "$TOPO_STATE/www-n3/big.bin"
 want=$(sha256sum <"$TOPO_STATE/www-n2/big.bin" | cut -d' ' -f1)
 t_start_cluster
 c() { topo_exec c "$@"; }
+if [ -n "${LOSS_CC:-}" ]; then
+	tol=0
+	[ "${LOSS_CC#bbr}" != "$LOSS_CC" ] && tol=2
+	for i in 2 3; do
+		t_check "n$i's lwIP takes a loss tolerance of $tol% from its kernel's $LOSS_CC" \
+		    grep -qF "lwip: loss tolerance $tol% (auto: the kernel's congestion control is $LOSS_CC)" "$TOPO_STATE/n$i.log"
+	done
+fi
 
 topo_loss "$pct"
 

@@ -9,10 +9,13 @@
  * the same on any machine.  The receiver acknowledges every segment, with
  * up to three SACK blocks (the latest first).
  *
- * usage: lwipsim RATE_MBIT QUEUE_PACKETS DELAY_US SECONDS [LOSS_PERCENT]
+ * usage: lwipsim RATE_MBIT QUEUE_PACKETS DELAY_US SECONDS [LOSS_PERCENT
+ *     [TOLERANCE_PERCENT]]
+ * (TOLERANCE_PERCENT as lwip.loss_tolerance sets it, 0 if not given)
  * Prints one line:
  *   goodput M Mbit/s of RATE sent N queue_drops Q (P%) random_drops R
- *   retransmitted T
+ *   retransmitted T loss_episodes E cut C
+ * where C of the E loss episodes (fast recoveries) cut cwnd.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -66,6 +69,8 @@ static struct {
 	uint64_t	 touch, delivered;
 	/* the sender's counts */
 	uint64_t	 sent, queue_drops, random_drops, retransmitted;
+	uint64_t	 episodes, cuts;
+	struct tcp_pcb	*pcb;
 	uint32_t	 sent_max;
 	int		 sent_any;
 } sim;
@@ -296,8 +301,30 @@ sim_on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	(void)err;
 	tcp_sent(pcb, sim_on_sent);
 	tcp_err(pcb, sim_on_err);
+	sim.pcb = pcb;
 	sim_fill(pcb);
 	return ERR_OK;
+}
+
+/* An ACK reaches lwIP, which may begin a loss episode (a fast recovery):
+ * counted, and whether it cut cwnd. */
+static void
+sim_sender_input(struct sim_pkt *p)
+{
+	struct tcp_pcb	*pcb = sim.pcb;
+	int		 inrec = 0;
+	tcpwnd_size_t	 cwnd = 0;
+
+	if (pcb != NULL) {
+		inrec = pcb->sack_flags & TCP_SACK_INREC;
+		cwnd = pcb->cwnd;
+	}
+	tunif_input(&sim.ti, p->sp_buf, p->sp_len);
+	if (pcb == NULL || inrec || !(pcb->sack_flags & TCP_SACK_INREC))
+		return;
+	sim.episodes++;
+	if (pcb->cwnd < cwnd)
+		sim.cuts++;
 }
 
 /* The next event, in time order: the bottleneck's next departure, an
@@ -334,7 +361,7 @@ sim_run(uint64_t end)
 		} else if (sim.reverse.q_len > 0 &&
 		    sim.reverse.q_pkts[sim.reverse.q_head].sp_due <= sim.now) {
 			p = sim_pop(&sim.reverse);
-			tunif_input(&sim.ti, p->sp_buf, p->sp_len);
+			sim_sender_input(p);
 		} else if (sim.now >= tick) {
 			sys_check_timeouts();
 			tick = (sim.now / 1000 + 1) * 1000;
@@ -347,21 +374,24 @@ main(int argc, char *argv[])
 {
 	struct tcp_pcb	*l;
 	struct ipaddr	 none;
-	double		 mbit, secs, loss = 0;
+	double		 mbit, secs, loss = 0, tol = 0;
 	uint64_t	 start;
 
-	if (argc < 5 || argc > 6) {
+	if (argc < 5 || argc > 7) {
 		fprintf(stderr, "usage: lwipsim RATE_MBIT QUEUE_PACKETS "
-		    "DELAY_US SECONDS [LOSS_PERCENT]\n");
+		    "DELAY_US SECONDS [LOSS_PERCENT [TOLERANCE_PERCENT]]\n");
 		return 2;
 	}
 	mbit = atof(argv[1]);
 	sim.qcap = atoi(argv[2]);
 	sim.delay = strtoull(argv[3], NULL, 10);
 	secs = atof(argv[4]);
-	if (argc == 6)
+	if (argc >= 6)
 		loss = atof(argv[5]);
-	if (mbit <= 0 || sim.qcap < 1 || secs <= 0 || loss < 0 || loss >= 100) {
+	if (argc == 7)
+		tol = atof(argv[6]);
+	if (mbit <= 0 || sim.qcap < 1 || secs <= 0 || loss < 0 || loss >= 100 ||
+	    tol < 0 || tol > 5) {
 		fprintf(stderr, "lwipsim: bad arguments\n");
 		return 2;
 	}
@@ -380,6 +410,7 @@ main(int argc, char *argv[])
 	sim.now = 1000000;
 	port_set_clock(sim_clock);
 	port_init(0);
+	port_set_loss_tolerance((unsigned int)(tol * 10 + 0.5));
 	tunif_init(&sim.ti, inet_addr("10.2.2.2"), &none, 1500, sim_on_output,
 	    sim_on_after, NULL);
 	if ((l = tcp_new()) == NULL || tcp_bind(l, IP_ANY_TYPE, 80) != ERR_OK ||
@@ -394,11 +425,13 @@ main(int argc, char *argv[])
 	start = sim.now;
 	sim_run(start + (uint64_t)(secs * 1e6));
 	printf("goodput %.1f Mbit/s of %.0f sent %llu queue_drops %llu "
-	    "(%.2f%%) random_drops %llu retransmitted %llu\n",
+	    "(%.2f%%) random_drops %llu retransmitted %llu loss_episodes %llu "
+	    "cut %llu\n",
 	    (double)sim.delivered * 8 / (double)(sim.now - start), mbit,
 	    (unsigned long long)sim.sent, (unsigned long long)sim.queue_drops,
 	    sim.sent ? 100.0 * (double)sim.queue_drops / (double)sim.sent : 0,
 	    (unsigned long long)sim.random_drops,
-	    (unsigned long long)sim.retransmitted);
+	    (unsigned long long)sim.retransmitted,
+	    (unsigned long long)sim.episodes, (unsigned long long)sim.cuts);
 	return 0;
 }

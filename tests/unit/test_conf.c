@@ -182,6 +182,10 @@ static const struct bad bad[] = {
 	  "lwip.address: \"10.2.1.300\" is not an IPv4 address" },
 	{ NODE CTL "lwip:\n  address: 10.2.1\n", "8:12",
 	  "\"10.2.1\" is not an IPv4 address" },
+	{ NODE CTL LWIP "  loss_tolerance: 6\n", "9:19",
+	  "lwip.loss_tolerance: \"6\" is not auto, 0, 1, 2, 3, 4 or 5" },
+	{ NODE CTL LWIP "  loss_tolerance: 2%\n", "9:19",
+	  "lwip.loss_tolerance: \"2%\" is not auto, 0, 1, 2, 3, 4 or 5" },
 	{ BASE PEER "  - id: n3\n    control: 10.0.0.300:7100\n", "15:14",
 	  "peers[1].control: \"10.0.0.300:7100\" is not an IPv4 address:port" },
 	{ BASE PEER "  - id: n3\n    control: 10.0.0.3:0\n", "15:14",
@@ -565,6 +569,7 @@ test_defaults(void)
 	CHECK_INTEQ(c->cfg_tun.ct_table, 100);
 	CHECK_INTEQ(c->cfg_metrics.cm_listen.ep_port, 0);
 	CHECK_INTEQ(c->cfg_lwip.cl_addr, inet_addr("10.2.1.2"));
+	CHECK_INTEQ(c->cfg_lwip.cl_loss_tol, CFG_LOSS_AUTO);
 	CHECK_INTEQ(c->cfg_npeers, 0);
 	CHECK_INTEQ(c->cfg_nservices, 0);
 	CHECK_INTEQ(c->cfg_npools, 0);
@@ -1377,6 +1382,7 @@ test_print(void)
 	CHECK_STREQ(print_key(c, "tun.address"), "10.2.1.1/24\n");
 	CHECK_STREQ(print_key(c, "tun.table"), "100\n");
 	CHECK_STREQ(print_key(c, "tun.offload"), "on\n");
+	CHECK_STREQ(print_key(c, "lwip.loss_tolerance"), "auto\n");
 	CHECK_STREQ(print_key(c, "metrics.listen"), "\n");
 	CHECK_STREQ(print_key(c, "handoff.stack"), "lwip\n");
 	CHECK_STREQ(print_key(c, "handoff.idle"), "5m\n");
@@ -1470,6 +1476,24 @@ test_ipv6_lwip(void)
 	cfg_free(c);
 }
 
+/* lwip.loss_tolerance: whole percents, kept as 1 + the percent. */
+static void
+test_loss_tolerance(void)
+{
+	struct cfg	*c;
+
+	c = parse_ok(NODE LWIP "  loss_tolerance: 0\n" CTL);
+	CHECK_INTEQ(c->cfg_lwip.cl_loss_tol, 1);
+	CHECK_STREQ(print_key(c, "lwip.loss_tolerance"), "0\n");
+	cfg_free(c);
+	c = parse_ok(NODE LWIP "  loss_tolerance: 2\n" CTL);
+	CHECK_INTEQ(c->cfg_lwip.cl_loss_tol, 3);
+	cfg_free(c);
+	c = parse_ok(NODE LWIP "  loss_tolerance: auto\n" CTL);
+	CHECK_INTEQ(c->cfg_lwip.cl_loss_tol, CFG_LOSS_AUTO);
+	cfg_free(c);
+}
+
 int
 main(void)
 {
@@ -1483,6 +1507,7 @@ main(void)
 	for (i = 0; i < nitems(bad); i++)
 		check_bad(&bad[i], i);
 	test_ipv6_lwip();
+	test_loss_tolerance();
 	test_too_many();
 	test_defaults();
 	test_ipv6();

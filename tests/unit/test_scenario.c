@@ -601,6 +601,15 @@ sc_config(struct sc_node *n)
 	return cfg;
 }
 
+/* lwip.loss_tolerance auto reads the host's congestion control, which must
+ * not change a scenario's outcome: auto is 0 here. */
+static void
+sc_loss_tolerance(const struct hd *hd)
+{
+	if (hd->hd_cfg->cfg_lwip.cl_loss_tol == CFG_LOSS_AUTO)
+		port_set_loss_tolerance(0);
+}
+
 static void
 sc_start_node(struct sc_node *n)
 {
@@ -618,6 +627,7 @@ sc_start_node(struct sc_node *n)
 	hd->hd_dial_arg = n;
 	hd->hd_manual_clock = 1;
 	node_start(hd);
+	sc_loss_tolerance(hd);
 	n->n_started = 1;
 	for (i = 0; i < n->n_npending; i++)
 		peer_accept_bev(hd, n->n_pending[i].pa_bev,
@@ -1607,6 +1617,7 @@ sc_cmd_reload(struct sc_node *n, int fails)
 	    fclose(fp) == EOF)
 		sc_fail("cannot write %s", path);
 	rc = node_reload(&n->n_hd, err, sizeof(err));
+	sc_loss_tolerance(&n->n_hd);
 	if ((rc == -1) != fails)
 		sc_fail("%s reload: %s", n->n_name, rc == -1 ? err :
 		    "applied, but expected to fail");
