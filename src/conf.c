@@ -1960,6 +1960,20 @@ cfg_check_proxy(struct cfg_ctx *x)
 	return 0;
 }
 
+/* Whether two paths name one file: the same string, or (a path given
+ * relative to another directory, or through a link) one that exists with
+ * the same device and inode. */
+static int
+cfg_same_file(const char *a, const char *b)
+{
+	struct stat	 sa, sb;
+
+	if (strcmp(a, b) == 0)
+		return 1;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 /* node.state_file is emptied when it is not a state file: it must not
  * name another file the daemon has, nor the configuration itself. */
 static int
@@ -1982,7 +1996,8 @@ cfg_check_state_file(struct cfg_ctx *x)
 	if (sf[0] == '\0')
 		return 0;
 	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++)
-		if (other[i].o_path != NULL && strcmp(sf, other[i].o_path) == 0)
+		if (other[i].o_path != NULL && other[i].o_path[0] != '\0' &&
+		    cfg_same_file(sf, other[i].o_path))
 			return cfg_fail_mark(x, cfg_mark_find(x, sf, 0),
 			    "is %s too (the state file would overwrite it)",
 			    other[i].o_key);

@@ -434,17 +434,25 @@ port_tcp_clamp_mss(struct tcp_pcb *pcb)
  * A segment's buffer (an MSS and its headers, 1.2-2 KB) is past glibc's
  * per-thread cache (1 KB), and a download allocates and frees one per
  * segment sent: such blocks are kept on free lists of their own, one per
- * PORT_MEM_STEP of size, PORT_MEM_KEEP blocks each at most (counted, while
- * lwIP holds one, at the size it asked for).  Not under AddressSanitizer,
- * which finds a use after free only of memory it has not given out again.
+ * PORT_MEM_STEP of size, PORT_MEM_KEEP blocks each at most, counted at
+ * their class's size while lwIP holds them.  A kept block is marked, so
+ * that freeing it again stops the daemon, as glibc would, rather than
+ * hand it out twice.  Not under AddressSanitizer (gcc's or clang's), which
+ * finds a use after free only of memory it has not given out again.
  */
 #define PORT_MEM_STEP	256
 #define PORT_MEM_LO	1024
 #define PORT_MEM_HI	2048
 #define PORT_MEM_KEEP	128
-#ifdef __SANITIZE_ADDRESS__
+#define PORT_MEM_KEPT	0x6b657074u	/* "kept", after the size */
+#if defined(__SANITIZE_ADDRESS__)
 #define PORT_MEM_CACHE	0
-#else
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PORT_MEM_CACHE	0
+#endif
+#endif
+#ifndef PORT_MEM_CACHE
 #define PORT_MEM_CACHE	1
 #endif
 #define PORT_MEM_CLASSES ((PORT_MEM_HI - PORT_MEM_LO) / PORT_MEM_STEP)
@@ -455,9 +463,19 @@ static unsigned	 port_mem_nkept[PORT_MEM_CLASSES];
 static int
 port_mem_class(size_t n)
 {
-	if (n <= PORT_MEM_LO || n > PORT_MEM_HI)
+	if (!PORT_MEM_CACHE || n <= PORT_MEM_LO || n > PORT_MEM_HI)
 		return -1;
 	return (int)((n - PORT_MEM_LO - 1) / PORT_MEM_STEP);
+}
+
+/* What a block lwIP asked n bytes of is counted: its whole allocation. */
+static size_t
+port_mem_counted(size_t n)
+{
+	int	 c = port_mem_class(n + PORT_MEM_HDR);
+
+	return c < 0 ? n : PORT_MEM_LO + PORT_MEM_STEP * ((size_t)c + 1) -
+	    PORT_MEM_HDR;
 }
 
 void *
@@ -468,16 +486,17 @@ port_mem_malloc(size_t n)
 
 	if (n > SIZE_MAX - PORT_MEM_HDR)
 		return NULL;
-	if (!PORT_MEM_CACHE || (c = port_mem_class(n + PORT_MEM_HDR)) < 0)
+	if ((c = port_mem_class(n + PORT_MEM_HDR)) < 0)
 		p = malloc(n + PORT_MEM_HDR);
 	else if (port_mem_nkept[c] > 0)
 		p = port_mem_kept[c][--port_mem_nkept[c]];
 	else
-		p = malloc(PORT_MEM_LO + PORT_MEM_STEP * ((size_t)c + 1));
+		p = malloc(port_mem_counted(n) + PORT_MEM_HDR);
 	if (p == NULL)
 		return NULL;
 	memcpy(p, &n, sizeof(n));
-	port_mem += n;
+	memset(p + sizeof(n), 0, PORT_MEM_HDR - sizeof(n));
+	port_mem += port_mem_counted(n);
 	return p + PORT_MEM_HDR;
 }
 
@@ -498,17 +517,22 @@ port_mem_free(void *v)
 {
 	uint8_t	*p = v;
 	size_t	 n;
+	uint32_t kept = PORT_MEM_KEPT, mark;
 	int	 c;
 
 	if (p == NULL)
 		return;
 	p -= PORT_MEM_HDR;
 	memcpy(&n, p, sizeof(n));
-	port_mem -= n;
-	if (PORT_MEM_CACHE && (c = port_mem_class(n + PORT_MEM_HDR)) >= 0 &&
-	    port_mem_nkept[c] < PORT_MEM_KEEP)
+	memcpy(&mark, p + sizeof(n), sizeof(mark));
+	if (mark == kept)
+		fatalx("lwip: a block freed twice");
+	port_mem -= port_mem_counted(n);
+	if ((c = port_mem_class(n + PORT_MEM_HDR)) >= 0 &&
+	    port_mem_nkept[c] < PORT_MEM_KEEP) {
+		memcpy(p + sizeof(n), &kept, sizeof(kept));
 		port_mem_kept[c][port_mem_nkept[c]++] = p;
-	else
+	} else
 		free(p);
 }
 

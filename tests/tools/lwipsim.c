@@ -70,6 +70,7 @@ static struct {
 	/* the sender's counts */
 	uint64_t	 sent, queue_drops, random_drops, retransmitted;
 	uint64_t	 episodes, cuts;
+	int		 ep_cut;	/* the latest episode cut cwnd */
 	struct tcp_pcb	*pcb;
 	uint32_t	 sent_max;
 	int		 sent_any;
@@ -306,10 +307,11 @@ sim_on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	return ERR_OK;
 }
 
-/* An ACK reaches lwIP, which may begin a loss episode (a fast recovery):
- * counted, and whether it cut cwnd. */
+/* lwIP takes an ACK (p) or runs its timers (p NULL), either of which may
+ * begin a loss episode (a fast recovery) or cut cwnd within one: counted,
+ * and whether the episode cut cwnd, at its start or later. */
 static void
-sim_sender_input(struct sim_pkt *p)
+sim_sender_turn(struct sim_pkt *p)
 {
 	struct tcp_pcb	*pcb = sim.pcb;
 	int		 inrec = 0;
@@ -319,12 +321,20 @@ sim_sender_input(struct sim_pkt *p)
 		inrec = pcb->sack_flags & TCP_SACK_INREC;
 		cwnd = pcb->cwnd;
 	}
-	tunif_input(&sim.ti, p->sp_buf, p->sp_len);
-	if (pcb == NULL || inrec || !(pcb->sack_flags & TCP_SACK_INREC))
+	if (p != NULL)
+		tunif_input(&sim.ti, p->sp_buf, p->sp_len);
+	else
+		sys_check_timeouts();
+	if (pcb == NULL || !(pcb->sack_flags & TCP_SACK_INREC))
 		return;
-	sim.episodes++;
-	if (pcb->cwnd < cwnd)
+	if (!inrec) {
+		sim.episodes++;
+		sim.ep_cut = 0;
+	}
+	if (!sim.ep_cut && pcb->cwnd < cwnd) {
+		sim.ep_cut = 1;
 		sim.cuts++;
+	}
 }
 
 /* The next event, in time order: the bottleneck's next departure, an
@@ -361,9 +371,9 @@ sim_run(uint64_t end)
 		} else if (sim.reverse.q_len > 0 &&
 		    sim.reverse.q_pkts[sim.reverse.q_head].sp_due <= sim.now) {
 			p = sim_pop(&sim.reverse);
-			sim_sender_input(p);
+			sim_sender_turn(p);
 		} else if (sim.now >= tick) {
-			sys_check_timeouts();
+			sim_sender_turn(NULL);
 			tick = (sim.now / 1000 + 1) * 1000;
 		}
 	}

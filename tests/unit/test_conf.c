@@ -1112,6 +1112,28 @@ test_key_files(void)
 	unlink(path);
 }
 
+/* A state file that is the configuration file, named from another
+ * directory than the one -c named it from, is refused too. */
+static void
+test_load_state_self(void)
+{
+	static const char y[] = NODE "  state_file: self.yaml\n" LWIP CTL;
+	char		 path[1200], err[512], cwd[1200];
+	FILE		*fp;
+
+	snprintf(path, sizeof(path), "%s/self.yaml", tmpdir);
+	CHECK((fp = fopen(path, "w")) != NULL);
+	CHECK(fputs(y, fp) != EOF);
+	CHECK(fclose(fp) == 0);
+	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+	CHECK(chdir(tmpdir) == 0);
+	CHECK(cfg_load("self.yaml", err, sizeof(err)) == NULL);
+	CHECK(chdir(cwd) == 0);
+	CHECK(strstr(err, "self.yaml:5:15: node.state_file: is the "
+	    "configuration file too") != NULL);
+	CHECK(unlink(path) == 0);
+}
+
 /* cfg_load(): the file's own errors, and relative paths made absolute. */
 static void
 test_load(void)
@@ -1153,6 +1175,7 @@ test_load(void)
 	CHECK(cfg_load(path, err, 8) == NULL);
 	CHECK_INTEQ(strlen(err), 7);
 	CHECK(cfg_load(path, NULL, 0) == NULL);
+	test_load_state_self();
 }
 
 /*
