@@ -351,7 +351,7 @@ port_set_loss_tolerance(unsigned int permille)
 	port_loss_tol = permille;
 }
 
-/* lwIP's hook, at each new loss episode. */
+/* lwIP's hook, as a loss episode begins and at each loss it finds. */
 unsigned int
 port_loss_tolerance(void)
 {

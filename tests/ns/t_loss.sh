@@ -11,8 +11,8 @@
 # IPv6 VIP "remote6" (cookie handshake), or with LOSS_HS=lwip from "web6"
 # (lwIP's handshake), whose pool is the same back-ends.  LOSS_CC sets the
 # back-ends' kernels' congestion control, which lwip.loss_tolerance auto
-# follows (2% with BBR, else none): each back-end's log must say so.  The times are
-# printed: speed is measured by scripts/bench, not asserted here.
+# follows (2% with BBR, else none): each back-end's log must say so.  The
+# times are printed: speed is measured by scripts/bench, not asserted here.
 . "$(dirname "$0")/lib.sh"
 
 TOPO_STACK=${LOSS_STACK:-kernel}

@@ -69,6 +69,8 @@
  *                            memory is the process's) is BYTES from now
  *                            on, and its hard bound HARD (none if not
  *                            given), until a node starts or reloads
+ * lwip.loss_tolerance auto is 0 in every scenario, whatever the host's
+ * congestion control.
  *
  * PACKET: SRC:PORT > DST:PORT FLAGS [seq V] [ack V] [win V] [<OPTIONS>]
  * [len N] ["payload" | "prefix"... | ..."suffix"] where FLAGS are
