@@ -280,6 +280,15 @@ hostcheck_kernel(struct hostcheck_ctx *hc, const struct cfg *cfg,
 		    "front-end get segments without them, which a client that "
 		    "follows RFC 7323 strictly drops (sysctl -w "
 		    "net.ipv4.tcp_timestamps=1)");
+	/* A handoff to a client port whose last connection the kernel still
+	 * holds in TIME_WAIT ends that one with a reset (be.c's TIME_WAIT
+	 * rule), which RFC 1337's protection ignores. */
+	if (hostcheck_sysctl(NULL, "tcp_rfc1337") == 1)
+		hostcheck_warn(hc, "handoff.stack kernel: net.ipv4.tcp_rfc1337 "
+		    "is 1, so the kernel ignores the reset that ends its "
+		    "TIME_WAIT connection when a client comes back from the "
+		    "same port, and that handoff fails (sysctl -w "
+		    "net.ipv4.tcp_rfc1337=0)");
 	hostcheck_kernel_route(hc, cfg, &cfg->cfg_node.cn_server.ep_addr, dev,
 	    idx);
 	if (!addr_is_none(&cfg->cfg_node.cn_server6))

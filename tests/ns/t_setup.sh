@@ -129,6 +129,14 @@ t_check "... and its IPv6 default route into the device" \
 n1 "$HANDOFFD" -n -c "$conf" 2>"$TOPO_STATE/warn" >/dev/null
 cat "$TOPO_STATE/warn"
 t_check "-n has nothing to say now" [ ! -s "$TOPO_STATE/warn" ]
+# RFC 1337's protection makes the kernel ignore the reset that ends a
+# TIME_WAIT connection a client's new one from the same port needs gone.
+n1 sysctl -qw net.ipv4.tcp_rfc1337=1
+n1 "$HANDOFFD" -n -c "$conf" 2>"$TOPO_STATE/warn" >/dev/null
+n1 sysctl -qw net.ipv4.tcp_rfc1337=0
+cat "$TOPO_STATE/warn"
+t_check "-n warns: tcp_rfc1337 1 with the kernel stack" \
+    grep -q '^warning: handoff.stack kernel: net.ipv4.tcp_rfc1337 is 1' "$TOPO_STATE/warn"
 state="/run/handoffd-setup/$tun"
 lines=$(wc -l <"$state")
 hsetup up 2>"$TOPO_STATE/up2.log"
