@@ -468,12 +468,11 @@ port_mem_class(size_t n)
 	return (int)((n - PORT_MEM_LO - 1) / PORT_MEM_STEP);
 }
 
-/* What a block lwIP asked n bytes of is counted: its whole allocation. */
+/* What a block lwIP asked n bytes of, of class c, is counted: its whole
+ * allocation. */
 static size_t
-port_mem_counted(size_t n)
+port_mem_counted(size_t n, int c)
 {
-	int	 c = port_mem_class(n + PORT_MEM_HDR);
-
 	return c < 0 ? n : PORT_MEM_LO + PORT_MEM_STEP * ((size_t)c + 1) -
 	    PORT_MEM_HDR;
 }
@@ -486,17 +485,16 @@ port_mem_malloc(size_t n)
 
 	if (n > SIZE_MAX - PORT_MEM_HDR)
 		return NULL;
-	if ((c = port_mem_class(n + PORT_MEM_HDR)) < 0)
-		p = malloc(n + PORT_MEM_HDR);
-	else if (port_mem_nkept[c] > 0)
+	c = port_mem_class(n + PORT_MEM_HDR);
+	if (c >= 0 && port_mem_nkept[c] > 0)
 		p = port_mem_kept[c][--port_mem_nkept[c]];
 	else
-		p = malloc(port_mem_counted(n) + PORT_MEM_HDR);
+		p = malloc(port_mem_counted(n, c) + PORT_MEM_HDR);
 	if (p == NULL)
 		return NULL;
 	memcpy(p, &n, sizeof(n));
 	memset(p + sizeof(n), 0, PORT_MEM_HDR - sizeof(n));
-	port_mem += port_mem_counted(n);
+	port_mem += port_mem_counted(n, c);
 	return p + PORT_MEM_HDR;
 }
 
@@ -527,9 +525,9 @@ port_mem_free(void *v)
 	memcpy(&mark, p + sizeof(n), sizeof(mark));
 	if (mark == kept)
 		fatalx("lwip: a block freed twice");
-	port_mem -= port_mem_counted(n);
-	if ((c = port_mem_class(n + PORT_MEM_HDR)) >= 0 &&
-	    port_mem_nkept[c] < PORT_MEM_KEEP) {
+	c = port_mem_class(n + PORT_MEM_HDR);
+	port_mem -= port_mem_counted(n, c);
+	if (c >= 0 && port_mem_nkept[c] < PORT_MEM_KEEP) {
 		memcpy(p + sizeof(n), &kept, sizeof(kept));
 		port_mem_kept[c][port_mem_nkept[c]++] = p;
 	} else
