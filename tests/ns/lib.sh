@@ -108,6 +108,35 @@ t_until() {
 	return 1
 }
 
+# t_held_dl URL OUT: a download by the client that stays open until
+# t_held_release, which lets it complete into OUT.  Until then the client
+# reads nothing more once its pipe is full, and its receive buffer is at
+# most 32 KB (the client namespace's tcp_rmem, as it was after release),
+# so the server's window is shut and the connection stays.  curl's
+# --limit-rate alone does not hold one: with the default buffer of up to
+# 6 MB, a 4 MB download at "100K" was over in 0.6 s, before a test's
+# check of its port could find it.  Its pid in held_pid.
+t_held_dl() {
+	held_rmem=$(topo_exec c sysctl -n net.ipv4.tcp_rmem)
+	rm -f "$TOPO_STATE/held.go"
+	topo_exec c sysctl -qw net.ipv4.tcp_rmem="4096 16384 32768"
+	# shellcheck disable=SC2016
+	topo_exec c bash -c 'set -o pipefail; curl -s -m 120 "$1" |
+	    { for i in $(seq 1 600); do [ -e "$2" ] && break; sleep 0.1; done
+	      cat >"$3"; }' sh "$1" "$TOPO_STATE/held.go" "$2" &
+	held_pid=$!
+}
+
+# t_held_release: lets t_held_dl's download complete and waits for it;
+# returns its status (curl's, if it failed).
+t_held_release() {
+	touch "$TOPO_STATE/held.go"
+	wait "$held_pid"
+	local rc=$?
+	topo_exec c sysctl -qw net.ipv4.tcp_rmem="$held_rmem"
+	return "$rc"
+}
+
 # t_client_other ADDR: the client has ADDR too, of a network other than
 # its own 10.0.0.0/24, on its link, and the router routes it there.
 t_client_other() {

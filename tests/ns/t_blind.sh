@@ -17,7 +17,10 @@ want=$(sha256sum <"$TOPO_STATE/www-n2/big.bin" | cut -d' ' -f1)
 t_start_cluster
 c() { topo_exec c "$@"; }
 
-# 1. A download at 2 MB/s, and its client port.
+# 1. A download at 2 MB/s, and its client port (a receive buffer of 32 KB
+# at most, so that curl's rate holds: the default's 6 MB took a third of
+# the file at once).
+c sysctl -qw net.ipv4.tcp_rmem="4096 16384 32768"
 c curl -s -m 120 --limit-rate 2M -o "$TOPO_STATE/big.got" "http://$TOPO_VIP2/big.bin" &
 dl=$!
 port=$(t_client_port "$TOPO_VIP2")

@@ -71,14 +71,13 @@ topo_exec n2 ip -6 route del fd00:9::/64 dev "$TOPO_TUN"
 
 # 4. A packet too big quoting a live IPv4 connection as IPv4-mapped.
 head -c 4M /dev/urandom >"$TOPO_STATE/www-n2/slow.bin"
-c curl -s -m 60 --limit-rate 200k -o /dev/null "http://$TOPO_VIP2/slow.bin" &
-dl=$!
+t_held_dl "http://$TOPO_VIP2/slow.bin" "$TOPO_STATE/slow.got"
 port=$(t_client_port "$TOPO_VIP2")
 t_check "the IPv4 download is under way" [ -n "$port" ]
 before=$(t_stat "$st1" drop_not-tcp)
 c python3 "$raw6" ptb fd00::2 "$TOPO_VIP6" "::ffff:$TOPO_VIP2" 80 ::ffff:10.0.0.2 "$port" 1280
 t_check "the packet too big reached the front-end" t_wait_stat "$st1" drop_not-tcp $((before + 1))
 t_check "... and went to no back-end" [ "$(t_stat "$st1" icmp_fwd)" = 0 ]
-kill "$dl" 2>/dev/null
-wait "$dl" 2>/dev/null
+t_check "the IPv4 download completes, intact" t_held_release
+t_check "... every byte" cmp -s "$TOPO_STATE/slow.got" "$TOPO_STATE/www-n2/slow.bin"
 t_finish
