@@ -50,6 +50,13 @@ struct hd_stats {
 	uint64_t	 st_to_lwip;
 	uint64_t	 st_lwip_tw_cut;	/* TIME_WAITs ended early */
 	uint64_t	 st_lwip_dupack_loss;	/* losses from SACK-less dupacks */
+	uint64_t	 st_lwip_sent;		/* struct port_tcp_counts */
+	uint64_t	 st_lwip_resent;
+	uint64_t	 st_lwip_loss_cut;
+	uint64_t	 st_lwip_loss_kept;
+	uint64_t	 st_lwip_loss_late;
+	uint64_t	 st_lwip_loss_undone;
+	uint64_t	 st_lwip_rto;
 	uint64_t	 st_drop[PKT_VERDICT_MAX];	/* by parse verdict */
 	uint64_t	 st_drop_bad_opts;
 	uint64_t	 st_drop_table_full;

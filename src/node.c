@@ -166,10 +166,21 @@ node_lwip_kick(void *arg)
 static void
 node_lwip_tick(struct hd *hd)
 {
+	struct hd_stats		*st = &hd->hd_stats;
+	struct port_tcp_counts	 c;
+
 	if (hd->hd_lwip == NULL)
 		return;
-	hd->hd_stats.st_lwip_tw_cut += port_tcp_trim_timewait(PORT_TIMEWAIT_MAX);
-	hd->hd_stats.st_lwip_dupack_loss += port_take_dupack_losses();
+	st->st_lwip_tw_cut += port_tcp_trim_timewait(PORT_TIMEWAIT_MAX);
+	port_take_tcp_counts(&c);
+	st->st_lwip_dupack_loss += c.pt_dupack_loss;
+	st->st_lwip_sent += c.pt_sent;
+	st->st_lwip_resent += c.pt_resent;
+	st->st_lwip_loss_cut += c.pt_loss_cut;
+	st->st_lwip_loss_kept += c.pt_loss_kept;
+	st->st_lwip_loss_late += c.pt_loss_late;
+	st->st_lwip_loss_undone += c.pt_loss_undone;
+	st->st_lwip_rto += c.pt_rto;
 }
 
 static void

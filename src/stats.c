@@ -47,6 +47,22 @@ static const struct stats_counter {
 	    "Third duplicate ACKs without SACK blocks (from a client that "
 	    "negotiated SACK but sends none) on which lwIP resent its first "
 	    "unacknowledged segment."),
+	ST(lwip_sent, "lwip_segments_sent_total", NULL,
+	    "Segments with data, SYN or FIN lwIP sent, resent ones included."),
+	ST(lwip_resent, "lwip_segments_resent_total", NULL,
+	    "Segments lwIP sent again: after a loss, as a probe, at a timeout."),
+	ST(lwip_loss_cut, "lwip_loss_episodes_total", "window=\"cut\"",
+	    "Loss episodes (fast recoveries) of lwIP's connections, by whether "
+	    "they cut the window or kept it (lwip.loss_tolerance)."),
+	ST(lwip_loss_kept, "lwip_loss_episodes_total", "window=\"kept\"", NULL),
+	ST(lwip_loss_late, "lwip_loss_late_cuts_total", NULL,
+	    "Loss episodes that kept lwIP's window and cut it later, their own "
+	    "losses having reached lwip.loss_tolerance."),
+	ST(lwip_loss_undone, "lwip_loss_undone_total", NULL,
+	    "Cuts of lwIP's window undone: D-SACKs showed every retransmission "
+	    "of the episode needless."),
+	ST(lwip_rto, "lwip_timeouts_total", NULL,
+	    "Retransmission timeouts of lwIP's connections."),
 	ST(fe_syns, "frontend_syns_total", NULL,
 	    "SYNs for a VIP that lwIP answered (lwip handshake)."),
 	ST(fe_local, "frontend_local_total", NULL,

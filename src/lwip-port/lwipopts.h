@@ -191,6 +191,12 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 /* A loss found by duplicate ACKs without SACK blocks (patch 0018):
  * counted, as a sign of clients that negotiate SACK and send none. */
 #define LWIP_HOOK_TCP_DUPACK_LOSS(pcb)	port_dupack_loss()
+/* Segments sent and resent, loss episodes and timeouts (patch 0032):
+ * counted for the status file and metrics, so that an operator sees the
+ * share of lwIP's segments lost and what its loss response did. */
+#define LWIP_HOOK_TCP_XMIT(pcb, again)	port_tcp_xmit(again)
+#define LWIP_HOOK_TCP_LOSS_EPISODE(pcb, what)	port_tcp_loss(what)
+#define LWIP_HOOK_TCP_RTO(pcb)		port_tcp_rto()
 /* Packets leave by the netif of their source address: each node's reach
  * its own TUN, even with two nodes in one process (the scenario tests). */
 #define LWIP_HOOK_IP4_ROUTE_SRC(src, dest)	tunif_route_src((src), (dest))

@@ -44,9 +44,8 @@ static uint32_t	port_young_ooseq = TCP_OOSEQ_MAX_BYTES;
  * lost without a loss episode cutting its window (patch 0031). */
 static unsigned int port_loss_tol;
 
-/* Losses lwIP found by a client's duplicate ACKs without SACK blocks
- * (patch 0018), since port_take_dupack_losses() last asked. */
-static unsigned int port_dupack_losses;
+/* lwIP's counts since port_take_tcp_counts() last asked. */
+static struct port_tcp_counts port_counts;
 
 /* RFC 6528's secret: lives for the process, never leaves it.  So does
  * the seed of lwIP's table of connections (patch 0020). */
@@ -342,7 +341,43 @@ port_tcp_forget_timewait(const struct ipaddr *laddr, uint16_t lport,
 void
 port_dupack_loss(void)
 {
-	port_dupack_losses++;
+	port_counts.pt_dupack_loss++;
+}
+
+/* lwIP's hook, for each segment it sends. */
+void
+port_tcp_xmit(int again)
+{
+	port_counts.pt_sent++;
+	if (again)
+		port_counts.pt_resent++;
+}
+
+/* lwIP's hook: a loss episode's response (LWIP_TCP_LOSS_*). */
+void
+port_tcp_loss(int what)
+{
+	switch (what) {
+	case LWIP_TCP_LOSS_CUT:
+		port_counts.pt_loss_cut++;
+		break;
+	case LWIP_TCP_LOSS_KEPT:
+		port_counts.pt_loss_kept++;
+		break;
+	case LWIP_TCP_LOSS_LATE_CUT:
+		port_counts.pt_loss_late++;
+		break;
+	case LWIP_TCP_LOSS_UNDONE:
+		port_counts.pt_loss_undone++;
+		break;
+	}
+}
+
+/* lwIP's hook: a retransmission timeout. */
+void
+port_tcp_rto(void)
+{
+	port_counts.pt_rto++;
 }
 
 void
@@ -358,14 +393,12 @@ port_loss_tolerance(void)
 	return port_loss_tol;
 }
 
-/* How many of those since the last call. */
-unsigned int
-port_take_dupack_losses(void)
+/* lwIP's counts since the last call, into *c. */
+void
+port_take_tcp_counts(struct port_tcp_counts *c)
 {
-	unsigned int	 n = port_dupack_losses;
-
-	port_dupack_losses = 0;
-	return n;
+	*c = port_counts;
+	memset(&port_counts, 0, sizeof(port_counts));
 }
 
 /* Ends all but the newest keep TIME_WAIT connections (lwIP adds each at

@@ -38,6 +38,19 @@ struct tcp_pcb;
 #define PORT_MSS_MIN		48
 #define PORT_MSS_MAX6		1220	/* 1280 - 40 - 20 */
 
+/* What lwIP's connections met, from its hooks (patches 0018 and 0032),
+ * since port_take_tcp_counts() last added them up. */
+struct port_tcp_counts {
+	uint64_t	 pt_sent;	/* segments with data, SYN or FIN */
+	uint64_t	 pt_resent;	/* ... of them sent before */
+	uint64_t	 pt_loss_cut;	/* loss episodes that cut cwnd */
+	uint64_t	 pt_loss_kept;	/* ... that left it (loss_tolerance) */
+	uint64_t	 pt_loss_late;	/* kept ones cut after all */
+	uint64_t	 pt_loss_undone; /* cuts D-SACKs showed needless */
+	uint64_t	 pt_rto;	/* retransmission timeouts */
+	uint64_t	 pt_dupack_loss; /* losses by SACK-less dupacks */
+};
+
 void		port_init(uint32_t);
 uint32_t	port_now_ms(void);
 void		port_clock_hold(void);
@@ -54,7 +67,7 @@ int		port_tcp_forget_timewait(const struct ipaddr *, uint16_t,
 int		port_tcp_has_pcb(const struct ipaddr *, uint16_t,
 		    const struct ipaddr *, uint16_t);
 unsigned int	port_tcp_trim_timewait(unsigned int);
-unsigned int	port_take_dupack_losses(void);
+void		port_take_tcp_counts(struct port_tcp_counts *);
 struct tcp_pcb	*port_tcp_active(const struct ipaddr *, uint16_t,
 		    const struct ipaddr *, uint16_t);
 int		port_tcp_has_active(const struct ipaddr *, uint16_t,

@@ -83,5 +83,22 @@ t_check "the client saw window scaling" grep -q "wscale" "$TOPO_STATE/synack.txt
 t_check "the client saw SACK permitted" grep -q "sackOK" "$TOPO_STATE/synack.txt"
 t_check "the client saw timestamps" grep -q "TS val" "$TOPO_STATE/synack.txt"
 topo_loss_end
+# lwIP's own counts at the back-ends: what it resent, and what its loss
+# episodes did with the window (kept where the tolerance allows).
+if [ "$TOPO_STACK" = lwip ]; then
+	sum() {
+		t_fresh "$TOPO_STATE/n2.status" && t_fresh "$TOPO_STATE/n3.status" &&
+		    echo $(($(t_stat "$TOPO_STATE/n2.status" "$1") + $(t_stat "$TOPO_STATE/n3.status" "$1")))
+	}
+	sent=$(sum lwip_sent) resent=$(sum lwip_resent)
+	cut=$(sum lwip_loss_cut) kept=$(sum lwip_loss_kept) late=$(sum lwip_loss_late)
+	echo "lwIP at the back-ends: $sent segments sent, $resent again; loss episodes $cut cut, $kept kept ($late cut later); $(sum lwip_rto) timeouts"
+	t_check "lwIP counted its segments sent, and resent some" [ "${resent:-0}" -gt 0 -a "${sent:-0}" -gt $((resent * 10)) ]
+	if [ "${tol:-}" = 0 ]; then
+		t_check "with no tolerance every loss episode cut the window" [ "${cut:-0}" -gt 0 -a "${kept:-1}" = 0 ]
+	elif [ "${tol:-}" = 2 ] && [ "$pct" -lt 2 ]; then
+		t_check "with a tolerance above the loss, episodes kept the window" [ "${kept:-0}" -gt 0 ]
+	fi
+fi
 
 t_finish

@@ -14,8 +14,11 @@
  * (TOLERANCE_PERCENT as lwip.loss_tolerance sets it, 0 if not given)
  * Prints one line:
  *   goodput M Mbit/s of RATE sent N queue_drops Q (P%) random_drops R
- *   retransmitted T loss_episodes E cut C
- * where C of the E loss episodes (fast recoveries) cut cwnd.
+ *   retransmitted T loss_episodes E cut C resent S timeouts O
+ * where C of the E loss episodes (fast recoveries) cut cwnd, at their
+ * start or later; T segments on the wire were retransmissions, S by
+ * lwIP's own count (the daemon's lwip_resent), and O retransmission
+ * timeouts fired.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -69,8 +72,6 @@ static struct {
 	uint64_t	 touch, delivered;
 	/* the sender's counts */
 	uint64_t	 sent, queue_drops, random_drops, retransmitted;
-	uint64_t	 episodes, cuts;
-	int		 ep_cut;	/* the latest episode cut cwnd */
 	struct tcp_pcb	*pcb;
 	uint32_t	 sent_max;
 	int		 sent_any;
@@ -307,34 +308,14 @@ sim_on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	return ERR_OK;
 }
 
-/* lwIP takes an ACK (p) or runs its timers (p NULL), either of which may
- * begin a loss episode (a fast recovery) or cut cwnd within one: counted,
- * and whether the episode cut cwnd, at its start or later. */
+/* lwIP takes an ACK (p) or runs its timers (p NULL). */
 static void
 sim_sender_turn(struct sim_pkt *p)
 {
-	struct tcp_pcb	*pcb = sim.pcb;
-	int		 inrec = 0;
-	tcpwnd_size_t	 cwnd = 0;
-
-	if (pcb != NULL) {
-		inrec = pcb->sack_flags & TCP_SACK_INREC;
-		cwnd = pcb->cwnd;
-	}
 	if (p != NULL)
 		tunif_input(&sim.ti, p->sp_buf, p->sp_len);
 	else
 		sys_check_timeouts();
-	if (pcb == NULL || !(pcb->sack_flags & TCP_SACK_INREC))
-		return;
-	if (!inrec) {
-		sim.episodes++;
-		sim.ep_cut = 0;
-	}
-	if (!sim.ep_cut && pcb->cwnd < cwnd) {
-		sim.ep_cut = 1;
-		sim.cuts++;
-	}
 }
 
 /* The next event, in time order: the bottleneck's next departure, an
@@ -383,6 +364,7 @@ int
 main(int argc, char *argv[])
 {
 	struct tcp_pcb	*l;
+	struct port_tcp_counts c;
 	struct ipaddr	 none;
 	double		 mbit, secs, loss = 0, tol = 0;
 	uint64_t	 start;
@@ -434,14 +416,17 @@ main(int argc, char *argv[])
 	sim.snd_nxt++;
 	start = sim.now;
 	sim_run(start + (uint64_t)(secs * 1e6));
+	port_take_tcp_counts(&c);
 	printf("goodput %.1f Mbit/s of %.0f sent %llu queue_drops %llu "
 	    "(%.2f%%) random_drops %llu retransmitted %llu loss_episodes %llu "
-	    "cut %llu\n",
+	    "cut %llu resent %llu timeouts %llu\n",
 	    (double)sim.delivered * 8 / (double)(sim.now - start), mbit,
 	    (unsigned long long)sim.sent, (unsigned long long)sim.queue_drops,
 	    sim.sent ? 100.0 * (double)sim.queue_drops / (double)sim.sent : 0,
 	    (unsigned long long)sim.random_drops,
 	    (unsigned long long)sim.retransmitted,
-	    (unsigned long long)sim.episodes, (unsigned long long)sim.cuts);
+	    (unsigned long long)(c.pt_loss_cut + c.pt_loss_kept),
+	    (unsigned long long)(c.pt_loss_cut + c.pt_loss_late),
+	    (unsigned long long)c.pt_resent, (unsigned long long)c.pt_rto);
 	return 0;
 }
