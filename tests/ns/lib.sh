@@ -53,6 +53,26 @@ t_wait_stat() {
 	return 1
 }
 
+# t_fresh FILE: waits (bounded, 15 s) until a status file has been
+# written twice since the call (each write replaces it: a new inode), so
+# that its counters are of a moment after the call.  A fixed wait of a
+# second and a bit missed counts when a starved daemon wrote late.
+t_fresh() {
+	local i n=0 ino last
+	last=$(stat -c %i "$1" 2>/dev/null)
+	for i in $(seq 1 150); do
+		sleep 0.1
+		ino=$(stat -c %i "$1" 2>/dev/null)
+		if [ "$ino" != "$last" ]; then
+			n=$((n + 1))
+			last=$ino
+			[ "$n" -ge 2 ] && return 0
+		fi
+	done
+	echo "$1 was not written twice in 15 s" >&2
+	return 1
+}
+
 # t_configure_all: every node's configuration (topo_config) and nginx.
 t_configure_all() {
 	local i
@@ -115,13 +135,15 @@ t_until() {
 # so the server's window is shut and the connection stays.  curl's
 # --limit-rate alone does not hold one: with the default buffer of up to
 # 6 MB, a 4 MB download at "100K" was over in 0.6 s, before a test's
-# check of its port could find it.  Its pid in held_pid.
+# check of its port could find it.  Its pid in held_pid; one at a time.
+# A hold must stay well under nginx's send_timeout (60 s) and the
+# configuration's handoff.idle, either of which ends a shut window.
 t_held_dl() {
 	held_rmem=$(topo_exec c sysctl -n net.ipv4.tcp_rmem)
 	rm -f "$TOPO_STATE/held.go"
 	topo_exec c sysctl -qw net.ipv4.tcp_rmem="4096 16384 32768"
 	# shellcheck disable=SC2016
-	topo_exec c bash -c 'set -o pipefail; curl -s -m 120 "$1" |
+	topo_exec c bash -c 'set -o pipefail; curl -sS -m 120 "$1" |
 	    { for i in $(seq 1 600); do [ -e "$2" ] && break; sleep 0.1; done
 	      cat >"$3"; }' sh "$1" "$TOPO_STATE/held.go" "$2" &
 	held_pid=$!

@@ -152,6 +152,9 @@ done
 # 4. nginx stops behind n3, an lwIP-stack back-end: its handoffs are
 # refused, and another member serves every request.
 kill "$(cat "$TOPO_STATE/nginx-n3/nginx.pid")"
+# (once it has stopped: a request handed to it before would be served)
+no_listener() { ! topo_exec n3 ss -Hltn 'sport = :80' | grep -q .; }
+t_check "n3's nginx no longer listens" t_until no_listener
 refused=$(t_stat "$TOPO_STATE/n3.status" be_refused)
 codes=$(c curl -s -m 10 -o /dev/null -w '%{http_code}\n' -H 'Connection: close' \
     "http://$TOPO_VIP/?down=[1-20]")

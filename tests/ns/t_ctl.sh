@@ -44,7 +44,7 @@ send() {
 # From the client's address, which is no peer's: closed before reading.
 send c 'HD\002\002\000\000\000\010garbage!'
 t_check "a connection from a non-peer address is refused and logged" \
-    grep -q "connection from 10.0.0.2 refused: not a configured peer's address" "$TOPO_STATE/n2.log"
+    t_wait_grep "$TOPO_STATE/n2.log" "connection from 10.0.0.2 refused: not a configured peer's address"
 t_check "and counted" t_wait_stat "$TOPO_STATE/n2.status" ctl_refused_addr 1
 t_check "it never reached TLS" sh -c "! grep -q 'control 10.0.0.2' '$TOPO_STATE/n2.log'"
 # From n3's address, allowed, but not TLS: the handshake fails.
@@ -52,7 +52,7 @@ auth0=$(t_stat "$TOPO_STATE/n2.status" ctl_auth_failed)
 send n3 'GET / HTTP/1.1\r\n\r\n'
 send n3 'HD\001\001\000\000\000\043\002n1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'	# a version 1 HELLO
 t_check "bytes that are not TLS fail the handshake, logged" \
-    grep -q "control 10.1.3.2:[0-9]*: authentication failed: " "$TOPO_STATE/n2.log"
+    t_wait_grep "$TOPO_STATE/n2.log" "control 10.1.3.2:[0-9]*: authentication failed: "
 t_check "and counted" t_wait_stat "$TOPO_STATE/n2.status" ctl_auth_failed $((auth0 + 2))
 
 # A peer's address, but no handshake: closed at the deadline.
@@ -78,11 +78,11 @@ tls 'GET / HTTP/1.1\r\n\r\n'			# not our protocol
 tls 'HD\002\001\000\000\000\012abc'		# truncated HELLO, then closed
 tls 'HD\002\005\000\000\000\010\000\000\000\001\000\000\000\002'	# LOAD before HELLO
 tls 'HD\002\001\000\000\000\013\002n3\000\000\000\000\000\000\000\001'	# HELLO as n3 over n1's key
-t_check "oversized frame logged" grep -q "oversized frame; connection closed" "$TOPO_STATE/n2.log"
-t_check "garbage logged" grep -q "bad magic" "$TOPO_STATE/n2.log"
-t_check "frame before authentication logged" grep -q "frame before authentication" "$TOPO_STATE/n2.log"
+t_check "oversized frame logged" t_wait_grep "$TOPO_STATE/n2.log" "oversized frame; connection closed"
+t_check "garbage logged" t_wait_grep "$TOPO_STATE/n2.log" "bad magic"
+t_check "frame before authentication logged" t_wait_grep "$TOPO_STATE/n2.log" "frame before authentication"
 t_check "a HELLO that is not the TLS identity is refused" \
-    grep -q "peer n1 .*authentication failed: its HELLO says \"n3\"" "$TOPO_STATE/n2.log"
+    t_wait_grep "$TOPO_STATE/n2.log" "peer n1 .*authentication failed: its HELLO says \"n3\""
 t_check "bad frames counted" t_wait_stat "$TOPO_STATE/n2.status" ctl_bad_frames 2
 t_check "n1's channel to n2 survived" sh -c "! grep -q 'peer n1 down' '$TOPO_STATE/n2.log'"
 t_check "n3 never came up at n2" sh -c "! grep -q 'peer n3 up' '$TOPO_STATE/n2.log'"

@@ -31,7 +31,7 @@ pids=()
 for k in $(seq 1 20); do
 	vip=$TOPO_VIP2		# lwip handshake, pool "remote": n2
 	[ $((k % 2)) = 0 ] && vip=$TOPO_VIP3	# cookie handshake, n2
-	c curl -s -m 120 --limit-rate 1500K -o "$TOPO_STATE/dl$k" \
+	c curl -s -m 120 --limit-rate 1M -o "$TOPO_STATE/dl$k" \
 	    -w '%{http_code}\n' "http://$vip/big.bin" >"$TOPO_STATE/dl$k.code" &
 	pids+=($!)
 done
