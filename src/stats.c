@@ -48,7 +48,8 @@ static const struct stats_counter {
 	    "negotiated SACK but sends none) on which lwIP resent its first "
 	    "unacknowledged segment."),
 	ST(lwip_sent, "lwip_segments_sent_total", NULL,
-	    "Segments with data, SYN or FIN lwIP sent, resent ones included."),
+	    "Segments with data or a FIN, and window probes, lwIP sent on its "
+	    "connections (no handshake's SYN/ACK), resent ones included."),
 	ST(lwip_resent, "lwip_segments_resent_total", NULL,
 	    "Segments lwIP sent again: after a loss, as a probe, at a timeout."),
 	ST(lwip_loss_cut, "lwip_loss_episodes_total", "window=\"cut\"",
@@ -62,7 +63,7 @@ static const struct stats_counter {
 	    "Cuts of lwIP's window undone: D-SACKs showed every retransmission "
 	    "of the episode needless."),
 	ST(lwip_rto, "lwip_timeouts_total", NULL,
-	    "Retransmission timeouts of lwIP's connections."),
+	    "Retransmission timeouts of lwIP's connections past their handshake."),
 	ST(fe_syns, "frontend_syns_total", NULL,
 	    "SYNs for a VIP that lwIP answered (lwip handshake)."),
 	ST(fe_local, "frontend_local_total", NULL,

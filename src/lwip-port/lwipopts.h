@@ -193,10 +193,14 @@ unsigned short	 port_ooseq_pbufs(const struct tcp_pcb *);
 #define LWIP_HOOK_TCP_DUPACK_LOSS(pcb)	port_dupack_loss()
 /* Segments sent and resent, loss episodes and timeouts (patch 0032):
  * counted for the status file and metrics, so that an operator sees the
- * share of lwIP's segments lost and what its loss response did. */
-#define LWIP_HOOK_TCP_XMIT(pcb, again)	port_tcp_xmit(again)
+ * share of lwIP's segments resent and what its loss response did.  Not a
+ * handshake's SYN/ACKs: anyone may leave handshakes half open (spoofed
+ * SYNs), and their resends say nothing of the clients' paths. */
+#define LWIP_HOOK_TCP_XMIT(pcb, again) \
+	do { if ((pcb)->state != SYN_RCVD) port_tcp_xmit(again); } while (0)
 #define LWIP_HOOK_TCP_LOSS_EPISODE(pcb, what)	port_tcp_loss(what)
-#define LWIP_HOOK_TCP_RTO(pcb)		port_tcp_rto()
+#define LWIP_HOOK_TCP_RTO(pcb) \
+	do { if ((pcb)->state != SYN_RCVD) port_tcp_rto(); } while (0)
 /* Packets leave by the netif of their source address: each node's reach
  * its own TUN, even with two nodes in one process (the scenario tests). */
 #define LWIP_HOOK_IP4_ROUTE_SRC(src, dest)	tunif_route_src((src), (dest))

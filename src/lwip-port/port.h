@@ -39,9 +39,9 @@ struct tcp_pcb;
 #define PORT_MSS_MAX6		1220	/* 1280 - 40 - 20 */
 
 /* What lwIP's connections met, from its hooks (patches 0018 and 0032),
- * since port_take_tcp_counts() last added them up. */
+ * since port_take_tcp_counts() last took them. */
 struct port_tcp_counts {
-	uint64_t	 pt_sent;	/* segments with data, SYN or FIN */
+	uint64_t	 pt_sent;	/* with data or FIN, probes; no SYN */
 	uint64_t	 pt_resent;	/* ... of them sent before */
 	uint64_t	 pt_loss_cut;	/* loss episodes that cut cwnd */
 	uint64_t	 pt_loss_kept;	/* ... that left it (loss_tolerance) */

@@ -86,10 +86,9 @@ topo_loss_end
 # lwIP's own counts at the back-ends: what it resent, and what its loss
 # episodes did with the window (kept where the tolerance allows).
 if [ "$TOPO_STACK" = lwip ]; then
-	sum() {
-		t_fresh "$TOPO_STATE/n2.status" && t_fresh "$TOPO_STATE/n3.status" &&
-		    echo $(($(t_stat "$TOPO_STATE/n2.status" "$1") + $(t_stat "$TOPO_STATE/n3.status" "$1")))
-	}
+	t_fresh "$TOPO_STATE/n2.status"
+	t_fresh "$TOPO_STATE/n3.status"
+	sum() { echo $(($(t_stat "$TOPO_STATE/n2.status" "$1") + $(t_stat "$TOPO_STATE/n3.status" "$1"))); }
 	sent=$(sum lwip_sent) resent=$(sum lwip_resent)
 	cut=$(sum lwip_loss_cut) kept=$(sum lwip_loss_kept) late=$(sum lwip_loss_late)
 	echo "lwIP at the back-ends: $sent segments sent, $resent again; loss episodes $cut cut, $kept kept ($late cut later); $(sum lwip_rto) timeouts"
