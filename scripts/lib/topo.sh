@@ -349,6 +349,26 @@ NGINX
 	    topo_die "nginx on n$i did not start"
 }
 
+# topo_fresh FILE: waits (bounded, 15 s) until a status file has been
+# written twice since the call (each write replaces it: a new inode), so
+# that its counters are of a moment after the call.  A fixed wait of a
+# second and a bit missed counts when a starved daemon wrote late.
+topo_fresh() {
+	local i n=0 ino last
+	last=$(stat -c %i "$1" 2>/dev/null)
+	for i in $(seq 1 150); do
+		sleep 0.1
+		ino=$(stat -c %i "$1" 2>/dev/null)
+		if [ "$ino" != "$last" ]; then
+			n=$((n + 1))
+			last=$ino
+			[ "$n" -ge 2 ] && return 0
+		fi
+	done
+	echo "$1 was not written twice in 15 s" >&2
+	return 1
+}
+
 # topo_wait_peers I N: waits (bounded) until node I logged N peers up.
 topo_wait_peers() {
 	local i=$1 n=$2 t

@@ -67,7 +67,7 @@ got=$(sha256sum <"$TOPO_STATE/big.got" | cut -d' ' -f1)
 t_check "20 MB through the VIP: sha256 matches" [ "$got" = "$want" ]
 t_check "n2's nginx served it" grep -q 'GET /big.bin HTTP/1.1" 200 20971520' \
     "$TOPO_STATE/nginx-n2/access.log"
-t_fresh "$TOPO_STATE/n1.status"
+topo_fresh "$TOPO_STATE/n1.status"
 t_check "the front-end rewrote no server-to-client packet" \
     [ "$(t_stat "$TOPO_STATE/n1.status" rw_pkts)" = "$rw_before" ]
 link=$(( (f_rx1 - f_rx0) + (f_tx1 - f_tx0) ))

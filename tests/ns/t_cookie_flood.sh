@@ -47,7 +47,7 @@ for i in $(seq 1 8); do
 done
 wait "$flood"
 cat "$TOPO_STATE/flood.out"
-t_fresh "$st"
+topo_fresh "$st"
 for k in cookie_acks cookie_full cookie_busy fe_evicted; do
 	echo "n1 $k $(t_stat "$st" "$k")"
 done

@@ -65,7 +65,7 @@ PY
 # own: the answers the front-end gave itself so far (the status file is
 # rewritten every second).
 own() {
-	t_fresh "$st"
+	topo_fresh "$st"
 	echo "$(t_stat "$st" http_400) $(t_stat "$st" http_408) $(t_stat "$st" http_431)"
 }
 

@@ -86,8 +86,8 @@ topo_loss_end
 # lwIP's own counts at the back-ends: what it resent, and what its loss
 # episodes did with the window (kept where the tolerance allows).
 if [ "$TOPO_STACK" = lwip ]; then
-	t_fresh "$TOPO_STATE/n2.status"
-	t_fresh "$TOPO_STATE/n3.status"
+	topo_fresh "$TOPO_STATE/n2.status"
+	topo_fresh "$TOPO_STATE/n3.status"
 	sum() { echo $(($(t_stat "$TOPO_STATE/n2.status" "$1") + $(t_stat "$TOPO_STATE/n3.status" "$1"))); }
 	sent=$(sum lwip_sent) resent=$(sum lwip_resent)
 	cut=$(sum lwip_loss_cut) kept=$(sum lwip_loss_kept) late=$(sum lwip_loss_late)

@@ -66,7 +66,7 @@ t_held_dl "http://$TOPO_VIP3/big.bin" "$TOPO_STATE/slow"
 port=$(t_client_port "$TOPO_VIP3")
 t_check "the slow download is under way" [ -n "$port" ]
 t_check "n3's kernel learns 1280 again" t_until sh -c "ip netns exec $(topo_ns n3) ip route get 10.0.0.2 from 10.2.3.1 | grep -q 'mtu 1280'"
-t_fresh "$TOPO_STATE/n2.status"
+topo_fresh "$TOPO_STATE/n2.status"
 relayed=$(t_stat "$TOPO_STATE/n2.status" icmp_relayed)
 # forge COUNT SECONDS [badsum]: fragmentation-needed errors from the router
 # quoting the slow download's connection at sequence numbers its kernel
@@ -95,7 +95,7 @@ for k in range(count):
 EOF
 # (the slow download's own errors may still come: a few)
 topo_exec r python3 "$TOPO_STATE/forge.py" 0 40 0 badsum
-t_fresh "$TOPO_STATE/n2.status"
+topo_fresh "$TOPO_STATE/n2.status"
 few() { [ "$(t_stat "$TOPO_STATE/n2.status" icmp_relayed)" -lt $((relayed + 20)) ]; }
 t_check "forged errors with a wrong checksum are not relayed" few
 relayed=$(t_stat "$TOPO_STATE/n2.status" icmp_relayed)

@@ -35,7 +35,7 @@ c "$HANDOFFD_TOOLS/synflood" 20000 "$TOPO_VIP" 80 10.250.0.0 >/dev/null
 sleep 1
 rss0=$(rss)
 st="$TOPO_STATE/n1.status"
-t_fresh "$st"
+topo_fresh "$st"
 rx0=$(t_stat "$st" tun_rx_pkts) syn0=$(t_stat "$st" cookie_syns)
 c "$HANDOFFD_TOOLS/synflood" 200000 "$TOPO_VIP" 80 10.250.0.0 \
     >"$TOPO_STATE/flood.out" 2>&1 &
@@ -48,7 +48,7 @@ done
 wait "$flood"
 cat "$TOPO_STATE/flood.out"
 rss1=$(rss)
-t_fresh "$st"
+topo_fresh "$st"
 echo "front-end RSS ${rss0} kB before, ${rss1} kB after the flood"
 # How many SYNs reach the daemon depends on the machine (the TUN queue
 # drops what it cannot take); every one that does gets a cookie.
@@ -64,7 +64,7 @@ t_check "the flood left no flows" t_wait_flows "$TOPO_STATE/n1.status" 0
 # Forged ACKs: random cookies from random sources.
 bad0=$(t_stat "$TOPO_STATE/n1.status" cookie_bad)
 c "$HANDOFFD_TOOLS/synflood" -a -i 200 1000 "$TOPO_VIP" 80 10.250.0.0
-t_fresh "$st"
+topo_fresh "$st"
 bad1=$(t_stat "$TOPO_STATE/n1.status" cookie_bad)
 echo "forged ACKs counted: $((bad1 - bad0))"
 t_check "every forged ACK counted" [ $((bad1 - bad0)) -eq 1000 ]

@@ -162,7 +162,7 @@ be=$(t_stat "$TOPO_STATE/n2.status" be_handoffs)
 t_check "a.test with ECH: an answer" \
     [ "$(tc raw "$VIP" 443 "$TOPO_STATE/hello-ech.bin" 100000 wait)" = data ]
 t_check "... from n2" t_wait_stat "$TOPO_STATE/n2.status" be_handoffs $((be + 1))
-t_fresh "$st"
+topo_fresh "$st"
 t_check "... not counted as nameless" [ "$(t_stat "$st" tls_no_sni)" -eq 2 ]
 
 # One byte per segment, as the client's capture shows.
@@ -187,8 +187,8 @@ t_check "20 MB over TLS from n2: sha256 correct" \
     [ "$sum" = "$(sha256sum "$TOPO_STATE/www-n2/big.bin" | cut -d' ' -f1)" ]
 t_check "... its nginx saw the client's address" \
     grep -q '^10.0.0.2 "GET /big.bin HTTP/1.1" 200 20000000' "$TOPO_STATE/nginx-n2/access.log"
-t_fresh "$st"
-t_fresh "$TOPO_STATE/n2.status"
+topo_fresh "$st"
+topo_fresh "$TOPO_STATE/n2.status"
 t_check "... and the response did not cross the front-end" \
     [ $(($(t_stat "$st" tun_tx_bytes) - tx)) -lt 5000000 ]
 t_check "... n2 rewrote it" [ "$(t_stat "$TOPO_STATE/n2.status" rw_bytes)" -gt 20000000 ]
